@@ -1,0 +1,133 @@
+"""Named schema migrations for subscribers.duckdb, applied in order, each in one
+transaction together with its record in ``_migrations`` (DuckDB DDL is
+transactional), so a crash never leaves a half-applied schema.
+
+Append new migrations at the end; never edit one that has shipped.
+"""
+
+MIGRATIONS: list[tuple[str, str]] = [
+    (
+        "0001_core",
+        """
+        -- Which webhook log files were read, and how far (incremental sync).
+        CREATE TABLE log_files (
+            path       VARCHAR PRIMARY KEY,
+            size       BIGINT NOT NULL,     -- bytes read so far
+            mtime      DOUBLE,
+            lines      BIGINT NOT NULL,     -- lines read so far
+            synced_at  TIMESTAMPTZ
+        );
+
+        -- Lines of the logs that could not be used, kept for review.
+        CREATE TABLE malformed (
+            file    VARCHAR NOT NULL,
+            line    BIGINT NOT NULL,
+            reason  VARCHAR NOT NULL,       -- not_json | truncated | wrong_shape | gzip_truncated | ...
+            detail  VARCHAR,
+            PRIMARY KEY (file, line)
+        );
+
+        -- A citizen known to the service. citizen_id is pseudonymous (a keyed
+        -- hash): it is what staff decisions in git and reports refer to.
+        CREATE TABLE citizens (
+            citizen_id       VARCHAR PRIMARY KEY,
+            wa_id            VARCHAR,       -- phone number as Meta gives it (digits); may be unknown
+            user_id          VARCHAR,       -- business-scoped user id (BSUID), when Meta sends one
+            profile_name     VARCHAR,
+            last_inbound_at  TIMESTAMPTZ    -- opens the 24-hour customer service window
+        );
+
+        -- Every inbound message, classified. wamid dedupes Meta's retries.
+        CREATE TABLE inbound (
+            wamid          VARCHAR PRIMARY KEY,
+            citizen_id     VARCHAR NOT NULL,
+            ts             TIMESTAMPTZ NOT NULL,
+            type           VARCHAR NOT NULL,  -- text | button | interactive | image | reaction | ...
+            text           VARCHAR,
+            kind           VARCHAR NOT NULL,  -- subscribe | unsubscribe | near_miss | ignored
+            keyword        VARCHAR,           -- the configured keyword matched (or nearly matched)
+            captured_name  VARCHAR,
+            file           VARCHAR,
+            line           BIGINT
+        );
+
+        -- Current state of each subscriber.
+        CREATE TABLE subscribers (
+            citizen_id     VARCHAR PRIMARY KEY,
+            state          VARCHAR NOT NULL,  -- pending | active | unsubscribed | rejected | blocked
+            name           VARCHAR,           -- captured after the keyword, where the town asks for it
+            keyword        VARCHAR,
+            since          TIMESTAMPTZ NOT NULL,  -- when the current state began
+            subscribed_at  TIMESTAMPTZ            -- first time active
+        );
+
+        -- Every state change, for the reports' time series.
+        CREATE TABLE subscriber_events (
+            citizen_id  VARCHAR NOT NULL,
+            ts          TIMESTAMPTZ NOT NULL,
+            from_state  VARCHAR,
+            to_state    VARCHAR NOT NULL,
+            cause       VARCHAR NOT NULL      -- the inbound wamid, or decision:<action>
+        );
+
+        -- The consent record of every subscription.
+        CREATE TABLE consents (
+            citizen_id      VARCHAR NOT NULL,
+            wamid           VARCHAR PRIMARY KEY,
+            ts              TIMESTAMPTZ NOT NULL,
+            text            VARCHAR NOT NULL,  -- exactly what the citizen sent
+            keyword         VARCHAR NOT NULL,
+            notice_version  VARCHAR NOT NULL   -- content hash of the welcome/privacy text in force
+        );
+
+        -- Highest status reached by each message we sent (sent < delivered < read;
+        -- failed is kept unless a later delivered/read arrives).
+        CREATE TABLE statuses (
+            wamid             VARCHAR PRIMARY KEY,
+            status            VARCHAR NOT NULL,  -- sent | delivered | read | failed | played
+            ts                TIMESTAMPTZ NOT NULL,
+            sent_at           TIMESTAMPTZ,
+            delivered_at      TIMESTAMPTZ,
+            read_at           TIMESTAMPTZ,
+            failed_at         TIMESTAMPTZ,
+            recipient_id      VARCHAR,
+            callback          VARCHAR,           -- biz_opaque_callback_data echoed back
+            error_code        INTEGER,
+            error_title       VARCHAR,
+            pricing_category  VARCHAR
+        );
+
+        -- Announcements the send engine has planned (a snapshot of their front matter).
+        CREATE TABLE announcements (
+            announcement_id  VARCHAR PRIMARY KEY,  -- the file's slug id, e.g. 2024-03-28-servizio-whatsapp
+            path             VARCHAR NOT NULL,
+            title            VARCHAR NOT NULL,
+            category         VARCHAR NOT NULL,
+            urgency          VARCHAR NOT NULL,
+            publish_at       TIMESTAMPTZ NOT NULL,
+            expires_at       TIMESTAMPTZ,
+            cancelled        BOOLEAN NOT NULL DEFAULT false,
+            planned_at       TIMESTAMPTZ
+        );
+
+        -- One row per message to send: an announcement to a subscriber, or a
+        -- welcome/goodbye reply. delivery_id is deterministic and travels in
+        -- biz_opaque_callback_data, so statuses in the logs find it again even
+        -- after the database is rebuilt.
+        CREATE TABLE deliveries (
+            delivery_id      VARCHAR PRIMARY KEY,
+            kind             VARCHAR NOT NULL,  -- announcement | welcome | goodbye
+            announcement_id  VARCHAR,
+            citizen_id       VARCHAR NOT NULL,
+            state            VARCHAR NOT NULL,  -- queued | sending | sent | delivered | read | failed | skipped | cancelled
+            wamid            VARCHAR,
+            attempts         INTEGER NOT NULL DEFAULT 0,
+            error_code       INTEGER,
+            error_title      VARCHAR,
+            created_at       TIMESTAMPTZ NOT NULL,
+            sent_at          TIMESTAMPTZ,
+            updated_at       TIMESTAMPTZ
+        );
+        """,
+    ),
+]

@@ -1,0 +1,208 @@
+"""The town's settings: one pydantic-settings model, the only place they are defined.
+
+Precedence (highest first): constructor arguments > ``BANDITORE_*`` environment
+variables > ``.env`` > ``[tool.banditore]`` in pyproject.toml > defaults.
+
+Secrets (access token, app secret, verify token, pseudonym key) are accepted
+only from the environment or the constructor: a secret in pyproject.toml would
+be committed to git, so finding one there is a configuration error.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, time
+from pathlib import Path
+from typing import Literal
+from zoneinfo import ZoneInfo
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+from .errors import ConfigError
+
+from pydantic_settings import (
+    BaseSettings,
+    DotEnvSettingsSource,
+    PydanticBaseSettingsSource,
+    PyprojectTomlConfigSettingsSource,
+    SettingsConfigDict,
+)
+
+SECRET_FIELDS = frozenset(
+    {"whatsapp_token", "whatsapp_app_secret", "whatsapp_verify_token", "pseudonym_key"}
+)
+
+DEFAULT_CATEGORIES = [
+    "emergenze",
+    "protezione-civile",
+    "allerta-meteo",
+    "viabilita",
+    "scadenze",
+    "disservizi",
+    "eventi",
+    "info-comune",
+]
+DEFAULT_EMERGENCY_CATEGORIES = ["emergenze", "protezione-civile", "allerta-meteo"]
+
+
+class TemplateConfig(BaseModel):
+    """An approved WhatsApp template, as configured in ``[tool.banditore.templates.NAME]``.
+
+    ``body`` lists, in placeholder order, what fills each body parameter:
+    ``title``, ``body`` (the whole text, flattened to one line), ``paragraph:N``
+    (the N-th paragraph, from 1), ``category``, ``date``, ``town``.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    language: str = "it"
+    body: list[str] = Field(default_factory=lambda: ["title", "body"])
+    # Named parameters ({{area}}) when the template was created with names;
+    # empty means positional ({{1}}, {{2}}...).
+    parameter_names: list[str] = Field(default_factory=list)
+    header: Literal["none", "image", "video", "document"] = "none"
+    category: Literal["UTILITY", "MARKETING"] = "UTILITY"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="BANDITORE_",
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="forbid",
+        pyproject_toml_table_header=("tool", "banditore"),
+    )
+
+    # --- the town -----------------------------------------------------------
+    town: str = "Comune di Esempio"
+    town_site: str = "comune.esempio.it"
+    language: Literal["it", "en"] = "it"
+    timezone: str = "Europe/Rome"
+
+    # --- where things are ----------------------------------------------------
+    database: Path = Path("subscribers.duckdb")
+    announcements_dir: Path = Path("announcements")
+    webhook_logs: str = "webhook-logs"
+    outbox: Path = Path("outbox/outbox.jsonl")
+    decisions_file: Path = Path("subscribers/decisions.txt")
+
+    # --- WhatsApp Cloud API ----------------------------------------------------
+    whatsapp_token: SecretStr | None = None
+    whatsapp_phone_number_id: str = ""
+    whatsapp_api_base: str = "https://graph.facebook.com"
+    whatsapp_api_version: str = "v25.0"
+    whatsapp_app_secret: SecretStr | None = None
+    whatsapp_verify_token: SecretStr | None = None
+    rate_per_second: float = Field(80, gt=0, le=1000)
+    templates: dict[str, TemplateConfig] = Field(default_factory=dict)
+    default_template: str | None = None
+
+    # --- subscriptions --------------------------------------------------------
+    subscribe_keywords: list[str] = Field(default_factory=lambda: ["MI ISCRIVO"])
+    unsubscribe_keywords: list[str] = Field(default_factory=lambda: ["MI CANCELLO"])
+    capture_name: bool = False
+    moderate_subscribe: bool = False
+    moderate_unsubscribe: bool = False
+    privacy_url: str = ""
+    welcome_text: str = (
+        "Benvenuto nel servizio WhatsApp del {town}. Riceverai avvisi e notizie utili. "
+        "Informativa privacy: {privacy_url}. Per cancellarti scrivi {unsubscribe_keyword}."
+    )
+    goodbye_text: str = (
+        "Sei stato cancellato dal servizio WhatsApp del {town}. "
+        "Per iscriverti di nuovo scrivi {subscribe_keyword}."
+    )
+    # Keyed hash for the pseudonymous ids that staff decisions are stored under.
+    pseudonym_key: SecretStr | None = None
+
+    # --- announcements policy --------------------------------------------------
+    categories: list[str] = Field(default_factory=lambda: list(DEFAULT_CATEGORIES))
+    emergency_categories: list[str] = Field(
+        default_factory=lambda: list(DEFAULT_EMERGENCY_CATEGORIES)
+    )
+    weekly_cap: int = Field(10, ge=0)
+    quiet_hours_start: time = time(21, 0)
+    quiet_hours_end: time = time(8, 0)
+    allowed_link_domains: list[str] = Field(default_factory=lambda: ["gov.it"])
+    allowed_phone_numbers: list[str] = Field(default_factory=list)
+    # An announcement with no expires_at stops being sendable this long after
+    # it is published, so an old file never goes out from a new deployment.
+    default_validity_days: int = Field(7, ge=1)
+
+    # --- clock ------------------------------------------------------------------
+    now: datetime | None = None
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        ZoneInfo(value)  # raises for an unknown zone
+        return value
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    def current_time(self) -> datetime:
+        """The configured clock (BANDITORE_NOW) or the real one, always timezone-aware."""
+        if self.now is None:
+            return datetime.now(self.tz)
+        return self.now if self.now.tzinfo else self.now.replace(tzinfo=self.tz)
+
+    def link_domains(self) -> list[str]:
+        """Domains links may point to: the configured ones plus the town's own site."""
+        return [d for d in [self.town_site, *self.allowed_link_domains] if d]
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (
+            init_settings,
+            env_settings,
+            _DotEnv(settings_cls),
+            _Pyproject(settings_cls),
+        )
+
+
+class _RefuseSecrets:
+    """Mixed into a file source: secrets found in a file are refused, not used."""
+
+    where = ""
+
+    def __call__(self) -> dict:
+        values = super().__call__()
+        found = sorted(SECRET_FIELDS & values.keys())
+        if found:
+            names = ", ".join(f"BANDITORE_{name.upper()}" for name in found)
+            raise ConfigError(
+                f"{self.where} contains {', '.join(found)}: secrets must not be stored in files. "
+                f"Remove them and set {names} in the environment "
+                "(a repository secret in GitHub Actions)."
+            )
+        return values
+
+
+class _Pyproject(_RefuseSecrets, PyprojectTomlConfigSettingsSource):
+    where = "pyproject.toml"
+
+
+class _DotEnv(_RefuseSecrets, DotEnvSettingsSource):
+    where = ".env"
+
+
+def load_settings(**overrides) -> Settings:
+    """Build the settings, turning validation errors into a ConfigError that names the key."""
+    from pydantic import ValidationError
+
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        lines = []
+        for err in exc.errors():
+            key = ".".join(str(p) for p in err["loc"]) or "settings"
+            lines.append(f"{key}: {err['msg']} (BANDITORE_{str(err['loc'][0]).upper()} "
+                         "or [tool.banditore] in pyproject.toml)" if err["loc"] else err["msg"])
+        raise ConfigError("invalid settings:\n  " + "\n  ".join(lines)) from None
