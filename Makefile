@@ -6,8 +6,13 @@ STAMP := $(VENV)/.installed
 
 .PHONY: run test bench clean
 
-# Validate the announcements, sync subscribers from the sample webhook logs and
-# send through the local outbox (no credentials needed).
+# The main job on the sample data: validate the announcements, sync subscribers
+# from the sample webhook logs and send through the local outbox (no
+# credentials). The sample is dated spring 2024, so the clock is set there;
+# any BANDITORE_* variable in the environment wins over these defaults.
+export BANDITORE_WEBHOOK_LOGS ?= samples/webhook-logs
+export BANDITORE_NOW ?= 2024-04-03T10:00:00+02:00
+
 run: $(STAMP)
 	$(BIN)/python -m runner run
 
