@@ -1,0 +1,313 @@
+"""An announcement: one Markdown file with YAML front matter, and its one model.
+
+``announcements/YYYY/YYYY-MM-DD-slug.md``::
+
+    ---
+    title: Chiusura di via Roma
+    category: viabilita
+    urgency: normal            # normal | high | emergency
+    publish_at: 2024-04-03T10:00:00+02:00
+    expires_at: 2024-04-05T18:00:00+02:00
+    media: announcements/media/via-roma.jpg   # a file in the repo, or an https URL
+    template: avviso_comune
+    ---
+    Il testo in Markdown...
+
+:class:`Announcement` is the only definition of the front-matter vocabulary:
+unknown keys are errors (with a "did you mean" for typos), and the messages and
+docs derive from its fields. The id is the file stem, so it is unique and stable.
+
+When an announcement is sent (the rule the send engine uses, via
+:meth:`Announcement.is_due`):
+
+* It is *published* at ``publish_at``; without one, at 00:00 (town time) of the
+  date in its file name. A naive date/time means the town's time zone.
+* It *expires* at ``expires_at``; without one, ``default_validity_days`` (7) after
+  it is published. So a file committed long ago is past its expiry and is never
+  sent by a new deployment (or after the database is lost): only announcements
+  whose window ``publish <= now < expiry`` contains "now" go out.
+* A ``cancelled: true`` announcement is never sent again.
+
+Parsing never raises for bad input: a broken file (not UTF-8, empty, no or an
+unterminated front matter, YAML errors, too large) becomes a :class:`Problem`
+with its line, and the other files are still checked.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from pathlib import Path
+from typing import Literal
+from zoneinfo import ZoneInfo
+
+import yaml
+from pydantic import BaseModel, ConfigDict, PrivateAttr, ValidationError, field_validator
+
+from .messages import t
+from .problems import Problem
+
+# Anything larger cannot be a WhatsApp message (4,096 characters at most): it is
+# reported without being parsed, so a 5 MB file costs nothing.
+MAX_FILE_BYTES = 64 * 1024
+FILE_NAME = re.compile(r"^(\d{4})-(\d{2})-(\d{2})-[a-z0-9]+(?:-[a-z0-9]+)*$")
+_FENCE = re.compile(r"^---[ \t]*$")
+_FENCE_END = re.compile(r"^(?:---|\.\.\.)[ \t]*$")
+_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when available: faster
+
+
+@dataclass(frozen=True)
+class Source:
+    path: Path
+    file: str
+    body: str
+    body_line: int
+    lines: dict[str, int] = field(default_factory=dict)
+    tz: ZoneInfo = ZoneInfo("Europe/Rome")
+    validity_days: int = 7
+
+    @property
+    def id(self) -> str:
+        return self.path.stem
+
+
+class Announcement(BaseModel):
+    """The front matter of an announcement. Field names are the allowed keys."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    title: str
+    category: str
+    urgency: Literal["normal", "high", "emergency"] = "normal"
+    publish_at: datetime | None = None
+    expires_at: datetime | None = None
+    media: str | None = None
+    template: str | None = None
+    cancelled: bool = False
+
+    _source: Source = PrivateAttr()
+
+    @field_validator("title", "category")
+    @classmethod
+    def _not_blank(cls, value: str) -> str:
+        if not value:
+            raise ValueError("blank")
+        return value
+
+    @field_validator("publish_at", "expires_at", mode="before")
+    @classmethod
+    def _date_is_midnight(cls, value):
+        if isinstance(value, date) and not isinstance(value, datetime):
+            return datetime.combine(value, time(0))
+        return value
+
+    @field_validator("publish_at", "expires_at")
+    @classmethod
+    def _naive_is_town_time(cls, value: datetime | None, info) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            tz = (info.context or {}).get("tz") or ZoneInfo("Europe/Rome")
+            value = value.replace(tzinfo=tz)
+        return value
+
+    # --- where it came from ---------------------------------------------------
+    @property
+    def id(self) -> str:
+        return self._source.id
+
+    @property
+    def path(self) -> Path:
+        return self._source.path
+
+    @property
+    def file(self) -> str:
+        """The path as shown to staff (relative to the working directory when possible)."""
+        return self._source.file
+
+    @property
+    def body(self) -> str:
+        return self._source.body
+
+    @property
+    def body_line(self) -> int:
+        """Line number (1-based) of the first body line in the file."""
+        return self._source.body_line
+
+    def line(self, key: str | None = None) -> int:
+        """Line of a front-matter key (the opening ``---`` when absent)."""
+        return self._source.lines.get(key, 1) if key else 1
+
+    # --- when it is sent ----------------------------------------------------
+    @property
+    def effective_publish_at(self) -> datetime | None:
+        if self.publish_at is not None:
+            return self.publish_at
+        day = file_date(self.path)
+        return datetime.combine(day, time(0), tzinfo=self._source.tz) if day else None
+
+    @property
+    def effective_expires_at(self) -> datetime | None:
+        if self.expires_at is not None:
+            return self.expires_at
+        start = self.effective_publish_at
+        return start + timedelta(days=self._source.validity_days) if start else None
+
+    def is_due(self, now: datetime) -> bool:
+        """True when it may be sent at ``now``: published, not expired, not cancelled."""
+        start, end = self.effective_publish_at, self.effective_expires_at
+        return not self.cancelled and start is not None and start <= now < end
+
+
+FRONT_MATTER_KEYS = tuple(Announcement.model_fields)
+
+
+def file_date(path: Path) -> date | None:
+    """The date in ``YYYY-MM-DD-slug.md``, or None when the name does not follow it."""
+    match = FILE_NAME.match(path.stem)
+    if not match:
+        return None
+    try:
+        return date(*map(int, match.groups()))
+    except ValueError:
+        return None
+
+
+def display_path(path: Path) -> str:
+    try:
+        return path.resolve().relative_to(Path.cwd().resolve()).as_posix()
+    except ValueError:
+        return path.as_posix()
+
+
+def parse(path: Path, settings) -> tuple[Announcement | None, list[Problem]]:
+    """Read one file: the announcement (or None) and the problems found while reading it."""
+    path = Path(path)
+    shown = display_path(path)
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        return None, [Problem(shown, 1, 1, "file-unreadable",
+                              t("announcement.unreadable", detail=exc.strerror or exc))]
+    return parse_bytes(raw, path, settings, shown)
+
+
+def parse_bytes(raw: bytes, path: Path, settings, shown: str | None = None):
+    shown = shown or display_path(path)
+
+    def problem(rule: str, key: str, line: int = 1, col: int = 1, **values):
+        return None, [Problem(shown, line, col, rule, t(f"announcement.{key}", **values))]
+
+    if len(raw) > MAX_FILE_BYTES:
+        return problem("file-too-large", "too-large", size=f"{len(raw) / 1024:.0f}",
+                       limit=MAX_FILE_BYTES // 1024)
+    try:
+        text = raw.decode("utf-8-sig")  # a BOM (Windows editors) is accepted and dropped
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        col = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
+        return problem("encoding", "not-utf8", line, col)
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    if not text.strip():
+        return problem("empty-file", "empty")
+    lines = text.split("\n")
+    if not _FENCE.match(lines[0]):
+        return problem("front-matter-missing", "no-front-matter")
+    end = next((i for i in range(1, len(lines)) if _FENCE_END.match(lines[i])), None)
+    if end is None:
+        return problem("front-matter-unterminated", "unterminated", line=len(lines))
+    yaml_text = "\n".join(lines[1:end])
+    body = "\n".join(lines[end + 1:]).strip("\n")
+    # The body starts after the closing fence and any blank lines we stripped.
+    skipped = len(lines[end + 1:]) - len("\n".join(lines[end + 1:]).lstrip("\n").split("\n"))
+    body_line = end + 2 + skipped
+
+    try:
+        node, data = _compose(yaml_text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+        line, col = (mark.line + 2, mark.column + 1) if mark else (1, 1)
+        detail = getattr(exc, "problem", None) or str(exc)
+        return problem("yaml-syntax", "yaml", line, col, detail=detail)
+    if not isinstance(node, yaml.MappingNode) or not isinstance(data, dict):
+        return problem("front-matter-not-mapping", "not-mapping", line=2 if node else 1)
+
+    key_lines: dict[str, int] = {}
+    problems: list[Problem] = []
+    for key_node, _ in node.value:
+        key, line = str(key_node.value), key_node.start_mark.line + 2
+        if key in key_lines:
+            problems.append(Problem(shown, line, key_node.start_mark.column + 1, "schema",
+                                    t("announcement.duplicate-key", key=key,
+                                      first=key_lines[key])))
+        key_lines.setdefault(key, line)
+    data = {str(k): v for k, v in data.items()}
+
+    source = Source(path=path, file=shown, body=body, body_line=body_line, lines=key_lines,
+                    tz=settings.tz, validity_days=settings.default_validity_days)
+    try:
+        ann = Announcement.model_validate(data, context={"tz": settings.tz})
+    except ValidationError as exc:
+        problems.extend(_schema_problems(exc, source))
+        return None, problems
+    ann._source = source
+    return (None if problems else ann), problems
+
+
+def _compose(text: str):
+    loader = _Loader(text)
+    try:
+        node = loader.get_single_node()
+        return node, (loader.construct_document(node) if node is not None else None)
+    finally:
+        loader.dispose()
+
+
+def _schema_problems(exc: ValidationError, source: Source):
+    for err in exc.errors():
+        key = str(err["loc"][0]) if err["loc"] else ""
+        line = source.lines.get(key, 1)
+        yield Problem(source.file, line, 1, "schema", schema_message(err, key))
+
+
+def schema_message(err: dict, key: str) -> str:
+    """A plain-language message for one pydantic error on front-matter key ``key``."""
+    kind = err["type"]
+    if kind == "extra_forbidden":
+        close = difflib.get_close_matches(key, FRONT_MATTER_KEYS, n=1, cutoff=0.6)
+        hint = t("announcement.did-you-mean", suggestion=close[0]) if close else ""
+        return t("announcement.unknown-key", key=key, allowed=", ".join(FRONT_MATTER_KEYS),
+                 hint=hint)
+    if kind == "missing":
+        return t("announcement.missing-key", key=key)
+    if kind == "literal_error":
+        return t("announcement.not-one-of", key=key, value=err.get("input"),
+                 allowed=err["ctx"]["expected"].replace("'", ""))
+    if kind.startswith(("datetime", "date")):
+        return t("announcement.bad-datetime", key=key, value=err.get("input"))
+    if kind.startswith("bool"):
+        return t("announcement.bad-bool", key=key, value=err.get("input"))
+    if kind == "value_error":
+        return t("announcement.blank", key=key)
+    return t("announcement.must-be-text", key=key, value=err.get("input"))
+
+
+def announcement_files(settings) -> list[Path]:
+    """Every ``*.md`` under the announcements folder, sorted (README files excepted)."""
+    root = Path(settings.announcements_dir)
+    if not root.is_dir():
+        return []
+    return sorted(p for p in root.rglob("*.md") if p.name.lower() != "readme.md")
+
+
+def load_all(settings, problems: list[Problem] | None = None) -> list[Announcement]:
+    """All announcements that could be read, sorted by file; reading problems go to
+    ``problems`` when given. Use :func:`runner.validate.check` to also apply the policy."""
+    found = []
+    for path in announcement_files(settings):
+        ann, errs = parse(path, settings)
+        if problems is not None:
+            problems.extend(errs)
+        if ann is not None:
+            found.append(ann)
+    return found
