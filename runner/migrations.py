@@ -130,4 +130,19 @@ MIGRATIONS: list[tuple[str, str]] = [
         );
         """,
     ),
+    (
+        "0004_send_media_uploads",
+        """
+        -- A repo media file is uploaded to /media once and its id reused (Meta keeps
+        -- it 30 days); scope = transport and phone number id, which own the id.
+        CREATE TABLE media_uploads (
+            sha256       VARCHAR NOT NULL,
+            scope        VARCHAR NOT NULL,
+            path         VARCHAR NOT NULL,
+            media_id     VARCHAR NOT NULL,
+            uploaded_at  TIMESTAMPTZ NOT NULL,
+            PRIMARY KEY (sha256, scope)
+        );
+        """,
+    ),
 ]

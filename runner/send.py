@@ -1,0 +1,565 @@
+"""The send engine: queued -> sending -> sent | failed, exactly once, paced, with retries.
+
+Exactly once rests on three habits:
+
+- A delivery is marked ``sending`` (committed) *before* its request leaves and
+  ``sent``/``failed`` after the answer. State is written in batches (a DuckDB
+  write per row is slow), so ``sending`` covers at most one batch plus the
+  requests in flight: that is all a kill -9 can leave ambiguous.
+- At start, ambiguous deliveries are settled from the status webhooks
+  (``biz_opaque_callback_data`` = ``banditore:<delivery_id>``) and the outbox
+  before anything is sent; only those with no trace are sent again.
+- Planning and settling also run after ``sync --rebuild`` from an empty
+  database, so losing the database never repeats a broadcast.
+
+Errors are classified by ``error.code`` (runner.meta_errors); tenacity retries
+the transient ones with exponential backoff and jitter; an account-level error
+stops the whole run at once.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import threading
+import time
+from collections import Counter, deque
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import duckdb
+from tenacity import Retrying, retry_if_result, wait_exponential_jitter
+
+from . import store
+from .errors import BanditoreError
+from .messages import t
+from .meta_errors import (
+    FIRST_WAIT,
+    RETRY_LATER_AFTER_S,
+    RETRY_LATER_CODES,
+    Action,
+    ApiError,
+)
+from .outbox import OutboxTransport
+from .pacing import Pacer, workers_for
+from .plan import PlanSummary, Settled, in_quiet_hours, plan, settle
+from .whatsapp import (
+    CloudTransport,
+    Payload,
+    Result,
+    announcement_message,
+    compile_payload,
+    media_id,
+    text_message,
+)
+
+_RETRYABLE = frozenset({Action.RETRY, Action.THROUGHPUT, Action.PAIR_RATE})
+# Failed deliveries that `send --retry-failed` may try again: the transient classes
+# (their retries ran out during an outage) and the retry-later ones after 24 h.
+_SELECT_CHUNK = 20_000
+
+
+@dataclass
+class AnnouncementPlan:
+    """What one announcement sends, for the dry run and the summary."""
+
+    id: str
+    title: str
+    urgency: str
+    audience: int = 0
+    held: bool = False  # waiting out quiet hours
+    preview: str = ""
+
+
+@dataclass
+class SendSummary:
+    transport: str
+    dry_run: bool = False
+    settled: Settled = field(default_factory=Settled)
+    plan: PlanSummary = field(default_factory=PlanSummary)
+    announcements: list[AnnouncementPlan] = field(default_factory=list)
+    sent: int = 0
+    failed: int = 0
+    skipped: int = 0
+    retries: int = 0
+    throttled: int = 0
+    requeued_failed: int = 0
+    failures: Counter = field(default_factory=Counter)  # (code, title) -> count
+    stopped: str | None = None
+    elapsed: float = 0.0
+    rate: float = 0.0
+
+    @property
+    def exit_code(self) -> int:
+        if self.stopped:
+            return 2
+        return 1 if self.failed else 0
+
+
+class RunStopped(BanditoreError):
+    """An account-level error: nothing more can be sent until someone acts."""
+
+
+def make_transport(settings, pool_size: int):
+    """The Cloud API with a token; the local outbox without one."""
+    if settings.whatsapp_token is None:
+        return OutboxTransport(settings.outbox)
+    if not settings.whatsapp_phone_number_id:
+        raise BanditoreError(t("send.no-phone-number-id"))
+    return CloudTransport(settings.whatsapp_api_base, settings.whatsapp_api_version,
+                          settings.whatsapp_phone_number_id,
+                          settings.whatsapp_token.get_secret_value(), pool_size=pool_size)
+
+
+def valid_announcements(settings) -> list:
+    """The announcements that pass validation: an invalid one is reported, never sent."""
+    from . import validate
+
+    return list(validate.check(settings).valid)
+
+
+def send(settings, *, dry_run: bool = False, retry_failed: bool = False, announcements=None,
+         transport=None, clock=time.monotonic, sleep=time.sleep, progress=None,
+         out=sys.stderr) -> SendSummary:
+    """Settle, plan and send everything due; see the module docstring."""
+    if announcements is None:
+        announcements = valid_announcements(settings)
+    con = store.connect(settings.database)
+    own_transport = transport is None
+    if transport is None and not dry_run:
+        transport = make_transport(settings, workers_for(settings.rate_per_second))
+    try:
+        engine = Engine(con, settings, transport, clock=clock, sleep=sleep, out=out)
+        return engine.run(announcements, dry_run=dry_run, retry_failed=retry_failed,
+                          progress=progress)
+    finally:
+        if own_transport and transport is not None:
+            transport.close()
+        con.close()
+
+
+class Engine:
+    def __init__(self, con: duckdb.DuckDBPyConnection, settings, transport, *,
+                 clock=time.monotonic, sleep=time.sleep, out=sys.stderr) -> None:
+        self.con = con
+        self.settings = settings
+        self.transport = transport
+        self.clock = clock
+        self.sleep = sleep
+        self.out = out
+        self.now = settings.current_time()
+        self._t0 = clock()
+        self.summary = SendSummary(transport=getattr(transport, "name", "outbox"))
+        self.stop_error: ApiError | None = None
+        self.results: deque = deque()
+        self.pacer = Pacer(settings.rate_per_second, clock=clock, sleep=sleep)
+        self._retrying = Retrying(
+            sleep=sleep, stop=self._stop_rule, wait=self._wait_rule,
+            retry=retry_if_result(self._should_retry),
+            retry_error_callback=lambda state: state.outcome.result(),
+        )
+        self._wait_fast = wait_exponential_jitter(initial=1, max=60, jitter=1)
+        self._wait_slow = wait_exponential_jitter(initial=60, max=600, jitter=10)
+
+    # --- the run ------------------------------------------------------------
+    def run(self, announcements, *, dry_run: bool, retry_failed: bool, progress) -> SendSummary:
+        summary = self.summary
+        summary.dry_run = dry_run
+        outbox_path = Path(self.settings.outbox)
+        if dry_run:
+            self.con.execute("BEGIN TRANSACTION")  # a dry run changes nothing
+        try:
+            summary.settled = settle(self.con, self.now, outbox_path)
+            summary.plan = plan(self.con, self.settings, announcements, self.now)
+            # Planning after a rebuild re-creates rows that already went out: settle again.
+            again = settle(self.con, self.now, outbox_path)
+            summary.settled.from_statuses += again.from_statuses
+            summary.settled.from_outbox += again.from_outbox
+            if retry_failed:
+                summary.requeued_failed = self._requeue_failed()
+            summary.skipped = self._skip_unsendable()
+            payloads = self._payloads(announcements, preview_only=dry_run)
+            total = self._prepare_queue(payloads)
+            if dry_run:
+                return summary
+            self._send_all(payloads, total, progress)
+        finally:
+            if dry_run:
+                self.con.execute("ROLLBACK")
+        summary.elapsed = self.clock() - self._t0
+        summary.throttled = self.pacer.throttle_count
+        if self.stop_error is not None:
+            err = self.stop_error
+            summary.stopped = t("send.stopped", code=err.code, title=err.title,
+                                advice=t(f"send.advice-{_advice(err.code)}"))
+        return summary
+
+    def _requeue_failed(self) -> int:
+        retry_codes = sorted(RETRY_LATER_CODES)
+        return self.con.execute(
+            """
+            UPDATE deliveries SET state = 'queued', updated_at = $now
+            WHERE state = 'failed' AND (
+                (error_code IN (SELECT unnest($later)) AND updated_at <= $cutoff)
+                OR error_code IN (SELECT unnest($transient)))
+            """,
+            {"now": self.now, "later": retry_codes,
+             "cutoff": self.now - timedelta(seconds=RETRY_LATER_AFTER_S),
+             "transient": _transient_codes()},
+        ).fetchone()[0]
+
+    def _skip_unsendable(self) -> int:
+        """Welcome/goodbye outside the 24-hour window, or to a citizen with no number."""
+        skipped = self.con.execute(
+            """
+            UPDATE deliveries SET state = 'skipped', error_title = $reason, updated_at = $now
+            FROM citizens c
+            WHERE deliveries.citizen_id = c.citizen_id AND deliveries.state = 'queued'
+              AND deliveries.kind IN ('welcome', 'goodbye')
+              AND (c.last_inbound_at IS NULL OR c.last_inbound_at < $window)
+            """,
+            {"now": self.now, "reason": "outside_24h_window",
+             "window": self.now - timedelta(hours=24)},
+        ).fetchone()[0]
+        skipped += self.con.execute(
+            """
+            UPDATE deliveries SET state = 'skipped', error_title = 'no_phone_number',
+                   updated_at = $now
+            WHERE state = 'queued' AND citizen_id NOT IN (
+                SELECT citizen_id FROM citizens WHERE wa_id IS NOT NULL AND wa_id <> '')
+            """,
+            {"now": self.now},
+        ).fetchone()[0]
+        return skipped
+
+    # --- what is sent -----------------------------------------------------------
+    def _payloads(self, announcements, *, preview_only: bool) -> dict[str, Payload | None]:
+        """One serialised body per sendable announcement (and for welcome/goodbye)."""
+        from .render import RenderError, render
+
+        settings = self.settings
+        quiet = in_quiet_hours(self.now, settings)
+        queued = dict(self.con.execute(
+            "SELECT announcement_id, count(*) FROM deliveries "
+            "WHERE state = 'queued' AND kind = 'announcement' GROUP BY ALL").fetchall())
+        payloads: dict[str, Payload | None] = {}
+        for ann in announcements:
+            if ann.id not in queued:
+                continue
+            entry = AnnouncementPlan(ann.id, ann.title, ann.urgency, audience=queued[ann.id])
+            entry.held = quiet and ann.urgency != "emergency"
+            try:
+                rendered = render(ann, settings)
+            except RenderError as exc:  # validated already; kept queued, reported
+                entry.preview = exc.message()
+                self.summary.announcements.append(entry)
+                continue
+            entry.preview = _preview(rendered)
+            self.summary.announcements.append(entry)
+            if entry.held:
+                continue
+            media = None
+            if rendered.header is not None:
+                media = self._media_ref(rendered.header, preview_only)
+            payloads[ann.id] = compile_payload(announcement_message(rendered, media))
+        fmt = {"town": settings.town, "privacy_url": settings.privacy_url,
+               "subscribe_keyword": (settings.subscribe_keywords or [""])[0],
+               "unsubscribe_keyword": (settings.unsubscribe_keywords or [""])[0]}
+        payloads["welcome"] = compile_payload(text_message(settings.welcome_text.format(**fmt)))
+        payloads["goodbye"] = compile_payload(text_message(settings.goodbye_text.format(**fmt)))
+        return payloads
+
+    def _media_ref(self, media, preview_only: bool) -> dict:
+        """``{"link": url}`` or ``{"id": ...}`` of a repo file uploaded once and cached."""
+        if media.url:
+            return {"link": media.url}
+        if preview_only or self.transport is None:
+            return {"id": f"<{media.source}>"}
+        return {"id": media_id(self.con, self.transport, Path(media.path), self.settings)}
+
+    def _prepare_queue(self, payloads) -> int:
+        ids = [k for k in payloads if k not in ("welcome", "goodbye")]
+        self.con.execute(
+            "CREATE OR REPLACE TEMP TABLE sendable AS "
+            "SELECT unnest(?::VARCHAR[]) AS announcement_id", [ids])
+        return self.con.execute(
+            """
+            SELECT count(*) FROM deliveries
+            WHERE state = 'queued' AND (kind IN ('welcome', 'goodbye')
+                  OR announcement_id IN (SELECT announcement_id FROM sendable))
+            """).fetchone()[0]
+
+    def _next_chunk(self) -> list[tuple]:
+        # Replies first (the 24-hour window is closing), then emergencies; within an
+        # announcement by citizen, so one citizen's messages are a whole pass apart.
+        return self.con.execute(
+            """
+            SELECT d.delivery_id, d.citizen_id, c.wa_id,
+                   CASE WHEN d.kind = 'announcement' THEN d.announcement_id ELSE d.kind END
+            FROM deliveries d
+            JOIN citizens c ON c.citizen_id = d.citizen_id
+            LEFT JOIN announcements a ON a.announcement_id = d.announcement_id
+            WHERE d.state = 'queued' AND (d.kind IN ('welcome', 'goodbye')
+                  OR d.announcement_id IN (SELECT announcement_id FROM sendable))
+            ORDER BY CASE WHEN d.kind <> 'announcement' THEN 0
+                          WHEN a.urgency = 'emergency' THEN 1 ELSE 2 END,
+                     a.publish_at, d.announcement_id, d.citizen_id
+            LIMIT ?
+            """,
+            [_SELECT_CHUNK],
+        ).fetchall()
+
+    # --- sending ----------------------------------------------------------------
+    def _send_all(self, payloads: dict[str, Payload], total: int, progress) -> None:
+        rate = self.settings.rate_per_second
+        concurrent = getattr(self.transport, "concurrent", True)
+        workers = workers_for(rate) if concurrent else 1
+        # Batch sizes: small enough that a kill leaves few ambiguous, large enough
+        # that DuckDB writes stay a small share of the CPU.
+        batch = max(20, int(rate * 0.1)) if concurrent else 2000
+        self._flush_every = 0.2
+        self._progress = progress or Progress(total, self.out)
+        self._pending: list[tuple] = []
+        self._last_flush = time.monotonic()
+        if concurrent:
+            self._send_threaded(payloads, workers, batch)
+        else:
+            self._send_inline(payloads, batch)
+        self._flush(force=True)
+        self._progress.close()
+
+    def _items(self, rows, payloads):
+        for delivery_id, citizen_id, wa_id, key in rows:
+            yield delivery_id, citizen_id, payloads[key].body(wa_id, delivery_id)
+
+    def _send_inline(self, payloads, batch: int) -> None:
+        while self.stop_error is None:
+            rows = self._next_chunk()
+            if not rows:
+                return
+            for start in range(0, len(rows), batch):
+                sub = rows[start:start + batch]
+                self._mark_sending(sub)
+                for item in self._items(sub, payloads):
+                    self.results.append(self._deliver(item))
+                self.transport.sync()  # durable before they are marked sent
+                self._collect()
+                self._flush(force=True)
+
+    def _send_threaded(self, payloads, workers: int, batch: int) -> None:
+        import queue
+
+        work: queue.SimpleQueue = queue.SimpleQueue()
+        threads = [threading.Thread(target=self._worker, args=(work,), daemon=True)
+                   for _ in range(workers)]
+        for th in threads:
+            th.start()
+        max_inflight = workers + 2 * batch
+        self._inflight = 0
+        try:
+            while self.stop_error is None:
+                rows = self._next_chunk()
+                if not rows:
+                    break
+                for start in range(0, len(rows), batch):
+                    while self._inflight >= max_inflight and self.stop_error is None:
+                        self._collect(wait=0.005)
+                    if self.stop_error is not None:
+                        break
+                    sub = rows[start:start + batch]
+                    self._mark_sending(sub)
+                    for item in self._items(sub, payloads):
+                        work.put(item)
+                    self._inflight += len(sub)
+                    self._collect()
+            while self._inflight > 0:
+                self._collect(wait=0.005)
+        finally:
+            for _ in threads:
+                work.put(None)
+            for th in threads:
+                th.join(timeout=5)
+
+    def _worker(self, work) -> None:
+        while True:
+            item = work.get()
+            if item is None:
+                return
+            try:
+                self.results.append(self._deliver(item))
+            except Exception as exc:  # never lose a delivery's outcome to a bug
+                self.results.append((item[0], "failed", None, -3, repr(exc)[:200], 1))
+
+    def _deliver(self, item) -> tuple:
+        """One delivery with its retries: (delivery_id, state, wamid, code, title, tries)."""
+        delivery_id, citizen_id, body = item
+        if self.stop_error is not None:
+            return delivery_id, "queued", None, None, None, 0
+        result = self._retrying(self._attempt, citizen_id, body)
+        tries = self._retrying.statistics.get("attempt_number", 1)
+        if result.error is None:
+            return delivery_id, "sent", result.wamid, None, None, tries
+        err = result.error
+        if err.action is Action.STOP or (self.stop_error is not None and
+                                         err.action in _RETRYABLE):
+            return delivery_id, "queued", None, err.code, err.title, tries
+        return delivery_id, "failed", None, err.code, err.title, tries
+
+    def _attempt(self, citizen_id: str, body: bytes) -> Result:
+        if self.stop_error is not None:
+            return Result(error=self.stop_error)
+        if self.transport.concurrent:
+            self.pacer.wait(citizen_id)
+        result = self.transport.post(body)
+        err = result.error
+        if err is not None:
+            if err.action is Action.THROUGHPUT:
+                self.pacer.throttled()
+            elif err.action is Action.STOP and self.stop_error is None:
+                self.stop_error = err
+        return result
+
+    # tenacity policy -------------------------------------------------------------
+    def _should_retry(self, result: Result) -> bool:
+        return (result.error is not None and result.error.action in _RETRYABLE
+                and self.stop_error is None)
+
+    def _stop_rule(self, state) -> bool:
+        err = state.outcome.result().error
+        limit = 3 if err.code == 1 else 5 if err.action is Action.PAIR_RATE else 6
+        return state.attempt_number >= limit
+
+    def _wait_rule(self, state) -> float:
+        err = state.outcome.result().error
+        if err.action is Action.PAIR_RATE:
+            return 4.0 ** (state.attempt_number - 1)  # Meta: retry after 4^X s
+        if err.code in FIRST_WAIT:
+            return self._wait_slow(state)
+        return self._wait_fast(state)
+
+    # --- state in the database, in batches ---------------------------------------
+    def _mark_sending(self, rows) -> None:
+        self.con.execute(
+            "UPDATE deliveries SET state = 'sending', updated_at = ? "
+            "WHERE delivery_id IN (SELECT unnest(?::VARCHAR[]))",
+            [self._now(), [r[0] for r in rows]],
+        )
+
+    def _collect(self, wait: float = 0.0) -> None:
+        results = self.results
+        if not results and wait:
+            time.sleep(wait)  # the main thread idles while workers send; not a backoff
+        n = len(results)
+        if n:
+            popped = [results.popleft() for _ in range(n)]
+            self._pending.extend(popped)
+            if hasattr(self, "_inflight"):
+                self._inflight -= n
+            self._count(popped)
+        self._flush()
+
+    def _count(self, done: list[tuple]) -> None:
+        summary = self.summary
+        sent = failed = 0
+        for _, state, _, code, title, tries in done:
+            summary.retries += max(0, tries - 1)
+            if state == "sent":
+                sent += 1
+            elif state == "failed":
+                failed += 1
+                summary.failures[(code, title)] += 1
+        summary.sent += sent
+        summary.failed += failed
+        self._progress.update(sent, failed)
+
+    def _flush(self, force: bool = False) -> None:
+        pending = self._pending
+        if not pending or (not force and time.monotonic() - self._last_flush < self._flush_every):
+            return
+        self._pending = []
+        self._last_flush = time.monotonic()
+        cols = list(zip(*pending, strict=True))
+        self.con.execute(
+            """
+            UPDATE deliveries SET state = r.state, wamid = r.wamid,
+                   error_code = r.code, error_title = r.title,
+                   attempts = attempts + r.tries,
+                   sent_at = CASE WHEN r.state = 'sent' THEN $now ELSE sent_at END,
+                   updated_at = $now
+            FROM (SELECT unnest($ids::VARCHAR[]) AS id, unnest($states::VARCHAR[]) AS state,
+                         unnest($wamids::VARCHAR[]) AS wamid, unnest($codes::INTEGER[]) AS code,
+                         unnest($titles::VARCHAR[]) AS title,
+                         unnest($tries::INTEGER[]) AS tries) r
+            WHERE deliveries.delivery_id = r.id
+            """,
+            {"now": self._now(), "ids": list(cols[0]), "states": list(cols[1]),
+             "wamids": list(cols[2]), "codes": list(cols[3]), "titles": list(cols[4]),
+             "tries": list(cols[5])},
+        )
+
+    def _now(self) -> datetime:
+        return self.now + timedelta(seconds=self.clock() - self._t0)
+
+
+def _transient_codes() -> list[int]:
+    from .meta_errors import CONNECTION_ERROR, HTTP_ERROR, RETRY_CODES
+
+    return sorted(RETRY_CODES | {130429, 131056, CONNECTION_ERROR, HTTP_ERROR})
+
+
+def _advice(code: int) -> str:
+    if code in (0, 190):
+        return "token"
+    if code in (131042,):
+        return "payment"
+    if code in (131048, 132015, 132016):
+        return "quality"
+    if code in (368, 131031, 130497):
+        return "blocked"
+    return "permission"
+
+
+def _preview(rendered) -> str:
+    if rendered.template is None:
+        return rendered.text
+    params = "\n".join(f"  {{{{{i}}}}} {p}" for i, p in enumerate(rendered.parameters, 1))
+    return t("send.preview-template", name=rendered.template, language=rendered.language,
+             params=params)
+
+
+class Progress:
+    """A tqdm bar on a terminal; a plain line every 10 s in CI logs."""
+
+    def __init__(self, total: int, out=sys.stderr, every: float = 10.0) -> None:
+        self.total, self.out, self.every = total, out, every
+        self.sent = self.failed = 0
+        self._start = self._last = time.monotonic()
+        self._bar = None
+        if total and hasattr(out, "isatty") and out.isatty() and not os.environ.get("CI"):
+            from tqdm import tqdm
+
+            self._bar = tqdm(total=total, file=out, unit="msg", smoothing=0.1)
+
+    def update(self, sent: int, failed: int) -> None:
+        self.sent += sent
+        self.failed += failed
+        if self._bar is not None:
+            self._bar.update(sent + failed)
+            return
+        now = time.monotonic()
+        if now - self._last >= self.every:
+            self._last = now
+            self._line(now)
+
+    def _line(self, now: float) -> None:
+        done = self.sent + self.failed
+        rate = done / max(now - self._start, 1e-9)
+        print(t("send.progress", done=done, total=self.total, sent=self.sent,
+                failed=self.failed, rate=f"{rate:.0f}"), file=self.out, flush=True)
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.close()
+        elif self.total and self.sent + self.failed:
+            self._line(time.monotonic())

@@ -1,0 +1,201 @@
+"""A real HTTP server on 127.0.0.1 that answers like the WhatsApp Cloud API.
+
+Used by the tests (in a thread) and by bench/send.py (as a process:
+``python tests/cloud_api_server.py --latency 0.15`` prints its base URL).
+
+- ``POST /<version>/<phone_number_id>/messages``: Meta's success body, or an
+  error scripted for that recipient: Meta's error body with the HTTP status
+  Meta's table gives for the code, a dropped connection, or a 5xx with no body.
+- ``POST /<version>/<phone_number_id>/media``: multipart upload, returns ``{"id": ...}``.
+- A wrong bearer token answers 401 with code 190, as Meta does.
+- Every accepted message is recorded (unless ``record=False``, for the benchmark).
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import threading
+import time
+from collections import defaultdict, deque
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+# HTTP status Meta's Dec-2025 table gives per code; everything else is 400.
+_STATUS = {0: 401, 190: 401, 3: 500, 131000: 500, 131016: 500, 131045: 500, 131057: 500,
+           133000: 500, 10: 403, 131005: 403, 368: 403, 131031: 403, 130497: 403,
+           2: 503, 133004: 503, 132001: 404}
+_TITLES = {130429: "Rate limit hit", 131056: "(Business Account, Consumer Account) pair rate limit hit",
+           190: "Access token has expired", 131049: "This message was not delivered to maintain "
+           "healthy ecosystem engagement.", 131026: "Message Undeliverable",
+           131000: "Something went wrong", 131048: "Spam rate limit hit"}
+
+DROP = "drop"          # close the connection without answering; the message is NOT accepted
+DROP_AFTER = "drop_after"  # accept the message, then close without answering (ambiguous)
+HTTP_503 = "http_503"  # a 503 with an HTML body, as a proxy in between would answer
+
+
+def meta_error(code: int) -> tuple[int, dict]:
+    title = _TITLES.get(code, f"Error {code}")
+    body = {"error": {"message": f"(#{code}) {title}", "type": "OAuthException", "code": code,
+                      "error_data": {"messaging_product": "whatsapp", "details": title},
+                      "fbtrace_id": "AbCdEfGh123"}}
+    return _STATUS.get(code, 400), body
+
+
+@dataclass
+class Accepted:
+    to: str
+    callback: str | None
+    wamid: str
+    body: dict
+    at: float
+
+
+@dataclass
+class State:
+    token: str = "test-token"
+    latency: float = 0.0
+    record: bool = True
+    scripts: dict[str, deque] = field(default_factory=lambda: defaultdict(deque))
+    script_all: deque = field(default_factory=deque)  # applied to any recipient, first
+    accepted: list[Accepted] = field(default_factory=list)
+    attempts: list[tuple[float, str]] = field(default_factory=list)  # (time, to) of every POST
+    uploads: list[dict] = field(default_factory=list)
+    count: int = 0
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    ids: itertools.count = field(default_factory=itertools.count)
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"  # keep-alive, as Meta's edge does
+    state: State  # set on the subclass made per server
+
+    def log_message(self, *args) -> None:  # quiet
+        pass
+
+    def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
+        length = int(self.headers.get("Content-Length") or 0)
+        raw = self.rfile.read(length)
+        st = self.state
+        if st.latency:
+            time.sleep(st.latency)
+        if self.headers.get("Authorization") != f"Bearer {st.token}":
+            return self._json(*meta_error(190))
+        if self.path.endswith("/media"):
+            return self._upload(raw)
+        if not self.path.endswith("/messages"):
+            return self._json(404, {"error": {"message": "Unknown path", "code": 100,
+                                              "type": "GraphMethodException"}})
+        body = json.loads(raw)
+        to = body.get("to", "")
+        with st.lock:
+            if st.record:
+                st.attempts.append((time.monotonic(), to))
+            step = None
+            if st.script_all:
+                step = st.script_all.popleft()
+            elif to in st.scripts and st.scripts[to]:
+                step = st.scripts[to].popleft()
+        if step == DROP:
+            self.close_connection = True
+            self.connection.shutdown(2)
+            return
+        if step == HTTP_503:
+            return self._raw(503, b"<html>Service Unavailable</html>", "text/html")
+        if isinstance(step, int):
+            return self._json(*meta_error(step))
+        wamid = self._accept(to, body)
+        if step == DROP_AFTER:
+            self.close_connection = True
+            self.connection.shutdown(2)
+            return
+        self._json(200, {"messaging_product": "whatsapp",
+                         "contacts": [{"input": to, "wa_id": to.lstrip("+")}],
+                         "messages": [{"id": wamid, "message_status": "accepted"}]})
+
+    def _accept(self, to: str, body: dict) -> str:
+        st = self.state
+        with st.lock:
+            n = next(st.ids)
+            st.count += 1
+            wamid = f"wamid.TEST{n:012d}"
+            if st.record:
+                st.accepted.append(Accepted(to, body.get("biz_opaque_callback_data"), wamid,
+                                            body, time.monotonic()))
+        return wamid
+
+    def _upload(self, raw: bytes) -> None:
+        st = self.state
+        ctype = self.headers.get("Content-Type", "")
+        if not ctype.startswith("multipart/form-data") or b"messaging_product" not in raw:
+            return self._json(*meta_error(100))
+        with st.lock:
+            media_id = f"{9000000000 + next(st.ids)}"
+            st.uploads.append({"id": media_id, "size": len(raw)})
+        self._json(200, {"id": media_id})
+
+    def _json(self, status: int, body: dict) -> None:
+        self._raw(status, json.dumps(body).encode(), "application/json")
+
+    def _raw(self, status: int, data: bytes, ctype: str) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", ctype)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+
+class CloudApiServer:
+    """Start with ``with CloudApiServer() as api:``; ``api.base`` is the URL to configure."""
+
+    def __init__(self, *, latency: float = 0.0, token: str = "test-token", record: bool = True,
+                 port: int = 0) -> None:
+        self.state = State(token=token, latency=latency, record=record)
+        handler = type("BoundHandler", (Handler,), {"state": self.state})
+        ThreadingHTTPServer.request_queue_size = 1024
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", port), handler)
+        self.httpd.daemon_threads = True
+        self.base = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        self._thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+
+    def fail(self, to: str, *steps) -> None:
+        """Script the next answers for recipient ``to`` (an error code, DROP, DROP_AFTER, HTTP_503)."""
+        self.state.scripts[to].extend(steps)
+
+    def fail_all(self, *steps) -> None:
+        """Script the next answers whoever the recipient is."""
+        self.state.script_all.extend(steps)
+
+    @property
+    def accepted(self) -> list[Accepted]:
+        return self.state.accepted
+
+    def __enter__(self) -> CloudApiServer:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--latency", type=float, default=0.15)
+    parser.add_argument("--token", default="test-token")
+    parser.add_argument("--port", type=int, default=0)
+    args = parser.parse_args()
+    server = CloudApiServer(latency=args.latency, token=args.token, record=False, port=args.port)
+    print(server.base, flush=True)
+    try:
+        server.httpd.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        print(json.dumps({"accepted": server.state.count}), flush=True)
+
+
+if __name__ == "__main__":
+    main()
