@@ -50,3 +50,81 @@ def format_json(problems: list[Problem], **extra) -> str:
 def markdown_cell(text: str) -> str:
     """Text safe inside a Markdown table cell."""
     return text.replace("|", "\\|").replace("\r", "").replace("\n", "<br>")
+
+
+# --- whole results -----------------------------------------------------------------
+MAX_PREVIEWS = 50  # GitHub caps a step summary at 1 MiB
+
+
+def _counts_line(result) -> str:
+    from .messages import t
+
+    if result.ok:
+        return t("validate.clean", files=len(result.files))
+    bad = len({p.file for p in result.problems})
+    return t("validate.found", problems=len(result.problems), bad=bad, files=len(result.files))
+
+
+def format_result(result, fmt: str = "text") -> str:
+    """The output of ``validate`` in ``fmt`` (text, github or json)."""
+    if fmt == "json":
+        return format_json(
+            result.problems,
+            files=result.files,
+            valid=[a.id for a in result.valid],
+            budget=result.budget,
+            weekly_cap=result.weekly_cap,
+        )
+    line = format_github if fmt == "github" else format_text
+    return "\n".join([*(line(p) for p in result.problems), _counts_line(result)])
+
+
+def step_summary(result, settings) -> str:
+    """Markdown for GITHUB_STEP_SUMMARY: every problem, the previews, the weekly budget."""
+    from .messages import t
+    from .policy import week_of
+    from .render import describe
+
+    out = [f"## {t('summary.title')}", "", _counts_line(result), ""]
+    if result.problems:
+        out += [f"### {t('summary.problems')}", "",
+                f"| {t('summary.file')} | {t('summary.line')} | {t('summary.rule')} "
+                f"| {t('summary.message')} |", "|---|---|---|---|"]
+        out += [f"| `{markdown_cell(p.file)}` | {p.line}:{p.col} | `{p.rule}` "
+                f"| {markdown_cell(p.message)} |" for p in result.problems]
+        out.append("")
+    weeks = sorted({w for w in (week_of(a, settings) for a in result.checked) if w})
+    if weeks:
+        out += [f"### {t('summary.budget', cap=result.weekly_cap)}", "",
+                f"| {t('summary.week')} | {t('summary.used')} |", "|---|---|"]
+        for week in weeks:
+            used = result.budget.get(week, 0)
+            flag = " ⚠️" if used > result.weekly_cap else ""
+            out.append(f"| {week} | {used}/{result.weekly_cap}{flag} |")
+        out.append("")
+    if result.rendered:
+        out += [f"### {t('summary.previews')}", ""]
+        for file, rendered in list(result.rendered.items())[:MAX_PREVIEWS]:
+            body = "\n".join(describe(rendered))
+            fence = "`" * max(4, _longest_backticks(body) + 1)
+            out += [f"<details><summary><code>{file}</code></summary>", "",
+                    fence + "text", body, fence, "", "</details>", ""]
+        hidden = len(result.rendered) - MAX_PREVIEWS
+        if hidden > 0:
+            out += [t("summary.more-previews", count=hidden), ""]
+    return "\n".join(out)
+
+
+def _longest_backticks(text: str) -> int:
+    import re
+
+    return max((len(m) for m in re.findall(r"`+", text)), default=0)
+
+
+def publish(result, settings, fmt: str, environ) -> str:
+    """Format ``result`` for the terminal and, on GitHub, append the step summary."""
+    path = environ.get("GITHUB_STEP_SUMMARY")
+    if path:
+        with open(path, "a", encoding="utf-8") as fh:
+            fh.write(step_summary(result, settings) + "\n")
+    return format_result(result, fmt)

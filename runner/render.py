@@ -276,3 +276,26 @@ def _source_value(src, announcement, settings, blocks, title, last_paragraph) ->
     if number == last_paragraph:  # the last paragraph parameter carries the rest too
         return "\n\n".join(blocks[number - 1:])
     return blocks[number - 1] if number <= len(blocks) else ""
+
+
+def describe(rendered: Rendered) -> list[str]:
+    """Lines showing exactly what is sent, with character counts against each limit."""
+    out: list[str] = []
+    limits = rendered.limits()
+    if rendered.header is not None:
+        kind = t(f"render.kind-{rendered.header.kind}") if rendered.header.kind else "?"
+        out.append(t("render.header", kind=kind, source=rendered.header.source))
+    if rendered.template is None:
+        out.append(t("render.as-text"))
+        out.append(rendered.text)
+    else:
+        out.append(t("render.as-template", name=rendered.template, language=rendered.language))
+        names = rendered.parameter_names
+        for i, value in enumerate(rendered.parameters):
+            placeholder = f"{{{{{names[i]}}}}}" if i < len(names) else f"{{{{{i + 1}}}}}"
+            out.append(f"{placeholder} = {value}")
+    out.extend(t("render.count", label=lim.label, length=lim.length, limit=lim.limit,
+                 status=t("render.ok") if lim.ok else t("render.over", over=lim.length - lim.limit))
+               for lim in limits)
+    out.extend(t("render.note", note=note) for note in rendered.notes)
+    return out

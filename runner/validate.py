@@ -112,3 +112,21 @@ def check(settings, paths=None) -> CheckResult:
         budget=ctx.budget,
         weekly_cap=settings.weekly_cap,
     )
+
+
+def preview(settings, path) -> tuple[str, int]:
+    """What a citizen receives for the announcement at ``path``, with counts and any
+    problems; and the exit code (0 ready to publish, 1 problems)."""
+    from .problems import format_text
+    from .render import describe
+
+    result = check(settings, [path])
+    lines: list[str] = []
+    for ann in result.checked:
+        lines.append(ann.file)
+        rendered = result.rendered_for(ann)
+        if rendered is not None:
+            lines.extend(describe(rendered))
+    if result.problems:
+        lines += ["", t("preview.problems"), *(format_text(p) for p in result.problems)]
+    return "\n".join(lines), result.exit_code
