@@ -1,0 +1,272 @@
+"""The webhook receiver: the public endpoint Meta delivers citizens' messages to.
+
+A plain WSGI application (stdlib only), so it runs under any WSGI server::
+
+    gunicorn --worker-class gthread --threads 32 'runner.webhook:create_app()'
+
+or, for a small deployment, under ``python -m runner webhook serve``.
+
+- ``GET`` answers Meta's verification handshake: ``hub.mode=subscribe`` and the
+  right ``hub.verify_token`` get ``200`` with ``hub.challenge`` as the body;
+  anything else ``403``.
+- ``POST`` checks, in this order: a ``Content-Length`` (411 without, 413 above
+  3 MB, Meta's maximum, before reading a byte of the body), the
+  ``X-Hub-Signature-256`` HMAC of the raw body with the app secret (401 when
+  missing or wrong), JSON in UTF-8 (400). Nothing is written for a rejected
+  request. An accepted body goes to the :class:`~runner.journal.Journal` and
+  the ``200`` is sent only once its line is on disk.
+
+What a line holds: the raw body bytes exactly as Meta sent them, whenever they
+are one line (Meta's bodies are compact JSON, so in practice always): the
+signature can be verified again later only on those bytes. A body that spans
+several lines cannot be one JSONL line as it is; it is re-serialised compactly
+(ASCII-escaped, as Meta itself escapes) and marked with a top-level key
+``"banditore_reserialised": true`` (a body that is not a JSON object is wrapped
+as ``{"body": ..., "banditore_reserialised": true}``). Readers that look only
+at Meta's keys read both forms alike.
+
+Logging names the method, the path without its query string (the verify token
+travels there), the status and the reason; never a body, a number or a secret.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import logging
+import signal
+import socketserver
+import sys
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
+from wsgiref.simple_server import WSGIRequestHandler, WSGIServer
+
+from .errors import ConfigError
+from .journal import Journal, logs_folder
+from .messages import t
+from .settings import Settings, load_settings
+
+log = logging.getLogger("banditore.webhook")
+
+MAX_BODY = 3 * 1024 * 1024  # Meta's payloads are at most 3 MB (cloud-api.md section 1)
+RESERIALISED_KEY = "banditore_reserialised"
+_READ_CHUNK = 64 * 1024
+
+
+class Rejected(Exception):
+    """A request that is refused with ``status``; ``reason`` is for the log only."""
+
+    def __init__(self, status: str, reason: str):
+        super().__init__(reason)
+        self.status = status
+        self.reason = reason
+
+
+class WebhookApp:
+    """The WSGI application. Build it with :func:`create_app`."""
+
+    def __init__(self, app_secret: bytes, verify_token: bytes, journal: Journal):
+        if not app_secret or not verify_token:
+            raise ValueError("the app secret and the verify token must not be empty")
+        self._secret = app_secret
+        self._verify_token = verify_token
+        self.journal = journal
+
+    def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
+        method = environ.get("REQUEST_METHOD", "")
+        headers = [("Content-Type", "text/plain; charset=utf-8"),
+                   ("X-Content-Type-Options", "nosniff"),
+                   ("Cache-Control", "no-store")]
+        try:
+            if method == "GET":
+                body = self._handshake(environ.get("QUERY_STRING", ""))
+            elif method == "POST":
+                body = self._receive(environ)
+            else:
+                headers.append(("Allow", "GET, POST"))
+                raise Rejected("405 Method Not Allowed", "method")
+            status = "200 OK"
+        except Rejected as exc:
+            status, body = exc.status, exc.status.encode()
+            log.info("%s %s rejected: %s", method, environ.get("PATH_INFO", "/"), exc.reason)
+        headers.append(("Content-Length", str(len(body))))
+        start_response(status, headers)
+        return [body]
+
+    def _handshake(self, query: str) -> bytes:
+        params = parse_qs(query, keep_blank_values=True)
+        mode = params.get("hub.mode", [""])[0]
+        token = params.get("hub.verify_token", [""])[0].encode("utf-8", "surrogateescape")
+        challenge = params.get("hub.challenge", [None])[0]
+        if mode != "subscribe" or challenge is None:
+            raise Rejected("403 Forbidden", "not a subscribe handshake")
+        if not hmac.compare_digest(token, self._verify_token):
+            raise Rejected("403 Forbidden", "wrong verify token")
+        return challenge.encode("utf-8", "surrogateescape")
+
+    def _receive(self, environ: dict) -> bytes:
+        raw = _read_body(environ)
+        if not self._signed(raw, environ.get("HTTP_X_HUB_SIGNATURE_256")):
+            raise Rejected("401 Unauthorized", "missing or wrong X-Hub-Signature-256")
+        line = journal_line(raw)
+        try:
+            self.journal.append(line)
+        except OSError as exc:
+            # Not acknowledged: Meta retries, and nothing is lost.
+            raise Rejected("503 Service Unavailable", f"journal: {exc.strerror}") from None
+        return b"OK"
+
+    def _signed(self, raw: bytes, header: str | None) -> bool:
+        if not header:
+            return False
+        expected = "sha256=" + hmac.new(self._secret, raw, hashlib.sha256).hexdigest()
+        # WSGI gives header values as latin-1 strings; compare bytes in constant time.
+        return hmac.compare_digest(expected.encode(), header.strip().encode("latin-1"))
+
+
+def _read_body(environ: dict) -> bytes:
+    length = environ.get("CONTENT_LENGTH", "")
+    if not length:
+        raise Rejected("411 Length Required", "no Content-Length")
+    try:
+        size = int(length)
+    except ValueError:
+        raise Rejected("400 Bad Request", "bad Content-Length") from None
+    if size < 0:
+        raise Rejected("400 Bad Request", "bad Content-Length")
+    if size > MAX_BODY:
+        raise Rejected("413 Content Too Large", f"body of {size} bytes")
+    stream = environ["wsgi.input"]
+    chunks, left = [], size
+    while left:
+        chunk = stream.read(min(left, _READ_CHUNK))
+        if not chunk:
+            raise Rejected("400 Bad Request", "body shorter than Content-Length")
+        chunks.append(chunk)
+        left -= len(chunk)
+    return b"".join(chunks)
+
+
+def _no_constants(name: str):
+    raise ValueError(f"{name} is not JSON")
+
+
+def journal_line(raw: bytes) -> bytes:
+    """The journal line for an accepted body: its raw bytes if they are one line.
+
+    Raises :class:`Rejected` (400) when the body is not JSON in UTF-8.
+    """
+    try:
+        parsed = json.loads(raw.decode("utf-8"), parse_constant=_no_constants)
+    except (UnicodeDecodeError, ValueError):
+        raise Rejected("400 Bad Request", "not JSON in UTF-8") from None
+    if b"\n" not in raw and b"\r" not in raw:
+        return raw + b"\n"
+    record = dict(parsed) if isinstance(parsed, dict) else {"body": parsed}
+    record[RESERIALISED_KEY] = True
+    return json.dumps(record, separators=(",", ":"), ensure_ascii=True).encode() + b"\n"
+
+
+def create_app(settings: Settings | None = None) -> WebhookApp:
+    """The receiver configured from the settings (environment, .env, pyproject.toml).
+
+    Refuses to start without the app secret and the verify token, and without
+    a logs folder it can write to.
+    """
+    settings = settings or load_settings()
+    secret = _secret_value(settings.whatsapp_app_secret)
+    token = _secret_value(settings.whatsapp_verify_token)
+    missing = [name for name, value in (("BANDITORE_WHATSAPP_APP_SECRET", secret),
+                                        ("BANDITORE_WHATSAPP_VERIFY_TOKEN", token)) if not value]
+    if missing:
+        raise ConfigError(t("webhook.missing-secrets", settings.language,
+                            names=", ".join(missing)))
+    folder = logs_folder(settings.webhook_logs)
+    _check_writable(folder, settings.language)
+    return WebhookApp(secret, token, Journal(folder))
+
+
+def _secret_value(secret) -> bytes:
+    return secret.get_secret_value().encode() if secret is not None else b""
+
+
+def _check_writable(folder: Path, language: str) -> None:
+    probe = folder / ".banditore-write-test"
+    try:
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
+        raise ConfigError(t("webhook.logs-folder-unusable", language,
+                            folder=folder, detail=exc.strerror)) from None
+
+
+# --- the small built-in server ------------------------------------------------
+
+
+class ThreadingServer(socketserver.ThreadingMixIn, WSGIServer):
+    """wsgiref's server with one thread per connection: enough for a small town."""
+
+    daemon_threads = True
+    # Meta sends webhooks concurrently: a burst must queue, not be refused.
+    request_queue_size = 512
+    allow_reuse_address = True
+
+
+class QuietHandler(WSGIRequestHandler):
+    """An access log without query strings, client addresses or bodies."""
+
+    timeout = 30  # a stalled client must not hold a thread for ever
+
+    def log_request(self, code="-", size="-"):
+        # The query string of the handshake carries the verify token.
+        path = urlsplit(self.path).path if hasattr(self, "path") else "-"
+        log.info("%s %s %s", getattr(self, "command", "-"), path, code)
+
+    def log_error(self, format, *args):  # noqa: A002 - signature of the base class
+        # The base class puts the raw request line (token included) in the message.
+        code = args[0] if args and isinstance(args[0], int) else "-"
+        log.warning("request refused by the HTTP layer: %s", code)
+
+
+def make_server(app: WebhookApp, host: str, port: int) -> ThreadingServer:
+    server = ThreadingServer((host, port), QuietHandler)
+    server.set_app(app)
+    return server
+
+
+def serve(settings: Settings, host: str, port: int,
+          on_ready: Callable[[str], None] | None = None) -> None:
+    """Run the receiver until interrupted (Ctrl-C or SIGTERM)."""
+    app = create_app(settings)
+    if not logging.getLogger().handlers:
+        logging.basicConfig(stream=sys.stderr, level=logging.INFO,
+                            format="%(asctime)s %(levelname)s %(message)s")
+    server = make_server(app, host, port)
+    bound_host, bound_port = server.server_address[:2]
+    previous = signal.signal(signal.SIGTERM, _raise_interrupt)
+    try:
+        if on_ready:
+            on_ready(f"http://{bound_host}:{bound_port}/")
+        server.serve_forever(poll_interval=0.5)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        server.server_close()
+
+
+def _raise_interrupt(signum, frame):
+    raise KeyboardInterrupt
+
+
+def sign(body: bytes, app_secret: str | bytes) -> str:
+    """The ``X-Hub-Signature-256`` value Meta sends for ``body`` (tests, benchmarks)."""
+    key = app_secret.encode() if isinstance(app_secret, str) else app_secret
+    return "sha256=" + hmac.new(key, body, hashlib.sha256).hexdigest()
+
+
+__all__ = ["MAX_BODY", "RESERIALISED_KEY", "WebhookApp", "create_app", "journal_line",
+           "make_server", "serve", "sign"]
