@@ -26,7 +26,24 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-COMMANDS: list = []
+def add_webhook(commands):
+    p = commands.add_parser("webhook", help=t("webhook.help"))
+    actions = p.add_subparsers(dest="webhook_action", required=True, metavar="ACTION")
+    serve = actions.add_parser("serve", help=t("webhook.serve-help"))
+    serve.add_argument("--host", default="127.0.0.1", help=t("webhook.host-help"))
+    serve.add_argument("--port", type=int, default=8080, help=t("webhook.port-help"))
+    serve.set_defaults(handler=_webhook_serve)
+
+
+def _webhook_serve(args, settings) -> int:
+    from .webhook import serve
+
+    serve(settings, args.host, args.port,
+          on_ready=lambda url: print(t("webhook.listening", url=url), flush=True))
+    return 0
+
+
+COMMANDS: list = [add_webhook]
 
 
 def main(argv: list[str] | None = None) -> int:
