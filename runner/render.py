@@ -186,7 +186,9 @@ def _inline(children) -> str:
             start, href = links.pop()
             label = "".join(out[start:]).strip()
             shown = href.removeprefix("mailto:")
-            if label != shown and label != href:
+            if _bare(label) == _bare(shown):  # [comune.it](https://www.comune.it): once
+                out[start:] = [shown]
+            else:
                 out.append(f" ({shown})")
         elif kind == "image":
             alt = tok.content.strip()
@@ -197,9 +199,29 @@ def _inline(children) -> str:
     return "".join(out)
 
 
+def _bare(url: str) -> str:
+    url = url.strip().lower()
+    for prefix in ("https://", "http://", "www."):
+        url = url.removeprefix(prefix)
+    return url.rstrip("/")
+
+
 def flatten(text: str) -> str:
-    """A value Meta accepts as a template parameter: no newline, tab or run of spaces."""
-    return _WHITESPACE.sub(" ", text).strip()
+    """A value Meta accepts as a template parameter: no newline, tab or run of spaces.
+
+    Lines are joined with a space after punctuation and with " · " otherwise, so a
+    heading or a list item stays readable as its own piece.
+    """
+    pieces = [_WHITESPACE.sub(" ", line).strip() for line in text.split("\n")]
+    out = ""
+    for piece in filter(None, pieces):
+        if out:
+            out += " " if out.rstrip("*_~").endswith(_PUNCTUATION) else " · "
+        out += piece
+    return out
+
+
+_PUNCTUATION = tuple(".,;:!?…")
 
 
 def resolve_media(source: str | None, root: Path | None = None) -> Media | None:
