@@ -43,7 +43,55 @@ def _webhook_serve(args, settings) -> int:
     return 0
 
 
-COMMANDS: list = [add_webhook]
+def add_validate(commands):
+    p = commands.add_parser("validate", help=t("validate.help"))
+    p.add_argument("paths", nargs="*", metavar="PATH", help=t("validate.paths-help"))
+    p.add_argument("--format", choices=["text", "github", "json"], default="text",
+                   help=t("validate.format-help"))
+    p.set_defaults(handler=_validate)
+
+
+def _validate(args, settings) -> int:
+    import os
+
+    from .problems import publish
+    from .validate import check
+
+    result = check(settings, args.paths or None)
+    print(publish(result, settings, args.format, os.environ))
+    return result.exit_code
+
+
+def add_preview(commands):
+    p = commands.add_parser("preview", help=t("preview.help"))
+    p.add_argument("path", metavar="PATH", help=t("preview.path-help"))
+    p.set_defaults(handler=_preview)
+
+
+def _preview(args, settings) -> int:
+    from .validate import preview
+
+    text, code = preview(settings, args.path)
+    print(text)
+    return code
+
+
+def add_send(commands):
+    p = commands.add_parser("send", help=t("send.help"))
+    p.add_argument("--dry-run", action="store_true", help=t("send.dry-run-help"))
+    p.add_argument("--retry-failed", action="store_true", help=t("send.retry-failed-help"))
+    p.set_defaults(handler=_send)
+
+
+def _send(args, settings) -> int:
+    from . import send
+
+    summary = send.send(settings, dry_run=args.dry_run, retry_failed=args.retry_failed)
+    print(send.report(summary))
+    return summary.exit_code
+
+
+COMMANDS: list = [add_webhook, add_validate, add_preview, add_send]
 
 
 def main(argv: list[str] | None = None) -> int:
