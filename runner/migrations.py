@@ -145,4 +145,30 @@ MIGRATIONS: list[tuple[str, str]] = [
         );
         """,
     ),
+    (
+        "0005_sync",
+        """
+        -- What a moderated pending request asks for: subscribe | unsubscribe.
+        ALTER TABLE subscribers ADD COLUMN pending_action VARCHAR;
+        -- played (first play of a voice message) ranks above read.
+        ALTER TABLE statuses ADD COLUMN played_at TIMESTAMPTZ;
+
+        -- value.errors[] of the webhooks: system/app/account problems, not tied
+        -- to a message (e.g. 130429 rate limit), kept for the reports.
+        CREATE TABLE webhook_errors (
+            file   VARCHAR NOT NULL,
+            line   BIGINT NOT NULL,
+            code   INTEGER NOT NULL,
+            title  VARCHAR,
+            PRIMARY KEY (file, line, code)
+        );
+
+        -- What the last sync was computed with (keyword settings, decisions file):
+        -- when they change, sync reclassifies and recomputes.
+        CREATE TABLE sync_meta (
+            key    VARCHAR PRIMARY KEY,
+            value  VARCHAR NOT NULL
+        );
+        """,
+    ),
 ]
