@@ -40,7 +40,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
-from typing import Literal
+from typing import Literal, get_args
 from zoneinfo import ZoneInfo
 
 import yaml
@@ -281,13 +281,14 @@ def schema_message(err: dict, key: str) -> str:
     if kind == "missing":
         return t("announcement.missing-key", key=key)
     if kind == "literal_error":
+        allowed = get_args(Announcement.model_fields[key].annotation)
         return t("announcement.not-one-of", key=key, value=err.get("input"),
-                 allowed=err["ctx"]["expected"].replace("'", ""))
+                 allowed=", ".join(allowed))
     if kind.startswith(("datetime", "date")):
         return t("announcement.bad-datetime", key=key, value=err.get("input"))
     if kind.startswith("bool"):
         return t("announcement.bad-bool", key=key, value=err.get("input"))
-    if kind == "value_error":
+    if kind == "value_error" or err.get("input", "") is None:
         return t("announcement.blank", key=key)
     return t("announcement.must-be-text", key=key, value=err.get("input"))
 

@@ -45,13 +45,16 @@ class Context:
     budget: dict[str, int] = field(default_factory=dict)
 
     @classmethod
-    def build(cls, settings, announcements: list[Announcement], root: Path | None = None):
+    def build(cls, settings, announcements: list[Announcement], root: Path | None = None,
+              newcomers: set[str] = frozenset()):
+        """``newcomers``: files under review; they take the weekly budget last, so a
+        pull request is told when its file does not fit in an already full week."""
         ctx = cls(settings, (root or Path.cwd()).resolve(), announcements)
         files: dict[str, list[str]] = defaultdict(list)
         for ann in announcements:
             files[ann.id].append(ann.file)
         ctx.id_files = dict(files)
-        ctx.week_rank, ctx.budget = weekly_counts(announcements, settings)
+        ctx.week_rank, ctx.budget = weekly_counts(announcements, settings, newcomers)
         return ctx
 
 
@@ -75,7 +78,7 @@ def week_of(ann: Announcement, settings) -> str | None:
     return f"{year}-W{week:02d}"
 
 
-def weekly_counts(announcements, settings):
+def weekly_counts(announcements, settings, newcomers: set[str] = frozenset()):
     """Rank of each non-emergency announcement in its ISO week (town time), and totals."""
     by_week: dict[str, list[Announcement]] = defaultdict(list)
     for ann in announcements:
@@ -85,7 +88,7 @@ def weekly_counts(announcements, settings):
             by_week[week].append(ann)
     ranks = {}
     for week, anns in by_week.items():
-        anns.sort(key=lambda a: (a.effective_publish_at, a.id))
+        anns.sort(key=lambda a: (a.file in newcomers, a.effective_publish_at, a.id))
         for i, ann in enumerate(anns, 1):
             ranks[ann.file] = (week, i)
     return ranks, {week: len(anns) for week, anns in sorted(by_week.items())}

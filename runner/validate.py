@@ -91,7 +91,8 @@ def check(settings, paths=None) -> CheckResult:
         if ann is not None:
             everything.append(ann)
 
-    ctx = Context.build(settings, everything)
+    newcomers = set() if paths is None else {a.file for a in checked}
+    ctx = Context.build(settings, everything, newcomers=newcomers)
     for ann in checked:
         try:
             ctx.rendered[ann.file] = render(ann, settings)

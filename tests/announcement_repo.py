@@ -1,0 +1,79 @@
+"""A town repository in tmp_path for announcement tests: pyproject.toml + announcements/."""
+
+from __future__ import annotations
+
+import struct
+import textwrap
+import zlib
+from pathlib import Path
+
+from runner.settings import load_settings
+
+PYPROJECT = """\
+[tool.banditore]
+town = "Comune di Prova"
+town_site = "comune.prova.it"
+allowed_link_domains = ["gov.it"]
+allowed_phone_numbers = ["0721 123456"]
+weekly_cap = 3
+default_template = "avviso"
+
+[tool.banditore.templates.avviso]
+language = "it"
+body = ["title", "body"]
+
+[tool.banditore.templates.foto]
+language = "it"
+body = ["title", "body"]
+header = "image"
+
+[tool.banditore.templates.parti]
+language = "it"
+body = ["title", "paragraph:1", "paragraph:2"]
+"""
+
+def png(bit_depth: int = 8, color_type: int = 2) -> bytes:
+    """A real 1x1 PNG (color type 2 = RGB, 6 = RGBA, 3 = palette)."""
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    channels = {0: 1, 2: 3, 3: 1, 4: 2, 6: 4}[color_type]
+    pixel = b"\x00" + b"\xff" * (channels * bit_depth // 8 or 1)
+    chunks = chunk(b"IHDR", struct.pack(">IIBBBBB", 1, 1, bit_depth, color_type, 0, 0, 0))
+    if color_type == 3:
+        chunks += chunk(b"PLTE", b"\xff\x00\x00")
+    return (b"\x89PNG\r\n\x1a\n" + chunks + chunk(b"IDAT", zlib.compress(pixel))
+            + chunk(b"IEND", b""))
+
+
+PNG_RGB = png()
+
+
+def announcement(title="Avviso di prova", category="info-comune", body="Testo dell'avviso.",
+                 **keys) -> str:
+    lines = ["---", f"title: {title}", f"category: {category}"]
+    lines += [f"{key}: {value}" for key, value in keys.items()]
+    return "\n".join([*lines, "---", textwrap.dedent(body).strip(), ""])
+
+
+class Repo:
+    def __init__(self, root: Path):
+        self.root = root
+        (root / "pyproject.toml").write_text(PYPROJECT, encoding="utf-8")
+        (root / "announcements" / "2024").mkdir(parents=True)
+
+    def write(self, rel: str, content: str | bytes) -> Path:
+        path = self.root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(content, bytes):
+            path.write_bytes(content)
+        else:
+            path.write_text(content, encoding="utf-8")
+        return path
+
+    def add(self, name: str, **fields) -> Path:
+        """announcements/2024/<name>.md from ``announcement(**fields)``."""
+        return self.write(f"announcements/2024/{name}.md", announcement(**fields))
+
+    def settings(self, **overrides):
+        return load_settings(**overrides)

@@ -1,0 +1,207 @@
+"""Every policy rule, each with good and bad cases, through runner.validate.check."""
+
+import pytest
+from announcement_repo import PNG_RGB, Repo, announcement, png
+
+from runner.policy import find_phones, rule_ids
+from runner.validate import check
+
+TARGET = "announcements/2024/2024-04-03-prova.md"
+
+
+@pytest.fixture
+def repo(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    return Repo(tmp_path)
+
+
+def problems_for(repo, fields):
+    """Write the announcement described by ``fields`` (plus any ``_files``) and check it.
+
+    Special keys: ``_path`` (where it goes), ``_files`` ({path: text or bytes}),
+    ``_settings`` (overrides)."""
+    fields = dict(fields)
+    for rel, content in fields.pop("_files", {}).items():
+        repo.write(rel, content)
+    overrides = fields.pop("_settings", {})
+    path = repo.write(fields.pop("_path", TARGET), announcement(**fields))
+    return check(repo.settings(**overrides), [path]).problems
+
+
+def week_of_three(extra=None):
+    """Three non-emergency announcements already in week 14 (the test cap is 3)."""
+    files = {f"announcements/2024/2024-04-0{d}-altro-{d}.md": announcement() for d in (1, 2)}
+    files["announcements/2024/2024-04-02-terzo.md"] = announcement(**(extra or {}))
+    return files
+
+
+MEDIA = "announcements/media/foto.png"
+BIG_PNG = b"\x89PNG\r\n\x1a\n" + bytes(5 * 1024 * 1024)
+
+GOOD = [
+    ("category", {"category": "eventi"}),
+    ("emergency-category", {"category": "allerta-meteo", "urgency": "emergency"}),
+    ("emergency-category", {"category": "eventi", "urgency": "high"}),
+    ("weekly-cap", {"_files": week_of_three(), "category": "emergenze", "urgency": "emergency"}),
+    ("weekly-cap", {"_files": week_of_three(), "_path": "announcements/2024/2024-04-08-prova.md"}),
+    ("weekly-cap", {"_files": week_of_three(), "_settings": {"weekly_cap": 4}}),
+    ("expiry", {"publish_at": "2024-04-03T10:00:00+02:00", "expires_at": "2024-04-03T10:01"}),
+    ("expiry", {"expires_at": "2024-04-03T00:01:00+02:00"}),
+    ("file-name", {"_path": "announcements/2024/2024-04-03-chiusura-via-roma-2.md"}),
+    ("file-date", {"publish_at": "2024-04-03T23:59:00+02:00"}),
+    ("file-date", {"publish_at": "2024-04-02T22:30:00+00:00"}),  # 00:30 on the 3rd in Rome
+    ("year-folder", {"_path": "announcements/2024/2024-12-31-prova.md"}),
+    ("duplicate-id", {"_files": {"announcements/2024/2024-04-03-altro.md": announcement()}}),
+    ("template", {"template": "avviso"}),
+    ("template", {"template": "parti", "body": "Uno.\n\nDue."}),
+    ("template-header", {"template": "foto", "media": MEDIA, "_files": {MEDIA: PNG_RGB}}),
+    ("template-header", {"template": "avviso"}),
+    ("length", {"body": "x" * 1000}),
+    ("length", {"body": "x" * 4000, "_settings": {"default_template": None}}),
+    ("media", {"template": "foto", "media": MEDIA, "_files": {MEDIA: PNG_RGB}}),
+    ("media", {"template": "foto", "media": MEDIA, "_files": {MEDIA: png(8, 6)}}),
+    ("media", {"template": "foto", "media": "announcements/media/a.jpg",
+               "_files": {"announcements/media/a.jpg": b"\xff\xd8\xff\xe0" + bytes(100)}}),
+    ("media", {"template": "foto", "media": "https://www.comune.prova.it/foto.jpg"}),
+    ("media", {"_settings": {"default_template": None}, "media": "https://x.gov.it/a.pdf"}),
+    ("link-domain", {"body": "Vedi https://www.comune.prova.it/tari e www.comune.prova.it."}),
+    ("link-domain", {"body": "[Protezione civile](https://rischi.protezionecivile.gov.it/x)."}),
+    ("link-domain", {"body": "Scrivi a <protocollo@comune.prova.it>."}),
+    ("personal-data", {"body": "Ufficio: 0721 123456 o +39 0721-123456."}),
+    ("personal-data", {"body": "Numero verde 800 123 456, emergenze 112."}),
+    ("personal-data", {"body": "Dal 03.04.2024 al 10/04/2024, ore 10.30-12.00."}),
+    ("personal-data", {"body": "Stanziati € 3.500.000 e 1.200.000 euro; CAP 24040."}),
+    ("personal-data", {"body": "Comune, P.IVA 01234567890, C.F. 80012345678."}),
+    ("personal-data", {"body": "Prot. n. 0012345/2024 del 2 aprile."}),
+    ("personal-data", {"body": "PEC protocollo@pec.comune.prova.it, URP urp@interno.gov.it."}),
+    ("personal-data", {"body": "Paga con pagoPA: codice avviso 301000000012345678."}),
+    ("personal-data", {"title": "Caratteristicamente straordinario"}),
+]
+
+BAD = [
+    ("category", {"category": "evento"}, "Forse intendevi «eventi»?"),
+    ("category", {"category": "Eventi"}, "Usa una di: emergenze"),
+    ("emergency-category", {"category": "eventi", "urgency": "emergency"}, "allerta-meteo"),
+    ("weekly-cap", {"_files": week_of_three()}, "4° avviso"),
+    ("weekly-cap", {"_files": week_of_three({"cancelled": "true"})}, "settimana 2024-W14"),
+    # Sunday 23:30 UTC is Monday in Rome: week 15 here, so it takes week 15's budget...
+    ("weekly-cap", {"_files": {f"announcements/2024/2024-04-08-a{i}.md": announcement()
+                               for i in range(3)},
+                    "_path": "announcements/2024/2024-04-08-prova.md",
+                    "publish_at": "2024-04-07T23:30:00+00:00"}, "2024-W15"),
+    ("expiry", {"publish_at": "2024-04-03T10:00:00+02:00", "expires_at": "2024-04-03T10:00"},
+     "non è dopo"),
+    ("expiry", {"expires_at": "2024-04-02T23:00:00+02:00"}, "expires_at"),
+    ("file-name", {"_path": "announcements/2024/Avviso Prova.md"}, "AAAA-MM-GG"),
+    ("file-name", {"_path": "announcements/2024/2024-04-03_prova.md"}, "2024-04-03_prova.md"),
+    ("file-name", {"_path": "announcements/2024/2024-02-30-prova.md"}, "AAAA-MM-GG"),
+    ("file-date", {"publish_at": "2024-04-05T10:00:00+02:00"}, "indica il 2024-04-03"),
+    ("file-date", {"publish_at": "2024-04-03T22:30:00+00:00"}, "2024-04-04"),
+    ("year-folder", {"_path": "announcements/2023/2024-04-03-prova.md"}, "announcements/2024/"),
+    ("year-folder", {"_path": "announcements/2024-04-03-prova.md"}, "announcements/2024/"),
+    ("duplicate-id", {"_files": {"announcements/2024/vecchi/2024-04-03-prova.md":
+                                 announcement()}}, "vecchi/2024-04-03-prova.md"),
+    ("template", {"template": "inesistente"}, "non è configurato"),
+    ("template", {"template": "parti", "body": "Un solo paragrafo."}, "paragraph:2"),
+    ("template-header", {"template": "foto"}, "richiede un allegato di tipo image"),
+    ("template-header", {"media": MEDIA, "_files": {MEDIA: PNG_RGB}}, "non verrebbe inviato"),
+    ("template-header", {"template": "foto", "media": "announcements/media/a.pdf",
+                         "_files": {"announcements/media/a.pdf": b"%PDF-1.4"}}, "document"),
+    ("length", {"body": "x" * 1030}, "parametro 2 (body) ha 1030"),
+    ("length", {"title": "t" * 30, "body": "x" * 1000}, "tutti i parametri"),
+    ("length", {"body": "x" * 4100, "_settings": {"default_template": None}}, "4096"),
+    ("length", {"body": "x" * 1100, "media": MEDIA, "_files": {MEDIA: PNG_RGB},
+                "_settings": {"default_template": None}}, "didascalia"),
+    ("media", {"template": "foto", "media": "announcements/media/manca.png"}, "non esiste"),
+    ("media", {"template": "foto", "media": "../fuori.png", "_files": {"../fuori.png": PNG_RGB}},
+     "fuori dal repository"),
+    ("media", {"template": "foto", "media": "/etc/passwd"}, "fuori dal repository"),
+    ("media", {"template": "foto", "media": "announcements/media/a.gif",
+               "_files": {"announcements/media/a.gif": b"GIF89a"}}, "Tipi ammessi"),
+    ("media", {"template": "foto", "media": MEDIA, "_files": {MEDIA: BIG_PNG}}, "5 MB"),
+    ("media", {"template": "foto", "media": MEDIA, "_files": {MEDIA: b"\xff\xd8\xff jpeg"}},
+     "non corrisponde"),
+    ("media", {"template": "foto", "media": MEDIA, "_files": {MEDIA: png(8, 3)}}, "RGB/RGBA"),
+    ("media", {"template": "foto", "media": MEDIA, "_files": {MEDIA: png(16, 2)}}, "8 bit"),
+    ("media", {"template": "foto", "media": "http://www.comune.prova.it/a.jpg"}, "https://"),
+    ("media", {"template": "foto", "media": "https://example.com/a.jpg"}, "example.com"),
+    ("link-domain", {"body": "Iscriviti su https://example.com/form."}, "example.com"),
+    ("link-domain", {"body": "Seguici su www.facebook.com/comune"}, "www.facebook.com"),
+    ("link-domain", {"body": "[qui](https://comune.prova.it.truffa.com/x)"}, "truffa.com"),
+    ("link-domain", {"body": "[il modulo](modulo.pdf)"}, "non è un indirizzo completo"),
+    ("link-domain", {"body": "Vedi [sopra](#orari)"}, "«#orari»"),
+    ("link-domain", {"title": "Vai su https://bit.ly/abc"}, "bit.ly"),
+    ("personal-data", {"body": "Chiama Mario al 333 1234567."}, "cellulare"),
+    ("personal-data", {"body": "Tel. +39 347 123 4567"}, "cellulare"),
+    ("personal-data", {"body": "Tel. 0039 3471234567"}, "cellulare"),
+    ("personal-data", {"body": "oppure 347.1234567"}, "cellulare"),
+    ("personal-data", {"body": "Chiama il +44 7700 900123"}, "cellulare"),
+    ("personal-data", {"body": "Tel. 035 123456"}, "allowed_phone_numbers"),
+    ("personal-data", {"body": "Tel. 0721/654321"}, "allowed_phone_numbers"),
+    ("personal-data", {"body": "ore 10 0721 654321"}, "allowed_phone_numbers"),
+    ("personal-data", {"body": "Scrivi a mario.rossi@gmail.com"}, "gmail.com"),
+    ("personal-data", {"body": "[Scrivi](mailto:m.rossi@libero.it)"}, "libero.it"),
+    ("personal-data", {"body": "Intestato a RSSMRA80A01H501U."}, "codice fiscale"),
+    ("personal-data", {"body": "cf rssmra80a01h501u"}, "codice fiscale"),
+    ("personal-data", {"body": "IBAN IT60 X054 2811 1010 0000 0123 456"}, "IBAN"),
+    ("personal-data", {"body": "IBAN IT60X0542811101000000123456"}, "IBAN"),
+    ("personal-data", {"body": "IBAN DE89370400440532013000"}, "IBAN"),
+]
+
+
+@pytest.mark.parametrize(("rule", "fields"), GOOD, ids=[f"{r}-{i}" for i, (r, _) in
+                                                        enumerate(GOOD)])
+def test_good(repo, rule, fields):
+    problems = problems_for(repo, fields)
+    assert problems == [], f"{rule}: unexpected {problems}"
+
+
+@pytest.mark.parametrize(("rule", "fields", "says"), BAD, ids=[f"{r}-{i}" for i, (r, *_) in
+                                                              enumerate(BAD)])
+def test_bad(repo, rule, fields, says):
+    problems = problems_for(repo, fields)
+    found = [p for p in problems if p.rule == rule]
+    assert found, f"{rule} not reported; got {problems}"
+    assert any(says in p.message for p in found), [p.message for p in found]
+
+
+def test_every_rule_has_good_and_bad_cases():
+    assert set(rule_ids()) == {r for r, _ in GOOD} == {r for r, *_ in BAD}
+
+
+def test_problems_point_at_the_line_and_column(repo):
+    body = "Prima riga.\nSeconda con 333 1234567 dentro.\nTerza: https://example.com"
+    problems = problems_for(repo, {"body": body, "category": "evento"})
+    where = {p.rule: (p.line, p.col) for p in problems}
+    # Lines: 1 ---, 2 title, 3 category, 4 ---, 5 body...
+    assert where == {"category": (3, 1), "personal-data": (6, 13), "link-domain": (7, 8)}
+    assert all(p.file == TARGET for p in problems)
+
+
+def test_weekly_cap_counts_the_whole_repo_and_flags_the_file_under_review(repo):
+    for day in ("01", "02", "03", "04"):
+        repo.add(f"2024-04-{day}-avviso")
+    late = repo.add("2024-04-05-ultimo")
+    early = repo.add("2024-04-01-nuovo")  # under review: it does not take an earlier slot
+    result = check(repo.settings(), [early])
+    assert [p.rule for p in result.problems] == ["weekly-cap"]
+    assert result.budget == {"2024-W14": 6}
+    everything = check(repo.settings())  # the whole repo: the latest ones are over the cap
+    assert sorted({p.file for p in everything.problems}) == [
+        "announcements/2024/2024-04-03-avviso.md", "announcements/2024/2024-04-04-avviso.md",
+        late.relative_to(repo.root).as_posix()]
+
+
+def test_phone_finder_reports_where_the_number_starts():
+    [(offset, number, kind)] = list(find_phones("alle ore 10 0721 654321."))
+    assert (offset, number, kind) == (12, "0721 654321", "landline")
+
+
+def test_a_bad_file_does_not_hide_the_others(repo):
+    repo.write("announcements/2024/2024-04-01-rotto.md", b"---\ntitle: [\n---\n")
+    good = repo.add("2024-04-02-buono")
+    bad = repo.add("2024-04-03-cattivo", category="nessuna")
+    result = check(repo.settings())
+    assert [p.rule for p in result.problems] == ["yaml-syntax", "category"]
+    assert [a.path.resolve() for a in result.valid] == [good]
+    assert bad.name not in [a.path.name for a in result.valid]
