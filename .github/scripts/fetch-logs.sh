@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# Fetch the webhook logs from where the receiver stores them into $BANDITORE_WEBHOOK_LOGS.
+#
+# The source is chosen by BANDITORE_LOGS_SOURCE (a repository variable):
+#   ssh  rsync over SSH from the receiver host, with a read-only deploy key
+#   s3   an S3-compatible bucket the receiver host copies the logs to
+#   git  a private git repository the receiver host commits the logs to
+# docs/town-setup.md ("Where the logs live") explains how to set up each one.
+#
+# The logs hold citizens' phone numbers: this script prints counts only, never
+# a file's content, and keeps keys in a private temporary folder it removes.
+set -euo pipefail
+
+dest="${BANDITORE_WEBHOOK_LOGS:-webhook-logs}"
+kind="${BANDITORE_LOGS_SOURCE:-}"
+
+fail() {
+    echo "::error title=Webhook logs::$*" >&2
+    exit 1
+}
+
+need() {
+    local name
+    for name in "$@"; do
+        [ -n "${!name:-}" ] || fail "$name is not set (BANDITORE_LOGS_SOURCE=$kind): see docs/town-setup.md, 'Where the logs live'."
+    done
+}
+
+mkdir -p "$dest"
+chmod 700 "$dest"
+private="$(mktemp -d "${RUNNER_TEMP:-${TMPDIR:-/tmp}}/banditore-logs.XXXXXX")"
+trap 'rm -rf "$private"' EXIT
+
+case "$kind" in
+ssh)
+    need BANDITORE_LOGS_SSH_TARGET BANDITORE_LOGS_SSH_KEY BANDITORE_LOGS_SSH_KNOWN_HOSTS
+    (umask 077 && printf '%s\n' "$BANDITORE_LOGS_SSH_KEY" >"$private/key")
+    printf '%s\n' "$BANDITORE_LOGS_SSH_KNOWN_HOSTS" >"$private/known_hosts"
+    # The host key is pinned (StrictHostKeyChecking=yes): never trust on first use.
+    rsync --recursive --times --compress --quiet \
+        --include='*.jsonl' --include='*.jsonl.gz' --exclude='*' \
+        --rsh="ssh -i '$private/key' -o IdentitiesOnly=yes -o BatchMode=yes -o StrictHostKeyChecking=yes -o UserKnownHostsFile='$private/known_hosts'" \
+        "${BANDITORE_LOGS_SSH_TARGET%/}/" "$dest/"
+    ;;
+s3)
+    need BANDITORE_LOGS_S3_URI AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY
+    endpoint=()
+    if [ -n "${BANDITORE_LOGS_S3_ENDPOINT:-}" ]; then
+        endpoint=(--endpoint-url "$BANDITORE_LOGS_S3_ENDPOINT")
+    fi
+    aws s3 sync "${endpoint[@]}" --only-show-errors --exact-timestamps \
+        --exclude '*' --include '*.jsonl' --include '*.jsonl.gz' \
+        "${BANDITORE_LOGS_S3_URI%/}/" "$dest/"
+    ;;
+git)
+    need BANDITORE_LOGS_GIT_URL
+    if [ -n "${BANDITORE_LOGS_SSH_KEY:-}" ]; then
+        need BANDITORE_LOGS_SSH_KNOWN_HOSTS
+        (umask 077 && printf '%s\n' "$BANDITORE_LOGS_SSH_KEY" >"$private/key")
+        printf '%s\n' "$BANDITORE_LOGS_SSH_KNOWN_HOSTS" >"$private/known_hosts"
+        export GIT_SSH_COMMAND="ssh -i '$private/key' -o IdentitiesOnly=yes -o BatchMode=yes -o StrictHostKeyChecking=yes -o UserKnownHostsFile='$private/known_hosts'"
+    fi
+    git clone --quiet --depth 1 "$BANDITORE_LOGS_GIT_URL" "$private/repo"
+    shopt -s nullglob
+    for file in "$private"/repo/*.jsonl "$private"/repo/*.jsonl.gz; do
+        cp -p "$file" "$dest/"
+    done
+    ;;
+"")
+    fail "BANDITORE_LOGS_SOURCE is not set: set the repository variable to ssh, s3 or git (docs/town-setup.md, 'Where the logs live')."
+    ;;
+*)
+    fail "BANDITORE_LOGS_SOURCE=$kind is not one of ssh, s3, git."
+    ;;
+esac
+
+shopt -s nullglob
+files=("$dest"/*.jsonl "$dest"/*.jsonl.gz)
+if [ "${#files[@]}" -eq 0 ]; then
+    echo "::warning title=Webhook logs::No log file came from $kind: if the receiver has been running, check the source settings."
+else
+    echo "Webhook logs: ${#files[@]} files from $kind ($(du -sh "$dest" | cut -f1))."
+fi

