@@ -182,21 +182,32 @@ def display_path(path: Path) -> str:
 
 def parse(path: Path, settings) -> tuple[Announcement | None, list[Problem]]:
     """Read one file: the announcement (or None) and the problems found while reading it."""
+    ann, problems, _ = read(path, settings)
+    return ann, problems
+
+
+def read(path: Path, settings):
+    """Like :func:`parse`, plus a *partial* announcement when only the front matter's
+    values are wrong: its title and body can still be checked (links, personal data),
+    so staff see every problem in one round."""
     path = Path(path)
     shown = display_path(path)
     try:
         raw = path.read_bytes()
     except OSError as exc:
         return None, [Problem(shown, 1, 1, "file-unreadable",
-                              t("announcement.unreadable", detail=exc.strerror or exc))]
-    return parse_bytes(raw, path, settings, shown)
+                              t("announcement.unreadable", detail=exc.strerror or exc))], None
+    return _parse_bytes(raw, path, settings, shown)
 
 
 def parse_bytes(raw: bytes, path: Path, settings, shown: str | None = None):
-    shown = shown or display_path(path)
+    ann, problems, _ = _parse_bytes(raw, Path(path), settings, shown or display_path(path))
+    return ann, problems
 
+
+def _parse_bytes(raw: bytes, path: Path, settings, shown: str):
     def problem(rule: str, key: str, line: int = 1, col: int = 1, **values):
-        return None, [Problem(shown, line, col, rule, t(f"announcement.{key}", **values))]
+        return None, [Problem(shown, line, col, rule, t(f"announcement.{key}", **values))], None
 
     if len(raw) > MAX_FILE_BYTES:
         return problem("file-too-large", "too-large", size=f"{len(raw) / 1024:.0f}",
@@ -249,9 +260,12 @@ def parse_bytes(raw: bytes, path: Path, settings, shown: str | None = None):
         ann = Announcement.model_validate(data, context={"tz": settings.tz})
     except ValidationError as exc:
         problems.extend(_schema_problems(exc, source))
-        return None, problems
+        title = data.get("title")
+        partial = Announcement.model_construct(title=title if isinstance(title, str) else "")
+        partial._source = source
+        return None, problems, partial
     ann._source = source
-    return (None if problems else ann), problems
+    return (None if problems else ann), problems, ann
 
 
 def _compose(text: str):

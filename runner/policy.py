@@ -23,12 +23,15 @@ from .problems import Problem
 from .render import MEDIA_MAX_BYTES, Rendered, RenderError, resolve_media
 
 RULES: list[tuple[str, Callable]] = []
+CONTENT_RULES: list[tuple[str, Callable]] = []  # need only the title and the body
 
 
-def rule(rule_id: str):
+def rule(rule_id: str, content: bool = False):
     def register(func):
         func.rule_id = rule_id
         RULES.append((rule_id, func))
+        if content:
+            CONTENT_RULES.append((rule_id, func))
         return func
 
     return register
@@ -65,8 +68,8 @@ def problem(ann: Announcement, rule_id: str, key: str, where: str | int | None =
     return Problem(ann.file, line, col, rule_id, t(f"policy.{key}", **values))
 
 
-def run_rules(ann: Announcement, ctx: Context) -> Iterator[Problem]:
-    for _, func in RULES:
+def run_rules(ann: Announcement, ctx: Context, content_only: bool = False) -> Iterator[Problem]:
+    for _, func in CONTENT_RULES if content_only else RULES:
         yield from func(ann, ctx)
 
 
@@ -280,7 +283,7 @@ def domain_allowed(host: str, domains: list[str]) -> bool:
     return any(host == d.lower() or host.endswith("." + d.lower()) for d in domains)
 
 
-@rule("link-domain")
+@rule("link-domain", content=True)
 def links_allowed(ann, ctx):
     domains = ctx.settings.link_domains()
     for text, base in _texts(ann):
@@ -374,7 +377,7 @@ def _iban_valid(iban: str) -> bool:
     return int(digits) % 97 == 1
 
 
-@rule("personal-data")
+@rule("personal-data", content=True)
 def personal_data(ann, ctx):
     settings = ctx.settings
     allowed_numbers = {national_number(n) for n in settings.allowed_phone_numbers}

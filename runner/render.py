@@ -236,7 +236,7 @@ def resolve_media(source: str | None, root: Path | None = None) -> Media | None:
 
 
 def template_for(announcement, settings) -> str | None:
-    return announcement.template or settings.default_template
+    return announcement.template or settings.default_template or None
 
 
 def render(announcement, settings) -> Rendered:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .announcement import Announcement, announcement_files, display_path, parse
+from .announcement import Announcement, announcement_files, display_path, read
 from .errors import ConfigError
 from .messages import t
 from .policy import Context, run_rules
@@ -80,14 +80,17 @@ def check(settings, paths=None) -> CheckResult:
     problems: list[Problem] = []
     everything: list[Announcement] = []
     checked: list[Announcement] = []
+    partial: list[Announcement] = []  # front matter wrong, title and body still checked
     files: list[str] = []
     for resolved, path in unique.items():
-        ann, errors = parse(path, settings)
+        ann, errors, draft = read(path, settings)
         if resolved in wanted:
             files.append(display_path(path))
             problems.extend(errors)
             if ann is not None:
                 checked.append(ann)
+            elif draft is not None:
+                partial.append(draft)
         if ann is not None:
             everything.append(ann)
 
@@ -98,6 +101,8 @@ def check(settings, paths=None) -> CheckResult:
             ctx.rendered[ann.file] = render(ann, settings)
         except RenderError as exc:
             ctx.rendered[ann.file] = exc
+    for draft in partial:
+        problems.extend(run_rules(draft, ctx, content_only=True))
     bad_files = {p.file for p in problems}
     for ann in checked:
         found = list(run_rules(ann, ctx))
