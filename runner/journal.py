@@ -73,9 +73,11 @@ class _Entry:
 class Journal:
     """Durable, line-atomic appends to one JSONL file per UTC day, with group commit."""
 
-    def __init__(self, folder: Path, clock: Callable[[], datetime] = _utcnow):
+    def __init__(self, folder: Path, clock: Callable[[], datetime] = _utcnow,
+                 fsync: Callable[[int], None] = os.fsync):
         self.folder = Path(folder)
         self._clock = clock
+        self._fsync = fsync  # injectable: the benchmark simulates a slow disk
         self._cond = threading.Condition()
         self._pending: list[_Entry] = []
         self._writer_pid: int | None = None
@@ -147,7 +149,7 @@ class Journal:
             view = memoryview(data)
             while view:
                 view = view[os.write(fd, view):]
-            os.fsync(fd)
+            self._fsync(fd)
         finally:
             os.close(fd)  # also releases the flock
         if created or path not in self._synced_names:

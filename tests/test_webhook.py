@@ -426,3 +426,26 @@ def test_sigkill_during_load_keeps_every_acknowledged_line(tmp_path):
     after = log_lines(logs)
     assert wamid(after[-1]) == f"wamid.test{10**6}"
     assert after[:len(lines)] == lines
+
+
+def test_group_commit_shares_one_fsync_among_waiting_lines(tmp_path):
+    calls = []
+
+    def slow_fsync(fd):
+        os.fsync(fd)
+        calls.append(fd)
+        if len(calls) == 1:
+            threading.Event().wait(0.3)  # a slow disk: the others queue meanwhile
+
+    journal = Journal(tmp_path, fsync=slow_fsync)
+    start = threading.Barrier(20)
+
+    def append(n):
+        start.wait()
+        journal.append(b'{"n":%d}\n' % n)
+
+    with ThreadPoolExecutor(max_workers=20) as pool:
+        list(pool.map(append, range(20)))
+    lines = log_lines(tmp_path)
+    assert sorted(lines) == sorted(b'{"n":%d}' % n for n in range(20))
+    assert len(calls) <= 3, f"{len(calls)} fsyncs for 20 lines: no group commit"
