@@ -91,7 +91,24 @@ def _send(args, settings) -> int:
     return summary.exit_code
 
 
-COMMANDS: list = [add_webhook, add_validate, add_preview, add_send]
+def add_report(commands):
+    p = commands.add_parser("report", help=t("reports.cli.help"))
+    p.add_argument("--out", default="reports", metavar="DIR", help=t("reports.cli.out-help"))
+    p.add_argument("--since", metavar="YYYY-MM-DD", help=t("reports.cli.since-help"))
+    p.add_argument("--until", metavar="YYYY-MM-DD", help=t("reports.cli.until-help"))
+    p.set_defaults(handler=_report)
+
+
+def _report(args, settings) -> int:
+    from .reports import render_reports
+
+    written = render_reports(settings, args.out, since=args.since, until=args.until,
+                             progress=lambda line: print(line, flush=True))
+    print(t("reports.cli.written", count=len(written), out=args.out))
+    return 0
+
+
+COMMANDS: list = [add_webhook, add_validate, add_preview, add_send, add_report]
 
 
 def main(argv: list[str] | None = None) -> int:

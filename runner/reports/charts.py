@@ -1,0 +1,313 @@
+"""Charts a person reads at a glance: a title that says what is shown, labelled
+axes, dates along the x axis, and «no data yet» instead of an empty frame.
+
+Each function takes a data frame from :mod:`.subscribers` or :mod:`.deliveries`
+and returns a :class:`matplotlib.figure.Figure`. Figures are built without
+pyplot (no global state, nothing kept alive between charts) and render with
+Agg, so they work the same in a kernel, a test or a headless CI job.
+"""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")  # before anything imports pyplot: no display in CI or kernels
+
+import matplotlib.dates as mdates  # noqa: E402
+import pandas as pd  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+from matplotlib.patches import Patch  # noqa: E402
+from matplotlib.ticker import MaxNLocator, PercentFormatter  # noqa: E402
+
+from ..messages import t  # noqa: E402
+
+WIDTH = 9.0
+COLORS = {
+    "read": "#1b7837", "delivered": "#7fbf7b", "pending": "#d9d9d9", "failed": "#d6604d", "main": "#2166ac", "second": "#d6604d", "third": "#f4a582",
+    "limit": "#762a83",
+}
+# Numeric day/month formats read the same in Italian and English.
+_DATE_FORMATS = ["%Y", "%m/%Y", "%d/%m", "%H:%M", "%H:%M", "%S.%f"]
+_DATE_OFFSETS = ["", "%Y", "%m/%Y", "%d/%m/%Y", "%d/%m/%Y", "%d/%m/%Y %H:%M"]
+MAX_BARS = 20
+
+
+def _figure(title: str, height: float = 3.6) -> tuple[Figure, object]:
+    fig = Figure(figsize=(WIDTH, height), layout="constrained")
+    ax = fig.subplots()
+    ax.set_title(title, loc="left", fontsize=13, fontweight="bold")
+    ax.spines[["top", "right"]].set_visible(False)
+    return fig, ax
+
+
+def _no_data(fig: Figure, ax) -> Figure:
+    ax.set_xticks([])
+    ax.set_yticks([])
+    ax.spines[["left", "bottom"]].set_visible(False)
+    ax.text(0.5, 0.5, t("reports.no-data"), ha="center", va="center", fontsize=14,
+            color="#777777", transform=ax.transAxes)
+    return fig
+
+
+def _date_axis(ax, label: str | None = None) -> None:
+    locator = mdates.AutoDateLocator(minticks=3, maxticks=10)
+    ax.xaxis.set_major_locator(locator)
+    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(
+        locator, formats=_DATE_FORMATS, offset_formats=_DATE_OFFSETS))
+    ax.set_xlabel(label or t("reports.axis.date"))
+
+
+def _short(text: str, width: int = 38) -> str:
+    text = str(text)
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def _count_axis(ax, label: str, axis: str = "y") -> None:
+    getattr(ax, f"{axis}axis").set_major_locator(MaxNLocator(integer=True))
+    getattr(ax, f"set_{axis}label")(label)
+
+
+def _days(series: pd.Series):
+    return list(pd.to_datetime(series).dt.to_pydatetime())
+
+
+# --- subscribers -------------------------------------------------------------
+
+def active_subscribers(df: pd.DataFrame) -> Figure:
+    """Active subscribers at the end of each day."""
+    fig, ax = _figure(t("reports.chart.active"))
+    if df.empty or not df["active"].any():
+        return _no_data(fig, ax)
+    days = _days(df["day"])
+    ax.plot(days, df["active"], color=COLORS["main"], linewidth=2.2,
+            marker="o" if len(df) <= 45 else None, markersize=3)
+    ax.fill_between(days, df["active"], color=COLORS["main"], alpha=0.08)
+    last = int(df["active"].iloc[-1])
+    ax.annotate(f"{last}", (days[-1], last), textcoords="offset points", xytext=(6, 0),
+                va="center", fontweight="bold", color=COLORS["main"])
+    ax.set_ylim(bottom=0)
+    _count_axis(ax, t("reports.axis.subscribers"))
+    _date_axis(ax)
+    ax.grid(axis="y", alpha=0.3)
+    return fig
+
+
+def daily_changes(df: pd.DataFrame) -> Figure:
+    """Subscriptions above the line, unsubscriptions below, per day."""
+    fig, ax = _figure(t("reports.chart.daily-changes"))
+    if df.empty or not (df["subscribed"].any() or df["unsubscribed"].any()):
+        return _no_data(fig, ax)
+    days = _days(df["day"])
+    ax.bar(days, df["subscribed"], color=COLORS["main"], label=t("reports.legend.subscribed"))
+    ax.bar(days, -df["unsubscribed"], color=COLORS["second"],
+           label=t("reports.legend.unsubscribed"))
+    ax.axhline(0, color="#444444", linewidth=0.8)
+    _count_axis(ax, t("reports.axis.per-day"))
+    ax.yaxis.set_major_formatter(lambda value, _pos: f"{abs(int(value))}")
+    _date_axis(ax)
+    ax.legend(loc="upper left", frameon=False)
+    ax.grid(axis="y", alpha=0.3)
+    return fig
+
+
+WAIT_BUCKETS = [(0, 1), (1, 6), (6, 24), (24, 48), (48, None)]
+
+
+def moderation_waits(df: pd.DataFrame) -> Figure:
+    """How long requests waited for staff, decided ones and those still waiting."""
+    fig, ax = _figure(t("reports.chart.waits"), height=3.2)
+    if df.empty:
+        return _no_data(fig, ax)
+    labels = [t("reports.wait-bucket.over", low=lo) if hi is None
+              else t("reports.wait-bucket.range", low=lo, high=hi) for lo, hi in WAIT_BUCKETS]
+    decided, waiting = [], []
+    for lo, hi in WAIT_BUCKETS:
+        inside = (df["wait_hours"] >= lo) & ((df["wait_hours"] < hi) if hi else True)
+        decided.append(int((inside & (df["outcome"] != "pending")).sum()))
+        waiting.append(int((inside & (df["outcome"] == "pending")).sum()))
+    ax.bar(labels, decided, color=COLORS["main"], label=t("reports.legend.decided"))
+    ax.bar(labels, waiting, bottom=decided, color=COLORS["third"],
+           label=t("reports.legend.waiting"))
+    _count_axis(ax, t("reports.axis.requests"))
+    ax.set_xlabel(t("reports.axis.wait"))
+    ax.legend(frameon=False)
+    ax.grid(axis="y", alpha=0.3)
+    return fig
+
+
+def keyword_spellings(df: pd.DataFrame) -> Figure:
+    """Messages per spelling of each keyword, the most used on top."""
+    rows = df.head(MAX_BARS).iloc[::-1]
+    fig, ax = _figure(t("reports.chart.spellings"), height=max(2.6, 0.9 + 0.32 * len(rows)))
+    if rows.empty:
+        return _no_data(fig, ax)
+    colors = [COLORS["main"] if kind == "subscribe" else COLORS["second"] for kind in rows["kind"]]
+    labels = [f"«{_short(text, 30)}»" for text in rows["spelling"]]
+    ax.barh(range(len(rows)), rows["messages"], color=colors)
+    ax.set_yticks(range(len(rows)), labels)
+    for y, value in enumerate(rows["messages"]):
+        ax.text(value, y, f" {value}", va="center", fontsize=9)
+    _count_axis(ax, t("reports.axis.messages"), axis="x")
+    ax.legend(handles=[Patch(color=COLORS["main"], label=t("reports.legend.subscribe")),
+                       Patch(color=COLORS["second"], label=t("reports.legend.unsubscribe"))],
+              frameon=False, loc="lower right")
+    return fig
+
+
+# --- deliveries ----------------------------------------------------------------
+
+def announcement_outcomes(df: pd.DataFrame) -> Figure:
+    """For each announcement, what share of its audience read it, had it delivered
+    (unread), was still waiting for delivery, or failed: one bar each, newest on top."""
+    rows = df.tail(MAX_BARS).iloc[::-1]
+    fig, ax = _figure(t("reports.chart.outcomes"), height=max(2.8, 1.3 + 0.36 * len(rows)))
+    if rows.empty or not rows["audience"].any():
+        return _no_data(fig, ax)
+    audience = rows["audience"].where(rows["audience"] > 0)
+    parts = [
+        ("read", rows["read"]),
+        ("delivered", rows["delivered"] - rows["read"]),
+        ("pending", rows["pending"].clip(lower=0)),
+        ("failed", rows["failed"]),
+    ]
+    y = range(len(rows))
+    left = pd.Series(0.0, index=rows.index)
+    for name, count in parts:
+        share = (count / audience).fillna(0)
+        ax.barh(y, share, left=left, color=COLORS[name], label=t(f"reports.legend.{name}"),
+                edgecolor="white", linewidth=0.5)
+        left = left + share
+    labels = [f"{_short(title, 34)} ({n})" for title, n in zip(rows["title"], rows["audience"],
+                                                               strict=True)]
+    ax.set_yticks(list(y), labels)
+    ax.set_xlim(0, 1)
+    ax.xaxis.set_major_formatter(PercentFormatter(1.0))
+    ax.set_xlabel(t("reports.axis.share-audience"))
+    ax.legend(ncols=4, loc="upper left", bbox_to_anchor=(0, -0.12 if len(rows) > 3 else -0.25),
+              frameon=False, fontsize=9)
+    return fig
+
+
+def failure_reasons(df: pd.DataFrame) -> Figure:
+    """Failed messages by Cloud API error code, labelled with what the code means."""
+    rows = df.head(10).iloc[::-1]
+    fig, ax = _figure(t("reports.chart.failures"), height=max(2.4, 1.0 + 0.4 * len(rows)))
+    if rows.empty:
+        return _no_data(fig, ax)
+    labels = [f"{_code(code)}: {_short(meaning, 44)}"
+              for code, meaning in zip(rows["error_code"], rows["meaning"], strict=True)]
+    ax.barh(range(len(rows)), rows["failures"], color=COLORS["failed"])
+    ax.set_yticks(range(len(rows)), labels, fontsize=9)
+    for y, value in enumerate(rows["failures"]):
+        ax.text(value, y, f" {value}", va="center", fontsize=9)
+    _count_axis(ax, t("reports.axis.messages"), axis="x")
+    return fig
+
+
+def _code(code) -> str:
+    return "—" if code is None or pd.isna(code) else str(int(code))
+
+
+def reach_times(df: pd.DataFrame) -> Figure:
+    """Minutes until 50%, 95% and all of each announcement's audience had it."""
+    rows = df.tail(MAX_BARS).iloc[::-1]
+    fig, ax = _figure(t("reports.chart.reach-times"), height=max(2.8, 1.3 + 0.36 * len(rows)))
+    if rows.empty or rows[["minutes_50", "minutes_95", "minutes_100"]].isna().all().all():
+        return _no_data(fig, ax)
+    y = list(range(len(rows)))
+    ax.hlines(y, 0, rows["minutes_100"].fillna(rows["minutes_95"]).fillna(rows["minutes_50"]),
+              color="#cccccc", linewidth=2)
+    for column, marker, color in (("minutes_50", "o", COLORS["delivered"]),
+                                  ("minutes_95", "D", COLORS["read"]),
+                                  ("minutes_100", "|", "#000000")):
+        share = column.split("_")[1]
+        ax.scatter(rows[column], y, marker=marker, s=60, color=color, zorder=3,
+                   label=t("reports.legend.reach", share=share))
+    ax.set_yticks(y, [_short(title, 40) for title in rows["title"]])
+    ax.set_xlim(left=0)
+    ax.set_xlabel(t("reports.axis.minutes-from-start"))
+    ax.legend(ncols=3, frameon=False, loc="upper left",
+              bbox_to_anchor=(0, -0.12 if len(rows) > 3 else -0.25))
+    ax.grid(axis="x", alpha=0.3)
+    return fig
+
+
+def read_rate_by_category(df: pd.DataFrame) -> Figure:
+    """Share of delivered messages that were read, per category."""
+    rows = df.dropna(subset=["read_rate"]).iloc[::-1]
+    fig, ax = _figure(t("reports.chart.read-rate"), height=max(2.4, 1.0 + 0.4 * len(rows)))
+    if rows.empty:
+        return _no_data(fig, ax)
+    ax.barh(range(len(rows)), rows["read_rate"], color=COLORS["read"])
+    ax.set_yticks(range(len(rows)), list(rows["category"]))
+    for y, value in enumerate(rows["read_rate"]):
+        ax.text(value, y, f" {value:.0%}", va="center", fontsize=9)
+    ax.set_xlim(0, 1.08)
+    ax.xaxis.set_major_formatter(PercentFormatter(1.0))
+    ax.set_xlabel(t("reports.axis.read-share"))
+    return fig
+
+
+def unsubscriptions_after(df: pd.DataFrame, hours: int = 48) -> Figure:
+    """Recipients who left within 48 h of each announcement, by its date."""
+    rows = df.dropna(subset=["started_at"])
+    fig, ax = _figure(t("reports.chart.fatigue", hours=hours))
+    if rows.empty:
+        return _no_data(fig, ax)
+    days = _days(rows["started_at"])
+    ax.bar(days, rows["rate"].fillna(0), width=0.6, color=COLORS["second"])
+    for day, rate, count in zip(days, rows["rate"].fillna(0), rows["unsubscribed"], strict=True):
+        if count:
+            ax.annotate(f"{count}", (day, rate), textcoords="offset points", xytext=(0, 3),
+                        ha="center", fontsize=9)
+    ax.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=1))
+    ax.set_ylim(bottom=0, top=max(0.01, float(rows["rate"].max() or 0) * 1.25))
+    ax.set_ylabel(t("reports.axis.left-share"))
+    _date_axis(ax, t("reports.axis.sent-on"))
+    ax.grid(axis="y", alpha=0.3)
+    return fig
+
+
+def weekly_cap(df: pd.DataFrame) -> Figure:
+    """Announcements per week against the weekly cap (emergencies do not count)."""
+    fig, ax = _figure(t("reports.chart.weekly-cap"), height=3.2)
+    if df.empty or not (df["regular"].any() or df["emergency"].any()):
+        return _no_data(fig, ax)
+    weeks = _days(df["week"])
+    ax.bar(weeks, df["regular"], width=5, align="edge", color=COLORS["main"],
+           label=t("reports.legend.regular"))
+    ax.bar(weeks, df["emergency"], width=5, align="edge", bottom=df["regular"],
+           color=COLORS["second"], label=t("reports.legend.emergency"))
+    ax.axhline(int(df["cap"].iloc[0]), color=COLORS["limit"], linestyle="--",
+               label=t("reports.legend.cap", cap=int(df["cap"].iloc[0])))
+    _count_axis(ax, t("reports.axis.announcements"))
+    _date_axis(ax, t("reports.axis.week"))
+    ax.set_ylim(0, max(int(df["cap"].iloc[0]), int((df["regular"] + df["emergency"]).max())) + 1)
+    ax.legend(frameon=False, loc="upper left", ncols=3)
+    return fig
+
+
+def daily_reach(df: pd.DataFrame, tiers: pd.DataFrame) -> Figure:
+    """Citizens reached per day against Meta's messaging-limit tiers and the audience."""
+    fig, ax = _figure(t("reports.chart.reach-tier"))
+    values = dict(zip(tiers["metric"], tiers["value"], strict=True))
+    if df.empty or not (df["citizens"].any() or values.get("audience")):
+        return _no_data(fig, ax)
+    days = _days(df["day"])
+    ax.bar(days, df["citizens"], width=0.8, color=COLORS["main"],
+           label=t("reports.legend.reached"))
+    audience = int(values["audience"])
+    ax.axhline(audience, color=COLORS["read"], linewidth=2,
+               label=t("reports.legend.audience", count=audience))
+    top = max(audience, int(df["citizens"].max()))
+    for tier in (values.get("tier_seen"), values.get("tier_needed")):
+        if tier is not None and not pd.isna(tier):
+            ax.axhline(int(tier), color=COLORS["limit"], linestyle="--", linewidth=1)
+            ax.text(days[0], int(tier), t("reports.legend.tier", tier=f"{int(tier):,}"),
+                    va="bottom", fontsize=9, color=COLORS["limit"])
+            top = max(top, int(tier))
+    ax.set_ylim(0, top * 1.12 + 1)
+    _count_axis(ax, t("reports.axis.citizens"))
+    _date_axis(ax)
+    ax.legend(frameon=False, loc="upper right")
+    return fig

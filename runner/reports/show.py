@@ -1,0 +1,169 @@
+"""How the notebooks present figures: headings, headline numbers, tables and
+charts as IPython display objects, with every word from the message catalogue
+and numbers written the way the reader's language writes them."""
+
+from __future__ import annotations
+
+import html
+import io
+import math
+from datetime import date, datetime
+
+import pandas as pd
+from IPython.display import HTML, Image
+
+from ..messages import t
+from .data import Period
+
+_STYLE = """
+<style>
+.bnd-cards{display:flex;flex-wrap:wrap;gap:12px;margin:8px 0 18px}
+.bnd-card{border:1px solid #d0d7de;border-radius:8px;padding:10px 16px;min-width:130px;
+  background:#f6f8fa}
+.bnd-card .v{font-size:28px;font-weight:700;color:#1f2328}
+.bnd-card .l{font-size:13px;color:#57606a}
+.bnd-sub{color:#57606a;margin-top:-6px}
+.bnd-note{color:#57606a;font-size:13px;max-width:60em}
+table.bnd{border-collapse:collapse;font-size:13px;margin:6px 0 16px}
+table.bnd th{background:#f6f8fa;text-align:left;padding:4px 10px;border-bottom:2px solid #d0d7de}
+table.bnd td{padding:3px 10px;border-bottom:1px solid #eaeef2}
+table.bnd td.n{text-align:right;font-variant-numeric:tabular-nums}
+</style>
+"""
+
+
+def number(value, decimals: int = 0) -> str:
+    """1234.5 -> «1.234,5» in Italian, «1,234.5» in English; missing -> «—»."""
+    if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA:
+        return "—"
+    text = f"{value:,.{decimals}f}"
+    marks = {",": t("reports.thousands-separator"), ".": t("reports.decimal-separator")}
+    return "".join(marks.get(char, char) for char in text)
+
+
+def percent(value) -> str:
+    if value is None or pd.isna(value):
+        return "—"
+    return number(value * 100, 1 if value * 100 < 10 else 0) + "%"
+
+
+def minutes(value) -> str:
+    """Minutes as «45 s», «12 min», «2 h 5 min», «3 g 4 h»."""
+    if value is None or pd.isna(value):
+        return t("reports.duration.never")
+    if value < 1:
+        return t("reports.duration.seconds", s=int(round(value * 60)))
+    whole = int(round(value))
+    days, rest = divmod(whole, 24 * 60)
+    hours, mins = divmod(rest, 60)
+    if days:
+        return t("reports.duration.days", d=days, h=hours)
+    if hours:
+        return t("reports.duration.hours", h=hours, m=mins)
+    return t("reports.duration.minutes", m=mins)
+
+
+def hours(value) -> str:
+    return minutes(None if value is None or pd.isna(value) else value * 60)
+
+
+def moment(value) -> str:
+    if value is None or pd.isna(value):
+        return "—"
+    if isinstance(value, datetime | pd.Timestamp):
+        return value.strftime("%d/%m/%Y %H:%M")
+    if isinstance(value, date):
+        return value.strftime("%d/%m/%Y")
+    return str(value)
+
+
+def _code(value) -> str:
+    return "—" if value is None or pd.isna(value) else str(int(value))
+
+
+def tier(value) -> str:
+    return t("reports.tier.unlimited") if value is None or pd.isna(value) else number(value)
+
+
+# How each kind of value is written; a column or metric's name says its kind.
+def _formatter(name: str):
+    if name == "error_code":
+        return _code
+    if name.endswith("rate"):
+        return percent
+    if name.startswith("tier_"):
+        return tier
+    if name.startswith("minutes_"):
+        return minutes
+    if name.endswith("hours"):
+        return hours
+    if name.endswith("_at") or name in ("day", "week"):
+        return moment
+    return None
+
+
+def _cell(name: str, value) -> tuple[str, bool]:
+    fmt = _formatter(name)
+    if fmt:
+        return fmt(value), fmt not in (moment, _code)
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return number(value), True
+    if name == "outcome":
+        return t(f"reports.state.{value}"), False
+    if name == "kind":
+        return t(f"reports.legend.{value}"), False
+    return ("—" if value is None or pd.isna(value) else str(value)), False
+
+
+def title(report: str, period: Period, town: str = "") -> HTML:
+    """The report's title, the town and the period it covers."""
+    sub = t("reports.period", first=moment(period.first_day), last=moment(period.last_day),
+            as_of=moment(period.as_of.replace(tzinfo=None)))
+    heading = t(f"reports.{report}.title")
+    town_line = f" — {html.escape(town)}" if town else ""
+    return HTML(f"{_STYLE}<h1>{html.escape(heading)}{town_line}</h1>"
+                f"<p class='bnd-sub'>{html.escape(sub)}</p>")
+
+
+def heading(key: str, **values) -> HTML:
+    return HTML(f"<h2>{html.escape(t(key, **values))}</h2>")
+
+
+def note(key: str, **values) -> HTML:
+    return HTML(f"<p class='bnd-note'>{html.escape(t(key, **values))}</p>")
+
+
+def headline(df: pd.DataFrame) -> HTML:
+    """metric/value rows as big numbers with their label underneath."""
+    cards = []
+    for metric, value in zip(df["metric"], df["value"], strict=True):
+        text, _ = _cell(metric, value)
+        cards.append(f"<div class='bnd-card'><div class='v'>{html.escape(text)}</div>"
+                     f"<div class='l'>{html.escape(t(f'reports.metric.{metric}'))}</div></div>")
+    return HTML(f"{_STYLE}<div class='bnd-cards'>{''.join(cards)}</div>")
+
+
+def table(df: pd.DataFrame, columns: list[str] | None = None, limit: int = 50) -> HTML:
+    """A list worth reading row by row, with translated headers; «no data yet» if empty."""
+    if df.empty:
+        return HTML(f"<p class='bnd-note'><em>{html.escape(t('reports.no-data'))}</em></p>")
+    columns = columns or list(df.columns)
+    head = "".join(f"<th>{html.escape(t(f'reports.col.{c}'))}</th>" for c in columns)
+    body = []
+    for _, row in df.head(limit).iterrows():
+        cells = []
+        for c in columns:
+            text, numeric = _cell(c, row[c])
+            cells.append(f"<td{' class=n' if numeric else ''}>{html.escape(text)}</td>")
+        body.append(f"<tr>{''.join(cells)}</tr>")
+    more = (f"<p class='bnd-note'>{html.escape(t('reports.more-rows', shown=limit, total=len(df)))}"
+            "</p>" if len(df) > limit else "")
+    return HTML(f"<table class='bnd'><thead><tr>{head}</tr></thead>"
+                f"<tbody>{''.join(body)}</tbody></table>{more}")
+
+
+def figure(fig) -> Image:
+    """The chart as an embedded PNG (the HTML export then carries it inline)."""
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=110)
+    return Image(data=buffer.getvalue(), format="png")
