@@ -339,3 +339,55 @@ def test_fetch_logs_from_a_git_repository(tmp_path):
     assert "2 files from git" in done.stdout
     assert "whatsapp_business_account" not in done.stdout + done.stderr
     assert not list(tmp_path.glob("banditore-logs.*")), "the private temp folder is removed"
+
+
+FAKE_SSH = """#!/usr/bin/env bash
+# Stands in for ssh: checks the options fetch-logs.sh must pass, then runs the
+# remote command (rsync --server ...) locally, as sshd would on the receiver host.
+set -euo pipefail
+key="" known="" strict=""
+while [ "$#" -gt 0 ]; do
+    case "$1" in
+    -i) key="$2"; shift 2 ;;
+    -l | -p) shift 2 ;;
+    -o) case "$2" in
+        StrictHostKeyChecking=*) strict="${2#*=}" ;;
+        UserKnownHostsFile=*) known="${2#*=}" ;;
+        esac
+        shift 2 ;;
+    -*) shift ;;
+    *) break ;;
+    esac
+done
+shift  # the host
+[ "$strict" = yes ] || { echo "host key not pinned" >&2; exit 97; }
+[ "$(stat -c %a "$key")" = 600 ] || { echo "key readable by others" >&2; exit 98; }
+grep -q "receiver.example ssh-ed25519" "$known" || { echo "no known_hosts" >&2; exit 99; }
+exec "$@"
+"""
+
+
+@pytest.mark.skipif(shutil.which("rsync") is None, reason="rsync is not installed")
+@pytest.mark.parametrize("target", ["{remote}", "{remote}/"])
+def test_fetch_logs_over_ssh_with_rsync(tmp_path, target):
+    remote = tmp_path / "receiver" / "webhook-logs"
+    remote.mkdir(parents=True)
+    (remote / "2024-04-01.jsonl").write_text('{"object":"whatsapp_business_account"}\n')
+    (remote / "2024-03-31.jsonl.gz").write_bytes(b"\x1f\x8b")
+    (remote / ".banditore-write-test").write_text("")
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "ssh").write_text(FAKE_SSH)
+    (bin_dir / "ssh").chmod(0o755)
+    dest = tmp_path / "checkout" / "webhook-logs"
+    dest.parent.mkdir()
+    done = fetch_logs(dest.parent, PATH=f"{bin_dir}{os.pathsep}{os.environ['PATH']}",
+                      BANDITORE_LOGS_SOURCE="ssh", BANDITORE_WEBHOOK_LOGS=str(dest),
+                      BANDITORE_LOGS_SSH_TARGET="logs@receiver.example:"
+                      + target.format(remote=remote),
+                      BANDITORE_LOGS_SSH_KEY="-----BEGIN OPENSSH PRIVATE KEY-----\nx\n",
+                      BANDITORE_LOGS_SSH_KNOWN_HOSTS="receiver.example ssh-ed25519 AAAAC3Nz")
+    assert done.returncode == 0, done.stderr
+    assert sorted(p.name for p in dest.iterdir()) == ["2024-03-31.jsonl.gz", "2024-04-01.jsonl"]
+    assert "2 files from ssh" in done.stdout
+    assert not list(tmp_path.glob("banditore-logs.*")), "the key is removed"

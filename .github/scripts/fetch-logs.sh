@@ -36,11 +36,18 @@ ssh)
     need BANDITORE_LOGS_SSH_TARGET BANDITORE_LOGS_SSH_KEY BANDITORE_LOGS_SSH_KNOWN_HOSTS
     (umask 077 && printf '%s\n' "$BANDITORE_LOGS_SSH_KEY" >"$private/key")
     printf '%s\n' "$BANDITORE_LOGS_SSH_KNOWN_HOSTS" >"$private/known_hosts"
+    # "user@host:" (an rrsync-restricted key) names the folder itself; a path
+    # gets a trailing slash so that its content, not the folder, is copied.
+    from="$BANDITORE_LOGS_SSH_TARGET"
+    case "$from" in
+    *: | */) ;;
+    *) from="$from/" ;;
+    esac
     # The host key is pinned (StrictHostKeyChecking=yes): never trust on first use.
     rsync --recursive --times --compress --quiet \
         --include='*.jsonl' --include='*.jsonl.gz' --exclude='*' \
         --rsh="ssh -i '$private/key' -o IdentitiesOnly=yes -o BatchMode=yes -o StrictHostKeyChecking=yes -o UserKnownHostsFile='$private/known_hosts'" \
-        "${BANDITORE_LOGS_SSH_TARGET%/}/" "$dest/"
+        "$from" "$dest/"
     ;;
 s3)
     need BANDITORE_LOGS_S3_URI AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY
