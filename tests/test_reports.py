@@ -442,7 +442,7 @@ def test_numbers_in_the_reader_language(language, value, text):
 
 
 @pytest.mark.parametrize("value, text", [
-    (0.5, "30 s"), (12, "12 min"), (125, "2 h 5 min"), (60 * 24 * 3 + 60, "3 g 1 h"),
+    (0.5, "30 s"), (12, "12 min"), (125, "2 h 5 min"), (360, "6 h"), (60 * 24 * 3 + 60, "3 g 1 h"),
     (None, "mai")])
 def test_durations(value, text):
     set_language("it")

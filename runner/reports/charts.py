@@ -26,9 +26,11 @@ COLORS = {
     "read": "#1b7837", "delivered": "#7fbf7b", "pending": "#d9d9d9", "failed": "#d6604d", "main": "#2166ac", "second": "#d6604d", "third": "#f4a582",
     "limit": "#762a83",
 }
-# Numeric day/month formats read the same in Italian and English.
+# Numeric day/month formats read the same in Italian and English; the year
+# goes once at the end of the axis.
 _DATE_FORMATS = ["%Y", "%m/%Y", "%d/%m", "%H:%M", "%H:%M", "%S.%f"]
-_DATE_OFFSETS = ["", "%Y", "%m/%Y", "%d/%m/%Y", "%d/%m/%Y", "%d/%m/%Y %H:%M"]
+_DATE_ZEROS = ["", "%Y", "%d/%m", "%d/%m", "%H:%M", "%H:%M"]
+_DATE_OFFSETS = ["", "%Y", "%Y", "%d/%m/%Y", "%d/%m/%Y", "%d/%m/%Y %H:%M"]
 MAX_BARS = 20
 
 
@@ -49,12 +51,24 @@ def _no_data(fig: Figure, ax) -> Figure:
     return fig
 
 
-def _date_axis(ax, label: str | None = None) -> None:
-    locator = mdates.AutoDateLocator(minticks=3, maxticks=10)
+def _date_axis(ax, label: str | None = None, locator=None) -> None:
+    locator = locator or mdates.AutoDateLocator(minticks=3, maxticks=10)
     ax.xaxis.set_major_locator(locator)
     ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(
-        locator, formats=_DATE_FORMATS, offset_formats=_DATE_OFFSETS))
+        locator, formats=_DATE_FORMATS, zero_formats=_DATE_ZEROS, offset_formats=_DATE_OFFSETS))
     ax.set_xlabel(label or t("reports.axis.date"))
+
+
+def _legend(fig: Figure, ax, ncols: int = 4, handles=None) -> None:
+    """Below the chart, where it never covers a bar or a line."""
+    handles, labels = (handles, [h.get_label() for h in handles]) if handles else \
+        ax.get_legend_handles_labels()
+    fig.legend(handles, labels, loc="outside lower center", ncols=min(ncols, len(handles)),
+               frameon=False, fontsize=9)
+
+
+def _thousands(value, _pos=None) -> str:
+    return f"{int(value):,}".replace(",", t("reports.thousands-separator"))
 
 
 def _short(text: str, width: int = 38) -> str:
@@ -105,7 +119,7 @@ def daily_changes(df: pd.DataFrame) -> Figure:
     _count_axis(ax, t("reports.axis.per-day"))
     ax.yaxis.set_major_formatter(lambda value, _pos: f"{abs(int(value))}")
     _date_axis(ax)
-    ax.legend(loc="upper left", frameon=False)
+    _legend(fig, ax)
     ax.grid(axis="y", alpha=0.3)
     return fig
 
@@ -130,7 +144,8 @@ def moderation_waits(df: pd.DataFrame) -> Figure:
            label=t("reports.legend.waiting"))
     _count_axis(ax, t("reports.axis.requests"))
     ax.set_xlabel(t("reports.axis.wait"))
-    ax.legend(frameon=False)
+    ax.margins(y=0.15)
+    _legend(fig, ax)
     ax.grid(axis="y", alpha=0.3)
     return fig
 
@@ -148,9 +163,9 @@ def keyword_spellings(df: pd.DataFrame) -> Figure:
     for y, value in enumerate(rows["messages"]):
         ax.text(value, y, f" {value}", va="center", fontsize=9)
     _count_axis(ax, t("reports.axis.messages"), axis="x")
-    ax.legend(handles=[Patch(color=COLORS["main"], label=t("reports.legend.subscribe")),
-                       Patch(color=COLORS["second"], label=t("reports.legend.unsubscribe"))],
-              frameon=False, loc="lower right")
+    _legend(fig, ax, handles=[
+        Patch(color=COLORS["main"], label=t("reports.legend.subscribe")),
+        Patch(color=COLORS["second"], label=t("reports.legend.unsubscribe"))])
     return fig
 
 
@@ -183,8 +198,7 @@ def announcement_outcomes(df: pd.DataFrame) -> Figure:
     ax.set_xlim(0, 1)
     ax.xaxis.set_major_formatter(PercentFormatter(1.0))
     ax.set_xlabel(t("reports.axis.share-audience"))
-    ax.legend(ncols=4, loc="upper left", bbox_to_anchor=(0, -0.12 if len(rows) > 3 else -0.25),
-              frameon=False, fontsize=9)
+    _legend(fig, ax)
     return fig
 
 
@@ -223,11 +237,15 @@ def reach_times(df: pd.DataFrame) -> Figure:
         share = column.split("_")[1]
         ax.scatter(rows[column], y, marker=marker, s=60, color=color, zorder=3,
                    label=t("reports.legend.reach", share=share))
+    for row, reached in zip(y, rows["minutes_50"], strict=True):
+        if pd.isna(reached):
+            ax.text(0, row, "  " + t("reports.legend.not-reached"), va="center", fontsize=9,
+                    color="#777777")
+    ax.margins(y=0.2)
     ax.set_yticks(y, [_short(title, 40) for title in rows["title"]])
     ax.set_xlim(left=0)
     ax.set_xlabel(t("reports.axis.minutes-from-start"))
-    ax.legend(ncols=3, frameon=False, loc="upper left",
-              bbox_to_anchor=(0, -0.12 if len(rows) > 3 else -0.25))
+    _legend(fig, ax)
     ax.grid(axis="x", alpha=0.3)
     return fig
 
@@ -269,45 +287,51 @@ def unsubscriptions_after(df: pd.DataFrame, hours: int = 48) -> Figure:
 
 
 def weekly_cap(df: pd.DataFrame) -> Figure:
-    """Announcements per week against the weekly cap (emergencies do not count)."""
+    """Announcements per week against the weekly cap (emergencies do not count).
+    One bar per ISO week, starting on its Monday."""
     fig, ax = _figure(t("reports.chart.weekly-cap"), height=3.2)
     if df.empty or not (df["regular"].any() or df["emergency"].any()):
         return _no_data(fig, ax)
-    weeks = _days(df["week"])
-    ax.bar(weeks, df["regular"], width=5, align="edge", color=COLORS["main"],
+    weeks, cap = _days(df["week"]), int(df["cap"].iloc[0])
+    ax.bar(weeks, df["regular"], width=6, align="edge", color=COLORS["main"],
            label=t("reports.legend.regular"))
-    ax.bar(weeks, df["emergency"], width=5, align="edge", bottom=df["regular"],
+    ax.bar(weeks, df["emergency"], width=6, align="edge", bottom=df["regular"],
            color=COLORS["second"], label=t("reports.legend.emergency"))
-    ax.axhline(int(df["cap"].iloc[0]), color=COLORS["limit"], linestyle="--",
-               label=t("reports.legend.cap", cap=int(df["cap"].iloc[0])))
+    ax.axhline(cap, color=COLORS["limit"], linestyle="--", label=t("reports.legend.cap", cap=cap))
     _count_axis(ax, t("reports.axis.announcements"))
-    _date_axis(ax, t("reports.axis.week"))
-    ax.set_ylim(0, max(int(df["cap"].iloc[0]), int((df["regular"] + df["emergency"]).max())) + 1)
-    ax.legend(frameon=False, loc="upper left", ncols=3)
+    every = max(1, len(weeks) // 10)
+    _date_axis(ax, t("reports.axis.week"),
+               mdates.WeekdayLocator(byweekday=mdates.MO, interval=every))
+    ax.set_ylim(0, max(cap, int((df["regular"] + df["emergency"]).max())) + 1)
+    _legend(fig, ax)
     return fig
 
 
 def daily_reach(df: pd.DataFrame, tiers: pd.DataFrame) -> Figure:
-    """Citizens reached per day against Meta's messaging-limit tiers and the audience."""
+    """Citizens reached per day against the audience and Meta's messaging-limit tiers
+    (the one the town has at least, and the one reaching everyone needs). A log
+    scale, so a town of 300 and the 100,000 tier fit on one chart."""
     fig, ax = _figure(t("reports.chart.reach-tier"))
     values = dict(zip(tiers["metric"], tiers["value"], strict=True))
-    if df.empty or not (df["citizens"].any() or values.get("audience")):
+    audience = int(values.get("audience") or 0)
+    if df.empty or not (df["citizens"].any() or audience):
         return _no_data(fig, ax)
     days = _days(df["day"])
     ax.bar(days, df["citizens"], width=0.8, color=COLORS["main"],
            label=t("reports.legend.reached"))
-    audience = int(values["audience"])
-    ax.axhline(audience, color=COLORS["read"], linewidth=2,
-               label=t("reports.legend.audience", count=audience))
-    top = max(audience, int(df["citizens"].max()))
-    for tier in (values.get("tier_seen"), values.get("tier_needed")):
+    ax.axhline(max(audience, 1), color=COLORS["read"], linewidth=2,
+               label=t("reports.legend.audience", count=_thousands(audience)))
+    top = max(audience, int(df["citizens"].max()), 1)
+    for tier in dict.fromkeys((values.get("tier_seen"), values.get("tier_needed"))):
         if tier is not None and not pd.isna(tier):
             ax.axhline(int(tier), color=COLORS["limit"], linestyle="--", linewidth=1)
-            ax.text(days[0], int(tier), t("reports.legend.tier", tier=f"{int(tier):,}"),
+            ax.text(days[0], int(tier), t("reports.legend.tier", tier=_thousands(tier)),
                     va="bottom", fontsize=9, color=COLORS["limit"])
             top = max(top, int(tier))
-    ax.set_ylim(0, top * 1.12 + 1)
-    _count_axis(ax, t("reports.axis.citizens"))
+    ax.set_yscale("log")
+    ax.set_ylim(0.8, top * 2.5)
+    ax.yaxis.set_major_formatter(_thousands)
+    ax.set_ylabel(t("reports.axis.citizens-log"))
     _date_axis(ax)
-    ax.legend(frameon=False, loc="upper right")
+    _legend(fig, ax)
     return fig

@@ -25,9 +25,10 @@ _STYLE = """
 .bnd-sub{color:#57606a;margin-top:-6px}
 .bnd-note{color:#57606a;font-size:13px;max-width:60em}
 table.bnd{border-collapse:collapse;font-size:13px;margin:6px 0 16px}
-table.bnd th{background:#f6f8fa;text-align:left;padding:4px 10px;border-bottom:2px solid #d0d7de}
-table.bnd td{padding:3px 10px;border-bottom:1px solid #eaeef2}
-table.bnd td.n{text-align:right;font-variant-numeric:tabular-nums}
+table.bnd th.t{background:#f6f8fa;text-align:left;padding:4px 10px;border-bottom:2px solid #d0d7de}
+table.bnd td.t{text-align:left;padding:3px 10px;border-bottom:1px solid #eaeef2}
+table.bnd td.n{text-align:right;padding:3px 10px;border-bottom:1px solid #eaeef2;
+  font-variant-numeric:tabular-nums}
 </style>
 """
 
@@ -59,7 +60,8 @@ def minutes(value) -> str:
     if days:
         return t("reports.duration.days", d=days, h=hours)
     if hours:
-        return t("reports.duration.hours", h=hours, m=mins)
+        return t("reports.duration.hours" if mins else "reports.duration.whole-hours",
+                 h=hours, m=mins)
     return t("reports.duration.minutes", m=mins)
 
 
@@ -148,13 +150,14 @@ def table(df: pd.DataFrame, columns: list[str] | None = None, limit: int = 50) -
     if df.empty:
         return HTML(f"<p class='bnd-note'><em>{html.escape(t('reports.no-data'))}</em></p>")
     columns = columns or list(df.columns)
-    head = "".join(f"<th>{html.escape(t(f'reports.col.{c}'))}</th>" for c in columns)
+    # a class on every cell: JupyterLab's CSS right-aligns td/th with a stronger selector
+    head = "".join(f"<th class=t>{html.escape(t(f'reports.col.{c}'))}</th>" for c in columns)
     body = []
     for _, row in df.head(limit).iterrows():
         cells = []
         for c in columns:
             text, numeric = _cell(c, row[c])
-            cells.append(f"<td{' class=n' if numeric else ''}>{html.escape(text)}</td>")
+            cells.append(f"<td class={'n' if numeric else 't'}>{html.escape(text)}</td>")
         body.append(f"<tr>{''.join(cells)}</tr>")
     more = (f"<p class='bnd-note'>{html.escape(t('reports.more-rows', shown=limit, total=len(df)))}"
             "</p>" if len(df) > limit else "")
