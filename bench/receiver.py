@@ -164,7 +164,8 @@ def describe(client: Client) -> str:
     lat = sorted(client.latencies)
     over = sum(1 for x in lat if x > 1.0)
     share = 100 * over / len(lat) if lat else 0.0
-    return (f"p50 {percentile(lat, 50) * 1000:7.1f} ms   p99 {percentile(lat, 99) * 1000:7.1f} ms   "
+    return (f"p50 {percentile(lat, 50) * 1000:7.1f} ms   "
+            f"p99 {percentile(lat, 99) * 1000:7.1f} ms   "
             f"max {(lat[-1] if lat else 0) * 1000:7.1f} ms   >1 s: {share:.2f}%   "
             f"errors: {client.errors}")
 

@@ -123,7 +123,7 @@ class WebhookApp:
             return False
         expected = "sha256=" + hmac.new(self._secret, raw, hashlib.sha256).hexdigest()
         # WSGI gives header values as latin-1 strings; compare bytes in constant time.
-        return hmac.compare_digest(expected.encode(), header.strip().encode("latin-1"))
+        return hmac.compare_digest(expected.encode(), header.strip().lower().encode("latin-1"))
 
 
 def _read_body(environ: dict) -> bytes:

@@ -449,3 +449,10 @@ def test_group_commit_shares_one_fsync_among_waiting_lines(tmp_path):
     lines = log_lines(tmp_path)
     assert sorted(lines) == sorted(b'{"n":%d}' % n for n in range(20))
     assert len(calls) <= 3, f"{len(calls)} fsyncs for 20 lines: no group commit"
+
+
+def test_signature_hex_in_upper_case_is_accepted(receiver):
+    url, logs = receiver
+    body = meta_body(7)
+    assert post(url, body, signature="sha256=" + sign(body, SECRET)[7:].upper())[0] == 200
+    assert log_lines(logs) == [body]

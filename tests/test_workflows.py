@@ -150,7 +150,8 @@ def test_validate_runs_on_pull_requests_touching_announcements_media_settings():
     text = runs_text(workflow)
     assert "python -m runner validate --format github\n" in text + "\n"
     # The gate runs even when the changed-file step failed, so all problems show.
-    gate = [s for s in steps(workflow) if s.get("run") == "python -m runner validate --format github"]
+    whole = "python -m runner validate --format github"
+    gate = [s for s in steps(workflow) if s.get("run") == whole]
     assert gate and gate[0]["if"].startswith("always()")
 
 
@@ -314,7 +315,8 @@ def test_fetch_logs_says_what_is_missing(tmp_path, source, expected):
 
 def test_fetch_logs_ssh_refuses_without_a_pinned_host_key(tmp_path):
     done = fetch_logs(tmp_path, BANDITORE_LOGS_SOURCE="ssh",
-                      BANDITORE_LOGS_SSH_TARGET="logs@receiver.example:", BANDITORE_LOGS_SSH_KEY="k")
+                      BANDITORE_LOGS_SSH_TARGET="logs@receiver.example:",
+                      BANDITORE_LOGS_SSH_KEY="k")
     assert done.returncode == 1
     assert "BANDITORE_LOGS_SSH_KNOWN_HOSTS is not set" in done.stderr
 
