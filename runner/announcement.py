@@ -36,6 +36,7 @@ with its line, and the other files are still checked.
 from __future__ import annotations
 
 import difflib
+import os
 import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
@@ -113,30 +114,36 @@ class Announcement(BaseModel):
 
     # --- where it came from ---------------------------------------------------
     @property
+    def source(self) -> Source:
+        # Straight from the private dict: pydantic's __getattr__ fallback for private
+        # attributes is slow, and rules read these thousands of times.
+        return self.__pydantic_private__["_source"]
+
+    @property
     def id(self) -> str:
-        return self._source.id
+        return self.source.id
 
     @property
     def path(self) -> Path:
-        return self._source.path
+        return self.source.path
 
     @property
     def file(self) -> str:
         """The path as shown to staff (relative to the working directory when possible)."""
-        return self._source.file
+        return self.source.file
 
     @property
     def body(self) -> str:
-        return self._source.body
+        return self.source.body
 
     @property
     def body_line(self) -> int:
         """Line number (1-based) of the first body line in the file."""
-        return self._source.body_line
+        return self.source.body_line
 
     def line(self, key: str | None = None) -> int:
         """Line of a front-matter key (the opening ``---`` when absent)."""
-        return self._source.lines.get(key, 1) if key else 1
+        return self.source.lines.get(key, 1) if key else 1
 
     # --- when it is sent ----------------------------------------------------
     @property
@@ -144,14 +151,14 @@ class Announcement(BaseModel):
         if self.publish_at is not None:
             return self.publish_at
         day = file_date(self.path)
-        return datetime.combine(day, time(0), tzinfo=self._source.tz) if day else None
+        return datetime.combine(day, time(0), tzinfo=self.source.tz) if day else None
 
     @property
     def effective_expires_at(self) -> datetime | None:
         if self.expires_at is not None:
             return self.expires_at
         start = self.effective_publish_at
-        return start + timedelta(days=self._source.validity_days) if start else None
+        return start + timedelta(days=self.source.validity_days) if start else None
 
     def is_due(self, now: datetime) -> bool:
         """True when it may be sent at ``now``: published, not expired, not cancelled."""
@@ -174,10 +181,15 @@ def file_date(path: Path) -> date | None:
 
 
 def display_path(path: Path) -> str:
-    try:
-        return path.resolve().relative_to(Path.cwd().resolve()).as_posix()
-    except ValueError:
-        return path.as_posix()
+    """The path relative to the working directory (the repository root) when inside it.
+
+    Lexical (os.path), not Path.resolve(): no system call per file, which matters
+    for a repository with thousands of announcements."""
+    text = os.fspath(path)
+    relative = os.path.relpath(text) if os.path.isabs(text) else os.path.normpath(text)
+    if relative == os.pardir or relative.startswith(os.pardir + os.sep):
+        return Path(os.path.abspath(text)).as_posix()
+    return relative.replace(os.sep, "/")
 
 
 def parse(path: Path, settings) -> tuple[Announcement | None, list[Problem]]:

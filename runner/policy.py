@@ -23,15 +23,16 @@ from .problems import Problem
 from .render import MEDIA_MAX_BYTES, Rendered, RenderError, resolve_media
 
 RULES: list[tuple[str, Callable]] = []
-CONTENT_RULES: list[tuple[str, Callable]] = []  # need only the title and the body
+# What each rule needs: "content" only the title and body; "file" the whole file;
+# "repo" every announcement in the repository (checked after all files are read).
+SCOPES: dict[str, set[str]] = {"content": set(), "file": set(), "repo": set()}
 
 
-def rule(rule_id: str, content: bool = False):
+def rule(rule_id: str, scope: str = "file"):
     def register(func):
         func.rule_id = rule_id
         RULES.append((rule_id, func))
-        if content:
-            CONTENT_RULES.append((rule_id, func))
+        SCOPES[scope].add(rule_id)
         return func
 
     return register
@@ -68,9 +69,12 @@ def problem(ann: Announcement, rule_id: str, key: str, where: str | int | None =
     return Problem(ann.file, line, col, rule_id, t(f"policy.{key}", **values))
 
 
-def run_rules(ann: Announcement, ctx: Context, content_only: bool = False) -> Iterator[Problem]:
-    for _, func in CONTENT_RULES if content_only else RULES:
-        yield from func(ann, ctx)
+def run_rules(ann: Announcement, ctx: Context, *scopes: str) -> Iterator[Problem]:
+    """Problems from the rules of ``scopes`` (default: all of them)."""
+    wanted = set().union(*(SCOPES[s] for s in scopes)) if scopes else None
+    for rule_id, func in RULES:
+        if wanted is None or rule_id in wanted:
+            yield from func(ann, ctx)
 
 
 def week_of(ann: Announcement, settings) -> str | None:
@@ -116,7 +120,7 @@ def emergency_only_where_allowed(ann, ctx):
                       category=ann.category, allowed=", ".join(allowed))
 
 
-@rule("weekly-cap")
+@rule("weekly-cap", scope="repo")
 def weekly_cap(ann, ctx):
     week, rank = ctx.week_rank.get(ann.file, (None, 0))
     cap = ctx.settings.weekly_cap
@@ -158,7 +162,7 @@ def year_folder(ann, ctx):
                       folder=ann.path.parent.name, year=day.year)
 
 
-@rule("duplicate-id")
+@rule("duplicate-id", scope="repo")
 def duplicate_id(ann, ctx):
     others = [f for f in ctx.id_files.get(ann.id, []) if f != ann.file]
     if others:
@@ -283,7 +287,7 @@ def domain_allowed(host: str, domains: list[str]) -> bool:
     return any(host == d.lower() or host.endswith("." + d.lower()) for d in domains)
 
 
-@rule("link-domain", content=True)
+@rule("link-domain", scope="content")
 def links_allowed(ann, ctx):
     domains = ctx.settings.link_domains()
     for text, base in _texts(ann):
@@ -377,7 +381,7 @@ def _iban_valid(iban: str) -> bool:
     return int(digits) % 97 == 1
 
 
-@rule("personal-data", content=True)
+@rule("personal-data", scope="content")
 def personal_data(ann, ctx):
     settings = ctx.settings
     allowed_numbers = {national_number(n) for n in settings.allowed_phone_numbers}

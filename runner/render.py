@@ -57,8 +57,9 @@ SOURCES = ("title", "body", "category", "date", "town")  # plus paragraph:N
 class RenderError(Exception):
     """The announcement cannot be rendered; ``key``/``values`` name a catalogue message."""
 
-    def __init__(self, key: str, **values):
-        super().__init__(key)
+    def __init__(self, key: str, values: dict | None = None, **more):
+        values = {**(values or {}), **more}
+        super().__init__(key, values)  # both in args: it survives pickling between processes
         self.key, self.values = key, values
 
     def message(self) -> str:

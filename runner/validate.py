@@ -9,6 +9,9 @@ the announcements that passed. A bad announcement is reported, never sent:
 
 from __future__ import annotations
 
+import multiprocessing as mp
+import os
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -72,52 +75,90 @@ def check(settings, paths=None) -> CheckResult:
     repo = announcement_files(settings)
     targets = repo if paths is None else _expand(paths)
     # Whole-repo context, each file once even when named twice or by another spelling.
-    unique: dict[Path, Path] = {}
+    unique: dict[str, Path] = {}
     for path in [*repo, *targets]:
-        unique.setdefault(path.resolve(), path)
-    wanted = {path.resolve() for path in targets}
+        unique.setdefault(os.path.abspath(path), path)
+    wanted = set(unique) if paths is None else {os.path.abspath(path) for path in targets}
+    items = [(path, key in wanted) for key, path in unique.items()]
 
     problems: list[Problem] = []
     everything: list[Announcement] = []
     checked: list[Announcement] = []
-    partial: list[Announcement] = []  # front matter wrong, title and body still checked
+    rendered: dict[str, Rendered] = {}
     files: list[str] = []
-    for resolved, path in unique.items():
-        ann, errors, draft = read(path, settings)
-        if resolved in wanted:
-            files.append(display_path(path))
-            problems.extend(errors)
-            if ann is not None:
-                checked.append(ann)
-            elif draft is not None:
-                partial.append(draft)
+    bad_files: set[str] = set()
+    for (path, is_target), (ann, found, out) in zip(items, _check_files(items, settings)):
         if ann is not None:
             everything.append(ann)
+        if not is_target:
+            continue
+        files.append(display_path(path))
+        problems.extend(found)
+        bad_files.update(p.file for p in found)
+        if ann is not None:
+            checked.append(ann)
+        if isinstance(out, Rendered):
+            rendered[ann.file] = out
 
+    # The rules about the whole repository: duplicate ids, the weekly cap.
     newcomers = set() if paths is None else {a.file for a in checked}
     ctx = Context.build(settings, everything, newcomers=newcomers)
     for ann in checked:
-        try:
-            ctx.rendered[ann.file] = render(ann, settings)
-        except RenderError as exc:
-            ctx.rendered[ann.file] = exc
-    for draft in partial:
-        problems.extend(run_rules(draft, ctx, content_only=True))
-    bad_files = {p.file for p in problems}
-    for ann in checked:
-        found = list(run_rules(ann, ctx))
+        found = list(run_rules(ann, ctx, "repo"))
         problems.extend(found)
-        if found:
-            bad_files.add(ann.file)
+        bad_files.update(p.file for p in found)
     return CheckResult(
         files=sorted(files),
         problems=sorted(problems),
         checked=checked,
         valid=[a for a in checked if a.file not in bad_files],
-        rendered={f: r for f, r in ctx.rendered.items() if isinstance(r, Rendered)},
+        rendered=rendered,
         budget=ctx.budget,
         weekly_cap=settings.weekly_cap,
     )
+
+
+def _check_one(path: Path, settings, is_target: bool, root: Path):
+    """Read one file and, when it is under review, render it and apply the per-file
+    rules: (announcement or None, problems, Rendered/RenderError or None)."""
+    ann, problems, draft = read(path, settings)
+    if not is_target:
+        return ann, problems, None
+    ctx = Context(settings, root)
+    if ann is None:
+        if draft is not None:  # wrong front matter: still check title and body
+            problems.extend(run_rules(draft, ctx, "content"))
+        return None, problems, None
+    try:
+        out = render(ann, settings)
+    except RenderError as exc:
+        out = exc
+    ctx.rendered[ann.file] = out
+    problems.extend(run_rules(ann, ctx, "content", "file"))
+    return ann, problems, out
+
+
+def _check_chunk(job):
+    items, settings, root = job
+    return [_check_one(path, settings, wanted, root) for path, wanted in items]
+
+
+# Below this many files, starting worker processes costs more than it saves.
+PARALLEL_FROM = 500
+
+
+def _check_files(items, settings) -> list:
+    """:func:`_check_one` for every item, in order. Markdown parsing dominates, so a
+    large repository is spread over the CPUs (fork: workers inherit the loaded modules
+    and the message language)."""
+    root = Path.cwd().resolve()
+    workers = min(os.cpu_count() or 1, 4)
+    if len(items) < PARALLEL_FROM or workers < 2 or "fork" not in mp.get_all_start_methods():
+        return [_check_one(path, settings, wanted, root) for path, wanted in items]
+    size = -(-len(items) // (workers * 4))
+    jobs = [(items[i:i + size], settings, root) for i in range(0, len(items), size)]
+    with ProcessPoolExecutor(workers, mp_context=mp.get_context("fork")) as pool:
+        return [result for chunk in pool.map(_check_chunk, jobs) for result in chunk]
 
 
 def preview(settings, path) -> tuple[str, int]:

@@ -205,3 +205,19 @@ def test_a_bad_file_does_not_hide_the_others(repo):
     assert [p.rule for p in result.problems] == ["yaml-syntax", "category"]
     assert [a.path.resolve() for a in result.valid] == [good]
     assert bad.name not in [a.path.name for a in result.valid]
+
+
+def test_worker_processes_give_the_same_result(repo, monkeypatch):
+    import runner.validate as validate
+
+    repo.add("2024-04-01-uno", body="Chiama 333 1234567")
+    repo.add("2024-04-02-due", categroy="x")
+    repo.add("2024-04-03-tre", template="parti", body="Uno.\n\nDue.")
+    repo.write("announcements/2024/2024-04-04-rotto.md", b"\xff")
+    serial = check(repo.settings())
+    monkeypatch.setattr(validate, "PARALLEL_FROM", 2)  # a real process pool, few files
+    parallel = check(repo.settings())
+    assert parallel.problems == serial.problems and len(serial.problems) == 3
+    assert [a.id for a in parallel.valid] == [a.id for a in serial.valid] == ["2024-04-03-tre"]
+    assert parallel.rendered == serial.rendered
+    assert parallel.valid[0].effective_expires_at == serial.valid[0].effective_expires_at
