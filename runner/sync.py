@@ -1,0 +1,698 @@
+"""sync: the webhook logs -> subscribers.duckdb (inbound, citizens, subscribers,
+consents, statuses, welcome/goodbye deliveries).
+
+The division of labour keeps a million events within seconds:
+- weblog.py cuts the files into numbered lines in 32 MB blocks (C-speed bytes work);
+- DuckDB parses each block's JSON in one pass (``json_transform`` to a typed
+  struct) and unnests entry[].changes[].value.messages[] / statuses[] / errors[];
+- Python classifies only the DISTINCT texts (keywords.py) and computes the
+  pseudonym of each DISTINCT identity, and replays the state machine over the
+  keyword events of the citizens whose history changed (subscribers.py).
+
+Everything is keyed so that order and repetition do not matter: inbound by
+wamid, statuses merged with order-independent min/max, subscriber state
+replayed from the full keyword history in (timestamp, wamid) order. So an
+incremental sync, a re-read of the same lines, or ``sync --rebuild`` reach the
+same state. One transaction per sync: a crash leaves the previous state.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections import Counter
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from itertools import groupby
+from pathlib import Path
+
+import pandas as pd
+
+from . import store, weblog
+from .keywords import classifier
+from .messages import t
+from .privacy import citizen_id as pseudonym
+from .subscribers import Decision, Event, load_decisions, notice_version, replay
+
+# The parts of a webhook body sync reads; json_transform ignores the rest.
+_CONTACT = '{"wa_id":"VARCHAR","user_id":"VARCHAR","profile":{"name":"VARCHAR"}}'
+_REPLY = '{"id":"VARCHAR","title":"VARCHAR"}'
+_MEDIA = '{"caption":"VARCHAR"}'
+_ERROR = '{"code":"INTEGER","title":"VARCHAR"}'
+_MESSAGE = (
+    '{"from":"VARCHAR","from_user_id":"VARCHAR","id":"VARCHAR","timestamp":"VARCHAR",'
+    '"type":"VARCHAR","text":{"body":"VARCHAR"},"button":{"payload":"VARCHAR","text":"VARCHAR"},'
+    f'"interactive":{{"type":"VARCHAR","button_reply":{_REPLY},"list_reply":{_REPLY}}},'
+    f'"image":{_MEDIA},"video":{_MEDIA},"document":{_MEDIA}}}'
+)
+_STATUS = (
+    '{"id":"VARCHAR","status":"VARCHAR","timestamp":"VARCHAR","recipient_id":"VARCHAR",'
+    '"recipient_user_id":"VARCHAR","biz_opaque_callback_data":"VARCHAR",'
+    f'"errors":[{_ERROR}],"pricing":{{"category":"VARCHAR"}}}}'
+)
+WEBHOOK_TYPE = (
+    f'{{"entry":[{{"changes":[{{"field":"VARCHAR","value":{{"contacts":[{_CONTACT}],'
+    f'"messages":[{_MESSAGE}],"statuses":[{_STATUS}],"errors":[{_ERROR}]}}}}]}}]}}'
+)
+CLASSIFIED_TYPES = ("text", "button", "interactive")
+STATUS_VALUES = ("sent", "delivered", "read", "failed", "played")
+# Tables sync owns: --rebuild empties them (deliveries belong to the send engine).
+SYNC_TABLES = ("log_files", "malformed", "citizens", "inbound", "subscribers",
+               "subscriber_events", "consents", "statuses", "webhook_errors", "sync_meta")
+
+
+@dataclass
+class Summary:
+    files: int = 0  # files with something new
+    lines: int = 0  # lines read
+    messages: int = 0  # new inbound messages
+    duplicates: int = 0  # messages or lines seen again (Meta retries, re-reads)
+    statuses: int = 0  # status webhooks read
+    errors: int = 0  # value.errors[] items
+    kinds: dict[str, int] = field(default_factory=dict)  # new messages by kind
+    malformed: dict[str, int] = field(default_factory=dict)  # all malformed lines, by reason
+    states: dict[str, int] = field(default_factory=dict)  # subscribers by state
+    welcome: int = 0  # welcome replies queued by this sync
+    goodbye: int = 0
+    recomputed: int = 0  # citizens whose state was replayed
+    rebuilt: bool = False
+    seconds: float = 0.0
+    steps: dict[str, float] = field(default_factory=dict)  # seconds per step (benchmarks)
+
+    def lines_text(self) -> list[str]:
+        """The summary for staff, in the current language."""
+        out = [t("sync.summary", files=self.files, lines=self.lines, messages=self.messages,
+                 duplicates=self.duplicates, statuses=self.statuses, seconds=self.seconds)]
+        if self.rebuilt:
+            out.insert(0, t("sync.rebuilt"))
+        if self.kinds:
+            out.append(t("sync.kinds", detail=_counts(self.kinds)))
+        out.append(t("sync.states", detail=_counts(self.states) or "-"))
+        if self.welcome or self.goodbye:
+            out.append(t("sync.replies", welcome=self.welcome, goodbye=self.goodbye))
+        if self.malformed:
+            out.append(t("sync.malformed", total=sum(self.malformed.values()),
+                         detail=_counts(self.malformed)))
+        if self.errors:
+            out.append(t("sync.webhook-errors", count=self.errors))
+        return out
+
+    def one_line(self) -> str:
+        return " | ".join(self.lines_text())
+
+
+def _counts(d: dict[str, int]) -> str:
+    return ", ".join(f"{k} {v}" for k, v in sorted(d.items()))
+
+
+def sync(settings, rebuild: bool = False) -> Summary:
+    """Read what is new in the webhook logs into the database; see the module docstring."""
+    started = time.perf_counter()
+    con = store.connect(settings.database)
+    try:
+        summary = _Sync(con, settings).run(rebuild)
+    finally:
+        con.close()
+    summary.seconds = time.perf_counter() - started
+    return summary
+
+
+class _Sync:
+    def __init__(self, con, settings):
+        self.con = con
+        self.settings = settings
+        self.key = (settings.pseudonym_key.get_secret_value().encode()
+                    if settings.pseudonym_key else None)
+        self.decisions = load_decisions(Path(settings.decisions_file))
+        self.summary = Summary()
+
+    # --- the steps ----------------------------------------------------------------
+    def run(self, rebuild: bool) -> Summary:
+        con, s = self.con, self.summary
+        fingerprint = self._fingerprint()
+        decisions_hash = hashlib.sha256(
+            "\n".join(f"{d.ts.isoformat()} {d.action} {d.citizen_id}" for d in self.decisions)
+            .encode()).hexdigest()
+        meta = dict(con.execute("SELECT key, value FROM sync_meta").fetchall())
+        # Other keywords or another pseudonym key change what every event means.
+        if meta and meta.get("fingerprint") != fingerprint:
+            rebuild = True
+        reads = []
+        con.execute("BEGIN TRANSACTION")
+        try:
+            con.execute("CREATE OR REPLACE TEMP TABLE stage_affected (citizen_id VARCHAR PRIMARY KEY)")
+            if rebuild:
+                for table in SYNC_TABLES:
+                    con.execute(f"DELETE FROM {table}")
+                s.rebuilt = True
+            known = {p: weblog.Progress(size, lines) for p, size, lines in
+                     con.execute("SELECT path, size, lines FROM log_files").fetchall()}
+            reads = [r for r in (weblog.plan(p, known.get(p))
+                                 for p in weblog.log_files(self.settings.webhook_logs)) if r]
+            decisions_changed = meta.get("decisions") != decisions_hash
+            if reads:
+                with self._step("parse"):
+                    self._stage(reads)
+                affected = self._ingest(reads)
+            else:
+                affected = "none"
+            if decisions_changed or rebuild:
+                self._forget()
+            if rebuild:
+                affected = "all"
+            elif decisions_changed:
+                self._affect_decided()
+                affected = "some"
+            if affected != "none":
+                with self._step("state machine"):
+                    self._recompute(everyone=affected == "all")
+            con.execute("INSERT OR REPLACE INTO sync_meta VALUES ('fingerprint', ?), "
+                        "('decisions', ?)", [fingerprint, decisions_hash])
+            self._totals()
+            with self._step("commit"):
+                con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+        return s
+
+    @contextmanager
+    def _step(self, name: str):
+        started = time.perf_counter()
+        yield
+        self.summary.steps[name] = time.perf_counter() - started
+
+    def _fingerprint(self) -> str:
+        st = self.settings
+        parts = [st.subscribe_keywords, st.unsubscribe_keywords, st.capture_name,
+                 st.moderate_subscribe, st.moderate_unsubscribe,
+                 hashlib.sha256(self.key or b"").hexdigest()]
+        return hashlib.sha256(json.dumps(parts).encode()).hexdigest()[:16]
+
+    def _stage(self, reads: list[weblog.FileRead]) -> None:
+        """Parse every new line into one flat stage table (one DuckDB pass per block)."""
+        con = self.con
+        self.started = time.perf_counter()
+        con.execute(_STAGE_TABLE)
+        con.execute(f"""
+            CREATE OR REPLACE TEMP TABLE stage_lines AS
+            SELECT ''::VARCHAR AS file, 0::BIGINT AS line,
+                   json_transform('{{}}', '{WEBHOOK_TYPE}').entry AS entry,
+                   ''::VARCHAR AS reason, ''::VARCHAR AS detail
+            LIMIT 0""")
+        for read in reads:
+            for block in weblog.blocks(read):
+                self.summary.lines += len(block.lines)
+                # A DataFrame hands DuckDB a million strings far faster than one
+                # big string it would split itself.
+                block_lines = pd.DataFrame({  # noqa: F841 (read by DuckDB by name)
+                    "line": range(block.first_line, block.first_line + len(block.lines)),
+                    "raw": block.lines})
+                con.execute(_PARSE_BLOCK, {"file": block.path})
+            self.summary.files += 1
+        self.summary.steps["read+json"] = time.perf_counter() - self.started
+        con.execute(_FLATTEN)
+        con.execute("DROP TABLE stage_lines; DROP TABLE stage_values")
+        con.execute(_SPLIT_STAGE)
+
+    def _ingest(self, reads: list[weblog.FileRead]) -> str:
+        con, s = self.con, self.summary
+        # Malformed lines: a re-read range replaces what was recorded for it.
+        con.execute("CREATE OR REPLACE TEMP TABLE stage_reads (file VARCHAR, first BIGINT)")
+        con.executemany("INSERT INTO stage_reads VALUES (?, ?)",
+                        [[r.path, 1 if r.restart else r.first_line] for r in reads])
+        con.execute("DELETE FROM malformed m USING stage_reads r "
+                    "WHERE m.file = r.file AND m.line >= r.first")
+        problems = [[r.path, line, reason, detail] for r in reads
+                    for line, reason, detail in r.problems]
+        con.execute("""
+            INSERT OR REPLACE INTO malformed
+            SELECT file, line, arg_min(reason, item), arg_min(detail, item)
+            FROM stage_items WHERE reason IS NOT NULL GROUP BY file, line
+            """)
+        if problems:
+            con.executemany("INSERT OR REPLACE INTO malformed VALUES (?, ?, ?, ?)", problems)
+        con.executemany(
+            "INSERT OR REPLACE INTO log_files VALUES (?, ?, ?, ?, now())",
+            [[r.path, r.done.size, r.done.lines, Path(r.path).stat().st_mtime] for r in reads])
+        with self._step("identify"):
+            self._identify()
+        with self._step("classify"):
+            self._classify()
+        with self._step("inbound"):
+            new = self._insert_inbound()
+        with self._step("statuses"):
+            self._merge_statuses()
+        s.errors += con.execute("""
+            INSERT OR IGNORE INTO webhook_errors
+            SELECT DISTINCT file, line, error_code, error_title FROM stage_items
+            WHERE item = 'error' AND error_code IS NOT NULL""").fetchone()[0]
+        return "some" if new else "none"
+
+    def _identify(self) -> None:
+        """citizen_id for each staged message: the number when Meta sends it, else the
+        number learnt from an earlier message carrying both, else the BSUID."""
+        con = self.con
+        con.execute("""
+            CREATE OR REPLACE TEMP TABLE stage_links AS
+            SELECT user_id, min(wa_id) AS wa_id FROM (
+                SELECT user_id, wa_id FROM stage_messages
+                WHERE user_id IS NOT NULL AND wa_id IS NOT NULL
+                UNION ALL
+                SELECT user_id, wa_id FROM citizens
+                WHERE user_id IS NOT NULL AND wa_id IS NOT NULL)
+            GROUP BY user_id""")
+        con.execute("""
+            UPDATE stage_messages SET identity = coalesce(
+                stage_messages.wa_id, l.wa_id, stage_messages.user_id)
+            FROM (SELECT * FROM stage_messages m LEFT JOIN stage_links l USING (user_id)) l
+            WHERE stage_messages.wamid = l.wamid AND stage_messages.file = l.file
+              AND stage_messages.line = l.line""")
+        identities = [r[0] for r in con.execute(
+            "SELECT DISTINCT identity FROM stage_messages WHERE identity IS NOT NULL").fetchall()]
+        ids = pd.DataFrame({"identity": identities,
+                            "citizen_id": [pseudonym(i, self.key) for i in identities]})
+        con.execute("""
+            UPDATE stage_messages SET citizen_id = ids.citizen_id FROM ids
+            WHERE stage_messages.identity = ids.identity""")
+        # A citizen first seen only by BSUID whose number is now known: re-key.
+        orphans = con.execute("""
+            SELECT c.citizen_id, l.wa_id FROM citizens c JOIN stage_links l USING (user_id)
+            WHERE c.wa_id IS NULL""").fetchall()
+        for old, wa_id in orphans:
+            self._rekey(old, pseudonym(wa_id, self.key), wa_id)
+
+    def _rekey(self, old: str, new: str, wa_id: str) -> None:
+        con = self.con
+        row = con.execute("SELECT user_id, profile_name, last_inbound_at FROM citizens "
+                          "WHERE citizen_id = ?", [old]).fetchone()
+        con.execute("UPDATE inbound SET citizen_id = ? WHERE citizen_id = ?", [new, old])
+        con.execute("UPDATE deliveries SET citizen_id = ? WHERE citizen_id = ?", [new, old])
+        for table in ("subscribers", "subscriber_events", "consents", "citizens"):
+            con.execute(f"DELETE FROM {table} WHERE citizen_id = ?", [old])
+        con.execute("""
+            INSERT INTO citizens VALUES (?, ?, ?, ?, ?) ON CONFLICT (citizen_id) DO UPDATE SET
+                user_id = coalesce(citizens.user_id, excluded.user_id),
+                last_inbound_at = greatest(citizens.last_inbound_at, excluded.last_inbound_at)
+            """, [new, wa_id, *row])
+        con.execute("INSERT OR IGNORE INTO stage_affected VALUES (?)", [new])
+
+    def _classify(self) -> None:
+        """Keywords: Python looks at each distinct text once; DuckDB joins the result."""
+        con = self.con
+        texts = [r[0] for r in con.execute(
+            f"SELECT DISTINCT text FROM stage_messages WHERE type IN {CLASSIFIED_TYPES} "
+            "AND text IS NOT NULL").fetchall()]
+        c = classifier(self.settings)
+        matches = [c.classify(text) for text in texts]
+        verdicts = pd.DataFrame({  # noqa: F841 (read by DuckDB below)
+            "text": texts,
+            "kind": [m.kind for m in matches],
+            "keyword": [m.keyword for m in matches],
+            "captured_name": [m.name for m in matches],
+        })
+        con.execute(f"""
+            UPDATE stage_messages SET kind = v.kind, keyword = v.keyword,
+                captured_name = v.captured_name
+            FROM verdicts v
+            WHERE stage_messages.text = v.text AND stage_messages.type IN {CLASSIFIED_TYPES}""")
+
+    def _insert_inbound(self) -> int:
+        con, s = self.con, self.summary
+        staged = con.execute(
+            "SELECT count(*) FROM stage_messages WHERE citizen_id IS NOT NULL").fetchone()[0]
+        con.execute("""
+            CREATE OR REPLACE TEMP TABLE stage_new AS
+            SELECT * EXCLUDE (identity, rn) FROM (
+                SELECT *, row_number() OVER (PARTITION BY wamid ORDER BY file, line) AS rn
+                FROM stage_messages WHERE citizen_id IS NOT NULL)
+            WHERE rn = 1""")
+        # Keep the first place a message appears in the logs, whatever the reading order.
+        con.execute("""
+            UPDATE inbound SET file = n.file, line = n.line FROM stage_new n
+            WHERE inbound.wamid = n.wamid
+              AND (n.file < inbound.file OR (n.file = inbound.file AND n.line < inbound.line))""")
+        con.execute("DELETE FROM stage_new WHERE wamid IN (SELECT wamid FROM inbound)")
+        self._drop_forgotten("stage_new", "ts")
+        new = con.execute("""
+            INSERT INTO inbound
+            SELECT wamid, citizen_id, ts, type, text, coalesce(kind, 'ignored'), keyword,
+                   captured_name, file, line
+            FROM stage_new""").fetchone()[0]
+        s.messages += new
+        s.duplicates += staged - new
+        s.kinds = dict(con.execute(
+            "SELECT coalesce(kind, 'ignored'), count(*) FROM stage_new GROUP BY ALL").fetchall())
+        con.execute("""
+            INSERT INTO citizens
+            SELECT citizen_id, max(wa_id), max(user_id),
+                   arg_max(profile_name, (ts, wamid)), max(ts)
+            FROM stage_new GROUP BY citizen_id
+            ON CONFLICT (citizen_id) DO UPDATE SET
+                wa_id = coalesce(citizens.wa_id, excluded.wa_id),
+                user_id = coalesce(citizens.user_id, excluded.user_id),
+                profile_name = CASE WHEN excluded.last_inbound_at > citizens.last_inbound_at
+                    THEN excluded.profile_name ELSE citizens.profile_name END,
+                last_inbound_at = greatest(citizens.last_inbound_at, excluded.last_inbound_at)
+            """)
+        con.execute("""
+            INSERT OR IGNORE INTO stage_affected
+            SELECT DISTINCT citizen_id FROM stage_new WHERE kind IN ('subscribe', 'unsubscribe')
+            """)
+        return con.execute("SELECT count(*) FROM stage_affected").fetchone()[0]
+
+    def _merge_statuses(self) -> None:
+        """Highest state per wamid, as order-independent min/max merges."""
+        con, s = self.con, self.summary
+        s.statuses += con.execute("SELECT count(*) FROM stage_statuses").fetchone()[0]
+        forgotten = [d for d in self.decisions if d.action == "forget"]
+        if forgotten:
+            recipients = [r[0] for r in con.execute(
+                "SELECT DISTINCT recipient_id FROM stage_statuses "
+                "WHERE recipient_id IS NOT NULL").fetchall()]
+            rids = pd.DataFrame({"recipient_id": recipients,  # noqa: F841
+                                 "citizen_id": [pseudonym(r, self.key) for r in recipients]})
+            con.execute("""
+                CREATE OR REPLACE TEMP TABLE stage_statuses AS
+                SELECT s.*, r.citizen_id FROM stage_statuses s
+                LEFT JOIN rids r USING (recipient_id)""")
+            self._drop_forgotten("stage_statuses", "ts")
+        con.execute(_MERGE_STATUSES)
+
+    # --- staff decisions ---------------------------------------------------------
+    def _forget(self) -> None:
+        """Erase what the logs still hold about forgotten citizens (before the decision)."""
+        for d in self.decisions:
+            if d.action == "forget":
+                erase(self.con, d.citizen_id, before=d.ts)
+
+    def _affect_decided(self) -> None:
+        ids = pd.DataFrame({"citizen_id": sorted({d.citizen_id for d in self.decisions})})  # noqa: F841
+        self.con.execute("INSERT OR IGNORE INTO stage_affected SELECT citizen_id FROM ids")
+
+    def _drop_forgotten(self, table: str, ts: str) -> None:
+        forgotten = pd.DataFrame(  # noqa: F841
+            {"citizen_id": [d.citizen_id for d in self.decisions if d.action == "forget"],
+             "until": [d.ts for d in self.decisions if d.action == "forget"]})
+        if len(forgotten):
+            self.con.execute(f"""
+                DELETE FROM {table} WHERE EXISTS (
+                    SELECT 1 FROM forgotten f
+                    WHERE f.citizen_id = {table}.citizen_id AND {table}.{ts} <= f.until)""")
+
+    # --- the state machine -------------------------------------------------------
+    def _recompute(self, everyone: bool) -> None:
+        self.summary.recomputed = recompute(
+            self.con, self.settings, None if everyone else "stage_affected",
+            decisions=self.decisions, summary=self.summary)
+
+    def _totals(self) -> None:
+        con, s = self.con, self.summary
+        s.malformed = dict(con.execute(
+            "SELECT reason, count(*) FROM malformed GROUP BY ALL").fetchall())
+        s.states = dict(con.execute(
+            "SELECT state, count(*) FROM subscribers GROUP BY ALL").fetchall())
+
+
+def erase(con, citizen_id: str, before=None) -> None:
+    """Remove a citizen's number and events from the database (all, or up to ``before``)."""
+    cond, params = ("citizen_id = ?", [citizen_id])
+    if before is not None:
+        con.execute("DELETE FROM inbound WHERE citizen_id = ? AND ts <= ?", [citizen_id, before])
+        remaining = con.execute("SELECT count(*) FROM inbound WHERE citizen_id = ?",
+                                [citizen_id]).fetchone()[0]
+        if remaining:
+            con.execute("UPDATE citizens SET profile_name = NULL WHERE citizen_id = ?",
+                        [citizen_id])
+            return _erase_statuses(con, citizen_id, before)
+    wa_id = con.execute("SELECT wa_id FROM citizens WHERE citizen_id = ?", [citizen_id]).fetchone()
+    if wa_id and wa_id[0]:
+        con.execute("DELETE FROM statuses WHERE recipient_id = ?", [wa_id[0]])
+    for table in ("inbound", "subscribers", "subscriber_events", "consents", "citizens",
+                  "deliveries"):
+        con.execute(f"DELETE FROM {table} WHERE {cond}", params)
+
+
+def _erase_statuses(con, citizen_id, before) -> None:
+    wa_id = con.execute("SELECT wa_id FROM citizens WHERE citizen_id = ?", [citizen_id]).fetchone()
+    if wa_id and wa_id[0]:
+        con.execute("DELETE FROM statuses WHERE recipient_id = ? AND ts <= ?", [wa_id[0], before])
+    con.execute("DELETE FROM deliveries WHERE citizen_id = ? AND created_at <= ?",
+                [citizen_id, before])
+
+
+def recompute(con, settings, citizens, *, decisions: list[Decision] | None = None,
+              summary: Summary | None = None) -> int:
+    """Replay the state machine for some citizens (a list of ids, the name of a table
+    with a citizen_id column, or None for everyone) and store the outcome."""
+    if decisions is None:
+        decisions = load_decisions(Path(settings.decisions_file))
+    if isinstance(citizens, list):
+        con.execute("CREATE OR REPLACE TEMP TABLE recompute_ids (citizen_id VARCHAR)")
+        con.executemany("INSERT INTO recompute_ids VALUES (?)", [[c] for c in citizens])
+        source = "recompute_ids"
+    else:
+        source = citizens
+    where = f"citizen_id IN (SELECT citizen_id FROM {source})" if source else "true"
+    rows = con.execute(f"""
+        SELECT citizen_id, epoch_us(ts), wamid, kind, keyword, captured_name FROM inbound
+        WHERE kind IN ('subscribe', 'unsubscribe') AND {where}
+        ORDER BY citizen_id""").fetchall()
+    decided: dict[str, list[Decision]] = {}
+    for d in decisions:
+        us = int(d.ts.timestamp() * 1_000_000)
+        decided.setdefault(d.citizen_id, []).append(Decision(us, d.action, d.citizen_id, d.line))
+    if source:
+        scope = {r[0] for r in con.execute(f"SELECT citizen_id FROM {source}").fetchall()}
+    else:
+        scope = {r[0] for r in rows} | set(decided)
+    out = _Outcomes(settings)
+    done = set()
+    for cid, group in groupby(rows, key=lambda r: r[0]):
+        events = [Event(ts, wamid, kind, kw, name) for _, ts, wamid, kind, kw, name in group]
+        out.add(cid, replay(events, decided.get(cid, ()),
+                            moderate_subscribe=settings.moderate_subscribe,
+                            moderate_unsubscribe=settings.moderate_unsubscribe))
+        done.add(cid)
+    for cid in scope - done:
+        out.add(cid, replay((), decided.get(cid, ()),
+                            moderate_subscribe=settings.moderate_subscribe,
+                            moderate_unsubscribe=settings.moderate_unsubscribe))
+    out.store(con, scope, notice_version(settings), summary)
+    return len(scope)
+
+
+class _Outcomes:
+    """Columns of the replayed outcomes, stored with a few set-based statements."""
+
+    def __init__(self, settings):
+        self.subs: list[tuple] = []
+        self.events: list[tuple] = []
+        self.consents: list[tuple] = []
+        self.replies: list[tuple] = []
+
+    def add(self, cid: str, o) -> None:
+        if o.state is not None:
+            self.subs.append((cid, o.state, o.name, o.keyword, o.since, o.subscribed_at,
+                              o.pending_action))
+        self.events += [(cid, ts, a, b, cause) for ts, a, b, cause in o.transitions]
+        self.consents += [(cid, w) for w in o.consents]
+        self.replies += [(rid, kind, cid, ts) for rid, kind, ts in o.replies]
+
+    def store(self, con, scope: set[str], version: str, summary: Summary | None) -> None:
+        scope_rows = pd.DataFrame({"citizen_id": sorted(scope)})  # noqa: F841
+        sub_rows = _frame(self.subs, ["citizen_id", "state", "name", "keyword", "since_us",  # noqa: F841
+                                  "subscribed_us", "pending_action"])
+        event_rows = _frame(self.events, ["citizen_id", "ts_us", "from_state", "to_state",  # noqa: F841
+                                      "cause"])
+        consent_rows = _frame(self.consents, ["citizen_id", "wamid"])  # noqa: F841
+        reply_rows = _frame(self.replies, ["delivery_id", "kind", "citizen_id", "ts_us"])  # noqa: F841
+        con.execute("CREATE OR REPLACE TEMP TABLE scope AS SELECT * FROM scope_rows")
+        in_scope = "citizen_id IN (SELECT citizen_id FROM scope)"
+        con.execute(f"DELETE FROM subscribers WHERE {in_scope}")
+        con.execute("""
+            INSERT INTO subscribers (citizen_id, state, name, keyword, since, subscribed_at,
+                                     pending_action)
+            SELECT citizen_id, state, name, keyword, make_timestamptz(since_us),
+                   make_timestamptz(subscribed_us), pending_action FROM sub_rows""")
+        con.execute(f"DELETE FROM subscriber_events WHERE {in_scope}")
+        con.execute("""
+            INSERT INTO subscriber_events
+            SELECT citizen_id, make_timestamptz(ts_us), from_state, to_state, cause FROM event_rows
+            """)
+        # A consent stays as first recorded (its notice version is the one then in force).
+        # (DataFrames are read by name: their names must not be those of tables.)
+        con.execute("CREATE OR REPLACE TEMP TABLE consents_df AS SELECT * FROM consent_rows")
+        con.execute(f"DELETE FROM main.consents WHERE {in_scope} "
+                    "AND wamid NOT IN (SELECT wamid FROM consents_df)")
+        con.execute("""
+            INSERT OR IGNORE INTO main.consents
+            SELECT c.citizen_id, c.wamid, i.ts, i.text, i.keyword, ?
+            FROM consents_df c JOIN inbound i USING (wamid)""", [version])
+        # Replies not sent yet and no longer implied (history changed) are withdrawn.
+        con.execute("CREATE OR REPLACE TEMP TABLE replies_df AS SELECT * FROM reply_rows")
+        con.execute(f"""
+            DELETE FROM deliveries WHERE {in_scope} AND kind IN ('welcome', 'goodbye')
+              AND state = 'queued' AND delivery_id NOT IN (SELECT delivery_id FROM replies_df)""")
+        queued = con.execute("""
+            INSERT INTO deliveries (delivery_id, kind, citizen_id, state, created_at)
+            SELECT delivery_id, kind, citizen_id, 'queued', make_timestamptz(ts_us)
+            FROM replies_df ON CONFLICT DO NOTHING
+            RETURNING kind""").fetchall()
+        if summary is not None:
+            counts = Counter(k for (k,) in queued)
+            summary.welcome += counts["welcome"]
+            summary.goodbye += counts["goodbye"]
+
+
+def _frame(rows: list[tuple], columns: list[str]) -> pd.DataFrame:
+    if not rows:
+        return pd.DataFrame({c: pd.Series([], dtype="object") for c in columns})
+    return pd.DataFrame(rows, columns=columns)
+
+
+_STAGE_TABLE = """
+CREATE OR REPLACE TEMP TABLE stage_items (
+    file VARCHAR, line BIGINT,
+    item VARCHAR,                  -- line (unusable) | message | status | error
+    wamid VARCHAR, ts TIMESTAMPTZ, type VARCHAR, text VARCHAR,
+    wa_id VARCHAR, user_id VARCHAR, profile_name VARCHAR,
+    status VARCHAR, recipient_id VARCHAR, callback VARCHAR,
+    error_code INTEGER, error_title VARCHAR, pricing_category VARCHAR,
+    reason VARCHAR, detail VARCHAR)
+"""
+
+# Parse one block: one JSON pass per line into a typed struct, and the reason a
+# line cannot be used. Details never hold a phone number: digits are masked.
+_PARSE_BLOCK = f"""
+INSERT INTO stage_lines
+SELECT $file, line, j.entry,
+    CASE WHEN j.entry IS NOT NULL THEN NULL
+         WHEN trim(raw, E' \\t\\r') = '' THEN 'empty'
+         WHEN j IS NULL AND NOT coalesce(json_valid(raw), false) THEN
+            CASE WHEN ltrim(raw) SIMILAR TO '[\\[{{].*' THEN 'truncated' ELSE 'not_json' END
+         ELSE 'wrong_shape' END,
+    CASE WHEN j.entry IS NULL AND trim(raw, E' \\t\\r') <> '' THEN
+        length(raw) || ' bytes: ' || regexp_replace(left(raw, 40), '[0-9]', '#', 'g') END
+FROM (SELECT line, raw, try(json_transform(raw, '{WEBHOOK_TYPE}')) AS j FROM block_lines)
+"""
+
+# Then all blocks at once: entry[].changes[].value.{messages,statuses,errors}[]
+# flattened into one row per item.
+_FLATTEN = """
+CREATE OR REPLACE TEMP TABLE stage_values AS
+SELECT file, line, c.value AS v FROM (
+    SELECT file, line, unnest(e.changes) AS c FROM (
+        SELECT file, line, unnest(entry) AS e FROM stage_lines WHERE reason IS NULL));
+
+INSERT INTO stage_items BY NAME
+SELECT 'line' AS item, file, line, reason, detail FROM stage_lines WHERE reason IS NOT NULL;
+
+INSERT INTO stage_items BY NAME
+SELECT 'message' AS item, file, line, m.id AS wamid,
+    to_timestamp(TRY_CAST(m.timestamp AS BIGINT)) AS ts,
+    coalesce(m.type, 'unknown') AS type,
+    CASE m.type WHEN 'text' THEN m.text.body
+                WHEN 'button' THEN coalesce(m.button.text, m.button.payload)
+                WHEN 'interactive' THEN coalesce(m.interactive.button_reply.title,
+                                                 m.interactive.list_reply.title)
+                ELSE coalesce(m.image.caption, m.video.caption, m.document.caption) END AS text,
+    coalesce(m."from", contact.wa_id) AS wa_id,
+    coalesce(m.from_user_id, contact.user_id) AS user_id,
+    contact.profile.name AS profile_name
+FROM (
+    SELECT file, line, m,
+        coalesce(list_filter(contacts, lambda c: c.wa_id = m."from"
+                                           OR c.user_id = m.from_user_id)[1],
+                 CASE WHEN len(contacts) = 1 THEN contacts[1] END) AS contact
+    FROM (SELECT file, line, v.contacts AS contacts, unnest(v.messages) AS m
+          FROM stage_values WHERE len(v.messages) > 0));
+
+INSERT INTO stage_items BY NAME
+SELECT 'status' AS item, file, line, s.id AS wamid, s.status,
+    to_timestamp(TRY_CAST(s.timestamp AS BIGINT)) AS ts,
+    coalesce(s.recipient_id, s.recipient_user_id) AS recipient_id,
+    s.biz_opaque_callback_data AS callback,
+    s.errors[1].code AS error_code, s.errors[1].title AS error_title,
+    s.pricing.category AS pricing_category
+FROM (SELECT file, line, unnest(v.statuses) AS s FROM stage_values WHERE len(v.statuses) > 0);
+
+INSERT INTO stage_items BY NAME
+SELECT 'error' AS item, file, line, e.code AS error_code, e.title AS error_title
+FROM (SELECT file, line, unnest(v.errors) AS e FROM stage_values WHERE len(v.errors) > 0);
+"""
+
+# Items that cannot be applied make their line wrong_shape; the rest are split
+# into the tables the next steps read.
+_SPLIT_STAGE = f"""
+UPDATE stage_items SET reason = 'wrong_shape',
+    detail = item || ' without id, timestamp, sender or a known status'
+WHERE item IN ('message', 'status') AND (wamid IS NULL OR ts IS NULL
+    OR (item = 'message' AND wa_id IS NULL AND user_id IS NULL)
+    OR (item = 'status' AND status NOT IN {STATUS_VALUES}));
+
+CREATE OR REPLACE TEMP TABLE stage_messages AS
+SELECT file, line, wamid, ts, type, text, wa_id, user_id, profile_name,
+       NULL::VARCHAR AS identity, NULL::VARCHAR AS citizen_id, NULL::VARCHAR AS kind,
+       NULL::VARCHAR AS keyword, NULL::VARCHAR AS captured_name
+FROM stage_items WHERE item = 'message' AND reason IS NULL;
+
+CREATE OR REPLACE TEMP TABLE stage_statuses AS
+SELECT file, line, wamid, status, ts, recipient_id, callback, error_code, error_title,
+       pricing_category
+FROM stage_items WHERE item = 'status' AND reason IS NULL;
+"""
+
+# Each status column merges by min/max, so any order and any repetition of the
+# webhooks gives the same row; failed wins only over what came before it (a
+# later delivered/read/played, from another device or a retry by Meta, means
+# the message did arrive). New and known wamids are merged in one pass.
+_MERGE_STATUSES = """
+CREATE OR REPLACE TEMP TABLE stage_merged AS
+WITH batch AS (
+    SELECT wamid,
+        min(ts) FILTER (status = 'sent') AS sent_at,
+        min(ts) FILTER (status = 'delivered') AS delivered_at,
+        min(ts) FILTER (status = 'read') AS read_at,
+        min(ts) FILTER (status = 'played') AS played_at,
+        max(ts) FILTER (status = 'failed') AS failed_at,
+        max((ts, error_code, error_title)) FILTER (status = 'failed') AS failure,
+        max(recipient_id) AS recipient_id, max(callback) AS callback,
+        max(pricing_category) AS pricing_category
+    FROM stage_statuses GROUP BY wamid),
+merged AS (
+    SELECT b.wamid,
+        least(b.sent_at, o.sent_at) AS sent_at,
+        least(b.delivered_at, o.delivered_at) AS delivered_at,
+        least(b.read_at, o.read_at) AS read_at,
+        least(b.played_at, o.played_at) AS played_at,
+        greatest(b.failed_at, o.failed_at) AS failed_at,
+        greatest(b.failure, CASE WHEN o.failed_at IS NOT NULL
+                                 THEN (o.failed_at, o.error_code, o.error_title) END) AS failure,
+        greatest(b.recipient_id, o.recipient_id) AS recipient_id,
+        greatest(b.callback, o.callback) AS callback,
+        greatest(b.pricing_category, o.pricing_category) AS pricing_category,
+        o.wamid IS NOT NULL AS known
+    FROM batch b LEFT JOIN statuses o USING (wamid))
+SELECT *,
+    failed_at IS NOT NULL AND failed_at > coalesce(
+        greatest(delivered_at, read_at, played_at), failed_at - INTERVAL 1 SECOND) AS failed
+FROM merged;
+
+DELETE FROM statuses WHERE wamid IN (SELECT wamid FROM stage_merged WHERE known);
+
+INSERT INTO statuses (wamid, status, ts, sent_at, delivered_at, read_at, failed_at,
+                      recipient_id, callback, error_code, error_title, pricing_category,
+                      played_at)
+SELECT wamid,
+    CASE WHEN failed THEN 'failed' WHEN played_at IS NOT NULL THEN 'played'
+         WHEN read_at IS NOT NULL THEN 'read' WHEN delivered_at IS NOT NULL THEN 'delivered'
+         ELSE 'sent' END,
+    CASE WHEN failed THEN failed_at
+         ELSE coalesce(played_at, read_at, delivered_at, sent_at, failed_at) END,
+    sent_at, delivered_at, read_at, failed_at, recipient_id, callback,
+    failure[2], failure[3], pricing_category, played_at
+FROM stage_merged;
+"""
+
