@@ -177,7 +177,7 @@ def template_usable(ann, ctx):
         return
     if rendered is None or rendered.template is None:
         return
-    for i, (source, value) in enumerate(zip(rendered.sources, rendered.parameters), 1):
+    for i, (source, value) in enumerate(zip(rendered.sources, rendered.parameters, strict=True), 1):
         if not value:
             yield problem(ann, "template", "param-empty", _line_of(ann, source),
                           n=i, source=source, template=rendered.template)

@@ -108,7 +108,7 @@ class Rendered:
             return [Limit(t("render.limit-text"), len(self.text), TEXT_LIMIT)]
         found = [
             Limit(t("render.limit-param", n=i, source=src), len(value), PARAM_LIMIT)
-            for i, (src, value) in enumerate(zip(self.sources, self.parameters), 1)
+            for i, (src, value) in enumerate(zip(self.sources, self.parameters, strict=True), 1)
         ]
         total = sum(len(p) for p in self.parameters)
         found.append(Limit(t("render.limit-template-total"), total, TEMPLATE_BODY_LIMIT))
@@ -117,50 +117,82 @@ class Rendered:
 
 def markdown_blocks(source: str) -> list[str]:
     """The body as WhatsApp markup, one string per top-level block (paragraph, list...)."""
-    blocks: list[str] = []
-    lines: list[str] = []
-    quote = 0
-    lists: list[list] = []  # [ordered, next number]
-    pending = ""  # list marker waiting for the item's first line
-    heading = False
+    writer = _BlockWriter()
     for tok in _MD.parse(source):
-        kind = tok.type
-        if kind == "blockquote_open":
-            quote += 1
-        elif kind == "blockquote_close":
-            quote -= 1
-        elif kind in ("bullet_list_open", "ordered_list_open"):
-            lists.append([kind == "ordered_list_open", int(tok.attrGet("start") or 1)])
-        elif kind in ("bullet_list_close", "ordered_list_close"):
-            lists.pop()
-        elif kind == "list_item_open":
-            ordered, number = lists[-1]
-            pending = "   " * (len(lists) - 1) + (f"{number}. " if ordered else "- ")
-            lists[-1][1] += 1
-        elif kind == "heading_open":
-            heading = True
-        elif kind == "heading_close":
-            heading = False
-        elif kind in ("inline", "fence", "code_block", "hr"):
-            if kind == "inline":
-                text = _inline(tok.children or [])
-                if heading and text.strip():
-                    text = f"*{text.strip()}*"
-            elif kind == "hr":
-                text = "———"
-            else:
-                text = f"```{tok.content.rstrip(chr(10))}```"
-            indent = " " * len(pending) if lists else ""
-            for i, line in enumerate(text.split("\n")):
-                prefix = pending if i == 0 and pending else (indent if i else "")
-                lines.append("> " * quote + prefix + line if quote else prefix + line)
-            pending = ""
-        if tok.level == 0 and tok.nesting <= 0 and tok.block and lines:
-            blocks.append("\n".join(lines).rstrip())
-            lines = []
-    if lines:
-        blocks.append("\n".join(lines).rstrip())
-    return [b for b in blocks if b.strip()]
+        writer.token(tok)
+    writer.end_block()
+    return [b for b in writer.blocks if b.strip()]
+
+
+class _BlockWriter:
+    """Walks markdown-it's block tokens, keeping the quote depth and list markers."""
+
+    def __init__(self):
+        self.blocks: list[str] = []
+        self.lines: list[str] = []
+        self.quote = 0
+        self.lists: list[list] = []  # [ordered, next number]
+        self.pending = ""  # list marker waiting for the item's first line
+        self.heading = False
+
+    def token(self, tok) -> None:
+        handler = getattr(self, f"_{tok.type}", None)
+        if handler is not None:
+            handler(tok)
+        if tok.level == 0 and tok.nesting <= 0 and tok.block:
+            self.end_block()
+
+    def end_block(self) -> None:
+        if self.lines:
+            self.blocks.append("\n".join(self.lines).rstrip())
+            self.lines = []
+
+    def write(self, text: str) -> None:
+        indent = " " * len(self.pending) if self.lists else ""
+        for i, line in enumerate(text.split("\n")):
+            prefix = self.pending if i == 0 and self.pending else (indent if i else "")
+            self.lines.append("> " * self.quote + prefix + line)
+        self.pending = ""
+
+    def _blockquote_open(self, tok):
+        self.quote += 1
+
+    def _blockquote_close(self, tok):
+        self.quote -= 1
+
+    def _bullet_list_open(self, tok):
+        self.lists.append([False, 1])
+
+    def _ordered_list_open(self, tok):
+        self.lists.append([True, int(tok.attrGet("start") or 1)])
+
+    def _bullet_list_close(self, tok):
+        self.lists.pop()
+
+    _ordered_list_close = _bullet_list_close
+
+    def _list_item_open(self, tok):
+        ordered, number = self.lists[-1]
+        self.pending = "   " * (len(self.lists) - 1) + (f"{number}. " if ordered else "- ")
+        self.lists[-1][1] += 1
+
+    def _heading_open(self, tok):
+        self.heading = True
+
+    def _heading_close(self, tok):
+        self.heading = False
+
+    def _inline(self, tok):
+        text = _inline(tok.children or [])
+        self.write(f"*{text.strip()}*" if self.heading and text.strip() else text)
+
+    def _fence(self, tok):
+        self.write(f"```{tok.content.rstrip(chr(10))}```")
+
+    _code_block = _fence
+
+    def _hr(self, tok):
+        self.write("———")
 
 
 _MARKS = {"strong": "*", "em": "_", "s": "~"}

@@ -87,7 +87,8 @@ def check(settings, paths=None) -> CheckResult:
     rendered: dict[str, Rendered] = {}
     files: list[str] = []
     bad_files: set[str] = set()
-    for (path, is_target), (ann, found, out) in zip(items, _check_files(items, settings)):
+    for (path, is_target), (ann, found, out) in zip(items, _check_files(items, settings),
+                                                    strict=True):
         if ann is not None:
             everything.append(ann)
         if not is_target:

@@ -35,7 +35,8 @@ body = ["title", "paragraph:1", "paragraph:2"]
 def png(bit_depth: int = 8, color_type: int = 2) -> bytes:
     """A real 1x1 PNG (color type 2 = RGB, 6 = RGBA, 3 = palette)."""
     def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+        crc = struct.pack(">I", zlib.crc32(kind + data))
+        return struct.pack(">I", len(data)) + kind + data + crc
 
     channels = {0: 1, 2: 3, 3: 1, 4: 2, 6: 4}[color_type]
     pixel = b"\x00" + b"\xff" * (channels * bit_depth // 8 or 1)

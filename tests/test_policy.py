@@ -221,3 +221,30 @@ def test_worker_processes_give_the_same_result(repo, monkeypatch):
     assert [a.id for a in parallel.valid] == [a.id for a in serial.valid] == ["2024-04-03-tre"]
     assert parallel.rendered == serial.rendered
     assert parallel.valid[0].effective_expires_at == serial.valid[0].effective_expires_at
+
+
+def test_every_message_key_used_exists_in_both_languages():
+    import re as regex
+    import tomllib
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent / "runner"
+    used = set()
+    for name in ("announcement", "render", "policy", "validate", "problems"):
+        source = (root / f"{name}.py").read_text(encoding="utf-8")
+        used |= set(regex.findall(r'\bt\(\s*"([\w.-]+)"', source))
+        used |= {f"policy.{k}" for k in regex.findall(
+            r'problem\(ann, "[\w-]+", "([\w-]+)"', source)}
+        used |= {f"announcement.{k}" for k in regex.findall(r'problem\("[\w-]+", "([\w-]+)"',
+                                                             source)}
+    used |= {"policy.phone-mobile", "policy.phone-landline"}  # f"phone-{kind}"
+    used |= {f"render.kind-{k}" for k in ("image", "video", "document")}
+    catalogue = tomllib.loads((root / "messages/announcements.toml").read_text("utf-8"))
+    flat = {f"{area}.{key}": texts for area, keys in catalogue.items()
+            for key, texts in keys.items()}
+    assert used - set(flat) == set()
+    assert len(used) > 60
+    for key, texts in flat.items():
+        assert set(texts) == {"it", "en"}, key
+        fields = [set(regex.findall(r"\{(\w+)\}", texts[lang])) for lang in ("it", "en")]
+        assert fields[0] == fields[1], key
