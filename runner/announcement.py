@@ -290,18 +290,28 @@ def _compose(text: str):
 
 
 def _schema_problems(exc: ValidationError, source: Source):
-    for err in exc.errors():
+    errors = exc.errors()
+    # "categroy: x" already says "did you mean category?": no second "category is missing".
+    suggested = {_suggestion(str(e["loc"][0])) for e in errors if e["type"] == "extra_forbidden"}
+    for err in errors:
         key = str(err["loc"][0]) if err["loc"] else ""
+        if err["type"] == "missing" and key in suggested:
+            continue
         line = source.lines.get(key, 1)
         yield Problem(source.file, line, 1, "schema", schema_message(err, key))
+
+
+def _suggestion(key: str) -> str | None:
+    close = difflib.get_close_matches(key, FRONT_MATTER_KEYS, n=1, cutoff=0.6)
+    return close[0] if close else None
 
 
 def schema_message(err: dict, key: str) -> str:
     """A plain-language message for one pydantic error on front-matter key ``key``."""
     kind = err["type"]
     if kind == "extra_forbidden":
-        close = difflib.get_close_matches(key, FRONT_MATTER_KEYS, n=1, cutoff=0.6)
-        hint = t("announcement.did-you-mean", suggestion=close[0]) if close else ""
+        close = _suggestion(key)
+        hint = t("announcement.did-you-mean", suggestion=close) if close else ""
         return t("announcement.unknown-key", key=key, allowed=", ".join(FRONT_MATTER_KEYS),
                  hint=hint)
     if kind == "missing":
