@@ -163,6 +163,8 @@ class Announcement(BaseModel):
     def is_due(self, now: datetime) -> bool:
         """True when it may be sent at ``now``: published, not expired, not cancelled."""
         start, end = self.effective_publish_at, self.effective_expires_at
+        if now.tzinfo is None:  # a naive clock is the town's time, as in the files
+            now = now.replace(tzinfo=self.source.tz)
         return not self.cancelled and start is not None and start <= now < end
 
 

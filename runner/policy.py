@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 from .announcement import Announcement, file_date
 from .messages import t
 from .problems import Problem
-from .render import MEDIA_MAX_BYTES, Rendered, RenderError, resolve_media
+from .render import MEDIA_MAX_BYTES, MEDIA_TYPES, Rendered, RenderError, resolve_media
 
 RULES: list[tuple[str, Callable]] = []
 # What each rule needs: "content" only the title and body; "file" the whole file;
@@ -271,8 +271,6 @@ def media_file(ann, ctx):
 
 
 def _allowed_types() -> str:
-    from .render import MEDIA_TYPES
-
     return " ".join(sorted(MEDIA_TYPES))
 
 

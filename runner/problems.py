@@ -7,7 +7,10 @@ the job summary, JSON) is decided here.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import asdict, dataclass
+
+from .messages import t
 
 
 @dataclass(frozen=True, order=True)
@@ -57,8 +60,6 @@ MAX_PREVIEWS = 50  # GitHub caps a step summary at 1 MiB
 
 
 def _counts_line(result) -> str:
-    from .messages import t
-
     if result.ok:
         return t("validate.clean", files=len(result.files))
     bad = len({p.file for p in result.problems})
@@ -81,8 +82,7 @@ def format_result(result, fmt: str = "text") -> str:
 
 def step_summary(result, settings) -> str:
     """Markdown for GITHUB_STEP_SUMMARY: every problem, the previews, the weekly budget."""
-    from .messages import t
-    from .policy import week_of
+    from .policy import week_of  # policy imports this module: import it late
     from .render import describe
 
     out = [f"## {t('summary.title')}", "", _counts_line(result), ""]
@@ -116,8 +116,6 @@ def step_summary(result, settings) -> str:
 
 
 def _longest_backticks(text: str) -> int:
-    import re
-
     return max((len(m) for m in re.findall(r"`+", text)), default=0)
 
 

@@ -165,6 +165,7 @@ def test_without_dates_it_runs_from_the_file_date_for_the_validity_days(repo):
     assert not ann.is_due(when(2024, 4, 2, 23, 59))
     assert ann.is_due(when(2024, 4, 3)) and ann.is_due(when(2024, 4, 9, 23, 59))
     assert not ann.is_due(when(2024, 4, 10))
+    assert ann.is_due(datetime(2024, 4, 3, 0, 30))  # a naive clock is town time
 
 
 def test_validity_days_come_from_the_settings(repo, monkeypatch):
