@@ -73,8 +73,9 @@ def resolve_period(con, since=None, until=None, timezone: str = "Europe/Rome",
     """The period asked for; a missing bound defaults to the first or last day with data."""
     first, last = con.execute(_BOUNDS).fetchone()
     today = (_as_datetime(now, timezone) or datetime.now(ZoneInfo(timezone))).date()
-    first_day = _as_date(since) or first or today
-    last_day = _as_date(until) or last or today
+    first_day = _as_date(since) or min(first or today, today)
+    # announcements planned for after «now» have not happened yet
+    last_day = _as_date(until) or min(last or today, today)
     if last_day < first_day:
         raise StoreError(t("reports.period-reversed", since=first_day, until=last_day))
     return Period(first_day, last_day, timezone, _as_datetime(now, timezone))
@@ -126,10 +127,12 @@ def scrubbed(column: str, words: str) -> str:
     """SQL for what a citizen wrote with any run of digits that could be a phone
     number replaced by «…» (reports never show numbers), then reduced to its
     first ``words`` words and 40 characters."""
-    masked = f"regexp_replace(trim({column}), '\\+?\\d[\\d .-]{{4,}}\\d', '…', 'g')"
-    return f"left(array_to_string(string_split_regex({masked}, '\\s+')[1:{words}], ' '), 40)"
+    trimmed = f"regexp_replace({column}, '^[\\s\\pZ]+|[\\s\\pZ]+$', '', 'g')"
+    masked = f"regexp_replace({trimmed}, '\\+?\\d[\\d .-]{{4,}}\\d', '…', 'g')"
+    # \pZ: a no-break space between the words is still a space to the reader
+    return f"left(array_to_string(string_split_regex({masked}, '[\\s\\pZ]+')[1:{words}], ' '), 40)"
 
 
 def word_count(column: str) -> str:
     """SQL for the number of words in a keyword."""
-    return f"len(string_split_regex(trim(coalesce({column}, '')), '\\s+'))"
+    return f"len(string_split_regex(trim(coalesce({column}, '')), '[\\s\\pZ]+'))"

@@ -207,8 +207,9 @@ def unsubscriptions_after(con, period: Period, hours: int = 48) -> pd.DataFrame:
 
 
 def weekly_cap_use(con, period: Period, cap: int) -> pd.DataFrame:
-    """week (its Monday), regular, emergency, cap: announcements published per ISO week
-    in the town's timezone; emergencies do not count against the cap."""
+    """week (its Monday), regular, emergency, cap: announcements sent (planned for
+    at least one citizen) per ISO week of publication in the town's timezone;
+    emergencies do not count against the cap."""
     return frame(con, """
         WITH weeks AS (
             SELECT DISTINCT date_trunc('week', day)::DATE AS week
@@ -219,8 +220,11 @@ def weekly_cap_use(con, period: Period, cap: int) -> pd.DataFrame:
             SELECT date_trunc('week', publish_at)::DATE AS week,
                    count(*) FILTER (urgency <> 'emergency') AS regular,
                    count(*) FILTER (urgency = 'emergency') AS emergency
-            FROM announcements
+            FROM announcements a
             WHERE NOT cancelled AND publish_at >= $start AND publish_at < $end
+              -- planned for someone: an announcement that expired unsent used nothing
+              AND EXISTS (SELECT 1 FROM deliveries d
+                          WHERE d.announcement_id = a.announcement_id AND d.kind = 'announcement')
             GROUP BY 1
         )
         SELECT week, coalesce(regular, 0) AS regular, coalesce(emergency, 0) AS emergency,

@@ -45,7 +45,7 @@ def number(value, decimals: int = 0) -> str:
 def percent(value) -> str:
     if value is None or pd.isna(value):
         return "—"
-    return number(value * 100, 1 if value * 100 < 10 else 0) + "%"
+    return number(value * 100, 1 if 0 < value * 100 < 10 else 0) + "%"
 
 
 def minutes(value) -> str:

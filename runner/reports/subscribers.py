@@ -122,7 +122,7 @@ def keyword_spellings(con, period: Period) -> pd.DataFrame:
                count(*) AS messages, count(DISTINCT citizen_id) AS citizens
         FROM inbound
         WHERE kind IN ('subscribe', 'unsubscribe') AND ts >= $start AND ts < $end
-        GROUP BY ALL ORDER BY kind DESC, messages DESC, spelling
+        GROUP BY 1, 2, 3 ORDER BY kind = 'unsubscribe', messages DESC, spelling
     """, period)
 
 
