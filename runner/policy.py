@@ -5,6 +5,14 @@ yields :class:`~runner.problems.Problem` with the file, line and a message from
 the catalogue (``policy.*``) that says how to fix it. ``ctx`` holds what a rule
 may need beyond the file: the settings, the repository root, the whole repo's
 announcements (duplicate ids, the weekly cap) and the rendered messages.
+
+Rule ids (reading the file adds ``schema``, ``yaml-syntax``, ``encoding``,
+``empty-file``, ``front-matter-missing``, ``front-matter-unterminated``,
+``front-matter-not-mapping``, ``file-too-large``, ``file-unreadable``):
+
+category, emergency-category, weekly-cap, expiry, file-name, file-date,
+year-folder, duplicate-id, template, template-header, length, media,
+link-domain, personal-data.
 """
 
 from __future__ import annotations
@@ -343,6 +351,9 @@ def phone_kind(candidate: str) -> str | None:
     """``mobile``/``landline`` when ``candidate`` reads as an Italian phone number."""
     text = candidate.strip()
     if _DATE_LIKE.match(text) or _THOUSANDS.match(text):
+        return None
+    # "orari 08 12 14 18": several one- or two-digit groups are a list, not a number.
+    if sum(len(group) <= 2 for group in re.split(r"[ .\-/]+", text.lstrip("+"))) > 1:
         return None
     digits = re.sub(r"\D", "", text)
     if text.startswith("+") and not digits.startswith("39"):

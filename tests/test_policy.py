@@ -70,6 +70,7 @@ GOOD = [
     ("personal-data", {"body": "Ufficio: 0721 123456 o +39 0721-123456."}),
     ("personal-data", {"body": "Numero verde 800 123 456, emergenze 112."}),
     ("personal-data", {"body": "Dal 03.04.2024 al 10/04/2024, ore 10.30-12.00."}),
+    ("personal-data", {"body": "Aperto alle ore 08 12 14 18; anni 2023-2024 e 2024/2025."}),
     ("personal-data", {"body": "Stanziati € 3.500.000 e 1.200.000 euro; CAP 24040."}),
     ("personal-data", {"body": "Comune, P.IVA 01234567890, C.F. 80012345678."}),
     ("personal-data", {"body": "Prot. n. 0012345/2024 del 2 aprile."}),
@@ -137,6 +138,8 @@ BAD = [
     ("personal-data", {"body": "oppure 347.1234567"}, "cellulare"),
     ("personal-data", {"body": "Chiama il +44 7700 900123"}, "cellulare"),
     ("personal-data", {"body": "Tel. 035 123456"}, "allowed_phone_numbers"),
+    ("personal-data", {"body": "Tel: 06 1234 5678"}, "allowed_phone_numbers"),
+    ("personal-data", {"body": "cell. (+39) 347-1234567"}, "cellulare"),
     ("personal-data", {"body": "Tel. 0721/654321"}, "allowed_phone_numbers"),
     ("personal-data", {"body": "ore 10 0721 654321"}, "allowed_phone_numbers"),
     ("personal-data", {"body": "Scrivi a mario.rossi@gmail.com"}, "gmail.com"),
@@ -165,8 +168,11 @@ def test_bad(repo, rule, fields, says):
     assert any(says in p.message for p in found), [p.message for p in found]
 
 
-def test_every_rule_has_good_and_bad_cases():
+def test_every_rule_has_good_and_bad_cases_and_is_documented():
+    import runner.policy
+
     assert set(rule_ids()) == {r for r, _ in GOOD} == {r for r, *_ in BAD}
+    assert all(rule_id in runner.policy.__doc__ for rule_id in rule_ids())
 
 
 def test_problems_point_at_the_line_and_column(repo):
