@@ -184,7 +184,11 @@ class _BlockWriter:
 
     def _inline(self, tok):
         text = _inline(tok.children or [])
-        self.write(f"*{text.strip()}*" if self.heading and text.strip() else text)
+        if self.heading and text.strip():
+            text = text.strip()
+            if not (text.startswith("*") and text.endswith("*")):  # "# **Orari**" once
+                text = f"*{text}*"
+        self.write(text)
 
     def _fence(self, tok):
         self.write(f"```{tok.content.rstrip(chr(10))}```")

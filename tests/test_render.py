@@ -37,6 +37,8 @@ def whatsapp(markdown: str) -> str:
         ("    rientrato", "```rientrato```"),
         ("# Titolo\n\ntesto", "*Titolo*\n\ntesto"),
         ("Titolo\n---\n", "*Titolo*"),
+        ("## **Già grassetto**", "*Già grassetto*"),
+        ("### Orari *nuovi*", "*Orari _nuovi_*"),
         ("- uno\n- due", "- uno\n- due"),
         ("* uno\n* due", "- uno\n- due"),
         ("3. tre\n4. quattro", "3. tre\n4. quattro"),
