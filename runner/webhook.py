@@ -8,7 +8,8 @@ or, for a small deployment, under ``python -m runner webhook serve``.
 
 - ``GET`` answers Meta's verification handshake: ``hub.mode=subscribe`` and the
   right ``hub.verify_token`` get ``200`` with ``hub.challenge`` as the body;
-  anything else ``403``.
+  anything else ``403``. ``GET .../healthz`` is for monitoring: ``200`` while the
+  logs folder is writable, ``503`` otherwise.
 - ``POST`` checks, in this order: a ``Content-Length`` (411 without, 413 above
   3 MB, Meta's maximum, before reading a byte of the body), the
   ``X-Hub-Signature-256`` HMAC of the raw body with the app secret (401 when
@@ -35,6 +36,7 @@ import hashlib
 import hmac
 import json
 import logging
+import os
 import signal
 import socketserver
 import sys
@@ -52,6 +54,7 @@ log = logging.getLogger("banditore.webhook")
 
 MAX_BODY = 3 * 1024 * 1024  # Meta's payloads are at most 3 MB (cloud-api.md section 1)
 RESERIALISED_KEY = "banditore_reserialised"
+HEALTH_PATH = "/healthz"
 _READ_CHUNK = 64 * 1024
 
 
@@ -80,7 +83,9 @@ class WebhookApp:
                    ("X-Content-Type-Options", "nosniff"),
                    ("Cache-Control", "no-store")]
         try:
-            if method == "GET":
+            if method == "GET" and environ.get("PATH_INFO", "").endswith(HEALTH_PATH):
+                body = self._health()
+            elif method == "GET":
                 body = self._handshake(environ.get("QUERY_STRING", ""))
             elif method == "POST":
                 body = self._receive(environ)
@@ -94,6 +99,13 @@ class WebhookApp:
         headers.append(("Content-Length", str(len(body))))
         start_response(status, headers)
         return [body]
+
+    def _health(self) -> bytes:
+        # For the town's monitoring: up, and able to write where the logs go.
+        folder = self.journal.folder
+        if not (folder.is_dir() and os.access(folder, os.W_OK | os.X_OK)):
+            raise Rejected("503 Service Unavailable", "logs folder not writable")
+        return b"OK"
 
     def _handshake(self, query: str) -> bytes:
         params = parse_qs(query, keep_blank_values=True)
@@ -209,7 +221,10 @@ def _check_writable(folder: Path, language: str) -> None:
 class ThreadingServer(socketserver.ThreadingMixIn, WSGIServer):
     """wsgiref's server with one thread per connection: enough for a small town."""
 
-    daemon_threads = True
+    # On SIGTERM (a restart), wait for the requests in progress to be answered
+    # rather than drop them; each is bounded by the handler's timeout.
+    daemon_threads = False
+    block_on_close = True
     # Meta sends webhooks concurrently: a burst must queue, not be refused.
     request_queue_size = 512
     allow_reuse_address = True

@@ -456,3 +456,19 @@ def test_signature_hex_in_upper_case_is_accepted(receiver):
     body = meta_body(7)
     assert post(url, body, signature="sha256=" + sign(body, SECRET)[7:].upper())[0] == 200
     assert log_lines(logs) == [body]
+
+
+def test_health_check_for_monitoring(receiver):
+    url, logs = receiver
+    assert request(url, path="/healthz") == (200, b"OK")
+    assert request(url, path="/webhook/healthz") == (200, b"OK")
+    logs.rmdir()
+    logs.write_text("not a folder")
+    assert request(url, path="/healthz")[0] == 503
+
+
+def test_sigterm_stops_the_receiver_cleanly(tmp_path):
+    proc, url = start_receiver_process(tmp_path / "logs", tmp_path)
+    assert post(url, meta_body(8))[0] == 200
+    stop(proc, signal.SIGTERM)
+    assert proc.returncode == 0
