@@ -56,7 +56,14 @@ MAX_FILE_BYTES = 64 * 1024
 FILE_NAME = re.compile(r"^(\d{4})-(\d{2})-(\d{2})-[a-z0-9]+(?:-[a-z0-9]+)*$")
 _FENCE = re.compile(r"^---[ \t]*$")
 _FENCE_END = re.compile(r"^(?:---|\.\.\.)[ \t]*$")
-_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when available: faster
+
+
+class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # libyaml when available: faster
+    """Safe YAML, but dates stay text: PyYAML raises a bare ValueError for an impossible
+    date (2024-13-45); pydantic then parses the text and explains what is wrong."""
+
+
+_Loader.add_constructor("tag:yaml.org,2002:timestamp", lambda loader, node: node.value)
 
 
 @dataclass(frozen=True)
@@ -254,6 +261,8 @@ def _parse_bytes(raw: bytes, path: Path, settings, shown: str):
         line, col = (mark.line + 2, mark.column + 1) if mark else (1, 1)
         detail = getattr(exc, "problem", None) or str(exc)
         return problem("yaml-syntax", "yaml", line, col, detail=detail)
+    except (ValueError, TypeError, OverflowError, RecursionError) as exc:  # deep nesting...
+        return problem("yaml-syntax", "yaml", detail=type(exc).__name__)
     if not isinstance(node, yaml.MappingNode) or not isinstance(data, dict):
         return problem("front-matter-not-mapping", "not-mapping", line=2 if node else 1)
 
@@ -320,15 +329,25 @@ def schema_message(err: dict, key: str) -> str:
         return t("announcement.missing-key", key=key)
     if kind == "literal_error":
         allowed = get_args(Announcement.model_fields[key].annotation)
-        return t("announcement.not-one-of", key=key, value=err.get("input"),
+        return t("announcement.not-one-of", key=key, value=_shown(err.get("input")),
                  allowed=", ".join(allowed))
     if kind.startswith(("datetime", "date")):
-        return t("announcement.bad-datetime", key=key, value=err.get("input"))
+        return t("announcement.bad-datetime", key=key, value=_shown(err.get("input")))
     if kind.startswith("bool"):
-        return t("announcement.bad-bool", key=key, value=err.get("input"))
+        return t("announcement.bad-bool", key=key, value=_shown(err.get("input")))
     if kind == "value_error" or err.get("input", "") is None:
         return t("announcement.blank", key=key)
-    return t("announcement.must-be-text", key=key, value=err.get("input"))
+    return t("announcement.must-be-text", key=key, value=_shown(err.get("input")))
+
+
+def _shown(value) -> str:
+    """A value as staff wrote it, short; a list or mapping only by its brackets."""
+    if isinstance(value, list | tuple):
+        return "[…]"
+    if isinstance(value, dict):
+        return "{…}"
+    text = str(value)
+    return text if len(text) <= 60 else text[:59] + "…"
 
 
 def announcement_files(settings) -> list[Path]:

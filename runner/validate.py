@@ -122,6 +122,15 @@ def check(settings, paths=None) -> CheckResult:
 def _check_one(path: Path, settings, is_target: bool, root: Path):
     """Read one file and, when it is under review, render it and apply the per-file
     rules: (announcement or None, problems, Rendered/RenderError or None)."""
+    try:
+        return _check_file(path, settings, is_target, root)
+    except Exception as exc:  # noqa: BLE001 - one odd file must not stop the others
+        detail = f"{type(exc).__name__}: {exc}"
+        return None, [Problem(display_path(path), 1, 1, "internal-error",
+                              t("validate.internal-error", detail=detail))], None
+
+
+def _check_file(path: Path, settings, is_target: bool, root: Path):
     ann, problems, draft = read(path, settings)
     if not is_target:
         return ann, problems, None

@@ -72,6 +72,11 @@ def test_a_date_alone_is_midnight_town_time(repo):
         (announcement(title=""), 2, "è vuota"),
         (announcement(cancelled="forse"), 4, "deve essere true oppure false"),
         ("---\ntitle: a\ncategory: eventi\ntitle: b\n---\nx\n", 4, "compare due volte"),
+        # PyYAML would raise a bare ValueError for an impossible date.
+        (announcement(publish_at="2024-13-45"), 4, "«publish_at: 2024-13-45» non è una data"),
+        (announcement(expires_at="2024-04-06T25:00"), 4, "non è una data e ora valida"),
+        ("---\ntitle: " + "[" * 3000 + "]" * 3000 + "\ncategory: eventi\n---\nx\n", 2,
+         "«title: […]» deve essere un testo"),
     ],
 )
 def test_schema_problems_point_at_the_key(repo, text, line, expected):
@@ -100,6 +105,9 @@ def test_unknown_key_lists_the_allowed_keys(repo):
         (b"---\ntitle: a: b\ncategory: eventi\n---\ntesto\n", "yaml-syntax", 2, 9),
         (b"---\n- title\n- category\n---\ntesto\n", "front-matter-not-mapping", 2, 1),
         (b"---\n---\ntesto\n", "front-matter-not-mapping", 1, 1),
+        (b"---\ntitle: !!python/object:os.system x\ncategory: eventi\n---\nx\n", "yaml-syntax",
+         2, 8),
+        (b"---\n? [a, b]\n: x\ntitle: t\ncategory: eventi\n---\nx\n", "yaml-syntax", 2, 3),
         ("---\ntitle: Caffè\ncategory: eventi\n---\nCittà\n".encode("latin-1"), "encoding", 2, 12),
     ],
 )

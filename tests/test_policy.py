@@ -254,3 +254,27 @@ def test_every_message_key_used_exists_in_both_languages():
         assert set(texts) == {"it", "en"}, key
         fields = [set(regex.findall(r"\{(\w+)\}", texts[lang])) for lang in ("it", "en")]
         assert fields[0] == fields[1], key
+
+
+def test_unreadable_and_crashing_files_are_reported_and_the_rest_checked(repo, monkeypatch):
+    import runner.validate as validate
+
+    (repo.root / "announcements/2024/2024-04-01-cartella.md").mkdir()  # a folder named .md
+    repo.add("2024-04-02-buono")
+    repo.add("2024-04-03-strano")
+    result = check(repo.settings())
+    assert [(p.file, p.rule) for p in result.problems] == [
+        ("announcements/2024/2024-04-01-cartella.md", "file-unreadable")]
+    real_read = validate.read
+
+    def read_that_breaks(path, settings):  # a bug in a rule or parser, simulated
+        if "strano" in str(path):
+            raise KeyError("boom")
+        return real_read(path, settings)
+
+    monkeypatch.setattr(validate, "read", read_that_breaks)
+    result = check(repo.settings())
+    assert [(p.file, p.rule) for p in result.problems][-1] == (
+        "announcements/2024/2024-04-03-strano.md", "internal-error")
+    assert "KeyError" in result.problems[-1].message
+    assert [a.id for a in result.valid] == ["2024-04-02-buono"]
