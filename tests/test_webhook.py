@@ -26,7 +26,14 @@ import pytest
 
 from runner.errors import ConfigError
 from runner.journal import Journal, logs_folder
-from runner.webhook import MAX_BODY, RESERIALISED_KEY, create_app, make_server, sign
+from runner.webhook import (
+    MAX_BODY,
+    RESERIALISED_KEY,
+    create_app,
+    journal_line,
+    make_server,
+    sign,
+)
 
 SECRET = "app-secret-for-tests"
 TOKEN = "verify-token-for-tests"
@@ -472,3 +479,35 @@ def test_sigterm_stops_the_receiver_cleanly(tmp_path):
     assert post(url, meta_body(8))[0] == 200
     stop(proc, signal.SIGTERM)
     assert proc.returncode == 0
+
+
+def test_sync_reads_what_the_receiver_writes(tmp_path, monkeypatch):
+    """The contract with runner.sync (issue 3): raw lines, re-serialised lines and
+    a fragment left by a killed writer give the same subscribers."""
+    sync = pytest.importorskip("runner.sync")
+    import duckdb
+
+    from runner.settings import load_settings
+
+    monkeypatch.chdir(tmp_path)
+    day = datetime(2024, 4, 1, 9, tzinfo=UTC)
+    bodies = [meta_body(i, "MI ISCRIVO") for i in range(5)]
+    results = {}
+    for form in ("raw", "marked"):
+        folder = tmp_path / form
+        journal = Journal(folder, clock=lambda: day)
+        for body in bodies[:4]:
+            journal.append(journal_line(body if form == "raw" else
+                                        json.dumps(json.loads(body), indent=2).encode()))
+        if form == "marked":
+            with open(journal.path_for(day), "ab") as f:
+                f.write(bodies[4][:100])  # a writer killed mid-line
+        journal.append(journal_line(bodies[4]))
+        settings = load_settings(database=tmp_path / f"{form}.duckdb", webhook_logs=str(folder))
+        sync.sync(settings)
+        with duckdb.connect(str(settings.database), read_only=True) as con:
+            results[form] = (
+                con.execute("SELECT count(*) FROM subscribers WHERE state = 'active'").fetchone(),
+                con.execute("SELECT count(*) FROM malformed").fetchone()[0])
+    assert results["raw"] == ((5,), 0)
+    assert results["marked"] == ((5,), 1)
