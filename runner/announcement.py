@@ -226,45 +226,25 @@ def parse_bytes(raw: bytes, path: Path, settings, shown: str | None = None):
     return ann, problems
 
 
+class _Unreadable(Exception):
+    """The file cannot be read as an announcement: rule id, message key, where."""
+
+    def __init__(self, rule: str, key: str, line: int = 1, col: int = 1, **values):
+        super().__init__(rule)
+        self.rule, self.key, self.line, self.col, self.values = rule, key, line, col, values
+
+
 def _parse_bytes(raw: bytes, path: Path, settings, shown: str):
-    def problem(rule: str, key: str, line: int = 1, col: int = 1, **values):
-        return None, [Problem(shown, line, col, rule, t(f"announcement.{key}", **values))], None
-
-    if len(raw) > MAX_FILE_BYTES:
-        return problem("file-too-large", "too-large", size=f"{len(raw) / 1024:.0f}",
-                       limit=MAX_FILE_BYTES // 1024)
     try:
-        text = raw.decode("utf-8-sig")  # a BOM (Windows editors) is accepted and dropped
-    except UnicodeDecodeError as exc:
-        line = raw.count(b"\n", 0, exc.start) + 1
-        col = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
-        return problem("encoding", "not-utf8", line, col)
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
-    if not text.strip():
-        return problem("empty-file", "empty")
-    lines = text.split("\n")
-    if not _FENCE.match(lines[0]):
-        return problem("front-matter-missing", "no-front-matter")
-    end = next((i for i in range(1, len(lines)) if _FENCE_END.match(lines[i])), None)
-    if end is None:
-        return problem("front-matter-unterminated", "unterminated", line=len(lines))
-    yaml_text = "\n".join(lines[1:end])
-    body = "\n".join(lines[end + 1:]).strip("\n")
-    # The body starts after the closing fence and any blank lines we stripped.
-    skipped = len(lines[end + 1:]) - len("\n".join(lines[end + 1:]).lstrip("\n").split("\n"))
-    body_line = end + 2 + skipped
-
-    try:
-        node, data = _compose(yaml_text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
-        line, col = (mark.line + 2, mark.column + 1) if mark else (1, 1)
-        detail = getattr(exc, "problem", None) or str(exc)
-        return problem("yaml-syntax", "yaml", line, col, detail=detail)
-    except (ValueError, TypeError, OverflowError, RecursionError) as exc:  # deep nesting...
-        return problem("yaml-syntax", "yaml", detail=type(exc).__name__)
-    if not isinstance(node, yaml.MappingNode) or not isinstance(data, dict):
-        return problem("front-matter-not-mapping", "not-mapping", line=2 if node else 1)
+        lines, end = _split(_decode(raw))
+        node, data = _front_matter("\n".join(lines[1:end]))
+    except _Unreadable as err:
+        message = t(f"announcement.{err.key}", **err.values)
+        return None, [Problem(shown, err.line, err.col, err.rule, message)], None
+    rest = lines[end + 1:]
+    body = "\n".join(rest).strip("\n")
+    # The body starts after the closing fence and any blank lines before the text.
+    body_line = end + 2 + next((i for i, line in enumerate(rest) if line), 0)
 
     key_lines: dict[str, int] = {}
     problems: list[Problem] = []
@@ -289,6 +269,48 @@ def _parse_bytes(raw: bytes, path: Path, settings, shown: str):
         return None, problems, partial
     ann._source = source
     return (None if problems else ann), problems, ann
+
+
+def _decode(raw: bytes) -> str:
+    if len(raw) > MAX_FILE_BYTES:
+        raise _Unreadable("file-too-large", "too-large", size=f"{len(raw) / 1024:.0f}",
+                          limit=MAX_FILE_BYTES // 1024)
+    try:
+        text = raw.decode("utf-8-sig")  # a BOM (Windows editors) is accepted and dropped
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        col = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
+        raise _Unreadable("encoding", "not-utf8", line, col) from None
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def _split(text: str) -> tuple[list[str], int]:
+    """The lines, and the index of the line closing the front matter."""
+    if not text.strip():
+        raise _Unreadable("empty-file", "empty")
+    lines = text.split("\n")
+    if not _FENCE.match(lines[0]):
+        raise _Unreadable("front-matter-missing", "no-front-matter")
+    end = next((i for i in range(1, len(lines)) if _FENCE_END.match(lines[i])), None)
+    if end is None:
+        raise _Unreadable("front-matter-unterminated", "unterminated", line=len(lines))
+    return lines, end
+
+
+def _front_matter(yaml_text: str):
+    """The YAML mapping node (for key lines) and its values."""
+    try:
+        node, data = _compose(yaml_text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+        line, col = (mark.line + 2, mark.column + 1) if mark else (1, 1)
+        detail = getattr(exc, "problem", None) or str(exc)
+        raise _Unreadable("yaml-syntax", "yaml", line, col, detail=detail) from None
+    except (ValueError, TypeError, OverflowError, RecursionError) as exc:  # deep nesting...
+        raise _Unreadable("yaml-syntax", "yaml", detail=type(exc).__name__) from None
+    if not isinstance(node, yaml.MappingNode) or not isinstance(data, dict):
+        raise _Unreadable("front-matter-not-mapping", "not-mapping", line=2 if node else 1)
+    return node, data
 
 
 def _compose(text: str):
