@@ -392,3 +392,12 @@ def test_fetch_logs_over_ssh_with_rsync(tmp_path, target):
     assert sorted(p.name for p in dest.iterdir()) == ["2024-03-31.jsonl.gz", "2024-04-01.jsonl"]
     assert "2 files from ssh" in done.stdout
     assert not list(tmp_path.glob("banditore-logs.*")), "the key is removed"
+
+
+def test_every_secret_and_variable_is_documented():
+    guide = (ROOT / "docs" / "town-setup.md").read_text(encoding="utf-8")
+    used = set()
+    for path in WORKFLOW_FILES:
+        used |= set(re.findall(r"\$\{\{\s*(?:secrets|vars)\.(\w+)", path.read_text()))
+    assert used, "no secret or variable found: the pattern is wrong"
+    assert not [name for name in sorted(used) if f"`{name}`" not in guide]
