@@ -45,7 +45,14 @@ from typing import Literal, get_args
 from zoneinfo import ZoneInfo
 
 import yaml
-from pydantic import BaseModel, ConfigDict, PrivateAttr, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    field_validator,
+)
 
 from .messages import t
 from .problems import Problem
@@ -86,14 +93,18 @@ class Announcement(BaseModel):
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    title: str
-    category: str
-    urgency: Literal["normal", "high", "emergency"] = "normal"
-    publish_at: datetime | None = None
-    expires_at: datetime | None = None
-    media: str | None = None
-    template: str | None = None
-    cancelled: bool = False
+    title: str = Field(description="the headline citizens read first")
+    category: str = Field(description="one of the town's categories")
+    urgency: Literal["normal", "high", "emergency"] = Field(
+        "normal", description="emergency only for emergency categories; skips the weekly cap")
+    publish_at: datetime | None = Field(
+        None, description="when it goes out; default 00:00 of the date in the file name")
+    expires_at: datetime | None = Field(
+        None, description="not sent from then on; default publish_at + default_validity_days")
+    media: str | None = Field(
+        None, description="image, video or document: a repo path or an https URL")
+    template: str | None = Field(None, description="a configured template; default_template")
+    cancelled: bool = Field(False, description="true: never sent (again)")
 
     _source: Source = PrivateAttr()
 
