@@ -234,6 +234,19 @@ class QuietHandler(WSGIRequestHandler):
     """An access log without query strings, client addresses or bodies."""
 
     timeout = 30  # a stalled client must not hold a thread for ever
+    # HTTP/1.1 so that a client sending "Expect: 100-continue" (curl does for
+    # large bodies) gets its "100 Continue" at once instead of waiting a second
+    # before sending. wsgiref still serves one request per connection.
+    protocol_version = "HTTP/1.1"
+
+    def handle_expect_100(self):
+        try:
+            size = int(self.headers.get("Content-Length", "0"))
+        except ValueError:
+            size = 0
+        if size > MAX_BODY:
+            return True  # no "100 Continue": the application answers 413 at once
+        return super().handle_expect_100()
 
     def log_request(self, code="-", size="-"):
         # The query string of the handshake carries the verify token.

@@ -213,6 +213,25 @@ def test_body_of_exactly_3_mb_is_accepted(receiver):
     assert log_lines(logs) == [body]
 
 
+def test_expect_100_continue(receiver):
+    url, logs = receiver
+    body = meta_body(9)
+    parts = urlsplit(url)
+    with socket.create_connection((parts.hostname, parts.port), timeout=10) as sock:
+        sock.sendall(b"POST / HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\n"
+                     b"X-Hub-Signature-256: " + sign(body, SECRET).encode() + b"\r\n"
+                     b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n")
+        assert sock.recv(100).startswith(b"HTTP/1.1 100 Continue")
+        sock.sendall(body)
+        answer = b"".join(iter(lambda: sock.recv(65536), b""))
+    assert b" 200 OK" in answer
+    assert log_lines(logs) == [body]
+    # Too large: the final answer comes at once, without inviting the body.
+    big = raw_http(url, b"POST / HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\n"
+                   b"Content-Length: " + str(MAX_BODY + 1).encode() + b"\r\n\r\n")
+    assert big.startswith(b"HTTP/1.0 413")
+
+
 def test_missing_content_length_is_411(receiver):
     url, logs = receiver
     answer = raw_http(url, b"POST / HTTP/1.0\r\nX-Hub-Signature-256: "
