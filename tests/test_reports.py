@@ -434,7 +434,7 @@ def test_charts_have_titles_labels_and_date_axes(con, period):
     assert ticks and all(re.fullmatch(r"\d\d/\d\d|\d{4}|\d\d/\d{4}", tick) for tick in ticks)
     outcomes = charts.announcement_outcomes(deliveries.announcements(con, period))
     labels = [label.get_text() for label in outcomes.axes[0].get_yticklabels()]
-    assert labels[0].startswith("Scadenza TARI")  # newest on top
+    assert labels[-1].startswith("Scadenza TARI")  # the last tick is the top: newest
 
 
 @pytest.mark.parametrize("language, value, text", [

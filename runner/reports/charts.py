@@ -78,7 +78,13 @@ def _short(text: str, width: int = 38) -> str:
 
 def _count_axis(ax, label: str, axis: str = "y") -> None:
     getattr(ax, f"{axis}axis").set_major_locator(MaxNLocator(integer=True))
+    getattr(ax, f"{axis}axis").set_major_formatter(_thousands)
     getattr(ax, f"set_{axis}label")(label)
+
+
+def _bar_days(span_days: int) -> float:
+    """Bar width in days: most of a day on short periods, still visible over a year."""
+    return max(0.7, span_days / 150)
 
 
 def _days(series: pd.Series):
@@ -117,7 +123,7 @@ def daily_changes(df: pd.DataFrame) -> Figure:
            label=t("reports.legend.unsubscribed"))
     ax.axhline(0, color="#444444", linewidth=0.8)
     _count_axis(ax, t("reports.axis.per-day"))
-    ax.yaxis.set_major_formatter(lambda value, _pos: f"{abs(int(value))}")
+    ax.yaxis.set_major_formatter(lambda value, _pos: _thousands(abs(value)))
     _date_axis(ax)
     _legend(fig, ax)
     ax.grid(axis="y", alpha=0.3)
@@ -161,7 +167,7 @@ def keyword_spellings(df: pd.DataFrame) -> Figure:
     ax.barh(range(len(rows)), rows["messages"], color=colors)
     ax.set_yticks(range(len(rows)), labels)
     for y, value in enumerate(rows["messages"]):
-        ax.text(value, y, f" {value}", va="center", fontsize=9)
+        ax.text(value, y, f" {_thousands(value)}", va="center", fontsize=9)
     _count_axis(ax, t("reports.axis.messages"), axis="x")
     _legend(fig, ax, handles=[
         Patch(color=COLORS["main"], label=t("reports.legend.subscribe")),
@@ -173,8 +179,9 @@ def keyword_spellings(df: pd.DataFrame) -> Figure:
 
 def announcement_outcomes(df: pd.DataFrame) -> Figure:
     """For each announcement, what share of its audience read it, had it delivered
-    (unread), was still waiting for delivery, or failed: one bar each, newest on top."""
-    rows = df.tail(MAX_BARS).iloc[::-1]
+    (unread), was still waiting for delivery, or failed: one bar each for the
+    latest twenty, newest on top."""
+    rows = df.tail(MAX_BARS)  # oldest first: bar 0 is drawn at the bottom
     fig, ax = _figure(t("reports.chart.outcomes"), height=max(2.8, 1.3 + 0.36 * len(rows)))
     if rows.empty or not rows["audience"].any():
         return _no_data(fig, ax)
@@ -213,7 +220,7 @@ def failure_reasons(df: pd.DataFrame) -> Figure:
     ax.barh(range(len(rows)), rows["failures"], color=COLORS["failed"])
     ax.set_yticks(range(len(rows)), labels, fontsize=9)
     for y, value in enumerate(rows["failures"]):
-        ax.text(value, y, f" {value}", va="center", fontsize=9)
+        ax.text(value, y, f" {_thousands(value)}", va="center", fontsize=9)
     _count_axis(ax, t("reports.axis.messages"), axis="x")
     return fig
 
@@ -224,7 +231,7 @@ def _code(code) -> str:
 
 def reach_times(df: pd.DataFrame) -> Figure:
     """Minutes until 50%, 95% and all of each announcement's audience had it."""
-    rows = df.tail(MAX_BARS).iloc[::-1]
+    rows = df.tail(MAX_BARS)  # oldest first: the newest ends up on top
     fig, ax = _figure(t("reports.chart.reach-times"), height=max(2.8, 1.3 + 0.36 * len(rows)))
     if rows.empty or rows[["minutes_50", "minutes_95", "minutes_100"]].isna().all().all():
         return _no_data(fig, ax)
@@ -241,7 +248,7 @@ def reach_times(df: pd.DataFrame) -> Figure:
         if pd.isna(reached):
             ax.text(0, row, "  " + t("reports.legend.not-reached"), va="center", fontsize=9,
                     color="#777777")
-    ax.margins(y=0.2)
+    ax.set_ylim(-0.7, len(rows) - 0.3)
     ax.set_yticks(y, [_short(title, 40) for title in rows["title"]])
     ax.set_xlim(left=0)
     ax.set_xlabel(t("reports.axis.minutes-from-start"))
@@ -273,9 +280,11 @@ def unsubscriptions_after(df: pd.DataFrame, hours: int = 48) -> Figure:
     if rows.empty:
         return _no_data(fig, ax)
     days = _days(rows["started_at"])
-    ax.bar(days, rows["rate"].fillna(0), width=0.6, color=COLORS["second"])
+    few = len(rows) <= 15  # counts over the bars only while they do not collide
+    span = (max(days) - min(days)).days + 1
+    ax.bar(days, rows["rate"].fillna(0), width=_bar_days(span), color=COLORS["second"])
     for day, rate, count in zip(days, rows["rate"].fillna(0), rows["unsubscribed"], strict=True):
-        if count:
+        if count and few:
             ax.annotate(f"{count}", (day, rate), textcoords="offset points", xytext=(0, 3),
                         ha="center", fontsize=9)
     ax.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=1))
@@ -317,7 +326,7 @@ def daily_reach(df: pd.DataFrame, tiers: pd.DataFrame) -> Figure:
     if df.empty or not (df["citizens"].any() or audience):
         return _no_data(fig, ax)
     days = _days(df["day"])
-    ax.bar(days, df["citizens"], width=0.8, color=COLORS["main"],
+    ax.bar(days, df["citizens"], width=_bar_days(len(days)), color=COLORS["main"],
            label=t("reports.legend.reached"))
     ax.axhline(max(audience, 1), color=COLORS["read"], linewidth=2,
                label=t("reports.legend.audience", count=_thousands(audience)))
