@@ -95,7 +95,8 @@ class WebhookApp:
             status = "200 OK"
         except Rejected as exc:
             status, body = exc.status, exc.status.encode()
-            log.info("%s %s rejected: %s", method, environ.get("PATH_INFO", "/"), exc.reason)
+            # No path: it is decoded, and could carry a forged line into the log.
+            log.info("%s rejected (%s): %s", method, exc.status[:3], exc.reason)
         headers.append(("Content-Length", str(len(body))))
         start_response(status, headers)
         return [body]
@@ -135,7 +136,7 @@ class WebhookApp:
             return False
         expected = "sha256=" + hmac.new(self._secret, raw, hashlib.sha256).hexdigest()
         # WSGI gives header values as latin-1 strings; compare bytes in constant time.
-        return hmac.compare_digest(expected.encode(), header.strip().lower().encode("latin-1"))
+        return hmac.compare_digest(expected.encode(), header.strip().lower().encode("latin-1", "replace"))
 
 
 def _read_body(environ: dict) -> bytes:
