@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import statistics
 import sys
 import tempfile
@@ -68,6 +69,14 @@ def generate(root: Path, count: int) -> None:
         (folder / f"{day.isoformat()}-avviso-{n}.md").write_text(text, encoding="utf-8")
 
 
+def _cpu_seconds() -> float:
+    """User + system time of this process and its finished workers: the work done,
+    whatever else the (shared) machine is busy with."""
+    own, workers = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(
+        resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + workers.ru_utime + workers.ru_stime
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--count", type=int, default=10_000)
@@ -78,16 +87,19 @@ def main() -> int:
         generate(root, args.count)
         os.chdir(root)
         settings = load_settings()
-        times = []
+        times, cpu = [], []
         for _ in range(args.repeat):
-            began = time.perf_counter()
+            began, began_cpu = time.perf_counter(), _cpu_seconds()
             result = check(settings)
             times.append(time.perf_counter() - began)
+            cpu.append(_cpu_seconds() - began_cpu)
         assert len(result.files) == args.count, len(result.files)
         print(f"validated {len(result.files)} announcements "
               f"({len(result.valid)} valid, {len(result.problems)} problems) "
               f"on {os.cpu_count()} CPUs: best {min(times):.2f} s, "
-              f"median {statistics.median(times):.2f} s over {args.repeat} runs")
+              f"median {statistics.median(times):.2f} s over {args.repeat} runs; "
+              f"CPU time (all processes) median {statistics.median(cpu):.2f} s; "
+              f"load average {os.getloadavg()[0]:.1f}")
         if result.problems:
             print("first problem:", result.problems[0])
     return 0
