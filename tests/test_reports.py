@@ -181,6 +181,8 @@ def build_db(path):
             if status:
                 _insert_status(con, wamid, f"banditore:{delivery}", sent, *status)
     con.execute("INSERT INTO malformed VALUES ('webhook-logs/x.jsonl', 7, 'not_json', NULL)")
+    con.execute("INSERT INTO webhook_errors VALUES ('webhook-logs/x.jsonl', 9, 130429,"
+                " 'Rate limit hit')")
     con.close()
     return path
 
@@ -323,6 +325,12 @@ def test_failure_reasons_have_a_plain_meaning(con, period):
     row = df.set_index("error_code").loc[131026]
     assert row["failures"] == 1 and row["meaning"] == t("reports.error.131026")
     assert "WhatsApp" in row["meaning"]
+
+
+def test_account_level_webhook_errors(con, period):
+    df = deliveries.webhook_errors(con, period)
+    assert df[["error_code", "errors"]].values.tolist() == [[130429, 1]]
+    assert df["meaning"].iloc[0] == t("reports.error.130429")
 
 
 @pytest.mark.parametrize("code, key", [
@@ -533,6 +541,7 @@ def test_deliveries_html_shows_the_known_figures(rendered):
     assert "Allerta meteo arancione" in page
     assert "131026" in page and t("reports.error.131026", "it") in page
     assert "3 min" in page and "6 min" in page
+    assert "130429" in page and t("reports.error.130429", "it") in page
     assert page.count("data:image/png;base64,") >= 7
 
 

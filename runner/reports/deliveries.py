@@ -130,6 +130,22 @@ def failure_reasons(con, period: Period) -> pd.DataFrame:
     return df
 
 
+def webhook_errors(con, period: Period) -> pd.DataFrame:
+    """error_code, title, meaning, errors: problems Meta reported for the whole
+    account rather than one message (``value.errors[]``, e.g. 130429 rate limit).
+    They carry no time of their own, so this covers every one on record."""
+    exists = con.execute("SELECT count(*) FROM information_schema.tables "
+                         "WHERE table_name = 'webhook_errors'").fetchone()[0]
+    if not exists:  # a database from before migration 0005_sync
+        return pd.DataFrame(columns=["error_code", "title", "meaning", "errors"])
+    df = frame(con, """
+        SELECT code AS error_code, max(title) AS title, count(*) AS errors
+        FROM webhook_errors GROUP BY code ORDER BY errors DESC, code
+    """)
+    df.insert(2, "meaning", [error_meaning(code) for code in df["error_code"]])
+    return df
+
+
 def error_meaning(code) -> str:
     """What a Cloud API error code means, in words for the mayor's office."""
     if code is None or (isinstance(code, float) and math.isnan(code)):

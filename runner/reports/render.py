@@ -18,9 +18,9 @@ from ..errors import BanditoreError
 from ..messages import MissingMessage, t
 from . import data
 
-# Jupyter warns on import that it is moving to platformdirs unless told which
-# to use; opting in now keeps the warning out of the CLI and out of pytest's
-# filterwarnings=error.
+# Older jupyter_core releases warn (DeprecationWarning) that Jupyter is moving
+# its paths to platformdirs unless told which to use; opting in keeps that
+# warning out of the CLI and out of pytest's filterwarnings=error.
 os.environ.setdefault("JUPYTER_PLATFORM_DIRS", "1")
 
 PARAMETERS_TAG = "parameters"
