@@ -30,6 +30,7 @@ PYPROJECT = """\
 town = "Comune di Benchmark"
 town_site = "comune.bench.it"
 weekly_cap = 10
+now = 1999-12-31T00:00:00+01:00  # before every generated file: all rules apply to all
 default_template = "avviso"
 templates.avviso = { body = ["title", "body"] }
 templates.immagine = { body = ["title", "body"], header = "image" }

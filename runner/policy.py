@@ -10,7 +10,7 @@ Rule ids (reading the file adds ``schema``, ``yaml-syntax``, ``encoding``,
 ``empty-file``, ``front-matter-missing``, ``front-matter-unterminated``,
 ``front-matter-not-mapping``, ``file-too-large``, ``file-unreadable``):
 
-category, emergency-category, weekly-cap, expiry, file-name, file-date,
+category, emergency-category, weekly-cap, expiry, expired, file-name, file-date,
 year-folder, duplicate-id, template, template-header, length, media,
 link-domain, personal-data.
 """
@@ -22,6 +22,7 @@ import re
 from collections import defaultdict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -31,9 +32,12 @@ from .problems import Problem
 from .render import MEDIA_MAX_BYTES, MEDIA_TYPES, Rendered, RenderError, resolve_media
 
 RULES: list[tuple[str, Callable]] = []
-# What each rule needs: "content" only the title and body; "file" the whole file;
-# "repo" every announcement in the repository (checked after all files are read).
-SCOPES: dict[str, set[str]] = {"content": set(), "file": set(), "repo": set()}
+# What each rule needs and when it applies: "content" only the title and body;
+# "file" the whole file; "repo" every announcement in the repository (checked after
+# all files are read); "always" applies to history too; "review" only to the files
+# named on the command line (a pull request's files).
+SCOPES: dict[str, set[str]] = {
+    "content": set(), "file": set(), "repo": set(), "always": set(), "review": set()}
 
 
 def rule(rule_id: str, scope: str = "file"):
@@ -55,13 +59,15 @@ class Context:
     id_files: dict[str, list[str]] = field(default_factory=dict)
     week_rank: dict[str, tuple[str, int]] = field(default_factory=dict)
     budget: dict[str, int] = field(default_factory=dict)
+    now: datetime | None = None
 
     @classmethod
     def build(cls, settings, announcements: list[Announcement], root: Path | None = None,
               newcomers: set[str] = frozenset()):
         """``newcomers``: files under review; they take the weekly budget last, so a
         pull request is told when its file does not fit in an already full week."""
-        ctx = cls(settings, (root or Path.cwd()).resolve(), announcements)
+        ctx = cls(settings, (root or Path.cwd()).resolve(), announcements,
+                  now=settings.current_time())
         files: dict[str, list[str]] = defaultdict(list)
         for ann in announcements:
             files[ann.id].append(ann.file)
@@ -83,6 +89,15 @@ def run_rules(ann: Announcement, ctx: Context, *scopes: str) -> Iterator[Problem
     for rule_id, func in RULES:
         if wanted is None or rule_id in wanted:
             yield from func(ann, ctx)
+
+
+def is_history(ann: Announcement, now: datetime) -> bool:
+    """Expired: it can never be sent again, so only reading errors and its id matter.
+
+    A policy change (a lower weekly cap, a category removed) must not turn years of
+    history into errors that block every new pull request."""
+    end = ann.effective_expires_at
+    return end is not None and end <= now
 
 
 def week_of(ann: Announcement, settings) -> str | None:
@@ -146,6 +161,14 @@ def expires_after_publish(ann, ctx):
                       expires=end.isoformat(), publish=start.isoformat())
 
 
+@rule("expired", scope="review")
+def not_expired_on_arrival(ann, ctx):
+    if ctx.now is not None and is_history(ann, ctx.now):
+        end = ann.effective_expires_at.astimezone(ctx.settings.tz)
+        yield problem(ann, "expired", "expired", "expires_at" if ann.expires_at else None,
+                      expires=end.strftime("%Y-%m-%d %H:%M"))
+
+
 @rule("file-name")
 def file_name(ann, ctx):
     if file_date(ann.path) is None:
@@ -170,7 +193,7 @@ def year_folder(ann, ctx):
                       folder=ann.path.parent.name, year=day.year)
 
 
-@rule("duplicate-id", scope="repo")
+@rule("duplicate-id", scope="always")
 def duplicate_id(ann, ctx):
     others = [f for f in ctx.id_files.get(ann.id, []) if f != ann.file]
     if others:

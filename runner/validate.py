@@ -18,7 +18,7 @@ from pathlib import Path
 from .announcement import Announcement, announcement_files, display_path, read
 from .errors import ConfigError
 from .messages import t
-from .policy import Context, run_rules
+from .policy import Context, is_history, run_rules
 from .problems import Problem
 from .render import Rendered, RenderError, check_source, render
 
@@ -87,8 +87,9 @@ def check(settings, paths=None) -> CheckResult:
     rendered: dict[str, Rendered] = {}
     files: list[str] = []
     bad_files: set[str] = set()
-    for (path, is_target), (ann, found, out) in zip(items, _check_files(items, settings),
-                                                    strict=True):
+    now = settings.current_time()
+    results = _check_files(items, settings, now)
+    for (path, is_target), (ann, found, out) in zip(items, results, strict=True):
         if ann is not None:
             everything.append(ann)
         if not is_target:
@@ -101,11 +102,15 @@ def check(settings, paths=None) -> CheckResult:
         if isinstance(out, Rendered):
             rendered[ann.file] = out
 
-    # The rules about the whole repository: duplicate ids, the weekly cap.
+    # The rules about the whole repository: duplicate ids, the weekly cap (which
+    # counts history too: what went out this week already used the budget).
     newcomers = set() if paths is None else {a.file for a in checked}
     ctx = Context.build(settings, everything, newcomers=newcomers)
+    ctx.now = now
+    review = () if paths is None else ("review",)
     for ann in checked:
-        found = list(run_rules(ann, ctx, "repo"))
+        scopes = ("always",) if is_history(ann, now) else ("always", "repo")
+        found = list(run_rules(ann, ctx, *scopes, *review))
         problems.extend(found)
         bad_files.update(p.file for p in found)
     return CheckResult(
@@ -119,26 +124,28 @@ def check(settings, paths=None) -> CheckResult:
     )
 
 
-def _check_one(path: Path, settings, is_target: bool, root: Path):
+def _check_one(path: Path, settings, is_target: bool, root: Path, now):
     """Read one file and, when it is under review, render it and apply the per-file
     rules: (announcement or None, problems, Rendered/RenderError or None)."""
     try:
-        return _check_file(path, settings, is_target, root)
+        return _check_file(path, settings, is_target, root, now)
     except Exception as exc:  # noqa: BLE001 - one odd file must not stop the others
         detail = f"{type(exc).__name__}: {exc}"
         return None, [Problem(display_path(path), 1, 1, "internal-error",
                               t("validate.internal-error", detail=detail))], None
 
 
-def _check_file(path: Path, settings, is_target: bool, root: Path):
+def _check_file(path: Path, settings, is_target: bool, root: Path, now):
     ann, problems, draft = read(path, settings)
     if not is_target:
         return ann, problems, None
-    ctx = Context(settings, root)
+    ctx = Context(settings, root, now=now)
     if ann is None:
         if draft is not None:  # wrong front matter: still check title and body
             problems.extend(run_rules(draft, ctx, "content"))
         return None, problems, None
+    if is_history(ann, now):
+        return ann, problems, None
     try:
         out = render(ann, settings)
     except RenderError as exc:
@@ -149,24 +156,24 @@ def _check_file(path: Path, settings, is_target: bool, root: Path):
 
 
 def _check_chunk(job):
-    items, settings, root = job
-    return [_check_one(path, settings, wanted, root) for path, wanted in items]
+    items, settings, root, now = job
+    return [_check_one(path, settings, wanted, root, now) for path, wanted in items]
 
 
 # Below this many files, starting worker processes costs more than it saves.
 PARALLEL_FROM = 500
 
 
-def _check_files(items, settings) -> list:
+def _check_files(items, settings, now) -> list:
     """:func:`_check_one` for every item, in order. Markdown parsing dominates, so a
     large repository is spread over the CPUs (fork: workers inherit the loaded modules
     and the message language)."""
     root = Path.cwd().resolve()
     workers = min(os.cpu_count() or 1, 4)
     if len(items) < PARALLEL_FROM or workers < 2 or "fork" not in mp.get_all_start_methods():
-        return [_check_one(path, settings, wanted, root) for path, wanted in items]
+        return [_check_one(path, settings, wanted, root, now) for path, wanted in items]
     size = -(-len(items) // (workers * 4))
-    jobs = [(items[i:i + size], settings, root) for i in range(0, len(items), size)]
+    jobs = [(items[i:i + size], settings, root, now) for i in range(0, len(items), size)]
     with ProcessPoolExecutor(workers, mp_context=mp.get_context("fork")) as pool:
         return [result for chunk in pool.map(_check_chunk, jobs) for result in chunk]
 
@@ -182,6 +189,11 @@ def preview(settings, path) -> tuple[str, int]:
     for ann in result.checked:
         lines.append(ann.file)
         rendered = result.rendered_for(ann)
+        if rendered is None:  # expired ones are not rendered by check: show them anyway
+            try:
+                rendered = render(ann, settings)
+            except RenderError as exc:
+                lines.append(exc.message())
         if rendered is not None:
             lines.extend(describe(rendered))
     if result.problems:

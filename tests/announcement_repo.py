@@ -16,6 +16,8 @@ town_site = "comune.prova.it"
 allowed_link_domains = ["gov.it"]
 allowed_phone_numbers = ["0721 123456"]
 weekly_cap = 3
+# The clock of these tests: every announcement dated April 2024 is still to come.
+now = 2024-04-01T00:00:00+02:00
 default_template = "avviso"
 
 [tool.banditore.templates.avviso]

@@ -47,6 +47,7 @@ GOOD = [
     ("weekly-cap", {"_files": week_of_three(), "_settings": {"weekly_cap": 4}}),
     ("expiry", {"publish_at": "2024-04-03T10:00:00+02:00", "expires_at": "2024-04-03T10:01"}),
     ("expiry", {"expires_at": "2024-04-03T00:01:00+02:00"}),
+    ("expired", {"_path": "announcements/2024/2024-03-31-prova.md"}),  # until 7 April
     ("file-name", {"_path": "announcements/2024/2024-04-03-chiusura-via-roma-2.md"}),
     ("file-date", {"publish_at": "2024-04-03T23:59:00+02:00"}),
     ("file-date", {"publish_at": "2024-04-02T22:30:00+00:00"}),  # 00:30 on the 3rd in Rome
@@ -93,6 +94,9 @@ BAD = [
     ("expiry", {"publish_at": "2024-04-03T10:00:00+02:00", "expires_at": "2024-04-03T10:00"},
      "non è dopo"),
     ("expiry", {"expires_at": "2024-04-02T23:00:00+02:00"}, "expires_at"),
+    ("expired", {"_path": "announcements/2024/2024-03-20-prova.md"}, "scaduto (2024-03-27 00:00)"),
+    ("expired", {"publish_at": "2024-04-03T10:00:00+02:00",
+                 "expires_at": "2024-03-31T10:00:00+02:00"}, "non verrà mai inviato"),
     ("file-name", {"_path": "announcements/2024/Avviso Prova.md"}, "AAAA-MM-GG"),
     ("file-name", {"_path": "announcements/2024/2024-04-03_prova.md"}, "2024-04-03_prova.md"),
     ("file-name", {"_path": "announcements/2024/2024-02-30-prova.md"}, "AAAA-MM-GG"),
@@ -278,3 +282,32 @@ def test_unreadable_and_crashing_files_are_reported_and_the_rest_checked(repo, m
         "announcements/2024/2024-04-03-strano.md", "internal-error")
     assert "KeyError" in result.problems[-1].message
     assert [a.id for a in result.valid] == ["2024-04-02-buono"]
+
+
+def test_history_is_not_held_to_todays_policy(repo):
+    # Expired files may predate a policy change: only reading errors and ids matter.
+    repo.add("2024-03-01-vecchio", category="categoria-abolita", body="Tel. 333 1234567")
+    repo.write("announcements/2024/2024-03-02-rotto.md", "senza intestazione")
+    assert [(p.rule, p.file) for p in check(repo.settings()).problems] == [
+        ("front-matter-missing", "announcements/2024/2024-03-02-rotto.md")]
+    # ...but a pull request adding an already expired file is told.
+    [problem] = check(repo.settings(), ["announcements/2024/2024-03-01-vecchio.md"]).problems
+    assert problem.rule == "expired"
+
+
+def test_history_still_counts_in_the_weekly_budget(repo):
+    # Sent on Monday morning and expired by the evening: it used the budget anyway.
+    for hour in (8, 9, 10):
+        repo.add(f"2024-04-01-ore-{hour}", publish_at=f"2024-04-01T{hour:02d}:00:00+02:00",
+                 expires_at=f"2024-04-01T{hour + 1:02d}:00:00+02:00")
+    repo.add("2024-04-03-mercoledi")
+    result = check(repo.settings(now="2024-04-02T12:00:00+02:00"))
+    assert [(p.rule, p.file) for p in result.problems] == [
+        ("weekly-cap", "announcements/2024/2024-04-03-mercoledi.md")]
+    assert result.budget == {"2024-W14": 4}
+
+
+def test_duplicate_ids_matter_even_in_history(repo):
+    repo.add("2024-03-01-doppio")
+    repo.write("announcements/2024/vecchi/2024-03-01-doppio.md", announcement())
+    assert {p.rule for p in check(repo.settings()).problems} == {"duplicate-id"}
