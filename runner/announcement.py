@@ -28,6 +28,10 @@ When an announcement is sent (the rule the send engine uses, via
   whose window ``publish <= now < expiry`` contains "now" go out.
 * A ``cancelled: true`` announcement is never sent again.
 
+Validation follows the same clock: an expired announcement is history, held only
+to being readable and to a unique id (:func:`runner.policy.is_history`), so a
+later policy change never turns old files into errors.
+
 Parsing never raises for bad input: a broken file (not UTF-8, empty, no or an
 unterminated front matter, YAML errors, too large) becomes a :class:`Problem`
 with its line, and the other files are still checked.
