@@ -47,8 +47,10 @@ def build(path: Path, deliveries: int) -> None:
         SELECT i, 'c_' || left(md5(i::VARCHAR), 16) AS cid,
                '39333' || lpad(i::VARCHAR, 7, '0') AS wa_id,
                CASE WHEN i <= $audience
-                    THEN TIMESTAMPTZ '2024-01-01 08:00:00+01' + to_minutes((hash(i) % 40000)::BIGINT)
-                    ELSE TIMESTAMPTZ '2024-02-01 08:00:00+01' + to_minutes((hash(i) % 440000)::BIGINT)
+                    THEN TIMESTAMPTZ '2024-01-01 08:00:00+01'
+                         + to_minutes((hash(i) % 40000)::BIGINT)
+                    ELSE TIMESTAMPTZ '2024-02-01 08:00:00+01'
+                         + to_minutes((hash(i) % 440000)::BIGINT)
                END AS joined,
                (hash(i * 7) % 100)::INTEGER AS luck
         FROM range(1, $citizens + 1) t(i)
@@ -57,7 +59,8 @@ def build(path: Path, deliveries: int) -> None:
     sql("""
         INSERT INTO inbound (wamid, citizen_id, ts, type, text, kind, keyword)
         SELECT 'wamid.s' || i, cid, joined, 'text',
-               (['MI ISCRIVO', 'mi iscrivo', 'Mi iscrivo', 'MI ISCRIVO!', 'ISCRIVIMI'])[1 + luck % 5],
+               (['MI ISCRIVO', 'mi iscrivo', 'Mi iscrivo', 'MI ISCRIVO!', 'ISCRIVIMI'])
+                   [1 + luck % 5],
                'subscribe', CASE WHEN luck % 5 = 4 THEN 'ISCRIVIMI' ELSE 'MI ISCRIVO' END
         FROM people
         UNION ALL
@@ -127,7 +130,8 @@ def build(path: Path, deliveries: int) -> None:
         SELECT wamid, state, coalesce(rd, dl, fl, sent_at), sent_at,
                dl, rd, fl, 'banditore:' || delivery_id,
                CASE WHEN state = 'failed' THEN
-                   ([131026, 131026, 131026, 131049, 131047, 131000])[1 + (hash(wamid) % 6)::INTEGER] END,
+                   ([131026, 131026, 131026, 131049, 131047, 131000])
+                       [1 + (hash(wamid) % 6)::INTEGER] END,
                CASE WHEN state = 'failed' THEN 'Message undeliverable.' END, 'utility'
         FROM (
             SELECT *, CASE WHEN state IN ('delivered', 'read')

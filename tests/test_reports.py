@@ -591,3 +591,33 @@ def test_committed_notebooks_are_thin_and_parametrised():
         tags = [c.get("metadata", {}).get("tags", []) for c in nb["cells"]]
         assert ["parameters"] in tags, path
         assert all("SELECT" not in "".join(c["source"]) for c in nb["cells"]), path
+
+
+# --- the catalogue -------------------------------------------------------------------------
+
+def test_every_report_text_exists_in_both_languages_with_the_same_placeholders():
+    import string
+
+    from runner.messages import catalogue
+
+    root = render.default_notebooks_dir().parent
+    sources = [*(root / "runner" / "reports").glob("*.py"), *root.glob("notebooks/*.ipynb"),
+               root / "runner" / "cli.py"]
+    used = {key for path in sources
+            for key in re.findall(r"[\"'](reports\.[a-z0-9.-]+[a-z0-9])[\"']", path.read_text())}
+    messages = catalogue()
+    assert used and not used - messages.keys()
+    for key, texts in messages.items():
+        if key.startswith("reports."):
+            fields = [{f for _, f, _, _ in string.Formatter().parse(texts[lang]) if f}
+                      for lang in ("it", "en")]
+            assert fields[0] == fields[1], key
+
+
+def test_reports_follow_the_town_language(db_path):
+    settings = load_settings(database=db_path, language="en", now="2024-04-03T10:00:00+02:00")
+    path = render.default_notebooks_dir() / "subscribers.ipynb"
+    page = render.render_notebook(path, render.report_parameters(settings))
+    assert t("reports.subscribers.title", "en") in page
+    assert _card(page, "6", "active") is None  # the Italian label is not there...
+    assert re.search(r"<div class=.v.>6</div><div class=.l.>active subscribers</div>", page)

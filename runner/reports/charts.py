@@ -23,8 +23,8 @@ from ..messages import t  # noqa: E402
 
 WIDTH = 9.0
 COLORS = {
-    "read": "#1b7837", "delivered": "#7fbf7b", "pending": "#d9d9d9", "failed": "#d6604d", "main": "#2166ac", "second": "#d6604d", "third": "#f4a582",
-    "limit": "#762a83",
+    "read": "#1b7837", "delivered": "#7fbf7b", "pending": "#d9d9d9", "failed": "#d6604d",
+    "main": "#2166ac", "second": "#d6604d", "third": "#f4a582", "limit": "#762a83",
 }
 # Numeric day/month formats read the same in Italian and English; the year
 # goes once at the end of the axis.
