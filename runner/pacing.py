@@ -68,13 +68,14 @@ class Pacer:
                 self._forget_before(now - self.citizen_gap)
                 slot = max(self._next, now - self.burst)
                 last = self._last_sent.get(citizen) if citizen is not None else None
-                if last is None or last + self.citizen_gap <= slot:
+                ready = last + self.citizen_gap if last is not None else slot
+                if ready <= max(slot, now):
+                    slot = max(slot, ready)
                     self._next = slot + 1.0 / self.rate
                     if citizen is not None:
                         self._last_sent[citizen] = slot
                         self._recent.append((slot, citizen))
                     return slot
-                ready = last + self.citizen_gap
             # Not holding the lock: the other citizens' slots go on being handed out.
             self.sleep(ready - now)
 

@@ -89,6 +89,11 @@ class SendSummary:
     stopped: str | None = None
     elapsed: float = 0.0
     rate: float = 0.0
+    # per announcement (or reply kind): audience, sent, delivered/read, failed, queued, skipped
+    table: list[tuple] = field(default_factory=list)
+    configured_rate: float = 0.0
+    backoffs: list[float] = field(default_factory=list)  # retry waits (the last 1,000)
+    replies_queued: int = 0
 
     @property
     def exit_code(self) -> int:
@@ -131,8 +136,11 @@ def send(settings, *, dry_run: bool = False, retry_failed: bool = False, announc
         transport = make_transport(settings, workers_for(settings.rate_per_second))
     try:
         engine = Engine(con, settings, transport, clock=clock, sleep=sleep, out=out)
-        return engine.run(announcements, dry_run=dry_run, retry_failed=retry_failed,
-                          progress=progress)
+        summary = engine.run(announcements, dry_run=dry_run, retry_failed=retry_failed,
+                             progress=progress)
+        if not dry_run:
+            write_step_summary(summary)
+        return summary
     finally:
         if own_transport and transport is not None:
             transport.close()
@@ -150,7 +158,9 @@ class Engine:
         self.out = out
         self.now = settings.current_time()
         self._t0 = clock()
-        self.summary = SendSummary(transport=getattr(transport, "name", "outbox"))
+        self.summary = SendSummary(transport=getattr(transport, "name", None) or (
+            "outbox" if settings.whatsapp_token is None else "cloud"),
+            configured_rate=settings.rate_per_second)
         self.stop_error: ApiError | None = None
         self.results: deque = deque()
         self.pacer = Pacer(settings.rate_per_second, clock=clock, sleep=sleep)
@@ -158,9 +168,11 @@ class Engine:
             sleep=sleep, stop=self._stop_rule, wait=self._wait_rule,
             retry=retry_if_result(self._should_retry),
             retry_error_callback=lambda state: state.outcome.result(),
+            before_sleep=lambda state: self.backoffs.append(state.next_action.sleep),
         )
-        self._wait_fast = wait_exponential_jitter(initial=1, max=60, jitter=1)
-        self._wait_slow = wait_exponential_jitter(initial=60, max=600, jitter=10)
+        self.backoffs: deque[float] = deque(maxlen=1000)  # the last retry waits, for tests
+        self._wait_fast = wait_exponential_jitter(multiplier=1, max=60, jitter=1)
+        self._wait_slow = wait_exponential_jitter(multiplier=60, max=600, jitter=10)
 
     # --- the run ------------------------------------------------------------
     def run(self, announcements, *, dry_run: bool, retry_failed: bool, progress) -> SendSummary:
@@ -189,11 +201,31 @@ class Engine:
                 self.con.execute("ROLLBACK")
         summary.elapsed = self.clock() - self._t0
         summary.throttled = self.pacer.throttle_count
+        summary.backoffs = list(self.backoffs)
+        summary.rate = (summary.sent + summary.failed) / summary.elapsed if summary.elapsed else 0
+        summary.table = self._table()
         if self.stop_error is not None:
             err = self.stop_error
             summary.stopped = t("send.stopped", code=err.code, title=err.title,
                                 advice=t(f"send.advice-{_advice(err.code)}"))
         return summary
+
+    def _table(self) -> list[tuple]:
+        ids = sorted({*self.summary.plan.planned, *(a.id for a in self.summary.announcements)})
+        return self.con.execute(
+            """
+            SELECT CASE WHEN kind = 'announcement' THEN announcement_id ELSE kind END AS name,
+                   count(*), count_if(state = 'sent'),
+                   count_if(state IN ('delivered', 'read', 'played')), count_if(state = 'failed'),
+                   count_if(state IN ('queued', 'sending')),
+                   count_if(state IN ('skipped', 'cancelled'))
+            FROM deliveries
+            WHERE announcement_id IN (SELECT unnest($ids::VARCHAR[]))
+               OR kind IN ('welcome', 'goodbye')
+            GROUP BY 1 ORDER BY (name IN ('welcome', 'goodbye')), name
+            """,
+            {"ids": ids},
+        ).fetchall()
 
     def _requeue_failed(self) -> int:
         retry_codes = sorted(RETRY_LATER_CODES)
@@ -283,6 +315,9 @@ class Engine:
         self.con.execute(
             "CREATE OR REPLACE TEMP TABLE sendable AS "
             "SELECT unnest(?::VARCHAR[]) AS announcement_id", [ids])
+        self.summary.replies_queued = self.con.execute(
+            "SELECT count(*) FROM deliveries WHERE state = 'queued' "
+            "AND kind IN ('welcome', 'goodbye')").fetchone()[0]
         return self.con.execute(
             """
             SELECT count(*) FROM deliveries
@@ -563,3 +598,79 @@ class Progress:
             self._bar.close()
         elif self.total and self.sent + self.failed:
             self._line(time.monotonic())
+
+
+# --- reporting ------------------------------------------------------------------
+def _duration(seconds: float) -> str:
+    seconds = int(round(seconds))
+    if seconds < 60:
+        return f"{seconds} s"
+    minutes, seconds = divmod(seconds, 60)
+    if minutes < 60:
+        return f"{minutes} min {seconds:02d} s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes:02d} min"
+
+
+def report(summary: SendSummary) -> str:
+    """What `send` prints. Citizens appear only as counts: no number is ever shown."""
+    lines: list[str] = []
+    settled = summary.settled
+    if settled.ambiguous:
+        lines.append(t("send.ambiguous", ambiguous=settled.ambiguous,
+                       settled=settled.ambiguous - settled.requeued, requeued=settled.requeued))
+    plan = summary.plan
+    planned = ", ".join(f"{k} +{v}" for k, v in plan.planned.items()) or "-"
+    lines.append(t("send.planned", planned=planned, cancelled=plan.cancelled,
+                   expired=plan.expired, requeued=summary.requeued_failed))
+    if summary.dry_run:
+        lines.append(t("send.dry-run-title", transport=summary.transport))
+        rate = summary.configured_rate
+        for ann in summary.announcements:
+            lines.append(t("send.dry-run-announcement", id=ann.id, title=ann.title,
+                           urgency=ann.urgency, audience=ann.audience,
+                           duration=_duration(ann.audience / rate), rate=f"{rate:g}",
+                           held=t("send.held") if ann.held else ""))
+            lines.extend("   | " + line for line in ann.preview.split("\n"))
+        lines.append(t("send.dry-run-replies", count=summary.replies_queued))
+        return "\n".join(lines)
+    lines.append(t("send.summary-title", transport=summary.transport, sent=summary.sent,
+                   failed=summary.failed, skipped=summary.skipped,
+                   elapsed=f"{summary.elapsed:.1f}", rate=f"{summary.rate:.1f}",
+                   retries=summary.retries, throttled=summary.throttled))
+    for (code, title), count in summary.failures.most_common():
+        lines.append(t("send.failure-line", code=code, title=title, count=count))
+    held = [a.id for a in summary.announcements if a.held]
+    for ann_id in held:
+        lines.append(f"{ann_id}:{t('send.held')}")
+    if summary.table:
+        lines.extend(markdown_table(summary))
+    if summary.stopped:
+        lines.append(summary.stopped)
+    elif summary.failed:
+        lines.append(t("send.failed-exit"))
+    return "\n".join(lines)
+
+
+def markdown_table(summary: SendSummary) -> list[str]:
+    rows = [t("send.table-header"), "|---|--:|--:|--:|--:|--:|--:|"]
+    rows += ["| " + " | ".join(str(v) for v in row) + " |" for row in summary.table]
+    return rows
+
+
+def write_step_summary(summary: SendSummary) -> None:
+    """Append the summary to GITHUB_STEP_SUMMARY when GitHub Actions sets it."""
+    path = os.environ.get("GITHUB_STEP_SUMMARY")
+    if not path:
+        return
+    with open(path, "a", encoding="utf-8") as fh:
+        fh.write("## " + t("send.summary-title", transport=summary.transport,
+                             sent=summary.sent, failed=summary.failed, skipped=summary.skipped,
+                             elapsed=f"{summary.elapsed:.1f}", rate=f"{summary.rate:.1f}",
+                             retries=summary.retries, throttled=summary.throttled) + "\n\n")
+        if summary.table:
+            fh.write("\n".join(markdown_table(summary)) + "\n\n")
+        for (code, title), count in summary.failures.most_common():
+            fh.write(f"- {t('send.failure-line', code=code, title=title, count=count).strip()}\n")
+        if summary.stopped:
+            fh.write(f"\n> {summary.stopped}\n")
