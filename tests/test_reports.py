@@ -621,3 +621,31 @@ def test_reports_follow_the_town_language(db_path):
     assert t("reports.subscribers.title", "en") in page
     assert _card(page, "6", "active") is None  # the Italian label is not there...
     assert re.search(r"<div class=.v.>6</div><div class=.l.>active subscribers</div>", page)
+
+
+def test_report_on_the_sample_right_after_the_main_command(tmp_path, monkeypatch):
+    """What `make run` leaves (sample logs synced, sends in the outbox), then the
+    report: both pages render, and no number or profile name from the logs shows."""
+    from runner import send, sync
+
+    root = render.default_notebooks_dir().parent
+    logs = root / "samples" / "webhook-logs"
+    monkeypatch.setenv("BANDITORE_DATABASE", str(tmp_path / "subscribers.duckdb"))
+    monkeypatch.setenv("BANDITORE_WEBHOOK_LOGS", str(logs))
+    monkeypatch.setenv("BANDITORE_OUTBOX", str(tmp_path / "outbox" / "outbox.jsonl"))
+    monkeypatch.setenv("BANDITORE_DECISIONS_FILE", str(tmp_path / "decisions.txt"))
+    monkeypatch.setenv("BANDITORE_NOW", "2024-04-03T10:00:00+02:00")
+    settings = load_settings()
+    sync.sync(settings)
+    send.send(settings)
+    pages = [p.read_text("utf-8") for p in render.render_reports(
+        settings, tmp_path / "reports", progress=lambda line: None)]
+    assert len(pages) == 2
+    raw = "".join(p.read_text("utf-8") for p in logs.glob("*.jsonl"))
+    numbers = set(re.findall(r'"(?:wa_id|from|recipient_id)": "(\d{8,})"', raw))
+    names = set(re.findall(r'"name": "([^"]+)"', raw))
+    assert numbers and names
+    for page in pages:
+        assert not [n for n in numbers if n in page]
+        assert not [n for n in names if n in page]
+        assert not _numbers_in(page)
