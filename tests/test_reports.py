@@ -445,6 +445,17 @@ def test_charts_have_titles_labels_and_date_axes(con, period):
     assert labels[-1].startswith("Scadenza TARI")  # the last tick is the top: newest
 
 
+def test_a_long_year_shows_the_latest_announcements_newest_on_top():
+    df = pd.DataFrame({
+        "title": [f"Avviso {k}" for k in range(1, 31)], "audience": 100, "sent": 100,
+        "delivered": 90, "read": 50, "failed": 5, "pending": 5})
+    ax = charts.announcement_outcomes(df).axes[0]
+    assert ax.get_title(loc="left").endswith(t("reports.chart.latest", n=20))
+    labels = [label.get_text() for label in ax.get_yticklabels()]
+    assert len(labels) == 20 and labels[-1].startswith("Avviso 30")
+    assert labels[0].startswith("Avviso 11")
+
+
 @pytest.mark.parametrize("language, value, text", [
     ("it", 1234.5, "1.234"), ("en", 1234.5, "1,234"), ("it", 0.125, "12%")])
 def test_numbers_in_the_reader_language(language, value, text):
@@ -547,6 +558,7 @@ def test_deliveries_html_shows_the_known_figures(rendered):
 
 def test_html_is_self_contained_without_code(rendered):
     for page in rendered[2].values():
+        assert '<html lang="it">' in page
         assert "open_db" not in page and "figures." not in page   # no code cells
         assert not re.search(r"<script[^>]+src=", page)            # nothing from a CDN
         assert "Traceback" not in page
@@ -618,7 +630,7 @@ def test_reports_follow_the_town_language(db_path):
     settings = load_settings(database=db_path, language="en", now="2024-04-03T10:00:00+02:00")
     path = render.default_notebooks_dir() / "subscribers.ipynb"
     page = render.render_notebook(path, render.report_parameters(settings))
-    assert t("reports.subscribers.title", "en") in page
+    assert t("reports.subscribers.title", "en") in page and '<html lang="en">' in page
     assert _card(page, "6", "active") is None  # the Italian label is not there...
     assert re.search(r"<div class=.v.>6</div><div class=.l.>active subscribers</div>", page)
 

@@ -71,6 +71,11 @@ def _thousands(value, _pos=None) -> str:
     return f"{int(value):,}".replace(",", t("reports.thousands-separator"))
 
 
+def _latest(title: str, df: pd.DataFrame) -> str:
+    """The title, saying so when only the latest announcements fit."""
+    return title if len(df) <= MAX_BARS else f"{title} — {t('reports.chart.latest', n=MAX_BARS)}"
+
+
 def _short(text: str, width: int = 38) -> str:
     text = str(text)
     return text if len(text) <= width else text[: width - 1] + "…"
@@ -182,7 +187,8 @@ def announcement_outcomes(df: pd.DataFrame) -> Figure:
     (unread), was still waiting for delivery, or failed: one bar each for the
     latest twenty, newest on top."""
     rows = df.tail(MAX_BARS)  # oldest first: bar 0 is drawn at the bottom
-    fig, ax = _figure(t("reports.chart.outcomes"), height=max(2.8, 1.3 + 0.36 * len(rows)))
+    fig, ax = _figure(_latest(t("reports.chart.outcomes"), df),
+                      height=max(2.8, 1.3 + 0.36 * len(rows)))
     if rows.empty or not rows["audience"].any():
         return _no_data(fig, ax)
     audience = rows["audience"].where(rows["audience"] > 0)
@@ -232,7 +238,8 @@ def _code(code) -> str:
 def reach_times(df: pd.DataFrame) -> Figure:
     """Minutes until 50%, 95% and all of each announcement's audience had it."""
     rows = df.tail(MAX_BARS)  # oldest first: the newest ends up on top
-    fig, ax = _figure(t("reports.chart.reach-times"), height=max(2.8, 1.3 + 0.36 * len(rows)))
+    fig, ax = _figure(_latest(t("reports.chart.reach-times"), df),
+                      height=max(2.8, 1.3 + 0.36 * len(rows)))
     if rows.empty or rows[["minutes_50", "minutes_95", "minutes_100"]].isna().all().all():
         return _no_data(fig, ax)
     y = list(range(len(rows)))

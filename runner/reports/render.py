@@ -153,7 +153,7 @@ def render_notebook(path: Path, parameters: dict, *, timeout: int = 600) -> str:
         client.execute()
     except (CellExecutionError, CellTimeoutError, DeadKernelError) as exc:
         raise ReportError(_explain(path, nb, exc)) from None
-    return to_html(nb, title=_title(path))
+    return to_html(nb, title=_title(path), language=parameters.get("language", "it"))
 
 
 def _title(path: Path) -> str:
@@ -182,7 +182,7 @@ def _explain(path: Path, nb, exc: Exception) -> str:
              error=f"{error.get('ename')}: {error.get('evalue')}")
 
 
-def to_html(nb, title: str) -> str:
+def to_html(nb, title: str, language: str = "it") -> str:
     """Self-contained HTML: outputs only, charts inline, no scripts from the web."""
     import jinja2
     from nbconvert import HTMLExporter
@@ -191,7 +191,7 @@ def to_html(nb, title: str) -> str:
         extra_loaders=[jinja2.DictLoader({"banditore.html.j2": _TEMPLATE})],
         template_file="banditore.html.j2",
         exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True,
-        embed_images=True,
+        embed_images=True, language_code=language,
     )
     body, _ = exporter.from_notebook_node(nb, resources={"metadata": {"name": title}})
     return body

@@ -8,6 +8,7 @@ import html
 import io
 import math
 from datetime import date, datetime
+from zoneinfo import ZoneInfo
 
 import pandas as pd
 from IPython.display import HTML, Image
@@ -120,7 +121,7 @@ def _cell(name: str, value) -> tuple[str, bool]:
 def title(report: str, period: Period, town: str = "") -> HTML:
     """The report's title, the town and the period it covers."""
     sub = t("reports.period", first=moment(period.first_day), last=moment(period.last_day),
-            as_of=moment(period.as_of.replace(tzinfo=None)))
+            as_of=moment(period.as_of.astimezone(ZoneInfo(period.timezone)).replace(tzinfo=None)))
     heading = t(f"reports.{report}.title")
     town_line = f" — {html.escape(town)}" if town else ""
     return HTML(f"{_STYLE}<h1>{html.escape(heading)}{town_line}</h1>"
