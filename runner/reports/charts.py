@@ -291,7 +291,7 @@ def unsubscriptions_after(df: pd.DataFrame, hours: int = 48) -> Figure:
     span = (max(days) - min(days)).days + 1
     ax.bar(days, rows["rate"].fillna(0), width=_bar_days(span), color=COLORS["second"])
     for day, rate, count in zip(days, rows["rate"].fillna(0), rows["unsubscribed"], strict=True):
-        if count and few:
+        if few:  # a 0 too: the announcement was sent, nobody left
             ax.annotate(f"{count}", (day, rate), textcoords="offset points", xytext=(0, 3),
                         ha="center", fontsize=9)
     ax.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=1))
