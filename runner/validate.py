@@ -51,6 +51,9 @@ def check_templates(settings) -> None:
         for source in config.body:
             if not check_source(source):
                 raise ConfigError(t("validate.template-source", name=name, source=source))
+        if config.parameter_names and len(config.parameter_names) != len(config.body):
+            raise ConfigError(t("validate.template-names", name=name,
+                                names=len(config.parameter_names), body=len(config.body)))
     if settings.default_template and settings.default_template not in settings.templates:
         raise ConfigError(t("validate.default-template", name=settings.default_template,
                             known=", ".join(sorted(settings.templates)) or "-"))

@@ -76,12 +76,44 @@ def test_usage_errors_exit_2(repo, capsys, argv):
         assert "«non-esiste.md» non esiste" in capsys.readouterr().err
 
 
-def test_a_configuration_error_exits_2(repo, capsys):
-    repo.write("pyproject.toml", repo.root.joinpath("pyproject.toml").read_text().replace(
-        'body = ["title", "paragraph:1", "paragraph:2"]', 'body = ["titolo"]'))
-    code, _, err = run(capsys, "validate")
-    assert code == 2
-    assert "«titolo» non esiste" in err
+@pytest.mark.parametrize(
+    ("old", "new", "says"),
+    [
+        ('body = ["title", "paragraph:1", "paragraph:2"]', 'body = ["titolo"]',
+         "«titolo» non esiste"),
+        ('body = ["title", "paragraph:1", "paragraph:2"]',
+         'body = ["title"]\nparameter_names = ["titolo", "testo"]', "2 nomi ma body ha 1"),
+        ('default_template = "avviso"', 'default_template = "manca"', "nessun modello"),
+        ("weekly_cap = 3", 'weekly_cap = "tanti"', "weekly_cap"),
+    ],
+)
+def test_a_configuration_error_exits_2(repo, capsys, old, new, says):
+    text = repo.root.joinpath("pyproject.toml").read_text()
+    assert old in text
+    repo.write("pyproject.toml", text.replace(old, new))
+    code, out, err = run(capsys, "validate")
+    assert code == 2 and out == ""
+    assert says in err
+
+
+def test_the_samples_cover_what_a_town_publishes(monkeypatch):
+    from runner.settings import DEFAULT_CATEGORIES, load_settings
+    from runner.validate import check
+
+    monkeypatch.chdir(ROOT)
+    result = check(load_settings(now="2024-03-25T00:00:00+01:00"))
+    assert result.ok and len(result.valid) == len(result.files) >= 8
+    assert {a.category for a in result.valid} >= set(DEFAULT_CATEGORIES)
+    assert any(a.urgency == "emergency" and result.rendered_for(a).header.kind == "image"
+               for a in result.valid)
+    assert any(len(result.rendered_for(a).blocks) >= 3 for a in result.valid)
+    demo = load_settings(now="2024-04-03T10:00:00+02:00").current_time()
+    due = [a.id for a in result.valid if a.is_due(demo)]
+    future = [a.id for a in result.valid if a.effective_publish_at > demo]
+    assert len(due) >= 3 and future
+    for ann in result.valid:
+        start = ann.effective_publish_at
+        assert "2024-03-25" <= start.date().isoformat() <= "2024-04-12", ann.id
 
 
 def test_github_format(repo, capsys):
