@@ -26,12 +26,13 @@ from .messages import t
 _MD = MarkdownIt("commonmark", {"html": False}).enable("strikethrough")
 _WHITESPACE = re.compile(r"\s+")
 
-# Limits from ../shared/cloud-api.md section 6.
+# Limits from the Cloud API docs (text body, media caption, template body text and
+# a body parameter). Templates here have media headers only, so the 60-character
+# header-text limit does not arise.
 TEXT_LIMIT = 4096
 CAPTION_LIMIT = 1024
 PARAM_LIMIT = 1024
 TEMPLATE_BODY_LIMIT = 1024
-HEADER_TEXT_LIMIT = 60
 
 MEDIA_TYPES = {  # extension -> (WhatsApp media kind, MIME type)
     ".jpg": ("image", "image/jpeg"),
