@@ -330,7 +330,7 @@ def links_allowed(ann, ctx):
                               host=host, allowed=", ".join(domains))
         for match in _MD_HREF.finditer(text):
             href = match.group(1)
-            if not re.match(r"(?i)^(?:https?://|mailto:)", href):
+            if not re.match(r"(?i)^(?:https?://|mailto:|tel:)", href):
                 line, col = _position(text, match.start(1), base)
                 yield problem(ann, "link-domain", "link-relative", line, col, href=href)
 

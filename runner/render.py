@@ -223,7 +223,7 @@ def _inline(children) -> str:
         elif kind == "link_close" and links:
             start, href = links.pop()
             label = "".join(out[start:]).strip()
-            shown = href.removeprefix("mailto:")
+            shown = href.removeprefix("mailto:").removeprefix("tel:")
             if _bare(label) == _bare(shown):  # [comune.it](https://www.comune.it): once
                 out[start:] = [shown]
             else:

@@ -49,6 +49,7 @@ def whatsapp(markdown: str) -> str:
         ("<https://comune.prova.it>", "https://comune.prova.it"),
         ("[comune.prova.it](https://www.comune.prova.it/)", "https://www.comune.prova.it/"),
         ("<protocollo@comune.prova.it>", "protocollo@comune.prova.it"),
+        ("[Ufficio](tel:+390721123456)", "Ufficio (+390721123456)"),
         ("![mappa](https://comune.prova.it/m.png)", "mappa (https://comune.prova.it/m.png)"),
         ("riga uno\nriga due", "riga uno riga due"),
         ("riga uno  \nriga due", "riga uno\nriga due"),
