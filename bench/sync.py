@@ -148,16 +148,18 @@ print(len(active))
 
 
 def _run(label: str, code: list[str], env: dict) -> None:
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    before, cpu0 = usage.ru_maxrss, usage.ru_utime + usage.ru_stime
     t0 = time.perf_counter()
     out = subprocess.run(code, env=env, capture_output=True, text=True, cwd=ROOT)
     elapsed = time.perf_counter() - t0
-    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    peak, cpu = usage.ru_maxrss, usage.ru_utime + usage.ru_stime - cpu0
     if out.returncode:
         print(out.stdout, out.stderr, file=sys.stderr)
     # ru_maxrss of children is the maximum over all children so far: each phase
     # is reported as the peak up to it (phases run from smallest to largest).
-    print(f"{label:9s} {elapsed:6.2f} s   peak RSS {max(peak, before) / 1024:7.0f} MB   "
+    print(f"{label:9s} {elapsed:6.2f} s  (CPU {cpu:5.1f} s)  peak RSS {max(peak, before) / 1024:5.0f} MB  "
           f"{' / '.join(out.stdout.strip().splitlines()[-2:])}")
 
 

@@ -108,7 +108,56 @@ def _report(args, settings) -> int:
     return 0
 
 
-COMMANDS: list = [add_webhook, add_validate, add_preview, add_send, add_report]
+def add_sync(commands):
+    p = commands.add_parser("sync", help="read the webhook logs into the subscriber database")
+    p.add_argument("--rebuild", action="store_true",
+                   help="empty the database's synced tables and read every log again")
+    p.set_defaults(handler=_sync)
+
+
+def _sync(args, settings) -> int:
+    from .sync import sync
+
+    print("\n".join(sync(settings, rebuild=args.rebuild).lines_text()))
+    return 0
+
+
+def add_subscribers(commands):
+    p = commands.add_parser("subscribers", help="list subscribers; staff decisions on them")
+    sub = p.add_subparsers(dest="action", required=True, metavar="ACTION")
+    ls = sub.add_parser("list", help="list subscribers (numbers masked)")
+    ls.add_argument("--state", choices=["pending", "active", "unsubscribed", "rejected",
+                                        "blocked"])
+    ls.add_argument("--format", choices=["table", "json"], default="table")
+    ls.add_argument("--unmasked", action="store_true",
+                    help="show full numbers (only where staff need to call someone back)")
+    ls.set_defaults(handler=_subscribers_list)
+    for action, text in [("approve", "approve a pending request (moderated towns)"),
+                         ("reject", "reject a pending request"),
+                         ("block", "block an abuser: their keywords change nothing"),
+                         ("unblock", "lift a block"),
+                         ("forget", "erase a citizen's data (right to erasure)")]:
+        d = sub.add_parser(action, help=text)
+        d.add_argument("who", help="citizen id (c_...) or phone number")
+        d.set_defaults(handler=_subscribers_decide)
+
+
+def _subscribers_list(args, settings) -> int:
+    from .subscribers import listing
+
+    print(listing(settings, state=args.state, fmt=args.format, unmasked=args.unmasked))
+    return 0
+
+
+def _subscribers_decide(args, settings) -> int:
+    from .subscribers import decide
+
+    print(decide(settings, args.action, args.who).text(settings))
+    return 0
+
+
+COMMANDS: list = [add_webhook, add_validate, add_preview, add_send, add_report,
+                  add_sync, add_subscribers]
 
 
 def main(argv: list[str] | None = None) -> int:

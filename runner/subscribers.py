@@ -24,6 +24,7 @@ Rules, in the words of the towns:
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -42,7 +43,9 @@ _DECISION = re.compile(r"^(\S+)\s+(approve|reject|block|unblock|forget)\s+(c_[0-
 
 
 class DecisionError(BanditoreError):
-    """A staff decision cannot be made or read."""
+    """A staff decision cannot be made (unknown citizen, wrong state): exit code 1."""
+
+    exit_code = 1
 
 
 # --- the texts a citizen receives -------------------------------------------------
@@ -92,7 +95,7 @@ def load_decisions(path: Path) -> list[Decision]:
         except ValueError:
             ts = None
         if ts is None or ts.tzinfo is None:
-            raise DecisionError(t("subscribers.decision-bad-line", path=path, line=number))
+            raise BanditoreError(t("subscribers.decision-bad-line", path=path, line=number))
         decisions.append(Decision(ts, m.group(2), m.group(3), number))
     return decisions
 
@@ -252,6 +255,28 @@ def list_subscribers(settings, state: str | None = None, unmasked: bool = False)
     ]
 
 
+def listing(settings, state: str | None = None, fmt: str = "table",
+            unmasked: bool = False) -> str:
+    """The subscribers as staff read them: a table, or JSON for scripts."""
+    rows = list_subscribers(settings, state, unmasked)
+    if fmt == "json":
+        return json.dumps([
+            {"citizen_id": r.citizen_id, "number": r.number, "state": r.state,
+             "pending_action": r.pending_action, "name": r.name,
+             "since": r.since.isoformat(),
+             "subscribed_at": r.subscribed_at.isoformat() if r.subscribed_at else None}
+            for r in rows], ensure_ascii=False, indent=2)
+    if not rows:
+        return t("subscribers.list-empty")
+    lines = [t("subscribers.list-header")]
+    for r in rows:
+        state = f"{r.state}:{r.pending_action}" if r.pending_action else r.state
+        since = r.since.astimezone(settings.tz).strftime("%Y-%m-%d %H:%M")
+        lines.append(f"{r.citizen_id}  {r.number:16s}  {state:12s}  {(r.name or '-')[:20]:20s} "
+                     f"{since}")
+    return "\n".join(lines)
+
+
 def resolve(settings, who: str) -> str:
     """A citizen_id from what staff typed: the id itself, or a phone number."""
     who = who.strip()
@@ -275,6 +300,15 @@ class DecisionResult:
     before: str | None
     after: str | None
     purge: list[str] = field(default_factory=list)  # what else the town must erase (forget)
+
+    def text(self, settings) -> str:
+        lines = [t("subscribers.done", action=self.action, citizen_id=self.citizen_id,
+                   before=self.before or "-", after=self.after or "-",
+                   path=settings.decisions_file)]
+        if self.action == "forget":
+            lines.append(t("subscribers.forgotten", citizen_id=self.citizen_id))
+            lines += [f"  - {item}" for item in self.purge]
+        return "\n".join(lines)
 
 
 _ALLOWED = {

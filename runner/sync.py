@@ -21,7 +21,6 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from collections import Counter
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from itertools import groupby
@@ -56,6 +55,7 @@ WEBHOOK_TYPE = (
     f'"messages":[{_MESSAGE}],"statuses":[{_STATUS}],"errors":[{_ERROR}]}}}}]}}]}}'
 )
 CLASSIFIED_TYPES = ("text", "button", "interactive")
+MEMORY_LIMIT = "600MB"
 STATUS_VALUES = ("sent", "delivered", "read", "failed", "played")
 # Tables sync owns: --rebuild empties them (deliveries belong to the send engine).
 SYNC_TABLES = ("log_files", "malformed", "citizens", "inbound", "subscribers",
@@ -138,22 +138,29 @@ class _Sync:
         # Other keywords or another pseudonym key change what every event means.
         if meta and meta.get("fingerprint") != fingerprint:
             rebuild = True
-        reads = []
+        # Bounded memory: DuckDB spills its stage tables to disk beyond this, and
+        # need not keep row order where nothing depends on it.
+        con.execute(f"SET memory_limit = '{MEMORY_LIMIT}'")
+        con.execute("SET preserve_insertion_order = false")
+        known = {} if rebuild else {
+            p: weblog.Progress(size, lines) for p, size, lines in
+            con.execute("SELECT path, size, lines FROM log_files").fetchall()}
+        reads = [r for r in (weblog.plan(p, known.get(p))
+                             for p in weblog.log_files(self.settings.webhook_logs)) if r]
+        con.execute("CREATE OR REPLACE TEMP TABLE stage_affected (citizen_id VARCHAR)")
+        if reads:
+            # Staging writes only temp tables, outside the transaction: its data
+            # then is compressed and can spill, instead of growing transaction memory.
+            with self._step("parse"):
+                self._stage(reads)
         con.execute("BEGIN TRANSACTION")
         try:
-            con.execute("CREATE OR REPLACE TEMP TABLE stage_affected (citizen_id VARCHAR PRIMARY KEY)")
             if rebuild:
                 for table in SYNC_TABLES:
                     con.execute(f"DELETE FROM {table}")
                 s.rebuilt = True
-            known = {p: weblog.Progress(size, lines) for p, size, lines in
-                     con.execute("SELECT path, size, lines FROM log_files").fetchall()}
-            reads = [r for r in (weblog.plan(p, known.get(p))
-                                 for p in weblog.log_files(self.settings.webhook_logs)) if r]
             decisions_changed = meta.get("decisions") != decisions_hash
             if reads:
-                with self._step("parse"):
-                    self._stage(reads)
                 affected = self._ingest(reads)
             else:
                 affected = "none"
@@ -193,27 +200,20 @@ class _Sync:
     def _stage(self, reads: list[weblog.FileRead]) -> None:
         """Parse every new line into one flat stage table (one DuckDB pass per block)."""
         con = self.con
-        self.started = time.perf_counter()
         con.execute(_STAGE_TABLE)
-        con.execute(f"""
-            CREATE OR REPLACE TEMP TABLE stage_lines AS
-            SELECT ''::VARCHAR AS file, 0::BIGINT AS line,
-                   json_transform('{{}}', '{WEBHOOK_TYPE}').entry AS entry,
-                   ''::VARCHAR AS reason, ''::VARCHAR AS detail
-            LIMIT 0""")
         for read in reads:
             for block in weblog.blocks(read):
                 self.summary.lines += len(block.lines)
                 # A DataFrame hands DuckDB a million strings far faster than one
                 # big string it would split itself.
-                block_lines = pd.DataFrame({  # noqa: F841 (read by DuckDB by name)
+                con.register("block_lines", pd.DataFrame({
                     "line": range(block.first_line, block.first_line + len(block.lines)),
-                    "raw": block.lines})
+                    "raw": block.lines}))
                 con.execute(_PARSE_BLOCK, {"file": block.path})
+                con.execute(_FLATTEN)
             self.summary.files += 1
-        self.summary.steps["read+json"] = time.perf_counter() - self.started
-        con.execute(_FLATTEN)
-        con.execute("DROP TABLE stage_lines; DROP TABLE stage_values")
+        con.execute("DROP TABLE IF EXISTS stage_lines; DROP TABLE IF EXISTS stage_values")
+        con.unregister("block_lines")
         con.execute(_SPLIT_STAGE)
 
     def _ingest(self, reads: list[weblog.FileRead]) -> str:
@@ -248,11 +248,13 @@ class _Sync:
             INSERT OR IGNORE INTO webhook_errors
             SELECT DISTINCT file, line, error_code, error_title FROM stage_items
             WHERE item = 'error' AND error_code IS NOT NULL""").fetchone()[0]
+        con.execute("DROP TABLE stage_items")
         return "some" if new else "none"
 
     def _identify(self) -> None:
         """citizen_id for each staged message: the number when Meta sends it, else the
-        number learnt from an earlier message carrying both, else the BSUID."""
+        number learnt from a message carrying both, else the BSUID. Only identities
+        the database does not know yet are hashed (in Python, once each)."""
         con = self.con
         con.execute("""
             CREATE OR REPLACE TEMP TABLE stage_links AS
@@ -264,18 +266,21 @@ class _Sync:
                 WHERE user_id IS NOT NULL AND wa_id IS NOT NULL)
             GROUP BY user_id""")
         con.execute("""
-            UPDATE stage_messages SET identity = coalesce(
-                stage_messages.wa_id, l.wa_id, stage_messages.user_id)
-            FROM (SELECT * FROM stage_messages m LEFT JOIN stage_links l USING (user_id)) l
-            WHERE stage_messages.wamid = l.wamid AND stage_messages.file = l.file
-              AND stage_messages.line = l.line""")
-        identities = [r[0] for r in con.execute(
-            "SELECT DISTINCT identity FROM stage_messages WHERE identity IS NOT NULL").fetchall()]
-        ids = pd.DataFrame({"identity": identities,
-                            "citizen_id": [pseudonym(i, self.key) for i in identities]})
+            CREATE OR REPLACE TEMP TABLE stage_identities AS
+            SELECT m.*, coalesce(m.wa_id, l.wa_id, m.user_id) AS identity
+            FROM stage_messages m LEFT JOIN stage_links l USING (user_id)""")
+        identities = [r[0] for r in con.execute("""
+            SELECT DISTINCT identity FROM stage_identities WHERE identity NOT IN (
+                SELECT coalesce(wa_id, user_id) FROM citizens)""").fetchall()]
+        con.register("new_ids", _columns(
+            identity=identities, citizen_id=[pseudonym(i, self.key) for i in identities]))
+        # Built in one statement: in DuckDB 2.0.0, appending a DataFrame of more than
+        # one row group to a temp table made by CREATE TABLE AS in the same
+        # transaction left the rows invisible to later scans.
         con.execute("""
-            UPDATE stage_messages SET citizen_id = ids.citizen_id FROM ids
-            WHERE stage_messages.identity = ids.identity""")
+            CREATE OR REPLACE TEMP TABLE stage_ids AS
+            SELECT coalesce(wa_id, user_id) AS identity, citizen_id FROM citizens
+            UNION ALL SELECT identity, citizen_id FROM new_ids""")
         # A citizen first seen only by BSUID whose number is now known: re-key.
         orphans = con.execute("""
             SELECT c.citizen_id, l.wa_id FROM citizens c JOIN stage_links l USING (user_id)
@@ -296,7 +301,7 @@ class _Sync:
                 user_id = coalesce(citizens.user_id, excluded.user_id),
                 last_inbound_at = greatest(citizens.last_inbound_at, excluded.last_inbound_at)
             """, [new, wa_id, *row])
-        con.execute("INSERT OR IGNORE INTO stage_affected VALUES (?)", [new])
+        con.execute("INSERT INTO stage_affected VALUES (?)", [new])
 
     def _classify(self) -> None:
         """Keywords: Python looks at each distinct text once; DuckDB joins the result."""
@@ -306,61 +311,67 @@ class _Sync:
             "AND text IS NOT NULL").fetchall()]
         c = classifier(self.settings)
         matches = [c.classify(text) for text in texts]
-        verdicts = pd.DataFrame({  # noqa: F841 (read by DuckDB below)
-            "text": texts,
-            "kind": [m.kind for m in matches],
-            "keyword": [m.keyword for m in matches],
-            "captured_name": [m.name for m in matches],
-        })
-        con.execute(f"""
-            UPDATE stage_messages SET kind = v.kind, keyword = v.keyword,
-                captured_name = v.captured_name
-            FROM verdicts v
-            WHERE stage_messages.text = v.text AND stage_messages.type IN {CLASSIFIED_TYPES}""")
+        con.register("verdicts", _columns(
+            text=texts,
+            kind=[m.kind for m in matches],
+            keyword=[m.keyword for m in matches],
+            captured_name=[m.name for m in matches],
+        ))
+        con.execute("CREATE OR REPLACE TEMP TABLE stage_verdicts AS SELECT * FROM verdicts")
 
     def _insert_inbound(self) -> int:
         con, s = self.con, self.summary
-        staged = con.execute(
-            "SELECT count(*) FROM stage_messages WHERE citizen_id IS NOT NULL").fetchone()[0]
-        con.execute("""
+        staged = con.execute("SELECT count(*) FROM stage_messages").fetchone()[0]
+        # One row per wamid (Meta retries), the first place it appears in the logs.
+        con.execute(f"""
             CREATE OR REPLACE TEMP TABLE stage_new AS
-            SELECT * EXCLUDE (identity, rn) FROM (
-                SELECT *, row_number() OVER (PARTITION BY wamid ORDER BY file, line) AS rn
-                FROM stage_messages WHERE citizen_id IS NOT NULL)
-            WHERE rn = 1""")
+            SELECT m.wamid, i.citizen_id, m.ts, m.type, m.text,
+                   CASE WHEN m.type IN {CLASSIFIED_TYPES} THEN v.kind END AS kind,
+                   v.keyword, v.captured_name, m.file, m.line,
+                   m.wa_id, m.user_id, m.profile_name
+            FROM stage_identities m
+            JOIN stage_ids i USING (identity)
+            LEFT JOIN stage_verdicts v ON v.text = m.text AND m.type IN {CLASSIFIED_TYPES}
+            QUALIFY row_number() OVER (PARTITION BY m.wamid ORDER BY m.file, m.line) = 1""")
         # Keep the first place a message appears in the logs, whatever the reading order.
         con.execute("""
             UPDATE inbound SET file = n.file, line = n.line FROM stage_new n
             WHERE inbound.wamid = n.wamid
               AND (n.file < inbound.file OR (n.file = inbound.file AND n.line < inbound.line))""")
-        con.execute("DELETE FROM stage_new WHERE wamid IN (SELECT wamid FROM inbound)")
-        self._drop_forgotten("stage_new", "ts")
+        con.execute("""
+            CREATE OR REPLACE TEMP TABLE stage_fresh AS
+            SELECT * FROM stage_new WHERE wamid NOT IN (SELECT wamid FROM inbound)""")
+        con.execute("DROP TABLE stage_new; DROP TABLE stage_identities; DROP TABLE stage_messages")
+        self._drop_forgotten("stage_fresh", "ts")
         new = con.execute("""
             INSERT INTO inbound
             SELECT wamid, citizen_id, ts, type, text, coalesce(kind, 'ignored'), keyword,
                    captured_name, file, line
-            FROM stage_new""").fetchone()[0]
+            FROM stage_fresh""").fetchone()[0]
         s.messages += new
         s.duplicates += staged - new
         s.kinds = dict(con.execute(
-            "SELECT coalesce(kind, 'ignored'), count(*) FROM stage_new GROUP BY ALL").fetchall())
+            "SELECT coalesce(kind, 'ignored'), count(*) FROM stage_fresh GROUP BY ALL").fetchall())
         con.execute("""
-            INSERT INTO citizens
-            SELECT citizen_id, max(wa_id), max(user_id),
-                   arg_max(profile_name, (ts, wamid)), max(ts)
-            FROM stage_new GROUP BY citizen_id
-            ON CONFLICT (citizen_id) DO UPDATE SET
-                wa_id = coalesce(citizens.wa_id, excluded.wa_id),
-                user_id = coalesce(citizens.user_id, excluded.user_id),
-                profile_name = CASE WHEN excluded.last_inbound_at > citizens.last_inbound_at
-                    THEN excluded.profile_name ELSE citizens.profile_name END,
-                last_inbound_at = greatest(citizens.last_inbound_at, excluded.last_inbound_at)
-            """)
+            CREATE OR REPLACE TEMP TABLE stage_citizens AS
+            SELECT citizen_id, max(wa_id) AS wa_id, max(user_id) AS user_id,
+                   arg_max(profile_name, (ts, wamid)) AS profile_name, max(ts) AS last_inbound_at
+            FROM stage_fresh GROUP BY citizen_id""")
         con.execute("""
-            INSERT OR IGNORE INTO stage_affected
-            SELECT DISTINCT citizen_id FROM stage_new WHERE kind IN ('subscribe', 'unsubscribe')
-            """)
-        return con.execute("SELECT count(*) FROM stage_affected").fetchone()[0]
+            UPDATE citizens SET
+                wa_id = coalesce(citizens.wa_id, n.wa_id),
+                user_id = coalesce(citizens.user_id, n.user_id),
+                profile_name = CASE WHEN n.last_inbound_at > citizens.last_inbound_at
+                    THEN n.profile_name ELSE citizens.profile_name END,
+                last_inbound_at = greatest(citizens.last_inbound_at, n.last_inbound_at)
+            FROM stage_citizens n WHERE citizens.citizen_id = n.citizen_id""")
+        con.execute("""
+            INSERT INTO citizens SELECT * FROM stage_citizens
+            WHERE citizen_id NOT IN (SELECT citizen_id FROM citizens)""")
+        return con.execute("""
+            INSERT INTO stage_affected
+            SELECT DISTINCT citizen_id FROM stage_fresh WHERE kind IN ('subscribe', 'unsubscribe')
+            """).fetchone()[0]
 
     def _merge_statuses(self) -> None:
         """Highest state per wamid, as order-independent min/max merges."""
@@ -371,8 +382,8 @@ class _Sync:
             recipients = [r[0] for r in con.execute(
                 "SELECT DISTINCT recipient_id FROM stage_statuses "
                 "WHERE recipient_id IS NOT NULL").fetchall()]
-            rids = pd.DataFrame({"recipient_id": recipients,  # noqa: F841
-                                 "citizen_id": [pseudonym(r, self.key) for r in recipients]})
+            con.register("rids", _columns(
+                recipient_id=recipients, citizen_id=[pseudonym(r, self.key) for r in recipients]))
             con.execute("""
                 CREATE OR REPLACE TEMP TABLE stage_statuses AS
                 SELECT s.*, r.citizen_id FROM stage_statuses s
@@ -388,14 +399,15 @@ class _Sync:
                 erase(self.con, d.citizen_id, before=d.ts)
 
     def _affect_decided(self) -> None:
-        ids = pd.DataFrame({"citizen_id": sorted({d.citizen_id for d in self.decisions})})  # noqa: F841
-        self.con.execute("INSERT OR IGNORE INTO stage_affected SELECT citizen_id FROM ids")
+        self.con.register("ids", _columns(citizen_id=sorted({d.citizen_id for d in self.decisions})))
+        self.con.execute("INSERT INTO stage_affected SELECT citizen_id FROM ids")
 
     def _drop_forgotten(self, table: str, ts: str) -> None:
-        forgotten = pd.DataFrame(  # noqa: F841
-            {"citizen_id": [d.citizen_id for d in self.decisions if d.action == "forget"],
-             "until": [d.ts for d in self.decisions if d.action == "forget"]})
-        if len(forgotten):
+        forgotten = [d for d in self.decisions if d.action == "forget"]
+        if forgotten:
+            self.con.register("forgotten", pd.DataFrame(
+                {"citizen_id": [d.citizen_id for d in forgotten],
+                 "until": [d.ts for d in forgotten]}))
             self.con.execute(f"""
                 DELETE FROM {table} WHERE EXISTS (
                     SELECT 1 FROM forgotten f
@@ -501,13 +513,15 @@ class _Outcomes:
         self.replies += [(rid, kind, cid, ts) for rid, kind, ts in o.replies]
 
     def store(self, con, scope: set[str], version: str, summary: Summary | None) -> None:
-        scope_rows = pd.DataFrame({"citizen_id": sorted(scope)})  # noqa: F841
-        sub_rows = _frame(self.subs, ["citizen_id", "state", "name", "keyword", "since_us",  # noqa: F841
-                                  "subscribed_us", "pending_action"])
-        event_rows = _frame(self.events, ["citizen_id", "ts_us", "from_state", "to_state",  # noqa: F841
-                                      "cause"])
-        consent_rows = _frame(self.consents, ["citizen_id", "wamid"])  # noqa: F841
-        reply_rows = _frame(self.replies, ["delivery_id", "kind", "citizen_id", "ts_us"])  # noqa: F841
+        con.register("scope_rows", _columns(citizen_id=sorted(scope)))
+        con.register("sub_rows", _frame(self.subs, [
+            "citizen_id", "state", "name", "keyword", "since_us", "subscribed_us",
+            "pending_action"]))
+        con.register("event_rows", _frame(self.events, [
+            "citizen_id", "ts_us", "from_state", "to_state", "cause"]))
+        con.register("consent_rows", _frame(self.consents, ["citizen_id", "wamid"]))
+        con.register("reply_rows", _frame(self.replies, [
+            "delivery_id", "kind", "citizen_id", "ts_us"]))
         con.execute("CREATE OR REPLACE TEMP TABLE scope AS SELECT * FROM scope_rows")
         in_scope = "citizen_id IN (SELECT citizen_id FROM scope)"
         con.execute(f"DELETE FROM subscribers WHERE {in_scope}")
@@ -522,34 +536,42 @@ class _Outcomes:
             SELECT citizen_id, make_timestamptz(ts_us), from_state, to_state, cause FROM event_rows
             """)
         # A consent stays as first recorded (its notice version is the one then in force).
-        # (DataFrames are read by name: their names must not be those of tables.)
         con.execute("CREATE OR REPLACE TEMP TABLE consents_df AS SELECT * FROM consent_rows")
         con.execute(f"DELETE FROM main.consents WHERE {in_scope} "
                     "AND wamid NOT IN (SELECT wamid FROM consents_df)")
         con.execute("""
-            INSERT OR IGNORE INTO main.consents
+            INSERT INTO main.consents
             SELECT c.citizen_id, c.wamid, i.ts, i.text, i.keyword, ?
-            FROM consents_df c JOIN inbound i USING (wamid)""", [version])
+            FROM consents_df c JOIN inbound i USING (wamid)
+            WHERE c.wamid NOT IN (SELECT wamid FROM main.consents)""", [version])
         # Replies not sent yet and no longer implied (history changed) are withdrawn.
         con.execute("CREATE OR REPLACE TEMP TABLE replies_df AS SELECT * FROM reply_rows")
         con.execute(f"""
             DELETE FROM deliveries WHERE {in_scope} AND kind IN ('welcome', 'goodbye')
               AND state = 'queued' AND delivery_id NOT IN (SELECT delivery_id FROM replies_df)""")
-        queued = con.execute("""
+        con.execute("""
+            CREATE OR REPLACE TEMP TABLE replies_new AS SELECT * FROM replies_df
+            WHERE delivery_id NOT IN (SELECT delivery_id FROM deliveries)""")
+        con.execute("""
             INSERT INTO deliveries (delivery_id, kind, citizen_id, state, created_at)
             SELECT delivery_id, kind, citizen_id, 'queued', make_timestamptz(ts_us)
-            FROM replies_df ON CONFLICT DO NOTHING
-            RETURNING kind""").fetchall()
+            FROM replies_new""")
         if summary is not None:
-            counts = Counter(k for (k,) in queued)
-            summary.welcome += counts["welcome"]
-            summary.goodbye += counts["goodbye"]
+            counts = dict(con.execute("SELECT kind, count(*) FROM replies_new GROUP BY ALL")
+                          .fetchall())
+            summary.welcome += counts.get("welcome", 0)
+            summary.goodbye += counts.get("goodbye", 0)
 
 
 def _frame(rows: list[tuple], columns: list[str]) -> pd.DataFrame:
+    """Rows as a DataFrame DuckDB can read by name (empty columns typed, not float)."""
     if not rows:
         return pd.DataFrame({c: pd.Series([], dtype="object") for c in columns})
     return pd.DataFrame(rows, columns=columns)
+
+
+def _columns(**columns: list) -> pd.DataFrame:
+    return pd.DataFrame({k: pd.Series(v, dtype="object") for k, v in columns.items()})
 
 
 _STAGE_TABLE = """
@@ -566,20 +588,22 @@ CREATE OR REPLACE TEMP TABLE stage_items (
 # Parse one block: one JSON pass per line into a typed struct, and the reason a
 # line cannot be used. Details never hold a phone number: digits are masked.
 _PARSE_BLOCK = f"""
-INSERT INTO stage_lines
-SELECT $file, line, j.entry,
+CREATE OR REPLACE TEMP TABLE stage_lines AS
+SELECT $file AS file, line, j.entry AS entry,
     CASE WHEN j.entry IS NOT NULL THEN NULL
          WHEN trim(raw, E' \\t\\r') = '' THEN 'empty'
          WHEN j IS NULL AND NOT coalesce(json_valid(raw), false) THEN
             CASE WHEN ltrim(raw) SIMILAR TO '[\\[{{].*' THEN 'truncated' ELSE 'not_json' END
-         ELSE 'wrong_shape' END,
+         ELSE 'wrong_shape' END AS reason,
     CASE WHEN j.entry IS NULL AND trim(raw, E' \\t\\r') <> '' THEN
-        length(raw) || ' bytes: ' || regexp_replace(left(raw, 40), '[0-9]', '#', 'g') END
-FROM (SELECT line, raw, try(json_transform(raw, '{WEBHOOK_TYPE}')) AS j FROM block_lines)
+        length(raw) || ' bytes: ' || regexp_replace(left(raw, 40), '[0-9]', '#', 'g') END AS detail
+FROM (SELECT line, raw, try(json_transform(raw, '{WEBHOOK_TYPE}')) AS j
+      FROM (SELECT line, coalesce(try(decode(raw)), '(invalid UTF-8)') AS raw
+            FROM block_lines))
 """
 
-# Then all blocks at once: entry[].changes[].value.{messages,statuses,errors}[]
-# flattened into one row per item.
+# Then entry[].changes[].value.{messages,statuses,errors}[] flattened into one
+# row per item (block by block, so memory stays flat).
 _FLATTEN = """
 CREATE OR REPLACE TEMP TABLE stage_values AS
 SELECT file, line, c.value AS v FROM (
@@ -633,9 +657,7 @@ WHERE item IN ('message', 'status') AND (wamid IS NULL OR ts IS NULL
     OR (item = 'status' AND status NOT IN {STATUS_VALUES}));
 
 CREATE OR REPLACE TEMP TABLE stage_messages AS
-SELECT file, line, wamid, ts, type, text, wa_id, user_id, profile_name,
-       NULL::VARCHAR AS identity, NULL::VARCHAR AS citizen_id, NULL::VARCHAR AS kind,
-       NULL::VARCHAR AS keyword, NULL::VARCHAR AS captured_name
+SELECT file, line, wamid, ts, type, text, wa_id, user_id, profile_name
 FROM stage_items WHERE item = 'message' AND reason IS NULL;
 
 CREATE OR REPLACE TEMP TABLE stage_statuses AS
