@@ -530,3 +530,14 @@ def test_sync_reads_what_the_receiver_writes(tmp_path, monkeypatch):
                 con.execute("SELECT count(*) FROM malformed").fetchone()[0])
     assert results["raw"] == ((5,), 0)
     assert results["marked"] == ((5,), 1)
+
+
+def test_the_guide_names_a_factory_that_exists(env):
+    guide = (ROOT / "docs" / "town-setup.md").read_text(encoding="utf-8")
+    factories = set(re.findall(r"'(runner\.\w+):(\w+)\(\)'", guide))
+    assert factories == {("runner.webhook", "create_app")}
+    import importlib
+
+    for module, name in factories:
+        app = getattr(importlib.import_module(module), name)()
+        assert callable(app)
