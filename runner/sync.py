@@ -528,12 +528,12 @@ class _Outcomes:
         con.execute("""
             INSERT INTO subscribers (citizen_id, state, name, keyword, since, subscribed_at,
                                      pending_action)
-            SELECT citizen_id, state, name, keyword, make_timestamptz(since_us),
-                   make_timestamptz(subscribed_us), pending_action FROM sub_rows""")
+            SELECT citizen_id, state, name, keyword, make_timestamptz(since_us::BIGINT),
+                   make_timestamptz(subscribed_us::BIGINT), pending_action FROM sub_rows""")
         con.execute(f"DELETE FROM subscriber_events WHERE {in_scope}")
         con.execute("""
             INSERT INTO subscriber_events
-            SELECT citizen_id, make_timestamptz(ts_us), from_state, to_state, cause FROM event_rows
+            SELECT citizen_id, make_timestamptz(ts_us::BIGINT), from_state, to_state, cause FROM event_rows
             """)
         # A consent stays as first recorded (its notice version is the one then in force).
         con.execute("CREATE OR REPLACE TEMP TABLE consents_df AS SELECT * FROM consent_rows")
@@ -554,7 +554,7 @@ class _Outcomes:
             WHERE delivery_id NOT IN (SELECT delivery_id FROM deliveries)""")
         con.execute("""
             INSERT INTO deliveries (delivery_id, kind, citizen_id, state, created_at)
-            SELECT delivery_id, kind, citizen_id, 'queued', make_timestamptz(ts_us)
+            SELECT delivery_id, kind, citizen_id, 'queued', make_timestamptz(ts_us::BIGINT)
             FROM replies_new""")
         if summary is not None:
             counts = dict(con.execute("SELECT kind, count(*) FROM replies_new GROUP BY ALL")
@@ -567,7 +567,7 @@ def _frame(rows: list[tuple], columns: list[str]) -> pd.DataFrame:
     """Rows as a DataFrame DuckDB can read by name (empty columns typed, not float)."""
     if not rows:
         return pd.DataFrame({c: pd.Series([], dtype="object") for c in columns})
-    return pd.DataFrame(rows, columns=columns)
+    return pd.DataFrame(rows, columns=columns, dtype="object")
 
 
 def _columns(**columns: list) -> pd.DataFrame:
