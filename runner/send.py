@@ -57,7 +57,6 @@ from .whatsapp import (
 _RETRYABLE = frozenset({Action.RETRY, Action.THROUGHPUT, Action.PAIR_RATE})
 # Failed deliveries that `send --retry-failed` may try again: the transient classes
 # (their retries ran out during an outage) and the retry-later ones after 24 h.
-_SELECT_CHUNK = 20_000
 
 
 @dataclass
@@ -93,6 +92,8 @@ class SendSummary:
     table: list[tuple] = field(default_factory=list)
     configured_rate: float = 0.0
     backoffs: list[float] = field(default_factory=list)  # retry waits (the last 1,000)
+    send_elapsed: float = 0.0  # wall and process CPU seconds of the sending phase alone
+    send_cpu: float = 0.0
     replies_queued: int = 0
 
     @property
@@ -126,8 +127,12 @@ def valid_announcements(settings) -> list:
 
 def send(settings, *, dry_run: bool = False, retry_failed: bool = False, announcements=None,
          transport=None, clock=time.monotonic, sleep=time.sleep, progress=None,
-         out=sys.stderr) -> SendSummary:
-    """Settle, plan and send everything due; see the module docstring."""
+         out=sys.stderr, max_seconds: float | None = None) -> SendSummary:
+    """Settle, plan and send everything due; see the module docstring.
+
+    ``max_seconds`` stops taking new deliveries after that long (a CI job has a time
+    limit): what is left stays queued for the next run.
+    """
     if announcements is None:
         announcements = valid_announcements(settings)
     con = store.connect(settings.database)
@@ -136,6 +141,7 @@ def send(settings, *, dry_run: bool = False, retry_failed: bool = False, announc
         transport = make_transport(settings, workers_for(settings.rate_per_second))
     try:
         engine = Engine(con, settings, transport, clock=clock, sleep=sleep, out=out)
+        engine.max_seconds = max_seconds
         summary = engine.run(announcements, dry_run=dry_run, retry_failed=retry_failed,
                              progress=progress)
         if not dry_run:
@@ -162,6 +168,7 @@ class Engine:
             "outbox" if settings.whatsapp_token is None else "cloud"),
             configured_rate=settings.rate_per_second)
         self.stop_error: ApiError | None = None
+        self.max_seconds: float | None = None
         self.results: deque = deque()
         self.pacer = Pacer(settings.rate_per_second, clock=clock, sleep=sleep)
         self._retrying = Retrying(
@@ -179,6 +186,7 @@ class Engine:
         summary = self.summary
         summary.dry_run = dry_run
         outbox_path = Path(self.settings.outbox)
+        fold_journal(self.con)  # what a killed run journaled, before settling it
         if dry_run:
             self.con.execute("BEGIN TRANSACTION")  # a dry run changes nothing
         try:
@@ -202,7 +210,8 @@ class Engine:
         summary.elapsed = self.clock() - self._t0
         summary.throttled = self.pacer.throttle_count
         summary.backoffs = list(self.backoffs)
-        summary.rate = (summary.sent + summary.failed) / summary.elapsed if summary.elapsed else 0
+        done = summary.sent + summary.failed
+        summary.rate = done / summary.send_elapsed if summary.send_elapsed else 0.0
         summary.table = self._table()
         if self.stop_error is not None:
             err = self.stop_error
@@ -326,23 +335,32 @@ class Engine:
             """).fetchone()[0]
 
     def _next_chunk(self) -> list[tuple]:
+        # Everything already dispatched is journaled: fold it in so it is not selected again.
+        fold_journal(self.con)
         # Replies first (the 24-hour window is closing), then emergencies; within an
         # announcement by citizen, so one citizen's messages are a whole pass apart.
+        # The number is looked up for the chosen rows only: joining every queued
+        # delivery to citizens costs more than the sort.
         return self.con.execute(
             """
-            SELECT d.delivery_id, d.citizen_id, c.wa_id,
-                   CASE WHEN d.kind = 'announcement' THEN d.announcement_id ELSE d.kind END
-            FROM deliveries d
-            JOIN citizens c ON c.citizen_id = d.citizen_id
-            LEFT JOIN announcements a ON a.announcement_id = d.announcement_id
-            WHERE d.state = 'queued' AND (d.kind IN ('welcome', 'goodbye')
-                  OR d.announcement_id IN (SELECT announcement_id FROM sendable))
-            ORDER BY CASE WHEN d.kind <> 'announcement' THEN 0
-                          WHEN a.urgency = 'emergency' THEN 1 ELSE 2 END,
-                     a.publish_at, d.announcement_id, d.citizen_id
-            LIMIT ?
+            WITH next AS (
+                SELECT d.delivery_id, d.citizen_id,
+                       CASE WHEN d.kind = 'announcement' THEN d.announcement_id
+                            ELSE d.kind END AS payload,
+                       CASE WHEN d.kind <> 'announcement' THEN 0
+                            WHEN a.urgency = 'emergency' THEN 1 ELSE 2 END AS priority,
+                       a.publish_at, d.announcement_id
+                FROM deliveries d
+                LEFT JOIN announcements a ON a.announcement_id = d.announcement_id
+                WHERE d.state = 'queued' AND (d.kind IN ('welcome', 'goodbye')
+                      OR d.announcement_id IN (SELECT announcement_id FROM sendable))
+                ORDER BY priority, a.publish_at, d.announcement_id, d.citizen_id
+                LIMIT $n)
+            SELECT next.delivery_id, next.citizen_id, c.wa_id, next.payload
+            FROM next JOIN citizens c ON c.citizen_id = next.citizen_id
+            ORDER BY next.priority, next.publish_at, next.announcement_id, next.citizen_id
             """,
-            [_SELECT_CHUNK],
+            {"n": self._chunk},
         ).fetchall()
 
     # --- sending ----------------------------------------------------------------
@@ -356,20 +374,31 @@ class Engine:
         self._flush_every = 0.2
         self._progress = progress or Progress(total, self.out)
         self._pending: list[tuple] = []
+        self._seq = 0
+        # Rows taken from the queue per query (each one sorts the queue): half a minute.
+        self._chunk = max(2_000, int(rate * 30))
         self._last_flush = time.monotonic()
+        started, cpu = time.monotonic(), time.process_time()
+        self._deadline = started + self.max_seconds if self.max_seconds else None
         if concurrent:
             self._send_threaded(payloads, workers, batch)
         else:
             self._send_inline(payloads, batch)
         self._flush(force=True)
+        fold_journal(self.con)
+        self.summary.send_elapsed = time.monotonic() - started
+        self.summary.send_cpu = time.process_time() - cpu
         self._progress.close()
+
+    def _out_of_time(self) -> bool:
+        return self._deadline is not None and time.monotonic() >= self._deadline
 
     def _items(self, rows, payloads):
         for delivery_id, citizen_id, wa_id, key in rows:
             yield delivery_id, citizen_id, payloads[key].body(wa_id, delivery_id)
 
     def _send_inline(self, payloads, batch: int) -> None:
-        while self.stop_error is None:
+        while self.stop_error is None and not self._out_of_time():
             rows = self._next_chunk()
             if not rows:
                 return
@@ -393,14 +422,14 @@ class Engine:
         max_inflight = workers + 2 * batch
         self._inflight = 0
         try:
-            while self.stop_error is None:
+            while self.stop_error is None and not self._out_of_time():
                 rows = self._next_chunk()
                 if not rows:
                     break
                 for start in range(0, len(rows), batch):
                     while self._inflight >= max_inflight and self.stop_error is None:
-                        self._collect(wait=0.005)
-                    if self.stop_error is not None:
+                        self._collect(wait=0.01)
+                    if self.stop_error is not None or self._out_of_time():
                         break
                     sub = rows[start:start + batch]
                     self._mark_sending(sub)
@@ -409,7 +438,7 @@ class Engine:
                     self._inflight += len(sub)
                     self._collect()
             while self._inflight > 0:
-                self._collect(wait=0.005)
+                self._collect(wait=0.01)
         finally:
             for _ in threads:
                 work.put(None)
@@ -475,11 +504,9 @@ class Engine:
 
     # --- state in the database, in batches ---------------------------------------
     def _mark_sending(self, rows) -> None:
-        self.con.execute(
-            "UPDATE deliveries SET state = 'sending', updated_at = ? "
-            "WHERE delivery_id IN (SELECT unnest(?::VARCHAR[]))",
-            [self._now(), [r[0] for r in rows]],
-        )
+        """Journal these deliveries as `sending`, durably, before any of them is sent."""
+        self._pending.extend((r[0], "sending", None, None, None, 0) for r in rows)
+        self._flush(force=True)
 
     def _collect(self, wait: float = 0.0) -> None:
         results = self.results
@@ -515,26 +542,52 @@ class Engine:
         self._pending = []
         self._last_flush = time.monotonic()
         cols = list(zip(*pending, strict=True))
+        first, self._seq = self._seq, self._seq + len(pending)
         self.con.execute(
             """
-            UPDATE deliveries SET state = r.state, wamid = r.wamid,
-                   error_code = r.code, error_title = r.title,
-                   attempts = attempts + r.tries,
-                   sent_at = CASE WHEN r.state = 'sent' THEN $now ELSE sent_at END,
-                   updated_at = $now
-            FROM (SELECT unnest($ids::VARCHAR[]) AS id, unnest($states::VARCHAR[]) AS state,
-                         unnest($wamids::VARCHAR[]) AS wamid, unnest($codes::INTEGER[]) AS code,
-                         unnest($titles::VARCHAR[]) AS title,
-                         unnest($tries::INTEGER[]) AS tries) r
-            WHERE deliveries.delivery_id = r.id
+            INSERT INTO send_journal
+            SELECT unnest($seq::BIGINT[]), unnest($ids::VARCHAR[]), unnest($states::VARCHAR[]),
+                   unnest($wamids::VARCHAR[]), unnest($codes::INTEGER[]),
+                   unnest($titles::VARCHAR[]), unnest($tries::INTEGER[]), $now
             """,
-            {"now": self._now(), "ids": list(cols[0]), "states": list(cols[1]),
-             "wamids": list(cols[2]), "codes": list(cols[3]), "titles": list(cols[4]),
-             "tries": list(cols[5])},
+            {"now": self._now(), "seq": list(range(first, self._seq)), "ids": list(cols[0]),
+             "states": list(cols[1]), "wamids": list(cols[2]), "codes": list(cols[3]),
+             "titles": list(cols[4]), "tries": list(cols[5])},
         )
 
     def _now(self) -> datetime:
         return self.now + timedelta(seconds=self.clock() - self._t0)
+
+
+def fold_journal(con: duckdb.DuckDBPyConnection) -> int:
+    """Apply the send journal to deliveries (each delivery's last journaled state) and empty it.
+
+    One transaction: a kill between the two statements leaves the journal whole,
+    and folding it again gives the same result.
+    """
+    if not con.execute("SELECT 1 FROM send_journal LIMIT 1").fetchone():
+        return 0
+    con.execute("BEGIN TRANSACTION")
+    try:
+        changed = con.execute(
+            """
+            UPDATE deliveries SET state = j.state, wamid = coalesce(j.wamid, deliveries.wamid),
+                   error_code = j.error_code, error_title = j.error_title,
+                   attempts = deliveries.attempts + j.tries,
+                   sent_at = CASE WHEN j.state = 'sent' THEN j.at ELSE deliveries.sent_at END,
+                   updated_at = j.at
+            FROM (SELECT delivery_id, state, wamid, error_code, error_title, journaled_at AS at,
+                         sum(tries) OVER (PARTITION BY delivery_id) AS tries
+                  FROM send_journal
+                  QUALIFY row_number() OVER (PARTITION BY delivery_id ORDER BY seq DESC) = 1) j
+            WHERE deliveries.delivery_id = j.delivery_id
+            """).fetchone()[0]
+        con.execute("DELETE FROM send_journal")
+        con.execute("COMMIT")
+    except Exception:
+        con.execute("ROLLBACK")
+        raise
+    return changed
 
 
 def _transient_codes() -> list[int]:

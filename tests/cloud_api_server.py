@@ -71,6 +71,7 @@ class State:
 
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive, as Meta's edge does
+    disable_nagle_algorithm = True  # headers and body in separate writes: no 40 ms stalls
     state: State  # set on the subclass made per server
 
     def log_message(self, *args) -> None:  # quiet

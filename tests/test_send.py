@@ -20,7 +20,7 @@ from cloud_api_server import DROP, DROP_AFTER, HTTP_503, CloudApiServer
 
 from runner import store
 from runner.announcement import load_all
-from runner.send import report, send
+from runner.send import fold_journal, report, send
 from runner.settings import Settings, TemplateConfig
 
 NOW = datetime.fromisoformat("2024-04-03T10:00:00+02:00")
@@ -414,6 +414,7 @@ def test_kill_9_mid_send_then_resume_sends_each_once_but_the_ambiguous(town, tmp
         assert 150 <= len(before) < n
 
         con = store.connect(town.database)
+        fold_journal(con)  # what the next start does first
         in_flight = con.execute(
             "SELECT count(*) FROM deliveries WHERE state = 'sending'").fetchone()[0]
         # The webhook logs bring back the statuses of what Meta accepted, except the
