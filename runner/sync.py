@@ -20,6 +20,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import queue
+import threading
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -56,6 +59,7 @@ WEBHOOK_TYPE = (
 )
 CLASSIFIED_TYPES = ("text", "button", "interactive")
 MEMORY_LIMIT = "600MB"
+PARSE_WORKERS = max(1, min(4, os.cpu_count() or 1))
 STATUS_VALUES = ("sent", "delivered", "read", "failed", "played")
 # Tables sync owns: --rebuild empties them (deliveries belong to the send engine).
 SYNC_TABLES = ("log_files", "malformed", "citizens", "inbound", "subscribers",
@@ -182,6 +186,8 @@ class _Sync:
         except BaseException:
             con.execute("ROLLBACK")
             raise
+        finally:
+            con.execute("DETACH DATABASE IF EXISTS stage")
         return s
 
     @contextmanager
@@ -198,22 +204,56 @@ class _Sync:
         return hashlib.sha256(json.dumps(parts).encode()).hexdigest()[:16]
 
     def _stage(self, reads: list[weblog.FileRead]) -> None:
-        """Parse every new line into one flat stage table (one DuckDB pass per block)."""
+        """Parse every new line into one flat stage table.
+
+        This thread reads the files into blocks of lines; PARSE_WORKERS threads,
+        each with its own cursor, have DuckDB parse and flatten one block each
+        (DuckDB runs without the GIL). The stage lives in an attached in-memory
+        database, which every cursor sees.
+        """
         con = self.con
+        con.execute("ATTACH IF NOT EXISTS ':memory:' AS stage")
         con.execute(_STAGE_TABLE)
-        for read in reads:
-            for block in weblog.blocks(read):
-                self.summary.lines += len(block.lines)
-                # A DataFrame hands DuckDB a million strings far faster than one
-                # big string it would split itself.
-                con.register("block_lines", pd.DataFrame({
-                    "line": range(block.first_line, block.first_line + len(block.lines)),
-                    "raw": block.lines}))
-                con.execute(_PARSE_BLOCK, {"file": block.path})
-                con.execute(_FLATTEN)
-            self.summary.files += 1
-        con.execute("DROP TABLE IF EXISTS stage_lines; DROP TABLE IF EXISTS stage_values")
-        con.unregister("block_lines")
+        blocks: queue.Queue = queue.Queue(maxsize=PARSE_WORKERS + 1)
+        errors: list[BaseException] = []
+
+        def work() -> None:
+            cur = con.cursor()
+            try:
+                while (block := blocks.get()) is not None:
+                    if errors:
+                        continue  # keep draining so the reader never blocks
+                    try:
+                        # A DataFrame hands DuckDB many strings far faster than one
+                        # big string it would split itself.
+                        cur.register("block_lines", pd.DataFrame({
+                            "line": range(block.first_line, block.first_line + len(block.lines)),
+                            "raw": block.lines}))
+                        cur.execute(_PARSE_BLOCK, {"file": block.path})
+                        cur.execute(_FLATTEN)
+                    except BaseException as exc:  # re-raised by the reading thread
+                        errors.append(exc)
+            finally:
+                cur.close()
+
+        workers = [threading.Thread(target=work, daemon=True) for _ in range(PARSE_WORKERS)]
+        for w in workers:
+            w.start()
+        try:
+            for read in reads:
+                for block in weblog.blocks(read):
+                    if errors:
+                        break
+                    self.summary.lines += len(block.lines)
+                    blocks.put(block)
+                self.summary.files += 1
+        finally:
+            for _ in workers:
+                blocks.put(None)
+            for w in workers:
+                w.join()
+        if errors:
+            raise errors[0]
         con.execute(_SPLIT_STAGE)
 
     def _ingest(self, reads: list[weblog.FileRead]) -> str:
@@ -229,7 +269,7 @@ class _Sync:
         con.execute("""
             INSERT OR REPLACE INTO malformed
             SELECT file, line, arg_min(reason, item), arg_min(detail, item)
-            FROM stage_items WHERE reason IS NOT NULL GROUP BY file, line
+            FROM stage.stage_items WHERE reason IS NOT NULL GROUP BY file, line
             """)
         if problems:
             con.executemany("INSERT OR REPLACE INTO malformed VALUES (?, ?, ?, ?)", problems)
@@ -246,9 +286,8 @@ class _Sync:
             self._merge_statuses()
         s.errors += con.execute("""
             INSERT OR IGNORE INTO webhook_errors
-            SELECT DISTINCT file, line, error_code, error_title FROM stage_items
+            SELECT DISTINCT file, line, error_code, error_title FROM stage.stage_items
             WHERE item = 'error' AND error_code IS NOT NULL""").fetchone()[0]
-        con.execute("DROP TABLE stage_items")
         return "some" if new else "none"
 
     def _identify(self) -> None:
@@ -575,7 +614,7 @@ def _columns(**columns: list) -> pd.DataFrame:
 
 
 _STAGE_TABLE = """
-CREATE OR REPLACE TEMP TABLE stage_items (
+CREATE OR REPLACE TABLE stage.stage_items (
     file VARCHAR, line BIGINT,
     item VARCHAR,                  -- line (unusable) | message | status | error
     wamid VARCHAR, ts TIMESTAMPTZ, type VARCHAR, text VARCHAR,
@@ -610,10 +649,10 @@ SELECT file, line, c.value AS v FROM (
     SELECT file, line, unnest(e.changes) AS c FROM (
         SELECT file, line, unnest(entry) AS e FROM stage_lines WHERE reason IS NULL));
 
-INSERT INTO stage_items BY NAME
+INSERT INTO stage.stage_items BY NAME
 SELECT 'line' AS item, file, line, reason, detail FROM stage_lines WHERE reason IS NOT NULL;
 
-INSERT INTO stage_items BY NAME
+INSERT INTO stage.stage_items BY NAME
 SELECT 'message' AS item, file, line, m.id AS wamid,
     to_timestamp(TRY_CAST(m.timestamp AS BIGINT)) AS ts,
     coalesce(m.type, 'unknown') AS type,
@@ -633,7 +672,7 @@ FROM (
     FROM (SELECT file, line, v.contacts AS contacts, unnest(v.messages) AS m
           FROM stage_values WHERE len(v.messages) > 0));
 
-INSERT INTO stage_items BY NAME
+INSERT INTO stage.stage_items BY NAME
 SELECT 'status' AS item, file, line, s.id AS wamid, s.status,
     to_timestamp(TRY_CAST(s.timestamp AS BIGINT)) AS ts,
     coalesce(s.recipient_id, s.recipient_user_id) AS recipient_id,
@@ -642,7 +681,7 @@ SELECT 'status' AS item, file, line, s.id AS wamid, s.status,
     s.pricing.category AS pricing_category
 FROM (SELECT file, line, unnest(v.statuses) AS s FROM stage_values WHERE len(v.statuses) > 0);
 
-INSERT INTO stage_items BY NAME
+INSERT INTO stage.stage_items BY NAME
 SELECT 'error' AS item, file, line, e.code AS error_code, e.title AS error_title
 FROM (SELECT file, line, unnest(v.errors) AS e FROM stage_values WHERE len(v.errors) > 0);
 """
@@ -650,7 +689,7 @@ FROM (SELECT file, line, unnest(v.errors) AS e FROM stage_values WHERE len(v.err
 # Items that cannot be applied make their line wrong_shape; the rest are split
 # into the tables the next steps read.
 _SPLIT_STAGE = f"""
-UPDATE stage_items SET reason = 'wrong_shape',
+UPDATE stage.stage_items SET reason = 'wrong_shape',
     detail = item || ' without id, timestamp, sender or a known status'
 WHERE item IN ('message', 'status') AND (wamid IS NULL OR ts IS NULL
     OR (item = 'message' AND wa_id IS NULL AND user_id IS NULL)
@@ -658,12 +697,12 @@ WHERE item IN ('message', 'status') AND (wamid IS NULL OR ts IS NULL
 
 CREATE OR REPLACE TEMP TABLE stage_messages AS
 SELECT file, line, wamid, ts, type, text, wa_id, user_id, profile_name
-FROM stage_items WHERE item = 'message' AND reason IS NULL;
+FROM stage.stage_items WHERE item = 'message' AND reason IS NULL;
 
 CREATE OR REPLACE TEMP TABLE stage_statuses AS
 SELECT file, line, wamid, status, ts, recipient_id, callback, error_code, error_title,
        pricing_category
-FROM stage_items WHERE item = 'status' AND reason IS NULL;
+FROM stage.stage_items WHERE item = 'status' AND reason IS NULL;
 """
 
 # Each status column merges by min/max, so any order and any repetition of the
