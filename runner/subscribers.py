@@ -322,16 +322,18 @@ _ALLOWED = {
 
 def decide(settings, action: str, who: str) -> DecisionResult:
     """Record a staff decision in the repository and apply it to the database now."""
-    from . import store, sync
+    from . import states, store
 
     if action not in ACTIONS:
         raise DecisionError(t("subscribers.action-unknown", action=action, allowed=", ".join(ACTIONS)))
     cid = resolve(settings, who)
     con = store.connect(settings.database)
     try:
-        row = con.execute("SELECT state FROM subscribers WHERE citizen_id = ?", [cid]).fetchone()
+        # (fetchall, not fetchone: DuckDB 2 refuses register() while a result is open)
+        row = next(iter(con.execute("SELECT state FROM subscribers WHERE citizen_id = ?",
+                                    [cid]).fetchall()), None)
         known = row is not None or con.execute(
-            "SELECT count(*) FROM citizens WHERE citizen_id = ?", [cid]).fetchone()[0] > 0
+            "SELECT count(*) FROM citizens WHERE citizen_id = ?", [cid]).fetchall()[0][0] > 0
         before = row[0] if row else None
         if not known and action != "block":
             raise DecisionError(t("subscribers.unknown-citizen", citizen_id=cid))
@@ -347,10 +349,10 @@ def decide(settings, action: str, who: str) -> DecisionResult:
         append_decision(Path(settings.decisions_file),
                         Decision(settings.current_time(), action, cid))
         if action == "forget":
-            sync.erase(con, cid)
-        sync.recompute(con, settings, [cid])
-        after = con.execute("SELECT state FROM subscribers WHERE citizen_id = ?",
-                            [cid]).fetchone()
+            states.erase(con, cid)
+        states.recompute(con, settings, [cid])
+        after = next(iter(con.execute("SELECT state FROM subscribers WHERE citizen_id = ?",
+                                      [cid]).fetchall()), None)
     finally:
         con.close()
     return DecisionResult(cid, action, before, after[0] if after else None, purge)

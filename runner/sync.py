@@ -26,7 +26,6 @@ import threading
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from itertools import groupby
 from pathlib import Path
 
 import pandas as pd
@@ -35,7 +34,8 @@ from . import store, weblog
 from .keywords import classifier
 from .messages import t
 from .privacy import citizen_id as pseudonym
-from .subscribers import Decision, Event, load_decisions, notice_version, replay
+from .states import columns_frame, erase, recompute
+from .subscribers import load_decisions
 
 # The parts of a webhook body sync reads; json_transform ignores the rest.
 _CONTACT = '{"wa_id":"VARCHAR","user_id":"VARCHAR","profile":{"name":"VARCHAR"}}'
@@ -287,7 +287,7 @@ class _Sync:
         s.errors += con.execute("""
             INSERT OR IGNORE INTO webhook_errors
             SELECT DISTINCT file, line, error_code, error_title FROM stage.stage_items
-            WHERE item = 'error' AND error_code IS NOT NULL""").fetchone()[0]
+            WHERE item = 'error' AND error_code IS NOT NULL""").fetchall()[0][0]
         return "some" if new else "none"
 
     def _identify(self) -> None:
@@ -311,7 +311,7 @@ class _Sync:
         identities = [r[0] for r in con.execute("""
             SELECT DISTINCT identity FROM stage_identities WHERE identity NOT IN (
                 SELECT coalesce(wa_id, user_id) FROM citizens)""").fetchall()]
-        con.register("new_ids", _columns(
+        con.register("new_ids", columns_frame(
             identity=identities, citizen_id=[pseudonym(i, self.key) for i in identities]))
         # Built in one statement: in DuckDB 2.0.0, appending a DataFrame of more than
         # one row group to a temp table made by CREATE TABLE AS in the same
@@ -330,7 +330,7 @@ class _Sync:
     def _rekey(self, old: str, new: str, wa_id: str) -> None:
         con = self.con
         row = con.execute("SELECT user_id, profile_name, last_inbound_at FROM citizens "
-                          "WHERE citizen_id = ?", [old]).fetchone()
+                          "WHERE citizen_id = ?", [old]).fetchall()[0]
         con.execute("UPDATE inbound SET citizen_id = ? WHERE citizen_id = ?", [new, old])
         con.execute("UPDATE deliveries SET citizen_id = ? WHERE citizen_id = ?", [new, old])
         for table in ("subscribers", "subscriber_events", "consents", "citizens"):
@@ -350,7 +350,7 @@ class _Sync:
             "AND text IS NOT NULL").fetchall()]
         c = classifier(self.settings)
         matches = [c.classify(text) for text in texts]
-        con.register("verdicts", _columns(
+        con.register("verdicts", columns_frame(
             text=texts,
             kind=[m.kind for m in matches],
             keyword=[m.keyword for m in matches],
@@ -360,7 +360,7 @@ class _Sync:
 
     def _insert_inbound(self) -> int:
         con, s = self.con, self.summary
-        staged = con.execute("SELECT count(*) FROM stage_messages").fetchone()[0]
+        staged = con.execute("SELECT count(*) FROM stage_messages").fetchall()[0][0]
         # One row per wamid (Meta retries), the first place it appears in the logs.
         con.execute(f"""
             CREATE OR REPLACE TEMP TABLE stage_new AS
@@ -386,7 +386,7 @@ class _Sync:
             INSERT INTO inbound
             SELECT wamid, citizen_id, ts, type, text, coalesce(kind, 'ignored'), keyword,
                    captured_name, file, line
-            FROM stage_fresh""").fetchone()[0]
+            FROM stage_fresh""").fetchall()[0][0]
         s.messages += new
         s.duplicates += staged - new
         s.kinds = dict(con.execute(
@@ -410,18 +410,18 @@ class _Sync:
         return con.execute("""
             INSERT INTO stage_affected
             SELECT DISTINCT citizen_id FROM stage_fresh WHERE kind IN ('subscribe', 'unsubscribe')
-            """).fetchone()[0]
+            """).fetchall()[0][0]
 
     def _merge_statuses(self) -> None:
         """Highest state per wamid, as order-independent min/max merges."""
         con, s = self.con, self.summary
-        s.statuses += con.execute("SELECT count(*) FROM stage_statuses").fetchone()[0]
+        s.statuses += con.execute("SELECT count(*) FROM stage_statuses").fetchall()[0][0]
         forgotten = [d for d in self.decisions if d.action == "forget"]
         if forgotten:
             recipients = [r[0] for r in con.execute(
                 "SELECT DISTINCT recipient_id FROM stage_statuses "
                 "WHERE recipient_id IS NOT NULL").fetchall()]
-            con.register("rids", _columns(
+            con.register("rids", columns_frame(
                 recipient_id=recipients, citizen_id=[pseudonym(r, self.key) for r in recipients]))
             con.execute("""
                 CREATE OR REPLACE TEMP TABLE stage_statuses AS
@@ -438,7 +438,7 @@ class _Sync:
                 erase(self.con, d.citizen_id, before=d.ts)
 
     def _affect_decided(self) -> None:
-        self.con.register("ids", _columns(citizen_id=sorted({d.citizen_id for d in self.decisions})))
+        self.con.register("ids", columns_frame(citizen_id=sorted({d.citizen_id for d in self.decisions})))
         self.con.execute("INSERT INTO stage_affected SELECT citizen_id FROM ids")
 
     def _drop_forgotten(self, table: str, ts: str) -> None:
@@ -465,152 +465,6 @@ class _Sync:
         s.states = dict(con.execute(
             "SELECT state, count(*) FROM subscribers GROUP BY ALL").fetchall())
 
-
-def erase(con, citizen_id: str, before=None) -> None:
-    """Remove a citizen's number and events from the database (all, or up to ``before``)."""
-    cond, params = ("citizen_id = ?", [citizen_id])
-    if before is not None:
-        con.execute("DELETE FROM inbound WHERE citizen_id = ? AND ts <= ?", [citizen_id, before])
-        remaining = con.execute("SELECT count(*) FROM inbound WHERE citizen_id = ?",
-                                [citizen_id]).fetchone()[0]
-        if remaining:
-            con.execute("UPDATE citizens SET profile_name = NULL WHERE citizen_id = ?",
-                        [citizen_id])
-            return _erase_statuses(con, citizen_id, before)
-    wa_id = con.execute("SELECT wa_id FROM citizens WHERE citizen_id = ?", [citizen_id]).fetchone()
-    if wa_id and wa_id[0]:
-        con.execute("DELETE FROM statuses WHERE recipient_id = ?", [wa_id[0]])
-    for table in ("inbound", "subscribers", "subscriber_events", "consents", "citizens",
-                  "deliveries"):
-        con.execute(f"DELETE FROM {table} WHERE {cond}", params)
-
-
-def _erase_statuses(con, citizen_id, before) -> None:
-    wa_id = con.execute("SELECT wa_id FROM citizens WHERE citizen_id = ?", [citizen_id]).fetchone()
-    if wa_id and wa_id[0]:
-        con.execute("DELETE FROM statuses WHERE recipient_id = ? AND ts <= ?", [wa_id[0], before])
-    con.execute("DELETE FROM deliveries WHERE citizen_id = ? AND created_at <= ?",
-                [citizen_id, before])
-
-
-def recompute(con, settings, citizens, *, decisions: list[Decision] | None = None,
-              summary: Summary | None = None) -> int:
-    """Replay the state machine for some citizens (a list of ids, the name of a table
-    with a citizen_id column, or None for everyone) and store the outcome."""
-    if decisions is None:
-        decisions = load_decisions(Path(settings.decisions_file))
-    if isinstance(citizens, list):
-        con.execute("CREATE OR REPLACE TEMP TABLE recompute_ids (citizen_id VARCHAR)")
-        con.executemany("INSERT INTO recompute_ids VALUES (?)", [[c] for c in citizens])
-        source = "recompute_ids"
-    else:
-        source = citizens
-    where = f"citizen_id IN (SELECT citizen_id FROM {source})" if source else "true"
-    rows = con.execute(f"""
-        SELECT citizen_id, epoch_us(ts), wamid, kind, keyword, captured_name FROM inbound
-        WHERE kind IN ('subscribe', 'unsubscribe') AND {where}
-        ORDER BY citizen_id""").fetchall()
-    decided: dict[str, list[Decision]] = {}
-    for d in decisions:
-        us = int(d.ts.timestamp() * 1_000_000)
-        decided.setdefault(d.citizen_id, []).append(Decision(us, d.action, d.citizen_id, d.line))
-    if source:
-        scope = {r[0] for r in con.execute(f"SELECT citizen_id FROM {source}").fetchall()}
-    else:
-        scope = {r[0] for r in rows} | set(decided)
-    out = _Outcomes(settings)
-    done = set()
-    for cid, group in groupby(rows, key=lambda r: r[0]):
-        events = [Event(ts, wamid, kind, kw, name) for _, ts, wamid, kind, kw, name in group]
-        out.add(cid, replay(events, decided.get(cid, ()),
-                            moderate_subscribe=settings.moderate_subscribe,
-                            moderate_unsubscribe=settings.moderate_unsubscribe))
-        done.add(cid)
-    for cid in scope - done:
-        out.add(cid, replay((), decided.get(cid, ()),
-                            moderate_subscribe=settings.moderate_subscribe,
-                            moderate_unsubscribe=settings.moderate_unsubscribe))
-    out.store(con, scope, notice_version(settings), summary)
-    return len(scope)
-
-
-class _Outcomes:
-    """Columns of the replayed outcomes, stored with a few set-based statements."""
-
-    def __init__(self, settings):
-        self.subs: list[tuple] = []
-        self.events: list[tuple] = []
-        self.consents: list[tuple] = []
-        self.replies: list[tuple] = []
-
-    def add(self, cid: str, o) -> None:
-        if o.state is not None:
-            self.subs.append((cid, o.state, o.name, o.keyword, o.since, o.subscribed_at,
-                              o.pending_action))
-        self.events += [(cid, ts, a, b, cause) for ts, a, b, cause in o.transitions]
-        self.consents += [(cid, w) for w in o.consents]
-        self.replies += [(rid, kind, cid, ts) for rid, kind, ts in o.replies]
-
-    def store(self, con, scope: set[str], version: str, summary: Summary | None) -> None:
-        con.register("scope_rows", _columns(citizen_id=sorted(scope)))
-        con.register("sub_rows", _frame(self.subs, [
-            "citizen_id", "state", "name", "keyword", "since_us", "subscribed_us",
-            "pending_action"]))
-        con.register("event_rows", _frame(self.events, [
-            "citizen_id", "ts_us", "from_state", "to_state", "cause"]))
-        con.register("consent_rows", _frame(self.consents, ["citizen_id", "wamid"]))
-        con.register("reply_rows", _frame(self.replies, [
-            "delivery_id", "kind", "citizen_id", "ts_us"]))
-        con.execute("CREATE OR REPLACE TEMP TABLE scope AS SELECT * FROM scope_rows")
-        in_scope = "citizen_id IN (SELECT citizen_id FROM scope)"
-        con.execute(f"DELETE FROM subscribers WHERE {in_scope}")
-        con.execute("""
-            INSERT INTO subscribers (citizen_id, state, name, keyword, since, subscribed_at,
-                                     pending_action)
-            SELECT citizen_id, state, name, keyword, make_timestamptz(since_us::BIGINT),
-                   make_timestamptz(subscribed_us::BIGINT), pending_action FROM sub_rows""")
-        con.execute(f"DELETE FROM subscriber_events WHERE {in_scope}")
-        con.execute("""
-            INSERT INTO subscriber_events
-            SELECT citizen_id, make_timestamptz(ts_us::BIGINT), from_state, to_state, cause FROM event_rows
-            """)
-        # A consent stays as first recorded (its notice version is the one then in force).
-        con.execute("CREATE OR REPLACE TEMP TABLE consents_df AS SELECT * FROM consent_rows")
-        con.execute(f"DELETE FROM main.consents WHERE {in_scope} "
-                    "AND wamid NOT IN (SELECT wamid FROM consents_df)")
-        con.execute("""
-            INSERT INTO main.consents
-            SELECT c.citizen_id, c.wamid, i.ts, i.text, i.keyword, ?
-            FROM consents_df c JOIN inbound i USING (wamid)
-            WHERE c.wamid NOT IN (SELECT wamid FROM main.consents)""", [version])
-        # Replies not sent yet and no longer implied (history changed) are withdrawn.
-        con.execute("CREATE OR REPLACE TEMP TABLE replies_df AS SELECT * FROM reply_rows")
-        con.execute(f"""
-            DELETE FROM deliveries WHERE {in_scope} AND kind IN ('welcome', 'goodbye')
-              AND state = 'queued' AND delivery_id NOT IN (SELECT delivery_id FROM replies_df)""")
-        con.execute("""
-            CREATE OR REPLACE TEMP TABLE replies_new AS SELECT * FROM replies_df
-            WHERE delivery_id NOT IN (SELECT delivery_id FROM deliveries)""")
-        con.execute("""
-            INSERT INTO deliveries (delivery_id, kind, citizen_id, state, created_at)
-            SELECT delivery_id, kind, citizen_id, 'queued', make_timestamptz(ts_us::BIGINT)
-            FROM replies_new""")
-        if summary is not None:
-            counts = dict(con.execute("SELECT kind, count(*) FROM replies_new GROUP BY ALL")
-                          .fetchall())
-            summary.welcome += counts.get("welcome", 0)
-            summary.goodbye += counts.get("goodbye", 0)
-
-
-def _frame(rows: list[tuple], columns: list[str]) -> pd.DataFrame:
-    """Rows as a DataFrame DuckDB can read by name (empty columns typed, not float)."""
-    if not rows:
-        return pd.DataFrame({c: pd.Series([], dtype="object") for c in columns})
-    return pd.DataFrame(rows, columns=columns, dtype="object")
-
-
-def _columns(**columns: list) -> pd.DataFrame:
-    return pd.DataFrame({k: pd.Series(v, dtype="object") for k, v in columns.items()})
 
 
 _STAGE_TABLE = """

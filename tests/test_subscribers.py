@@ -6,6 +6,9 @@ import json
 from datetime import datetime, timedelta, timezone
 
 import pytest
+from hypothesis import given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
 from test_sync import T0, message, query, state, status, write
 
 from runner.cli import main
@@ -218,3 +221,31 @@ def test_cli_sync(town, capsys):
     assert main(["sync", "--rebuild"]) == 0
     out = capsys.readouterr().out
     assert "pending 2" in out
+
+
+# --- the SQL replay and the Python replay agree ---------------------------------------------
+
+NUMBERS = ["393330000001", "393330000002", "393330000003"]
+
+
+@hsettings(max_examples=15, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 2), st.integers(0, 30),
+                          st.sampled_from(["MI ISCRIVO", "MI CANCELLO", "ciao"])),
+                max_size=25))
+def test_sql_and_python_replays_agree(tmp_path_factory, history):
+    """Everyone without decisions goes through the SQL replay; a decision that
+    changes nothing (approve before anything happened) sends them through Python."""
+    root = tmp_path_factory.mktemp("replay")
+    (root / "logs").mkdir()
+    write(root / "logs" / "a.jsonl", [
+        message(NUMBERS[who], f"wamid.{n:03d}", T0 + 60 * minute, text)
+        for n, (who, minute, text) in enumerate(history)])
+    (root / "noop.txt").write_text("".join(
+        f"2000-01-01T00:00:00+00:00 approve {citizen_id(n)}\n" for n in NUMBERS))
+    common = {"webhook_logs": str(root / "logs"), "subscribe_keywords": ["MI ISCRIVO"],
+              "unsubscribe_keywords": ["MI CANCELLO"]}
+    sync(load_settings(database=root / "sql.duckdb", decisions_file=root / "none.txt",
+                       **common))
+    sync(load_settings(database=root / "py.duckdb", decisions_file=root / "noop.txt",
+                       **common))
+    assert state(root / "sql.duckdb") == state(root / "py.duckdb")
