@@ -156,8 +156,19 @@ def _subscribers_decide(args, settings) -> int:
     return 0
 
 
+def add_run(commands):
+    p = commands.add_parser("run", help=t("send.run-help"))
+    p.set_defaults(handler=_run)
+
+
+def _run(args, settings) -> int:
+    from .send import run_all
+
+    return run_all(settings, emit=lambda text: print(text, flush=True))
+
+
 COMMANDS: list = [add_webhook, add_validate, add_preview, add_send, add_report,
-                  add_sync, add_subscribers]
+                  add_sync, add_subscribers, add_run]
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -727,3 +727,30 @@ def write_step_summary(summary: SendSummary) -> None:
             fh.write(f"- {t('send.failure-line', code=code, title=title, count=count).strip()}\n")
         if summary.stopped:
             fh.write(f"\n> {summary.stopped}\n")
+
+
+# --- run = validate + sync + send ------------------------------------------------
+def run_all(settings, emit=print) -> int:
+    """What CI runs: validate every announcement, sync the webhook logs, send what is due.
+
+    A bad announcement is reported and not sent, but does not stop the others; the
+    exit code is the worst of the three steps (1: problems or failed deliveries,
+    2: the run was stopped by an account-level error).
+    """
+    from .problems import publish
+    from .sync import sync
+    from .validate import check
+
+    result = check(settings)
+    fmt = "github" if os.environ.get("GITHUB_ACTIONS") == "true" else "text"
+    text = publish(result, settings, fmt, os.environ)
+    emit(t("send.run-validate", valid=len(result.valid), checked=len(result.checked),
+           problems=len(result.problems)))
+    if text.strip():
+        emit(text)
+    emit(t("send.run-sync"))
+    emit("\n".join(sync(settings).lines_text()))
+    emit(t("send.run-send"))
+    summary = send(settings, announcements=result.valid)
+    emit(report(summary))
+    return max(result.exit_code, summary.exit_code)

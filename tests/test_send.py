@@ -438,3 +438,46 @@ def test_kill_9_mid_send_then_resume_sends_each_once_but_the_ambiguous(town, tmp
         assert all(c == 2 for c in duplicates.values())
         assert states(town) == {"sent": n}
         assert "33300" not in done.stdout + done.stderr
+
+
+# --- the commands -------------------------------------------------------------------
+def _cli_env(monkeypatch, settings: Settings) -> None:
+    monkeypatch.setenv("BANDITORE_DATABASE", str(settings.database))
+    monkeypatch.setenv("BANDITORE_OUTBOX", str(settings.outbox))
+    monkeypatch.setenv("BANDITORE_ANNOUNCEMENTS_DIR", str(settings.announcements_dir))
+    monkeypatch.setenv("BANDITORE_NOW", NOW.isoformat())
+
+
+def test_send_command_exits_1_when_deliveries_failed(town, api, monkeypatch, capsys):
+    from runner.cli import main
+
+    _cli_env(monkeypatch, town)
+    monkeypatch.setenv("BANDITORE_WHATSAPP_TOKEN", TOKEN)
+    monkeypatch.setenv("BANDITORE_WHATSAPP_PHONE_NUMBER_ID", "1234")
+    monkeypatch.setenv("BANDITORE_WHATSAPP_API_BASE", api.base)
+    api.fail(f"+{number(0)}", 131026)
+    assert main(["send", "--dry-run"]) == 0
+    assert "2024-04-03-via-roma" in capsys.readouterr().out and not api.accepted
+    assert main(["send"]) == 1
+    out = capsys.readouterr().out
+    assert "131026" in out and "--retry-failed" in out
+    assert main(["send"]) == 0  # nothing left to send; the old failure is not a new one
+
+
+def test_run_validates_syncs_and_sends_the_shipped_samples_through_the_outbox(
+        tmp_path, monkeypatch, capsys):
+    from runner.cli import main
+
+    monkeypatch.chdir(REPO)
+    monkeypatch.setenv("BANDITORE_DATABASE", str(tmp_path / "db.duckdb"))
+    monkeypatch.setenv("BANDITORE_OUTBOX", str(tmp_path / "outbox.jsonl"))
+    monkeypatch.setenv("BANDITORE_WEBHOOK_LOGS", str(REPO / "samples" / "webhook-logs"))
+    monkeypatch.setenv("BANDITORE_NOW", "2024-04-03T10:00:00+02:00")
+    assert main(["run"]) == 0
+    out = capsys.readouterr().out
+    lines = (tmp_path / "outbox.jsonl").read_text().splitlines()
+    assert lines and all(json.loads(line)["biz_opaque_callback_data"].startswith("banditore:")
+                         for line in lines)
+    assert "33300" not in out  # numbers masked (the samples use 39 333 000 00xx)
+    assert main(["run"]) == 0  # again: nothing new
+    assert len((tmp_path / "outbox.jsonl").read_text().splitlines()) == len(lines)
