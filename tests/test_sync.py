@@ -109,6 +109,7 @@ def test_sample_logs(town, monkeypatch):
     assert summary.kinds["near_miss"] == 2
     assert summary.welcome == 42 and summary.goodbye == 4
     assert summary.errors == 1
+    assert summary.duplicates == 1  # Meta delivered one POST twice
     # a reaction and an image are recorded and ignored
     assert query(db, "SELECT type, kind FROM inbound WHERE type IN ('reaction', 'image') "
                      "ORDER BY type") == [("image", "ignored"), ("reaction", "ignored")]
