@@ -325,7 +325,8 @@ def decide(settings, action: str, who: str) -> DecisionResult:
     from . import states, store
 
     if action not in ACTIONS:
-        raise DecisionError(t("subscribers.action-unknown", action=action, allowed=", ".join(ACTIONS)))
+        raise DecisionError(t("subscribers.action-unknown", action=action,
+                              allowed=", ".join(ACTIONS)))
     cid = resolve(settings, who)
     con = store.connect(settings.database)
     try:
@@ -346,11 +347,18 @@ def decide(settings, action: str, who: str) -> DecisionResult:
                 "SELECT DISTINCT file FROM inbound WHERE citizen_id = ? AND file IS NOT NULL "
                 "ORDER BY 1", [cid]).fetchall()]
             purge = _purge_list(settings, files)
+        # The repository file first: if the database step fails, the next sync applies it.
         append_decision(Path(settings.decisions_file),
                         Decision(settings.current_time(), action, cid))
-        if action == "forget":
-            states.erase(con, cid)
-        states.recompute(con, settings, [cid])
+        con.execute("BEGIN TRANSACTION")
+        try:
+            if action == "forget":
+                states.erase(con, cid)
+            states.recompute(con, settings, [cid])
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
         after = next(iter(con.execute("SELECT state FROM subscribers WHERE citizen_id = ?",
                                       [cid]).fetchall()), None)
     finally:
@@ -361,6 +369,7 @@ def decide(settings, action: str, who: str) -> DecisionResult:
 def _purge_list(settings, files: list[str]) -> list[str]:
     items = [t("subscribers.purge-log", file=f) for f in files]
     items += [
+        t("subscribers.purge-statuses", path=settings.webhook_logs),
         t("subscribers.purge-outbox", path=settings.outbox),
         t("subscribers.purge-reports"),
         t("subscribers.purge-backups", database=settings.database),
