@@ -58,10 +58,11 @@ def load_callbacks(con: duckdb.DuckDBPyConnection, path: Path,
     if not path.exists() or path.stat().st_size == 0:
         return 0
     # Read as one text column: a control character JSON never holds raw is the delimiter.
+    pattern = f'"biz_opaque_callback_data":"{CALLBACK_PREFIX}([^"]*)"'
     con.execute(
         f"""
         INSERT INTO {table}
-        SELECT DISTINCT regexp_extract(line, '"biz_opaque_callback_data":"{CALLBACK_PREFIX}([^"]*)"', 1)
+        SELECT DISTINCT regexp_extract(line, '{pattern}', 1)
         FROM read_csv(?, columns={{'line': 'VARCHAR'}}, delim='{chr(1)}', quote='', escape='',
                       header=false, auto_detect=false, ignore_errors=true)
         WHERE line LIKE '%}}'

@@ -27,7 +27,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 _STATUS = {0: 401, 190: 401, 3: 500, 131000: 500, 131016: 500, 131045: 500, 131057: 500,
            133000: 500, 10: 403, 131005: 403, 368: 403, 131031: 403, 130497: 403,
            2: 503, 133004: 503, 132001: 404}
-_TITLES = {130429: "Rate limit hit", 131056: "(Business Account, Consumer Account) pair rate limit hit",
+_TITLES = {130429: "Rate limit hit",
+           131056: "(Business Account, Consumer Account) pair rate limit hit",
            190: "Access token has expired", 131049: "This message was not delivered to maintain "
            "healthy ecosystem engagement.", 131026: "Message Undeliverable",
            131000: "Something went wrong", 131048: "Spam rate limit hit"}
@@ -172,7 +173,7 @@ class CloudApiServer:
                                         daemon=True)
 
     def fail(self, to: str, *steps) -> None:
-        """Script the next answers for recipient ``to`` (an error code, DROP, DROP_AFTER, HTTP_503)."""
+        """Script the next answers for ``to``: an error code, DROP, DROP_AFTER or HTTP_503."""
         self.state.scripts[to].extend(steps)
 
     def fail_all(self, *steps) -> None:

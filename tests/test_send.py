@@ -15,8 +15,8 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
-from pydantic import SecretStr
 from cloud_api_server import DROP, DROP_AFTER, HTTP_503, CloudApiServer
+from pydantic import SecretStr
 
 from runner import store
 from runner.announcement import load_all
@@ -55,7 +55,8 @@ def add_citizens(db: Path, n: int, *, start: int = 0, state: str = "active",
         INSERT INTO citizens (citizen_id, wa_id, last_inbound_at)
         SELECT 'c_' || lpad(i::VARCHAR, 5, '0'), '39333000' || lpad(i::VARCHAR, 4, '0'),
                $inbound::TIMESTAMPTZ
-        FROM range($start, $end) t(i)""", {k: v for k, v in params.items() if k not in ("state", "since")})
+        FROM range($start, $end) t(i)""",
+                {k: v for k, v in params.items() if k not in ("state", "since")})
     con.execute("""
         INSERT INTO subscribers (citizen_id, state, keyword, since, subscribed_at)
         SELECT 'c_' || lpad(i::VARCHAR, 5, '0'), $state, 'MI ISCRIVO', $since, $since
@@ -100,7 +101,8 @@ def api():
 
 
 def cloud(settings: Settings, api: CloudApiServer, **more) -> Settings:
-    return settings.model_copy(update={"whatsapp_token": SecretStr(TOKEN), "whatsapp_phone_number_id": "1234",
+    return settings.model_copy(update={"whatsapp_token": SecretStr(TOKEN),
+                                       "whatsapp_phone_number_id": "1234",
                                        "whatsapp_api_base": api.base, **more})
 
 
@@ -334,8 +336,8 @@ def test_welcome_goes_as_text_inside_the_window_and_is_skipped_outside(town, api
     con.close()
     summary = run(cloud(town, api))
     assert summary.sent == 6 and summary.skipped == 1
-    first = api.accepted[0].body  # replies go first
-    assert first["type"] == "text" and first["biz_opaque_callback_data"] == "banditore:w:wamid.IN0"
+    welcome = next(a.body for a in api.accepted if a.callback == "banditore:w:wamid.IN0")
+    assert welcome["type"] == "text" and "Benvenuto" in welcome["text"]["body"]
     con = store.connect(town.database)
     assert con.execute("SELECT state, error_title FROM deliveries WHERE kind = 'goodbye'"
                        ).fetchone() == ("skipped", "outside_24h_window")
