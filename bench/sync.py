@@ -116,7 +116,8 @@ def generate(folder: Path, events: int, seed: int = 7) -> int:
         else:
             (folder / name).write_bytes(data)
         written += len(data)
-    (folder / "broken.jsonl").write_text('{"object":"whatsapp_business_account","entry":[{\nnot json\n\n')
+    broken = '{"object":"whatsapp_business_account","entry":[{\nnot json\n\n'
+    (folder / "broken.jsonl").write_text(broken)
     return written
 
 
@@ -159,7 +160,8 @@ def _run(label: str, code: list[str], env: dict) -> None:
         print(out.stdout, out.stderr, file=sys.stderr)
     # ru_maxrss of children is the maximum over all children so far: each phase
     # is reported as the peak up to it (phases run from smallest to largest).
-    print(f"{label:9s} {elapsed:6.2f} s  (CPU {cpu:5.1f} s)  peak RSS {max(peak, before) / 1024:5.0f} MB  "
+    rss = max(peak, before) / 1024
+    print(f"{label:9s} {elapsed:6.2f} s  (CPU {cpu:5.1f} s)  peak RSS {rss:5.0f} MB  "
           f"{' / '.join(out.stdout.strip().splitlines()[-2:])}")
 
 

@@ -39,7 +39,8 @@ from .privacy import mask_number
 STATES = ("pending", "active", "unsubscribed", "rejected", "blocked")
 ACTIONS = ("approve", "reject", "block", "unblock", "forget")
 
-_DECISION = re.compile(r"^(\S+)\s+(approve|reject|block|unblock|forget)\s+(c_[0-9a-f]{16})\s*(?:#.*)?$")
+_DECISION = re.compile(
+    r"^(\S+)\s+(approve|reject|block|unblock|forget)\s+(c_[0-9a-f]{16})\s*(?:#.*)?$")
 
 
 class DecisionError(BanditoreError):
@@ -153,64 +154,74 @@ def replay(events: Iterable[Event], decisions: Iterable[Decision], *,
         + [((d.ts, 1, f"{d.line:09d}"), d) for d in decisions],
         key=lambda item: item[0],
     )
-    o = Outcome()
-    request: Event | None = None  # the pending request, if any
-    before_block: tuple[str | None, str | None] = (None, None)
+    r = _Replay(moderate_subscribe, moderate_unsubscribe)
+    for _, item in timeline:
+        if isinstance(item, Decision):
+            r.decision(item)
+        elif r.o.state != "blocked":  # a blocked citizen's keywords change nothing
+            r.keyword(item)
+    return r.o
 
-    def move(ts, to, cause, pending=None):
+
+class _Replay:
+    def __init__(self, moderate_subscribe: bool, moderate_unsubscribe: bool):
+        self.moderate_subscribe = moderate_subscribe
+        self.moderate_unsubscribe = moderate_unsubscribe
+        self.o = Outcome()
+        self.request: Event | None = None  # the pending request, if any
+        self.before_block: tuple[str | None, str | None] = (None, None)
+
+    def move(self, ts, to: str, cause: str, pending: str | None = None) -> None:
+        o = self.o
         o.transitions.append((ts, o.state, to, cause))
         o.state, o.pending_action, o.since = to, pending, ts
         if to == "active" and o.subscribed_at is None:
             o.subscribed_at = ts
 
-    for _, item in timeline:
-        if isinstance(item, Decision):
-            d = item
-            if d.action == "forget":
-                o = Outcome(forgotten_until=d.ts)
-                request = None
-            elif d.action == "block" and o.state != "blocked":
-                before_block = (o.state, o.pending_action)
-                move(d.ts, "blocked", "decision:block")
-            elif d.action == "unblock" and o.state == "blocked":
-                state, pending = before_block
-                move(d.ts, state or "unsubscribed", "decision:unblock", pending)
-            elif o.state == "pending" and request is not None and d.action in ("approve", "reject"):
-                subscribe = o.pending_action == "subscribe"
-                if d.action == "approve":
-                    move(d.ts, "active" if subscribe else "unsubscribed", "decision:approve")
-                    o.replies.append(_reply(request, "welcome" if subscribe else "goodbye"))
-                else:
-                    move(d.ts, "rejected" if subscribe else "active", "decision:reject")
-                request = None
-            continue
-        e = item
-        if o.state == "blocked":
-            continue
+    def decision(self, d: Decision) -> None:
+        o = self.o
+        if d.action == "forget":
+            self.o, self.request = Outcome(forgotten_until=d.ts), None
+        elif d.action == "block" and o.state != "blocked":
+            self.before_block = (o.state, o.pending_action)
+            self.move(d.ts, "blocked", "decision:block")
+        elif d.action == "unblock" and o.state == "blocked":
+            state, pending = self.before_block
+            self.move(d.ts, state or "unsubscribed", "decision:unblock", pending)
+        elif d.action in ("approve", "reject") and o.state == "pending" and self.request:
+            joining = o.pending_action == "subscribe"
+            if d.action == "approve":
+                self.move(d.ts, "active" if joining else "unsubscribed", "decision:approve")
+                o.replies.append(_reply(self.request, "welcome" if joining else "goodbye"))
+            else:
+                self.move(d.ts, "rejected" if joining else "active", "decision:reject")
+            self.request = None
+
+    def keyword(self, e: Event) -> None:
+        o = self.o
+        joining = o.state == "pending" and o.pending_action == "subscribe"
         if e.kind == "subscribe":
-            if o.state == "active" or (o.state == "pending" and o.pending_action == "subscribe"):
-                continue
+            if o.state == "active" or joining:
+                return
             if o.state == "pending":  # asked to leave, then to stay: nothing to moderate
-                move(e.ts, "active", e.wamid)
-                request = None
-                continue
+                self.move(e.ts, "active", e.wamid)
+                self.request = None
+                return
             o.consents.append(e.wamid)
             o.name, o.keyword = e.name or o.name, e.keyword
-            if moderate_subscribe:
-                move(e.ts, "pending", e.wamid, "subscribe")
-                request = e
+            if self.moderate_subscribe:
+                self.move(e.ts, "pending", e.wamid, "subscribe")
+                self.request = e
             else:
-                move(e.ts, "active", e.wamid)
+                self.move(e.ts, "active", e.wamid)
                 o.replies.append(_reply(e, "welcome"))
-        elif e.kind == "unsubscribe":
-            if o.state == "active" and moderate_unsubscribe:
-                move(e.ts, "pending", e.wamid, "unsubscribe")
-                request = e
-            elif o.state == "active" or (o.state == "pending" and o.pending_action == "subscribe"):
-                move(e.ts, "unsubscribed", e.wamid)
-                o.replies.append(_reply(e, "goodbye"))
-                request = None
-    return o
+        elif o.state == "active" and self.moderate_unsubscribe:
+            self.move(e.ts, "pending", e.wamid, "unsubscribe")
+            self.request = e
+        elif o.state == "active" or joining:  # leaving needs no approval while joining
+            self.move(e.ts, "unsubscribed", e.wamid)
+            o.replies.append(_reply(e, "goodbye"))
+            self.request = None
 
 
 def _reply(e: Event, kind: str) -> tuple[str, str, datetime]:

@@ -438,7 +438,8 @@ class _Sync:
                 erase(self.con, d.citizen_id, before=d.ts)
 
     def _affect_decided(self) -> None:
-        self.con.register("ids", columns_frame(citizen_id=sorted({d.citizen_id for d in self.decisions})))
+        decided = sorted({d.citizen_id for d in self.decisions})
+        self.con.register("ids", columns_frame(citizen_id=decided))
         self.con.execute("INSERT INTO stage_affected SELECT citizen_id FROM ids")
 
     def _drop_forgotten(self, table: str, ts: str) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from hypothesis import given
@@ -17,7 +17,7 @@ from runner.settings import load_settings
 from runner.subscribers import Decision, DecisionError, Event, decide, load_decisions, replay
 from runner.sync import sync
 
-UTC = timezone.utc
+UTC = UTC
 
 
 def at(minutes: int) -> datetime:
