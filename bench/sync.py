@@ -9,6 +9,7 @@ a fresh subprocess and prints wall time and peak RSS:
 
 - cold:     sync into an empty database
 - no-op:    sync again, nothing new
+- append:   a new day's file (1 % more events) into the full database
 - rebuild:  sync --rebuild
 - baseline: a plain ``json.loads`` loop computing only the active set
 
@@ -169,7 +170,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=1_000_000)
     parser.add_argument("--dir", type=Path, default=Path("/tmp/banditore-bench"))
-    parser.add_argument("--phases", default="noop,cold,rebuild,baseline")
+    parser.add_argument("--phases", default="cold,noop,append,rebuild,baseline")
     args = parser.parse_args()
     logs, db = args.dir / "logs", args.dir / "bench.duckdb"
     if not (logs / "broken.jsonl").exists() or args.events != _events_of(args.dir):
@@ -198,6 +199,15 @@ def main() -> None:
             if not db.exists():
                 continue
             _run("no-op", sync, env)
+        elif phase == "append":
+            # The receiver wrote a new day: 1 % more events into an existing database.
+            extra = logs / "2024-04-09.jsonl"
+            generate(args.dir / "extra", args.events // 100, seed=11)
+            with extra.open("wb") as out:
+                for day in sorted((args.dir / "extra").glob("2024-*.jsonl")):
+                    out.write(day.read_bytes())
+            _run("append", sync, env)
+            extra.unlink()
         elif phase == "rebuild":
             _run("rebuild", [*sync, "-r"], env)
         elif phase == "baseline":

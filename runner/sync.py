@@ -81,6 +81,8 @@ class Summary:
     goodbye: int = 0
     recomputed: int = 0  # citizens whose state was replayed
     rebuilt: bool = False
+    no_logs: bool = False  # webhook_logs names no *.jsonl / *.jsonl.gz file
+    logs: str = ""
     seconds: float = 0.0
     steps: dict[str, float] = field(default_factory=dict)  # seconds per step (benchmarks)
 
@@ -90,6 +92,8 @@ class Summary:
                  duplicates=self.duplicates, statuses=self.statuses, seconds=self.seconds)]
         if self.rebuilt:
             out.insert(0, t("sync.rebuilt"))
+        if self.no_logs:
+            out.insert(0, t("sync.no-logs", path=self.logs))
         if self.kinds:
             out.append(t("sync.kinds", detail=_counts(self.kinds)))
         out.append(t("sync.states", detail=_counts(self.states) or "-"))
@@ -149,8 +153,9 @@ class _Sync:
         known = {} if rebuild else {
             p: weblog.Progress(size, lines) for p, size, lines in
             con.execute("SELECT path, size, lines FROM log_files").fetchall()}
-        reads = [r for r in (weblog.plan(p, known.get(p))
-                             for p in weblog.log_files(self.settings.webhook_logs)) if r]
+        paths = weblog.log_files(self.settings.webhook_logs)
+        s.no_logs, s.logs = not paths, self.settings.webhook_logs
+        reads = [r for r in (weblog.plan(p, known.get(p)) for p in paths) if r]
         con.execute("CREATE OR REPLACE TEMP TABLE stage_affected (citizen_id VARCHAR)")
         if reads:
             # Staging writes only temp tables, outside the transaction: its data
@@ -188,6 +193,8 @@ class _Sync:
             raise
         finally:
             con.execute("DETACH DATABASE IF EXISTS stage")
+            con.execute("RESET memory_limit")
+            con.execute("RESET preserve_insertion_order")
         return s
 
     @contextmanager

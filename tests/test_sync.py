@@ -403,3 +403,9 @@ def test_glob_setting(town, monkeypatch):
     write(town / "logs" / "b.jsonl", [message("393330000002", "wamid.2", T0, "MI ISCRIVO")])
     monkeypatch.setenv("BANDITORE_WEBHOOK_LOGS", str(town / "logs" / "a*.jsonl"))
     assert sync(load_settings()).states == {"active": 1}
+
+
+def test_missing_logs_say_where_they_were_looked_for(town, monkeypatch):
+    monkeypatch.setenv("BANDITORE_WEBHOOK_LOGS", str(town / "nowhere"))
+    s = sync(load_settings())
+    assert s.no_logs and str(town / "nowhere") in s.lines_text()[0]
