@@ -26,6 +26,10 @@ class OutboxTransport:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._fh = open(self.path, "ab", buffering=1 << 20)  # noqa: SIM115 (closed by close())
+        if _ends_mid_line(self.path):
+            # A run killed mid-write left half a line: end it, so the next body is not
+            # glued to it (the fragment stays an unreadable line, never a send).
+            self._fh.write(b"\n")
 
     def post(self, body: bytes) -> Result:
         self._fh.write(body + b"\n")
@@ -51,7 +55,7 @@ def load_callbacks(con: duckdb.DuckDBPyConnection, path: Path,
     """Put the delivery ids found in the outbox into temp table ``table(delivery_id)``.
 
     DuckDB reads the file (it can hold millions of lines); a line cut short by
-    a crash has no complete callback and is ignored, like a request never sent.
+    a crash is not valid JSON and is ignored, like a request never sent.
     """
     con.execute(f"CREATE OR REPLACE TEMP TABLE {table} (delivery_id VARCHAR)")
     path = Path(path)
@@ -65,8 +69,17 @@ def load_callbacks(con: duckdb.DuckDBPyConnection, path: Path,
         SELECT DISTINCT regexp_extract(line, '{pattern}', 1)
         FROM read_csv(?, columns={{'line': 'VARCHAR'}}, delim='{chr(1)}', quote='', escape='',
                       header=false, auto_detect=false, ignore_errors=true)
-        WHERE line LIKE '%}}'
+        WHERE json_valid(line)
         """,
         [str(path)],
     )
     return con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+
+
+def _ends_mid_line(path: Path) -> bool:
+    size = path.stat().st_size
+    if size == 0:
+        return False
+    with open(path, "rb") as fh:
+        fh.seek(size - 1)
+        return fh.read(1) != b"\n"
