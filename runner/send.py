@@ -48,6 +48,7 @@ from .whatsapp import (
     CloudTransport,
     Payload,
     Result,
+    UploadError,
     announcement_message,
     compile_payload,
     media_id,
@@ -67,8 +68,9 @@ class AnnouncementPlan:
     title: str
     urgency: str
     audience: int = 0
-    held: bool = False  # waiting out quiet hours
+    held: bool = False  # not sent this time: quiet hours, or its media could not be uploaded
     preview: str = ""
+    note: str = ""  # why it was held
 
 
 @dataclass
@@ -203,7 +205,8 @@ class Engine:
             total = self._prepare_queue(payloads)
             if dry_run:
                 return summary
-            self._send_all(payloads, total, progress)
+            if self.stop_error is None:
+                self._send_all(payloads, total, progress)
         finally:
             if dry_run:
                 self.con.execute("ROLLBACK")
@@ -290,6 +293,7 @@ class Engine:
                 continue
             entry = AnnouncementPlan(ann.id, ann.title, ann.urgency, audience=queued[ann.id])
             entry.held = quiet and ann.urgency != "emergency"
+            entry.note = t("send.held") if entry.held else ""
             try:
                 rendered = render(ann, settings)
             except RenderError as exc:  # validated already; kept queued, reported
@@ -302,7 +306,18 @@ class Engine:
                 continue
             media = None
             if rendered.header is not None:
-                media = self._media_ref(rendered.header, preview_only)
+                try:
+                    media = self._media_ref(rendered.header, preview_only)
+                except UploadError as exc:
+                    # Without its image the announcement waits (queued) for the next run;
+                    # an account-level answer stops the run like any send would.
+                    err = exc.error
+                    if err.action is Action.STOP:
+                        self.stop_error = err
+                        return {}
+                    entry.held = True
+                    entry.note = t("send.upload-failed", code=err.code, title=err.title)
+                    continue
             payloads[ann.id] = compile_payload(announcement_message(rendered, media))
         fmt = {"town": settings.town, "privacy_url": settings.privacy_url,
                "subscribe_keyword": (settings.subscribe_keywords or [""])[0],
@@ -683,7 +698,7 @@ def report(summary: SendSummary) -> str:
             lines.append(t("send.dry-run-announcement", id=ann.id, title=ann.title,
                            urgency=ann.urgency, audience=ann.audience,
                            duration=_duration(ann.audience / rate), rate=f"{rate:g}",
-                           held=t("send.held") if ann.held else ""))
+                           held=f" ({ann.note.strip()})" if ann.held else ""))
             lines.extend("   | " + line for line in ann.preview.split("\n"))
         lines.append(t("send.dry-run-replies", count=summary.replies_queued))
         return "\n".join(lines)
@@ -693,9 +708,9 @@ def report(summary: SendSummary) -> str:
                    retries=summary.retries, throttled=summary.throttled))
     for (code, title), count in summary.failures.most_common():
         lines.append(t("send.failure-line", code=code, title=title, count=count))
-    held = [a.id for a in summary.announcements if a.held]
-    for ann_id in held:
-        lines.append(f"{ann_id}:{t('send.held')}")
+    for ann in summary.announcements:
+        if ann.held:
+            lines.append(f"{ann.id}: {ann.note.strip()}")
     if summary.table:
         lines.extend(markdown_table(summary))
     if summary.stopped:

@@ -135,6 +135,10 @@ class Handler(BaseHTTPRequestHandler):
         if not ctype.startswith("multipart/form-data") or b"messaging_product" not in raw:
             return self._json(*meta_error(100))
         with st.lock:
+            step = st.script_all.popleft() if st.script_all else None
+        if isinstance(step, int):
+            return self._json(*meta_error(step))
+        with st.lock:
             media_id = f"{9000000000 + next(st.ids)}"
             st.uploads.append({"id": media_id, "size": len(raw)})
         self._json(200, {"id": media_id})

@@ -203,6 +203,24 @@ def test_media_header_is_uploaded_once_and_its_id_reused(town, api, tmp_path, mo
     assert "allerta" in api.accepted[0].callback
 
 
+def test_a_failed_upload_holds_that_announcement_and_the_rest_go(town, api, tmp_path,
+                                                                 monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "media").mkdir()
+    (tmp_path / "media" / "allerta.jpg").write_bytes(b"\xff\xd8\xff\xe0 fake jpeg")
+    write_announcement(Path(town.announcements_dir), "2024-04-03-allerta",
+                       category="allerta-meteo", urgency="emergency",
+                       extra="media: media/allerta.jpg\n")
+    settings = cloud(town, api)
+    api.fail_all(131000)  # the upload is the first request
+    summary = run(settings)
+    assert summary.sent == 5  # via-roma went; the alert waits
+    held = [a for a in summary.announcements if a.held]
+    assert [a.id for a in held] == ["2024-04-03-allerta"] and "131000" in held[0].note
+    assert "2024-04-03-allerta" in report(summary)
+    assert run(settings).sent == 5  # next run: uploaded, sent
+
+
 @pytest.mark.parametrize("code", [131000, 131016, 2, 133004, 1, HTTP_503, DROP])
 def test_transient_errors_are_retried_with_backoff(town, api, code):
     api.fail(f"+{number(1)}", code, code)
