@@ -401,3 +401,56 @@ def test_every_secret_and_variable_is_documented():
         used |= set(re.findall(r"\$\{\{\s*(?:secrets|vars)\.(\w+)", path.read_text()))
     assert used, "no secret or variable found: the pattern is wrong"
     assert not [name for name in sorted(used) if f"`{name}`" not in guide]
+
+
+def workflow_step(name: str) -> str:
+    [step] = [s for s in steps(load(WORKFLOWS / "send.yml")) if s.get("name") == name]
+    return step["run"]
+
+
+def test_send_workflow_steps_run_twice_send_once_and_print_no_number(tmp_path, gnupg):
+    """send.yml's own shell, in order, on two fresh checkouts sharing only the
+    cache: restore, fetch the logs (git source), run, save. The second run
+    restores the encrypted state and sends nothing again."""
+    origin = tmp_path / "logs-repo"
+    shutil.copytree(ROOT / "samples" / "webhook-logs", origin)
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@example.invalid"]
+    subprocess.run([*git, "init", "-q"], cwd=origin, check=True)
+    subprocess.run([*git, "add", "."], cwd=origin, check=True)
+    subprocess.run([*git, "commit", "-q", "-m", "logs"], cwd=origin, check=True)
+    cache = tmp_path / "actions-cache"
+    cache.mkdir()
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("BANDITORE_")}
+    outboxes, printed = [], ""
+    for attempt in (1, 2):
+        checkout = tmp_path / f"checkout-{attempt}"
+        shutil.copytree(ROOT, checkout, ignore=shutil.ignore_patterns(
+            ".git", ".venv", "*.egg-info", "__pycache__", "*.duckdb*", "outbox", "reports",
+            "webhook-logs", ".pytest_cache", ".hypothesis"))
+        summary = checkout / "step-summary.md"
+        env = {**clean, "PATH": TOOLS_PATH, "GNUPGHOME": str(gnupg), "RUNNER_TEMP": str(tmp_path),
+               "GITHUB_OUTPUT": str(checkout / "github-output"),
+               "GITHUB_STEP_SUMMARY": str(summary),
+               "BANDITORE_DATABASE": "subscribers.duckdb", "BANDITORE_WEBHOOK_LOGS": "webhook-logs",
+               "BANDITORE_NOW": "2024-04-03T10:00:00+02:00", "PASSPHRASE": "pass", "MATCHED": "k",
+               "BANDITORE_LOGS_SOURCE": "git", "BANDITORE_LOGS_GIT_URL": origin.as_uri(),
+               "BANDITORE_WHATSAPP_TOKEN": "", "BANDITORE_PSEUDONYM_KEY": "",
+               "BANDITORE_WHATSAPP_PHONE_NUMBER_ID": "", "OUTBOX_ONLY": "true"}
+        (checkout / ".banditore-state").mkdir()
+        for entry in cache.iterdir():  # actions/cache/restore
+            shutil.copy(entry, checkout / ".banditore-state")
+        for script in (action_script("restore-state", "unpack"),
+                       "bash .github/scripts/fetch-logs.sh",
+                       workflow_step("Validate, sync and send"),
+                       action_script("save-state", "pack")):
+            done = subprocess.run(["bash", "-e", "-c", script], cwd=checkout, env=env,
+                                  capture_output=True, text=True, timeout=180)
+            assert done.returncode == 0, done.stdout + done.stderr
+            printed += done.stdout + done.stderr
+        shutil.copy(checkout / ".banditore-state" / "state.tar.gpg", cache)  # cache/save
+        outboxes.append((checkout / "outbox" / "outbox.jsonl").read_bytes())
+        printed += summary.read_text(encoding="utf-8") if summary.exists() else ""
+    assert outboxes[0], "the first run sends the sample announcements"
+    assert outboxes[1] == outboxes[0], "the second run sends nothing again"
+    assert "State restored" in printed
+    assert not re.findall(r"3933300\d{5}", printed), "a phone number reached the CI log"
