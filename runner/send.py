@@ -385,8 +385,10 @@ class Engine:
         workers = workers_for(rate) if concurrent else 1
         # Batch sizes: small enough that a kill leaves few ambiguous, large enough
         # that DuckDB writes stay a small share of the CPU.
-        batch = max(20, int(rate * 0.1)) if concurrent else 2000
-        self._flush_every = 0.2
+        batch = max(40, int(rate * 0.1)) if concurrent else 2000
+        self._flush_every = 0.5  # results also ride along with each `sending` batch
+        # The main thread's nap while workers send: a quarter of a batch's worth of time.
+        self._idle = min(0.05, batch / rate / 4) if concurrent else 0.0
         self._progress = progress or Progress(total, self.out)
         self._pending: list[tuple] = []
         self._seq = 0
@@ -443,7 +445,7 @@ class Engine:
                     break
                 for start in range(0, len(rows), batch):
                     while self._inflight >= max_inflight and self.stop_error is None:
-                        self._collect(wait=0.01)
+                        self._collect(wait=self._idle)
                     if self.stop_error is not None or self._out_of_time():
                         break
                     sub = rows[start:start + batch]
@@ -453,7 +455,7 @@ class Engine:
                     self._inflight += len(sub)
                     self._collect()
             while self._inflight > 0:
-                self._collect(wait=0.01)
+                self._collect(wait=self._idle)
         finally:
             for _ in threads:
                 work.put(None)
