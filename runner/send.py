@@ -4,8 +4,11 @@ Exactly once rests on three habits:
 
 - A delivery is marked ``sending`` (committed) *before* its request leaves and
   ``sent``/``failed`` after the answer. State is written in batches (a DuckDB
-  write per row is slow), so ``sending`` covers at most one batch plus the
-  requests in flight: that is all a kill -9 can leave ambiguous.
+  write per row is slow) to an append-only journal (``send_journal``, folded
+  into ``deliveries`` every chunk: an UPDATE of a million-row table costs
+  20 ms, an append does not), so ``sending`` covers at most two batches, the
+  results of the last half second and the requests in flight: that is all a
+  kill -9 can leave ambiguous.
 - At start, ambiguous deliveries are settled from the status webhooks
   (``biz_opaque_callback_data`` = ``banditore:<delivery_id>``) and the outbox
   before anything is sent; only those with no trace are sent again.
@@ -56,8 +59,6 @@ from .whatsapp import (
 )
 
 _RETRYABLE = frozenset({Action.RETRY, Action.THROUGHPUT, Action.PAIR_RATE})
-# Failed deliveries that `send --retry-failed` may try again: the transient classes
-# (their retries ran out during an outage) and the retry-later ones after 24 h.
 
 
 @dataclass
@@ -103,10 +104,6 @@ class SendSummary:
         if self.stopped:
             return 2
         return 1 if self.failed else 0
-
-
-class RunStopped(BanditoreError):
-    """An account-level error: nothing more can be sent until someone acts."""
 
 
 def make_transport(settings, pool_size: int):
@@ -193,13 +190,13 @@ class Engine:
             self.con.execute("BEGIN TRANSACTION")  # a dry run changes nothing
         try:
             summary.settled = settle(self.con, self.now, outbox_path)
+            if retry_failed:  # before planning, which closes those of expired announcements
+                summary.requeued_failed = self._requeue_failed()
             summary.plan = plan(self.con, self.settings, announcements, self.now)
             # Planning after a rebuild re-creates rows that already went out: settle again.
             again = settle(self.con, self.now, outbox_path)
             summary.settled.from_statuses += again.from_statuses
             summary.settled.from_outbox += again.from_outbox
-            if retry_failed:
-                summary.requeued_failed = self._requeue_failed()
             summary.skipped = self._skip_unsendable()
             payloads = self._payloads(announcements, preview_only=dry_run)
             total = self._prepare_queue(payloads)
@@ -289,7 +286,7 @@ class Engine:
             "WHERE state = 'queued' AND kind = 'announcement' GROUP BY ALL").fetchall())
         payloads: dict[str, Payload | None] = {}
         for ann in announcements:
-            if ann.id not in queued:
+            if ann.id not in queued or not ann.is_due(self.now):
                 continue
             entry = AnnouncementPlan(ann.id, ann.title, ann.urgency, audience=queued[ann.id])
             entry.held = quiet and ann.urgency != "emergency"
@@ -608,6 +605,7 @@ def fold_journal(con: duckdb.DuckDBPyConnection) -> int:
 
 
 def _transient_codes() -> list[int]:
+    """Failures `send --retry-failed` tries again at once: retries that ran out in an outage."""
     from .meta_errors import CONNECTION_ERROR, HTTP_ERROR, RETRY_CODES
 
     return sorted(RETRY_CODES | {130429, 131056, CONNECTION_ERROR, HTTP_ERROR})

@@ -313,6 +313,16 @@ def test_retry_failed_resends_131049_only_after_24_hours(town, api):
     assert delivery(settings, 0)[0] == "sent" and delivery(settings, 1)[0] == "failed"
 
 
+def test_retry_failed_never_revives_an_expired_announcement(town, api):
+    api.fail(f"+{number(0)}", 131049)
+    settings = cloud(town, api)
+    run(settings)
+    expired = settings.model_copy(update={"now": NOW + timedelta(days=8)})
+    summary = run(expired, retry_failed=True)
+    assert summary.sent == 0 and summary.plan.expired == 1
+    assert delivery(settings, 0)[:3] == ("skipped", 131049, "expired")
+
+
 def test_quiet_hours_hold_normal_announcements_but_not_emergencies(town, api):
     write_announcement(Path(town.announcements_dir), "2024-04-03-allerta",
                        category="allerta-meteo", urgency="emergency")
