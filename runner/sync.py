@@ -110,6 +110,22 @@ class Summary:
         return " | ".join(self.lines_text())
 
 
+def _empty(con, tables) -> None:
+    """Empty tables by recreating them from their own definition (and indexes):
+    in DuckDB, deleting every row of a keyed table costs seconds per million."""
+    for table in tables:
+        create = con.execute("SELECT sql FROM duckdb_tables() WHERE database_name = "
+                             "current_database() AND schema_name = 'main' AND table_name = ?",
+                             [table]).fetchall()[0][0]
+        indexes = [r[0] for r in con.execute(
+            "SELECT sql FROM duckdb_indexes() WHERE database_name = current_database() "
+            "AND table_name = ? AND sql IS NOT NULL", [table]).fetchall()]
+        con.execute(f"DROP TABLE {table}")
+        con.execute(create)
+        for index in indexes:
+            con.execute(index)
+
+
 def _counts(d: dict[str, int]) -> str:
     return ", ".join(f"{k} {v}" for k, v in sorted(d.items()))
 
@@ -150,6 +166,8 @@ class _Sync:
         # need not keep row order where nothing depends on it.
         con.execute(f"SET memory_limit = '{MEMORY_LIMIT}'")
         con.execute("SET preserve_insertion_order = false")
+        if rebuild:
+            s.rebuilt, meta = True, {}
         known = {} if rebuild else {
             p: weblog.Progress(size, lines) for p, size, lines in
             con.execute("SELECT path, size, lines FROM log_files").fetchall()}
@@ -165,9 +183,8 @@ class _Sync:
         con.execute("BEGIN TRANSACTION")
         try:
             if rebuild:
-                for table in SYNC_TABLES:
-                    con.execute(f"DELETE FROM {table}")
-                s.rebuilt = True
+                with self._step("empty"):
+                    _empty(con, SYNC_TABLES)
             decisions_changed = meta.get("decisions") != decisions_hash
             if reads:
                 affected = self._ingest(reads)
@@ -387,7 +404,7 @@ class _Sync:
         con.execute("""
             CREATE OR REPLACE TEMP TABLE stage_fresh AS
             SELECT * FROM stage_new WHERE wamid NOT IN (SELECT wamid FROM inbound)""")
-        con.execute("DROP TABLE stage_new; DROP TABLE stage_identities; DROP TABLE stage_messages")
+        con.execute("DROP TABLE stage_new; DROP TABLE stage_identities")
         self._drop_forgotten("stage_fresh", "ts")
         new = con.execute("""
             INSERT INTO inbound
@@ -505,7 +522,7 @@ FROM (SELECT line, raw, try(json_transform(raw, '{WEBHOOK_TYPE}')) AS j
 
 # Then entry[].changes[].value.{messages,statuses,errors}[] flattened into one
 # row per item (block by block, so memory stays flat).
-_FLATTEN = """
+_FLATTEN = f"""
 CREATE OR REPLACE TEMP TABLE stage_values AS
 SELECT file, line, c.value AS v FROM (
     SELECT file, line, unnest(e.changes) AS c FROM (
@@ -515,6 +532,11 @@ INSERT INTO stage.stage_items BY NAME
 SELECT 'line' AS item, file, line, reason, detail FROM stage_lines WHERE reason IS NOT NULL;
 
 INSERT INTO stage.stage_items BY NAME
+SELECT *, CASE WHEN wamid IS NULL OR ts IS NULL OR (wa_id IS NULL AND user_id IS NULL)
+               THEN 'wrong_shape' END AS reason,
+          CASE WHEN wamid IS NULL OR ts IS NULL OR (wa_id IS NULL AND user_id IS NULL)
+               THEN 'message without id, timestamp or sender' END AS detail
+FROM (
 SELECT 'message' AS item, file, line, m.id AS wamid,
     to_timestamp(TRY_CAST(m.timestamp AS BIGINT)) AS ts,
     coalesce(m.type, 'unknown') AS type,
@@ -532,32 +554,31 @@ FROM (
                                            OR c.user_id = m.from_user_id)[1],
                  CASE WHEN len(contacts) = 1 THEN contacts[1] END) AS contact
     FROM (SELECT file, line, v.contacts AS contacts, unnest(v.messages) AS m
-          FROM stage_values WHERE len(v.messages) > 0));
+          FROM stage_values WHERE len(v.messages) > 0)));
 
 INSERT INTO stage.stage_items BY NAME
+SELECT *, CASE WHEN wamid IS NULL OR ts IS NULL OR status NOT IN {STATUS_VALUES}
+               THEN 'wrong_shape' END AS reason,
+          CASE WHEN wamid IS NULL OR ts IS NULL OR status NOT IN {STATUS_VALUES}
+               THEN 'status without id, timestamp or a known status' END AS detail
+FROM (
 SELECT 'status' AS item, file, line, s.id AS wamid, s.status,
     to_timestamp(TRY_CAST(s.timestamp AS BIGINT)) AS ts,
     coalesce(s.recipient_id, s.recipient_user_id) AS recipient_id,
     s.biz_opaque_callback_data AS callback,
     s.errors[1].code AS error_code, s.errors[1].title AS error_title,
     s.pricing.category AS pricing_category
-FROM (SELECT file, line, unnest(v.statuses) AS s FROM stage_values WHERE len(v.statuses) > 0);
+FROM (SELECT file, line, unnest(v.statuses) AS s FROM stage_values WHERE len(v.statuses) > 0));
 
 INSERT INTO stage.stage_items BY NAME
 SELECT 'error' AS item, file, line, e.code AS error_code, e.title AS error_title
 FROM (SELECT file, line, unnest(v.errors) AS e FROM stage_values WHERE len(v.errors) > 0);
 """
 
-# Items that cannot be applied make their line wrong_shape; the rest are split
-# into the tables the next steps read.
-_SPLIT_STAGE = f"""
-UPDATE stage.stage_items SET reason = 'wrong_shape',
-    detail = item || ' without id, timestamp, sender or a known status'
-WHERE item IN ('message', 'status') AND (wamid IS NULL OR ts IS NULL
-    OR (item = 'message' AND wa_id IS NULL AND user_id IS NULL)
-    OR (item = 'status' AND status NOT IN {STATUS_VALUES}));
-
-CREATE OR REPLACE TEMP TABLE stage_messages AS
+# The messages and statuses the next steps read (items that cannot be applied
+# made their line wrong_shape above).
+_SPLIT_STAGE = """
+CREATE OR REPLACE TEMP VIEW stage_messages AS
 SELECT file, line, wamid, ts, type, text, wa_id, user_id, profile_name
 FROM stage.stage_items WHERE item = 'message' AND reason IS NULL;
 

@@ -409,3 +409,20 @@ def test_missing_logs_say_where_they_were_looked_for(town, monkeypatch):
     monkeypatch.setenv("BANDITORE_WEBHOOK_LOGS", str(town / "nowhere"))
     s = sync(load_settings())
     assert s.no_logs and str(town / "nowhere") in s.lines_text()[0]
+
+
+def test_rebuild_keeps_the_send_engines_records(town):
+    write(town / "logs" / "a.jsonl", [message("393330000001", "wamid.1", T0, "MI ISCRIVO")])
+    sync(load_settings())
+    con = duckdb.connect(str(town / "subscribers.duckdb"))
+    con.execute("INSERT INTO deliveries (delivery_id, kind, announcement_id, citizen_id, state, "
+                "created_at) VALUES ('a:x:c_1', 'announcement', 'x', 'c_1', 'sent', now())")
+    con.close()
+    s = sync(load_settings(), rebuild=True)
+    assert s.rebuilt and s.states == {"active": 1}
+    db = town / "subscribers.duckdb"
+    assert query(db, "SELECT delivery_id FROM deliveries ORDER BY 1") == [
+        ("a:x:c_1",), ("w:wamid.1",)]
+    # the emptied tables kept their keys
+    assert query(db, "SELECT count(*) FROM duckdb_constraints() WHERE table_name = 'inbound' "
+                     "AND constraint_type = 'PRIMARY KEY'") == [(1,)]
