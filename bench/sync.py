@@ -149,21 +149,25 @@ print(len(active))
 """
 
 
+# Each phase runs in its own process and reports its own peak RSS on exit.
+PEAK = "import resource; print('peak_kb', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)"
+
+
 def _run(label: str, code: list[str], env: dict) -> None:
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    before, cpu0 = usage.ru_maxrss, usage.ru_utime + usage.ru_stime
+    cpu0 = usage.ru_utime + usage.ru_stime
     t0 = time.perf_counter()
     out = subprocess.run(code, env=env, capture_output=True, text=True, cwd=ROOT)
     elapsed = time.perf_counter() - t0
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    peak, cpu = usage.ru_maxrss, usage.ru_utime + usage.ru_stime - cpu0
+    cpu = usage.ru_utime + usage.ru_stime - cpu0
     if out.returncode:
         print(out.stdout, out.stderr, file=sys.stderr)
-    # ru_maxrss of children is the maximum over all children so far: each phase
-    # is reported as the peak up to it (phases run from smallest to largest).
-    rss = max(peak, before) / 1024
-    print(f"{label:9s} {elapsed:6.2f} s  (CPU {cpu:5.1f} s)  peak RSS {rss:5.0f} MB  "
-          f"{' / '.join(out.stdout.strip().splitlines()[-2:])}")
+    lines = out.stdout.strip().splitlines()
+    peak = next((int(x.split()[1]) for x in lines if x.startswith("peak_kb")), 0)
+    shown = [x for x in lines if not x.startswith("peak_kb")][-2:]
+    print(f"{label:9s} {elapsed:6.2f} s  (CPU {cpu:5.1f} s)  peak RSS {peak / 1024:5.0f} MB  "
+          f"{' / '.join(shown)}")
 
 
 def main() -> None:
@@ -187,7 +191,7 @@ def main() -> None:
     py = sys.executable
     sync = [py, "-c", "import sys; from runner.settings import load_settings; "
             "from runner.sync import sync; s = sync(load_settings(), rebuild='-r' in sys.argv); "
-            "print(s.one_line()); print({k: round(v, 2) for k, v in s.steps.items()})"]
+            "print(s.one_line()); print({k: round(v, 2) for k, v in s.steps.items()}); " + PEAK]
     # Each phase in its own process, so each peak RSS is its own.
     phases = args.phases.split(",")
     for phase in phases:
@@ -211,7 +215,7 @@ def main() -> None:
         elif phase == "rebuild":
             _run("rebuild", [*sync, "-r"], env)
         elif phase == "baseline":
-            _run("baseline", [py, "-c", BASELINE, str(logs)], env)
+            _run("baseline", [py, "-c", BASELINE + PEAK, str(logs)], env)
 
 
 def _events_of(folder: Path) -> int:
