@@ -2,27 +2,26 @@
 consents, statuses, welcome/goodbye deliveries).
 
 The division of labour keeps a million events within seconds:
-- weblog.py cuts the files into numbered lines in 32 MB blocks (C-speed bytes work);
-- DuckDB parses each block's JSON in one pass (``json_transform`` to a typed
-  struct) and unnests entry[].changes[].value.messages[] / statuses[] / errors[];
-- Python classifies only the DISTINCT texts (keywords.py) and computes the
-  pseudonym of each DISTINCT identity, and replays the state machine over the
-  keyword events of the citizens whose history changed (subscribers.py).
+- weblog.py cuts the files into numbered lines (C-speed bytes work), and knows
+  how far each file was read;
+- stage.py has DuckDB parse the JSON (one pass per line, on every core) and
+  unnest entry[].changes[].value.messages[] / statuses[] / errors[];
+- here Python classifies only the DISTINCT texts (keywords.py) and hashes only
+  the identities not seen before; everything else is set-based SQL;
+- states.py replays the subscriber states of the citizens whose history changed.
 
 Everything is keyed so that order and repetition do not matter: inbound by
 wamid, statuses merged with order-independent min/max, subscriber state
 replayed from the full keyword history in (timestamp, wamid) order. So an
 incremental sync, a re-read of the same lines, or ``sync --rebuild`` reach the
-same state. One transaction per sync: a crash leaves the previous state.
+same state. All writes to the database happen in one transaction per sync (the
+parsing before it fills only temporary tables): a crash leaves the previous state.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import os
-import queue
-import threading
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -34,33 +33,12 @@ from . import store, weblog
 from .keywords import classifier
 from .messages import t
 from .privacy import citizen_id as pseudonym
+from .stage import stage
 from .states import columns_frame, erase, recompute
 from .subscribers import load_decisions
 
-# The parts of a webhook body sync reads; json_transform ignores the rest.
-_CONTACT = '{"wa_id":"VARCHAR","user_id":"VARCHAR","profile":{"name":"VARCHAR"}}'
-_REPLY = '{"id":"VARCHAR","title":"VARCHAR"}'
-_MEDIA = '{"caption":"VARCHAR"}'
-_ERROR = '{"code":"INTEGER","title":"VARCHAR"}'
-_MESSAGE = (
-    '{"from":"VARCHAR","from_user_id":"VARCHAR","id":"VARCHAR","timestamp":"VARCHAR",'
-    '"type":"VARCHAR","text":{"body":"VARCHAR"},"button":{"payload":"VARCHAR","text":"VARCHAR"},'
-    f'"interactive":{{"type":"VARCHAR","button_reply":{_REPLY},"list_reply":{_REPLY}}},'
-    f'"image":{_MEDIA},"video":{_MEDIA},"document":{_MEDIA}}}'
-)
-_STATUS = (
-    '{"id":"VARCHAR","status":"VARCHAR","timestamp":"VARCHAR","recipient_id":"VARCHAR",'
-    '"recipient_user_id":"VARCHAR","biz_opaque_callback_data":"VARCHAR",'
-    f'"errors":[{_ERROR}],"pricing":{{"category":"VARCHAR"}}}}'
-)
-WEBHOOK_TYPE = (
-    f'{{"entry":[{{"changes":[{{"field":"VARCHAR","value":{{"contacts":[{_CONTACT}],'
-    f'"messages":[{_MESSAGE}],"statuses":[{_STATUS}],"errors":[{_ERROR}]}}}}]}}]}}'
-)
 CLASSIFIED_TYPES = ("text", "button", "interactive")
 MEMORY_LIMIT = "600MB"
-PARSE_WORKERS = max(1, min(4, os.cpu_count() or 1))
-STATUS_VALUES = ("sent", "delivered", "read", "failed", "played")
 # Tables sync owns: --rebuild empties them (deliveries belong to the send engine).
 SYNC_TABLES = ("log_files", "malformed", "citizens", "inbound", "subscribers",
                "subscriber_events", "consents", "statuses", "webhook_errors", "sync_meta")
@@ -179,7 +157,7 @@ class _Sync:
             # Staging writes only temp tables, outside the transaction: its data
             # then is compressed and can spill, instead of growing transaction memory.
             with self._step("parse"):
-                self._stage(reads)
+                self.summary.files, self.summary.lines = stage(con, reads)
         con.execute("BEGIN TRANSACTION")
         try:
             if rebuild:
@@ -226,59 +204,6 @@ class _Sync:
                  st.moderate_subscribe, st.moderate_unsubscribe,
                  hashlib.sha256(self.key or b"").hexdigest()]
         return hashlib.sha256(json.dumps(parts).encode()).hexdigest()[:16]
-
-    def _stage(self, reads: list[weblog.FileRead]) -> None:
-        """Parse every new line into one flat stage table.
-
-        This thread reads the files into blocks of lines; PARSE_WORKERS threads,
-        each with its own cursor, have DuckDB parse and flatten one block each
-        (DuckDB runs without the GIL). The stage lives in an attached in-memory
-        database, which every cursor sees.
-        """
-        con = self.con
-        con.execute("ATTACH IF NOT EXISTS ':memory:' AS stage")
-        con.execute(_STAGE_TABLE)
-        blocks: queue.Queue = queue.Queue(maxsize=PARSE_WORKERS + 1)
-        errors: list[BaseException] = []
-
-        def work() -> None:
-            cur = con.cursor()
-            try:
-                while (block := blocks.get()) is not None:
-                    if errors:
-                        continue  # keep draining so the reader never blocks
-                    try:
-                        # A DataFrame hands DuckDB many strings far faster than one
-                        # big string it would split itself.
-                        cur.register("block_lines", pd.DataFrame({
-                            "line": range(block.first_line, block.first_line + len(block.lines)),
-                            "raw": block.lines}))
-                        cur.execute(_PARSE_BLOCK, {"file": block.path})
-                        cur.execute(_FLATTEN)
-                    except BaseException as exc:  # re-raised by the reading thread
-                        errors.append(exc)
-            finally:
-                cur.close()
-
-        workers = [threading.Thread(target=work, daemon=True) for _ in range(PARSE_WORKERS)]
-        for w in workers:
-            w.start()
-        try:
-            for read in reads:
-                for block in weblog.blocks(read):
-                    if errors:
-                        break
-                    self.summary.lines += len(block.lines)
-                    blocks.put(block)
-                self.summary.files += 1
-        finally:
-            for _ in workers:
-                blocks.put(None)
-            for w in workers:
-                w.join()
-        if errors:
-            raise errors[0]
-        con.execute(_SPLIT_STAGE)
 
     def _ingest(self, reads: list[weblog.FileRead]) -> str:
         con, s = self.con, self.summary
@@ -491,102 +416,6 @@ class _Sync:
             "SELECT state, count(*) FROM subscribers GROUP BY ALL").fetchall())
 
 
-
-_STAGE_TABLE = """
-CREATE OR REPLACE TABLE stage.stage_items (
-    file VARCHAR, line BIGINT,
-    item VARCHAR,                  -- line (unusable) | message | status | error
-    wamid VARCHAR, ts TIMESTAMPTZ, type VARCHAR, text VARCHAR,
-    wa_id VARCHAR, user_id VARCHAR, profile_name VARCHAR,
-    status VARCHAR, recipient_id VARCHAR, callback VARCHAR,
-    error_code INTEGER, error_title VARCHAR, pricing_category VARCHAR,
-    reason VARCHAR, detail VARCHAR)
-"""
-
-# Parse one block: one JSON pass per line into a typed struct, and the reason a
-# line cannot be used. Details never hold a phone number: digits are masked.
-_PARSE_BLOCK = f"""
-CREATE OR REPLACE TEMP TABLE stage_lines AS
-SELECT $file AS file, line, j.entry AS entry,
-    CASE WHEN j.entry IS NOT NULL THEN NULL
-         WHEN trim(raw, E' \\t\\r') = '' THEN 'empty'
-         WHEN j IS NULL AND NOT coalesce(json_valid(raw), false) THEN
-            CASE WHEN ltrim(raw) SIMILAR TO '[\\[{{].*' THEN 'truncated' ELSE 'not_json' END
-         ELSE 'wrong_shape' END AS reason,
-    CASE WHEN j.entry IS NULL AND trim(raw, E' \\t\\r') <> '' THEN
-        length(raw) || ' bytes: ' || regexp_replace(left(raw, 40), '[0-9]', '#', 'g') END AS detail
-FROM (SELECT line, raw, try(json_transform(raw, '{WEBHOOK_TYPE}')) AS j
-      FROM (SELECT line, coalesce(try(decode(raw)), '(invalid UTF-8)') AS raw
-            FROM block_lines))
-"""
-
-# Then entry[].changes[].value.{messages,statuses,errors}[] flattened into one
-# row per item (block by block, so memory stays flat).
-_FLATTEN = f"""
-CREATE OR REPLACE TEMP TABLE stage_values AS
-SELECT file, line, c.value AS v FROM (
-    SELECT file, line, unnest(e.changes) AS c FROM (
-        SELECT file, line, unnest(entry) AS e FROM stage_lines WHERE reason IS NULL));
-
-INSERT INTO stage.stage_items BY NAME
-SELECT 'line' AS item, file, line, reason, detail FROM stage_lines WHERE reason IS NOT NULL;
-
-INSERT INTO stage.stage_items BY NAME
-SELECT *, CASE WHEN wamid IS NULL OR ts IS NULL OR (wa_id IS NULL AND user_id IS NULL)
-               THEN 'wrong_shape' END AS reason,
-          CASE WHEN wamid IS NULL OR ts IS NULL OR (wa_id IS NULL AND user_id IS NULL)
-               THEN 'message without id, timestamp or sender' END AS detail
-FROM (
-SELECT 'message' AS item, file, line, m.id AS wamid,
-    to_timestamp(TRY_CAST(m.timestamp AS BIGINT)) AS ts,
-    coalesce(m.type, 'unknown') AS type,
-    CASE m.type WHEN 'text' THEN m.text.body
-                WHEN 'button' THEN coalesce(m.button.text, m.button.payload)
-                WHEN 'interactive' THEN coalesce(m.interactive.button_reply.title,
-                                                 m.interactive.list_reply.title)
-                ELSE coalesce(m.image.caption, m.video.caption, m.document.caption) END AS text,
-    coalesce(m."from", contact.wa_id) AS wa_id,
-    coalesce(m.from_user_id, contact.user_id) AS user_id,
-    contact.profile.name AS profile_name
-FROM (
-    SELECT file, line, m,
-        coalesce(list_filter(contacts, lambda c: c.wa_id = m."from"
-                                           OR c.user_id = m.from_user_id)[1],
-                 CASE WHEN len(contacts) = 1 THEN contacts[1] END) AS contact
-    FROM (SELECT file, line, v.contacts AS contacts, unnest(v.messages) AS m
-          FROM stage_values WHERE len(v.messages) > 0)));
-
-INSERT INTO stage.stage_items BY NAME
-SELECT *, CASE WHEN wamid IS NULL OR ts IS NULL OR status NOT IN {STATUS_VALUES}
-               THEN 'wrong_shape' END AS reason,
-          CASE WHEN wamid IS NULL OR ts IS NULL OR status NOT IN {STATUS_VALUES}
-               THEN 'status without id, timestamp or a known status' END AS detail
-FROM (
-SELECT 'status' AS item, file, line, s.id AS wamid, s.status,
-    to_timestamp(TRY_CAST(s.timestamp AS BIGINT)) AS ts,
-    coalesce(s.recipient_id, s.recipient_user_id) AS recipient_id,
-    s.biz_opaque_callback_data AS callback,
-    s.errors[1].code AS error_code, s.errors[1].title AS error_title,
-    s.pricing.category AS pricing_category
-FROM (SELECT file, line, unnest(v.statuses) AS s FROM stage_values WHERE len(v.statuses) > 0));
-
-INSERT INTO stage.stage_items BY NAME
-SELECT 'error' AS item, file, line, e.code AS error_code, e.title AS error_title
-FROM (SELECT file, line, unnest(v.errors) AS e FROM stage_values WHERE len(v.errors) > 0);
-"""
-
-# The messages and statuses the next steps read (items that cannot be applied
-# made their line wrong_shape above).
-_SPLIT_STAGE = """
-CREATE OR REPLACE TEMP VIEW stage_messages AS
-SELECT file, line, wamid, ts, type, text, wa_id, user_id, profile_name
-FROM stage.stage_items WHERE item = 'message' AND reason IS NULL;
-
-CREATE OR REPLACE TEMP TABLE stage_statuses AS
-SELECT file, line, wamid, status, ts, recipient_id, callback, error_code, error_title,
-       pricing_category
-FROM stage.stage_items WHERE item = 'status' AND reason IS NULL;
-"""
 
 # Each status column merges by min/max, so any order and any repetition of the
 # webhooks gives the same row; failed wins only over what came before it (a
