@@ -394,12 +394,14 @@ class Engine:
         self._last_flush = time.monotonic()
         started, cpu = time.monotonic(), time.process_time()
         self._deadline = started + self.max_seconds if self.max_seconds else None
-        if concurrent:
-            self._send_threaded(payloads, workers, batch)
-        else:
-            self._send_inline(payloads, batch)
-        self._flush(force=True)
-        fold_journal(self.con)
+        try:
+            if concurrent:
+                self._send_threaded(payloads, workers, batch)
+            else:
+                self._send_inline(payloads, batch)
+        finally:  # also on Ctrl-C: what got an answer is recorded, not left ambiguous
+            self._flush(force=True)
+            fold_journal(self.con)
         self.summary.send_elapsed = time.monotonic() - started
         self.summary.send_cpu = time.process_time() - cpu
         self._progress.close()
@@ -456,8 +458,10 @@ class Engine:
         finally:
             for _ in threads:
                 work.put(None)
+            until = time.monotonic() + 5  # on Ctrl-C, keep what finished; the rest is settled
             for th in threads:
-                th.join(timeout=5)
+                th.join(timeout=max(0.0, until - time.monotonic()))
+            self._collect()
 
     def _worker(self, work) -> None:
         while True:
