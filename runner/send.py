@@ -35,7 +35,7 @@ import duckdb
 from tenacity import Retrying, retry_if_result, wait_exponential_jitter
 
 from . import store
-from .errors import BanditoreError
+from .errors import BanditoreError, ConfigError
 from .messages import t
 from .meta_errors import (
     FIRST_WAIT,
@@ -55,6 +55,7 @@ from .whatsapp import (
     announcement_message,
     compile_payload,
     media_id,
+    reply_template_message,
     text_message,
 )
 
@@ -257,11 +258,12 @@ class Engine:
             UPDATE deliveries SET state = 'skipped', error_title = $reason, updated_at = $now
             FROM citizens c
             WHERE deliveries.citizen_id = c.citizen_id AND deliveries.state = 'queued'
-              AND deliveries.kind IN ('welcome', 'goodbye')
+              AND deliveries.kind IN (SELECT unnest($no_template::VARCHAR[]))
               AND (c.last_inbound_at IS NULL OR c.last_inbound_at < $window)
             """,
             {"now": self.now, "reason": "outside_24h_window",
-             "window": self.now - timedelta(hours=24)},
+             "window": self.now - timedelta(hours=24),
+             "no_template": [k for k in ("welcome", "goodbye") if not self._reply_template(k)]},
         ).fetchone()[0]
         skipped += self.con.execute(
             """
@@ -319,9 +321,21 @@ class Engine:
         fmt = {"town": settings.town, "privacy_url": settings.privacy_url,
                "subscribe_keyword": (settings.subscribe_keywords or [""])[0],
                "unsubscribe_keyword": (settings.unsubscribe_keywords or [""])[0]}
-        payloads["welcome"] = compile_payload(text_message(settings.welcome_text.format(**fmt)))
-        payloads["goodbye"] = compile_payload(text_message(settings.goodbye_text.format(**fmt)))
+        for kind in ("welcome", "goodbye"):
+            text = getattr(settings, f"{kind}_text").format(**fmt)
+            payloads[kind] = compile_payload(text_message(text))
+            name = self._reply_template(kind)
+            if name:  # outside the 24-hour window only a template may be sent
+                payloads[f"{kind}-template"] = compile_payload(
+                    reply_template_message(name, settings.templates[name], text, settings))
         return payloads
+
+    def _reply_template(self, kind: str) -> str | None:
+        name = getattr(self.settings, f"{kind}_template")
+        if name and name not in self.settings.templates:
+            raise ConfigError(t("send.reply-template-unknown", kind=kind, name=name,
+                                known=", ".join(sorted(self.settings.templates)) or "-"))
+        return name
 
     def _media_ref(self, media, preview_only: bool) -> dict:
         """``{"link": url}`` or ``{"id": ...}`` of a repo file uploaded once and cached."""
@@ -368,11 +382,14 @@ class Engine:
                       OR d.announcement_id IN (SELECT announcement_id FROM sendable))
                 ORDER BY priority, a.publish_at, d.announcement_id, d.citizen_id
                 LIMIT $n)
-            SELECT next.delivery_id, next.citizen_id, c.wa_id, next.payload
+            SELECT next.delivery_id, next.citizen_id, c.wa_id,
+                   CASE WHEN next.payload IN ('welcome', 'goodbye')
+                         AND (c.last_inbound_at IS NULL OR c.last_inbound_at < $window)
+                        THEN next.payload || '-template' ELSE next.payload END
             FROM next JOIN citizens c ON c.citizen_id = next.citizen_id
             ORDER BY next.priority, next.publish_at, next.announcement_id, next.citizen_id
             """,
-            {"n": self._chunk},
+            {"n": self._chunk, "window": self.now - timedelta(hours=24)},
         ).fetchall()
 
     # --- sending ----------------------------------------------------------------

@@ -110,6 +110,10 @@ class Settings(BaseSettings):
         "Sei stato cancellato dal servizio WhatsApp del {town}. "
         "Per iscriverti di nuovo scrivi {subscribe_keyword}."
     )
+    # Approved templates (names in `templates`) for the welcome/goodbye reply once the
+    # citizen's 24-hour window has closed; unset: the reply is skipped with a reason.
+    welcome_template: str | None = None
+    goodbye_template: str | None = None
     # Keyed hash for the pseudonymous ids that staff decisions are stored under.
     pseudonym_key: SecretStr | None = None
 

@@ -88,6 +88,17 @@ def template_message(name: str, language: str, parameters: list[str],
     return {"type": "template", "template": template}
 
 
+def reply_template_message(name: str, config, text: str, settings) -> dict:
+    """A welcome/goodbye as an approved template (outside the 24-hour window).
+
+    Each body parameter is the town's name where the template asks for ``town``,
+    otherwise the reply text on one line (a parameter may hold no newline).
+    """
+    flat = " ".join(text.split())
+    params = [settings.town if src == "town" else flat for src in config.body]
+    return template_message(name, config.language, params, list(config.parameter_names))
+
+
 def announcement_message(rendered, media: dict | None) -> dict:
     """The message part for a rendered announcement (runner.render.Rendered).
 

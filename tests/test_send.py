@@ -372,6 +372,30 @@ def test_welcome_goes_as_text_inside_the_window_and_is_skipped_outside(town, api
     con.close()
 
 
+def test_outside_the_window_a_configured_reply_template_goes_instead(town, api):
+    con = store.connect(town.database)
+    con.execute("UPDATE citizens SET last_inbound_at = ? WHERE citizen_id = 'c_00001'",
+                [NOW - timedelta(hours=30)])
+    con.execute("INSERT INTO deliveries (delivery_id, kind, citizen_id, state, created_at) "
+                "VALUES ('g:wamid.IN1', 'goodbye', 'c_00001', 'queued', ?)", [NOW])
+    con.close()
+    settings = cloud(town, api, goodbye_template="saluto", templates={
+        "saluto": TemplateConfig(body=["town", "body"])})
+    summary = run(settings)
+    assert summary.sent == 6 and summary.skipped == 0
+    body = next(a.body for a in api.accepted if a.callback == "banditore:g:wamid.IN1")
+    assert body["type"] == "template" and body["template"]["name"] == "saluto"
+    params = [p["text"] for p in body["template"]["components"][0]["parameters"]]
+    assert params[0] == "Comune di Esempio" and "cancellato" in params[1]
+
+
+def test_an_unknown_reply_template_is_a_configuration_error(town):
+    from runner.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="welcome_template"):
+        run(town.model_copy(update={"welcome_template": "nope"}))
+
+
 def test_rebuild_from_logs_then_send_sends_nothing_twice(town, api):
     settings = cloud(town, api)
     run(settings)
