@@ -426,3 +426,13 @@ def test_rebuild_keeps_the_send_engines_records(town):
     # the emptied tables kept their keys
     assert query(db, "SELECT count(*) FROM duckdb_constraints() WHERE table_name = 'inbound' "
                      "AND constraint_type = 'PRIMARY KEY'") == [(1,)]
+
+
+def test_concatenated_gzip_members_and_crlf_lines(town):
+    first = message("393330000001", "wamid.1", T0, "MI ISCRIVO") + "\r\n"
+    second = message("393330000002", "wamid.2", T0, "MI ISCRIVO") + "\r\n"
+    # logrotate's copytruncate + gzip, or `cat a.gz b.gz`: one file, two gzip members
+    (town / "logs" / "x.jsonl.gz").write_bytes(gzip.compress(first.encode())
+                                               + gzip.compress(second.encode()))
+    s = sync(load_settings())
+    assert (s.lines, s.states, s.malformed) == (2, {"active": 2}, {})
