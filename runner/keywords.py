@@ -48,6 +48,9 @@ _NAME_WORD = re.compile(r"^[^\W\d_]+(?:['’\-.][^\W\d_]*)*$")
 # Words that show an intent to join or leave even when the keyword is wrong:
 # staff should see "vorrei iscrivermi" and "cancellatemi".
 _INTENT_STEMS = ("iscriv", "cancell", "disiscriv", "annull")
+# Whole words that mean "leave" in any town ("STOP" is what people send to
+# every sender): never an unsubscription unless configured, but worth a look.
+_INTENT_WORDS = frozenset({"stop", "basta", "unsubscribe", "disdetta"})
 _NEAR_MISS_MAX_WORDS = 12
 _NAME_MAX_WORDS = 5
 
@@ -152,7 +155,7 @@ class Classifier:
                 return Match("near_miss", next(iter(best)) if len(best) == 1 else None)
         if len(tokens) <= _NEAR_MISS_MAX_WORDS:
             for word in tokens:
-                if word.startswith(self._stems):
+                if word.startswith(self._stems) or word in _INTENT_WORDS:
                     return Match("near_miss")
         return IGNORED
 

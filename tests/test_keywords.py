@@ -61,6 +61,8 @@ def test_unsubscribe_variants(text):
         "mi iscirvo",
         "MI ISCRIVO 3331234567",
         "cancellatemi per favore",
+        "STOP",
+        "Basta messaggi!",
     ],
 )
 def test_near_misses_are_not_keywords(text):
