@@ -29,6 +29,12 @@ STOP_CODES = frozenset(
 )
 RETRY_LATER_CODES = frozenset({131049})
 
+# Permanent errors about the request body itself (template not found, wrong parameter
+# count, invalid parameter): the same body fails for every recipient, so the engine
+# halts that announcement after a few instead of failing the whole audience.
+PAYLOAD_CODES = frozenset({100, 131008, 131009, 132000, 132001, 132005, 132007, 132012,
+                           132018, 135000})
+
 # Seconds before the first retry of a code that needs a long pause, not a quick one.
 FIRST_WAIT = {4: 60.0, 80007: 60.0, 131057: 60.0}
 

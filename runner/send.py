@@ -39,6 +39,7 @@ from .errors import BanditoreError, ConfigError
 from .messages import t
 from .meta_errors import (
     FIRST_WAIT,
+    PAYLOAD_CODES,
     RETRY_LATER_AFTER_S,
     RETRY_LATER_CODES,
     Action,
@@ -60,6 +61,7 @@ from .whatsapp import (
 )
 
 _RETRYABLE = frozenset({Action.RETRY, Action.THROUGHPUT, Action.PAIR_RATE})
+HALT_AFTER = 3  # payload errors, with no success, before an announcement is halted
 
 
 @dataclass
@@ -99,12 +101,14 @@ class SendSummary:
     send_elapsed: float = 0.0  # wall and process CPU seconds of the sending phase alone
     send_cpu: float = 0.0
     replies_queued: int = 0
+    # announcement (or reply kind) -> why it was halted: Meta rejected the body itself
+    halted: dict[str, str] = field(default_factory=dict)
 
     @property
     def exit_code(self) -> int:
         if self.stopped:
             return 2
-        return 1 if self.failed else 0
+        return 1 if self.failed or self.halted else 0
 
 
 def make_transport(settings, pool_size: int):
@@ -168,6 +172,10 @@ class Engine:
             "outbox" if settings.whatsapp_token is None else "cloud"),
             configured_rate=settings.rate_per_second)
         self.stop_error: ApiError | None = None
+        self.halted: dict[str, ApiError] = {}  # payload key -> the error that halted it
+        self._worked: set[str] = set()  # payload keys that were accepted at least once
+        self._payload_errors: Counter = Counter()
+        self._halt_lock = threading.Lock()
         self.max_seconds: float | None = None
         self.results: deque = deque()
         self.pacer = Pacer(settings.rate_per_second, clock=clock, sleep=sleep)
@@ -214,6 +222,8 @@ class Engine:
         done = summary.sent + summary.failed
         summary.rate = done / summary.send_elapsed if summary.send_elapsed else 0.0
         summary.table = self._table()
+        summary.halted = {key: t("send.halted", code=err.code, title=err.title)
+                          for key, err in self.halted.items()}
         if self.stop_error is not None:
             err = self.stop_error
             summary.stopped = t("send.stopped", code=err.code, title=err.title,
@@ -428,7 +438,7 @@ class Engine:
 
     def _items(self, rows, payloads):
         for delivery_id, citizen_id, wa_id, key in rows:
-            yield delivery_id, citizen_id, payloads[key].body(wa_id, delivery_id)
+            yield delivery_id, citizen_id, payloads[key].body(wa_id, delivery_id), key
 
     def _send_inline(self, payloads, batch: int) -> None:
         while self.stop_error is None and not self._out_of_time():
@@ -492,18 +502,32 @@ class Engine:
 
     def _deliver(self, item) -> tuple:
         """One delivery with its retries: (delivery_id, state, wamid, code, title, tries)."""
-        delivery_id, citizen_id, body = item
+        delivery_id, citizen_id, body, key = item
         if self.stop_error is not None:
             return delivery_id, "queued", None, None, None, 0
+        halted = self.halted.get(key)
+        if halted is not None:  # its body is wrong: keep it queued for after the fix
+            return delivery_id, "queued", None, halted.code, halted.title, 0
         result = self._retrying(self._attempt, citizen_id, body)
         tries = self._retrying.statistics.get("attempt_number", 1)
         if result.error is None:
+            self._worked.add(key)
             return delivery_id, "sent", result.wamid, None, None, tries
         err = result.error
         if err.action is Action.STOP or (self.stop_error is not None and
                                          err.action in _RETRYABLE):
             return delivery_id, "queued", None, err.code, err.title, tries
+        if err.code in PAYLOAD_CODES and key not in self._worked:
+            self._payload_failed(key, err)
         return delivery_id, "failed", None, err.code, err.title, tries
+
+    def _payload_failed(self, key: str, err: ApiError) -> None:
+        """The same body failing for the first few citizens with a template/parameter error
+        will fail for all of them: stop that announcement, not the run."""
+        with self._halt_lock:
+            self._payload_errors[key] += 1
+            if self._payload_errors[key] >= HALT_AFTER and key not in self.halted:
+                self.halted[key] = err
 
     def _attempt(self, citizen_id: str, body: bytes) -> Result:
         if self.stop_error is not None:
@@ -629,7 +653,8 @@ def _transient_codes() -> list[int]:
     """Failures `send --retry-failed` tries again at once: retries that ran out in an outage."""
     from .meta_errors import CONNECTION_ERROR, HTTP_ERROR, RETRY_CODES
 
-    return sorted(RETRY_CODES | {130429, 131056, CONNECTION_ERROR, HTTP_ERROR})
+    # Payload errors too: they succeed once the template or its parameters are fixed.
+    return sorted(RETRY_CODES | PAYLOAD_CODES | {130429, 131056, CONNECTION_ERROR, HTTP_ERROR})
 
 
 def _advice(code: int) -> str:
@@ -732,6 +757,8 @@ def report(summary: SendSummary) -> str:
     for ann in summary.announcements:
         if ann.held:
             lines.append(f"{ann.id}: {ann.note.strip()}")
+    for key, note in summary.halted.items():
+        lines.append(f"{key}: {note}")
     if summary.table:
         lines.extend(markdown_table(summary))
     if summary.stopped:
