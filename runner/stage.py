@@ -6,7 +6,7 @@ into one row per item, in an attached in-memory database, ``stage``:
 
 - ``stage.stage_items``: every message, status, webhook error and unusable line
   (with its reason: empty, not_json, truncated, wrong_shape), keyed by file and line;
-- ``stage_messages`` (a view) and ``stage_statuses``: the usable ones.
+- ``stage_messages`` and ``stage_statuses`` (views): the usable ones.
 
 The reading thread only cuts files into blocks of lines (weblog.py); worker
 threads, each with its own cursor, hand DuckDB one block each, and DuckDB works
@@ -188,7 +188,7 @@ CREATE OR REPLACE TEMP VIEW stage_messages AS
 SELECT file, line, wamid, ts, type, text, wa_id, user_id, profile_name
 FROM stage.stage_items WHERE item = 'message' AND reason IS NULL;
 
-CREATE OR REPLACE TEMP TABLE stage_statuses AS
+CREATE OR REPLACE TEMP VIEW stage_statuses AS
 SELECT file, line, wamid, status, ts, recipient_id, callback, error_code, error_title,
        pricing_category
 FROM stage.stage_items WHERE item = 'status' AND reason IS NULL;

@@ -254,7 +254,7 @@ class _Sync:
                 WHERE user_id IS NOT NULL AND wa_id IS NOT NULL)
             GROUP BY user_id""")
         con.execute("""
-            CREATE OR REPLACE TEMP TABLE stage_identities AS
+            CREATE OR REPLACE TEMP VIEW stage_identities AS
             SELECT m.*, coalesce(m.wa_id, l.wa_id, m.user_id) AS identity
             FROM stage_messages m LEFT JOIN stage_links l USING (user_id)""")
         identities = [r[0] for r in con.execute("""
@@ -326,25 +326,23 @@ class _Sync:
             UPDATE inbound SET file = n.file, line = n.line FROM stage_new n
             WHERE inbound.wamid = n.wamid
               AND (n.file < inbound.file OR (n.file = inbound.file AND n.line < inbound.line))""")
-        con.execute("""
-            CREATE OR REPLACE TEMP TABLE stage_fresh AS
-            SELECT * FROM stage_new WHERE wamid NOT IN (SELECT wamid FROM inbound)""")
-        con.execute("DROP TABLE stage_new; DROP TABLE stage_identities")
-        self._drop_forgotten("stage_fresh", "ts")
+        con.execute("DELETE FROM stage_new WHERE wamid IN (SELECT wamid FROM inbound)")
+        con.execute("DROP VIEW stage_identities")
+        self._drop_forgotten("stage_new", "ts")
         new = con.execute("""
             INSERT INTO inbound
             SELECT wamid, citizen_id, ts, type, text, coalesce(kind, 'ignored'), keyword,
                    captured_name, file, line
-            FROM stage_fresh""").fetchall()[0][0]
+            FROM stage_new""").fetchall()[0][0]
         s.messages += new
         s.duplicates += staged - new
         s.kinds = dict(con.execute(
-            "SELECT coalesce(kind, 'ignored'), count(*) FROM stage_fresh GROUP BY ALL").fetchall())
+            "SELECT coalesce(kind, 'ignored'), count(*) FROM stage_new GROUP BY ALL").fetchall())
         con.execute("""
             CREATE OR REPLACE TEMP TABLE stage_citizens AS
             SELECT citizen_id, max(wa_id) AS wa_id, max(user_id) AS user_id,
                    arg_max(profile_name, (ts, wamid)) AS profile_name, max(ts) AS last_inbound_at
-            FROM stage_fresh GROUP BY citizen_id""")
+            FROM stage_new GROUP BY citizen_id""")
         con.execute("""
             UPDATE citizens SET
                 wa_id = coalesce(citizens.wa_id, n.wa_id),
@@ -358,7 +356,7 @@ class _Sync:
             WHERE citizen_id NOT IN (SELECT citizen_id FROM citizens)""")
         return con.execute("""
             INSERT INTO stage_affected
-            SELECT DISTINCT citizen_id FROM stage_fresh WHERE kind IN ('subscribe', 'unsubscribe')
+            SELECT DISTINCT citizen_id FROM stage_new WHERE kind IN ('subscribe', 'unsubscribe')
             """).fetchall()[0][0]
 
     def _merge_statuses(self) -> None:
@@ -373,11 +371,13 @@ class _Sync:
             con.register("rids", columns_frame(
                 recipient_id=recipients, citizen_id=[pseudonym(r, self.key) for r in recipients]))
             con.execute("""
-                CREATE OR REPLACE TEMP TABLE stage_statuses AS
+                CREATE OR REPLACE TEMP TABLE stage_statuses_kept AS
                 SELECT s.*, r.citizen_id FROM stage_statuses s
                 LEFT JOIN rids r USING (recipient_id)""")
-            self._drop_forgotten("stage_statuses", "ts")
-        con.execute(_MERGE_STATUSES)
+            self._drop_forgotten("stage_statuses_kept", "ts")
+            con.execute(_MERGE_STATUSES.format(source="stage_statuses_kept"))
+        else:
+            con.execute(_MERGE_STATUSES.format(source="stage_statuses"))
 
     # --- staff decisions ---------------------------------------------------------
     def _forget(self) -> None:
@@ -433,7 +433,7 @@ WITH batch AS (
         max((ts, error_code, error_title)) FILTER (status = 'failed') AS failure,
         max(recipient_id) AS recipient_id, max(callback) AS callback,
         max(pricing_category) AS pricing_category
-    FROM stage_statuses GROUP BY wamid),
+    FROM {source} GROUP BY wamid),
 merged AS (
     SELECT b.wamid,
         least(b.sent_at, o.sent_at) AS sent_at,
