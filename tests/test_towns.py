@@ -83,3 +83,26 @@ def test_policy_settings(town):
         assert {"protezione-civile", "disservizi", "scadenze", "eventi"} <= set(s.categories)
     if name == "vimercate":
         assert "allerta-meteo" in s.emergency_categories
+
+
+def test_a_town_runs_on_its_configuration_alone(town, tmp_path):
+    """Sync real webhook lines with nothing but the copied configuration."""
+    from test_sync import T0, message, write
+
+    from runner.sync import sync
+
+    name, settings = town
+    subscribe, unsubscribe, others = CASES[name]
+    logs = tmp_path / "webhook-logs"  # the default folder name
+    logs.mkdir()
+    write(logs / "a.jsonl", [
+        message(f"3933300000{i:02d}", f"wamid.s{i}", T0 + i, text)
+        for i, text in enumerate(subscribe + others)
+    ] + [message("393330000000", "wamid.u", T0 + 60, unsubscribe[0])])
+    s = sync(settings)
+    if name == "cerveno":  # staff approve subscriptions; leaving while waiting needs none
+        assert s.states == {"pending": len(subscribe) - 1, "unsubscribed": 1}
+        assert s.welcome == 0
+    else:
+        assert s.states == {"active": len(subscribe) - 1, "unsubscribed": 1}
+        assert (s.welcome, s.goodbye) == (len(subscribe), 1)
