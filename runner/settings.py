@@ -67,6 +67,8 @@ class Settings(BaseSettings):
         env_prefix="BANDITORE_",
         env_file=".env",
         env_file_encoding="utf-8",
+        # GitHub Actions passes an unset secret as an empty string: treat it as unset.
+        env_ignore_empty=True,
         extra="forbid",
         pyproject_toml_table_header=("tool", "banditore"),
     )

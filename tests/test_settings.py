@@ -51,6 +51,11 @@ def test_lists_from_env_are_json(town, monkeypatch):
     assert load_settings().unsubscribe_keywords == ["JESI OFF", "STOP"]
 
 
+def test_empty_env_var_means_unset(town, monkeypatch):
+    monkeypatch.setenv("BANDITORE_WHATSAPP_TOKEN", "")
+    assert load_settings().whatsapp_token is None
+
+
 def test_secret_from_env_is_hidden(town, monkeypatch):
     monkeypatch.setenv("BANDITORE_WHATSAPP_TOKEN", "EAAG-very-secret")
     s = load_settings()
