@@ -54,6 +54,7 @@ class ApiError:
     title: str
     http_status: int | None = None
     details: str = ""
+    retry_after: float | None = None  # seconds, when the answer carried Retry-After
 
     @property
     def action(self) -> Action:
@@ -80,12 +81,19 @@ def classify(code: int, http_status: int | None = None) -> Action:
     return Action.PERMANENT
 
 
-def parse_error(http_status: int, body: object) -> ApiError:
-    """Read Meta's ``{"error": {...}}`` body; anything else becomes an HTTP_ERROR."""
+def parse_error(http_status: int, body: object, retry_after: str | None = None) -> ApiError:
+    """Read Meta's ``{"error": {...}}`` body; anything else becomes an HTTP_ERROR.
+
+    ``Retry-After`` is not documented for the Cloud API, but honoured if it ever comes.
+    """
+    try:
+        after = float(retry_after) if retry_after else None
+    except ValueError:
+        after = None  # an HTTP date: rare enough to fall back to our own backoff
     error = body.get("error") if isinstance(body, dict) else None
     if not isinstance(error, dict) or not isinstance(error.get("code"), int):
-        return ApiError(HTTP_ERROR, f"HTTP {http_status}", http_status)
+        return ApiError(HTTP_ERROR, f"HTTP {http_status}", http_status, retry_after=after)
     data = error.get("error_data")
     details = data.get("details", "") if isinstance(data, dict) else ""
     title = str(error.get("message") or error.get("title") or "")
-    return ApiError(error["code"], title, http_status, str(details))
+    return ApiError(error["code"], title, http_status, str(details), after)

@@ -69,7 +69,8 @@ class Pacer:
                 slot = max(self._next, now - self.burst)
                 last = self._last_sent.get(citizen) if citizen is not None else None
                 ready = last + self.citizen_gap if last is not None else slot
-                if ready <= max(slot, now):
+                # (a nanosecond of slack: now + (ready - now) can round to just below ready)
+                if ready <= max(slot, now) + 1e-9:
                     slot = max(slot, ready)
                     self._next = slot + 1.0 / self.rate
                     if citizen is not None:
@@ -77,7 +78,7 @@ class Pacer:
                         self._recent.append((slot, citizen))
                     return slot
             # Not holding the lock: the other citizens' slots go on being handed out.
-            self.sleep(ready - now)
+            self.sleep(max(ready - now, 1e-6))
 
     def wait(self, citizen: str | None = None) -> float:
         """Reserve a slot and sleep until it comes; returns the slot time."""

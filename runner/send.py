@@ -556,10 +556,12 @@ class Engine:
     def _wait_rule(self, state) -> float:
         err = state.outcome.result().error
         if err.action is Action.PAIR_RATE:
-            return 4.0 ** (state.attempt_number - 1)  # Meta: retry after 4^X s
-        if err.code in FIRST_WAIT:
-            return self._wait_slow(state)
-        return self._wait_fast(state)
+            wait = 4.0 ** (state.attempt_number - 1)  # Meta: retry after 4^X s
+        elif err.code in FIRST_WAIT:
+            wait = self._wait_slow(state)
+        else:
+            wait = self._wait_fast(state)
+        return max(wait, min(err.retry_after or 0.0, 600.0))
 
     # --- state in the database, in batches ---------------------------------------
     def _mark_sending(self, rows) -> None:

@@ -193,7 +193,7 @@ class CloudTransport:
                 return Result(wamid=answer["messages"][0]["id"])
             except (KeyError, IndexError, TypeError):
                 pass
-        return Result(error=parse_error(resp.status, answer))
+        return Result(error=parse_error(resp.status, answer, resp.headers.get("Retry-After")))
 
     def upload_media(self, path: Path) -> str:
         """Upload a repo file once; the returned id is reused for every recipient (30 days)."""

@@ -93,14 +93,20 @@ class Handler(BaseHTTPRequestHandler):
                                               "type": "GraphMethodException"}})
         body = json.loads(raw)
         to = body.get("to", "")
+        self._messages(to, body, self._next_step(to))
+
+    def _next_step(self, to: str):
+        st = self.state
         with st.lock:
             if st.record:
                 st.attempts.append((time.monotonic(), to))
-            step = None
             if st.script_all:
-                step = st.script_all.popleft()
-            elif to in st.scripts and st.scripts[to]:
-                step = st.scripts[to].popleft()
+                return st.script_all.popleft()
+            if to in st.scripts and st.scripts[to]:
+                return st.scripts[to].popleft()
+        return None
+
+    def _messages(self, to: str, body: dict, step) -> None:
         if step == DROP:
             self.close_connection = True
             self.connection.shutdown(2)
@@ -109,6 +115,8 @@ class Handler(BaseHTTPRequestHandler):
             return self._raw(503, b"<html>Service Unavailable</html>", "text/html")
         if isinstance(step, int):
             return self._json(*meta_error(step))
+        if isinstance(step, tuple):  # (code, seconds): an error with a Retry-After header
+            return self._json(*meta_error(step[0]), {"Retry-After": str(step[1])})
         wamid = self._accept(to, body)
         if step == DROP_AFTER:
             self.close_connection = True
@@ -143,11 +151,13 @@ class Handler(BaseHTTPRequestHandler):
             st.uploads.append({"id": media_id, "size": len(raw)})
         self._json(200, {"id": media_id})
 
-    def _json(self, status: int, body: dict) -> None:
-        self._raw(status, json.dumps(body).encode(), "application/json")
+    def _json(self, status: int, body: dict, headers: dict | None = None) -> None:
+        self._raw(status, json.dumps(body).encode(), "application/json", headers)
 
-    def _raw(self, status: int, data: bytes, ctype: str) -> None:
+    def _raw(self, status: int, data: bytes, ctype: str, headers: dict | None = None) -> None:
         self.send_response(status)
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
         self.send_header("Content-Type", ctype)
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()

@@ -62,3 +62,11 @@ def test_parse_meta_error_body():
 def test_anything_else_is_an_http_error(body):
     err = parse_error(502, body)
     assert err.code == HTTP_ERROR and err.title == "HTTP 502" and err.action is Action.RETRY
+
+
+@pytest.mark.parametrize(("header", "seconds"), [("30", 30.0), ("1.5", 1.5), (None, None),
+                                                 ("Wed, 21 Oct 2026 07:28:00 GMT", None)])
+def test_retry_after_is_read_when_present(header, seconds):
+    assert parse_error(503, None, header).retry_after == seconds
+    assert parse_error(400, {"error": {"code": 130429, "message": "x"}},
+                       header).retry_after == seconds

@@ -104,3 +104,13 @@ def test_memory_holds_only_the_last_6_seconds_of_citizens():
 @pytest.mark.parametrize(("rate", "workers"), [(80, 24), (500, 150), (1000, 300), (1, 4)])
 def test_concurrency_holds_the_rate_at_200_ms(rate, workers):
     assert workers_for(rate) == workers
+
+
+def test_a_wait_that_rounds_short_still_ends():
+    # now + (ready - now) can land one ulp below ready with a float clock: no endless loop.
+    p, clock = pacer(1000)
+    clock.t = 1000.1
+    p.wait("anna")
+    clock.t = 1000.1 + 0.3
+    slot = p.reserve("anna")
+    assert slot == pytest.approx(1006.1)

@@ -235,6 +235,12 @@ def test_transient_errors_are_retried_with_backoff(town, api, code):
     assert {round(b, 6) for b in backoffs} <= set(fake.sleeps)
 
 
+def test_retry_after_is_honoured_when_present(town, api):
+    api.fail(f"+{number(1)}", (131000, 7))
+    summary = run(cloud(town, api))
+    assert summary.sent == 5 and summary.backoffs == [7.0]
+
+
 def test_retries_are_bounded_then_the_delivery_fails_with_code_and_title(town, api):
     api.fail(f"+{number(2)}", *[131000] * 10)
     summary = run(cloud(town, api))
