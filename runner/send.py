@@ -718,6 +718,8 @@ class Progress:
 
 # --- reporting ------------------------------------------------------------------
 def _duration(seconds: float) -> str:
+    if seconds < 10:
+        return f"{seconds:.1f} s"
     seconds = int(round(seconds))
     if seconds < 60:
         return f"{seconds} s"

@@ -438,7 +438,7 @@ def test_rebuild_from_logs_then_send_sends_nothing_twice(town, api):
 def test_dry_run_prints_audience_duration_and_content_and_changes_nothing(town):
     summary = run(town.model_copy(update={"rate_per_second": 1}), dry_run=True)
     text = report(summary)
-    assert "2024-04-03-via-roma" in text and "5 s" in text
+    assert "2024-04-03-via-roma" in text and "5.0 s" in text
     assert "Via Roma resta chiusa" in text
     assert not town.outbox.exists() or town.outbox.read_text() == ""
     assert states(town) == {}
