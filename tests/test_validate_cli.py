@@ -187,7 +187,8 @@ def test_preview_shows_the_template_and_counts(repo, capsys):
 
 def test_preview_of_a_text_message_in_english(repo, capsys, monkeypatch):
     monkeypatch.setenv("BANDITORE_LANGUAGE", "en")
-    monkeypatch.setenv("BANDITORE_DEFAULT_TEMPLATE", "")
+    pyproject = repo.root / "pyproject.toml"
+    pyproject.write_text(pyproject.read_text().replace('default_template = "avviso"\n', ""))
     path = repo.add("2024-04-05-testo", body="Riga *uno*\n\n- a\n- b")
     code, out, _ = run(capsys, "preview", str(path))
     assert code == 0
