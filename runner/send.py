@@ -61,6 +61,7 @@ from .whatsapp import (
 )
 
 _RETRYABLE = frozenset({Action.RETRY, Action.THROUGHPUT, Action.PAIR_RATE})
+_REPLIES = ("welcome", "goodbye")
 HALT_AFTER = 3  # payload errors, with no success, before an announcement is halted
 
 
@@ -356,10 +357,13 @@ class Engine:
         return {"id": media_id(self.con, self.transport, Path(media.path), self.settings)}
 
     def _prepare_queue(self, payloads) -> int:
-        ids = [k for k in payloads if k not in ("welcome", "goodbye")]
+        ids = [k for k in payloads if k.split("-")[0] not in _REPLIES]
         self.con.execute(
             "CREATE OR REPLACE TEMP TABLE sendable AS "
             "SELECT unnest(?::VARCHAR[]) AS announcement_id", [ids])
+        self.con.execute("CREATE OR REPLACE TEMP TABLE sendable_kinds AS "
+                         "SELECT unnest(?::VARCHAR[]) AS kind", [list(_REPLIES)])
+        self._excluded: set[str] = set()
         self.summary.replies_queued = self.con.execute(
             "SELECT count(*) FROM deliveries WHERE state = 'queued' "
             "AND kind IN ('welcome', 'goodbye')").fetchone()[0]
@@ -370,9 +374,27 @@ class Engine:
                   OR announcement_id IN (SELECT announcement_id FROM sendable))
             """).fetchone()[0]
 
+    def _fresh_chunk(self) -> list[tuple]:
+        """The next chunk, or nothing when it starts where the last one did: whatever put
+        those deliveries back in the queue, sending them again now would loop."""
+        rows = self._next_chunk()
+        first = rows[0][0] if rows else None
+        if first is not None and first == getattr(self, "_last_first", None):
+            return []
+        self._last_first = first
+        return rows
+
     def _next_chunk(self) -> list[tuple]:
         # Everything already dispatched is journaled: fold it in so it is not selected again.
         fold_journal(self.con)
+        # A halted body's deliveries went back to the queue: stop selecting them.
+        for key in set(self.halted) - self._excluded:
+            self._excluded.add(key)
+            kind = key.split("-")[0]
+            if kind in _REPLIES:
+                self.con.execute("DELETE FROM sendable_kinds WHERE kind = ?", [kind])
+            else:
+                self.con.execute("DELETE FROM sendable WHERE announcement_id = ?", [key])
         # Replies first (the 24-hour window is closing), then emergencies; within an
         # announcement by citizen, so one citizen's messages are a whole pass apart.
         # The number is looked up for the chosen rows only: joining every queued
@@ -388,7 +410,7 @@ class Engine:
                        a.publish_at, d.announcement_id
                 FROM deliveries d
                 LEFT JOIN announcements a ON a.announcement_id = d.announcement_id
-                WHERE d.state = 'queued' AND (d.kind IN ('welcome', 'goodbye')
+                WHERE d.state = 'queued' AND (d.kind IN (SELECT kind FROM sendable_kinds)
                       OR d.announcement_id IN (SELECT announcement_id FROM sendable))
                 ORDER BY priority, a.publish_at, d.announcement_id, d.citizen_id
                 LIMIT $n)
@@ -442,7 +464,7 @@ class Engine:
 
     def _send_inline(self, payloads, batch: int) -> None:
         while self.stop_error is None and not self._out_of_time():
-            rows = self._next_chunk()
+            rows = self._fresh_chunk()
             if not rows:
                 return
             for start in range(0, len(rows), batch):
@@ -466,7 +488,7 @@ class Engine:
         self._inflight = 0
         try:
             while self.stop_error is None and not self._out_of_time():
-                rows = self._next_chunk()
+                rows = self._fresh_chunk()
                 if not rows:
                     break
                 for start in range(0, len(rows), batch):
