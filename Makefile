@@ -10,7 +10,7 @@ STAMP := $(VENV)/.installed
 # from the sample webhook logs and send through the local outbox (no
 # credentials). The sample is dated spring 2024, so the clock is set there;
 # any BANDITORE_* variable in the environment wins over these defaults.
-run: export BANDITORE_WEBHOOK_LOGS ?= samples/webhook-logs
+run: export BANDITORE_WEBHOOK_LOGS ?= samples/logs
 run: export BANDITORE_NOW ?= 2024-04-03T10:00:00+02:00
 
 run: $(STAMP)

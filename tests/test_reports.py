@@ -641,7 +641,7 @@ def test_report_on_the_sample_right_after_the_main_command(tmp_path, monkeypatch
     from runner import send, sync
 
     root = render.default_notebooks_dir().parent
-    logs = root / "samples" / "webhook-logs"
+    logs = root / "samples" / "logs"
     monkeypatch.setenv("BANDITORE_DATABASE", str(tmp_path / "subscribers.duckdb"))
     monkeypatch.setenv("BANDITORE_WEBHOOK_LOGS", str(logs))
     monkeypatch.setenv("BANDITORE_OUTBOX", str(tmp_path / "outbox" / "outbox.jsonl"))

@@ -546,7 +546,7 @@ def test_run_validates_syncs_and_sends_the_shipped_samples_through_the_outbox(
     monkeypatch.chdir(REPO)
     monkeypatch.setenv("BANDITORE_DATABASE", str(tmp_path / "db.duckdb"))
     monkeypatch.setenv("BANDITORE_OUTBOX", str(tmp_path / "outbox.jsonl"))
-    monkeypatch.setenv("BANDITORE_WEBHOOK_LOGS", str(REPO / "samples" / "webhook-logs"))
+    monkeypatch.setenv("BANDITORE_WEBHOOK_LOGS", str(REPO / "samples" / "logs"))
     monkeypatch.setenv("BANDITORE_NOW", "2024-04-03T10:00:00+02:00")
     assert main(["run"]) == 0
     out = capsys.readouterr().out

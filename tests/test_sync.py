@@ -18,7 +18,7 @@ from runner.settings import load_settings
 from runner.subscribers import notice_version
 from runner.sync import sync
 
-SAMPLES = Path(__file__).parent.parent / "samples" / "webhook-logs"
+SAMPLES = Path(__file__).parent.parent / "samples" / "logs"
 T0 = 1711000000  # 2024-03-21
 META = {"display_phone_number": "390000000000", "phone_number_id": "109876543210987"}
 

@@ -413,7 +413,7 @@ def test_send_workflow_steps_run_twice_send_once_and_print_no_number(tmp_path, g
     cache: restore, fetch the logs (git source), run, save. The second run
     restores the encrypted state and sends nothing again."""
     origin = tmp_path / "logs-repo"
-    shutil.copytree(ROOT / "samples" / "webhook-logs", origin)
+    shutil.copytree(ROOT / "samples" / "logs", origin)
     git = ["git", "-c", "user.name=t", "-c", "user.email=t@example.invalid"]
     subprocess.run([*git, "init", "-q"], cwd=origin, check=True)
     subprocess.run([*git, "add", "."], cwd=origin, check=True)
