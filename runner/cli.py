@@ -10,7 +10,7 @@ import argparse
 import sys
 
 from . import messages
-from .errors import BanditoreError
+from .errors import BanditoreError, ConfigError
 from .messages import t
 from .settings import load_settings
 
@@ -18,7 +18,7 @@ from .settings import load_settings
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="banditore",
-        description="Banditore: the town's WhatsApp information service, run from git.",
+        description=t("cli.description"),
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for add in COMMANDS:
@@ -109,9 +109,8 @@ def _report(args, settings) -> int:
 
 
 def add_sync(commands):
-    p = commands.add_parser("sync", help="read the webhook logs into the subscriber database")
-    p.add_argument("--rebuild", action="store_true",
-                   help="empty the database's synced tables and read every log again")
+    p = commands.add_parser("sync", help=t("sync.help"))
+    p.add_argument("--rebuild", action="store_true", help=t("sync.rebuild-help"))
     p.set_defaults(handler=_sync)
 
 
@@ -122,23 +121,21 @@ def _sync(args, settings) -> int:
     return 0
 
 
+SUBSCRIBER_STATES = ["pending", "active", "unsubscribed", "rejected", "blocked"]
+DECISIONS = ["approve", "reject", "block", "unblock", "forget"]
+
+
 def add_subscribers(commands):
-    p = commands.add_parser("subscribers", help="list subscribers; staff decisions on them")
+    p = commands.add_parser("subscribers", help=t("subscribers.help"))
     sub = p.add_subparsers(dest="action", required=True, metavar="ACTION")
-    ls = sub.add_parser("list", help="list subscribers (numbers masked)")
-    ls.add_argument("--state", choices=["pending", "active", "unsubscribed", "rejected",
-                                        "blocked"])
+    ls = sub.add_parser("list", help=t("subscribers.list-help"))
+    ls.add_argument("--state", choices=SUBSCRIBER_STATES)
     ls.add_argument("--format", choices=["table", "json"], default="table")
-    ls.add_argument("--unmasked", action="store_true",
-                    help="show full numbers (only where staff need to call someone back)")
+    ls.add_argument("--unmasked", action="store_true", help=t("subscribers.unmasked-help"))
     ls.set_defaults(handler=_subscribers_list)
-    for action, text in [("approve", "approve a pending request (moderated towns)"),
-                         ("reject", "reject a pending request"),
-                         ("block", "block an abuser: their keywords change nothing"),
-                         ("unblock", "lift a block"),
-                         ("forget", "erase a citizen's data (right to erasure)")]:
-        d = sub.add_parser(action, help=text)
-        d.add_argument("who", help="citizen id (c_...) or phone number")
+    for action in DECISIONS:
+        d = sub.add_parser(action, help=t(f"subscribers.{action}-help"))
+        d.add_argument("who", help=t("subscribers.who-help"))
         d.set_defaults(handler=_subscribers_decide)
 
 
@@ -167,20 +164,30 @@ def _run(args, settings) -> int:
     return run_all(settings, emit=lambda text: print(text, flush=True))
 
 
-COMMANDS: list = [add_webhook, add_validate, add_preview, add_send, add_report,
-                  add_sync, add_subscribers, add_run]
+# In the order a reader meets them: the announcement workflow, then subscribers,
+# reports and the receiver.
+COMMANDS: list = [add_validate, add_preview, add_sync, add_send, add_run, add_subscribers,
+                  add_report, add_webhook]
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    # Settings first, so help and errors are in the town's language; a broken
+    # configuration still lets --help through and is reported after parsing.
     try:
-        settings = load_settings()
+        settings, config_error = load_settings(), None
         messages.set_language(settings.language)
+    except ConfigError as exc:
+        settings, config_error = None, exc
+    args = build_parser().parse_args(argv)
+    try:
+        if config_error:
+            raise config_error
         return args.handler(args, settings)
+    except ConfigError as exc:
+        print(t("cli.config-error", detail=exc), file=sys.stderr)
+        return exc.exit_code
     except BanditoreError as exc:
-        print(t("cli.config-error", detail=exc) if exc.exit_code == 2 else str(exc),
-              file=sys.stderr)
+        print(exc, file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         return 130
