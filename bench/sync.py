@@ -149,8 +149,11 @@ print(len(active))
 """
 
 
-# Each phase runs in its own process and reports its own peak RSS on exit.
-PEAK = "import resource; print('peak_kb', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)"
+# Each phase runs in its own process and reports its own peak RSS on exit. VmHWM,
+# not ru_maxrss: Linux carries ru_maxrss across fork+exec, so a child would
+# report the generator's (the parent's) peak instead of its own.
+PEAK = ("import re; print('peak_kb', re.search(r'VmHWM:\\s+(\\d+)', "
+        "open('/proc/self/status').read()).group(1))")
 
 
 def _run(label: str, code: list[str], env: dict) -> None:
