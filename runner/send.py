@@ -48,6 +48,7 @@ from .meta_errors import (
 from .outbox import OutboxTransport
 from .pacing import Pacer, workers_for
 from .plan import PlanSummary, Settled, in_quiet_hours, plan, settle
+from .subscribers import reply_text
 from .whatsapp import (
     CloudTransport,
     Payload,
@@ -329,11 +330,8 @@ class Engine:
                     entry.note = t("send.upload-failed", code=err.code, title=err.title)
                     continue
             payloads[ann.id] = compile_payload(announcement_message(rendered, media))
-        fmt = {"town": settings.town, "privacy_url": settings.privacy_url,
-               "subscribe_keyword": (settings.subscribe_keywords or [""])[0],
-               "unsubscribe_keyword": (settings.unsubscribe_keywords or [""])[0]}
-        for kind in ("welcome", "goodbye"):
-            text = getattr(settings, f"{kind}_text").format(**fmt)
+        for kind in _REPLIES:
+            text = reply_text(settings, kind)  # the text the consent record hashes
             payloads[kind] = compile_payload(text_message(text))
             name = self._reply_template(kind)
             if name:  # outside the 24-hour window only a template may be sent
