@@ -131,7 +131,7 @@ MIGRATIONS: list[tuple[str, str]] = [
         """,
     ),
     (
-        "0004_send_media_uploads",
+        "0002_send_media_uploads",
         """
         -- A repo media file is uploaded to /media once and its id reused (Meta keeps
         -- it 30 days); scope = transport and phone number id, which own the id.
@@ -146,7 +146,7 @@ MIGRATIONS: list[tuple[str, str]] = [
         """,
     ),
     (
-        "0005_sync",
+        "0003_sync",
         """
         -- What a moderated pending request asks for: subscribe | unsubscribe.
         ALTER TABLE subscribers ADD COLUMN pending_action VARCHAR;
@@ -172,7 +172,7 @@ MIGRATIONS: list[tuple[str, str]] = [
         """,
     ),
     (
-        "0006_send_journal",
+        "0004_send_journal",
         """
         -- The send engine's state transitions (queued -> sending -> sent | failed),
         -- appended in batches while it sends and folded into deliveries every

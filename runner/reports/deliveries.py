@@ -136,7 +136,7 @@ def webhook_errors(con, period: Period) -> pd.DataFrame:
     They carry no time of their own, so this covers every one on record."""
     exists = con.execute("SELECT count(*) FROM information_schema.tables "
                          "WHERE table_name = 'webhook_errors'").fetchone()[0]
-    if not exists:  # a database from before migration 0005_sync
+    if not exists:  # a database from before migration 0003_sync
         return pd.DataFrame(columns=["error_code", "title", "meaning", "errors"])
     df = frame(con, """
         SELECT code AS error_code, max(title) AS title, count(*) AS errors
