@@ -17,6 +17,7 @@ from pathlib import Path
 import duckdb
 
 from . import outbox
+from .whatsapp import callback_delivery_id_sql
 
 # Order of a delivery's states: a status webhook only ever moves it forward.
 # failed outranks sent (the 200 came first, the failure later) but not delivered/read.
@@ -140,12 +141,12 @@ def settle(con: duckdb.DuckDBPyConnection, now: datetime, outbox_path: Path | No
                error_code = coalesce(s.error_code, deliveries.error_code),
                error_title = coalesce(s.error_title, deliveries.error_title),
                sent_at = coalesce(deliveries.sent_at, s.sent_at, s.ts), updated_at = $now
-        FROM (SELECT substr(callback, 11) AS delivery_id,
+        FROM (SELECT {callback_delivery_id_sql("callback")} AS delivery_id,
                      arg_max(status, {STATE_RANK.format(col="status")}) AS status,
                      arg_max(wamid, {STATE_RANK.format(col="status")}) AS wamid,
                      max(error_code) AS error_code, max(error_title) AS error_title,
                      min(sent_at) AS sent_at, min(ts) AS ts
-              FROM statuses WHERE callback LIKE 'banditore:%' GROUP BY 1) s
+              FROM statuses WHERE delivery_id IS NOT NULL GROUP BY 1) s
         WHERE deliveries.delivery_id = s.delivery_id
           AND deliveries.state IN ('queued', 'sending', 'sent', 'failed', 'delivered')
           AND {rank_s} > {rank_d}

@@ -21,7 +21,15 @@ from requests.adapters import HTTPAdapter
 
 from .meta_errors import CONNECTION_ERROR, ApiError, parse_error
 
+# biz_opaque_callback_data = CALLBACK_PREFIX + delivery_id: status webhooks echo
+# it, which is how sync, settling and reports find the delivery again.
 CALLBACK_PREFIX = "banditore:"
+
+
+def callback_delivery_id_sql(column: str) -> str:
+    """SQL for the delivery id carried in a callback column (NULL when not ours)."""
+    return (f"CASE WHEN starts_with({column}, '{CALLBACK_PREFIX}') "
+            f"THEN substr({column}, {len(CALLBACK_PREFIX) + 1}) END")
 _TO = "\x00TO\x00"
 _ID = "\x00ID\x00"
 

@@ -16,6 +16,7 @@ import math
 import pandas as pd
 
 from ..messages import MissingMessage, t
+from ..whatsapp import callback_delivery_id_sql
 from .data import Period, execute, frame
 
 # Meta's messaging limit: unique users a business may reach outside the
@@ -31,8 +32,8 @@ _OUTCOMES_TABLE = "report_outcomes"
 _OUTCOMES = f"""
 CREATE TEMP TABLE {_OUTCOMES_TABLE} AS
 WITH tagged AS (
-    SELECT coalesce(CASE WHEN s.callback LIKE 'banditore:%' THEN substr(s.callback, 11) END,
-                    d.delivery_id) AS delivery_id, s.*
+    SELECT coalesce({callback_delivery_id_sql("s.callback")}, d.delivery_id) AS delivery_id,
+           s.*
     FROM statuses s LEFT JOIN deliveries d ON d.wamid = s.wamid
 ),
 by_delivery AS (  -- a delivery sent twice (a timeout, then a retry) has two wamids
