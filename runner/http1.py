@@ -70,7 +70,9 @@ class Connection:
         """An idle keep-alive connection with something to read has been closed by the server."""
         if isinstance(self.sock, ssl.SSLSocket) and self.sock.pending():
             return True
-        return bool(select.select([self.sock], [], [], 0)[0])
+        poller = select.poll()  # not select(): it refuses descriptors above 1023
+        poller.register(self.sock, select.POLLIN)
+        return bool(poller.poll(0))
 
     def exchange(self, request: bytes) -> Response:
         self.sock.sendall(request)
@@ -118,7 +120,8 @@ class Client:
         self.context = tls_context() if tls else None
         self.timeouts = (connect_timeout, read_timeout)
         self.pool_size = pool_size
-        netloc = self.host if parts.port is None else f"{self.host}:{self.port}"
+        host = f"[{self.host}]" if ":" in self.host else self.host  # IPv6
+        netloc = host if parts.port is None else f"{host}:{self.port}"
         lines = [f"POST {parts.path or '/'}{'?' + parts.query if parts.query else ''} HTTP/1.1",
                  f"Host: {netloc}", *(f"{k}: {v}" for k, v in headers.items())]
         self._head = ("\r\n".join(lines) + "\r\nContent-Length: ").encode("latin-1")
@@ -142,20 +145,32 @@ class Client:
                 conn = self._idle.pop()  # the most recently used: least likely to have timed out
             except IndexError:
                 return Connection(self.host, self.port, self.context, *self.timeouts)
-            if not conn.dropped():
-                return conn
+            try:
+                if not conn.dropped():
+                    return conn
+            except (OSError, ValueError):
+                pass
             conn.close()
 
     def _give_back(self, conn: Connection) -> None:
-        if conn.reusable and not self._closed and len(self._idle) < self.pool_size:
+        if conn.reusable and len(self._idle) < self.pool_size:
             self._idle.append(conn)
+            if self._closed:  # close() ran meanwhile: do not leave this one open
+                self._close_idle()
         else:
             conn.close()
 
     def close(self) -> None:
         self._closed = True
-        while self._idle:
-            self._idle.pop().close()
+        self._close_idle()
+
+    def _close_idle(self) -> None:
+        while True:
+            try:
+                conn = self._idle.pop()  # atomic: another thread may take the last one
+            except IndexError:
+                return
+            conn.close()
 
 
 def _status_line(line: bytes) -> tuple[bytes, int]:
