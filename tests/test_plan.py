@@ -143,3 +143,27 @@ def test_a_failed_status_webhook_overrides_the_200(town):
     settle(con, NOW, None)
     assert con.execute(f"SELECT state, error_code FROM deliveries WHERE delivery_id = '{d}'"
                        ).fetchone() == ("failed", 131049)
+
+
+def test_a_large_audience_is_planned_in_ranges_once_each(town, monkeypatch):
+    # Ranges of BATCH citizens keep each INSERT's memory small (issue 4); with a tiny
+    # BATCH, 40 subscribers span many ranges: each citizen gets exactly one delivery.
+    settings, con = town
+    import runner.plan
+
+    monkeypatch.setattr(runner.plan, "BATCH", 7)
+    con.close()
+    add_citizens(settings.database, 36, start=100)
+    con = store.connect(settings.database)
+    try:
+        assert len(runner.plan._citizen_bounds(con)) > 1
+        anns = load_all(settings)
+        assert plan(con, settings, anns, NOW).planned == {"2024-04-03-via-roma": 40}
+        assert con.execute("SELECT count(DISTINCT citizen_id), count(*) FROM deliveries"
+                           ).fetchone() == (40, 40)
+        # a citizen rekeyed by sync keeps the delivery id of the old key: still one row
+        con.execute("UPDATE deliveries SET delivery_id = 'a:2024-04-03-via-roma:old' "
+                    "WHERE citizen_id = 'c_00101'")
+        assert plan(con, settings, anns, NOW).planned == {"2024-04-03-via-roma": 0}
+    finally:
+        con.close()
