@@ -430,7 +430,9 @@ class Engine:
         # Batch sizes: small enough that a kill leaves few ambiguous, large enough
         # that DuckDB writes stay a small share of the CPU.
         batch = max(40, int(rate * 0.1)) if concurrent else 2000
-        self._flush_every = 0.5  # results also ride along with each `sending` batch
+        # Results ride along with each `sending` batch (each write costs ~1.7 ms of CPU
+        # whatever its size); on their own only when no batch went out for two batches' time.
+        self._flush_every = max(0.5, 2 * batch / rate) if concurrent else 0.5
         # The main thread's nap while workers send: a quarter of a batch's worth of time.
         self._idle = min(0.05, batch / rate / 4) if concurrent else 0.0
         self._progress = progress or Progress(total, self.out)
