@@ -307,6 +307,12 @@ def _allowed_types() -> str:
 
 # --- links -----------------------------------------------------------------------------
 _URL = re.compile(r"(?i)\b(?:https?://|www\.)[^\s<>()\[\]\"'`]+")
+# WhatsApp also makes a link of a bare "name.it/page": domains under the endings a
+# citizen meets (not "Sig.ra" or "modulo.pdf"); not after "@", where it is an e-mail.
+_BARE = re.compile(
+    r"(?i)(?<![@\w.-])(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?\.)+"
+    r"(?:it|eu|com|org|net|info|gov|edu|io|me|ly|gl|app|link|online|site|biz)"
+    r"(?![\w-])(?:/[^\s<>()\[\]\"'`]*)?")
 _MD_HREF = re.compile(r"\]\(\s*<?([^)\s>]*)")
 _TRAILING = ".,;:!?*_~"
 
@@ -320,12 +326,11 @@ def domain_allowed(host: str, domains: list[str]) -> bool:
 def links_allowed(ann, ctx):
     domains = ctx.settings.link_domains()
     for text, base in _texts(ann):
-        for match in _URL.finditer(text):
-            url = match.group(0).rstrip(_TRAILING)
+        for start, url in _links(text):
             full = url if "://" in url else "https://" + url
             host = urlsplit(full).hostname or ""
             if not domain_allowed(host, domains):
-                line, col = _position(text, match.start(), base)
+                line, col = _position(text, start, base)
                 yield problem(ann, "link-domain", "link-domain", line, col, url=url,
                               host=host, allowed=", ".join(domains))
         for match in _MD_HREF.finditer(text):
@@ -333,6 +338,17 @@ def links_allowed(ann, ctx):
             if not re.match(r"(?i)^(?:https?://|mailto:|tel:)", href):
                 line, col = _position(text, match.start(1), base)
                 yield problem(ann, "link-domain", "link-relative", line, col, href=href)
+
+
+def _links(text: str):
+    """(offset, address) of every link in the text: full, www. and bare domains."""
+    taken = []
+    for match in _URL.finditer(text):
+        taken.append(match.span())
+        yield match.start(), match.group(0).rstrip(_TRAILING)
+    for match in _BARE.finditer(text):
+        if not any(a <= match.start() < b for a, b in taken):
+            yield match.start(), match.group(0).rstrip(_TRAILING)
 
 
 def _texts(ann: Announcement):
