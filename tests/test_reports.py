@@ -8,6 +8,7 @@ import re
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+import duckdb
 import nbformat
 import pandas as pd
 import pytest
@@ -379,7 +380,30 @@ def test_daily_reach_and_tier(con, period):
         pd.Timestamp("2024-03-25"): 6, pd.Timestamp("2024-03-28"): 6,
         pd.Timestamp("2024-04-02"): 3}
     assert _values(deliveries.reach_tier(con, period)) == {
-        "audience": 6, "peak_daily": 6, "tier_seen": 250, "tier_needed": 250}
+        "audience": 6, "peak_24h": 6, "tier_seen": 250, "tier_needed": 250}
+
+
+def test_peak_24h_counts_a_moving_window_not_calendar_days():
+    """Meta counts citizens in any 24 hours: two evening and morning halves are one peak."""
+    con = duckdb.connect()
+    con.execute("SET TimeZone = 'Europe/Rome'")
+    con.execute("""
+        CREATE TEMP TABLE report_outcomes AS
+        SELECT 'c' || i AS citizen_id, 'announcement' AS kind, true AS accepted,
+               TIMESTAMPTZ '2024-04-02 20:00:00+02' + INTERVAL (i // 300 * 12) HOUR AS sent_at
+        FROM range(600) t(i)                             -- 300 at 20:00, 300 at 08:00
+        UNION ALL SELECT 'c' || i, 'announcement', true, TIMESTAMPTZ '2024-04-04 10:00:00+02'
+        FROM range(200) t(i)                             -- 200 of them again, 38 h later
+        UNION ALL SELECT 'c0', 'announcement', true, TIMESTAMPTZ '2024-04-03 09:00:00+02'
+        UNION ALL SELECT 'x', 'welcome', true, TIMESTAMPTZ '2024-04-03 09:00:00+02'
+    """)
+    con.execute("CREATE TABLE subscriber_events (citizen_id VARCHAR, to_state VARCHAR, "
+                "ts TIMESTAMPTZ)")
+    period = data.Period(date(2024, 4, 1), date(2024, 4, 7))
+    daily = deliveries.daily_reach(con, period).set_index("day")["citizens"]
+    assert daily.max() == 301  # the 08:00 batch and c0 again
+    assert deliveries.peak_24h(con, period) == 600
+    assert _values(deliveries.reach_tier(con, period))["tier_seen"] == 2_000
 
 
 @pytest.mark.parametrize("users, tier", [

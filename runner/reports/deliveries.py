@@ -251,8 +251,7 @@ def weekly_cap_use(con, period: Period, cap: int) -> pd.DataFrame:
 
 
 def daily_reach(con, period: Period) -> pd.DataFrame:
-    """day, citizens: distinct citizens sent an announcement each day (what Meta's
-    messaging limit counts, per calendar day rather than a moving 24 hours)."""
+    """day, citizens: distinct citizens sent an announcement each calendar day."""
     _outcomes(con)
     return frame(con, f"""
         WITH days AS (
@@ -270,26 +269,62 @@ def daily_reach(con, period: Period) -> pd.DataFrame:
     """, period)
 
 
+def peak_24h(con, period: Period) -> int:
+    """The most distinct citizens sent an announcement within any 24 hours: what
+    Meta's messaging limit counts (a moving window, not a calendar day).
+
+    Each citizen counts from a send until 24 hours after their last send that
+    follows within 24 hours (their sends merged into spans); a sweep over the
+    span ends finds the largest number of citizens counting at once.
+    """
+    _outcomes(con)
+    return execute(con, f"""
+        WITH sends AS (
+            SELECT citizen_id, sent_at,
+                   coalesce(sent_at - lag(sent_at) OVER w > INTERVAL 24 HOUR, true) AS starts
+            FROM {_OUTCOMES_TABLE}
+            WHERE kind = 'announcement' AND accepted AND sent_at >= $start AND sent_at < $end
+            WINDOW w AS (PARTITION BY citizen_id ORDER BY sent_at)
+        ),
+        numbered AS (
+            SELECT citizen_id, sent_at,
+                   count_if(starts) OVER (PARTITION BY citizen_id ORDER BY sent_at) AS span
+            FROM sends
+        ),
+        spans AS (
+            SELECT min(sent_at) AS opens, max(sent_at) + INTERVAL 24 HOUR AS closes
+            FROM numbered GROUP BY citizen_id, span
+        ),
+        changes AS (
+            SELECT opens AS moment, 1 AS delta FROM spans
+            UNION ALL SELECT closes, -1 FROM spans
+        )
+        SELECT coalesce(max(counting), 0) FROM (
+            SELECT sum(delta) OVER (ORDER BY moment, delta ROWS UNBOUNDED PRECEDING)
+                AS counting
+            FROM changes)
+    """, period).fetchone()[0]
+
+
 def tier_for(users: int) -> int | None:
-    """The smallest messaging-limit tier that lets ``users`` citizens be reached in a day."""
+    """The smallest messaging-limit tier that lets ``users`` citizens be reached in 24 hours."""
     return next(tier for tier in REACH_TIERS if tier is None or users <= tier)
 
 
 def reach_tier(con, period: Period) -> pd.DataFrame:
-    """metric, value: audience (active subscribers at the report's date), peak_daily
-    (most citizens reached in one day), tier_seen (the smallest tier that allows
-    that peak: the town has at least this one) and tier_needed (to reach the whole
-    audience in one day). ``None`` is the unlimited tier."""
+    """metric, value: audience (active subscribers at the report's date), peak_24h
+    (most citizens reached within 24 hours), tier_seen (the smallest tier that
+    allows that peak: the town has at least this one) and tier_needed (to reach
+    the whole audience at once). ``None`` is the unlimited tier."""
     audience = execute(con, """
         SELECT count(*) FROM (
             SELECT arg_max(to_state, ts) AS state FROM subscriber_events
             WHERE ts < $as_of GROUP BY citizen_id
         ) WHERE state = 'active'
     """, period).fetchone()[0]
-    daily = daily_reach(con, period)
-    peak = int(daily["citizens"].max()) if len(daily) else 0
+    peak = int(peak_24h(con, period))
     return pd.DataFrame({
-        "metric": ["audience", "peak_daily", "tier_seen", "tier_needed"],
+        "metric": ["audience", "peak_24h", "tier_seen", "tier_needed"],
         "value": [audience, peak, tier_for(peak), tier_for(audience)],
     })
 
