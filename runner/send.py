@@ -67,6 +67,11 @@ _REPLIES = ("welcome", "goodbye")
 _QUEUED_SENDABLE = """d.state = 'queued' AND (d.kind IN (SELECT kind FROM sendable_kinds)
     OR (d.kind = 'announcement' AND d.announcement_id IN (SELECT announcement_id FROM sendable)))"""
 HALT_AFTER = 3  # payload errors, with no success, before an announcement is halted
+# DuckDB's share of a send (cache and query state; beyond it, joins spill to disk).
+# Without it the blocks read from a year of deliveries and statuses stay cached.
+# 96 MB is too little to settle 1,000,000 queued against a 1,000,000-line outbox
+# (read_csv buffers are not spillable); 128 MB does it (bench/send_memory.py, issue 4).
+MEMORY_LIMIT = "128MB"
 
 
 @dataclass
@@ -144,7 +149,7 @@ def send(settings, *, dry_run: bool = False, retry_failed: bool = False, announc
     """
     if announcements is None:
         announcements = valid_announcements(settings)
-    con = store.connect(settings.database)
+    con = store.connect(settings.database, memory_limit=MEMORY_LIMIT)
     own_transport = transport is None
     if transport is None and not dry_run:
         transport = make_transport(settings, workers_for(settings.rate_per_second))
