@@ -469,8 +469,10 @@ class Engine:
         self._progress = progress or Progress(total, self.out)
         self._pending: list[tuple] = []
         self._seq = 0
-        # Rows taken from the queue per query (each one sorts the queue): half a minute.
-        self._chunk = max(2_000, int(rate * 30))
+        # Rows taken from the queue per query: up to half a minute, at most 10,000 (the
+        # outbox ignores the rate). Each chunk is Python tuples and journal rows to fold:
+        # 30,000 at a time raised the peak of a 1,000,000 send from 190 to 206 MB.
+        self._chunk = min(10_000, max(2_000, int(rate * 30))) if concurrent else 10_000
         self._last_flush = time.monotonic()
         started, cpu = time.monotonic(), time.process_time()
         self._deadline = started + self.max_seconds if self.max_seconds else None

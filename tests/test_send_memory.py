@@ -14,7 +14,7 @@ from runner import store
 from runner.send import MEMORY_LIMIT
 from runner.settings import Settings
 
-CITIZENS = 5_000  # more than twice the outbox chunk (2,400 at 80/s): the sampled bound
+CITIZENS = 21_000  # more than twice the outbox chunk (10,000): the sampled bound
 
 
 @pytest.fixture
