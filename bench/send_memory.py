@@ -1,6 +1,6 @@
 """Peak memory of a send as the queue and the finished history grow.
 
-    .venv/bin/python bench/send_memory.py             # about 3 minutes
+    .venv/bin/python bench/send_memory.py             # about 90 s
     .venv/bin/python bench/send_memory.py --only outbox   # or cloud
 
 Each row is one ``runner.send.send`` in a fresh child process started by this
@@ -15,6 +15,16 @@ Transports: the outbox (no token) sends everything; the cloud transport sends
 for a 10 s window at rate 1,000 to ``tests/cloud_api_server.py`` (150 ms
 latency) run as its own process. Target (issue 4): flat memory up to 1,000,000
 queued, <= 500 MB. Prints a markdown table.
+
+Peak RSS MB, 2 shared CPUs, before (9a419a7^) and after the memory work:
+
+| scenario | outbox before | outbox after | cloud before | cloud after |
+|---|--:|--:|--:|--:|
+| 100,000 queued | 189 | 164 | 178 | 169 |
+| 1,000,000 queued | 492 | 191 | 474 | 184 |
+| 50,000 queued + 3,000,000 finished | 1,052 | 233 | 1,098 | 232 |
+
+(100,000 queued on 6,000,000 finished, outbox, after: 237: the cap holds it flat.)
 """
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""Planning: due announcements x active subscribers become deliveries, in one SQL step.
+"""Planning: due announcements x active subscribers become deliveries, in SQL (one
+statement per announcement and range of about 100,000 citizens).
 
 Deliveries are keyed deterministically (``a:<announcement_id>:<citizen_id>``),
 so planning again, or after the database was rebuilt from the logs, adds only
