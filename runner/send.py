@@ -70,7 +70,8 @@ HALT_AFTER = 3  # payload errors, with no success, before an announcement is hal
 # DuckDB's share of a send (cache and query state; beyond it, joins spill to disk).
 # Without it the blocks read from a year of deliveries and statuses stay cached.
 # 96 MB is too little to settle 1,000,000 queued against a 1,000,000-line outbox
-# (read_csv buffers are not spillable); 128 MB does it (bench/send_memory.py, issue 4).
+# (read_csv buffers are not spillable), 64 MB for a dry run planning 1,000,000 in
+# one transaction; 128 MB does both (bench/send_memory.py, issue 4).
 MEMORY_LIMIT = "128MB"
 
 
