@@ -67,12 +67,6 @@ _REPLIES = ("welcome", "goodbye")
 _QUEUED_SENDABLE = """d.state = 'queued' AND (d.kind IN (SELECT kind FROM sendable_kinds)
     OR (d.kind = 'announcement' AND d.announcement_id IN (SELECT announcement_id FROM sendable)))"""
 HALT_AFTER = 3  # payload errors, with no success, before an announcement is halted
-# DuckDB's share of a send (cache and query state; beyond it, joins spill to disk).
-# Without it the blocks read from a year of deliveries and statuses stay cached.
-# 96 MB is too little to settle 1,000,000 queued against a 1,000,000-line outbox
-# (read_csv buffers are not spillable), 64 MB for a dry run planning 1,000,000 in
-# one transaction; 128 MB does both (bench/send_memory.py, issue 4).
-MEMORY_LIMIT = "128MB"
 
 
 @dataclass
@@ -150,15 +144,25 @@ def send(settings, *, dry_run: bool = False, retry_failed: bool = False, announc
     """
     if announcements is None:
         announcements = valid_announcements(settings)
-    con = store.connect(settings.database, memory_limit=MEMORY_LIMIT)
+    # DuckDB's share of a send (cache and query state; beyond it, joins spill to disk):
+    # without a cap the blocks read from a year of deliveries and statuses stay cached.
+    # 96 MB is too little to settle 1,000,000 queued against a 1,000,000-line outbox
+    # (read_csv buffers are not spillable), 64 MB for a dry run planning 1,000,000 in
+    # one transaction; the default 128 MB does both (bench/send_memory.py).
+    con = store.connect(settings.database, memory_limit=f"{settings.send_memory_mb}MB")
     own_transport = transport is None
     if transport is None and not dry_run:
         transport = make_transport(settings, workers_for(settings.rate_per_second))
     try:
         engine = Engine(con, settings, transport, clock=clock, sleep=sleep, out=out)
         engine.max_seconds = max_seconds
-        summary = engine.run(announcements, dry_run=dry_run, retry_failed=retry_failed,
-                             progress=progress)
+        try:
+            summary = engine.run(announcements, dry_run=dry_run, retry_failed=retry_failed,
+                                 progress=progress)
+        except duckdb.OutOfMemoryException:
+            # What was sent is journaled; the next start folds it in and goes on.
+            mb = settings.send_memory_mb
+            raise BanditoreError(t("send.out-of-memory", mb=mb, more=2 * mb)) from None
         if not dry_run:
             write_step_summary(summary)
         return summary

@@ -16,8 +16,6 @@ from typing import Literal
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
-from .errors import ConfigError
-
 from pydantic_settings import (
     BaseSettings,
     DotEnvSettingsSource,
@@ -25,6 +23,8 @@ from pydantic_settings import (
     PyprojectTomlConfigSettingsSource,
     SettingsConfigDict,
 )
+
+from .errors import ConfigError
 
 SECRET_FIELDS = frozenset(
     {"whatsapp_token", "whatsapp_app_secret", "whatsapp_verify_token", "pseudonym_key"}
@@ -94,6 +94,8 @@ class Settings(BaseSettings):
     whatsapp_app_secret: SecretStr | None = None
     whatsapp_verify_token: SecretStr | None = None
     rate_per_second: float = Field(80, gt=0, le=1000)
+    # DuckDB's memory during `send` (see runner.send.send): flat whatever the queue.
+    send_memory_mb: int = Field(128, ge=1)
     templates: dict[str, TemplateConfig] = Field(default_factory=dict)
     default_template: str | None = None
 

@@ -11,7 +11,8 @@ import pytest
 from test_send import NOW, add_citizens, run, write_announcement
 
 from runner import store
-from runner.send import MEMORY_LIMIT
+from runner.errors import BanditoreError
+from runner.send import send
 from runner.settings import Settings
 
 CITIZENS = 21_000  # more than twice the outbox chunk (10,000): the sampled bound
@@ -57,9 +58,19 @@ def test_a_lost_database_sends_nothing_again_under_the_memory_limit(big_town):
 
 
 def test_the_send_connection_caps_duckdb_memory(tmp_path):
-    con = store.connect(tmp_path / "db.duckdb", memory_limit=MEMORY_LIMIT)
+    settings = Settings(database=tmp_path / "db.duckdb")
+    con = store.connect(settings.database, memory_limit=f"{settings.send_memory_mb}MB")
     try:
         limit = con.execute("SELECT current_setting('memory_limit')").fetchone()[0]
     finally:
         con.close()
     assert limit == "122.0 MiB"  # 128 MB as DuckDB reports it (SI units in, binary out)
+
+
+def test_too_little_memory_is_a_clear_error_and_loses_nothing(big_town):
+    starved = big_town.model_copy(update={"send_memory_mb": 4})
+    with pytest.raises(BanditoreError, match="BANDITORE_SEND_MEMORY_MB") as exc:
+        send(starved)
+    assert "4 MB" in str(exc.value) and "8" in str(exc.value)
+    assert run(big_town).sent == 2 * CITIZENS  # with the default, everything goes, once
+    assert len(set(sent_ids(big_town))) == len(sent_ids(big_town)) == 2 * CITIZENS
