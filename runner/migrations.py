@@ -22,7 +22,8 @@ MIGRATIONS: list[tuple[str, str]] = [
         CREATE TABLE malformed (
             file    VARCHAR NOT NULL,
             line    BIGINT NOT NULL,
-            reason  VARCHAR NOT NULL,       -- not_json | truncated | wrong_shape | gzip_truncated | ...
+            -- reason: not_json | truncated | wrong_shape | gzip_truncated | ...
+            reason  VARCHAR NOT NULL,
             detail  VARCHAR,
             PRIMARY KEY (file, line)
         );
@@ -31,7 +32,7 @@ MIGRATIONS: list[tuple[str, str]] = [
         -- hash): it is what staff decisions in git and reports refer to.
         CREATE TABLE citizens (
             citizen_id       VARCHAR PRIMARY KEY,
-            wa_id            VARCHAR,       -- phone number as Meta gives it (digits); may be unknown
+            wa_id            VARCHAR,       -- the number as Meta gives it (digits), or unknown
             user_id          VARCHAR,       -- business-scoped user id (BSUID), when Meta sends one
             profile_name     VARCHAR,
             last_inbound_at  TIMESTAMPTZ    -- opens the 24-hour customer service window
@@ -42,7 +43,7 @@ MIGRATIONS: list[tuple[str, str]] = [
             wamid          VARCHAR PRIMARY KEY,
             citizen_id     VARCHAR NOT NULL,
             ts             TIMESTAMPTZ NOT NULL,
-            type           VARCHAR NOT NULL,  -- text | button | interactive | image | reaction | ...
+            type           VARCHAR NOT NULL,  -- text | button | interactive | image | ...
             text           VARCHAR,
             kind           VARCHAR NOT NULL,  -- subscribe | unsubscribe | near_miss | ignored
             keyword        VARCHAR,           -- the configured keyword matched (or nearly matched)
@@ -54,8 +55,9 @@ MIGRATIONS: list[tuple[str, str]] = [
         -- Current state of each subscriber.
         CREATE TABLE subscribers (
             citizen_id     VARCHAR PRIMARY KEY,
-            state          VARCHAR NOT NULL,  -- pending | active | unsubscribed | rejected | blocked
-            name           VARCHAR,           -- captured after the keyword, where the town asks for it
+            -- state: pending | active | unsubscribed | rejected | blocked
+            state          VARCHAR NOT NULL,
+            name           VARCHAR,           -- after the keyword, where the town asks for it
             keyword        VARCHAR,
             since          TIMESTAMPTZ NOT NULL,  -- when the current state began
             subscribed_at  TIMESTAMPTZ            -- first time active
@@ -99,7 +101,8 @@ MIGRATIONS: list[tuple[str, str]] = [
 
         -- Announcements the send engine has planned (a snapshot of their front matter).
         CREATE TABLE announcements (
-            announcement_id  VARCHAR PRIMARY KEY,  -- the file's slug id, e.g. 2024-03-28-servizio-whatsapp
+            -- the file's slug id, e.g. 2024-03-28-servizio-whatsapp
+            announcement_id  VARCHAR PRIMARY KEY,
             path             VARCHAR NOT NULL,
             title            VARCHAR NOT NULL,
             category         VARCHAR NOT NULL,
@@ -119,7 +122,8 @@ MIGRATIONS: list[tuple[str, str]] = [
             kind             VARCHAR NOT NULL,  -- announcement | welcome | goodbye
             announcement_id  VARCHAR,
             citizen_id       VARCHAR NOT NULL,
-            state            VARCHAR NOT NULL,  -- queued | sending | sent | delivered | read | failed | skipped | cancelled
+            -- state: queued | sending | sent | delivered | read | failed | skipped | cancelled
+            state            VARCHAR NOT NULL,
             wamid            VARCHAR,
             attempts         INTEGER NOT NULL DEFAULT 0,
             error_code       INTEGER,

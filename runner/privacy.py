@@ -33,6 +33,7 @@ def citizen_id(identity: str, key: bytes | None = None) -> str:
     A keyed hash (HMAC-SHA256), so the id can be committed with staff decisions
     without revealing the number to whoever reads the repository.
     """
-    normalised = _NON_DIGITS.sub("", identity) if identity[:1].isdigit() or identity[:1] == "+" else identity
+    is_number = identity[:1].isdigit() or identity[:1] == "+"
+    normalised = _NON_DIGITS.sub("", identity) if is_number else identity
     digest = hmac.new(key or _FALLBACK_KEY, normalised.encode(), hashlib.sha256).hexdigest()
     return "c_" + digest[:16]

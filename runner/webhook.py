@@ -136,7 +136,8 @@ class WebhookApp:
             return False
         expected = "sha256=" + hmac.new(self._secret, raw, hashlib.sha256).hexdigest()
         # WSGI gives header values as latin-1 strings; compare bytes in constant time.
-        return hmac.compare_digest(expected.encode(), header.strip().lower().encode("latin-1", "replace"))
+        given = header.strip().lower().encode("latin-1", "replace")
+        return hmac.compare_digest(expected.encode(), given)
 
 
 def _read_body(environ: dict) -> bytes:
