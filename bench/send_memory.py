@@ -101,8 +101,9 @@ def child(args) -> dict:
                         now=datetime.fromisoformat(NOW), rate_per_second=1000, templates={},
                         default_template=None, **extra)
     os.environ["CI"] = "true"  # plain progress lines, no bar
-    summary = send(settings, announcements=load_all(settings), out=open(os.devnull, "w"),  # noqa: SIM115
-                   max_seconds=args.window)
+    with open(os.devnull, "w") as quiet:
+        summary = send(settings, announcements=load_all(settings), out=quiet,
+                       max_seconds=args.window)
     return {"sent": summary.sent, "failed": summary.failed, "rate": round(summary.rate),
             "seconds": round(summary.elapsed, 1),
             "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)}
