@@ -63,6 +63,8 @@ class Summary:
     logs: str = ""
     seconds: float = 0.0
     steps: dict[str, float] = field(default_factory=dict)  # seconds per step (benchmarks)
+    unmatched: list[int] = field(default_factory=list)  # decisions file lines naming nobody
+    decisions_file: str = ""
 
     def lines_text(self) -> list[str]:
         """The summary for staff, in the current language."""
@@ -82,6 +84,11 @@ class Summary:
                          detail=_counts(self.malformed)))
         if self.errors:
             out.append(t("sync.webhook-errors", count=self.errors))
+        if self.unmatched:
+            out.append(t("sync.decisions-unmatched", count=len(self.unmatched),
+                         path=self.decisions_file,
+                         lines=", ".join(map(str, self.unmatched[:10]))
+                         + (", ..." if len(self.unmatched) > 10 else "")))
         return out
 
     def one_line(self) -> str:
@@ -414,6 +421,16 @@ class _Sync:
             "SELECT reason, count(*) FROM malformed GROUP BY ALL").fetchall())
         s.states = dict(con.execute(
             "SELECT state, count(*) FROM subscribers GROUP BY ALL").fetchall())
+        # A decision about nobody the logs know is silently without effect: most likely
+        # pseudonym_key changed (ids are keyed by it). Forgotten citizens are gone by design.
+        kept = [d for d in self.decisions if d.action != "forget"]
+        if kept:
+            self.con.register("decided", columns_frame(citizen_id=[d.citizen_id for d in kept]))
+            known = {row[0] for row in con.execute(
+                "SELECT citizen_id FROM citizens WHERE citizen_id IN "
+                "(SELECT citizen_id FROM decided)").fetchall()}
+            s.unmatched = sorted(d.line for d in kept if d.citizen_id not in known)
+            s.decisions_file = str(self.settings.decisions_file)
 
 
 

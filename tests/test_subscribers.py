@@ -154,6 +154,17 @@ def test_decision_made_on_another_machine_applies_at_next_sync(town):
     assert s.states == {"pending": 1, "rejected": 1}
 
 
+def test_a_decision_naming_nobody_is_reported_with_its_line(town, monkeypatch):
+    decide(load_settings(), "approve", "+39 333 000 0001")
+    assert sync(load_settings()).unmatched == []
+    # Another pseudonym key makes every id in the file name nobody: said, not silently lost.
+    monkeypatch.setenv("BANDITORE_PSEUDONYM_KEY", "a-different-key")
+    s = sync(load_settings())
+    assert s.unmatched == [2]  # line 1 is the file's header comment
+    assert any("pseudonym_key" in line and "2" in line for line in s.lines_text())
+    assert s.states == {"pending": 2}  # the approval no longer applies
+
+
 def test_decision_not_allowed_in_that_state(town):
     with pytest.raises(DecisionError):
         decide(load_settings(), "unblock", PAOLO)
