@@ -46,7 +46,7 @@ from .meta_errors import (
     ApiError,
 )
 from .outbox import OutboxTransport
-from .pacing import Pacer, workers_for
+from .pacing import Pacer, wake_grid, workers_for
 from .plan import PlanSummary, Settled, in_quiet_hours, plan, settle
 from .subscribers import reply_text
 from .whatsapp import (
@@ -193,7 +193,8 @@ class Engine:
         self._halt_lock = threading.Lock()
         self.max_seconds: float | None = None
         self.results: deque = deque()
-        self.pacer = Pacer(settings.rate_per_second, clock=clock, sleep=sleep)
+        self.pacer = Pacer(settings.rate_per_second, clock=clock, sleep=sleep,
+                           grid=wake_grid(settings.rate_per_second))
         self._retrying = Retrying(
             sleep=sleep, stop=self._stop_rule, wait=self._wait_rule,
             retry=retry_if_result(self._should_retry),

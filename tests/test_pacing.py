@@ -4,7 +4,7 @@ import threading
 
 import pytest
 
-from runner.pacing import Pacer, workers_for
+from runner.pacing import Pacer, wake_grid, workers_for
 
 
 class Clock:
@@ -31,6 +31,18 @@ def test_slots_are_one_interval_apart():
     assert slots[0] == 0 and slots[-1] == pytest.approx(2.0)
     assert all(b - a == pytest.approx(1 / 80) for a, b in zip(slots, slots[1:], strict=False))
     assert clock.t == pytest.approx(2.0)
+
+
+def test_on_a_grid_sends_wake_together_and_never_beat_the_rate():
+    p, clock = pacer(80, grid=wake_grid(80))
+    slots = [p.wait(f"c{i}") for i in range(161)]
+    assert wake_grid(80) == 0.025 and wake_grid(1000) == 0.004
+    assert all(round(s / 0.025, 6).is_integer() for s in slots)
+    assert max(slots.count(s) for s in slots) == 2  # 80/s on a 25 ms grid: two at a time
+    assert all(b >= a for a, b in zip(slots, slots[1:], strict=False))
+    # never earlier than its slot: in any second, no more than the rate (and one tick's)
+    assert max(sum(1 for s in slots if t <= s < t + 1) for t in slots) <= 80 + 2
+    assert slots[-1] == pytest.approx(2.0)
 
 
 def test_a_late_schedule_catches_up_only_by_the_burst():
