@@ -222,12 +222,12 @@ def template_header(ann, ctx):
     expected = ctx.settings.templates[rendered.template].header
     media = rendered.header
     name = rendered.template
-    if expected == "none" and media is not None:
+    if expected in ("none", "text") and media is not None:
         yield problem(ann, "template-header", "header-unused", "media", template=name)
-    elif expected != "none" and media is None:
+    elif expected not in ("none", "text") and media is None:
         yield problem(ann, "template-header", "header-missing", "template",
                       template=name, kind=expected)
-    elif expected != "none" and media.kind and media.kind != expected:
+    elif expected not in ("none", "text") and media.kind and media.kind != expected:
         yield problem(ann, "template-header", "header-kind", "media",
                       template=name, kind=expected, found=media.kind)
 
@@ -237,11 +237,9 @@ def whatsapp_lengths(ann, ctx):
     rendered = ctx.rendered.get(ann.file)
     if not isinstance(rendered, Rendered):
         return
-    sources = rendered.sources + [None]  # the last limit (if any) is the total
-    for i, limit in enumerate(rendered.limits()):
+    for limit in rendered.limits():
         if not limit.ok:
-            source = sources[i] if rendered.template and i < len(sources) else "body"
-            yield problem(ann, "length", "too-long", _line_of(ann, source),
+            yield problem(ann, "length", "too-long", _line_of(ann, limit.source),
                           what=limit.label, length=limit.length, limit=limit.limit,
                           over=limit.length - limit.limit)
 

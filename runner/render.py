@@ -26,13 +26,13 @@ from .messages import t
 _MD = MarkdownIt("commonmark", {"html": False}).enable("strikethrough")
 _WHITESPACE = re.compile(r"\s+")
 
-# Limits from the Cloud API docs (text body, media caption, template body text and
-# a body parameter). Templates here have media headers only, so the 60-character
-# header-text limit does not arise.
+# Limits from the Cloud API docs (text body, media caption, template body text, a
+# body parameter and a text header).
 TEXT_LIMIT = 4096
 CAPTION_LIMIT = 1024
 PARAM_LIMIT = 1024
 TEMPLATE_BODY_LIMIT = 1024
+HEADER_TEXT_LIMIT = 60
 
 MEDIA_TYPES = {  # extension -> (WhatsApp media kind, MIME type)
     ".jpg": ("image", "image/jpeg"),
@@ -83,6 +83,7 @@ class Limit:
     label: str
     length: int
     limit: int
+    source: str | None = None  # what fills it (title, body...), for the problem's line
 
     @property
     def ok(self) -> bool:
@@ -98,6 +99,8 @@ class Rendered:
     sources: list[str] = field(default_factory=list)  # what fills each parameter
     parameter_names: list[str] = field(default_factory=list)  # empty: positional
     header: Media | None = None
+    header_text: str | None = None  # a template's text header, filled in
+    header_source: str | None = None
     blocks: list[str] = field(default_factory=list)  # the body's paragraphs, rendered
     notes: list[str] = field(default_factory=list)  # e.g. paragraphs flattened
 
@@ -107,8 +110,12 @@ class Rendered:
             if self.header is not None:
                 return [Limit(t("render.limit-caption"), len(self.text), CAPTION_LIMIT)]
             return [Limit(t("render.limit-text"), len(self.text), TEXT_LIMIT)]
-        found = [
-            Limit(t("render.limit-param", n=i, source=src), len(value), PARAM_LIMIT)
+        found = []
+        if self.header_text is not None:
+            found.append(Limit(t("render.limit-header", source=self.header_source),
+                               len(self.header_text), HEADER_TEXT_LIMIT, self.header_source))
+        found += [
+            Limit(t("render.limit-param", n=i, source=src), len(value), PARAM_LIMIT, src)
             for i, (src, value) in enumerate(zip(self.sources, self.parameters, strict=True), 1)
         ]
         total = sum(len(p) for p in self.parameters)
@@ -303,6 +310,10 @@ def render(announcement, settings) -> Rendered:
             rendered.notes.append(t("render.flattened", n=len(rendered.parameters) + 1,
                                     source=src, count=len(lines)))
         rendered.parameters.append(value)
+    if config.header == "text":
+        rendered.header_source = config.header_text
+        rendered.header_text = flatten(_source_value(config.header_text, announcement, settings,
+                                                     blocks, title, last_paragraph))
     return rendered
 
 
@@ -345,6 +356,8 @@ def describe(rendered: Rendered) -> list[str]:
     if rendered.header is not None:
         kind = t(f"render.kind-{rendered.header.kind}") if rendered.header.kind else "?"
         out.append(t("render.header", kind=kind, source=rendered.header.source))
+    if rendered.header_text is not None:
+        out.append(t("render.header-text", text=rendered.header_text))
     if rendered.template is None:
         out.append(t("render.as-text"))
         out.append(rendered.text)

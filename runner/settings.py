@@ -48,7 +48,8 @@ class TemplateConfig(BaseModel):
 
     ``body`` lists, in placeholder order, what fills each body parameter:
     ``title``, ``body`` (the whole text, flattened to one line), ``paragraph:N``
-    (the N-th paragraph, from 1), ``category``, ``date``, ``town``.
+    (the N-th paragraph, from 1), ``category``, ``date``, ``town``. A ``text``
+    header has one parameter, filled from ``header_text`` (the same sources).
     """
 
     model_config = ConfigDict(extra="forbid")
@@ -58,7 +59,8 @@ class TemplateConfig(BaseModel):
     # Named parameters ({{area}}) when the template was created with names;
     # empty means positional ({{1}}, {{2}}...).
     parameter_names: list[str] = Field(default_factory=list)
-    header: Literal["none", "image", "video", "document"] = "none"
+    header: Literal["none", "text", "image", "video", "document"] = "none"
+    header_text: str = "title"  # what fills a text header's {{1}}
     category: Literal["UTILITY", "MARKETING"] = "UTILITY"
 
 

@@ -48,7 +48,7 @@ class CheckResult:
 def check_templates(settings) -> None:
     """A template that names an unknown parameter source is a configuration error."""
     for name, config in settings.templates.items():
-        for source in config.body:
+        for source in [*config.body, config.header_text]:
             if not check_source(source):
                 raise ConfigError(t("validate.template-source", name=name, source=source))
         if config.parameter_names and len(config.parameter_names) != len(config.body):

@@ -74,7 +74,7 @@ def template_message(name: str, language: str, parameters: list[str],
                      header: tuple[str, dict] | None = None) -> dict:
     """A template send: body parameters (named when the template has names) and a media header.
 
-    ``header`` is ``(media type, {"id": ...} or {"link": ...})``.
+    ``header`` is ``(media type, {"id": ...} or {"link": ...})`` or ``("text", value)``.
     """
     components = []
     if header is not None:
@@ -114,6 +114,8 @@ def announcement_message(rendered, media: dict | None) -> dict:
     header = rendered.header
     if rendered.template is not None:
         head = (header.kind, media) if header is not None and media is not None else None
+        if rendered.header_text is not None:
+            head = ("text", rendered.header_text)
         return template_message(rendered.template, rendered.language, rendered.parameters,
                                 rendered.parameter_names, head)
     if header is not None and media is not None:

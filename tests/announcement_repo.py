@@ -32,6 +32,11 @@ header = "image"
 [tool.banditore.templates.parti]
 language = "it"
 body = ["title", "paragraph:1", "paragraph:2"]
+
+[tool.banditore.templates.titolo]
+language = "it"
+body = ["body"]
+header = "text"
 """
 
 def png(bit_depth: int = 8, color_type: int = 2) -> bytes:

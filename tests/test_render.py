@@ -155,6 +155,15 @@ def test_unknown_template_is_a_render_error(repo):
     assert "inesistente" in err.value.message() and "avviso" in err.value.message()
 
 
+def test_a_text_header_is_filled_from_the_title_and_counted_against_60(repo):
+    out = rendered(repo, template="titolo", title="Chiusura di   via Roma")
+    assert out.header_text == "Chiusura di via Roma" and out.header is None
+    assert out.parameters == [out.blocks[0]]
+    first = out.limits()[0]
+    assert (first.length, first.limit, first.source) == (20, 60, "title")
+    assert "Intestazione: Chiusura di via Roma" in describe(out)
+
+
 def test_header_media_from_the_repo_or_a_url(repo):
     out = rendered(repo, template="foto", media="announcements/media/a.jpg")
     assert (out.header.kind, out.header.mime) == ("image", "image/jpeg")

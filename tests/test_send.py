@@ -182,6 +182,16 @@ def test_cloud_sends_a_template_with_named_parameters_and_bearer_token(town, api
     assert delivery(settings, 0)[3].startswith("wamid.TEST")
 
 
+def test_a_text_header_template_sends_the_title_as_its_header(town, api):
+    settings = cloud(town, api, templates={"titolo": TemplateConfig(
+        body=["body"], header="text")}, default_template="titolo")
+    assert run(settings).sent == 5
+    header, body = api.accepted[0].body["template"]["components"]
+    assert header == {"type": "header",
+                      "parameters": [{"type": "text", "text": "Chiusura di via Roma"}]}
+    assert body["parameters"][0]["text"].startswith("Via Roma resta chiusa")
+
+
 def test_media_header_is_uploaded_once_and_its_id_reused(town, api, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     (tmp_path / "media").mkdir()

@@ -84,6 +84,7 @@ def test_usage_errors_exit_2(repo, capsys, argv):
         ('body = ["title", "paragraph:1", "paragraph:2"]',
          'body = ["title"]\nparameter_names = ["titolo", "testo"]', "2 nomi ma body ha 1"),
         ('default_template = "avviso"', 'default_template = "manca"', "nessun modello"),
+        ('header = "text"', 'header = "text"\nheader_text = "oggetto"', "«oggetto» non esiste"),
         ("weekly_cap = 3", 'weekly_cap = "tanti"', "weekly_cap"),
     ],
 )
