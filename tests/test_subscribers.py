@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
-from test_sync import T0, message, query, state, status, write
+from test_sync import T0, make_town, message, query, state, status, write
 
 from runner.cli import main
 from runner.privacy import citizen_id
@@ -110,11 +110,7 @@ def test_forget_drops_the_history_before_it():
 
 @pytest.fixture
 def town(tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    (tmp_path / "logs").mkdir()
-    monkeypatch.setenv("BANDITORE_WEBHOOK_LOGS", str(tmp_path / "logs"))
-    monkeypatch.setenv("BANDITORE_SUBSCRIBE_KEYWORDS", '["Servizio Info ON"]')
-    monkeypatch.setenv("BANDITORE_UNSUBSCRIBE_KEYWORDS", '["Servizio Info OFF"]')
+    make_town(tmp_path, monkeypatch, ["Servizio Info ON"], ["Servizio Info OFF"])
     monkeypatch.setenv("BANDITORE_CAPTURE_NAME", "true")
     monkeypatch.setenv("BANDITORE_MODERATE_SUBSCRIBE", "true")
     monkeypatch.setenv("BANDITORE_MODERATE_UNSUBSCRIBE", "true")

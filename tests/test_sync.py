@@ -58,15 +58,20 @@ def status(wamid: str, state: str, ts: int, number: str = "393330000001",
 # --- fixtures ------------------------------------------------------------------------
 
 
-@pytest.fixture
-def town(tmp_path, monkeypatch):
+def make_town(tmp_path, monkeypatch, subscribe: list[str], unsubscribe: list[str]) -> Path:
     """A town's working directory: logs folder, database and decisions file under tmp_path."""
     monkeypatch.chdir(tmp_path)
     (tmp_path / "logs").mkdir()
     monkeypatch.setenv("BANDITORE_WEBHOOK_LOGS", str(tmp_path / "logs"))
-    monkeypatch.setenv("BANDITORE_SUBSCRIBE_KEYWORDS", '["MI ISCRIVO", "ISCRIVIMI"]')
-    monkeypatch.setenv("BANDITORE_UNSUBSCRIBE_KEYWORDS", '["MI CANCELLO", "CANCELLAMI"]')
+    monkeypatch.setenv("BANDITORE_SUBSCRIBE_KEYWORDS", json.dumps(subscribe))
+    monkeypatch.setenv("BANDITORE_UNSUBSCRIBE_KEYWORDS", json.dumps(unsubscribe))
     return tmp_path
+
+
+@pytest.fixture
+def town(tmp_path, monkeypatch):
+    return make_town(tmp_path, monkeypatch, ["MI ISCRIVO", "ISCRIVIMI"],
+                     ["MI CANCELLO", "CANCELLAMI"])
 
 
 def write(path: Path, lines: list[str], mode: str = "w") -> None:
