@@ -69,9 +69,14 @@ _FENCE = re.compile(r"^---[ \t]*$")
 _FENCE_END = re.compile(r"^(?:---|\.\.\.)[ \t]*$")
 
 
-class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # libyaml when available: faster
+class _Loader(yaml.SafeLoader):
     """Safe YAML, but dates stay text: PyYAML raises a bare ValueError for an impossible
-    date (2024-13-45); pydantic then parses the text and explains what is wrong."""
+    date (2024-13-45); pydantic then parses the text and explains what is wrong.
+
+    Always the pure-Python loader, never libyaml's CSafeLoader even where PyYAML was
+    built with it: the two disagree on odd input (libyaml refuses nesting deeper than
+    1,000 levels as a syntax error, the Python loader reads it), and staff must get the
+    same answer on every machine. A front matter is a few lines: the cost is small."""
 
 
 _Loader.add_constructor("tag:yaml.org,2002:timestamp", lambda loader, node: node.value)
@@ -321,7 +326,9 @@ def _front_matter(yaml_text: str):
         line, col = (mark.line + 2, mark.column + 1) if mark else (1, 1)
         detail = getattr(exc, "problem", None) or str(exc)
         raise _Unreadable("yaml-syntax", "yaml", line, col, detail=detail) from None
-    except (ValueError, TypeError, OverflowError, RecursionError) as exc:  # deep nesting...
+    except RecursionError:  # [[[[...]]]] thousands deep: the Python loader recurses
+        raise _Unreadable("yaml-syntax", "too-deep") from None
+    except (ValueError, TypeError, OverflowError) as exc:
         raise _Unreadable("yaml-syntax", "yaml", detail=type(exc).__name__) from None
     if not isinstance(node, yaml.MappingNode) or not isinstance(data, dict):
         raise _Unreadable("front-matter-not-mapping", "not-mapping", line=2 if node else 1)

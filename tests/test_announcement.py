@@ -75,8 +75,7 @@ def test_a_date_alone_is_midnight_town_time(repo):
         # PyYAML would raise a bare ValueError for an impossible date.
         (announcement(publish_at="2024-13-45"), 4, "«publish_at: 2024-13-45» non è una data"),
         (announcement(expires_at="2024-04-06T25:00"), 4, "non è una data e ora valida"),
-        ("---\ntitle: " + "[" * 3000 + "]" * 3000 + "\ncategory: eventi\n---\nx\n", 2,
-         "«title: […]» deve essere un testo"),
+        ("---\ntitle: [[a]]\ncategory: eventi\n---\nx\n", 2, "«title: […]» deve essere un testo"),
     ],
 )
 def test_schema_problems_point_at_the_key(repo, text, line, expected):
@@ -101,7 +100,11 @@ def test_unknown_key_lists_the_allowed_keys(repo):
         (b"title: x\ncategory: eventi\n\ntesto", "front-matter-missing", 1, 1),
         (b"---\ntitle: x\ncategory: eventi\ntesto senza chiusura\n", "front-matter-unterminated",
          5, 1),
-        (b"---\ntitle: x\ncategory: [eventi\n---\ntesto\n", "yaml-syntax", 4, 1),
+        # Where the Python loader sees the bracket left open (libyaml would say 4:1: the
+        # front matter is always read by the Python loader, so every machine says 3:18).
+        (b"---\ntitle: x\ncategory: [eventi\n---\ntesto\n", "yaml-syntax", 3, 18),
+        (b"---\ntitle: " + b"[" * 3000 + b"]" * 3000 + b"\ncategory: eventi\n---\nx\n",
+         "yaml-syntax", 1, 1),
         (b"---\ntitle: a: b\ncategory: eventi\n---\ntesto\n", "yaml-syntax", 2, 9),
         (b"---\n- title\n- category\n---\ntesto\n", "front-matter-not-mapping", 2, 1),
         (b"---\n---\ntesto\n", "front-matter-not-mapping", 1, 1),
