@@ -36,7 +36,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from runner.webhook import sign  # noqa: E402
+from runner.webhook.app import sign  # noqa: E402
 
 SECRET = "bench-app-secret"
 
@@ -61,15 +61,16 @@ def status_body(i: int) -> bytes:
 # The same receiver, with every fsync made `argv[1]` ms slower: a slow disk.
 SLOW_DISK = """
 import os, sys, time
-from runner import webhook
-from runner.journal import Journal
+from runner.webhook.app import create_app
+from runner.webhook.logwriter import LogWriter
+from runner.webhook.server import make_server
 delay = float(sys.argv[1]) / 1000
 def slow_fsync(fd):
     os.fsync(fd)
     time.sleep(delay)
-app = webhook.create_app()
-app.journal = Journal(app.journal.folder, fsync=slow_fsync)
-server = webhook.make_server(app, "127.0.0.1", 0)
+app = create_app()
+app.log = LogWriter(app.log.folder, fsync=slow_fsync)
+server = make_server(app, "127.0.0.1", 0)
 print(f"listening on http://127.0.0.1:{server.server_address[1]}/", flush=True)
 server.serve_forever()
 """

@@ -19,7 +19,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from runner import store  # noqa: E402
+from runner import db  # noqa: E402
 from runner.reports import render_reports  # noqa: E402
 from runner.settings import load_settings  # noqa: E402
 
@@ -31,7 +31,7 @@ CATEGORIES = ["emergenze", "protezione-civile", "allerta-meteo", "viabilita", "s
 def build(path: Path, deliveries: int) -> None:
     audience = deliveries // ANNOUNCEMENTS
     citizens = int(audience * 1.25)  # some left, some never got through
-    con = store.connect(path)
+    con = db.connect(path)
     con.execute("SET TimeZone = 'Europe/Rome'")
     params = {"citizens": citizens, "audience": audience, "n": ANNOUNCEMENTS,
               "categories": CATEGORIES}
@@ -166,7 +166,7 @@ def main() -> int:
         started = time.perf_counter()
         build(db, args.deliveries)
         built = time.perf_counter() - started
-        con = store.connect(db, read_only=True)
+        con = db.connect(db, read_only=True)
         counts = {table: con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
                   for table in ("deliveries", "statuses", "subscriber_events", "inbound")}
         con.close()

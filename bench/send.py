@@ -46,7 +46,7 @@ def peak_rss_mb() -> float:
 
 def make_db(folder: Path, subscribers: int):
     """A database with ``subscribers`` active citizens and one announcement file due now."""
-    from runner import store
+    from runner import db
 
     ann = folder / "announcements" / "2024"
     ann.mkdir(parents=True, exist_ok=True)
@@ -55,7 +55,7 @@ def make_db(folder: Path, subscribers: int):
         "publish_at: 2024-04-03T09:00:00+02:00\n---\n"
         "Via Roma resta chiusa per lavori fino a venerdì.\n\nSeconda riga del testo.\n")
     db = folder / "bench.duckdb"
-    con = store.connect(db)
+    con = db.connect(db)
     con.execute("""
         INSERT INTO citizens (citizen_id, wa_id)
         SELECT 'c_' || lpad(i::VARCHAR, 8, '0'), '3933' || lpad(i::VARCHAR, 8, '0')
@@ -69,7 +69,7 @@ def make_db(folder: Path, subscribers: int):
 
 
 def child_engine(args) -> dict:
-    from runner.announcement import load_all
+    from runner.announcements.model import load_all
     from runner.send import send
     from runner.settings import Settings
 

@@ -52,7 +52,7 @@ SCENARIOS = {  # name -> (subscribers, finished deliveries)
 
 def prepare(folder: Path, subscribers: int, finished: int) -> None:
     """bench/send.py's database, plus ``finished`` deliveries of earlier announcements."""
-    from runner import store
+    from runner import db
 
     sys.path.insert(0, str(ROOT / "bench"))
     from send import make_db  # bench/send.py
@@ -61,7 +61,7 @@ def prepare(folder: Path, subscribers: int, finished: int) -> None:
     if not finished:
         return
     past = finished // subscribers
-    con = store.connect(db)
+    con = db.connect(db)
     con.execute("""
         INSERT INTO announcements (announcement_id, path, title, category, urgency, publish_at)
         SELECT 'past-' || lpad(a::VARCHAR, 3, '0'), 'x.md', 'Earlier', 'eventi', 'normal',
@@ -87,7 +87,7 @@ def prepare(folder: Path, subscribers: int, finished: int) -> None:
 
 
 def child(args) -> dict:
-    from runner.announcement import load_all
+    from runner.announcements.model import load_all
     from runner.send import send
     from runner.settings import Settings
 

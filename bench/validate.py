@@ -3,7 +3,7 @@
     .venv/bin/python bench/validate.py [--count 10000] [--repeat 3]
 
 Generates a realistic repository (every category, lists, links, some emergencies,
-a shared image) under a temporary directory, then times ``runner.validate.check``
+a shared image) under a temporary directory, then times ``runner.announcements.validate.check``
 on the whole of it, as ``validate`` and ``run`` do. Prints the best and median
 wall-clock times. Target: <= 5 s for 10,000 files on a 2-core machine.
 """
@@ -23,7 +23,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from runner.settings import DEFAULT_CATEGORIES, DEFAULT_EMERGENCY_CATEGORIES, load_settings  # noqa: E402
-from runner.validate import check  # noqa: E402
+from runner.announcements.validate import check  # noqa: E402
 
 PYPROJECT = """\
 [tool.banditore]

@@ -7,12 +7,15 @@ deliveries), 2 usage or configuration error. No SQL and no business rule here.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from . import messages
 from .errors import BanditoreError, ConfigError
 from .messages import t
 from .settings import load_settings
+from .subscribers.decisions import ACTIONS
+from .subscribers.replay import STATES
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -36,7 +39,7 @@ def add_webhook(commands):
 
 
 def _webhook_serve(args, settings) -> int:
-    from .webhook import serve
+    from .webhook.server import serve
 
     serve(settings, args.host, args.port,
           on_ready=lambda url: print(t("webhook.listening", url=url), flush=True))
@@ -52,10 +55,8 @@ def add_validate(commands):
 
 
 def _validate(args, settings) -> int:
-    import os
-
-    from .problems import publish
-    from .validate import check
+    from .announcements.publish import publish
+    from .announcements.validate import check
 
     result = check(settings, args.paths or None)
     print(publish(result, settings, args.format, os.environ))
@@ -69,7 +70,7 @@ def add_preview(commands):
 
 
 def _preview(args, settings) -> int:
-    from .validate import preview
+    from .announcements.validate import preview
 
     text, code = preview(settings, args.path)
     print(text)
@@ -84,10 +85,12 @@ def add_send(commands):
 
 
 def _send(args, settings) -> int:
-    from . import send
+    from .pipeline import send_valid
+    from .send import report
 
-    summary = send.send(settings, dry_run=args.dry_run, retry_failed=args.retry_failed)
-    print(send.report(summary))
+    summary = send_valid(settings, os.environ, dry_run=args.dry_run,
+                         retry_failed=args.retry_failed)
+    print(report(summary))
     return summary.exit_code
 
 
@@ -115,39 +118,37 @@ def add_sync(commands):
 
 
 def _sync(args, settings) -> int:
-    from .sync import sync
+    from .subscribers.sync import sync
 
     print("\n".join(sync(settings, rebuild=args.rebuild).lines_text()))
     return 0
 
 
-SUBSCRIBER_STATES = ["pending", "active", "unsubscribed", "rejected", "blocked"]
-DECISIONS = ["approve", "reject", "block", "unblock", "forget"]
 
 
 def add_subscribers(commands):
     p = commands.add_parser("subscribers", help=t("subscribers.help"))
     sub = p.add_subparsers(dest="action", required=True, metavar="ACTION")
     ls = sub.add_parser("list", help=t("subscribers.list-help"))
-    ls.add_argument("--state", choices=SUBSCRIBER_STATES)
+    ls.add_argument("--state", choices=STATES)
     ls.add_argument("--format", choices=["table", "json"], default="table")
     ls.add_argument("--unmasked", action="store_true", help=t("subscribers.unmasked-help"))
     ls.set_defaults(handler=_subscribers_list)
-    for action in DECISIONS:
+    for action in ACTIONS:
         d = sub.add_parser(action, help=t(f"subscribers.{action}-help"))
         d.add_argument("who", help=t("subscribers.who-help"))
         d.set_defaults(handler=_subscribers_decide)
 
 
 def _subscribers_list(args, settings) -> int:
-    from .subscribers import listing
+    from .subscribers.staff import listing
 
     print(listing(settings, state=args.state, fmt=args.format, unmasked=args.unmasked))
     return 0
 
 
 def _subscribers_decide(args, settings) -> int:
-    from .subscribers import decide
+    from .subscribers.staff import decide
 
     print(decide(settings, args.action, args.who).text(settings))
     return 0
@@ -159,9 +160,9 @@ def add_run(commands):
 
 
 def _run(args, settings) -> int:
-    from .send import run_all
+    from .pipeline import run
 
-    return run_all(settings, emit=lambda text: print(text, flush=True))
+    return run(settings, os.environ, emit=lambda text: print(text, flush=True))
 
 
 # In the order a reader meets them: the announcement workflow, then subscribers,

@@ -96,7 +96,7 @@ class Settings(BaseSettings):
     whatsapp_app_secret: SecretStr | None = None
     whatsapp_verify_token: SecretStr | None = None
     rate_per_second: float = Field(80, gt=0, le=1000)
-    # DuckDB's memory during `send` (see runner.send.send): flat whatever the queue.
+    # DuckDB's memory during `send` (see runner.send.manager): flat whatever the queue.
     send_memory_mb: int = Field(128, ge=1)
     templates: dict[str, TemplateConfig] = Field(default_factory=dict)
     default_template: str | None = None

@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from runner.keywords import classifier
 from runner.settings import load_settings
+from runner.subscribers.keywords import classifier
 
 TOWNS = Path(__file__).parent.parent / "runner" / "towns"
 
@@ -62,7 +62,7 @@ def test_keywords(town):
 
 
 def test_texts_render_with_privacy_and_how_to_leave(town):
-    from runner.subscribers import reply_text
+    from runner.subscribers.notices import reply_text
 
     _, settings = town
     welcome = reply_text(settings, "welcome")
@@ -87,9 +87,8 @@ def test_policy_settings(town):
 
 def test_a_town_runs_on_its_configuration_alone(town, tmp_path):
     """Sync real webhook lines with nothing but the copied configuration."""
-    from test_sync import T0, message, write
-
-    from runner.sync import sync
+    from runner.subscribers.sync import sync
+    from tests.subscribers.test_sync import T0, message, write
 
     name, settings = town
     subscribe, unsubscribe, others = CASES[name]

@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 import duckdb
 import pandas as pd
 
-from .. import store
+from .. import db
 from ..errors import ConfigError, StoreError
 from ..messages import t
 
@@ -57,7 +57,7 @@ class Period:
 def open_db(path: str | Path, timezone: str = "Europe/Rome") -> duckdb.DuckDBPyConnection:
     """Open the database read-only, with the town's timezone for dates and times."""
     ZoneInfo(timezone)  # an unknown zone fails here, before it reaches SQL
-    con = store.connect(path, read_only=True)
+    con = db.connect(path, read_only=True)
     found = {row[0] for row in con.execute(
         "SELECT table_name FROM information_schema.tables").fetchall()}
     if TABLES - found:

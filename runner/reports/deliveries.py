@@ -11,12 +11,10 @@ announcement belongs to the period its publication date (or first send) is in.
 
 from __future__ import annotations
 
-import math
-
 import pandas as pd
 
-from ..messages import MissingMessage, t
-from ..whatsapp import callback_delivery_id_sql
+from ..whatsapp.answers import meaning
+from ..whatsapp.bodies import callback_delivery_id_sql
 from .data import Period, execute, frame
 
 # Meta's messaging limit: unique users a business may reach outside the
@@ -127,7 +125,7 @@ def failure_reasons(con, period: Period) -> pd.DataFrame:
         WHERE failed AND in_audience AND failed_at >= $start AND failed_at < $end
         GROUP BY error_code ORDER BY failures DESC, error_code
     """, period)
-    df.insert(2, "meaning", [error_meaning(code) for code in df["error_code"]])
+    df.insert(2, "meaning", [meaning(code) for code in df["error_code"]])
     return df
 
 
@@ -143,21 +141,8 @@ def webhook_errors(con, period: Period) -> pd.DataFrame:
         SELECT code AS error_code, max(title) AS title, count(*) AS errors
         FROM webhook_errors GROUP BY code ORDER BY errors DESC, code
     """)
-    df.insert(2, "meaning", [error_meaning(code) for code in df["error_code"]])
+    df.insert(2, "meaning", [meaning(code) for code in df["error_code"]])
     return df
-
-
-def error_meaning(code) -> str:
-    """What a Cloud API error code means, in words for the mayor's office."""
-    if code is None or (isinstance(code, float) and math.isnan(code)):
-        return t("reports.error.none")
-    code = int(code)
-    if 200 <= code <= 299:  # Meta's permission range
-        return t("reports.error.200-299")
-    try:
-        return t(f"reports.error.{code}")
-    except MissingMessage:
-        return t("reports.error.unknown")
 
 
 def reach_times(con, period: Period) -> pd.DataFrame:

@@ -1,0 +1,132 @@
+"""The town's policy: the rule registry and what rules may consult.
+
+A rule is ``rule(announcement, ctx)`` registered with ``@rule("rule-id")``; it
+yields :class:`~runner.announcements.problems.Problem` with the file, line and a message from
+the catalogue (``policy.*``) that says how to fix it. ``ctx`` holds what a rule
+may need beyond the file: the settings, the repository root, the whole repo's
+announcements (duplicate ids, the weekly cap) and the rendered messages.
+
+Rule ids (reading the file adds ``schema``, ``yaml-syntax``, ``encoding``,
+``empty-file``, ``front-matter-missing``, ``front-matter-unterminated``,
+``front-matter-not-mapping``, ``file-too-large``, ``file-unreadable``):
+
+category, emergency-category, weekly-cap, expiry, expired, file-name, file-date,
+year-folder, duplicate-id, template, template-header, length, media,
+link-domain, personal-data. The rules live in :mod:`.rules` (front matter, file,
+template, media) and :mod:`.text_rules` (what the title and body say); importing
+them registers them.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from ..messages import t
+from .model import Announcement
+from .problems import Problem
+from .render import Rendered, RenderError
+
+if TYPE_CHECKING:
+    pass
+
+RULES: list[tuple[str, Callable]] = []
+# What each rule needs and when it applies: "content" only the title and body;
+# "file" the whole file; "repo" every announcement in the repository (checked after
+# all files are read); "always" applies to history too; "review" only to the files
+# named on the command line (a pull request's files).
+SCOPES: dict[str, set[str]] = {
+    "content": set(), "file": set(), "repo": set(), "always": set(), "review": set()}
+
+
+def rule(rule_id: str, scope: str = "file"):
+    def register(func):
+        func.rule_id = rule_id
+        RULES.append((rule_id, func))
+        SCOPES[scope].add(rule_id)
+        return func
+
+    return register
+
+
+@dataclass
+class Context:
+    settings: object
+    root: Path
+    announcements: list[Announcement] = field(default_factory=list)  # the whole repo
+    rendered: dict[str, Rendered | RenderError] = field(default_factory=dict)
+    id_files: dict[str, list[str]] = field(default_factory=dict)
+    week_rank: dict[str, tuple[str, int]] = field(default_factory=dict)
+    budget: dict[str, int] = field(default_factory=dict)
+    now: datetime | None = None
+
+    @classmethod
+    def build(cls, settings, announcements: list[Announcement], root: Path | None = None,
+              newcomers: set[str] = frozenset()):
+        """``newcomers``: files under review; they take the weekly budget last, so a
+        pull request is told when its file does not fit in an already full week."""
+        ctx = cls(settings, (root or Path.cwd()).resolve(), announcements,
+                  now=settings.current_time())
+        files: dict[str, list[str]] = defaultdict(list)
+        for ann in announcements:
+            files[ann.id].append(ann.file)
+        ctx.id_files = dict(files)
+        ctx.week_rank, ctx.budget = weekly_counts(announcements, settings, newcomers)
+        return ctx
+
+
+def problem(ann: Announcement, rule_id: str, key: str, where: str | int | None = None,
+            col: int = 1, **values) -> Problem:
+    """A Problem at a front-matter key (``where`` a str) or at a line (an int)."""
+    line = where if isinstance(where, int) else ann.line(where)
+    return Problem(ann.file, line, col, rule_id, t(f"policy.{key}", **values))
+
+
+def run_rules(ann: Announcement, ctx: Context, *scopes: str) -> Iterator[Problem]:
+    """Problems from the rules of ``scopes`` (default: all of them)."""
+    wanted = set().union(*(SCOPES[s] for s in scopes)) if scopes else None
+    for rule_id, func in RULES:
+        if wanted is None or rule_id in wanted:
+            yield from func(ann, ctx)
+
+
+def is_history(ann: Announcement, now: datetime) -> bool:
+    """Expired: it can never be sent again, so only reading errors and its id matter.
+
+    A policy change (a lower weekly cap, a category removed) must not turn years of
+    history into errors that block every new pull request."""
+    end = ann.effective_expires_at
+    return end is not None and end <= now
+
+
+def week_of(ann: Announcement, settings) -> str | None:
+    start = ann.effective_publish_at
+    if start is None:
+        return None
+    year, week, _ = start.astimezone(settings.tz).isocalendar()
+    return f"{year}-W{week:02d}"
+
+
+def weekly_counts(announcements, settings, newcomers: set[str] = frozenset()):
+    """Rank of each non-emergency announcement in its ISO week (town time), and totals."""
+    by_week: dict[str, list[Announcement]] = defaultdict(list)
+    for ann in announcements:
+        week = week_of(ann, settings)
+        # Cancelled ones still count: they may already have been sent.
+        if week and ann.urgency != "emergency":
+            by_week[week].append(ann)
+    ranks = {}
+    for week, anns in by_week.items():
+        anns.sort(key=lambda a: (a.file in newcomers, a.effective_publish_at, a.id))
+        for i, ann in enumerate(anns, 1):
+            ranks[ann.file] = (week, i)
+    return ranks, {week: len(anns) for week, anns in sorted(by_week.items())}
+
+
+def rule_ids() -> list[str]:
+    """Every registered rule (the package registers them all on import)."""
+    return [rule_id for rule_id, _ in RULES]

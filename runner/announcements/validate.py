@@ -1,0 +1,202 @@
+"""Check announcements against the policy: what ``validate`` reports and what ``send`` may use.
+
+``check(settings)`` reads every announcement in the repository (the weekly cap
+and duplicate ids are about the whole repo), applies every rule to the files
+asked for (all by default) and returns the problems, the rendered messages and
+the announcements that passed. A bad announcement is reported, never sent:
+``send`` uses only ``CheckResult.valid``.
+"""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import os
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..errors import ConfigError
+from ..messages import t
+from .model import Announcement, announcement_files, display_path, read
+from .policy import Context, is_history, run_rules
+from .problems import Problem
+from .publish import format_text
+from .render import Rendered, RenderError, check_source, describe, render
+
+
+@dataclass
+class CheckResult:
+    files: list[str]  # the files checked, as shown to staff
+    problems: list[Problem]
+    checked: list[Announcement]  # every checked file that could be read
+    valid: list[Announcement]  # checked, and without any problem: what may be sent
+    rendered: dict[str, Rendered] = field(default_factory=dict)  # by file
+    budget: dict[str, int] = field(default_factory=dict)  # ISO week -> non-emergency count
+    weekly_cap: int = 10
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    @property
+    def exit_code(self) -> int:
+        return 0 if self.ok else 1
+
+    def rendered_for(self, ann: Announcement) -> Rendered | None:
+        return self.rendered.get(ann.file)
+
+
+def check_templates(settings) -> None:
+    """A template that names an unknown parameter source is a configuration error."""
+    for name, config in settings.templates.items():
+        for source in [*config.body, config.header_text]:
+            if not check_source(source):
+                raise ConfigError(t("validate.template-source", name=name, source=source))
+        if config.parameter_names and len(config.parameter_names) != len(config.body):
+            raise ConfigError(t("validate.template-names", name=name,
+                                names=len(config.parameter_names), body=len(config.body)))
+    if settings.default_template and settings.default_template not in settings.templates:
+        raise ConfigError(t("validate.default-template", name=settings.default_template,
+                            known=", ".join(sorted(settings.templates)) or "-"))
+
+
+def _expand(paths) -> list[Path]:
+    found: list[Path] = []
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            found.extend(sorted(path.rglob("*.md")))
+        elif path.is_file():
+            found.append(path)
+        else:
+            raise ConfigError(t("validate.path-missing", path=raw))
+    return found
+
+
+def check(settings, paths=None) -> CheckResult:
+    """Validate ``paths`` (files or folders; default: every announcement) in the repo's context."""
+    check_templates(settings)
+    repo = announcement_files(settings)
+    targets = repo if paths is None else _expand(paths)
+    # Whole-repo context, each file once even when named twice or by another spelling.
+    unique: dict[str, Path] = {}
+    for path in [*repo, *targets]:
+        unique.setdefault(os.path.abspath(path), path)
+    wanted = set(unique) if paths is None else {os.path.abspath(path) for path in targets}
+    items = [(path, key in wanted) for key, path in unique.items()]
+
+    problems: list[Problem] = []
+    everything: list[Announcement] = []
+    checked: list[Announcement] = []
+    rendered: dict[str, Rendered] = {}
+    files: list[str] = []
+    bad_files: set[str] = set()
+    now = settings.current_time()
+    results = _check_files(items, settings, now)
+    for (path, is_target), (ann, found, out) in zip(items, results, strict=True):
+        if ann is not None:
+            everything.append(ann)
+        if not is_target:
+            continue
+        files.append(display_path(path))
+        problems.extend(found)
+        bad_files.update(p.file for p in found)
+        if ann is not None:
+            checked.append(ann)
+        if isinstance(out, Rendered):
+            rendered[ann.file] = out
+
+    # The rules about the whole repository: duplicate ids, the weekly cap (which
+    # counts history too: what went out this week already used the budget).
+    newcomers = set() if paths is None else {a.file for a in checked}
+    ctx = Context.build(settings, everything, newcomers=newcomers)
+    ctx.now = now
+    review = () if paths is None else ("review",)
+    for ann in checked:
+        scopes = ("always",) if is_history(ann, now) else ("always", "repo")
+        found = list(run_rules(ann, ctx, *scopes, *review))
+        problems.extend(found)
+        bad_files.update(p.file for p in found)
+    return CheckResult(
+        files=sorted(files),
+        problems=sorted(problems),
+        checked=checked,
+        valid=[a for a in checked if a.file not in bad_files],
+        rendered=rendered,
+        budget=ctx.budget,
+        weekly_cap=settings.weekly_cap,
+    )
+
+
+def _check_one(path: Path, settings, is_target: bool, root: Path, now):
+    """Read one file and, when it is under review, render it and apply the per-file
+    rules: (announcement or None, problems, Rendered/RenderError or None)."""
+    try:
+        return _check_file(path, settings, is_target, root, now)
+    except Exception as exc:  # noqa: BLE001 - one odd file must not stop the others
+        detail = f"{type(exc).__name__}: {exc}"
+        return None, [Problem(display_path(path), 1, 1, "internal-error",
+                              t("validate.internal-error", detail=detail))], None
+
+
+def _check_file(path: Path, settings, is_target: bool, root: Path, now):
+    ann, problems, draft = read(path, settings)
+    if not is_target:
+        return ann, problems, None
+    ctx = Context(settings, root, now=now)
+    if ann is None:
+        if draft is not None:  # wrong front matter: still check title and body
+            problems.extend(run_rules(draft, ctx, "content"))
+        return None, problems, None
+    if is_history(ann, now):
+        return ann, problems, None
+    try:
+        out = render(ann, settings)
+    except RenderError as exc:
+        out = exc
+    ctx.rendered[ann.file] = out
+    problems.extend(run_rules(ann, ctx, "content", "file"))
+    return ann, problems, out
+
+
+def _check_chunk(job):
+    items, settings, root, now = job
+    return [_check_one(path, settings, wanted, root, now) for path, wanted in items]
+
+
+# Below this many files, starting worker processes costs more than it saves.
+PARALLEL_FROM = 500
+
+
+def _check_files(items, settings, now) -> list:
+    """:func:`_check_one` for every item, in order. Markdown parsing dominates, so a
+    large repository is spread over the CPUs (fork: workers inherit the loaded modules
+    and the message language)."""
+    root = Path.cwd().resolve()
+    workers = min(os.cpu_count() or 1, 4)
+    if len(items) < PARALLEL_FROM or workers < 2 or "fork" not in mp.get_all_start_methods():
+        return [_check_one(path, settings, wanted, root, now) for path, wanted in items]
+    size = -(-len(items) // (workers * 4))
+    jobs = [(items[i:i + size], settings, root, now) for i in range(0, len(items), size)]
+    with ProcessPoolExecutor(workers, mp_context=mp.get_context("fork")) as pool:
+        return [result for chunk in pool.map(_check_chunk, jobs) for result in chunk]
+
+
+def preview(settings, path) -> tuple[str, int]:
+    """What a citizen receives for the announcement at ``path``, with counts and any
+    problems; and the exit code (0 ready to publish, 1 problems)."""
+    result = check(settings, [path])
+    lines: list[str] = []
+    for ann in result.checked:
+        lines.append(ann.file)
+        rendered = result.rendered_for(ann)
+        if rendered is None:  # expired ones are not rendered by check: show them anyway
+            try:
+                rendered = render(ann, settings)
+            except RenderError as exc:
+                lines.append(exc.message())
+        if rendered is not None:
+            lines.extend(describe(rendered))
+    if result.problems:
+        lines += ["", t("preview.problems"), *(format_text(p) for p in result.problems)]
+    return "\n".join(lines), result.exit_code

@@ -1,0 +1,13 @@
+"""The database: opening subscribers.duckdb, transactions, and its named migrations.
+
+subscribers.duckdb is a cache of the webhook logs (``sync --rebuild`` rebuilds it)
+plus the send engine's record of what went out; every other stage reaches it
+through :func:`connect` and :func:`transaction`.
+"""
+
+from .columns import insert_rows, temp_table
+from .connection import connect
+from .migrations import applied_migrations, migrate
+from .transactions import transaction
+
+__all__ = ["applied_migrations", "connect", "insert_rows", "migrate", "temp_table", "transaction"]

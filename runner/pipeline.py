@@ -1,0 +1,45 @@
+"""The pipeline CI runs: validate the announcements, sync the webhook logs, send what is due.
+
+A bad announcement is reported and never sent, but does not stop the others.
+``send`` on its own validates first too: only what passes is handed to the send stage.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING
+
+from .announcements.publish import publish
+from .announcements.validate import check
+from .messages import t
+from .send import SendSummary, report, send
+from .subscribers.sync import sync
+
+if TYPE_CHECKING:
+    from .settings import Settings
+
+
+def send_valid(settings: Settings, environ: Mapping[str, str], *, dry_run: bool = False,
+               retry_failed: bool = False) -> SendSummary:
+    """``send``: what passes validation, sent (problems are for ``validate`` to show)."""
+    return send(settings, check(settings).valid, dry_run=dry_run, retry_failed=retry_failed,
+                environ=environ)
+
+
+def run(settings: Settings, environ: Mapping[str, str],
+        emit: Callable[[str], object] = print) -> int:
+    """What CI runs. The exit code is the worst of the three steps (1: problems or
+    failed deliveries, 2: the run was stopped by an account-level error)."""
+    result = check(settings)
+    fmt = "github" if environ.get("GITHUB_ACTIONS") == "true" else "text"
+    text = publish(result, settings, fmt, environ)
+    emit(t("send.run-validate", valid=len(result.valid), checked=len(result.checked),
+           problems=len(result.problems)))
+    if text.strip():
+        emit(text)
+    emit(t("send.run-sync"))
+    emit("\n".join(sync(settings).lines_text()))
+    emit(t("send.run-send"))
+    summary = send(settings, result.valid, environ=environ)
+    emit(report(summary))
+    return max(result.exit_code, summary.exit_code)

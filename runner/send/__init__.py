@@ -1,0 +1,16 @@
+"""Sending: due announcements x subscribers, to the transport, each exactly once.
+
+- :mod:`.manager` runs a send: settle, plan, build the bodies, send, summarise;
+- :mod:`.plan` creates the deliveries, :mod:`.settle` trusts the webhooks and the
+  outbox over the database after a crash;
+- :mod:`.queue` holds every SQL statement of sending (the queue and its journal);
+- :mod:`.payloads` builds what is sent; :mod:`.retry` decides retries;
+- :mod:`.engine` only moves messages, in worker threads;
+- :mod:`.summary` and :mod:`.progress` tell staff what happened.
+"""
+
+from .manager import send
+from .queue import fold_journal
+from .summary import SendSummary, report
+
+__all__ = ["SendSummary", "fold_journal", "report", "send"]

@@ -1,0 +1,148 @@
+"""A send run, from the database to the transport: the manager of the stage.
+
+In order: fold what a killed run journaled, settle ambiguous deliveries from the
+status webhooks and the outbox, plan the due announcements, settle again (a
+rebuilt database re-creates rows that already went out), skip what cannot be
+sent, build the bodies, and let the :class:`~runner.send.engine.Engine` send.
+Planning and settling also run after ``sync --rebuild`` from an empty database,
+so losing the database never repeats a broadcast.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Callable, Mapping
+from contextlib import nullcontext
+from datetime import timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, TextIO
+
+import duckdb
+
+from .. import db
+from ..errors import BanditoreError
+from ..messages import t
+from ..subscribers.notices import REPLY_KINDS
+from ..whatsapp.answers import advice
+from ..whatsapp.pacing import workers_for
+from ..whatsapp.transport import Transport, make_transport
+from . import payloads as bodies
+from .engine import Engine
+from .plan import plan
+from .progress import Progress
+from .queue import Journal, Queue, fold_journal
+from .settle import settle
+from .summary import SendSummary, write_step_summary
+
+if TYPE_CHECKING:
+    from ..announcements.model import Announcement
+    from ..settings import Settings
+
+
+def send(settings: Settings, announcements: list[Announcement], *, dry_run: bool = False,
+         retry_failed: bool = False, transport: Transport | None = None,
+         clock: Callable[[], float] = time.monotonic,
+         sleep: Callable[[float], object] = time.sleep, progress: Progress | None = None,
+         out: TextIO = sys.stderr, environ: Mapping[str, str] | None = None,
+         max_seconds: float | None = None) -> SendSummary:
+    """Settle, plan and send ``announcements`` (already validated) where due.
+
+    ``max_seconds`` stops taking new deliveries after that long (a CI job has a time
+    limit): what is left stays queued for the next run. ``environ`` is where GitHub's
+    variables are read (the step summary, CI): none by default.
+    """
+    environ = environ or {}
+    # DuckDB's share of a send (cache and query state; beyond it, joins spill to disk):
+    # without a cap the blocks read from a year of deliveries and statuses stay cached.
+    # 96 MB is too little to settle 1,000,000 queued against a 1,000,000-line outbox
+    # (read_csv buffers are not spillable), 64 MB for a dry run planning 1,000,000 in
+    # one transaction; the default 128 MB does both (bench/send_memory.py).
+    con = db.connect(settings.database, memory_limit=f"{settings.send_memory_mb}MB")
+    own_transport = transport is None
+    if transport is None and not dry_run:
+        transport = make_transport(settings, workers_for(settings.rate_per_second))
+    try:
+        run = _Run(con, settings, transport, clock=clock, sleep=sleep, out=out,
+                   environ=environ, max_seconds=max_seconds)
+        try:
+            summary = run.run(announcements, dry_run=dry_run, retry_failed=retry_failed,
+                              progress=progress)
+        except duckdb.OutOfMemoryException:
+            # What was sent is journaled; the next start folds it in and goes on.
+            mb = settings.send_memory_mb
+            raise BanditoreError(t("send.out-of-memory", mb=mb, more=2 * mb)) from None
+        if not dry_run:
+            write_step_summary(summary, environ)
+        return summary
+    finally:
+        if own_transport and transport is not None:
+            transport.close()
+        con.close()
+
+
+class _Run:
+    def __init__(self, con: duckdb.DuckDBPyConnection, settings: Settings, transport, *,
+                 clock: Callable[[], float], sleep: Callable[[float], object], out: TextIO,
+                 environ: Mapping[str, str], max_seconds: float | None) -> None:
+        self.con, self.settings, self.transport = con, settings, transport
+        self.clock, self.sleep, self.out, self.environ = clock, sleep, out, environ
+        self.max_seconds = max_seconds
+        self.now = settings.current_time()
+        self.t0 = clock()
+        self.queue = Queue(con, self.now)
+        self.summary = SendSummary(transport=getattr(transport, "name", None) or (
+            "outbox" if settings.whatsapp_token is None else "cloud"),
+            configured_rate=settings.rate_per_second)
+
+    def run(self, announcements: list[Announcement], *, dry_run: bool, retry_failed: bool,
+            progress: Progress | None) -> SendSummary:
+        summary, queue = self.summary, self.queue
+        summary.dry_run = dry_run
+        outbox_path = Path(self.settings.outbox)
+        fold_journal(self.con)  # what a killed run journaled, before settling it
+        # A dry run plans and counts in a transaction it rolls back: it changes nothing.
+        with db.transaction(self.con, commit=False) if dry_run else nullcontext():
+            summary.settled = settle(self.con, self.now, outbox_path)
+            if retry_failed:  # before planning, which closes those of expired announcements
+                summary.requeued_failed = queue.requeue_failed()
+            summary.plan = plan(self.con, self.settings, announcements, self.now)
+            again = settle(self.con, self.now, outbox_path)
+            summary.settled.from_statuses += again.from_statuses
+            summary.settled.from_outbox += again.from_outbox
+            summary.skipped = queue.skip_unsendable(
+                [k for k in REPLY_KINDS if not bodies.reply_template(self.settings, k)])
+            built = bodies.build(self.settings, announcements, queue, self.transport, self.now,
+                                 preview_only=dry_run)
+            summary.announcements = built.plans
+            total, summary.replies_queued = queue.prepare(built.announcement_ids())
+            if dry_run:
+                return summary
+        engine = Engine(queue, Journal(self.con, self._moment, self.clock), self.transport,
+                        summary, rate=self.settings.rate_per_second, clock=self.clock,
+                        sleep=self.sleep,
+                        deadline=self.clock() + self.max_seconds if self.max_seconds else None)
+        engine.stop_error = built.stop
+        if engine.stop_error is None:
+            engine.run(built.bodies, progress or Progress(total, self.out, self.environ))
+        return self._finish(summary, engine)
+
+    def _finish(self, summary: SendSummary, engine: Engine) -> SendSummary:
+        summary.elapsed = self.clock() - self.t0
+        summary.throttled = engine.pacer.throttle_count
+        summary.backoffs = list(engine.backoffs)
+        done = summary.sent + summary.failed
+        summary.rate = done / summary.send_elapsed if summary.send_elapsed else 0.0
+        ids = sorted({*summary.plan.planned, *(a.id for a in summary.announcements)})
+        summary.table = self.queue.table(ids)
+        summary.halted = {key: t("send.halted", code=err.code, title=err.title)
+                          for key, err in engine.halted.items()}
+        if engine.stop_error is not None:
+            err = engine.stop_error
+            summary.stopped = t("send.stopped", code=err.code, title=err.title,
+                                advice=t(f"send.advice-{advice(err.code)}"))
+        return summary
+
+    def _moment(self):
+        """The time journaled with a row: the run's start plus the time since, on its clock."""
+        return self.now + timedelta(seconds=self.clock() - self.t0)

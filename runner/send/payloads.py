@@ -1,0 +1,123 @@
+"""What a run sends: one request body per due announcement and per reply kind.
+
+Each body is rendered and serialised once (:mod:`runner.whatsapp.bodies`) and
+reused for every citizen. A repository media file is uploaded once and its id
+cached for 29 days; an announcement whose media cannot be uploaded waits,
+queued, for the next run.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from ..announcements.render import Media, RenderError, render
+from ..errors import ConfigError
+from ..messages import t
+from ..subscribers.notices import REPLY_KINDS, reply_text
+from ..whatsapp.answers import Action, ApiError
+from ..whatsapp.bodies import (
+    Payload,
+    announcement_message,
+    compile_payload,
+    reply_template_message,
+    text_message,
+)
+from ..whatsapp.client import UploadError
+from .plan import in_quiet_hours
+from .summary import AnnouncementPlan, preview
+
+if TYPE_CHECKING:
+    from ..announcements.model import Announcement
+    from ..settings import Settings
+    from .queue import Queue
+
+
+@dataclass
+class Payloads:
+    bodies: dict[str, Payload] = field(default_factory=dict)  # by payload key
+    plans: list[AnnouncementPlan] = field(default_factory=list)
+    stop: ApiError | None = None  # an upload answered with an account-level error
+
+    def announcement_ids(self) -> list[str]:
+        return [k for k in self.bodies if k.split("-")[0] not in REPLY_KINDS]
+
+
+def build(settings: Settings, announcements: list[Announcement], queue: Queue, transport,
+          now: datetime, *, preview_only: bool) -> Payloads:
+    """The bodies of the announcements queued and due at ``now``, and the replies'."""
+    out = Payloads()
+    quiet = in_quiet_hours(now, settings)
+    queued = queue.queued_announcements()
+    for ann in announcements:
+        if ann.id not in queued or not ann.is_due(now):
+            continue
+        entry = AnnouncementPlan(ann.id, ann.title, ann.urgency, audience=queued[ann.id])
+        entry.held = quiet and ann.urgency != "emergency"
+        entry.note = t("send.held") if entry.held else ""
+        out.plans.append(entry)
+        try:
+            rendered = render(ann, settings)
+        except RenderError as exc:  # validated already; kept queued, reported
+            entry.preview = exc.message()
+            continue
+        entry.preview = preview(rendered)
+        if entry.held:
+            continue
+        media = None
+        if rendered.header is not None:
+            try:
+                media = media_ref(rendered.header, settings, queue, transport, preview_only)
+            except UploadError as exc:
+                # Without its image the announcement waits (queued) for the next run;
+                # an account-level answer stops the run like any send would.
+                if exc.error.action is Action.STOP:
+                    out.stop = exc.error
+                    out.bodies.clear()
+                    return out
+                entry.held = True
+                entry.note = t("send.upload-failed", code=exc.error.code, title=exc.error.title)
+                continue
+        out.bodies[ann.id] = compile_payload(announcement_message(rendered, media))
+    for kind in REPLY_KINDS:
+        text = reply_text(settings, kind)  # the text the consent record hashes
+        out.bodies[kind] = compile_payload(text_message(text))
+        name = reply_template(settings, kind)
+        if name:  # outside the 24-hour window only a template may be sent
+            out.bodies[f"{kind}-template"] = compile_payload(
+                reply_template_message(name, settings.templates[name], text, settings))
+    return out
+
+
+def reply_template(settings: Settings, kind: str) -> str | None:
+    """The approved template a welcome/goodbye goes out as outside the 24-hour window."""
+    name = getattr(settings, f"{kind}_template")
+    if name and name not in settings.templates:
+        raise ConfigError(t("send.reply-template-unknown", kind=kind, name=name,
+                            known=", ".join(sorted(settings.templates)) or "-"))
+    return name
+
+
+def media_ref(media: Media, settings: Settings, queue: Queue, transport,
+              preview_only: bool) -> dict:
+    """``{"link": url}`` or ``{"id": ...}`` of a repo file uploaded once and cached."""
+    if media.url:
+        return {"link": media.url}
+    if preview_only or transport is None:
+        return {"id": f"<{media.source}>"}
+    return {"id": media_id(queue, transport, Path(media.path), settings)}
+
+
+def media_id(queue: Queue, transport, path: Path, settings: Settings) -> str:
+    """The id of a repo file uploaded through /media, uploading it only the first time."""
+    digest = hashlib.sha256(Path(path).read_bytes()).hexdigest()
+    scope = f"{transport.name}:{settings.whatsapp_phone_number_id}"
+    cached = queue.cached_media(digest, scope)
+    if cached:
+        return cached
+    media = transport.upload_media(Path(path))
+    queue.remember_media(digest, scope, str(path), media)
+    return media

@@ -1,0 +1,148 @@
+"""What a send did, for staff: the summary object, the text ``send`` prints and the
+job summary on GitHub. Citizens appear only as counts: no number is ever shown."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from ..announcements.render import Rendered
+from ..messages import t
+from .plan import PlanSummary
+from .settle import Settled
+
+
+@dataclass
+class AnnouncementPlan:
+    """What one announcement sends, for the dry run and the summary."""
+
+    id: str
+    title: str
+    urgency: str
+    audience: int = 0
+    held: bool = False  # not sent this time: quiet hours, or its media could not be uploaded
+    preview: str = ""
+    note: str = ""  # why it was held
+
+
+@dataclass
+class SendSummary:
+    transport: str
+    dry_run: bool = False
+    settled: Settled = field(default_factory=Settled)
+    plan: PlanSummary = field(default_factory=PlanSummary)
+    announcements: list[AnnouncementPlan] = field(default_factory=list)
+    sent: int = 0
+    failed: int = 0
+    skipped: int = 0
+    retries: int = 0
+    throttled: int = 0
+    requeued_failed: int = 0
+    failures: Counter = field(default_factory=Counter)  # (code, title) -> count
+    stopped: str | None = None
+    elapsed: float = 0.0
+    rate: float = 0.0
+    # per announcement (or reply kind): audience, sent, delivered/read, failed, queued, skipped
+    table: list[tuple] = field(default_factory=list)
+    configured_rate: float = 0.0
+    backoffs: list[float] = field(default_factory=list)  # retry waits (the last 1,000)
+    send_elapsed: float = 0.0  # wall and process CPU seconds of the sending phase alone
+    send_cpu: float = 0.0
+    replies_queued: int = 0
+    # announcement (or reply kind) -> why it was halted: Meta rejected the body itself
+    halted: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def exit_code(self) -> int:
+        if self.stopped:
+            return 2
+        return 1 if self.failed or self.halted else 0
+
+
+def preview(rendered: Rendered) -> str:
+    """The dry run's view of a message: its text, or its template and parameters."""
+    if rendered.template is None:
+        return rendered.text
+    params = "\n".join(f"  {{{{{i}}}}} {p}" for i, p in enumerate(rendered.parameters, 1))
+    return t("send.preview-template", name=rendered.template, language=rendered.language,
+             params=params)
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 10:
+        return f"{seconds:.1f} s"
+    seconds = int(round(seconds))
+    if seconds < 60:
+        return f"{seconds} s"
+    minutes, seconds = divmod(seconds, 60)
+    if minutes < 60:
+        return f"{minutes} min {seconds:02d} s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes:02d} min"
+
+
+def report(summary: SendSummary) -> str:
+    """What `send` prints. Citizens appear only as counts: no number is ever shown."""
+    lines: list[str] = []
+    settled = summary.settled
+    if settled.ambiguous:
+        lines.append(t("send.ambiguous", ambiguous=settled.ambiguous,
+                       settled=settled.ambiguous - settled.requeued, requeued=settled.requeued))
+    plan = summary.plan
+    planned = ", ".join(f"{k} +{v}" for k, v in plan.planned.items()) or "-"
+    lines.append(t("send.planned", planned=planned, cancelled=plan.cancelled,
+                   expired=plan.expired, requeued=summary.requeued_failed))
+    if summary.dry_run:
+        lines.append(t("send.dry-run-title", transport=summary.transport))
+        rate = summary.configured_rate
+        for ann in summary.announcements:
+            lines.append(t("send.dry-run-announcement", id=ann.id, title=ann.title,
+                           urgency=ann.urgency, audience=ann.audience,
+                           duration=_duration(ann.audience / rate), rate=f"{rate:g}",
+                           held=f" ({ann.note.strip()})" if ann.held else ""))
+            lines.extend("   | " + line for line in ann.preview.split("\n"))
+        lines.append(t("send.dry-run-replies", count=summary.replies_queued))
+        return "\n".join(lines)
+    lines.append(t("send.summary-title", transport=summary.transport, sent=summary.sent,
+                   failed=summary.failed, skipped=summary.skipped,
+                   elapsed=f"{summary.elapsed:.1f}", rate=f"{summary.rate:.1f}",
+                   retries=summary.retries, throttled=summary.throttled))
+    for (code, title), count in summary.failures.most_common():
+        lines.append(t("send.failure-line", code=code, title=title, count=count))
+    for ann in summary.announcements:
+        if ann.held:
+            lines.append(f"{ann.id}: {ann.note.strip()}")
+    for key, note in summary.halted.items():
+        lines.append(f"{key}: {note}")
+    if summary.table:
+        lines.extend(markdown_table(summary))
+    if summary.stopped:
+        lines.append(summary.stopped)
+    elif summary.failed:
+        lines.append(t("send.failed-exit"))
+    return "\n".join(lines)
+
+
+def markdown_table(summary: SendSummary) -> list[str]:
+    rows = [t("send.table-header"), "|---|--:|--:|--:|--:|--:|--:|"]
+    rows += ["| " + " | ".join(str(v) for v in row) + " |" for row in summary.table]
+    return rows
+
+
+def write_step_summary(summary: SendSummary, environ: Mapping[str, str]) -> None:
+    """Append the summary to GITHUB_STEP_SUMMARY when GitHub Actions sets it."""
+    path = environ.get("GITHUB_STEP_SUMMARY")
+    if not path:
+        return
+    with open(path, "a", encoding="utf-8") as fh:
+        fh.write("## " + t("send.summary-title", transport=summary.transport,
+                             sent=summary.sent, failed=summary.failed, skipped=summary.skipped,
+                             elapsed=f"{summary.elapsed:.1f}", rate=f"{summary.rate:.1f}",
+                             retries=summary.retries, throttled=summary.throttled) + "\n\n")
+        if summary.table:
+            fh.write("\n".join(markdown_table(summary)) + "\n\n")
+        for (code, title), count in summary.failures.most_common():
+            fh.write(f"- {t('send.failure-line', code=code, title=title, count=count).strip()}\n")
+        if summary.stopped:
+            fh.write(f"\n> {summary.stopped}\n")

@@ -1,0 +1,138 @@
+"""Inbound messages from the stage into the database: who sent them (citizen ids),
+what they are (keyword classification), and each stored once (by wamid)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from ..db import temp_table
+from .keywords import classifier
+from .privacy import citizen_id as pseudonym
+from .states import drop_forgotten
+
+if TYPE_CHECKING:
+    import duckdb
+
+    from ..settings import Settings
+    from .decisions import Decision
+    from .sync import Summary
+
+CLASSIFIED_TYPES = ("text", "button", "interactive")
+
+
+def identify(con: duckdb.DuckDBPyConnection, key: bytes | None) -> None:
+    """citizen_id for each staged message: the number when Meta sends it, else the
+    number learnt from a message carrying both, else the BSUID. Only identities
+    the database does not know yet are hashed (in Python, once each)."""
+    con.execute("""
+        CREATE OR REPLACE TEMP TABLE stage_links AS
+        SELECT user_id, min(wa_id) AS wa_id FROM (
+            SELECT user_id, wa_id FROM stage_messages
+            WHERE user_id IS NOT NULL AND wa_id IS NOT NULL
+            UNION ALL
+            SELECT user_id, wa_id FROM citizens
+            WHERE user_id IS NOT NULL AND wa_id IS NOT NULL)
+        GROUP BY user_id""")
+    con.execute("""
+        CREATE OR REPLACE TEMP VIEW stage_identities AS
+        SELECT m.*, coalesce(m.wa_id, l.wa_id, m.user_id) AS identity
+        FROM stage_messages m LEFT JOIN stage_links l USING (user_id)""")
+    identities = [r[0] for r in con.execute("""
+        SELECT DISTINCT identity FROM stage_identities WHERE identity NOT IN (
+            SELECT coalesce(wa_id, user_id) FROM citizens)""").fetchall()]
+    temp_table(con, "new_ids", identity=("VARCHAR", identities),
+               citizen_id=("VARCHAR", [pseudonym(i, key) for i in identities]))
+    con.execute("""
+        CREATE OR REPLACE TEMP TABLE stage_ids AS
+        SELECT coalesce(wa_id, user_id) AS identity, citizen_id FROM citizens
+        UNION ALL SELECT identity, citizen_id FROM new_ids""")
+    # A citizen first seen only by BSUID whose number is now known: re-key.
+    orphans = con.execute("""
+        SELECT c.citizen_id, l.wa_id FROM citizens c JOIN stage_links l USING (user_id)
+        WHERE c.wa_id IS NULL""").fetchall()
+    for old, wa_id in orphans:
+        _rekey(con, old, pseudonym(wa_id, key), wa_id)
+
+
+def _rekey(con: duckdb.DuckDBPyConnection, old: str, new: str, wa_id: str) -> None:
+    row = con.execute("SELECT user_id, profile_name, last_inbound_at FROM citizens "
+                      "WHERE citizen_id = ?", [old]).fetchall()[0]
+    con.execute("UPDATE inbound SET citizen_id = ? WHERE citizen_id = ?", [new, old])
+    con.execute("UPDATE deliveries SET citizen_id = ? WHERE citizen_id = ?", [new, old])
+    for table in ("subscribers", "subscriber_events", "consents", "citizens"):
+        con.execute(f"DELETE FROM {table} WHERE citizen_id = ?", [old])
+    con.execute("""
+        INSERT INTO citizens VALUES (?, ?, ?, ?, ?) ON CONFLICT (citizen_id) DO UPDATE SET
+            user_id = coalesce(citizens.user_id, excluded.user_id),
+            last_inbound_at = greatest(citizens.last_inbound_at, excluded.last_inbound_at)
+        """, [new, wa_id, *row])
+    con.execute("INSERT INTO stage_affected VALUES (?)", [new])
+
+
+def classify(con: duckdb.DuckDBPyConnection, settings: Settings) -> None:
+    """Keywords: Python looks at each distinct text once; DuckDB joins the result."""
+    texts = [r[0] for r in con.execute(
+        f"SELECT DISTINCT text FROM stage_messages WHERE type IN {CLASSIFIED_TYPES} "
+        "AND text IS NOT NULL").fetchall()]
+    c = classifier(settings)
+    matches = [c.classify(text) for text in texts]
+    temp_table(con, "stage_verdicts", text=("VARCHAR", texts),
+               kind=("VARCHAR", [m.kind for m in matches]),
+               keyword=("VARCHAR", [m.keyword for m in matches]),
+               captured_name=("VARCHAR", [m.name for m in matches]))
+
+
+def insert_inbound(con: duckdb.DuckDBPyConnection, summary: Summary,
+                   forgotten: list[Decision]) -> int:
+    """Store the new messages and update their senders; returns how many citizens
+    sent a keyword (their state must be replayed)."""
+    s = summary
+    staged = con.execute("SELECT count(*) FROM stage_messages").fetchall()[0][0]
+    # One row per wamid (Meta retries), the first place it appears in the logs.
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE stage_new AS
+        SELECT m.wamid, i.citizen_id, m.ts, m.type, m.text,
+               CASE WHEN m.type IN {CLASSIFIED_TYPES} THEN v.kind END AS kind,
+               v.keyword, v.captured_name, m.file, m.line,
+               m.wa_id, m.user_id, m.profile_name
+        FROM stage_identities m
+        JOIN stage_ids i USING (identity)
+        LEFT JOIN stage_verdicts v ON v.text = m.text AND m.type IN {CLASSIFIED_TYPES}
+        QUALIFY row_number() OVER (PARTITION BY m.wamid ORDER BY m.file, m.line) = 1""")
+    # Keep the first place a message appears in the logs, whatever the reading order.
+    con.execute("""
+        UPDATE inbound SET file = n.file, line = n.line FROM stage_new n
+        WHERE inbound.wamid = n.wamid
+          AND (n.file < inbound.file OR (n.file = inbound.file AND n.line < inbound.line))""")
+    con.execute("DELETE FROM stage_new WHERE wamid IN (SELECT wamid FROM inbound)")
+    con.execute("DROP VIEW stage_identities")
+    drop_forgotten(con, "stage_new", "ts", forgotten)
+    new = con.execute("""
+        INSERT INTO inbound
+        SELECT wamid, citizen_id, ts, type, text, coalesce(kind, 'ignored'), keyword,
+               captured_name, file, line
+        FROM stage_new""").fetchall()[0][0]
+    s.messages += new
+    s.duplicates += staged - new
+    s.kinds = dict(con.execute(
+        "SELECT coalesce(kind, 'ignored'), count(*) FROM stage_new GROUP BY ALL").fetchall())
+    con.execute("""
+        CREATE OR REPLACE TEMP TABLE stage_citizens AS
+        SELECT citizen_id, max(wa_id) AS wa_id, max(user_id) AS user_id,
+               arg_max(profile_name, (ts, wamid)) AS profile_name, max(ts) AS last_inbound_at
+        FROM stage_new GROUP BY citizen_id""")
+    con.execute("""
+        UPDATE citizens SET
+            wa_id = coalesce(citizens.wa_id, n.wa_id),
+            user_id = coalesce(citizens.user_id, n.user_id),
+            profile_name = CASE WHEN n.last_inbound_at > citizens.last_inbound_at
+                THEN n.profile_name ELSE citizens.profile_name END,
+            last_inbound_at = greatest(citizens.last_inbound_at, n.last_inbound_at)
+        FROM stage_citizens n WHERE citizens.citizen_id = n.citizen_id""")
+    con.execute("""
+        INSERT INTO citizens SELECT * FROM stage_citizens
+        WHERE citizen_id NOT IN (SELECT citizen_id FROM citizens)""")
+    return con.execute("""
+        INSERT INTO stage_affected
+        SELECT DISTINCT citizen_id FROM stage_new WHERE kind IN ('subscribe', 'unsubscribe')
+        """).fetchall()[0][0]

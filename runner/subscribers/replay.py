@@ -1,0 +1,139 @@
+"""The subscriber state machine: a pure function of one citizen's keyword messages
+and the staff decisions about them, replayed in time order.
+
+States: ``pending`` (a moderated request waiting for staff; ``pending_action``
+says whether it asks to subscribe or to unsubscribe), ``active``,
+``unsubscribed``, ``rejected``, ``blocked``. Replayed in (timestamp, wamid)
+order, any order of files, lines and duplicates gives the same result, and
+``sync --rebuild`` gives the same database.
+
+Rules, in the words of the towns:
+- a keyword from a blocked citizen changes nothing (blocked is sticky until unblock);
+- with moderation a subscription (or unsubscription) waits for approve/reject;
+- unsubscribing needs no approval while the subscription itself is still pending;
+- forget erases the citizen's data and ignores every earlier event, also on rebuild.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from .decisions import Decision
+
+STATES = ("pending", "active", "unsubscribed", "rejected", "blocked")
+
+
+@dataclass(frozen=True)
+class Event:
+    """A keyword message of one citizen (kind subscribe | unsubscribe)."""
+
+    ts: datetime
+    wamid: str
+    kind: str
+    keyword: str | None = None
+    name: str | None = None
+
+
+@dataclass
+class Outcome:
+    """Everything the history of one citizen implies."""
+
+    state: str | None = None
+    pending_action: str | None = None
+    name: str | None = None
+    keyword: str | None = None
+    since: datetime | None = None
+    subscribed_at: datetime | None = None
+    transitions: list[tuple[datetime, str | None, str, str]] = field(default_factory=list)
+    consents: list[str] = field(default_factory=list)  # wamids of accepted subscriptions
+    replies: list[tuple[str, str, datetime]] = field(default_factory=list)  # (id, kind, ts)
+    forgotten_until: datetime | None = None
+
+
+def replay(events: Iterable[Event], decisions: Iterable[Decision], *,
+           moderate_subscribe: bool, moderate_unsubscribe: bool) -> Outcome:
+    """The outcome of one citizen's keyword events and staff decisions, in time order.
+
+    At equal timestamps a message comes before a decision; messages are ordered
+    by wamid, decisions by their line in the file: any fixed tiebreak makes the
+    result independent of the order the logs were read in.
+    """
+    timeline = sorted(
+        [((e.ts, 0, e.wamid), e) for e in events]
+        + [((d.ts, 1, f"{d.line:09d}"), d) for d in decisions],
+        key=lambda item: item[0],
+    )
+    r = _Replay(moderate_subscribe, moderate_unsubscribe)
+    for _, item in timeline:
+        if isinstance(item, Decision):
+            r.decision(item)
+        elif r.o.state != "blocked":  # a blocked citizen's keywords change nothing
+            r.keyword(item)
+    return r.o
+
+
+class _Replay:
+    def __init__(self, moderate_subscribe: bool, moderate_unsubscribe: bool):
+        self.moderate_subscribe = moderate_subscribe
+        self.moderate_unsubscribe = moderate_unsubscribe
+        self.o = Outcome()
+        self.request: Event | None = None  # the pending request, if any
+        self.before_block: tuple[str | None, str | None] = (None, None)
+
+    def move(self, ts, to: str, cause: str, pending: str | None = None) -> None:
+        o = self.o
+        o.transitions.append((ts, o.state, to, cause))
+        o.state, o.pending_action, o.since = to, pending, ts
+        if to == "active" and o.subscribed_at is None:
+            o.subscribed_at = ts
+
+    def decision(self, d: Decision) -> None:
+        o = self.o
+        if d.action == "forget":
+            self.o, self.request = Outcome(forgotten_until=d.ts), None
+        elif d.action == "block" and o.state != "blocked":
+            self.before_block = (o.state, o.pending_action)
+            self.move(d.ts, "blocked", "decision:block")
+        elif d.action == "unblock" and o.state == "blocked":
+            state, pending = self.before_block
+            self.move(d.ts, state or "unsubscribed", "decision:unblock", pending)
+        elif d.action in ("approve", "reject") and o.state == "pending" and self.request:
+            joining = o.pending_action == "subscribe"
+            if d.action == "approve":
+                self.move(d.ts, "active" if joining else "unsubscribed", "decision:approve")
+                o.replies.append(_reply(self.request, "welcome" if joining else "goodbye"))
+            else:
+                self.move(d.ts, "rejected" if joining else "active", "decision:reject")
+            self.request = None
+
+    def keyword(self, e: Event) -> None:
+        o = self.o
+        joining = o.state == "pending" and o.pending_action == "subscribe"
+        if e.kind == "subscribe":
+            if o.state == "active" or joining:
+                return
+            if o.state == "pending":  # asked to leave, then to stay: nothing to moderate
+                self.move(e.ts, "active", e.wamid)
+                self.request = None
+                return
+            o.consents.append(e.wamid)
+            o.name, o.keyword = e.name or o.name, e.keyword
+            if self.moderate_subscribe:
+                self.move(e.ts, "pending", e.wamid, "subscribe")
+                self.request = e
+            else:
+                self.move(e.ts, "active", e.wamid)
+                o.replies.append(_reply(e, "welcome"))
+        elif o.state == "active" and self.moderate_unsubscribe:
+            self.move(e.ts, "pending", e.wamid, "unsubscribe")
+            self.request = e
+        elif o.state == "active" or joining:  # leaving needs no approval while joining
+            self.move(e.ts, "unsubscribed", e.wamid)
+            o.replies.append(_reply(e, "goodbye"))
+            self.request = None
+
+
+def _reply(e: Event, kind: str) -> tuple[str, str, datetime]:
+    return (f"{'w' if kind == 'welcome' else 'g'}:{e.wamid}", kind, e.ts)

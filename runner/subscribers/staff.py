@@ -1,0 +1,171 @@
+"""What staff do about subscribers: list them, and decide (approve, reject, block,
+unblock, forget), each decision recorded in the repository and applied at once."""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from .. import db
+from ..messages import t
+from . import states
+from .decisions import ACTIONS, Decision, DecisionError, append_decision
+from .privacy import citizen_id as pseudonym
+from .privacy import mask_number
+from .replay import STATES
+
+if TYPE_CHECKING:
+    from ..settings import Settings
+
+
+@dataclass
+class Row:
+    citizen_id: str
+    number: str
+    state: str
+    pending_action: str | None
+    name: str | None
+    since: datetime
+    subscribed_at: datetime | None
+
+
+def list_subscribers(settings: Settings, state: str | None = None,
+                     unmasked: bool = False) -> list[Row]:
+    con = db.connect(settings.database)
+    try:
+        rows = con.execute(
+            """
+            SELECT s.citizen_id, c.wa_id, c.user_id, s.state, s.pending_action, s.name,
+                   s.since, s.subscribed_at
+            FROM subscribers s LEFT JOIN citizens c USING (citizen_id)
+            WHERE $state IS NULL OR s.state = $state
+            ORDER BY s.since, s.citizen_id
+            """,
+            {"state": state},
+        ).fetchall()
+    finally:
+        con.close()
+    return [
+        Row(cid, (wa or user or "") if unmasked else (mask_number(wa) if wa else t(
+            "subscribers.no-number")), st, pa, name, since, sub)
+        for cid, wa, user, st, pa, name, since, sub in rows
+    ]
+
+
+def listing(settings: Settings, state: str | None = None, fmt: str = "table",
+            unmasked: bool = False) -> str:
+    """The subscribers as staff read them: a table, or JSON for scripts."""
+    rows = list_subscribers(settings, state, unmasked)
+    if fmt == "json":
+        return json.dumps([
+            {"citizen_id": r.citizen_id, "number": r.number, "state": r.state,
+             "pending_action": r.pending_action, "name": r.name,
+             "since": r.since.isoformat(),
+             "subscribed_at": r.subscribed_at.isoformat() if r.subscribed_at else None}
+            for r in rows], ensure_ascii=False, indent=2)
+    if not rows:
+        return t("subscribers.list-empty")
+    lines = [t("subscribers.list-header")]
+    for r in rows:
+        state = f"{r.state}:{r.pending_action}" if r.pending_action else r.state
+        since = r.since.astimezone(settings.tz).strftime("%Y-%m-%d %H:%M")
+        lines.append(f"{r.citizen_id}  {r.number:16s}  {state:12s}  {(r.name or '-')[:20]:20s} "
+                     f"{since}")
+    return "\n".join(lines)
+
+
+def resolve(settings: Settings, who: str) -> str:
+    """A citizen_id from what staff typed: the id itself, or a phone number."""
+    who = who.strip()
+    if re.fullmatch(r"c_[0-9a-f]{16}", who):
+        return who
+    digits = re.sub(r"[\s+\-().]", "", who)
+    if not digits.isdigit():
+        raise DecisionError(t("subscribers.who-invalid", who=mask_number(who)))
+    return pseudonym(digits, _key(settings))
+
+
+def _key(settings: Settings) -> bytes | None:
+    key = settings.pseudonym_key
+    return key.get_secret_value().encode() if key else None
+
+
+@dataclass
+class DecisionResult:
+    citizen_id: str
+    action: str
+    before: str | None
+    after: str | None
+    purge: list[str] = field(default_factory=list)  # what else the town must erase (forget)
+
+    def text(self, settings: Settings) -> str:
+        lines = [t("subscribers.done", action=self.action, citizen_id=self.citizen_id,
+                   before=self.before or "-", after=self.after or "-",
+                   path=settings.decisions_file)]
+        if self.action == "forget":
+            lines.append(t("subscribers.forgotten", citizen_id=self.citizen_id))
+            lines += [f"  - {item}" for item in self.purge]
+        return "\n".join(lines)
+
+
+_ALLOWED = {
+    "approve": {"pending"},
+    "reject": {"pending"},
+    "block": {None, "pending", "active", "unsubscribed", "rejected"},
+    "unblock": {"blocked"},
+    "forget": {None, *STATES},
+}
+
+
+def decide(settings: Settings, action: str, who: str) -> DecisionResult:
+    """Record a staff decision in the repository and apply it to the database now."""
+    if action not in ACTIONS:
+        raise DecisionError(t("subscribers.action-unknown", action=action,
+                              allowed=", ".join(ACTIONS)))
+    cid = resolve(settings, who)
+    con = db.connect(settings.database)
+    try:
+        # (fetchall, not fetchone: DuckDB 2 refuses register() while a result is open)
+        row = next(iter(con.execute("SELECT state FROM subscribers WHERE citizen_id = ?",
+                                    [cid]).fetchall()), None)
+        known = row is not None or con.execute(
+            "SELECT count(*) FROM citizens WHERE citizen_id = ?", [cid]).fetchall()[0][0] > 0
+        before = row[0] if row else None
+        if not known and action != "block":
+            raise DecisionError(t("subscribers.unknown-citizen", citizen_id=cid))
+        if before not in _ALLOWED[action]:
+            raise DecisionError(t("subscribers.not-allowed", action=action, state=before or "-",
+                                  citizen_id=cid))
+        purge = []
+        if action == "forget":
+            files = [r[0] for r in con.execute(
+                "SELECT DISTINCT file FROM inbound WHERE citizen_id = ? AND file IS NOT NULL "
+                "ORDER BY 1", [cid]).fetchall()]
+            purge = _purge_list(settings, files)
+        # The repository file first: if the database step fails, the next sync applies it.
+        append_decision(Path(settings.decisions_file),
+                        Decision(settings.current_time(), action, cid))
+        with db.transaction(con):
+            if action == "forget":
+                states.erase(con, cid)
+            states.recompute(con, settings, [cid])
+        after = next(iter(con.execute("SELECT state FROM subscribers WHERE citizen_id = ?",
+                                      [cid]).fetchall()), None)
+    finally:
+        con.close()
+    return DecisionResult(cid, action, before, after[0] if after else None, purge)
+
+
+def _purge_list(settings: Settings, files: list[str]) -> list[str]:
+    items = [t("subscribers.purge-log", file=f) for f in files]
+    items += [
+        t("subscribers.purge-statuses", path=settings.webhook_logs),
+        t("subscribers.purge-outbox", path=settings.outbox),
+        t("subscribers.purge-reports"),
+        t("subscribers.purge-backups", database=settings.database),
+    ]
+    return items

@@ -1,0 +1,190 @@
+"""Storing subscriber states: the outcome of replaying each citizen's keyword history
+and the staff decisions (:mod:`.replay`) written to subscribers,
+subscriber_events, consents and the welcome/goodbye deliveries.
+
+Two ways to the same outcome:
+- where the town moderates nothing and staff decided nothing about a citizen
+  (almost everyone), the replay reduces to "a keyword that differs from the
+  previous one changes the state", which one SQL pass over all citizens does;
+- everyone else goes through ``replay`` in Python.
+tests/test_subscribers.py checks on random histories that both agree.
+"""
+
+from __future__ import annotations
+
+from itertools import groupby
+from pathlib import Path
+
+from ..db import insert_rows, temp_table
+from .decisions import Decision, load_decisions
+from .notices import REPLY_KINDS_SQL, notice_version
+from .replay import Event, replay
+
+_OUTCOME_TABLES = """
+CREATE OR REPLACE TEMP TABLE rc_subs (citizen_id VARCHAR, state VARCHAR, name VARCHAR,
+    keyword VARCHAR, since TIMESTAMPTZ, subscribed_at TIMESTAMPTZ, pending_action VARCHAR);
+CREATE OR REPLACE TEMP TABLE rc_events (citizen_id VARCHAR, ts TIMESTAMPTZ,
+    from_state VARCHAR, to_state VARCHAR, cause VARCHAR);
+CREATE OR REPLACE TEMP TABLE rc_consents (citizen_id VARCHAR, wamid VARCHAR);
+CREATE OR REPLACE TEMP TABLE rc_replies (delivery_id VARCHAR, kind VARCHAR,
+    citizen_id VARCHAR, ts TIMESTAMPTZ);
+"""
+
+# The unmoderated, undecided replay in SQL: after any subscribe, each change of
+# keyword kind is a transition; unsubscribing before ever subscribing is nothing.
+_PLAIN_REPLAY = """
+CREATE OR REPLACE TEMP TABLE rc_transitions AS
+SELECT citizen_id, ts, wamid, kind, keyword, captured_name,
+       CASE kind WHEN 'subscribe' THEN 'active' ELSE 'unsubscribed' END AS to_state
+FROM (
+    SELECT citizen_id, ts, wamid, kind, keyword, captured_name,
+           lag(kind) OVER (PARTITION BY citizen_id ORDER BY ts, wamid) AS prev
+    FROM inbound
+    WHERE kind IN ('subscribe', 'unsubscribe')
+      AND citizen_id IN (SELECT citizen_id FROM rc_plain))
+WHERE (kind = 'subscribe' AND coalesce(prev, 'unsubscribe') = 'unsubscribe')
+   OR (kind = 'unsubscribe' AND prev = 'subscribe');
+
+INSERT INTO rc_events
+SELECT citizen_id, ts, lag(to_state) OVER (PARTITION BY citizen_id ORDER BY ts, wamid),
+       to_state, wamid
+FROM rc_transitions;
+
+INSERT INTO rc_subs
+SELECT citizen_id, arg_max(to_state, (ts, wamid)),
+    arg_max(captured_name, (ts, wamid)) FILTER (kind = 'subscribe' AND captured_name IS NOT NULL),
+    arg_max(keyword, (ts, wamid)) FILTER (kind = 'subscribe'),
+    max(ts), min(ts) FILTER (kind = 'subscribe'), NULL
+FROM rc_transitions GROUP BY citizen_id;
+
+INSERT INTO rc_consents SELECT citizen_id, wamid FROM rc_transitions WHERE kind = 'subscribe';
+
+INSERT INTO rc_replies
+SELECT CASE kind WHEN 'subscribe' THEN 'w:' ELSE 'g:' END || wamid,
+       CASE kind WHEN 'subscribe' THEN 'welcome' ELSE 'goodbye' END, citizen_id, ts
+FROM rc_transitions;
+"""
+
+
+def recompute(con, settings, citizens, *, decisions: list[Decision] | None = None,
+              summary=None) -> int:
+    """Replay and store the state of some citizens: a list of ids, the name of a
+    table with a citizen_id column, or None for everyone. Returns how many."""
+    if decisions is None:
+        decisions = load_decisions(Path(settings.decisions_file))
+    decided: dict[str, list[Decision]] = {}
+    for d in decisions:
+        decided.setdefault(d.citizen_id, []).append(d)
+    if isinstance(citizens, list):
+        temp_table(con, "rc_given", citizen_id=("VARCHAR", citizens))
+        citizens = "rc_given"
+    keyworded = "SELECT citizen_id FROM inbound WHERE kind IN ('subscribe', 'unsubscribe')"
+    temp_table(con, "rc_decided", citizen_id=("VARCHAR", sorted(decided)))
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE rc_scope AS
+        SELECT DISTINCT citizen_id FROM {citizens or f"({keyworded} UNION ALL "
+                                                      "SELECT citizen_id FROM rc_decided)"}""")
+    moderated = settings.moderate_subscribe or settings.moderate_unsubscribe
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE rc_plain AS
+        SELECT citizen_id FROM rc_scope
+        WHERE {'false' if moderated else 'true'}
+          AND citizen_id NOT IN (SELECT citizen_id FROM rc_decided)""")
+    con.execute(_OUTCOME_TABLES)
+    con.execute(_PLAIN_REPLAY)
+    _replay_in_python(con, settings, decided)
+    _store(con, notice_version(settings), summary)
+    return con.execute("SELECT count(*) FROM rc_scope").fetchall()[0][0]
+
+
+def _replay_in_python(con, settings, decided: dict[str, list[Decision]]) -> None:
+    rows = con.execute("""
+        SELECT s.citizen_id, i.ts, i.wamid, i.kind, i.keyword, i.captured_name
+        FROM rc_scope s LEFT JOIN inbound i
+          ON i.citizen_id = s.citizen_id AND i.kind IN ('subscribe', 'unsubscribe')
+        WHERE s.citizen_id NOT IN (SELECT citizen_id FROM rc_plain)
+        ORDER BY s.citizen_id, i.ts, i.wamid""").fetchall()
+    subs, events, consents, replies = [], [], [], []
+    for cid, group in groupby(rows, key=lambda r: r[0]):
+        history = [Event(*r[1:]) for r in group if r[2] is not None]
+        o = replay(history, decided.get(cid, ()),
+                   moderate_subscribe=settings.moderate_subscribe,
+                   moderate_unsubscribe=settings.moderate_unsubscribe)
+        if o.state is not None:
+            subs.append((cid, o.state, o.name, o.keyword, o.since, o.subscribed_at,
+                         o.pending_action))
+        events += [(cid, *t) for t in o.transitions]
+        consents += [(cid, w) for w in o.consents]
+        replies += [(rid, kind, cid, ts) for rid, kind, ts in o.replies]
+    for table, rows_ in (("rc_subs", subs), ("rc_events", events),
+                         ("rc_consents", consents), ("rc_replies", replies)):
+        insert_rows(con, table, rows_)
+
+
+def _store(con, version: str, summary) -> None:
+    in_scope = "citizen_id IN (SELECT citizen_id FROM rc_scope)"
+    con.execute(f"DELETE FROM subscribers WHERE {in_scope}")
+    con.execute("INSERT INTO subscribers BY NAME SELECT * FROM rc_subs")
+    con.execute(f"DELETE FROM subscriber_events WHERE {in_scope}")
+    con.execute("INSERT INTO subscriber_events SELECT * FROM rc_events")
+    # A consent stays as first recorded (its notice version is the one then in force).
+    con.execute(f"DELETE FROM consents WHERE {in_scope} "
+                "AND wamid NOT IN (SELECT wamid FROM rc_consents)")
+    con.execute("""
+        INSERT INTO consents
+        SELECT c.citizen_id, c.wamid, i.ts, i.text, i.keyword, ?
+        FROM rc_consents c JOIN inbound i USING (wamid)
+        WHERE c.wamid NOT IN (SELECT wamid FROM consents)""", [version])
+    # Replies not sent yet and no longer implied (history changed) are withdrawn.
+    con.execute(f"""
+        DELETE FROM deliveries WHERE {in_scope} AND kind IN {REPLY_KINDS_SQL}
+          AND state = 'queued' AND delivery_id NOT IN (SELECT delivery_id FROM rc_replies)""")
+    con.execute("""
+        CREATE OR REPLACE TEMP TABLE rc_replies_new AS SELECT * FROM rc_replies
+        WHERE delivery_id NOT IN (SELECT delivery_id FROM deliveries)""")
+    con.execute("""
+        INSERT INTO deliveries (delivery_id, kind, citizen_id, state, created_at)
+        SELECT delivery_id, kind, citizen_id, 'queued', ts FROM rc_replies_new""")
+    if summary is not None:
+        counts = dict(con.execute("SELECT kind, count(*) FROM rc_replies_new GROUP BY ALL")
+                      .fetchall())
+        summary.welcome += counts.get("welcome", 0)
+        summary.goodbye += counts.get("goodbye", 0)
+
+
+def erase(con, citizen_id: str, before=None) -> None:
+    """Remove a citizen's number and events from the database: all of them, or those
+    up to ``before`` (a forget decision: what the citizen wrote later stays)."""
+    found = con.execute("SELECT wa_id FROM citizens WHERE citizen_id = ?",
+                        [citizen_id]).fetchall()
+    number = found[0][0] if found else None
+    if before is not None:
+        con.execute("DELETE FROM inbound WHERE citizen_id = ? AND ts <= ?", [citizen_id, before])
+        later = con.execute("SELECT count(*) FROM inbound WHERE citizen_id = ?",
+                            [citizen_id]).fetchall()[0][0]
+        if later:
+            con.execute("UPDATE citizens SET profile_name = NULL WHERE citizen_id = ?",
+                        [citizen_id])
+            con.execute("DELETE FROM statuses WHERE recipient_id = ? AND ts <= ?",
+                        [number, before])
+            con.execute("DELETE FROM deliveries WHERE citizen_id = ? AND created_at <= ?",
+                        [citizen_id, before])
+            return
+    if number:
+        con.execute("DELETE FROM statuses WHERE recipient_id = ?", [number])
+    for table in ("inbound", "subscribers", "subscriber_events", "consents", "citizens",
+                  "deliveries"):
+        con.execute(f"DELETE FROM {table} WHERE citizen_id = ?", [citizen_id])
+
+
+def drop_forgotten(con, table: str, ts: str, forgotten: list[Decision]) -> None:
+    """Delete from a staged ``table`` what forgotten citizens sent up to their erasure."""
+    if forgotten:
+        temp_table(con, "forgotten", citizen_id=("VARCHAR", [d.citizen_id for d in forgotten]),
+                   until=("TIMESTAMPTZ", [d.ts for d in forgotten]))
+        con.execute(f"""
+            DELETE FROM {table} WHERE EXISTS (
+                SELECT 1 FROM forgotten f
+                WHERE f.citizen_id = {table}.citizen_id AND {table}.{ts} <= f.until)""")
+
+# --- the state machine -------------------------------------------------------

@@ -1,0 +1,284 @@
+"""sync: the webhook logs -> subscribers.duckdb (inbound, citizens, subscribers,
+consents, statuses, welcome/goodbye deliveries).
+
+The division of labour keeps a million events within seconds:
+- :mod:`.logs` cuts the files into numbered lines (C-speed bytes work), and knows
+  how far each file was read;
+- :mod:`.staging` has DuckDB parse the JSON (one pass per line, on every core) and
+  unnest entry[].changes[].value.messages[] / statuses[] / errors[];
+- :mod:`.inbound` classifies only the DISTINCT texts in Python (:mod:`.keywords`)
+  and hashes only the identities not seen before; :mod:`.statuses` merges the
+  status webhooks; everything else is set-based SQL;
+- :mod:`.states` replays the subscriber states of the citizens whose history changed.
+
+Everything is keyed so that order and repetition do not matter: inbound by
+wamid, statuses merged with order-independent min/max, subscriber state
+replayed from the full keyword history in (timestamp, wamid) order. So an
+incremental sync, a re-read of the same lines, or ``sync --rebuild`` reach the
+same state. All writes to the database happen in one transaction per sync (the
+parsing before it fills only temporary tables): a crash leaves the previous state.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from .. import db
+from ..db import temp_table
+from ..messages import t
+from . import logs
+from .decisions import load_decisions
+from .inbound import classify, identify, insert_inbound
+from .staging import stage
+from .states import erase, recompute
+from .statuses import merge_statuses
+
+if TYPE_CHECKING:
+    import duckdb
+
+    from ..settings import Settings
+
+MEMORY_LIMIT = "600MB"
+# Tables sync owns: --rebuild empties them (deliveries belong to the send engine).
+SYNC_TABLES = ("log_files", "malformed", "citizens", "inbound", "subscribers",
+               "subscriber_events", "consents", "statuses", "webhook_errors", "sync_meta")
+
+
+@dataclass
+class Summary:
+    files: int = 0  # files with something new
+    lines: int = 0  # lines read
+    messages: int = 0  # new inbound messages
+    duplicates: int = 0  # messages or lines seen again (Meta retries, re-reads)
+    statuses: int = 0  # status webhooks read
+    errors: int = 0  # value.errors[] items
+    kinds: dict[str, int] = field(default_factory=dict)  # new messages by kind
+    malformed: dict[str, int] = field(default_factory=dict)  # all malformed lines, by reason
+    states: dict[str, int] = field(default_factory=dict)  # subscribers by state
+    welcome: int = 0  # welcome replies queued by this sync
+    goodbye: int = 0
+    recomputed: int = 0  # citizens whose state was replayed
+    rebuilt: bool = False
+    no_logs: bool = False  # webhook_logs names no *.jsonl / *.jsonl.gz file
+    logs: str = ""
+    seconds: float = 0.0
+    steps: dict[str, float] = field(default_factory=dict)  # seconds per step (benchmarks)
+    unmatched: list[int] = field(default_factory=list)  # decisions file lines naming nobody
+    decisions_file: str = ""
+
+    def lines_text(self) -> list[str]:
+        """The summary for staff, in the current language."""
+        out = [t("sync.summary", files=self.files, lines=self.lines, messages=self.messages,
+                 duplicates=self.duplicates, statuses=self.statuses, seconds=self.seconds)]
+        if self.rebuilt:
+            out.insert(0, t("sync.rebuilt"))
+        if self.no_logs:
+            out.insert(0, t("sync.no-logs", path=self.logs))
+        if self.kinds:
+            out.append(t("sync.kinds", detail=_counts(self.kinds)))
+        out.append(t("sync.states", detail=_counts(self.states) or "-"))
+        if self.welcome or self.goodbye:
+            out.append(t("sync.replies", welcome=self.welcome, goodbye=self.goodbye))
+        if self.malformed:
+            out.append(t("sync.malformed", total=sum(self.malformed.values()),
+                         detail=_counts(self.malformed)))
+        if self.errors:
+            out.append(t("sync.webhook-errors", count=self.errors))
+        if self.unmatched:
+            out.append(t("sync.decisions-unmatched", count=len(self.unmatched),
+                         path=self.decisions_file,
+                         lines=", ".join(map(str, self.unmatched[:10]))
+                         + (", ..." if len(self.unmatched) > 10 else "")))
+        return out
+
+    def one_line(self) -> str:
+        return " | ".join(self.lines_text())
+
+
+def _empty(con, tables) -> None:
+    """Empty tables by recreating them from their own definition (and indexes):
+    in DuckDB, deleting every row of a keyed table costs seconds per million."""
+    for table in tables:
+        create = con.execute("SELECT sql FROM duckdb_tables() WHERE database_name = "
+                             "current_database() AND schema_name = 'main' AND table_name = ?",
+                             [table]).fetchall()[0][0]
+        indexes = [r[0] for r in con.execute(
+            "SELECT sql FROM duckdb_indexes() WHERE database_name = current_database() "
+            "AND table_name = ? AND sql IS NOT NULL", [table]).fetchall()]
+        con.execute(f"DROP TABLE {table}")
+        con.execute(create)
+        for index in indexes:
+            con.execute(index)
+
+
+def _counts(d: dict[str, int]) -> str:
+    return ", ".join(f"{k} {v}" for k, v in sorted(d.items()))
+
+
+def sync(settings: Settings, rebuild: bool = False) -> Summary:
+    """Read what is new in the webhook logs into the database; see the module docstring."""
+    started = time.perf_counter()
+    con = db.connect(settings.database)
+    try:
+        summary = _Sync(con, settings).run(rebuild)
+    finally:
+        con.close()
+    summary.seconds = time.perf_counter() - started
+    return summary
+
+
+class _Sync:
+    def __init__(self, con: duckdb.DuckDBPyConnection, settings: Settings) -> None:
+        self.con = con
+        self.settings = settings
+        self.key = (settings.pseudonym_key.get_secret_value().encode()
+                    if settings.pseudonym_key else None)
+        self.decisions = load_decisions(Path(settings.decisions_file))
+        self.forgotten = [d for d in self.decisions if d.action == "forget"]
+        self.summary = Summary()
+
+    # --- the steps ----------------------------------------------------------------
+    def run(self, rebuild: bool) -> Summary:
+        con, s = self.con, self.summary
+        fingerprint = self._fingerprint()
+        decisions_hash = hashlib.sha256(
+            "\n".join(f"{d.ts.isoformat()} {d.action} {d.citizen_id}" for d in self.decisions)
+            .encode()).hexdigest()
+        meta = dict(con.execute("SELECT key, value FROM sync_meta").fetchall())
+        # Other keywords or another pseudonym key change what every event means.
+        if meta and meta.get("fingerprint") != fingerprint:
+            rebuild = True
+        # Bounded memory: DuckDB spills its stage tables to disk beyond this, and
+        # need not keep row order where nothing depends on it.
+        con.execute(f"SET memory_limit = '{MEMORY_LIMIT}'")
+        con.execute("SET preserve_insertion_order = false")
+        if rebuild:
+            s.rebuilt, meta = True, {}
+        known = {} if rebuild else {
+            p: logs.Offset(size, lines) for p, size, lines in
+            con.execute("SELECT path, size, lines FROM log_files").fetchall()}
+        paths = logs.log_files(self.settings.webhook_logs)
+        s.no_logs, s.logs = not paths, self.settings.webhook_logs
+        reads = [r for r in (logs.plan(p, known.get(p)) for p in paths) if r]
+        con.execute("CREATE OR REPLACE TEMP TABLE stage_affected (citizen_id VARCHAR)")
+        if reads:
+            # Staging writes only temp tables, outside the transaction: its data
+            # then is compressed and can spill, instead of growing transaction memory.
+            with self._step("parse"):
+                self.summary.files, self.summary.lines = stage(con, reads)
+        try:
+            with self._step("write and commit"), db.transaction(con):
+                self._write(reads, rebuild, meta, fingerprint, decisions_hash)
+        finally:
+            con.execute("DETACH DATABASE IF EXISTS stage")
+            con.execute("RESET memory_limit")
+            con.execute("RESET preserve_insertion_order")
+        return s
+
+    def _write(self, reads, rebuild: bool, meta: dict, fingerprint: str,
+               decisions_hash: str) -> None:
+        """Everything sync changes in the database (inside its one transaction)."""
+        con = self.con
+        if rebuild:
+            with self._step("empty"):
+                _empty(con, SYNC_TABLES)
+        decisions_changed = meta.get("decisions") != decisions_hash
+        affected = self._ingest(reads) if reads else "none"
+        if decisions_changed or rebuild:
+            self._forget()
+        if rebuild:
+            affected = "all"
+        elif decisions_changed:
+            self._affect_decided()
+            affected = "some"
+        if affected != "none":
+            with self._step("state machine"):
+                self._recompute(everyone=affected == "all")
+        con.execute("INSERT OR REPLACE INTO sync_meta VALUES ('fingerprint', ?), "
+                    "('decisions', ?)", [fingerprint, decisions_hash])
+        self._totals()
+
+    @contextmanager
+    def _step(self, name: str):
+        started = time.perf_counter()
+        yield
+        self.summary.steps[name] = time.perf_counter() - started
+
+    def _fingerprint(self) -> str:
+        st = self.settings
+        parts = [st.subscribe_keywords, st.unsubscribe_keywords, st.capture_name,
+                 st.moderate_subscribe, st.moderate_unsubscribe,
+                 hashlib.sha256(self.key or b"").hexdigest()]
+        return hashlib.sha256(json.dumps(parts).encode()).hexdigest()[:16]
+
+    def _ingest(self, reads: list[logs.FileRead]) -> str:
+        con, s = self.con, self.summary
+        # Malformed lines: a re-read range replaces what was recorded for it.
+        con.execute("CREATE OR REPLACE TEMP TABLE stage_reads (file VARCHAR, first BIGINT)")
+        con.executemany("INSERT INTO stage_reads VALUES (?, ?)",
+                        [[r.path, 1 if r.restart else r.first_line] for r in reads])
+        con.execute("DELETE FROM malformed m USING stage_reads r "
+                    "WHERE m.file = r.file AND m.line >= r.first")
+        problems = [[r.path, line, reason, detail] for r in reads
+                    for line, reason, detail in r.problems]
+        con.execute("""
+            INSERT OR REPLACE INTO malformed
+            SELECT file, line, arg_min(reason, item), arg_min(detail, item)
+            FROM stage.stage_items WHERE reason IS NOT NULL GROUP BY file, line
+            """)
+        if problems:
+            con.executemany("INSERT OR REPLACE INTO malformed VALUES (?, ?, ?, ?)", problems)
+        con.executemany(
+            "INSERT OR REPLACE INTO log_files VALUES (?, ?, ?, ?, now())",
+            [[r.path, r.done.size, r.done.lines, Path(r.path).stat().st_mtime] for r in reads])
+        with self._step("identify"):
+            identify(con, self.key)
+        with self._step("classify"):
+            classify(con, self.settings)
+        with self._step("inbound"):
+            new = insert_inbound(con, s, self.forgotten)
+        with self._step("statuses"):
+            merge_statuses(con, s, self.key, self.forgotten)
+        s.errors += con.execute("""
+            INSERT OR IGNORE INTO webhook_errors
+            SELECT DISTINCT file, line, error_code, error_title FROM stage.stage_items
+            WHERE item = 'error' AND error_code IS NOT NULL""").fetchall()[0][0]
+        return "some" if new else "none"
+
+    def _forget(self) -> None:
+        """Erase what the logs still hold about forgotten citizens (before the decision)."""
+        for d in self.decisions:
+            if d.action == "forget":
+                erase(self.con, d.citizen_id, before=d.ts)
+
+    def _affect_decided(self) -> None:
+        decided = sorted({d.citizen_id for d in self.decisions})
+        temp_table(self.con, "ids", citizen_id=("VARCHAR", decided))
+        self.con.execute("INSERT INTO stage_affected SELECT citizen_id FROM ids")
+    def _recompute(self, everyone: bool) -> None:
+        self.summary.recomputed = recompute(
+            self.con, self.settings, None if everyone else "stage_affected",
+            decisions=self.decisions, summary=self.summary)
+
+    def _totals(self) -> None:
+        con, s = self.con, self.summary
+        s.malformed = dict(con.execute(
+            "SELECT reason, count(*) FROM malformed GROUP BY ALL").fetchall())
+        s.states = dict(con.execute(
+            "SELECT state, count(*) FROM subscribers GROUP BY ALL").fetchall())
+        # A decision about nobody the logs know is silently without effect: most likely
+        # pseudonym_key changed (ids are keyed by it). Forgotten citizens are gone by design.
+        kept = [d for d in self.decisions if d.action != "forget"]
+        if kept:
+            temp_table(con, "decided", citizen_id=("VARCHAR", [d.citizen_id for d in kept]))
+            known = {row[0] for row in con.execute(
+                "SELECT citizen_id FROM citizens WHERE citizen_id IN "
+                "(SELECT citizen_id FROM decided)").fetchall()}
+            s.unmatched = sorted(d.line for d in kept if d.citizen_id not in known)
+            s.decisions_file = str(self.settings.decisions_file)

@@ -1,0 +1,12 @@
+"""The webhook receiver: where Meta posts citizens' messages and delivery statuses.
+
+- :mod:`.app`: the WSGI application (handshake, signature check, health);
+- :mod:`.logwriter`: durable, line-atomic appends to the daily log files;
+- :mod:`.server`: the small built-in server behind ``webhook serve``.
+
+``gunicorn 'runner.webhook:create_app()'`` serves it.
+"""
+
+from .app import create_app
+
+__all__ = ["create_app"]

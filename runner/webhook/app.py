@@ -1,0 +1,222 @@
+"""The webhook receiver: the public endpoint Meta delivers citizens' messages to.
+
+A plain WSGI application (stdlib only), so it runs under any WSGI server::
+
+    gunicorn --worker-class gthread --threads 32 'runner.webhook:create_app()'
+
+or, for a small deployment, under ``python -m runner webhook serve`` (:mod:`.server`).
+
+- ``GET`` answers Meta's verification handshake: ``hub.mode=subscribe`` and the
+  right ``hub.verify_token`` get ``200`` with ``hub.challenge`` as the body;
+  anything else ``403``. ``GET .../healthz`` is for monitoring: ``200`` while the
+  logs folder is writable, ``503`` otherwise.
+- ``POST`` checks, in this order: a ``Content-Length`` (411 without, 413 above
+  3 MB, Meta's maximum, before reading a byte of the body), the
+  ``X-Hub-Signature-256`` HMAC of the raw body with the app secret (401 when
+  missing or wrong), JSON in UTF-8 (400). Nothing is written for a rejected
+  request. An accepted body goes to the :class:`~runner.webhook.logwriter.LogWriter` and
+  the ``200`` is sent only once its line is on disk.
+
+What a line holds: the raw body bytes exactly as Meta sent them, whenever they
+are one line (Meta's bodies are compact JSON, so in practice always): the
+signature can be verified again later only on those bytes. A body that spans
+several lines cannot be one JSONL line as it is; it is re-serialised compactly
+(ASCII-escaped, as Meta itself escapes) and marked with a top-level key
+``"banditore_reserialised": true`` (a body that is not a JSON object is wrapped
+as ``{"body": ..., "banditore_reserialised": true}``). Readers that look only
+at Meta's keys read both forms alike.
+
+Logging names the method, the path without its query string (the verify token
+travels there), the status and the reason; never a body, a number or a secret.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import logging
+import os
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from urllib.parse import parse_qs
+
+from ..errors import ConfigError
+from ..messages import t
+from ..settings import Settings, load_settings
+from .logwriter import LogWriter, logs_folder
+
+log = logging.getLogger("banditore.webhook")
+
+MAX_BODY = 3 * 1024 * 1024  # Meta's webhook payloads are at most 3 MB
+RESERIALISED_KEY = "banditore_reserialised"
+HEALTH_PATH = "/healthz"
+_READ_CHUNK = 64 * 1024
+
+
+class Rejected(Exception):
+    """A request that is refused with ``status``; ``reason`` is for the log only."""
+
+    def __init__(self, status: str, reason: str):
+        super().__init__(reason)
+        self.status = status
+        self.reason = reason
+
+
+class WebhookApp:
+    """The WSGI application. Build it with :func:`create_app`."""
+
+    def __init__(self, app_secret: bytes, verify_token: bytes, log: LogWriter):
+        if not app_secret or not verify_token:
+            raise ValueError("the app secret and the verify token must not be empty")
+        self._secret = app_secret
+        self._verify_token = verify_token
+        self.log = log
+
+    def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
+        method = environ.get("REQUEST_METHOD", "")
+        headers = [("Content-Type", "text/plain; charset=utf-8"),
+                   ("X-Content-Type-Options", "nosniff"),
+                   ("Cache-Control", "no-store")]
+        try:
+            if method == "GET" and environ.get("PATH_INFO", "").endswith(HEALTH_PATH):
+                body = self._health()
+            elif method == "GET":
+                body = self._handshake(environ.get("QUERY_STRING", ""))
+            elif method == "POST":
+                body = self._receive(environ)
+            else:
+                headers.append(("Allow", "GET, POST"))
+                raise Rejected("405 Method Not Allowed", "method")
+            status = "200 OK"
+        except Rejected as exc:
+            status, body = exc.status, exc.status.encode()
+            # No path: it is decoded, and could carry a forged line into the log.
+            log.info("%s rejected (%s): %s", method, exc.status[:3], exc.reason)
+        headers.append(("Content-Length", str(len(body))))
+        start_response(status, headers)
+        return [body]
+
+    def _health(self) -> bytes:
+        # For the town's monitoring: up, and able to write where the logs go.
+        folder = self.log.folder
+        if not (folder.is_dir() and os.access(folder, os.W_OK | os.X_OK)):
+            raise Rejected("503 Service Unavailable", "logs folder not writable")
+        return b"OK"
+
+    def _handshake(self, query: str) -> bytes:
+        params = parse_qs(query, keep_blank_values=True)
+        mode = params.get("hub.mode", [""])[0]
+        token = params.get("hub.verify_token", [""])[0].encode("utf-8", "surrogateescape")
+        challenge = params.get("hub.challenge", [None])[0]
+        if mode != "subscribe" or challenge is None:
+            raise Rejected("403 Forbidden", "not a subscribe handshake")
+        if not hmac.compare_digest(token, self._verify_token):
+            raise Rejected("403 Forbidden", "wrong verify token")
+        return challenge.encode("utf-8", "surrogateescape")
+
+    def _receive(self, environ: dict) -> bytes:
+        raw = _read_body(environ)
+        if not self._signed(raw, environ.get("HTTP_X_HUB_SIGNATURE_256")):
+            raise Rejected("401 Unauthorized", "missing or wrong X-Hub-Signature-256")
+        line = log_line(raw)
+        try:
+            self.log.append(line)
+        except OSError as exc:
+            # Not acknowledged: Meta retries, and nothing is lost.
+            raise Rejected("503 Service Unavailable", f"log: {exc.strerror}") from None
+        return b"OK"
+
+    def _signed(self, raw: bytes, header: str | None) -> bool:
+        if not header:
+            return False
+        expected = "sha256=" + hmac.new(self._secret, raw, hashlib.sha256).hexdigest()
+        # WSGI gives header values as latin-1 strings; compare bytes in constant time.
+        given = header.strip().lower().encode("latin-1", "replace")
+        return hmac.compare_digest(expected.encode(), given)
+
+
+def _read_body(environ: dict) -> bytes:
+    length = environ.get("CONTENT_LENGTH", "")
+    if not length:
+        raise Rejected("411 Length Required", "no Content-Length")
+    try:
+        size = int(length)
+    except ValueError:
+        raise Rejected("400 Bad Request", "bad Content-Length") from None
+    if size < 0:
+        raise Rejected("400 Bad Request", "bad Content-Length")
+    if size > MAX_BODY:
+        raise Rejected("413 Content Too Large", f"body of {size} bytes")
+    stream = environ["wsgi.input"]
+    chunks, left = [], size
+    while left:
+        chunk = stream.read(min(left, _READ_CHUNK))
+        if not chunk:
+            raise Rejected("400 Bad Request", "body shorter than Content-Length")
+        chunks.append(chunk)
+        left -= len(chunk)
+    return b"".join(chunks)
+
+
+def _no_constants(name: str):
+    raise ValueError(f"{name} is not JSON")
+
+
+def log_line(raw: bytes) -> bytes:
+    """The log line for an accepted body: its raw bytes if they are one line.
+
+    Raises :class:`Rejected` (400) when the body is not JSON in UTF-8.
+    """
+    try:
+        parsed = json.loads(raw.decode("utf-8"), parse_constant=_no_constants)
+    except (UnicodeDecodeError, ValueError):
+        raise Rejected("400 Bad Request", "not JSON in UTF-8") from None
+    if b"\n" not in raw and b"\r" not in raw:
+        return raw + b"\n"
+    record = dict(parsed) if isinstance(parsed, dict) else {"body": parsed}
+    record[RESERIALISED_KEY] = True
+    return json.dumps(record, separators=(",", ":"), ensure_ascii=True).encode() + b"\n"
+
+
+def create_app(settings: Settings | None = None) -> WebhookApp:
+    """The receiver configured from the settings (environment, .env, pyproject.toml).
+
+    Refuses to start without the app secret and the verify token, and without
+    a logs folder it can write to.
+    """
+    settings = settings or load_settings()
+    secret = _secret_value(settings.whatsapp_app_secret)
+    token = _secret_value(settings.whatsapp_verify_token)
+    missing = [name for name, value in (("BANDITORE_WHATSAPP_APP_SECRET", secret),
+                                        ("BANDITORE_WHATSAPP_VERIFY_TOKEN", token)) if not value]
+    if missing:
+        raise ConfigError(t("webhook.missing-secrets", settings.language,
+                            names=", ".join(missing)))
+    folder = logs_folder(settings.webhook_logs)
+    _check_writable(folder, settings.language)
+    return WebhookApp(secret, token, LogWriter(folder))
+
+
+def _secret_value(secret) -> bytes:
+    return secret.get_secret_value().encode() if secret is not None else b""
+
+
+def _check_writable(folder: Path, language: str) -> None:
+    probe = folder / ".banditore-write-test"
+    try:
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
+        raise ConfigError(t("webhook.logs-folder-unusable", language,
+                            folder=folder, detail=exc.strerror)) from None
+
+
+def sign(body: bytes, app_secret: str | bytes) -> str:
+    """The ``X-Hub-Signature-256`` value Meta sends for ``body`` (tests, benchmarks)."""
+    key = app_secret.encode() if isinstance(app_secret, str) else app_secret
+    return "sha256=" + hmac.new(key, body, hashlib.sha256).hexdigest()
+
+
+__all__ = ["MAX_BODY", "RESERIALISED_KEY", "WebhookApp", "create_app", "log_line", "sign"]

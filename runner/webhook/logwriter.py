@@ -1,0 +1,165 @@
+"""The webhook log writer: append-only JSONL files, one per UTC day, written durably.
+
+Every accepted webhook becomes one line in ``<folder>/YYYY-MM-DD.jsonl``, and
+the caller of :meth:`LogWriter.append` gets control back only once that line is on
+disk (written and fsynced). Those files are the source of truth for
+subscribers, so two properties matter more than anything else:
+
+- **No torn or interleaved lines.** One writer thread per process writes a whole
+  batch with a single ``os.write`` on an ``O_APPEND`` descriptor, under an
+  exclusive ``flock`` so that several processes (gunicorn workers) appending to
+  the same file never interleave either.
+- **Group commit.** An fsync costs from 0.1 ms (SSD with a write cache) to
+  10 ms or more (disks, network volumes). Paying one per request caps a
+  receiver at 100 requests/s on a slow disk; Meta asks for three times the
+  outbound rate (240/s). The writer thread therefore takes every line that
+  arrived while the previous fsync was running and commits them together:
+  the cost of an fsync is shared by the whole batch, and each request is still
+  answered only after its own line is durable.
+
+A process killed in the middle of a write (SIGKILL, power loss) can leave a
+partial last line. It was never acknowledged, so Meta sends that webhook again;
+the next append notices that the file does not end with a newline and
+terminates the fragment first, so the fragment stays a line of its own (a
+malformed line that the sync reader counts and skips) instead of being glued
+to the next, good line.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import logging
+import os
+import threading
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+log = logging.getLogger("banditore.webhook")
+
+_GLOB_CHARS = frozenset("*?[")
+
+
+def logs_folder(webhook_logs: str) -> Path:
+    """The folder the receiver writes into, from the ``webhook_logs`` setting.
+
+    The setting may be a folder (``webhook-logs``) or a glob the sync reads
+    (``/srv/logs/*.jsonl*``): the receiver writes into the part before the
+    first component with a wildcard.
+    """
+    parts = Path(webhook_logs).expanduser().parts
+    kept = []
+    for part in parts:
+        if _GLOB_CHARS & set(part):
+            break
+        kept.append(part)
+    return Path(*kept) if kept else Path(".")
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class _Entry:
+    __slots__ = ("path", "line", "done", "error")
+
+    def __init__(self, path: Path, line: bytes):
+        self.path = path
+        self.line = line
+        self.done = threading.Event()
+        self.error: BaseException | None = None
+
+
+class LogWriter:
+    """Durable, line-atomic appends to one JSONL file per UTC day, with group commit."""
+
+    def __init__(self, folder: Path, clock: Callable[[], datetime] = _utcnow,
+                 fsync: Callable[[int], None] = os.fsync):
+        self.folder = Path(folder)
+        self._clock = clock
+        self._fsync = fsync  # injectable: the benchmark simulates a slow disk
+        self._cond = threading.Condition()
+        self._pending: list[_Entry] = []
+        self._writer_pid: int | None = None
+        self._synced_names: set[Path] = set()
+
+    def path_for(self, moment: datetime) -> Path:
+        return self.folder / f"{moment.astimezone(UTC):%Y-%m-%d}.jsonl"
+
+    def append(self, line: bytes) -> Path:
+        """Append ``line`` (one line, ending with ``\\n``); return once it is durable.
+
+        Raises the ``OSError`` of a failed write or fsync: the caller must then
+        not acknowledge the webhook (Meta will send it again).
+        """
+        if not line.endswith(b"\n") or b"\n" in line[:-1] or b"\r" in line:
+            raise ValueError("a log line must be exactly one line ending with \\n")
+        entry = _Entry(self.path_for(self._clock()), line)
+        with self._cond:
+            self._start_writer()
+            self._pending.append(entry)
+            self._cond.notify()
+        entry.done.wait()
+        if entry.error is not None:
+            raise entry.error
+        return entry.path
+
+    def _start_writer(self) -> None:
+        # Started lazily, and again in a forked child (gunicorn --preload): a
+        # thread does not survive fork.
+        if self._writer_pid == os.getpid():
+            return
+        self._writer_pid = os.getpid()
+        self._pending = []
+        threading.Thread(target=self._run, name="log-writer", daemon=True).start()
+
+    def _run(self) -> None:
+        while True:
+            with self._cond:
+                while not self._pending:
+                    self._cond.wait()
+                batch, self._pending = self._pending, []
+            self._commit(batch)
+
+    def _commit(self, batch: list[_Entry]) -> None:
+        by_path: dict[Path, list[_Entry]] = {}
+        for entry in batch:
+            by_path.setdefault(entry.path, []).append(entry)
+        for path, entries in by_path.items():
+            try:
+                self._write(path, b"".join(e.line for e in entries))
+            except BaseException as exc:  # noqa: BLE001 - the waiters must learn of any failure
+                log.error("log write to %s failed: %s", path.name, exc)
+                for entry in entries:
+                    entry.error = exc
+            for entry in entries:
+                entry.done.set()
+
+    def _write(self, path: Path, data: bytes) -> None:
+        created = not path.exists()
+        if created:
+            self.folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        # The logs hold phone numbers: readable by the receiver's user only.
+        fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            size = os.fstat(fd).st_size
+            if size and os.pread(fd, 1, size - 1) != b"\n":
+                data = b"\n" + data  # close a fragment left by a killed writer
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view):]
+            self._fsync(fd)
+        finally:
+            os.close(fd)  # also releases the flock
+        if created or path not in self._synced_names:
+            _fsync_dir(self.folder)  # make the new file's name durable too
+            self._synced_names.add(path)
+
+
+def _fsync_dir(folder: Path) -> None:
+    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

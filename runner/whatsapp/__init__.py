@@ -1,0 +1,8 @@
+"""WhatsApp: everything that speaks to Meta's Cloud API, and its stand-in.
+
+- :mod:`.bodies`: the request bodies, serialised once per broadcast;
+- :mod:`.client` (with :mod:`.http1`, its lean hot path) and :mod:`.outbox`,
+  chosen by :mod:`.transport`;
+- :mod:`.answers`: what an answer means, the one owner of Meta's error codes;
+- :mod:`.pacing`: one rate for the number, one message per 6 s per citizen.
+"""

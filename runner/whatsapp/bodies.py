@@ -1,0 +1,123 @@
+"""The request bodies the Cloud API takes, serialised once per broadcast.
+
+A broadcast sends the same body to thousands of citizens with only ``to`` and
+the delivery id changing, so each body is serialised once into a ``Payload``
+and per message only two strings are spliced in: no per-message json.dumps.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ..settings import Settings, TemplateConfig
+
+# biz_opaque_callback_data = CALLBACK_PREFIX + delivery_id: status webhooks echo
+# it, which is how sync, settling and reports find the delivery again.
+CALLBACK_PREFIX = "banditore:"
+
+
+def callback_delivery_id_sql(column: str) -> str:
+    """SQL for the delivery id carried in a callback column (NULL when not ours)."""
+    return (f"CASE WHEN starts_with({column}, '{CALLBACK_PREFIX}') "
+            f"THEN substr({column}, {len(CALLBACK_PREFIX) + 1}) END")
+_TO = "\x00TO\x00"
+_ID = "\x00ID\x00"
+
+
+@dataclass(frozen=True, slots=True)
+class Payload:
+    """A request body serialised once, with holes for the recipient and the delivery id."""
+
+    head: bytes
+    middle: bytes
+    tail: bytes
+
+    def body(self, wa_id: str, delivery_id: str) -> bytes:
+        # wa_id is digits; the delivery id is made of slugs and hex, escaped only if it must be.
+        did = delivery_id if delivery_id.isascii() and '"' not in delivery_id \
+            and "\\" not in delivery_id else json.dumps(delivery_id)[1:-1]
+        return b"".join((self.head, wa_id.encode(), self.middle, did.encode(), self.tail))
+
+
+def compile_payload(message: dict) -> Payload:
+    """``message`` is the type part (``{"type": "template", "template": {...}}``)."""
+    body = {
+        "messaging_product": "whatsapp",
+        "recipient_type": "individual",
+        # Always "+" and the country code: without "+" Meta prefixes the business
+        # number's own country code (cloud-api.md section 4).
+        "to": "+" + _TO,
+        "biz_opaque_callback_data": CALLBACK_PREFIX + _ID,
+        **message,
+    }
+    text = json.dumps(body, separators=(",", ":"))
+    head, rest = text.split(json.dumps(_TO)[1:-1])
+    middle, tail = rest.split(json.dumps(_ID)[1:-1])
+    return Payload(head.encode(), middle.encode(), tail.encode())
+
+
+def text_message(text: str) -> dict:
+    return {"type": "text", "text": {"body": text, "preview_url": True}}
+
+
+def template_message(name: str, language: str, parameters: list[str],
+                     parameter_names: list[str] | None = None,
+                     header: tuple[str, dict] | None = None) -> dict:
+    """A template send: body parameters (named when the template has names) and a media header.
+
+    ``header`` is ``(media type, {"id": ...} or {"link": ...})`` or ``("text", value)``.
+    """
+    components = []
+    if header is not None:
+        kind, ref = header
+        components.append({"type": "header", "parameters": [{"type": kind, kind: ref}]})
+    if parameters:
+        names = parameter_names or []
+        params = []
+        for i, value in enumerate(parameters):
+            param = {"type": "text", "text": value}
+            if i < len(names):
+                param = {"type": "text", "parameter_name": names[i], "text": value}
+            params.append(param)
+        components.append({"type": "body", "parameters": params})
+    template: dict = {"name": name, "language": {"code": language}}
+    if components:
+        template["components"] = components
+    return {"type": "template", "template": template}
+
+
+def reply_template_message(name: str, config: TemplateConfig, text: str,
+                           settings: Settings) -> dict:
+    """A welcome/goodbye as an approved template (outside the 24-hour window).
+
+    Each body parameter is the town's name where the template asks for ``town``,
+    otherwise the reply text on one line (a parameter may hold no newline).
+    """
+    flat = " ".join(text.split())
+    params = [settings.town if src == "town" else flat for src in config.body]
+    return template_message(name, config.language, params, list(config.parameter_names))
+
+
+def announcement_message(rendered, media: dict | None) -> dict:
+    """The message part for a rendered announcement (runner.announcements.render.Rendered).
+
+    ``media`` is the header/attachment reference, ``{"id": ...}`` or ``{"link": ...}``.
+    """
+    header = rendered.header
+    if rendered.template is not None:
+        head = (header.kind, media) if header is not None and media is not None else None
+        if rendered.header_text is not None:
+            head = ("text", rendered.header_text)
+        return template_message(rendered.template, rendered.language, rendered.parameters,
+                                rendered.parameter_names, head)
+    if header is not None and media is not None:
+        # No template: the media with the text as its caption (inside the 24-hour window).
+        obj = {**media, "caption": rendered.text}
+        if header.kind == "document":
+            obj["filename"] = Path(header.source.split("?", 1)[0]).name
+        return {"type": header.kind, header.kind: obj}
+    return text_message(rendered.text)
