@@ -46,7 +46,7 @@ def peak_rss_mb() -> float:
 
 def make_db(folder: Path, subscribers: int):
     """A database with ``subscribers`` active citizens and one announcement file due now."""
-    from runner import db
+    from runner.db import connect
 
     ann = folder / "announcements" / "2024"
     ann.mkdir(parents=True, exist_ok=True)
@@ -55,7 +55,7 @@ def make_db(folder: Path, subscribers: int):
         "publish_at: 2024-04-03T09:00:00+02:00\n---\n"
         "Via Roma resta chiusa per lavori fino a venerdì.\n\nSeconda riga del testo.\n")
     db = folder / "bench.duckdb"
-    con = db.connect(db)
+    con = connect(db)
     con.execute("""
         INSERT INTO citizens (citizen_id, wa_id)
         SELECT 'c_' || lpad(i::VARCHAR, 8, '0'), '3933' || lpad(i::VARCHAR, 8, '0')

@@ -52,7 +52,7 @@ SCENARIOS = {  # name -> (subscribers, finished deliveries)
 
 def prepare(folder: Path, subscribers: int, finished: int) -> None:
     """bench/send.py's database, plus ``finished`` deliveries of earlier announcements."""
-    from runner import db
+    from runner.db import connect
 
     sys.path.insert(0, str(ROOT / "bench"))
     from send import make_db  # bench/send.py
@@ -61,7 +61,7 @@ def prepare(folder: Path, subscribers: int, finished: int) -> None:
     if not finished:
         return
     past = finished // subscribers
-    con = db.connect(db)
+    con = connect(db)
     con.execute("""
         INSERT INTO announcements (announcement_id, path, title, category, urgency, publish_at)
         SELECT 'past-' || lpad(a::VARCHAR, 3, '0'), 'x.md', 'Earlier', 'eventi', 'normal',

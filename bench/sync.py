@@ -193,7 +193,8 @@ def main() -> None:
            "BANDITORE_DECISIONS_FILE": str(args.dir / "decisions.txt")}
     py = sys.executable
     sync = [py, "-c", "import sys; from runner.settings import load_settings; "
-            "from runner.subscribers.sync import sync; s = sync(load_settings(), rebuild='-r' in sys.argv); "
+            "from runner.subscribers.sync import sync; "
+            "s = sync(load_settings(), rebuild='-r' in sys.argv); "
             "print(s.one_line()); print({k: round(v, 2) for k, v in s.steps.items()}); " + PEAK]
     # Each phase in its own process, so each peak RSS is its own.
     phases = args.phases.split(",")

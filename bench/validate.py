@@ -22,8 +22,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from runner.settings import DEFAULT_CATEGORIES, DEFAULT_EMERGENCY_CATEGORIES, load_settings  # noqa: E402
 from runner.announcements.validate import check  # noqa: E402
+from runner.settings import DEFAULT_CATEGORIES, DEFAULT_EMERGENCY_CATEGORIES, load_settings  # noqa: E402
 
 PYPROJECT = """\
 [tool.banditore]

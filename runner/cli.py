@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from typing import TYPE_CHECKING
 
 from . import messages
 from .errors import BanditoreError, ConfigError
@@ -16,6 +17,10 @@ from .messages import t
 from .settings import load_settings
 from .subscribers.decisions import ACTIONS
 from .subscribers.replay import STATES
+
+if TYPE_CHECKING:
+    from .settings import Settings
+
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -38,7 +43,7 @@ def add_webhook(commands):
     serve.set_defaults(handler=_webhook_serve)
 
 
-def _webhook_serve(args, settings) -> int:
+def _webhook_serve(args, settings: Settings) -> int:
     from .webhook.server import serve
 
     serve(settings, args.host, args.port,
@@ -54,7 +59,7 @@ def add_validate(commands):
     p.set_defaults(handler=_validate)
 
 
-def _validate(args, settings) -> int:
+def _validate(args, settings: Settings) -> int:
     from .announcements.publish import publish
     from .announcements.validate import check
 
@@ -69,7 +74,7 @@ def add_preview(commands):
     p.set_defaults(handler=_preview)
 
 
-def _preview(args, settings) -> int:
+def _preview(args, settings: Settings) -> int:
     from .announcements.validate import preview
 
     text, code = preview(settings, args.path)
@@ -84,7 +89,7 @@ def add_send(commands):
     p.set_defaults(handler=_send)
 
 
-def _send(args, settings) -> int:
+def _send(args, settings: Settings) -> int:
     from .pipeline import send_valid
     from .send import report
 
@@ -102,7 +107,7 @@ def add_report(commands):
     p.set_defaults(handler=_report)
 
 
-def _report(args, settings) -> int:
+def _report(args, settings: Settings) -> int:
     from .reports import render_reports
 
     written = render_reports(settings, args.out, since=args.since, until=args.until,
@@ -117,7 +122,7 @@ def add_sync(commands):
     p.set_defaults(handler=_sync)
 
 
-def _sync(args, settings) -> int:
+def _sync(args, settings: Settings) -> int:
     from .subscribers.sync import sync
 
     print("\n".join(sync(settings, rebuild=args.rebuild).lines_text()))
@@ -140,14 +145,14 @@ def add_subscribers(commands):
         d.set_defaults(handler=_subscribers_decide)
 
 
-def _subscribers_list(args, settings) -> int:
+def _subscribers_list(args, settings: Settings) -> int:
     from .subscribers.staff import listing
 
     print(listing(settings, state=args.state, fmt=args.format, unmasked=args.unmasked))
     return 0
 
 
-def _subscribers_decide(args, settings) -> int:
+def _subscribers_decide(args, settings: Settings) -> int:
     from .subscribers.staff import decide
 
     print(decide(settings, args.action, args.who).text(settings))
@@ -159,7 +164,7 @@ def add_run(commands):
     p.set_defaults(handler=_run)
 
 
-def _run(args, settings) -> int:
+def _run(args, settings: Settings) -> int:
     from .pipeline import run
 
     return run(settings, os.environ, emit=lambda text: print(text, flush=True))

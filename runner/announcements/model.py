@@ -45,7 +45,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
-from typing import Literal, get_args
+from typing import TYPE_CHECKING, Literal, get_args
 from zoneinfo import ZoneInfo
 
 import yaml
@@ -60,6 +60,10 @@ from pydantic import (
 
 from ..messages import t
 from .problems import Problem
+
+if TYPE_CHECKING:
+    from ..settings import Settings
+
 
 # Anything larger cannot be a WhatsApp message (4,096 characters at most): it is
 # reported without being parsed, so a 5 MB file costs nothing.
@@ -221,13 +225,13 @@ def display_path(path: Path) -> str:
     return relative.replace(os.sep, "/")
 
 
-def parse(path: Path, settings) -> tuple[Announcement | None, list[Problem]]:
+def parse(path: Path, settings: Settings) -> tuple[Announcement | None, list[Problem]]:
     """Read one file: the announcement (or None) and the problems found while reading it."""
     ann, problems, _ = read(path, settings)
     return ann, problems
 
 
-def read(path: Path, settings):
+def read(path: Path, settings: Settings):
     """Like :func:`parse`, plus a *partial* announcement when only the front matter's
     values are wrong: its title and body can still be checked (links, personal data),
     so staff see every problem in one round."""
@@ -249,7 +253,7 @@ class _Unreadable(Exception):
         self.rule, self.key, self.line, self.col, self.values = rule, key, line, col, values
 
 
-def _parse_bytes(raw: bytes, path: Path, settings, shown: str):
+def _parse_bytes(raw: bytes, path: Path, settings: Settings, shown: str):
     try:
         lines, end = _split(_decode(raw))
         node, data = _front_matter("\n".join(lines[1:end]))
@@ -389,7 +393,7 @@ def _shown(value) -> str:
     return text if len(text) <= 60 else text[:59] + "…"
 
 
-def announcement_files(settings) -> list[Path]:
+def announcement_files(settings: Settings) -> list[Path]:
     """Every ``*.md`` under the announcements folder, sorted (README files excepted)."""
     root = Path(settings.announcements_dir)
     if not root.is_dir():
@@ -397,7 +401,7 @@ def announcement_files(settings) -> list[Path]:
     return sorted(p for p in root.rglob("*.md") if p.name.lower() != "readme.md")
 
 
-def load_all(settings, problems: list[Problem] | None = None) -> list[Announcement]:
+def load_all(settings: Settings, problems: list[Problem] | None = None) -> list[Announcement]:
     """All announcements that could be read, sorted by file; reading problems go to
     ``problems`` when given. :func:`runner.announcements.validate.check` also applies
     the policy."""

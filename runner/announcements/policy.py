@@ -32,6 +32,7 @@ from .problems import Problem
 from .render import Rendered, RenderError
 
 if TYPE_CHECKING:
+    from ..settings import Settings
     pass
 
 RULES: list[tuple[str, Callable]] = []
@@ -65,7 +66,7 @@ class Context:
     now: datetime | None = None
 
     @classmethod
-    def build(cls, settings, announcements: list[Announcement], root: Path | None = None,
+    def build(cls, settings: Settings, announcements: list[Announcement], root: Path | None = None,
               newcomers: set[str] = frozenset()):
         """``newcomers``: files under review; they take the weekly budget last, so a
         pull request is told when its file does not fit in an already full week."""
@@ -103,7 +104,7 @@ def is_history(ann: Announcement, now: datetime) -> bool:
     return end is not None and end <= now
 
 
-def week_of(ann: Announcement, settings) -> str | None:
+def week_of(ann: Announcement, settings: Settings) -> str | None:
     start = ann.effective_publish_at
     if start is None:
         return None
@@ -111,7 +112,7 @@ def week_of(ann: Announcement, settings) -> str | None:
     return f"{year}-W{week:02d}"
 
 
-def weekly_counts(announcements, settings, newcomers: set[str] = frozenset()):
+def weekly_counts(announcements, settings: Settings, newcomers: set[str] = frozenset()):
     """Rank of each non-emergency announcement in its ISO week (town time), and totals."""
     by_week: dict[str, list[Announcement]] = defaultdict(list)
     for ann in announcements:

@@ -17,10 +17,15 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from markdown_it import MarkdownIt
 
 from ..messages import t
+
+if TYPE_CHECKING:
+    from ..settings import Settings
+
 
 # html=False: raw HTML is shown as typed, which is what WhatsApp would show too.
 _MD = MarkdownIt("commonmark", {"html": False}).enable("strikethrough")
@@ -280,11 +285,11 @@ def resolve_media(source: str | None, root: Path | None = None) -> Media | None:
     return Media(kind, mime, (root or Path.cwd()) / source, None, source)
 
 
-def template_for(announcement, settings) -> str | None:
+def template_for(announcement, settings: Settings) -> str | None:
     return announcement.template or settings.default_template or None
 
 
-def render(announcement, settings) -> Rendered:
+def render(announcement, settings: Settings) -> Rendered:
     """What the citizen receives for ``announcement``; RenderError if it cannot be built."""
     blocks = markdown_blocks(announcement.body)
     title = flatten(announcement.title)
@@ -329,7 +334,7 @@ def check_source(source: str) -> bool:
     return source in SOURCES or _paragraph_number(source) > 0
 
 
-def _source_value(src, announcement, settings, blocks, title, last_paragraph) -> str:
+def _source_value(src, announcement, settings: Settings, blocks, title, last_paragraph) -> str:
     if src == "title":
         return title
     if src == "body":

@@ -14,6 +14,7 @@ import os
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..errors import ConfigError
 from ..messages import t
@@ -22,6 +23,10 @@ from .policy import Context, is_history, run_rules
 from .problems import Problem
 from .publish import format_text
 from .render import Rendered, RenderError, check_source, describe, render
+
+if TYPE_CHECKING:
+    from ..settings import Settings
+
 
 
 @dataclass
@@ -46,7 +51,7 @@ class CheckResult:
         return self.rendered.get(ann.file)
 
 
-def check_templates(settings) -> None:
+def check_templates(settings: Settings) -> None:
     """A template that names an unknown parameter source is a configuration error."""
     for name, config in settings.templates.items():
         for source in [*config.body, config.header_text]:
@@ -73,7 +78,7 @@ def _expand(paths) -> list[Path]:
     return found
 
 
-def check(settings, paths=None) -> CheckResult:
+def check(settings: Settings, paths=None) -> CheckResult:
     """Validate ``paths`` (files or folders; default: every announcement) in the repo's context."""
     check_templates(settings)
     repo = announcement_files(settings)
@@ -128,7 +133,7 @@ def check(settings, paths=None) -> CheckResult:
     )
 
 
-def _check_one(path: Path, settings, is_target: bool, root: Path, now):
+def _check_one(path: Path, settings: Settings, is_target: bool, root: Path, now):
     """Read one file and, when it is under review, render it and apply the per-file
     rules: (announcement or None, problems, Rendered/RenderError or None)."""
     try:
@@ -139,7 +144,7 @@ def _check_one(path: Path, settings, is_target: bool, root: Path, now):
                               t("validate.internal-error", detail=detail))], None
 
 
-def _check_file(path: Path, settings, is_target: bool, root: Path, now):
+def _check_file(path: Path, settings: Settings, is_target: bool, root: Path, now):
     ann, problems, draft = read(path, settings)
     if not is_target:
         return ann, problems, None
@@ -168,7 +173,7 @@ def _check_chunk(job):
 PARALLEL_FROM = 500
 
 
-def _check_files(items, settings, now) -> list:
+def _check_files(items, settings: Settings, now) -> list:
     """:func:`_check_one` for every item, in order. Markdown parsing dominates, so a
     large repository is spread over the CPUs (fork: workers inherit the loaded modules
     and the message language)."""
@@ -182,7 +187,7 @@ def _check_files(items, settings, now) -> list:
         return [result for chunk in pool.map(_check_chunk, jobs) for result in chunk]
 
 
-def preview(settings, path) -> tuple[str, int]:
+def preview(settings: Settings, path) -> tuple[str, int]:
     """What a citizen receives for the announcement at ``path``, with counts and any
     problems; and the exit code (0 ready to publish, 1 problems)."""
     result = check(settings, [path])

@@ -13,10 +13,15 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..errors import BanditoreError
 from ..messages import MissingMessage, t
 from . import data
+
+if TYPE_CHECKING:
+    from ..settings import Settings
+
 
 # Older jupyter_core releases warn (DeprecationWarning) that Jupyter is moving
 # its paths to platformdirs unless told which to use; opting in keeps that
@@ -47,7 +52,7 @@ def default_notebooks_dir() -> Path:
     return here if here.is_dir() else Path(__file__).resolve().parents[2] / "notebooks"
 
 
-def render_reports(settings, out_dir: str | Path = "reports", *, since=None, until=None,
+def render_reports(settings: Settings, out_dir: str | Path = "reports", *, since=None, until=None,
                    notebooks_dir: str | Path | None = None,
                    progress: Callable[[str], None] = print, timeout: int = 600) -> list[Path]:
     """Run every ``*.ipynb`` in ``notebooks_dir`` against ``settings.database`` and
@@ -78,7 +83,7 @@ def render_reports(settings, out_dir: str | Path = "reports", *, since=None, unt
     return written
 
 
-def report_parameters(settings, *, since=None, until=None) -> dict:
+def report_parameters(settings: Settings, *, since=None, until=None) -> dict:
     """What the notebooks' ``parameters`` cell receives. The period is resolved
     here, so both reports cover the same days and a missing or unready database
     is reported once, before any kernel starts."""

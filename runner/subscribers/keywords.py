@@ -20,7 +20,11 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
+
+if TYPE_CHECKING:
+    from ..settings import Settings
+
 
 Kind = Literal["subscribe", "unsubscribe", "near_miss", "ignored"]
 
@@ -196,7 +200,7 @@ def _distance(a: str, b: str) -> int:
     return previous[-1]
 
 
-def classifier(settings) -> Classifier:
+def classifier(settings: Settings) -> Classifier:
     """The classifier for the town's settings."""
     return Classifier(
         list(settings.subscribe_keywords),

@@ -14,11 +14,16 @@ from __future__ import annotations
 
 from itertools import groupby
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..db import insert_rows, temp_table
 from .decisions import Decision, load_decisions
 from .notices import REPLY_KINDS_SQL, notice_version
 from .replay import Event, replay
+
+if TYPE_CHECKING:
+    from ..settings import Settings
+
 
 _OUTCOME_TABLES = """
 CREATE OR REPLACE TEMP TABLE rc_subs (citizen_id VARCHAR, state VARCHAR, name VARCHAR,
@@ -66,7 +71,7 @@ FROM rc_transitions;
 """
 
 
-def recompute(con, settings, citizens, *, decisions: list[Decision] | None = None,
+def recompute(con, settings: Settings, citizens, *, decisions: list[Decision] | None = None,
               summary=None) -> int:
     """Replay and store the state of some citizens: a list of ids, the name of a
     table with a citizen_id column, or None for everyone. Returns how many."""
@@ -97,7 +102,7 @@ def recompute(con, settings, citizens, *, decisions: list[Decision] | None = Non
     return con.execute("SELECT count(*) FROM rc_scope").fetchall()[0][0]
 
 
-def _replay_in_python(con, settings, decided: dict[str, list[Decision]]) -> None:
+def _replay_in_python(con, settings: Settings, decided: dict[str, list[Decision]]) -> None:
     rows = con.execute("""
         SELECT s.citizen_id, i.ts, i.wamid, i.kind, i.keyword, i.captured_name
         FROM rc_scope s LEFT JOIN inbound i
