@@ -69,7 +69,7 @@ def make_db(folder: Path, subscribers: int):
 
 
 def child_engine(args) -> dict:
-    from runner.announcements.model import load_all
+    from runner.announcements.reading import load_all
     from runner.send import send
     from runner.settings import Settings
 

@@ -87,7 +87,7 @@ def prepare(folder: Path, subscribers: int, finished: int) -> None:
 
 
 def child(args) -> dict:
-    from runner.announcements.model import load_all
+    from runner.announcements.reading import load_all
     from runner.send import send
     from runner.settings import Settings
 

@@ -108,7 +108,10 @@ def add_report(commands):
 
 
 def _report(args, settings: Settings) -> int:
-    from .reports import render_reports
+    try:
+        from .reports import render_reports
+    except ModuleNotFoundError as exc:  # the reports extra is not installed
+        raise ConfigError(t("reports.cli.missing-extra", module=exc.name)) from None
 
     written = render_reports(settings, args.out, since=args.since, until=args.until,
                              progress=lambda line: print(line, flush=True))

@@ -1,6 +1,6 @@
 """Announcements: the Markdown files staff write, read, rendered and checked.
 
-- :mod:`.model`: the one front-matter schema, and reading a file into it;
+- :mod:`.model`: the one front-matter schema; :mod:`.reading` reads a file into it;
 - :mod:`.render`: Markdown to exactly what a citizen receives on WhatsApp;
 - :mod:`.policy`: the rule registry; :mod:`.rules` and :mod:`.text_rules` the rules;
 - :mod:`.validate`: every rule over the repository, and ``preview``;

@@ -29,61 +29,24 @@ When an announcement is sent (the rule the send engine uses, via
 * A ``cancelled: true`` announcement is never sent again.
 
 Validation follows the same clock: an expired announcement is history, held only
-to being readable and to a unique id (:func:`runner.announcements.policy.is_history`), so a
-later policy change never turns old files into errors.
+to being readable and to a unique id (:func:`.policy.is_history`), so a later
+policy change never turns old files into errors.
 
-Parsing never raises for bad input: a broken file (not UTF-8, empty, no or an
-unterminated front matter, YAML errors, too large) becomes a :class:`Problem`
-with its line, and the other files are still checked.
+Reading a file into this model is :mod:`.reading`'s job.
 """
 
 from __future__ import annotations
 
-import difflib
-import os
 import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal, get_args
+from typing import Literal
 from zoneinfo import ZoneInfo
 
-import yaml
-from pydantic import (
-    BaseModel,
-    ConfigDict,
-    Field,
-    PrivateAttr,
-    ValidationError,
-    field_validator,
-)
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator
 
-from ..messages import t
-from .problems import Problem
-
-if TYPE_CHECKING:
-    from ..settings import Settings
-
-
-# Anything larger cannot be a WhatsApp message (4,096 characters at most): it is
-# reported without being parsed, so a 5 MB file costs nothing.
-MAX_FILE_BYTES = 64 * 1024
 FILE_NAME = re.compile(r"^(\d{4})-(\d{2})-(\d{2})-[a-z0-9]+(?:-[a-z0-9]+)*$")
-_FENCE = re.compile(r"^---[ \t]*$")
-_FENCE_END = re.compile(r"^(?:---|\.\.\.)[ \t]*$")
-
-
-class _Loader(yaml.SafeLoader):
-    """Safe YAML, but dates stay text: PyYAML raises a bare ValueError for an impossible
-    date (2024-13-45); pydantic then parses the text and explains what is wrong.
-
-    Always the pure-Python loader, never libyaml's CSafeLoader even where PyYAML was
-    built with it: the two disagree on odd input (libyaml refuses nesting deeper than
-    1,000 levels as a syntax error, the Python loader reads it), and staff must get the
-    same answer on every machine. A front matter is a few lines: the cost is small."""
-
-
-_Loader.add_constructor("tag:yaml.org,2002:timestamp", lambda loader, node: node.value)
 
 
 @dataclass(frozen=True)
@@ -99,7 +62,6 @@ class Source:
     @property
     def id(self) -> str:
         return self.path.stem
-
 
 class Announcement(BaseModel):
     """The front matter of an announcement. Field names are the allowed keys."""
@@ -211,205 +173,3 @@ def file_date(path: Path) -> date | None:
         return date(*map(int, match.groups()))
     except ValueError:
         return None
-
-
-def display_path(path: Path) -> str:
-    """The path relative to the working directory (the repository root) when inside it.
-
-    Lexical (os.path), not Path.resolve(): no system call per file, which matters
-    for a repository with thousands of announcements."""
-    text = os.fspath(path)
-    relative = os.path.relpath(text) if os.path.isabs(text) else os.path.normpath(text)
-    if relative == os.pardir or relative.startswith(os.pardir + os.sep):
-        return Path(os.path.abspath(text)).as_posix()
-    return relative.replace(os.sep, "/")
-
-
-def parse(path: Path, settings: Settings) -> tuple[Announcement | None, list[Problem]]:
-    """Read one file: the announcement (or None) and the problems found while reading it."""
-    ann, problems, _ = read(path, settings)
-    return ann, problems
-
-
-def read(path: Path, settings: Settings):
-    """Like :func:`parse`, plus a *partial* announcement when only the front matter's
-    values are wrong: its title and body can still be checked (links, personal data),
-    so staff see every problem in one round."""
-    path = Path(path)
-    shown = display_path(path)
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        return None, [Problem(shown, 1, 1, "file-unreadable",
-                              t("announcement.unreadable", detail=exc.strerror or exc))], None
-    return _parse_bytes(raw, path, settings, shown)
-
-
-class _Unreadable(Exception):
-    """The file cannot be read as an announcement: rule id, message key, where."""
-
-    def __init__(self, rule: str, key: str, line: int = 1, col: int = 1, **values):
-        super().__init__(rule)
-        self.rule, self.key, self.line, self.col, self.values = rule, key, line, col, values
-
-
-def _parse_bytes(raw: bytes, path: Path, settings: Settings, shown: str):
-    try:
-        lines, end = _split(_decode(raw))
-        node, data = _front_matter("\n".join(lines[1:end]))
-    except _Unreadable as err:
-        message = t(f"announcement.{err.key}", **err.values)
-        return None, [Problem(shown, err.line, err.col, err.rule, message)], None
-    rest = lines[end + 1:]
-    body = "\n".join(rest).strip("\n")
-    # The body starts after the closing fence and any blank lines before the text.
-    body_line = end + 2 + next((i for i, line in enumerate(rest) if line), 0)
-
-    key_lines: dict[str, int] = {}
-    problems: list[Problem] = []
-    for key_node, _ in node.value:
-        key, line = str(key_node.value), key_node.start_mark.line + 2
-        if key in key_lines:
-            problems.append(Problem(shown, line, key_node.start_mark.column + 1, "schema",
-                                    t("announcement.duplicate-key", key=key,
-                                      first=key_lines[key])))
-        key_lines.setdefault(key, line)
-    data = {str(k): v for k, v in data.items()}
-
-    source = Source(path=path, file=shown, body=body, body_line=body_line, lines=key_lines,
-                    tz=settings.tz, validity_days=settings.default_validity_days)
-    try:
-        ann = Announcement.model_validate(data, context={"tz": settings.tz})
-    except ValidationError as exc:
-        problems.extend(_schema_problems(exc, source))
-        title = data.get("title")
-        partial = Announcement.model_construct(title=title if isinstance(title, str) else "")
-        partial._source = source
-        return None, problems, partial
-    ann._source = source
-    return (None if problems else ann), problems, ann
-
-
-def _decode(raw: bytes) -> str:
-    if len(raw) > MAX_FILE_BYTES:
-        raise _Unreadable("file-too-large", "too-large", size=f"{len(raw) / 1024:.0f}",
-                          limit=MAX_FILE_BYTES // 1024)
-    try:
-        text = raw.decode("utf-8-sig")  # a BOM (Windows editors) is accepted and dropped
-    except UnicodeDecodeError as exc:
-        line = raw.count(b"\n", 0, exc.start) + 1
-        col = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
-        raise _Unreadable("encoding", "not-utf8", line, col) from None
-    return text.replace("\r\n", "\n").replace("\r", "\n")
-
-
-def _split(text: str) -> tuple[list[str], int]:
-    """The lines, and the index of the line closing the front matter."""
-    if not text.strip():
-        raise _Unreadable("empty-file", "empty")
-    lines = text.split("\n")
-    if not _FENCE.match(lines[0]):
-        raise _Unreadable("front-matter-missing", "no-front-matter")
-    end = next((i for i in range(1, len(lines)) if _FENCE_END.match(lines[i])), None)
-    if end is None:
-        raise _Unreadable("front-matter-unterminated", "unterminated", line=len(lines))
-    return lines, end
-
-
-def _front_matter(yaml_text: str):
-    """The YAML mapping node (for key lines) and its values."""
-    try:
-        node, data = _compose(yaml_text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
-        line, col = (mark.line + 2, mark.column + 1) if mark else (1, 1)
-        detail = getattr(exc, "problem", None) or str(exc)
-        raise _Unreadable("yaml-syntax", "yaml", line, col, detail=detail) from None
-    except RecursionError:  # [[[[...]]]] thousands deep: the Python loader recurses
-        raise _Unreadable("yaml-syntax", "too-deep") from None
-    except (ValueError, TypeError, OverflowError) as exc:
-        raise _Unreadable("yaml-syntax", "yaml", detail=type(exc).__name__) from None
-    if not isinstance(node, yaml.MappingNode) or not isinstance(data, dict):
-        raise _Unreadable("front-matter-not-mapping", "not-mapping", line=2 if node else 1)
-    return node, data
-
-
-def _compose(text: str):
-    loader = _Loader(text)
-    try:
-        node = loader.get_single_node()
-        return node, (loader.construct_document(node) if node is not None else None)
-    finally:
-        loader.dispose()
-
-
-def _schema_problems(exc: ValidationError, source: Source):
-    errors = exc.errors()
-    # "categroy: x" already says "did you mean category?": no second "category is missing".
-    suggested = {_suggestion(str(e["loc"][0])) for e in errors if e["type"] == "extra_forbidden"}
-    for err in errors:
-        key = str(err["loc"][0]) if err["loc"] else ""
-        if err["type"] == "missing" and key in suggested:
-            continue
-        line = source.lines.get(key, 1)
-        yield Problem(source.file, line, 1, "schema", schema_message(err, key))
-
-
-def _suggestion(key: str) -> str | None:
-    close = difflib.get_close_matches(key, FRONT_MATTER_KEYS, n=1, cutoff=0.6)
-    return close[0] if close else None
-
-
-def schema_message(err: dict, key: str) -> str:
-    """A plain-language message for one pydantic error on front-matter key ``key``."""
-    kind = err["type"]
-    if kind == "extra_forbidden":
-        close = _suggestion(key)
-        hint = t("announcement.did-you-mean", suggestion=close) if close else ""
-        return t("announcement.unknown-key", key=key, allowed=", ".join(FRONT_MATTER_KEYS),
-                 hint=hint)
-    if kind == "missing":
-        return t("announcement.missing-key", key=key)
-    if kind == "literal_error":
-        allowed = get_args(Announcement.model_fields[key].annotation)
-        return t("announcement.not-one-of", key=key, value=_shown(err.get("input")),
-                 allowed=", ".join(allowed))
-    if kind.startswith(("datetime", "date")):
-        return t("announcement.bad-datetime", key=key, value=_shown(err.get("input")))
-    if kind.startswith("bool"):
-        return t("announcement.bad-bool", key=key, value=_shown(err.get("input")))
-    if kind == "value_error" or err.get("input", "") is None:
-        return t("announcement.blank", key=key)
-    return t("announcement.must-be-text", key=key, value=_shown(err.get("input")))
-
-
-def _shown(value) -> str:
-    """A value as staff wrote it, short; a list or mapping only by its brackets."""
-    if isinstance(value, list | tuple):
-        return "[…]"
-    if isinstance(value, dict):
-        return "{…}"
-    text = str(value)
-    return text if len(text) <= 60 else text[:59] + "…"
-
-
-def announcement_files(settings: Settings) -> list[Path]:
-    """Every ``*.md`` under the announcements folder, sorted (README files excepted)."""
-    root = Path(settings.announcements_dir)
-    if not root.is_dir():
-        return []
-    return sorted(p for p in root.rglob("*.md") if p.name.lower() != "readme.md")
-
-
-def load_all(settings: Settings, problems: list[Problem] | None = None) -> list[Announcement]:
-    """All announcements that could be read, sorted by file; reading problems go to
-    ``problems`` when given. :func:`runner.announcements.validate.check` also applies
-    the policy."""
-    found = []
-    for path in announcement_files(settings):
-        ann, errs = parse(path, settings)
-        if problems is not None:
-            problems.extend(errs)
-        if ann is not None:
-            found.append(ann)
-    return found

@@ -18,10 +18,11 @@ from typing import TYPE_CHECKING
 
 from ..errors import ConfigError
 from ..messages import t
-from .model import Announcement, announcement_files, display_path, read
+from .model import Announcement
 from .policy import Context, is_history, run_rules
 from .problems import Problem
 from .publish import format_text
+from .reading import announcement_files, display_path, read
 from .render import Rendered, RenderError, check_source, describe, render
 
 if TYPE_CHECKING:

@@ -6,7 +6,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from runner import messages
-from runner.announcements.model import FRONT_MATTER_KEYS, Announcement, load_all, parse
+from runner.announcements.model import FRONT_MATTER_KEYS, Announcement
+from runner.announcements.reading import load_all, parse
 from tests.announcement_repo import Repo, announcement
 
 ROME = ZoneInfo("Europe/Rome")

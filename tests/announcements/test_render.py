@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from runner.announcements.model import parse
+from runner.announcements.reading import parse
 from runner.announcements.render import (
     CAPTION_LIMIT,
     PARAM_LIMIT,

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from runner.announcements.model import load_all
+from runner.announcements.reading import load_all
 from runner.db import connect
 from runner.send.plan import in_quiet_hours, plan
 from runner.send.settle import settle

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from pydantic import SecretStr
 
-from runner.announcements.model import load_all
+from runner.announcements.reading import load_all
 from runner.db import connect
 from runner.send import fold_journal, report, send
 from runner.settings import Settings, TemplateConfig

@@ -9,7 +9,7 @@ import json
 
 import pytest
 
-from runner.announcements.model import load_all
+from runner.announcements.reading import load_all
 from runner.db import connect
 from runner.errors import BanditoreError
 from runner.send import send

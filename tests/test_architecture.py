@@ -1,0 +1,153 @@
+"""The house rules of runner/, read from the code itself with ``ast``.
+
+- no import cycle between modules, imports inside functions included;
+- imports flow down the pipeline: a stage never imports a later one;
+- no module over 400 lines, no class over 200;
+- every subpackage says in its ``__init__`` docstring what it owns.
+
+Imports under ``if TYPE_CHECKING:`` are annotations only and never run: they
+are left out.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+RUNNER = Path(__file__).resolve().parents[1] / "runner"
+MAX_MODULE_LINES = 400
+MAX_CLASS_LINES = 200
+
+# Lower layers first. A module may import its own layer and any layer before it.
+LAYERS = [
+    {"runner", "runner.errors", "runner.messages", "runner.settings"},
+    {"runner.db"},
+    {"runner.whatsapp"},
+    {"runner.announcements"},
+    {"runner.subscribers"},
+    {"runner.send"},
+    {"runner.webhook", "runner.reports", "runner.channels", "runner.templates"},
+    {"runner.pipeline", "runner.towns", "runner.cms"},
+    {"runner.cli", "runner.__main__"},
+]
+
+
+def module_name(path: Path) -> str:
+    parts = path.relative_to(RUNNER.parent).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+MODULES = {module_name(p): p for p in sorted(RUNNER.rglob("*.py"))}
+
+
+def _type_checking_only(node: ast.AST) -> set[int]:
+    """ids of the import nodes inside ``if TYPE_CHECKING:`` blocks."""
+    skipped = set()
+    for block in ast.walk(node):
+        if isinstance(block, ast.If) and "TYPE_CHECKING" in ast.unparse(block.test):
+            skipped |= {id(n) for stmt in block.body for n in ast.walk(stmt)}
+    return skipped
+
+
+def imports(name: str) -> set[str]:
+    """The runner modules ``name`` imports, anywhere in its body."""
+    path = MODULES[name]
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    skipped = _type_checking_only(tree)
+    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+    found = set()
+    for node in ast.walk(tree):
+        if id(node) in skipped:
+            continue
+        if isinstance(node, ast.Import):
+            targets = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                anchor = package.split(".")[: len(package.split(".")) - node.level + 1]
+                base = ".".join([*anchor, base] if base else anchor)
+            # "from . import x" imports the module x when there is one
+            targets = [f"{base}.{a.name}" if f"{base}.{a.name}" in MODULES else base
+                       for a in node.names]
+        else:
+            continue
+        found |= {t for t in targets if t in MODULES and t != name}
+    return found
+
+
+GRAPH = {name: imports(name) for name in MODULES}
+
+
+def _layer(name: str) -> int:
+    for depth, layer in enumerate(LAYERS):
+        if any(name == top or name.startswith(top + ".") for top in layer - {"runner"}):
+            return depth
+    return 0
+
+
+def test_no_import_cycles():
+    state: dict[str, int] = {}  # 1 visiting, 2 done
+    stack: list[str] = []
+
+    def visit(name: str) -> None:
+        state[name] = 1
+        stack.append(name)
+        for dep in sorted(GRAPH[name]):
+            # A package's __init__ importing its own modules is how packages work,
+            # not a cycle: only edges from a module to a package it is not in count back.
+            if name.startswith(dep + "."):
+                continue
+            if state.get(dep) == 1:
+                cycle = stack[stack.index(dep):] + [dep]
+                pytest.fail("import cycle: " + " -> ".join(cycle))
+            if dep not in state:
+                visit(dep)
+        stack.pop()
+        state[name] = 2
+
+    for name in sorted(GRAPH):
+        if name not in state:
+            visit(name)
+
+
+def test_imports_flow_down_the_pipeline():
+    wrong = sorted(f"{name} imports {dep}" for name, deps in GRAPH.items() for dep in deps
+                   if _layer(dep) > _layer(name))
+    assert wrong == []
+
+
+@pytest.mark.parametrize("name", sorted(MODULES))
+def test_small_modules_and_classes(name):
+    source = MODULES[name].read_text(encoding="utf-8")
+    assert len(source.splitlines()) <= MAX_MODULE_LINES, f"{name} is over {MAX_MODULE_LINES}"
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.ClassDef):
+            size = node.end_lineno - node.lineno + 1
+            assert size <= MAX_CLASS_LINES, f"{name}.{node.name} has {size} lines"
+
+
+@pytest.mark.parametrize("name", sorted(n for n, p in MODULES.items() if p.name == "__init__.py"))
+def test_each_package_says_what_it_owns(name):
+    doc = ast.get_docstring(ast.parse(MODULES[name].read_text(encoding="utf-8")))
+    assert doc and len(doc) > 40, f"{name}/__init__.py needs a docstring saying what it owns"
+
+
+def test_the_checker_sees_imports_inside_functions():
+    assert "runner.subscribers.sync" in GRAPH["runner.cli"]
+    assert "runner.announcements.validate" in GRAPH["runner.pipeline"]
+
+
+def test_the_send_job_and_the_receiver_need_no_reports_stack():
+    """pandas, matplotlib and Jupyter are the `reports` extra: everything but `report`
+    must import without them (the send job and the receiver install lean)."""
+    import subprocess
+    import sys
+
+    code = ("import sys, runner.cli, runner.pipeline, runner.webhook.server; "
+            "print(sorted(m for m in ('pandas', 'matplotlib', 'nbclient', 'nbformat', "
+            "'IPython', 'numpy') if m in sys.modules))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          cwd=RUNNER.parent, check=True)
+    assert done.stdout.strip() == "[]"
