@@ -13,7 +13,7 @@ process would inherit its peak). Scenarios, each with one announcement due now:
 
 Transports: the outbox (no token) sends everything; the cloud transport sends
 for a 10 s window at rate 1,000 to ``tests/cloud_api_server.py`` (150 ms
-latency) run as its own process. Target (issue 4): flat memory up to 1,000,000
+latency) run as its own process. Target: flat memory up to 1,000,000
 queued, <= 500 MB. Prints a markdown table.
 
 Peak RSS MB, 2 shared CPUs, before (9a419a7^) and after the memory work:

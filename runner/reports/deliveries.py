@@ -18,7 +18,7 @@ from ..whatsapp.bodies import callback_delivery_id_sql
 from .data import Period, execute, frame
 
 # Meta's messaging limit: unique users a business may reach outside the
-# customer-service window in a moving 24 hours (cloud-api.md section 6).
+# customer-service window in a moving 24 hours (Meta's messaging limits).
 # None is the unlimited tier.
 REACH_TIERS = (250, 2_000, 10_000, 100_000, None)
 

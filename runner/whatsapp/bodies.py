@@ -49,7 +49,7 @@ def compile_payload(message: dict) -> Payload:
         "messaging_product": "whatsapp",
         "recipient_type": "individual",
         # Always "+" and the country code: without "+" Meta prefixes the business
-        # number's own country code (cloud-api.md section 4).
+        # number's own country code.
         "to": "+" + _TO,
         "biz_opaque_callback_data": CALLBACK_PREFIX + _ID,
         **message,

@@ -16,7 +16,7 @@ from collections.abc import Callable
 
 # Meta's pair rate limit: one message every 6 s to the same user (131056).
 CITIZEN_GAP_S = 6.0
-# The API latency the concurrency is sized for (DESIGN: hold the rate at 200 ms).
+# The API latency the concurrency is sized for: the rate must hold at 200 ms per answer.
 DESIGN_LATENCY_S = 0.2
 # Sends are woken together on a 25 ms grid, at most 4 at once: at 80 msg/s a
 # thread woken from an idle CPU costs about twice a busy one, and pairs of

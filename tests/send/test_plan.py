@@ -147,7 +147,7 @@ def test_a_failed_status_webhook_overrides_the_200(town):
 
 
 def test_a_large_audience_is_planned_in_ranges_once_each(town, monkeypatch):
-    # Ranges of BATCH citizens keep each INSERT's memory small (issue 4); with a tiny
+    # Ranges of BATCH citizens keep each INSERT's memory small; with a tiny
     # BATCH, 40 subscribers span many ranges: each citizen gets exactly one delivery.
     settings, con = town
     import runner.send.plan

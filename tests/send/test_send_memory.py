@@ -1,4 +1,4 @@
-"""The memory-bounded paths of the send engine (issue 4), on real DuckDB files.
+"""The memory-bounded paths of the send engine, on real DuckDB files.
 
 Chunks are taken one group at a time from a sampled citizen range, and planning
 inserts in citizen ranges: the order and the exactly-once promise must be those

@@ -495,7 +495,7 @@ def test_sigterm_stops_the_receiver_cleanly(tmp_path):
 
 
 def test_sync_reads_what_the_receiver_writes(tmp_path, monkeypatch):
-    """The contract with runner.sync (issue 3): raw lines, re-serialised lines and
+    """The contract with runner.subscribers.sync: raw lines, re-serialised lines and
     a fragment left by a killed writer give the same subscribers."""
     sync = pytest.importorskip("runner.subscribers.sync")
     import duckdb

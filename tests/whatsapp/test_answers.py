@@ -1,4 +1,4 @@
-"""Errors are classified by error.code (cloud-api.md section 7), never by HTTP status."""
+"""Errors are classified by error.code (Meta's error-code reference), never by HTTP status."""
 
 import pytest
 
