@@ -162,6 +162,20 @@ def _subscribers_decide(args, settings: Settings) -> int:
     return 0
 
 
+def add_templates(commands):
+    p = commands.add_parser("templates", help=t("templates.help"))
+    actions = p.add_subparsers(dest="templates_action", required=True, metavar="ACTION")
+    sync = actions.add_parser("sync", help=t("templates.sync-help"))
+    sync.set_defaults(handler=_templates_sync)
+
+
+def _templates_sync(args, settings: Settings) -> int:
+    from .whatsapp.templates import sync_catalogue
+
+    print(sync_catalogue(settings).text())
+    return 0
+
+
 def add_run(commands):
     p = commands.add_parser("run", help=t("send.run-help"))
     p.set_defaults(handler=_run)
@@ -176,7 +190,7 @@ def _run(args, settings: Settings) -> int:
 # In the order a reader meets them: the announcement workflow, then subscribers,
 # reports and the receiver.
 COMMANDS: list = [add_validate, add_preview, add_sync, add_send, add_run, add_subscribers,
-                  add_report, add_webhook]
+                  add_templates, add_report, add_webhook]
 
 
 def main(argv: list[str] | None = None) -> int:

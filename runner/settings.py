@@ -137,6 +137,32 @@ class Settings(BaseSettings):
     # it is published, so an old file never goes out from a new deployment.
     default_validity_days: int = Field(7, ge=1)
 
+    # --- templates, the reviewer's figures, welcome first (see runner.whatsapp.templates)
+    # The committed catalogue of the account's templates, text included
+    # (`templates sync` writes it; a town without API access writes it by hand).
+    templates_file: Path = Path("templates.toml")
+    whatsapp_waba_id: str = ""  # the WhatsApp Business Account `templates sync` reads
+    # The counts-only file the send workflow publishes (active subscribers, deliveries
+    # per announcement, template changes): the reviewer's audience and warnings.
+    counts_file: Path = Path("banditore-counts.json")
+    # Price of one delivered template message by category (Meta charges per delivered
+    # template since July 2025), for the reviewer's estimate only. The defaults are of
+    # the order of Italy's rates and not authoritative: set the figures of the current
+    # rate card (WhatsApp Manager > Insights / the pricing page) in your currency.
+    prices: dict[str, float] = Field(default_factory=lambda: {
+        "UTILITY": 0.03, "MARKETING": 0.07, "AUTHENTICATION": 0.03})
+    price_currency: str = "USD"
+    # The acknowledgement a moderated request gets at once, inside the 24-hour window
+    # (staff decide later): for a subscription and for an unsubscription.
+    received_subscribe_text: str = (
+        "Richiesta ricevuta: il {town} la esaminerà e ti scriverà quando sarà approvata. "
+        "Informativa privacy: {privacy_url}."
+    )
+    received_unsubscribe_text: str = (
+        "Richiesta ricevuta: da ora non riceverai più messaggi dal {town}. "
+        "Per iscriverti di nuovo scrivi {subscribe_keyword}."
+    )
+
     # --- clock ------------------------------------------------------------------
     now: datetime | None = None
 

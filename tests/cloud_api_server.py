@@ -7,6 +7,9 @@ Used by the tests (in a thread) and by bench/send.py (as a process:
   error scripted for that recipient: Meta's error body with the HTTP status
   Meta's table gives for the code, a dropped connection, or a 5xx with no body.
 - ``POST /<version>/<phone_number_id>/media``: multipart upload, returns ``{"id": ...}``.
+- ``GET /<version>/<waba_id>/message_templates``: the account's templates
+  (``templates``), ``limit`` per page, with Meta's cursor paging
+  (``paging.cursors.before/after``, ``paging.next`` on every page but the last).
 - A wrong bearer token answers 401 with code 190, as Meta does.
 - Every accepted message is recorded (unless ``record=False``, for the benchmark).
 """
@@ -14,6 +17,7 @@ Used by the tests (in a thread) and by bench/send.py (as a process:
 from __future__ import annotations
 
 import argparse
+import base64
 import itertools
 import json
 import sys
@@ -22,6 +26,7 @@ import time
 from collections import defaultdict, deque
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, urlsplit
 
 # HTTP status Meta's Dec-2025 table gives per code; everything else is 400.
 _STATUS = {0: 401, 190: 401, 3: 500, 131000: 500, 131016: 500, 131045: 500, 131057: 500,
@@ -65,6 +70,8 @@ class State:
     accepted: list[Accepted] = field(default_factory=list)
     attempts: list[tuple[float, str]] = field(default_factory=list)  # (time, to) of every POST
     uploads: list[dict] = field(default_factory=list)
+    templates: list[dict] = field(default_factory=list)  # message_templates' data
+    template_gets: list[str] = field(default_factory=list)  # the path of every GET
     count: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
     ids: itertools.count = field(default_factory=itertools.count)
@@ -94,6 +101,26 @@ class Handler(BaseHTTPRequestHandler):
         body = json.loads(raw)
         to = body.get("to", "")
         self._messages(to, body, self._next_step(to))
+
+    def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+        st = self.state
+        if self.headers.get("Authorization") != f"Bearer {st.token}":
+            return self._json(*meta_error(190))
+        url = urlsplit(self.path)
+        if not url.path.endswith("/message_templates"):
+            return self._json(404, {"error": {"message": "Unknown path", "code": 100,
+                                              "type": "GraphMethodException"}})
+        st.template_gets.append(self.path)
+        query = {k: v[0] for k, v in parse_qs(url.query).items()}
+        limit = int(query.get("limit", 25))
+        start = _cursor_to_index(query.get("after"))
+        page = st.templates[start:start + limit]
+        end = start + len(page)
+        paging = {"cursors": {"before": _index_to_cursor(start), "after": _index_to_cursor(end)}}
+        if end < len(st.templates):
+            paging["next"] = (f"https://graph.facebook.com{url.path}?limit={limit}"
+                              f"&after={_index_to_cursor(end)}")
+        self._json(200, {"data": page, "paging": paging})
 
     def _next_step(self, to: str):
         st = self.state
@@ -162,6 +189,15 @@ class Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
         self.wfile.write(data)
+
+
+def _index_to_cursor(index: int) -> str:
+    """Meta's cursors are opaque base64 strings; these encode a position."""
+    return base64.b64encode(f"pos:{index}".encode()).decode()
+
+
+def _cursor_to_index(cursor: str | None) -> int:
+    return int(base64.b64decode(cursor).decode().split(":")[1]) if cursor else 0
 
 
 class _Server(ThreadingHTTPServer):
