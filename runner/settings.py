@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Literal
 from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     DotEnvSettingsSource,
@@ -171,6 +171,17 @@ class Settings(BaseSettings):
     def _known_timezone(cls, value: str) -> str:
         ZoneInfo(value)  # raises for an unknown zone
         return value
+
+    @model_validator(mode="after")
+    def _welcome_first(self):
+        """Welcome first: a moderating town approves requests long after the citizen
+        wrote, when only a template can reach them; without one the welcome (privacy
+        notice, how to leave) would be skipped and announcements would follow it."""
+        from .messages import t
+
+        if (self.moderate_subscribe or self.moderate_unsubscribe) and not self.welcome_template:
+            raise ValueError(t("settings.welcome-template-required"))
+        return self
 
     @property
     def tz(self) -> ZoneInfo:

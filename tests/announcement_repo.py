@@ -39,6 +39,37 @@ body = ["body"]
 header = "text"
 """
 
+# The templates above as Meta approved them (the committed catalogue).
+CATALOGUE = """\
+[[template]]
+name = "avviso"
+language = "it"
+body = "📢 *{{1}}*\\n\\n{{2}}\\n\\nComune di Prova."
+footer = "Per cancellarti scrivi MI CANCELLO"
+
+[[template]]
+name = "foto"
+language = "it"
+header = "IMAGE"
+body = "📢 *{{1}}*\\n\\n{{2}}\\n\\nComune di Prova."
+footer = "Per cancellarti scrivi MI CANCELLO"
+
+[[template]]
+name = "parti"
+language = "it"
+body = "📢 *{{1}}*\\n\\n{{2}}\\n\\n{{3}}\\n\\nComune di Prova."
+footer = "Per cancellarti scrivi MI CANCELLO"
+
+[[template]]
+name = "titolo"
+language = "it"
+header = "TEXT"
+header_text = "{{1}}"
+body = "Avviso del Comune di Prova: {{1}}"
+footer = "Per cancellarti scrivi MI CANCELLO"
+"""
+
+
 def png(bit_depth: int = 8, color_type: int = 2) -> bytes:
     """A real 1x1 PNG (color type 2 = RGB, 6 = RGBA, 3 = palette)."""
     def chunk(kind: bytes, data: bytes) -> bytes:
@@ -68,6 +99,7 @@ class Repo:
     def __init__(self, root: Path):
         self.root = root
         (root / "pyproject.toml").write_text(PYPROJECT, encoding="utf-8")
+        (root / "templates.toml").write_text(CATALOGUE, encoding="utf-8")
         (root / "announcements" / "2024").mkdir(parents=True)
 
     def write(self, rel: str, content: str | bytes) -> Path:

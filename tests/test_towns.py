@@ -105,3 +105,67 @@ def test_a_town_runs_on_its_configuration_alone(town, tmp_path):
     else:
         assert s.states == {"active": len(subscribe) - 1, "unsubscribed": 1}
         assert (s.welcome, s.goodbye) == (len(subscribe), 1)
+
+
+SAMPLES = Path(__file__).parent.parent / "announcements"
+
+
+def test_each_town_ships_the_text_of_every_template_it_configures(town):
+    from runner.whatsapp.templates import read_catalogue
+
+    name, settings = town
+    catalogue = read_catalogue(TOWNS / "templates" / f"{name}.toml")
+    assert sorted(t.name for t in catalogue.templates) == sorted(settings.templates)
+    for tpl in catalogue.templates:
+        assert tpl.language == "it" and tpl.body and "{{" in tpl.body
+        assert len(tpl.footer) <= 60 and len(tpl.body) <= 1024
+    for key in ("default_template", "welcome_template"):
+        assert getattr(settings, key) in settings.templates
+    welcome = catalogue.get(settings.welcome_template).body
+    assert settings.privacy_url in welcome  # the privacy notice, whenever it is sent
+    for announcement_template in {settings.default_template} | {
+            n for n, c in settings.templates.items() if c.header != "none"}:
+        footer = catalogue.get(announcement_template).footer
+        assert settings.unsubscribe_keywords[0] in footer  # how to leave, in every bubble
+
+
+def test_each_town_validates_the_sample_announcements_of_its_categories(town, tmp_path):
+    """Copy the town's two files, as a town would, and the samples of its categories
+    (links pointing at the town's own site): every one passes, through its template."""
+    from datetime import datetime
+
+    from runner.announcements.validate import check
+
+    name, settings = town
+    shutil.copy(TOWNS / "templates" / f"{name}.toml", tmp_path / "templates.toml")
+    shutil.copytree(SAMPLES / "media", tmp_path / "announcements" / "media")
+    copied = 0
+    for sample in sorted((SAMPLES / "2024").glob("*.md")):
+        text = sample.read_text(encoding="utf-8")
+        category = text.split("category: ", 1)[1].split("\n", 1)[0]
+        if category not in settings.categories:
+            continue
+        text = text.replace("comune.esempio.it", settings.town_site)
+        text = text.replace("Comune di Esempio", settings.town)
+        (tmp_path / "announcements" / "2024").mkdir(parents=True, exist_ok=True)
+        (tmp_path / "announcements" / "2024" / sample.name).write_text(text, encoding="utf-8")
+        copied += 1
+    settings = settings.model_copy(update={"now": datetime.fromisoformat(
+        "2024-03-20T09:00:00+01:00")})
+    result = check(settings)
+    assert copied >= 4 and len(result.checked) == copied
+    assert result.problems == [], "\n".join(p.message for p in result.problems)
+    assert len(result.rendered) == copied
+    assert all(r.template for r in result.rendered.values())
+
+
+def test_a_moderating_town_without_a_welcome_template_is_a_configuration_error(
+        tmp_path, monkeypatch):
+    from runner.errors import ConfigError
+
+    text = (TOWNS / "cerveno.toml").read_text(encoding="utf-8")
+    text = text.replace('welcome_template = "benvenuto"\n', "")
+    (tmp_path / "pyproject.toml").write_text(text, encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ConfigError, match="welcome_template"):
+        load_settings()

@@ -2,11 +2,16 @@
 
 - :mod:`.model`: the one front-matter schema; :mod:`.reading` reads a file into it;
 - :mod:`.render`: Markdown to exactly what a citizen receives on WhatsApp;
-- :mod:`.policy`: the rule registry; :mod:`.rules` and :mod:`.text_rules` the rules;
+- :mod:`.bubble`: the whole message as the citizen sees it (text and HTML), the one
+  renderer every preview uses;
+- :mod:`.policy`: the rule registry; :mod:`.rules`, :mod:`.text_rules`,
+  :mod:`.markup_rules`, :mod:`.template_rules` and :mod:`.schedule` the rules;
 - :mod:`.validate`: every rule over the repository, and ``preview``;
-- :mod:`.problems` the Problem type, :mod:`.publish` how problems are printed.
+- :mod:`.problems` the Problem type, :mod:`.publish` how problems are printed,
+  :mod:`.review` the reviewer's block;
+- :mod:`.audience`: the counts-only file the send workflow publishes.
 
 Importing the package registers every rule, so the registry is never half full.
 """
 
-from . import rules, text_rules  # noqa: F401 (registers the rules)
+from . import markup_rules, rules, schedule, template_rules, text_rules  # noqa: F401

@@ -12,9 +12,13 @@ Rule ids (reading the file adds ``schema``, ``yaml-syntax``, ``encoding``,
 
 category, emergency-category, weekly-cap, expiry, expired, file-name, file-date,
 year-folder, duplicate-id, template, template-header, length, media,
-link-domain, personal-data. The rules live in :mod:`.rules` (front matter, file,
-template, media) and :mod:`.text_rules` (what the title and body say); importing
-them registers them.
+link-domain, personal-data, markup, template-required, template-approved,
+template-text, template-length, already-sent, quiet-hours. The rules live in
+:mod:`.rules` (front matter, file, template, media), :mod:`.text_rules` (what
+the title and body say), :mod:`.markup_rules` (Markdown WhatsApp cannot show),
+:mod:`.template_rules` (the template as Meta has it) and :mod:`.schedule` (quiet
+hours); importing them registers them. A rule may yield a ``warning``: shown, but
+the announcement still goes out.
 """
 
 from __future__ import annotations
@@ -81,10 +85,10 @@ class Context:
 
 
 def problem(ann: Announcement, rule_id: str, key: str, where: str | int | None = None,
-            col: int = 1, **values) -> Problem:
+            col: int = 1, *, severity: str = "error", **values) -> Problem:
     """A Problem at a front-matter key (``where`` a str) or at a line (an int)."""
     line = where if isinstance(where, int) else ann.line(where)
-    return Problem(ann.file, line, col, rule_id, t(f"policy.{key}", **values))
+    return Problem(ann.file, line, col, rule_id, t(f"policy.{key}", **values), severity)
 
 
 def run_rules(ann: Announcement, ctx: Context, *scopes: str) -> Iterator[Problem]:

@@ -1,6 +1,8 @@
 """A problem found in an announcement: what, where (file:line:col) and the rule's id.
 
 Rules only *yield* problems; how they are shown is :mod:`.publish`'s business.
+A ``warning`` is shown like an error but never stops an announcement (for example
+its template is now MARKETING): only errors count in ``CheckResult.ok``.
 """
 
 from __future__ import annotations
@@ -15,3 +17,8 @@ class Problem:
     col: int
     rule: str
     message: str
+    severity: str = "error"  # error | warning
+
+    @property
+    def is_error(self) -> bool:
+        return self.severity == "error"

@@ -6,9 +6,11 @@ in WhatsApp markup: ``*bold*``, ``_italic_``, ``~strike~``, ```` ```monospace```
 lines. A line wrapped in the source is one paragraph (a space), as GitHub shows it.
 
 For a template, each body parameter is filled from the source configured in
-``[tool.banditore.templates.NAME].body`` and made acceptable to Meta: newlines,
-tabs and runs of spaces become one space (a parameter may hold none of them);
-the preview notes when paragraphs were flattened. Lengths are *checked* by the
+``[tool.banditore.templates.NAME].body`` and made acceptable to Meta, which
+refuses a newline, a tab or a run of spaces in a parameter: the blocks are joined
+on one line the way people write them (:func:`join_blocks`: a heading leads its
+text with a colon, list items follow each other with semicolons, ``1)`` numbers
+kept); the preview notes when paragraphs were joined. Lengths are *checked* by the
 policy (``Rendered.limits``), never silently cut.
 """
 
@@ -272,6 +274,51 @@ def flatten(text: str) -> str:
 
 
 _PUNCTUATION = tuple(".,;:!?…")
+_ITEM = re.compile(r"^( *)(?:- |(\d+)\. )(.*)$")
+
+
+def join_blocks(blocks: list[str]) -> str:
+    """Rendered blocks on one line, readable: how a parameter carries paragraphs.
+
+    ``*Come pagare*`` and a numbered list become ``*Come pagare*: 1) con pagoPA;
+    2) in banca.``; paragraphs follow each other after their own punctuation, and a
+    paragraph without any gets a full stop.
+    """
+    out = ""
+    after_heading = False
+    for block in blocks:
+        piece, is_list = _one_line(block)
+        if not piece:
+            continue
+        if out:
+            ended = out.rstrip("*_~").endswith(_PUNCTUATION)
+            # "Orari: lunedì 9-12; giovedì 15-17." A heading or a list leads with a colon.
+            out += " " if ended else (": " if after_heading or is_list else ". ")
+        out += piece
+        if is_list and not piece.rstrip("*_~").endswith(_PUNCTUATION):
+            out += "."
+        after_heading = "\n" not in block and block.startswith("*") and block.endswith("*")
+    return out
+
+
+def _one_line(block: str) -> tuple[str, bool]:
+    """One block on one line, and whether it was a list."""
+    lines = block.split("\n")
+    if lines[0].startswith("> "):
+        text = " ".join(line.removeprefix("> ").strip() for line in lines)
+        return f"«{_WHITESPACE.sub(' ', text).strip()}»", False
+    if not _ITEM.match(lines[0]) or lines[0].startswith(" "):
+        return _WHITESPACE.sub(" ", " ".join(lines)).strip(), False
+    items: list[str] = []
+    for line in lines:
+        match = _ITEM.match(line)
+        if match:
+            number, text = match.group(2), match.group(3)
+            items.append(f"{number}) {text}" if number else text)
+        elif items:
+            items[-1] += " " + line.strip()
+    joined = "; ".join(_WHITESPACE.sub(" ", i).strip().rstrip(";") for i in items)
+    return joined, True
 
 
 def resolve_media(source: str | None, root: Path | None = None) -> Media | None:
@@ -310,10 +357,10 @@ def render(announcement, settings: Settings) -> Rendered:
     for src in config.body:
         raw = _source_value(src, announcement, settings, blocks, title, last_paragraph)
         value = flatten(raw)
-        lines = [line for line in raw.split("\n") if line.strip()]
-        if len(lines) > 1:
+        lines = sum(len(b.split("\n")) for b in _source_blocks(src, blocks, last_paragraph))
+        if lines > 1:
             rendered.notes.append(t("render.flattened", n=len(rendered.parameters) + 1,
-                                    source=src, count=len(lines)))
+                                    source=src, count=lines))
         rendered.parameters.append(value)
     if config.header == "text":
         rendered.header_source = config.header_text
@@ -330,6 +377,16 @@ def _paragraph_number(source: str) -> int:
     return 0
 
 
+def _source_blocks(src: str, blocks: list[str], last_paragraph: int) -> list[str]:
+    """The body blocks a source joins into its parameter."""
+    if src == "body":
+        return blocks
+    number = _paragraph_number(src)
+    if number == 0:
+        return []
+    return blocks[number - 1:] if number == last_paragraph else blocks[number - 1:number]
+
+
 def check_source(source: str) -> bool:
     return source in SOURCES or _paragraph_number(source) > 0
 
@@ -337,8 +394,8 @@ def check_source(source: str) -> bool:
 def _source_value(src, announcement, settings: Settings, blocks, title, last_paragraph) -> str:
     if src == "title":
         return title
-    if src == "body":
-        return "\n\n".join(blocks)
+    if src == "body" or _paragraph_number(src):
+        return join_blocks(_source_blocks(src, blocks, last_paragraph))
     if src == "category":
         return announcement.category.replace("-", " ").capitalize()
     if src == "town":
@@ -346,12 +403,8 @@ def _source_value(src, announcement, settings: Settings, blocks, title, last_par
     if src == "date":
         start = announcement.effective_publish_at
         return start.astimezone(settings.tz).strftime("%d/%m/%Y") if start else ""
-    number = _paragraph_number(src)
-    if number == 0:
-        raise RenderError("render.source-unknown", source=src, allowed=", ".join(SOURCES))
-    if number == last_paragraph:  # the last paragraph parameter carries the rest too
-        return "\n\n".join(blocks[number - 1:])
-    return blocks[number - 1] if number <= len(blocks) else ""
+    # the last paragraph parameter carries the rest too (_source_blocks)
+    raise RenderError("render.source-unknown", source=src, allowed=", ".join(SOURCES))
 
 
 def describe(rendered: Rendered) -> list[str]:

@@ -23,7 +23,8 @@ from .policy import Context, is_history, run_rules
 from .problems import Problem
 from .publish import format_text
 from .reading import announcement_files, display_path, read
-from .render import Rendered, RenderError, check_source, describe, render
+from .bubble import as_text, bubble_of
+from .render import Rendered, RenderError, check_source, render
 
 if TYPE_CHECKING:
     from ..settings import Settings
@@ -42,7 +43,15 @@ class CheckResult:
 
     @property
     def ok(self) -> bool:
-        return not self.problems
+        return not self.errors
+
+    @property
+    def errors(self) -> list[Problem]:
+        return [p for p in self.problems if p.is_error]
+
+    @property
+    def warnings(self) -> list[Problem]:
+        return [p for p in self.problems if not p.is_error]
 
     @property
     def exit_code(self) -> int:
@@ -106,7 +115,7 @@ def check(settings: Settings, paths=None) -> CheckResult:
             continue
         files.append(display_path(path))
         problems.extend(found)
-        bad_files.update(p.file for p in found)
+        bad_files.update(p.file for p in found if p.is_error)
         if ann is not None:
             checked.append(ann)
         if isinstance(out, Rendered):
@@ -122,7 +131,7 @@ def check(settings: Settings, paths=None) -> CheckResult:
         scopes = ("always",) if is_history(ann, now) else ("always", "repo")
         found = list(run_rules(ann, ctx, *scopes, *review))
         problems.extend(found)
-        bad_files.update(p.file for p in found)
+        bad_files.update(p.file for p in found if p.is_error)
     return CheckResult(
         files=sorted(files),
         problems=sorted(problems),
@@ -189,8 +198,8 @@ def _check_files(items, settings: Settings, now) -> list:
 
 
 def preview(settings: Settings, path) -> tuple[str, int]:
-    """What a citizen receives for the announcement at ``path``, with counts and any
-    problems; and the exit code (0 ready to publish, 1 problems)."""
+    """What a citizen receives for the announcement at ``path``: the whole bubble, with
+    counts and any problems; and the exit code (0 ready to publish, 1 problems)."""
     result = check(settings, [path])
     lines: list[str] = []
     for ann in result.checked:
@@ -202,7 +211,7 @@ def preview(settings: Settings, path) -> tuple[str, int]:
             except RenderError as exc:
                 lines.append(exc.message())
         if rendered is not None:
-            lines.extend(describe(rendered))
+            lines.append(as_text(bubble_of(rendered, settings, ann.file)))
     if result.problems:
         lines += ["", t("preview.problems"), *(format_text(p) for p in result.problems)]
     return "\n".join(lines), result.exit_code

@@ -93,8 +93,9 @@ def build(settings: Settings, announcements: list[Announcement], queue: Queue, t
 
 
 def reply_template(settings: Settings, kind: str) -> str | None:
-    """The approved template a welcome/goodbye goes out as outside the 24-hour window."""
-    name = getattr(settings, f"{kind}_template")
+    """The approved template a welcome/goodbye goes out as outside the 24-hour window
+    (an acknowledgement has none: it is only ever sent inside the window)."""
+    name = getattr(settings, f"{kind}_template", None)
     if name and name not in settings.templates:
         raise ConfigError(t("send.reply-template-unknown", kind=kind, name=name,
                             known=", ".join(sorted(settings.templates)) or "-"))

@@ -11,10 +11,13 @@ status webhooks or the outbox show went out, whatever the database thought.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, time
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 import duckdb
+
+# One definition of quiet hours for sending and for the reviewer's "when it goes out".
+from ..announcements.schedule import in_quiet_hours  # noqa: F401 (re-exported)
 
 if TYPE_CHECKING:
     from ..announcements.model import Announcement
@@ -25,17 +28,7 @@ class PlanSummary:
     planned: dict[str, int] = field(default_factory=dict)  # announcement id -> new deliveries
     cancelled: int = 0  # queued deliveries of cancelled announcements
     expired: int = 0    # queued deliveries of announcements that expired before going out
-
-
-def in_quiet_hours(now: datetime, settings: Settings) -> bool:
-    """True between quiet_hours_start and quiet_hours_end in the town's time zone."""
-    start, end = settings.quiet_hours_start, settings.quiet_hours_end
-    local: time = now.astimezone(settings.tz).time().replace(tzinfo=None)
-    if start == end:
-        return False
-    if start < end:
-        return start <= local < end
-    return local >= start or local < end  # the usual case: across midnight
+    left: int = 0       # queued to citizens no longer active (left, asked to leave, blocked)
 
 
 def snapshot(con: duckdb.DuckDBPyConnection, announcements: list[Announcement],
@@ -74,6 +67,7 @@ def plan(con: duckdb.DuckDBPyConnection, settings: Settings,
     if due:
         bounds = _citizen_bounds(con)
         summary.planned = {a: sum(_create(con, a, lo, hi, now) for lo, hi in bounds) for a in due}
+    summary.left = _close_left(con, now)
     summary.cancelled = _close(con, "cancelled", "a.cancelled", now)
     summary.expired = _close(con, "skipped", "a.expires_at <= $now", now, reason="expired")
     return summary
@@ -119,6 +113,20 @@ def _create(con, announcement_id: str, lo: str, hi: str | None, now: datetime) -
         ORDER BY citizen_id
         """,
         {"ann": announcement_id, "lo": lo, "now": now, **({"hi": hi} if hi is not None else {})},
+    ).fetchone()[0]
+
+
+def _close_left(con, now: datetime) -> int:
+    """Sending stops at once for a citizen who is no longer active: one who left, asked
+    staff to leave (a moderated unsubscription, pending) or was blocked."""
+    return con.execute(
+        """
+        UPDATE deliveries SET state = 'skipped', error_title = 'not_subscribed', updated_at = $now
+        FROM subscribers s
+        WHERE deliveries.citizen_id = s.citizen_id AND s.state <> 'active'
+          AND deliveries.kind = 'announcement' AND deliveries.state = 'queued'
+        """,
+        {"now": now},
     ).fetchone()[0]
 
 

@@ -19,9 +19,22 @@ from ..db import transaction
 from ..subscribers.notices import REPLY_KINDS, REPLY_KINDS_SQL
 from ..whatsapp.answers import RETRY_LATER_AFTER_S, RETRY_LATER_CODES, TRANSIENT_CODES
 
+# Welcome first: an announcement waits while the citizen's latest welcome has not
+# gone (queued, in flight, failed or skipped): the privacy notice and how to leave
+# come before anything else. A citizen with no welcome row (subscribed before
+# replies were recorded) is not held.
+WELCOME_GONE = "('sent', 'delivered', 'read', 'played')"
+_AWAITS_WELCOME = f"""d.citizen_id IN (
+    SELECT w.citizen_id FROM deliveries w
+    WHERE w.kind = 'welcome' AND w.state NOT IN {WELCOME_GONE}
+      AND NOT EXISTS (SELECT 1 FROM deliveries v
+                      WHERE v.kind = 'welcome' AND v.citizen_id = w.citizen_id
+                        AND v.state IN {WELCOME_GONE} AND v.created_at > w.created_at))"""
+
 # Queued deliveries the run may send (temp tables filled by Queue.prepare).
-_QUEUED_SENDABLE = """d.state = 'queued' AND (d.kind IN (SELECT kind FROM sendable_kinds)
-    OR (d.kind = 'announcement' AND d.announcement_id IN (SELECT announcement_id FROM sendable)))"""
+_QUEUED_SENDABLE = f"""d.state = 'queued' AND (d.kind IN (SELECT kind FROM sendable_kinds)
+    OR (d.kind = 'announcement' AND d.announcement_id IN (SELECT announcement_id FROM sendable)
+        AND NOT {_AWAITS_WELCOME}))"""
 
 # A journal row: (delivery_id, state, wamid, error_code, error_title, tries).
 JournalRow = tuple[str, str, str | None, int | None, str | None, int]
@@ -141,6 +154,12 @@ class Queue:
         ).fetchone()[0]
         return skipped
 
+    def awaiting_welcome(self) -> int:
+        """Queued announcement deliveries held until the citizen's welcome has gone."""
+        return self.con.execute(
+            f"SELECT count(*) FROM deliveries d WHERE d.state = 'queued' "
+            f"AND d.kind = 'announcement' AND {_AWAITS_WELCOME}").fetchone()[0]
+
     def queued_announcements(self) -> dict[str, int]:
         """Queued deliveries per announcement."""
         return dict(self.con.execute(
@@ -211,7 +230,8 @@ class Queue:
             return []
         announcement_id, queued = group[0]
         where = ("d.kind IN (SELECT kind FROM sendable_kinds)" if announcement_id is None
-                 else "d.kind = 'announcement' AND d.announcement_id = $ann")
+                 else f"d.kind = 'announcement' AND d.announcement_id = $ann "
+                      f"AND NOT {_AWAITS_WELCOME}")
         params = {} if announcement_id is None else {"ann": announcement_id}
         bound = ""
         if queued > 2 * size:

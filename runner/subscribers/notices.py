@@ -2,6 +2,10 @@
 
 The send engine sends exactly :func:`reply_text`; a consent records the
 :func:`notice_version` in force, a hash of that same text.
+
+Where staff moderate, a request is acknowledged at once, inside the citizen's
+24-hour window (``ack_subscribe``: "richiesta ricevuta"; ``ack_unsubscribe``:
+sending has stopped); the welcome or goodbye follows the staff decision.
 """
 
 from __future__ import annotations
@@ -13,14 +17,18 @@ if TYPE_CHECKING:
     from ..settings import Settings
 
 # The replies a keyword earns, as deliveries.kind (an announcement is 'announcement').
-REPLY_KINDS = ("welcome", "goodbye")
-REPLY_KINDS_SQL = "('welcome', 'goodbye')"
+REPLY_KINDS = ("welcome", "goodbye", "ack_subscribe", "ack_unsubscribe")
+REPLY_KINDS_SQL = "(" + ", ".join(f"'{kind}'" for kind in REPLY_KINDS) + ")"
+# The delivery id of a reply: this prefix and the wamid of the message it answers.
+REPLY_PREFIX = {"welcome": "w", "goodbye": "g", "ack_subscribe": "r", "ack_unsubscribe": "l"}
 
 
 def reply_text(settings: Settings, kind: str) -> str:
     """The welcome or goodbye text as the citizen reads it (the send engine formats
     the same placeholders)."""
-    template = settings.welcome_text if kind == "welcome" else settings.goodbye_text
+    template = {"welcome": settings.welcome_text, "goodbye": settings.goodbye_text,
+                "ack_subscribe": settings.received_subscribe_text,
+                "ack_unsubscribe": settings.received_unsubscribe_text}[kind]
     return template.format(
         town=settings.town,
         privacy_url=settings.privacy_url,

@@ -11,6 +11,9 @@ Rules, in the words of the towns:
 - a keyword from a blocked citizen changes nothing (blocked is sticky until unblock);
 - with moderation a subscription (or unsubscription) waits for approve/reject;
 - unsubscribing needs no approval while the subscription itself is still pending;
+- a moderated request is acknowledged at once (``ack_subscribe``/``ack_unsubscribe``),
+  and a moderated unsubscription stops sending at once: the citizen is no longer
+  ``active`` while staff decide;
 - forget erases the citizen's data and ignores every earlier event, also on rebuild.
 """
 
@@ -21,6 +24,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from .decisions import Decision
+from .notices import REPLY_PREFIX
 
 STATES = ("pending", "active", "unsubscribed", "rejected", "blocked")
 
@@ -123,12 +127,14 @@ class _Replay:
             if self.moderate_subscribe:
                 self.move(e.ts, "pending", e.wamid, "subscribe")
                 self.request = e
+                o.replies.append(_reply(e, "ack_subscribe"))
             else:
                 self.move(e.ts, "active", e.wamid)
                 o.replies.append(_reply(e, "welcome"))
         elif o.state == "active" and self.moderate_unsubscribe:
             self.move(e.ts, "pending", e.wamid, "unsubscribe")
             self.request = e
+            o.replies.append(_reply(e, "ack_unsubscribe"))
         elif o.state == "active" or joining:  # leaving needs no approval while joining
             self.move(e.ts, "unsubscribed", e.wamid)
             o.replies.append(_reply(e, "goodbye"))
@@ -136,4 +142,4 @@ class _Replay:
 
 
 def _reply(e: Event, kind: str) -> tuple[str, str, datetime]:
-    return (f"{'w' if kind == 'welcome' else 'g'}:{e.wamid}", kind, e.ts)
+    return (f"{REPLY_PREFIX[kind]}:{e.wamid}", kind, e.ts)

@@ -1,11 +1,13 @@
 """Every policy rule, each with good and bad cases, through runner.validate.check."""
 
+import json
+
 import pytest
 
 from runner.announcements.policy import rule_ids
 from runner.announcements.text_rules import find_phones
 from runner.announcements.validate import check
-from tests.announcement_repo import PNG_RGB, Repo, announcement, png
+from tests.announcement_repo import CATALOGUE, PNG_RGB, Repo, announcement, png
 
 TARGET = "announcements/2024/2024-04-03-prova.md"
 
@@ -47,7 +49,7 @@ GOOD = [
     ("weekly-cap", {"_files": week_of_three(), "_path": "announcements/2024/2024-04-08-prova.md"}),
     ("weekly-cap", {"_files": week_of_three(), "_settings": {"weekly_cap": 4}}),
     ("expiry", {"publish_at": "2024-04-03T10:00:00+02:00", "expires_at": "2024-04-03T10:01"}),
-    ("expiry", {"expires_at": "2024-04-03T00:01:00+02:00"}),
+    ("expiry", {"expires_at": "2024-04-03T08:01:00+02:00"}),
     ("expired", {"_path": "announcements/2024/2024-03-31-prova.md"}),  # until 7 April
     ("file-name", {"_path": "announcements/2024/2024-04-03-chiusura-via-roma-2.md"}),
     ("file-date", {"publish_at": "2024-04-03T23:59:00+02:00"}),
@@ -58,14 +60,13 @@ GOOD = [
     ("template", {"template": "parti", "body": "Uno.\n\nDue."}),
     ("template-header", {"template": "foto", "media": MEDIA, "_files": {MEDIA: PNG_RGB}}),
     ("template-header", {"template": "avviso"}),
-    ("length", {"body": "x" * 1000}),
-    ("length", {"body": "x" * 4000, "_settings": {"default_template": None}}),
+    ("length", {"body": "x" * 950}),
     ("media", {"template": "foto", "media": MEDIA, "_files": {MEDIA: PNG_RGB}}),
     ("media", {"template": "foto", "media": MEDIA, "_files": {MEDIA: png(8, 6)}}),
     ("media", {"template": "foto", "media": "announcements/media/a.jpg",
                "_files": {"announcements/media/a.jpg": b"\xff\xd8\xff\xe0" + bytes(100)}}),
     ("media", {"template": "foto", "media": "https://www.comune.prova.it/foto.jpg"}),
-    ("media", {"_settings": {"default_template": None}, "media": "https://x.gov.it/a.pdf"}),
+    ("media", {"template": "foto", "media": "https://x.gov.it/a.jpg"}),
     ("link-domain", {"body": "Vedi https://www.comune.prova.it/tari e www.comune.prova.it."}),
     ("link-domain", {"body": "[Protezione civile](https://rischi.protezionecivile.gov.it/x)."}),
     ("link-domain", {"body": "Scrivi a <protocollo@comune.prova.it>."}),
@@ -81,6 +82,17 @@ GOOD = [
     ("personal-data", {"body": "PEC protocollo@pec.comune.prova.it, URP urp@interno.gov.it."}),
     ("personal-data", {"body": "Paga con pagoPA: codice avviso 301000000012345678."}),
     ("personal-data", {"title": "Caratteristicamente straordinario"}),
+    ("markup", {"body": "## Orari\n\n- lunedì: 9-12\n\nDomande? <https://www.comune.prova.it>"}),
+    ("markup", {"body": "Se a < b e c > d, il modulo <mailto:urp@comune.prova.it> vale."}),
+    ("template-required", {"template": "avviso"}),
+    ("template-approved", {"template": "parti", "body": "Uno.\n\nDue."}),
+    ("template-text", {"template": "titolo"}),
+    ("template-length", {"body": "x" * 950}),
+    ("already-sent", {"_files": {"banditore-counts.json": '{"active": 9, "sent": {"x": 3}}'}}),
+    ("quiet-hours", {"publish_at": "2024-04-03T22:00:00+02:00",
+                     "expires_at": "2024-04-04T12:00:00+02:00"}),
+    ("quiet-hours", {"publish_at": "2024-04-03T22:00:00+02:00", "category": "allerta-meteo",
+                     "urgency": "emergency", "expires_at": "2024-04-03T23:00:00+02:00"}),
 ]
 
 BAD = [
@@ -121,6 +133,32 @@ BAD = [
     ("length", {"body": "x" * 1030}, "parametro 2 (body) ha 1030"),
     ("length", {"title": "t" * 30, "body": "x" * 1000}, "tutti i parametri"),
     ("length", {"body": "x" * 4100, "_settings": {"default_template": None}}, "4096"),
+    ("markup", {"body": "| giorno | orario |\n|---|---|\n| lun | 9-12 |"}, "tabelle"),
+    ("markup", {"body": "Testo\n\n<b>importante</b>"}, "HTML <b>"),
+    ("markup", {"body": "Vedi <span style='color:red'>qui</span>."}, "HTML <span>"),
+    ("markup", {"body": "### Orari\n\ntesto"}, "livello 3"),
+    ("template-required", {"_settings": {"default_template": None}}, "template: NOME"),
+    ("template-approved", {"_files": {"templates.toml": ""}}, "non è nel catalogo"),
+    ("template-approved", {"_files": {"templates.toml": CATALOGUE.replace(
+        'name = "avviso"\nlanguage = "it"\n', 'name = "avviso"\nlanguage = "it"\n'
+        'status = "PAUSED"\n')}}, "stato PAUSED"),
+    ("template-approved", {"_files": {"templates.toml": CATALOGUE.replace(
+        'name = "avviso"\nlanguage = "it"\n', 'name = "avviso"\nlanguage = "it"\n'
+        'category = "MARKETING"\n')}}, "MARKETING"),
+    ("template-approved", {"_files": {"banditore-counts.json": json.dumps(
+        {"active": 5, "templates": {"avviso:it": {"category": "MARKETING"}}})}}, "MARKETING"),
+    ("template-text", {"template": "parti", "body": "Uno.\n\nDue.", "_files": {
+        "templates.toml": CATALOGUE.replace("{{2}}\\n\\n{{3}}", "{{2}}")}}, "2 segnaposto"),
+    ("template-text", {"_files": {"templates.toml": CATALOGUE.replace(
+        "Per cancellarti scrivi MI CANCELLO", "Comune di Prova")}}, "MI CANCELLO"),
+    ("template-text", {"template": "foto", "media": MEDIA, "_files": {
+        MEDIA: PNG_RGB, "templates.toml": CATALOGUE.replace('header = "IMAGE"',
+                                                            'header = "VIDEO"')}}, "VIDEO"),
+    ("template-length", {"body": "x" * 1000}, "corpo (testo fisso + parametri) ha 10"),
+    ("already-sent", {"_files": {"banditore-counts.json": json.dumps(
+        {"active": 40, "sent": {"2024-04-03-prova": 37}})}}, "già stato inviato a 37"),
+    ("quiet-hours", {"publish_at": "2024-04-03T22:00:00+02:00",
+                     "expires_at": "2024-04-04T07:00:00+02:00"}, "partirebbe solo il 04/04 08:00"),
     ("length", {"body": "x" * 1100, "media": MEDIA, "_files": {MEDIA: PNG_RGB},
                 "_settings": {"default_template": None}}, "didascalia"),
     ("media", {"template": "foto", "media": "announcements/media/manca.png"}, "non esiste"),
@@ -258,9 +296,11 @@ def test_every_message_key_used_exists_in_both_languages():
                                                              source)}
     used |= {"policy.phone-mobile", "policy.phone-landline"}  # f"phone-{kind}"
     used |= {f"render.kind-{k}" for k in ("image", "video", "document")}
-    catalogue = tomllib.loads((root / "messages/announcements.toml").read_text("utf-8"))
-    flat = {f"{area}.{key}": texts for area, keys in catalogue.items()
-            for key, texts in keys.items()}
+    flat = {}
+    for path in ("announcements", "templates"):
+        catalogue = tomllib.loads((root / f"messages/{path}.toml").read_text("utf-8"))
+        flat |= {f"{area}.{key}": texts for area, keys in catalogue.items()
+                 for key, texts in keys.items() if set(texts) <= {"it", "en"}}
     assert used - set(flat) == set()
     assert len(used) > 60
     for key, texts in flat.items():

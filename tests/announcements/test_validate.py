@@ -141,7 +141,8 @@ def test_json_format(repo, capsys):
     assert code == 1
     assert [p["rule"] for p in data["problems"]] == ["schema", "personal-data"]
     assert data["problems"][0] == {"file": BAD, "line": 4, "col": 1, "rule": "schema",
-                                   "message": data["problems"][0]["message"]}
+                                   "message": data["problems"][0]["message"],
+                                   "severity": "error"}
     assert data["files"] == [GOOD, BAD]
     assert data["valid"] == ["2024-04-03-buono"]
     assert data["budget"] == {"2024-W14": 1} and data["weekly_cap"] == 3
@@ -175,27 +176,42 @@ def test_preview_shows_the_template_and_counts(repo, capsys):
     assert code == 0
     assert out.splitlines() == [
         GOOD,
-        "Allegato (immagine): announcements/media/foto.png",
-        "Modello WhatsApp «foto» (lingua it), con i parametri:",
-        "{{1}} = Strada chiusa",
-        "{{2}} = Via *Roma* chiusa. Dettagli.",
-        "parametro 1 (title): 13/1024 caratteri ✓",
-        "parametro 2 (body): 28/1024 caratteri ✓",
-        "tutti i parametri insieme (il testo fisso del modello si aggiunge): 41/1024 caratteri ✓",
+        "╭─ modello foto (it) · UTILITY · APPROVED",
+        "│ [immagine: announcements/media/foto.png]",
+        "│ 📢 *Strada chiusa*",
+        "│",
+        "│ Via *Roma* chiusa. Dettagli.",
+        "│",
+        "│ Comune di Prova.",
+        "│ piè di pagina: Per cancellarti scrivi MI CANCELLO",
+        "╰─",
+        "Caratteri: parametro 1 (title) 13/1024 ok · parametro 2 (body) 28/1024 ok · "
+        "corpo (testo fisso + parametri) 65/1024 ok · piè di pagina 34/60 ok",
         "Nota: Parametro 2 (body): 2 righe/paragrafi uniti in una sola riga, perché WhatsApp "
         "non ammette a capo nei parametri dei modelli.",
     ]
 
 
-def test_preview_of_a_text_message_in_english(repo, capsys, monkeypatch):
+def test_preview_is_the_whole_bubble_in_english(repo, capsys, monkeypatch):
     monkeypatch.setenv("BANDITORE_LANGUAGE", "en")
-    pyproject = repo.root / "pyproject.toml"
-    pyproject.write_text(pyproject.read_text().replace('default_template = "avviso"\n', ""))
     path = repo.add("2024-04-05-testo", body="Riga *uno*\n\n- a\n- b")
     code, out, _ = run(capsys, "preview", str(path))
     assert code == 0
-    assert "Text message, exactly as the citizen receives it:\n*Avviso di prova*\n\n" \
-           "Riga _uno_\n\n- a\n- b\nmessage text: 38/4096 characters ✓" in out
+    assert ("╭─ template avviso (it) · UTILITY · APPROVED\n"
+            "│ 📢 *Avviso di prova*\n│\n│ Riga _uno_: a; b.\n│\n│ Comune di Prova.\n"
+            "│ footer: Per cancellarti scrivi MI CANCELLO\n╰─\n") in out
+    assert "Characters: parameter 1 (title) 15/1024 ok" in out
+    assert "body (fixed text + parameters) 56/1024 ok · footer 34/60 ok" in out
+
+
+def test_preview_without_a_template_says_why_it_cannot_go_out(repo, capsys):
+    pyproject = repo.root / "pyproject.toml"
+    pyproject.write_text(pyproject.read_text().replace('default_template = "avviso"\n', ""))
+    path = repo.add("2024-04-05-testo", body="Riga *uno*")
+    code, out, _ = run(capsys, "preview", str(path))
+    assert code == 1
+    assert "╭─ testo libero (senza modello)\n│ *Avviso di prova*\n│\n│ Riga _uno_\n╰─" in out
+    assert "error[template-required]" in out
 
 
 def test_preview_lists_the_problems_and_exits_1(repo, capsys):

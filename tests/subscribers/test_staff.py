@@ -67,11 +67,11 @@ def test_order_of_input_does_not_matter():
 
 def test_cerveno_moderates_subscription():
     o = replay([sub(0, name="Paolo Rossi")], [], **CERVENO)
-    assert (o.state, o.pending_action, o.name, o.replies) == ("pending", "subscribe",
-                                                              "Paolo Rossi", [])
+    assert (o.state, o.pending_action, o.name) == ("pending", "subscribe", "Paolo Rossi")
+    assert o.replies == [("r:wamid.s0", "ack_subscribe", at(0))]  # "richiesta ricevuta"
     assert o.consents == ["wamid.s0"]  # the consent is given when the citizen writes
     o = replay([sub(0)], [dec(10, "approve")], **CERVENO)
-    assert (o.state, o.replies) == ("active", [("w:wamid.s0", "welcome", at(0))])
+    assert (o.state, o.replies[-1]) == ("active", ("w:wamid.s0", "welcome", at(0)))
     assert replay([sub(0)], [dec(10, "reject")], **CERVENO).state == "rejected"
 
 
@@ -116,6 +116,8 @@ def town(tmp_path, monkeypatch):
     monkeypatch.setenv("BANDITORE_CAPTURE_NAME", "true")
     monkeypatch.setenv("BANDITORE_MODERATE_SUBSCRIBE", "true")
     monkeypatch.setenv("BANDITORE_MODERATE_UNSUBSCRIBE", "true")
+    monkeypatch.setenv("BANDITORE_WELCOME_TEMPLATE", "benvenuto")
+    monkeypatch.setenv("BANDITORE_TEMPLATES", '{"benvenuto": {"body": ["town"]}}')
     monkeypatch.setenv("BANDITORE_NOW", "2024-03-22T10:00:00+01:00")
     write(tmp_path / "logs" / "a.jsonl", [
         message("393330000001", "wamid.1", T0, "Servizio Info ON Paolo Rossi"),
@@ -135,7 +137,8 @@ def test_approve_is_kept_in_the_repo_and_survives_a_rebuild(town):
     text = (town / "subscribers" / "decisions.txt").read_text()
     assert PAOLO in text and "393330000001" not in text
     db = town / "subscribers.duckdb"
-    assert query(db, "SELECT delivery_id FROM deliveries") == [("w:wamid.1",)]
+    assert query(db, "SELECT delivery_id FROM deliveries ORDER BY ALL") == [
+        ("r:wamid.1",), ("r:wamid.2",), ("w:wamid.1",)]  # both acknowledged at once
     before = state(db)
     (town / "subscribers.duckdb").unlink()
     sync(load_settings())
