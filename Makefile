@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 TEST_STAMP := $(VENV)/.installed-test
 
-.PHONY: run test bench clean
+.PHONY: run test bench clean chromium
 
 # The main job on the sample data: validate the announcements, sync subscribers
 # from the sample webhook logs and send through the local outbox (no
@@ -17,7 +17,7 @@ run: export BANDITORE_NOW ?= 2024-04-03T10:00:00+02:00
 run: $(STAMP)
 	$(BIN)/python -m runner run
 
-test: $(TEST_STAMP)
+test: $(TEST_STAMP) chromium
 	$(BIN)/python -m pytest
 
 # The main job installs lean (no reports stack); the tests install everything.
@@ -30,6 +30,15 @@ $(STAMP): pyproject.toml
 $(TEST_STAMP): $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $@
+
+# The tests look at the bubble's HTML in Debian's headless Chromium: installed with
+# apt when missing (CI and developers run as root); checked on every `make test`.
+chromium:
+	@test -x /usr/bin/chromium || { \
+		echo "Installing Debian's chromium for the browser tests..."; \
+		DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+			chromium >/dev/null; }
 
 # The benchmark scripts, one after the other; each prints its figures.
 bench: $(TEST_STAMP)

@@ -294,6 +294,8 @@ def join_blocks(blocks: list[str]) -> str:
             ended = out.rstrip("*_~").endswith(_PUNCTUATION)
             # "Orari: lunedì 9-12; giovedì 15-17." A heading or a list leads with a colon.
             out += " " if ended else (": " if after_heading or is_list else ". ")
+            if is_list and out.rstrip("*_~ ").endswith((".", "!", "?")):
+                piece = piece[:1].upper() + piece[1:]  # a new sentence
         out += piece
         if is_list and not piece.rstrip("*_~").endswith(_PUNCTUATION):
             out += "."
