@@ -116,7 +116,7 @@ NO_TEMPLATE = {"default_template": None}
 def test_default_template_title_and_flattened_body(repo):
     out = rendered(repo, title="Strada  chiusa", body="Via **Roma**.\n\n- dalle 8\n- alle 18")
     assert out.template == "avviso" and out.language == "it"
-    assert out.parameters == ["Strada chiusa", "Via *Roma*. dalle 8; alle 18."]
+    assert out.parameters == ["Strada chiusa", "Via *Roma*. Dalle 8; alle 18."]
     assert out.text == "*Strada chiusa*\n\nVia *Roma*.\n\n- dalle 8\n- alle 18"
     assert out.header is None
     assert len(out.notes) == 1 and "3 righe" in out.notes[0]
