@@ -56,6 +56,7 @@ def add_validate(commands):
     p.add_argument("paths", nargs="*", metavar="PATH", help=t("validate.paths-help"))
     p.add_argument("--format", choices=["text", "github", "json"], default="text",
                    help=t("validate.format-help"))
+    p.add_argument("--review-dir", metavar="DIR", help=t("review.dir-help"))
     p.set_defaults(handler=_validate)
 
 
@@ -64,7 +65,7 @@ def _validate(args, settings: Settings) -> int:
     from .announcements.validate import check
 
     result = check(settings, args.paths or None)
-    print(publish(result, settings, args.format, os.environ))
+    print(publish(result, settings, args.format, os.environ, review_dir=args.review_dir))
     return result.exit_code
 
 

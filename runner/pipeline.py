@@ -11,8 +11,9 @@ from typing import TYPE_CHECKING
 
 from .announcements.publish import publish
 from .announcements.validate import check
-from .messages import t
+from .messages import t, tn
 from .send import SendSummary, report, send
+from .send.counts import write_counts
 from .subscribers.sync import sync
 
 if TYPE_CHECKING:
@@ -33,8 +34,9 @@ def run(settings: Settings, environ: Mapping[str, str],
     result = check(settings)
     fmt = "github" if environ.get("GITHUB_ACTIONS") == "true" else "text"
     text = publish(result, settings, fmt, environ)
-    emit(t("send.run-validate", valid=len(result.valid), checked=len(result.checked),
-           problems=len(result.problems)))
+    emit(t("review.run-validate", checked=tn("count.checked", len(result.checked)),
+           valid=tn("count.valid", len(result.valid)),
+           problems=tn("count.problem", len(result.errors))))
     if text.strip():
         emit(text)
     emit(t("send.run-sync"))
@@ -42,4 +44,8 @@ def run(settings: Settings, environ: Mapping[str, str],
     emit(t("send.run-send"))
     summary = send(settings, result.valid, environ=environ)
     emit(report(summary))
+    for plan in summary.announcements:  # what citizens saw, as they saw it
+        emit(t("review.run-bubble", id=plan.id) + "\n" + plan.preview)
+    # Counts only, for the next pull request's reviewer (the send workflow publishes it).
+    emit(t("review.counts-written", path=write_counts(settings)))
     return max(result.exit_code, summary.exit_code)

@@ -40,6 +40,8 @@ class CheckResult:
     rendered: dict[str, Rendered] = field(default_factory=dict)  # by file
     budget: dict[str, int] = field(default_factory=dict)  # ISO week -> non-emergency count
     weekly_cap: int = 10
+    weeks: dict[str, list[str]] = field(default_factory=dict)  # ISO week -> ids, in rank order
+    reviewed: bool = False  # named files (a pull request's), not the whole repository
 
     @property
     def ok(self) -> bool:
@@ -140,7 +142,17 @@ def check(settings: Settings, paths=None) -> CheckResult:
         rendered=rendered,
         budget=ctx.budget,
         weekly_cap=settings.weekly_cap,
+        weeks=_weeks(ctx.week_rank, everything),
+        reviewed=paths is not None,
     )
+
+
+def _weeks(week_rank: dict[str, tuple[str, int]], announcements) -> dict[str, list[str]]:
+    ids = {a.file: a.id for a in announcements}
+    weeks: dict[str, list[tuple[int, str]]] = {}
+    for file, (week, rank) in week_rank.items():
+        weeks.setdefault(week, []).append((rank, ids[file]))
+    return {week: [i for _, i in sorted(pairs)] for week, pairs in weeks.items()}
 
 
 def _check_one(path: Path, settings: Settings, is_target: bool, root: Path, now):

@@ -202,6 +202,33 @@ MIGRATIONS: list[tuple[str, str]] = [
         );
         """,
     ),
+    (
+        "0007_templates",
+        """
+        -- Template status and category changes Meta announced by webhook
+        -- (message_template_status_update, template_category_update), one row per
+        -- announcement, deduplicated on every column. template_state is the latest
+        -- status and category per template: the counts file and the reports read it.
+        CREATE TABLE template_updates (
+            ts                TIMESTAMPTZ NOT NULL,  -- entry.time
+            field             VARCHAR NOT NULL,
+            template_id       VARCHAR,
+            name              VARCHAR NOT NULL,
+            language          VARCHAR NOT NULL,
+            status            VARCHAR,   -- the event: APPROVED, PAUSED, DISABLED...
+            category          VARCHAR,   -- new_category
+            previous_category VARCHAR,
+            reason            VARCHAR
+        );
+        CREATE VIEW template_state AS
+        SELECT name, language,
+               arg_max(CASE status WHEN 'REINSTATED' THEN 'APPROVED' ELSE status END, ts)
+                   FILTER (status IS NOT NULL) AS status,
+               arg_max(category, ts) FILTER (category IS NOT NULL) AS category,
+               max(ts) AS changed_at
+        FROM template_updates GROUP BY name, language;
+        """,
+    ),
 ]
 
 

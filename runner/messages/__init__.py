@@ -9,6 +9,8 @@ key with an ``it`` and an ``en`` text in ``str.format`` syntax::
     en = "Category “{value}” does not exist. Use one of: {allowed}."
 
 Code never holds the text itself: it calls ``t("policy.category-unknown", ...)``.
+A count takes its noun's number from :func:`tn`: ``[count.problem.one]`` and
+``[count.problem.other]`` ("1 problema", "3 problemi"; 0 is plural in both languages).
 """
 
 from __future__ import annotations
@@ -64,3 +66,8 @@ def t(key: str, language: str | None = None, /, **values) -> str:
         raise MissingMessage(key) from None
     text = texts.get(language or _current) or texts["it"]
     return text.format(**values) if values else text
+
+
+def tn(key: str, count: int, /, **values) -> str:
+    """The message ``key.one`` or ``key.other`` by ``count``, formatted with it."""
+    return t(f"{key}.{'one' if count == 1 else 'other'}", count=count, **values)

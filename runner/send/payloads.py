@@ -14,6 +14,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ..announcements.bubble import as_text, bubble_of
 from ..announcements.render import Media, RenderError, render
 from ..errors import ConfigError
 from ..messages import t
@@ -28,7 +29,7 @@ from ..whatsapp.bodies import (
 )
 from ..whatsapp.client import UploadError
 from .plan import in_quiet_hours
-from .summary import AnnouncementPlan, preview
+from .summary import AnnouncementPlan
 
 if TYPE_CHECKING:
     from ..announcements.model import Announcement
@@ -64,7 +65,7 @@ def build(settings: Settings, announcements: list[Announcement], queue: Queue, t
         except RenderError as exc:  # validated already; kept queued, reported
             entry.preview = exc.message()
             continue
-        entry.preview = preview(rendered)
+        entry.preview = as_text(bubble_of(rendered, settings, ann.file))  # what citizens see
         if entry.held:
             continue
         media = None

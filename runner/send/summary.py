@@ -7,7 +7,7 @@ from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from ..announcements.render import Rendered
+from ..announcements.review import human_duration
 from ..messages import t
 from .plan import PlanSummary
 from .settle import Settled
@@ -60,26 +60,8 @@ class SendSummary:
         return 1 if self.failed or self.halted else 0
 
 
-def preview(rendered: Rendered) -> str:
-    """The dry run's view of a message: its text, or its template and parameters."""
-    if rendered.template is None:
-        return rendered.text
-    params = "\n".join(f"  {{{{{i}}}}} {p}" for i, p in enumerate(rendered.parameters, 1))
-    return t("send.preview-template", name=rendered.template, language=rendered.language,
-             params=params)
-
-
-def _duration(seconds: float) -> str:
-    if seconds < 10:
-        return f"{seconds:.1f} s"
-    seconds = int(round(seconds))
-    if seconds < 60:
-        return f"{seconds} s"
-    minutes, seconds = divmod(seconds, 60)
-    if minutes < 60:
-        return f"{minutes} min {seconds:02d} s"
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours} h {minutes:02d} min"
+# One way to say a duration, for the reviewer's estimate and the dry run alike.
+_duration = human_duration
 
 
 def report(summary: SendSummary) -> str:

@@ -20,7 +20,7 @@ import queue
 import threading
 
 from ..db import temp_table
-from . import logs
+from . import logs, template_updates
 
 # The parts of a webhook body sync reads; json_transform ignores the rest.
 _CONTACT = '{"wa_id":"VARCHAR","user_id":"VARCHAR","profile":{"name":"VARCHAR"}}'
@@ -51,6 +51,7 @@ def stage(con, reads: list[logs.FileRead]) -> tuple[int, int]:
     The caller detaches ``stage`` when done (outside any transaction)."""
     con.execute("ATTACH IF NOT EXISTS ':memory:' AS stage")
     con.execute(_STAGE_TABLE)
+    template_updates.prepare(con)
     blocks: queue.Queue = queue.Queue(maxsize=PARSE_WORKERS + 1)
     errors: list[BaseException] = []
 
@@ -69,6 +70,7 @@ def stage(con, reads: list[logs.FileRead]) -> tuple[int, int]:
                                raw=("BLOB", block.lines))
                     cur.execute(_PARSE_BLOCK, {"file": block.path})
                     cur.execute(_FLATTEN)
+                    template_updates.stage_block(cur, block.lines)
                 except BaseException as exc:  # re-raised by the reading thread
                     errors.append(exc)
         finally:

@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING
 from .. import db
 from ..db import temp_table
 from ..messages import t
-from . import logs
+from . import logs, template_updates
 from .decisions import load_decisions
 from .inbound import classify, identify, insert_inbound
 from .staging import stage
@@ -47,7 +47,8 @@ if TYPE_CHECKING:
 MEMORY_LIMIT = "600MB"
 # Tables sync owns: --rebuild empties them (deliveries belong to the send engine).
 SYNC_TABLES = ("log_files", "malformed", "citizens", "inbound", "subscribers",
-               "subscriber_events", "consents", "statuses", "webhook_errors", "sync_meta")
+               "subscriber_events", "consents", "statuses", "webhook_errors", "sync_meta",
+               "template_updates")
 
 
 @dataclass
@@ -58,6 +59,7 @@ class Summary:
     duplicates: int = 0  # messages or lines seen again (Meta retries, re-reads)
     statuses: int = 0  # status webhooks read
     errors: int = 0  # value.errors[] items
+    template_updates: int = 0  # template status/category changes announced by Meta
     kinds: dict[str, int] = field(default_factory=dict)  # new messages by kind
     malformed: dict[str, int] = field(default_factory=dict)  # all malformed lines, by reason
     states: dict[str, int] = field(default_factory=dict)  # subscribers by state
@@ -90,6 +92,8 @@ class Summary:
                          detail=_counts(self.malformed)))
         if self.errors:
             out.append(t("sync.webhook-errors", count=self.errors))
+        if self.template_updates:
+            out.append(t("templates.webhook-updates", count=self.template_updates))
         if self.unmatched:
             out.append(t("sync.decisions-unmatched", count=len(self.unmatched),
                          path=self.decisions_file,
@@ -249,6 +253,7 @@ class _Sync:
             INSERT OR IGNORE INTO webhook_errors
             SELECT DISTINCT file, line, error_code, error_title FROM stage.stage_items
             WHERE item = 'error' AND error_code IS NOT NULL""").fetchall()[0][0]
+        s.template_updates += template_updates.merge(con)
         return "some" if new else "none"
 
     def _forget(self) -> None:

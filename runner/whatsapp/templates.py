@@ -61,7 +61,8 @@ class Template:
 
     @property
     def approved(self) -> bool:
-        return self.status == "APPROVED"
+        # FLAGGED: quality dropped, still sendable until Meta pauses it.
+        return self.status in ("APPROVED", "FLAGGED")
 
     def body_placeholders(self) -> list[str]:
         """The body's placeholders in order of appearance, each once: ["1", "2"] or names."""

@@ -44,7 +44,7 @@ def run(capsys, *argv):
 def test_clean_repo_exits_0(repo, capsys):
     code, out, _ = run(capsys, "validate")
     assert code == 0
-    assert out.strip() == "1 avvisi controllati: nessun problema."
+    assert out.strip() == "1 avviso controllato: nessun problema."  # singular
 
 
 def test_problems_exit_1_in_text_format(repo, capsys):
@@ -55,7 +55,7 @@ def test_problems_exit_1_in_text_format(repo, capsys):
     assert lines[0] == (f"{BAD}:4:1: error[schema]: La voce «categroy» non è prevista. "
                         "Forse intendevi «category»? Voci ammesse: title, category, urgency, "
                         "publish_at, expires_at, media, template, cancelled.")
-    assert lines[-1] == "2 problemi in 1 dei 2 avvisi controllati."
+    assert lines[-1] == "2 avvisi controllati: 2 problemi in 1 avviso."
 
 
 def test_only_the_named_paths_are_reported(repo, capsys):
@@ -123,13 +123,18 @@ def test_github_format(repo, capsys):
     code, out, _ = run(capsys, "validate", "--format", "github")
     assert code == 1
     first = out.splitlines()[0]
-    assert first.startswith(f"::error file={BAD},line=4,col=1,title=schema::La voce «categroy»")
-    assert re.match(r"::error file=.*,line=6,col=7,title=personal-data::", out.splitlines()[1])
+    # The title is the rule's name in the town's language; the id closes the message.
+    assert first.startswith(f"::error file={BAD},line=4,col=1,"
+                            "title=Banditore%3A intestazione non valida::La voce «categroy»")
+    assert first.endswith(" [schema]")
+    assert re.match(r"::error file=.*,line=6,col=7,title=Banditore%3A dati personali::",
+                    out.splitlines()[1])
 
 
 def test_github_escaping():
     problem = Problem("dir,a:b.md", 3, 2, "rule", "50% fatto\r\nriga due")
-    assert format_github(problem) == (
+    assert format_github(problem).replace("title=Banditore%3A rule", "title=rule").removesuffix(
+        " [rule]") == (
         "::error file=dir%2Ca%3Ab.md,line=3,col=2,title=rule::50%25 fatto%0D%0Ariga due")
     assert format_text(problem) == "dir,a:b.md:3:2: error[rule]: 50% fatto\r\nriga due"
 
@@ -157,13 +162,13 @@ def test_step_summary_has_problems_previews_and_budget(repo, capsys, monkeypatch
     text = summary.read_text(encoding="utf-8")
     assert code == 1
     assert text.startswith("# earlier step\n## Banditore: controllo degli avvisi")
-    assert f"| `{BAD}` | 4:1 | `schema` | La voce «categroy»" in text
-    assert f"| `{BAD}` | 6:7 | `personal-data` |" in text
+    assert f"| `{BAD}` | 4:1 | Banditore: intestazione non valida | La voce «categroy»" in text
+    assert f"| `{BAD}` | 6:7 | Banditore: dati personali |" in text
     assert "| 2024-W14 | 1/3 |" in text
     assert f"<summary><code>{GOOD}</code></summary>" in text
-    assert "Allegato (immagine): announcements/media/foto.png" in text
-    assert "{{2}} = Via *Roma* chiusa. Dettagli." in text
-    assert "parametro 2 (body): 28/1024 caratteri ✓" in text
+    assert "│ [immagine: announcements/media/foto.png]" in text
+    assert "│ Via *Roma* chiusa. Dettagli." in text
+    assert "parametro 2 (body) 28/1024 ok" in text
 
 
 def test_text_format_does_not_write_a_summary_without_github(repo, capsys, tmp_path):

@@ -1,0 +1,152 @@
+"""What the reviewer needs before approving: the block in the step summary and in the
+pull request's comment, per announcement under review.
+
+When it goes out (publish time, the wait for quiet hours, expiry), category and
+urgency, the template and its category, the audience (last known active
+subscribers, from the counts-only file the send workflow publishes:
+:mod:`.audience`), the estimated duration at the number's rate, the estimated
+cost at the template category's price (``prices``), the week's cap with the
+announcements that use it, and a warning when the change edits an announcement
+that already went out. Figures only: no personal data exists here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from ..messages import t, tn
+from .audience import known_templates, read_counts
+from .policy import week_of
+from .schedule import goes_out_at
+
+if TYPE_CHECKING:
+    from ..settings import Settings
+    from .model import Announcement
+    from .validate import CheckResult
+
+COMMENT_MARKER = "<!-- banditore-review -->"
+
+
+def human_duration(seconds: float) -> str:
+    """0.5 s, 42 s, 3 min 05 s, 2 h 10 min."""
+    if seconds < 10:
+        return f"{seconds:.1f} s"
+    seconds = int(round(seconds))
+    if seconds < 60:
+        return f"{seconds} s"
+    minutes, seconds = divmod(seconds, 60)
+    if minutes < 60:
+        return f"{minutes} min {seconds:02d} s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes:02d} min"
+
+
+@dataclass
+class Review:
+    """The figures of one announcement under review."""
+
+    file: str
+    id: str
+    title: str
+    category: str
+    urgency: str
+    publish_at: datetime | None
+    goes_out_at: datetime | None
+    expires_at: datetime | None
+    template: str | None = None
+    template_category: str | None = None
+    audience: int | None = None  # None: not known yet (no counts published)
+    counts_at: str | None = None
+    seconds: float | None = None
+    cost: float | None = None
+    week: str | None = None
+    week_used: int = 0
+    week_ids: list[str] = field(default_factory=list)
+    already_sent: int = 0
+
+    @property
+    def waits_for_quiet_hours(self) -> bool:
+        return self.goes_out_at is not None and self.goes_out_at != self.publish_at
+
+
+def review(ann: Announcement, result: CheckResult, settings: Settings) -> Review:
+    counts = read_counts(settings)
+    rendered = result.rendered_for(ann)
+    r = Review(ann.file, ann.id, ann.title, ann.category, ann.urgency,
+               ann.effective_publish_at, goes_out_at(ann, settings), ann.effective_expires_at,
+               audience=counts.active, counts_at=counts.generated_at,
+               already_sent=counts.sent.get(ann.id, 0))
+    if rendered is not None and rendered.template is not None:
+        r.template = rendered.template
+        tpl = known_templates(settings).get(rendered.template, rendered.language)
+        r.template_category = tpl.category if tpl else settings.templates[r.template].category
+    if r.audience is not None:
+        r.seconds = r.audience / settings.rate_per_second
+        price = settings.prices.get(r.template_category or "")
+        r.cost = r.audience * price if price is not None else None
+    r.week = week_of(ann, settings)
+    if r.week and ann.urgency != "emergency":
+        r.week_ids = result.weeks.get(r.week, [])
+        r.week_used = result.budget.get(r.week, 0)
+    return r
+
+
+def _when(moment: datetime | None, settings: Settings) -> str:
+    return moment.astimezone(settings.tz).strftime("%d/%m/%Y %H:%M") if moment else "-"
+
+
+def _money(amount: float, currency: str) -> str:
+    return f"≈ {amount:,.2f} {currency}".replace(",", "·").replace(".", ",").replace("·", ".")
+
+
+def review_lines(r: Review, settings: Settings) -> list[str]:
+    """The block of one announcement, in Markdown."""
+    rows = []
+    when = _when(r.publish_at, settings)
+    if r.waits_for_quiet_hours:
+        when = t("review.quiet-wait", publish=when, out=_when(r.goes_out_at, settings))
+    rows.append((t("review.when"), when))
+    rows.append((t("review.expires"), _when(r.expires_at, settings)))
+    rows.append((t("review.category"), f"{r.category} · {t(f'review.urgency-{r.urgency}')}"))
+    rows.append((t("review.template"), f"`{r.template}` · {r.template_category or '?'}"
+                 if r.template else t("review.no-template")))
+    if r.audience is None:
+        rows.append((t("review.audience"), t("review.audience-unknown",
+                                             file=settings.counts_file)))
+    else:
+        rows.append((t("review.audience"), tn("review.audience-known", r.audience,
+                                              at=r.counts_at or "?")))
+        rows.append((t("review.duration"), t("review.duration-value",
+                                             duration=human_duration(r.seconds or 0),
+                                             rate=f"{settings.rate_per_second:g}")))
+        rows.append((t("review.cost"), t("review.cost-value", cost=_money(
+            r.cost, settings.price_currency), category=r.template_category or "?")
+            if r.cost is not None else t("review.cost-unknown",
+                                         category=r.template_category or "?")))
+    if r.urgency == "emergency":
+        rows.append((t("review.week"), t("review.week-emergency")))
+    elif r.week:
+        over = " ⚠️" if r.week_used > settings.weekly_cap else ""
+        rows.append((t("review.week-of", week=r.week), f"{r.week_used}/{settings.weekly_cap}"
+                     f"{over}: " + ", ".join(f"`{i}`" for i in r.week_ids)))
+    out = [f"#### `{r.id}` — {r.title}", "", f"| | {t('review.value')} |", "|---|---|"]
+    out += [f"| {k} | {v} |" for k, v in rows]
+    out.append("")
+    if r.already_sent:
+        out += [f"> ⚠️ {tn('review.already-sent', r.already_sent)}", ""]
+    if r.week_used > settings.weekly_cap and r.urgency != "emergency":
+        over = t("review.over-cap", week=r.week, used=r.week_used, cap=settings.weekly_cap)
+        out += [f"> ⚠️ {over}", ""]
+    return out
+
+
+def review_block(result: CheckResult, settings: Settings) -> str:
+    """The reviewer's block for every announcement under review (Markdown)."""
+    if not result.reviewed or not result.checked:
+        return ""
+    out = [f"### {t('review.title')}", ""]
+    for ann in result.checked:
+        out += review_lines(review(ann, result, settings), settings)
+    return "\n".join(out)
