@@ -58,7 +58,7 @@ def tool(name: str) -> str:
 
 def test_the_expected_workflows_exist():
     assert {p.name for p in WORKFLOW_FILES} == {"validate.yml", "send.yml", "reports.yml",
-                                                "tests.yml"}
+                                                "tests.yml", "review-comment.yml"}
 
 
 def test_actionlint_passes_on_every_workflow():
@@ -103,7 +103,24 @@ def test_minimal_read_only_permissions(path):
     workflow = load(path)
     assert workflow.get("permissions") == {"contents": "read"}
     for name, job in workflow["jobs"].items():
-        assert "write" not in str(job.get("permissions", "")), name
+        granted = dict(job.get("permissions") or {})
+        if path.name == "review-comment.yml":  # the one trusted writer, see below
+            assert granted.pop("pull-requests") == "write"
+        assert "write" not in str(granted), name
+
+
+def test_the_comment_workflow_never_runs_pull_request_code():
+    """Fork-safe: the pull request's run only uploads; the trusted run (from main)
+    never checks out, reads the review as text, and checks the head commit."""
+    path = WORKFLOWS / "review-comment.yml"
+    workflow = load(path)
+    assert set(triggers(workflow)) == {"workflow_run"}
+    text = path.read_text(encoding="utf-8")
+    assert "actions/checkout" not in text and "python" not in text
+    assert "HEAD_SHA" in text and ".head.sha" in text
+    validate = (WORKFLOWS / "validate.yml").read_text(encoding="utf-8")
+    assert "--review-dir review" in validate and "name: banditore-review" in validate
+    assert "name: banditore-counts" in (WORKFLOWS / "send.yml").read_text(encoding="utf-8")
 
 
 @pytest.mark.parametrize("path", WORKFLOW_FILES + ACTION_FILES,
@@ -148,7 +165,8 @@ def test_validate_runs_on_pull_requests_touching_announcements_media_settings():
     assert set(on) == {"pull_request"}
     assert set(on["pull_request"]["paths"]) == {"announcements/**", "media/**", "pyproject.toml"}
     changed, whole = [s for s in steps(workflow) if "runner validate" in s.get("run", "")]
-    assert 'python -m runner validate --format github -- "${changed[@]}"' in changed["run"]
+    assert ('python -m runner validate --format github --review-dir review -- "${changed[@]}"'
+            in changed["run"])
     assert "python -m runner validate --format github\n" in whole["run"]
     # The gate runs even when the changed-file step failed, so all problems show.
     assert whole["if"].startswith("always()")

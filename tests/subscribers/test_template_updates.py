@@ -1,0 +1,77 @@
+"""Template changes Meta announces by webhook: synced from the logs, published in the
+counts file, and warned about by validate."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from runner.announcements.validate import check
+from runner.db import connect
+from runner.send.counts import write_counts
+from runner.subscribers.sync import sync
+from tests.announcement_repo import Repo
+from tests.subscribers.test_sync import message, write
+
+T = 1712100000  # 2024-04-03
+
+
+def template_change(field: str, name: str, ts: int, **value) -> str:
+    return json.dumps({"object": "whatsapp_business_account", "entry": [{
+        "id": "102345678901234", "time": ts, "changes": [{"field": field, "value": {
+            "message_template_id": 987654321, "message_template_name": name,
+            "message_template_language": "it", **value}}]}]})
+
+
+@pytest.fixture
+def repo(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    r = Repo(tmp_path)
+    (tmp_path / "webhook-logs").mkdir()
+    write(tmp_path / "webhook-logs" / "a.jsonl", [
+        message("393330000001", "wamid.1", T - 100, "MI ISCRIVO"),
+        template_change("template_category_update", "avviso", T,
+                        previous_category="UTILITY", new_category="MARKETING"),
+        template_change("message_template_status_update", "foto", T, event="APPROVED",
+                        reason="NONE"),
+        template_change("message_template_status_update", "foto", T + 60, event="PAUSED",
+                        reason="Quality rating dropped"),
+    ])
+    return r
+
+
+def test_changes_are_synced_once_and_survive_a_rebuild(repo):
+    settings = repo.settings()
+    assert sync(settings).template_updates == 3
+    again = sync(settings)
+    assert again.template_updates == 0
+    con = connect(settings.database)
+    state = con.execute("SELECT name, language, status, category FROM template_state "
+                        "ORDER BY name").fetchall()
+    con.close()
+    assert state == [("avviso", "it", None, "MARKETING"), ("foto", "it", "PAUSED", None)]
+    sync(settings, rebuild=True)
+    con = connect(settings.database)
+    assert con.execute("SELECT count(*) FROM template_updates").fetchone()[0] == 3
+    con.close()
+    assert any("modelli annunciati da Meta: 3" in line for line in sync(
+        settings, rebuild=True).lines_text())
+
+
+def test_validate_warns_from_the_published_counts(repo):
+    settings = repo.settings()
+    sync(settings)
+    write_counts(settings)
+    counts = json.loads((repo.root / "banditore-counts.json").read_text())
+    assert counts["templates"]["avviso:it"]["category"] == "MARKETING"
+    assert counts["active"] == 1 and "393330000001" not in json.dumps(counts)
+    plain = repo.add("2024-04-05-avviso")
+    photo = repo.add("2024-04-05-foto", template="foto",
+                     media="https://www.comune.prova.it/foto.jpg")
+    result = check(settings, [plain, photo])
+    found = {(p.rule, p.severity, p.file.rsplit("/", 1)[1]) for p in result.problems}
+    assert found == {("template-approved", "warning", "2024-04-05-avviso.md"),
+                     ("template-approved", "error", "2024-04-05-foto.md")}
+    assert any("stato PAUSED" in p.message for p in result.problems)
+    assert [a.id for a in result.valid] == ["2024-04-05-avviso"]  # MARKETING still goes
