@@ -331,3 +331,21 @@ def headline(con, period: Period) -> pd.DataFrame:
                   int(df["read"].sum()) / delivered if delivered else None,
                   int(df["failed"].sum()), replies],
     }, dtype=object)
+
+
+def template_changes(con, period: Period) -> pd.DataFrame:
+    """template_name, template_language, template_status, template_category, changed_at:
+    the latest status and category Meta announced by webhook for each template (a
+    MARKETING or not APPROVED template changes what announcements cost or whether
+    they go out at all). Every one on record: a change is news until it is undone."""
+    exists = con.execute("SELECT count(*) FROM information_schema.tables "
+                         "WHERE table_name = 'template_state'").fetchone()[0]
+    if not exists:  # a database from before migration 0007_templates
+        return pd.DataFrame(columns=["template_name", "template_language", "template_status",
+                                     "template_category", "changed_at"])
+    return frame(con, """
+        SELECT name AS template_name, language AS template_language,
+               coalesce(status, '-') AS template_status,
+               coalesce(category, '-') AS template_category,
+               strftime(changed_at, '%Y-%m-%d %H:%M') AS changed_at
+        FROM template_state ORDER BY changed_at DESC, name""")

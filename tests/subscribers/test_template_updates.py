@@ -75,3 +75,23 @@ def test_validate_warns_from_the_published_counts(repo):
                      ("template-approved", "error", "2024-04-05-foto.md")}
     assert any("stato PAUSED" in p.message for p in result.problems)
     assert [a.id for a in result.valid] == ["2024-04-05-avviso"]  # MARKETING still goes
+
+
+def test_the_deliveries_report_lists_the_changes(repo):
+    from datetime import date
+
+    from runner.reports.data import Period
+    from runner.reports.deliveries import template_changes
+    from runner.reports.show import table
+
+    settings = repo.settings()
+    sync(settings)
+    con = connect(settings.database)
+    try:
+        df = template_changes(con, Period(date(2024, 4, 1), date(2024, 4, 7)))
+    finally:
+        con.close()
+    assert df[["template_name", "template_status", "template_category"]].values.tolist() == [
+        ["foto", "PAUSED", "-"], ["avviso", "-", "MARKETING"]]
+    html = table(df).data
+    assert "<th class=t>categoria Meta</th>" in html and "PAUSED" in html
