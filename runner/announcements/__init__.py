@@ -1,7 +1,8 @@
 """Announcements: the Markdown files staff write, read, rendered and checked.
 
 - :mod:`.model`: the one front-matter schema; :mod:`.reading` reads a file into it;
-- :mod:`.render`: Markdown to exactly what a citizen receives on WhatsApp;
+- :mod:`.render`: Markdown to exactly what a citizen receives on WhatsApp
+  (:mod:`.oneline`: blocks on one line, for a template parameter);
 - :mod:`.bubble`: the whole message as the citizen sees it (text and HTML), the one
   renderer every preview uses;
 - :mod:`.policy`: the rule registry; :mod:`.rules`, :mod:`.text_rules`,

@@ -223,8 +223,9 @@ h1{font-size:16px;font-weight:600;text-align:center;background:#fff8c4;border-ra
 padding:6px 12px;margin:0 auto 20px;width:fit-content}
 .wa-message{margin:0 0 28px}
 .wa-meta{font-size:12px;color:#54656f;margin:0 0 4px 4px}
-.wa-bubble{box-sizing:border-box;position:relative;background:#fff;border-radius:0 8px 8px 8px;max-width:420px;
-padding:6px 8px 20px;box-shadow:0 1px .5px rgba(11,20,26,.13);overflow-wrap:anywhere}
+.wa-bubble{box-sizing:border-box;position:relative;background:#fff;max-width:420px;
+border-radius:0 8px 8px 8px;padding:6px 8px 20px;box-shadow:0 1px .5px rgba(11,20,26,.13);
+overflow-wrap:anywhere}
 .wa-bubble:before{content:"";position:absolute;left:-8px;top:0;border:8px solid transparent;
 border-top-color:#fff;border-right-color:#fff;border-width:0 8px 10px 0}
 .wa-header{font-weight:700;margin:2px 0 6px}

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING
 from markdown_it import MarkdownIt
 
 from ..messages import t
+from .oneline import PUNCTUATION, WHITESPACE, join_blocks
 
 if TYPE_CHECKING:
     from ..settings import Settings
@@ -31,7 +32,6 @@ if TYPE_CHECKING:
 
 # html=False: raw HTML is shown as typed, which is what WhatsApp would show too.
 _MD = MarkdownIt("commonmark", {"html": False}).enable("strikethrough")
-_WHITESPACE = re.compile(r"\s+")
 
 # Limits from the Cloud API docs (text body, media caption, template body text, a
 # body parameter and a text header).
@@ -264,63 +264,13 @@ def flatten(text: str) -> str:
     Lines are joined with a space after punctuation and with " · " otherwise, so a
     heading or a list item stays readable as its own piece.
     """
-    pieces = [_WHITESPACE.sub(" ", line).strip() for line in text.split("\n")]
+    pieces = [WHITESPACE.sub(" ", line).strip() for line in text.split("\n")]
     out = ""
     for piece in filter(None, pieces):
         if out:
-            out += " " if out.rstrip("*_~").endswith(_PUNCTUATION) else " · "
+            out += " " if out.rstrip("*_~").endswith(PUNCTUATION) else " · "
         out += piece
     return out
-
-
-_PUNCTUATION = tuple(".,;:!?…")
-_ITEM = re.compile(r"^( *)(?:- |(\d+)\. )(.*)$")
-
-
-def join_blocks(blocks: list[str]) -> str:
-    """Rendered blocks on one line, readable: how a parameter carries paragraphs.
-
-    ``*Come pagare*`` and a numbered list become ``*Come pagare*: 1) con pagoPA;
-    2) in banca.``; paragraphs follow each other after their own punctuation, and a
-    paragraph without any gets a full stop.
-    """
-    out = ""
-    after_heading = False
-    for block in blocks:
-        piece, is_list = _one_line(block)
-        if not piece:
-            continue
-        if out:
-            ended = out.rstrip("*_~").endswith(_PUNCTUATION)
-            # "Orari: lunedì 9-12; giovedì 15-17." A heading or a list leads with a colon.
-            out += " " if ended else (": " if after_heading or is_list else ". ")
-            if is_list and out.rstrip("*_~ ").endswith((".", "!", "?")):
-                piece = piece[:1].upper() + piece[1:]  # a new sentence
-        out += piece
-        if is_list and not piece.rstrip("*_~").endswith(_PUNCTUATION):
-            out += "."
-        after_heading = "\n" not in block and block.startswith("*") and block.endswith("*")
-    return out
-
-
-def _one_line(block: str) -> tuple[str, bool]:
-    """One block on one line, and whether it was a list."""
-    lines = block.split("\n")
-    if lines[0].startswith("> "):
-        text = " ".join(line.removeprefix("> ").strip() for line in lines)
-        return f"«{_WHITESPACE.sub(' ', text).strip()}»", False
-    if not _ITEM.match(lines[0]) or lines[0].startswith(" "):
-        return _WHITESPACE.sub(" ", " ".join(lines)).strip(), False
-    items: list[str] = []
-    for line in lines:
-        match = _ITEM.match(line)
-        if match:
-            number, text = match.group(2), match.group(3)
-            items.append(f"{number}) {text}" if number else text)
-        elif items:
-            items[-1] += " " + line.strip()
-    joined = "; ".join(_WHITESPACE.sub(" ", i).strip().rstrip(";") for i in items)
-    return joined, True
 
 
 def resolve_media(source: str | None, root: Path | None = None) -> Media | None:
@@ -407,28 +357,3 @@ def _source_value(src, announcement, settings: Settings, blocks, title, last_par
         return start.astimezone(settings.tz).strftime("%d/%m/%Y") if start else ""
     # the last paragraph parameter carries the rest too (_source_blocks)
     raise RenderError("render.source-unknown", source=src, allowed=", ".join(SOURCES))
-
-
-def describe(rendered: Rendered) -> list[str]:
-    """Lines showing exactly what is sent, with character counts against each limit."""
-    out: list[str] = []
-    limits = rendered.limits()
-    if rendered.header is not None:
-        kind = t(f"render.kind-{rendered.header.kind}") if rendered.header.kind else "?"
-        out.append(t("render.header", kind=kind, source=rendered.header.source))
-    if rendered.header_text is not None:
-        out.append(t("render.header-text", text=rendered.header_text))
-    if rendered.template is None:
-        out.append(t("render.as-text"))
-        out.append(rendered.text)
-    else:
-        out.append(t("render.as-template", name=rendered.template, language=rendered.language))
-        names = rendered.parameter_names
-        for i, value in enumerate(rendered.parameters):
-            placeholder = f"{{{{{names[i]}}}}}" if i < len(names) else f"{{{{{i + 1}}}}}"
-            out.append(f"{placeholder} = {value}")
-    out.extend(t("render.count", label=lim.label, length=lim.length, limit=lim.limit,
-                 status=t("render.ok") if lim.ok else t("render.over", over=lim.length - lim.limit))
-               for lim in limits)
-    out.extend(t("render.note", note=note) for note in rendered.notes)
-    return out

@@ -18,12 +18,12 @@ from typing import TYPE_CHECKING
 
 from ..errors import ConfigError
 from ..messages import t
+from .bubble import as_text, bubble_of
 from .model import Announcement
 from .policy import Context, is_history, run_rules
 from .problems import Problem
 from .publish import format_text
 from .reading import announcement_files, display_path, read
-from .bubble import as_text, bubble_of
 from .render import Rendered, RenderError, check_source, render
 
 if TYPE_CHECKING:

@@ -7,6 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from runner.announcements.bubble import as_text, bubble_of, make_bubble
 from runner.announcements.reading import parse
 from runner.announcements.render import (
     CAPTION_LIMIT,
@@ -14,11 +15,11 @@ from runner.announcements.render import (
     TEMPLATE_BODY_LIMIT,
     TEXT_LIMIT,
     RenderError,
-    describe,
     flatten,
     markdown_blocks,
     render,
 )
+from runner.whatsapp.templates import Template
 from tests.announcement_repo import Repo
 
 
@@ -146,7 +147,9 @@ def test_category_date_town_and_named_parameters(repo):
                    publish_at="2024-04-03T23:30:00+00:00")
     assert out.parameters == ["Protezione civile", "04/04/2024", "Comune di Prova"]
     assert out.parameter_names == ["categoria", "data", "comune"]
-    assert "{{categoria}} = Protezione civile" in describe(out)
+    tpl = Template("nomi", "it", body="Categoria: {{categoria}}, il {{data}}, {{comune}}.")
+    assert make_bubble(out, tpl).body == "Categoria: Protezione civile, il 04/04/2024, " \
+                                         "Comune di Prova."
 
 
 def test_unknown_template_is_a_render_error(repo):
@@ -161,7 +164,7 @@ def test_a_text_header_is_filled_from_the_title_and_counted_against_60(repo):
     assert out.parameters == [out.blocks[0]]
     first = out.limits()[0]
     assert (first.length, first.limit, first.source) == (20, 60, "title")
-    assert "Intestazione: Chiusura di via Roma" in describe(out)
+    assert "│ *Chiusura di via Roma*\n" in as_text(bubble_of(out, repo.settings()))
 
 
 def test_header_media_from_the_repo_or_a_url(repo):
@@ -186,13 +189,8 @@ def test_template_limits_per_parameter_and_total(repo):
     limits = out.limits()
     assert [(lim.length, lim.limit, lim.ok) for lim in limits] == [
         (15, PARAM_LIMIT, True), (1030, PARAM_LIMIT, False), (1045, TEMPLATE_BODY_LIMIT, False)]
-    assert any("✗ 6" in line for line in describe(out))
-
-
-def test_describe_a_text_message(repo):
-    lines = describe(rendered(repo, overrides=NO_TEMPLATE, body="Ciao _a tutti_"))
-    assert lines[1:3] == ["*Avviso di prova*\n\nCiao _a tutti_", lines[2]]
-    assert lines[2].endswith("/4096 caratteri ✓")
+    assert "parametro 2 (body) 1030/1024 ✗ 6 oltre il limite" in as_text(
+        bubble_of(out, repo.settings()))
 
 
 def test_render_takes_any_object_with_the_announcement_fields():
