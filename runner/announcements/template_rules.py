@@ -87,8 +87,9 @@ def template_lengths(ann, ctx):
     rendered, tpl = _rendered_template(ann, ctx)
     if tpl is None:
         return
+    own = rendered.limits()  # each parameter's own limit is the `length` rule's
     for limit in make_bubble(rendered, tpl).limits:
-        if not limit.ok and limit.source is None:  # a parameter's own limit is `length`'s
+        if not limit.ok and limit not in own:
             yield problem(ann, "template-length", "too-long",
                           ann.line("title") if limit.source == "title" else ann.body_line,
                           what=limit.label, length=limit.length, limit=limit.limit,

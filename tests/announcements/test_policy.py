@@ -155,6 +155,10 @@ BAD = [
         MEDIA: PNG_RGB, "templates.toml": CATALOGUE.replace('header = "IMAGE"',
                                                             'header = "VIDEO"')}}, "VIDEO"),
     ("template-length", {"body": "x" * 1000}, "corpo (testo fisso + parametri) ha 10"),
+    ("template-length", {"template": "titolo", "title": "Chiusura " * 6, "_files": {
+        "templates.toml": CATALOGUE.replace('header_text = "{{1}}"',
+                                            'header_text = "Comune di Prova: {{1}}"')}},
+     "intestazione ha 70"),
     ("already-sent", {"_files": {"banditore-counts.json": json.dumps(
         {"active": 40, "sent": {"2024-04-03-prova": 37}})}}, "già stato inviato a 37"),
     ("quiet-hours", {"publish_at": "2024-04-03T22:00:00+02:00",
