@@ -10,6 +10,8 @@
     expires_at: 2024-04-05T18:00:00+02:00
     media: announcements/media/via-roma.jpg   # a file in the repo, or an https URL
     template: avviso_comune
+    updates: 2024-04-02-via-roma   # or cancels: ..., never both (see "Lifecycle")
+    status: actual             # actual | exercise | test
     ---
     Il testo in Markdown...
 
@@ -27,6 +29,20 @@ When an announcement is sent (the rule the send engine uses, via
   sent by a new deployment (or after the database is lost): only announcements
   whose window ``publish <= now < expiry`` contains "now" go out.
 * A ``cancelled: true`` announcement is never sent again.
+
+Lifecycle (the same vocabulary as CAP 1.2's msgType and status):
+
+* no ``updates``/``cancels``: an *Alert*, to the subscribers of its category's topic
+  (everyone for emergency and mandatory categories);
+* ``updates: <id>``: an *Update*, a correction of the earlier announcement ``<id>``
+  (a file stem). It goes only to the citizens who received that one, quoting it,
+  never to later subscribers, and keeps its category;
+* ``cancels: <id>``: a *Cancel*, a withdrawal. The original's remaining sends stop
+  and those who received it are told, quoting it. Unlike ``cancelled: true``
+  (stop silently), it is a message of its own;
+* ``status: exercise`` or ``test``: a drill (CAP Exercise / Test), sent only to the
+  staff test group (``test_recipients``), labelled as such, outside the weekly cap.
+  ``actual`` (the default) is CAP's Actual.
 
 Validation follows the same clock: an expired announcement is history, held only
 to being readable and to a unique id (:func:`.policy.is_history`), so a later
@@ -80,13 +96,22 @@ class Announcement(BaseModel):
         None, description="image, video or document: a repo path or an https URL")
     template: str | None = Field(None, description="a configured template; default_template")
     cancelled: bool = Field(False, description="true: never sent (again)")
+    updates: str | None = Field(
+        None, description="id of an earlier announcement this one corrects: it goes only "
+        "to those who received that one, quoting it (CAP msgType Update)")
+    cancels: str | None = Field(
+        None, description="id of an earlier announcement this one withdraws: its remaining "
+        "sends stop and those who received it are told, quoting it (CAP msgType Cancel)")
+    status: Literal["actual", "exercise", "test"] = Field(
+        "actual", description="exercise or test: a drill, sent only to the staff test group "
+        "(CAP status Actual / Exercise / Test)")
 
     _source: Source = PrivateAttr()
 
-    @field_validator("title", "category")
+    @field_validator("title", "category", "updates", "cancels")
     @classmethod
-    def _not_blank(cls, value: str) -> str:
-        if not value:
+    def _not_blank(cls, value: str | None) -> str | None:
+        if value is not None and not value:
             raise ValueError("blank")
         return value
 
@@ -137,6 +162,24 @@ class Announcement(BaseModel):
     def line(self, key: str | None = None) -> int:
         """Line of a front-matter key (the opening ``---`` when absent)."""
         return self.source.lines.get(key, 1) if key else 1
+
+    # --- its place in a chain (CAP msgType) ----------------------------------
+    @property
+    def references(self) -> str | None:
+        """The id of the announcement this one corrects or withdraws, if any."""
+        return self.updates or self.cancels
+
+    @property
+    def msg_type(self) -> Literal["alert", "update", "cancel"]:
+        """CAP's msgType, lower case: alert (a new announcement), update, or cancel."""
+        if self.cancels:
+            return "cancel"
+        return "update" if self.updates else "alert"
+
+    @property
+    def is_drill(self) -> bool:
+        """An exercise or a test: only the staff test group receives it."""
+        return self.status != "actual"
 
     # --- when it is sent ----------------------------------------------------
     @property

@@ -49,8 +49,32 @@ def test_a_complete_file(repo):
 
 def test_front_matter_keys_are_the_model_fields():
     assert FRONT_MATTER_KEYS == ("title", "category", "urgency", "publish_at", "expires_at",
-                                 "media", "template", "cancelled")
+                                 "media", "template", "cancelled", "updates", "cancels",
+                                 "status")
     assert Announcement.model_config["extra"] == "forbid"
+
+
+@pytest.mark.parametrize(("keys", "msg_type", "references", "drill"), [
+    ({}, "alert", None, False),
+    ({"updates": "2024-04-02-via-roma"}, "update", "2024-04-02-via-roma", False),
+    ({"cancels": "2024-04-02-via-roma"}, "cancel", "2024-04-02-via-roma", False),
+    ({"status": "exercise"}, "alert", None, True),
+    ({"status": "test", "updates": "2024-04-02-x"}, "update", "2024-04-02-x", True),
+])
+def test_lifecycle_fields(repo, keys, msg_type, references, drill):
+    ann, problems = parse_text(repo, announcement(**keys))
+    assert problems == []
+    assert (ann.msg_type, ann.references, ann.is_drill) == (msg_type, references, drill)
+    assert ann.status == keys.get("status", "actual")
+
+
+@pytest.mark.parametrize(("keys", "says"), [
+    ({"status": "drill"}, "actual, exercise, test"),
+    ({"updates": '""'}, "updates"),
+])
+def test_lifecycle_fields_refuse_bad_values(repo, keys, says):
+    ann, problems = parse_text(repo, announcement(**keys))
+    assert ann is None and problems[0].rule == "schema" and says in problems[0].message
 
 
 def test_a_date_alone_is_midnight_town_time(repo):
