@@ -29,6 +29,8 @@ from .errors import ConfigError
 SECRET_FIELDS = frozenset(
     {"whatsapp_token", "whatsapp_app_secret", "whatsapp_verify_token", "pseudonym_key"}
 )
+# Accepted only from the environment too: phone numbers, which git must never hold.
+ENVIRONMENT_ONLY = SECRET_FIELDS | {"test_recipients"}
 
 DEFAULT_CATEGORIES = [
     "emergenze",
@@ -62,6 +64,41 @@ class TemplateConfig(BaseModel):
     header: Literal["none", "text", "image", "video", "document"] = "none"
     header_text: str = "title"  # what fills a text header's {{1}}
     category: Literal["UTILITY", "MARKETING"] = "UTILITY"
+
+
+class TopicTexts(BaseModel):
+    """What citizens read about topics, in ``[tool.banditore.topic_texts]``.
+
+    ``{topic}`` is a topic's label, ``{button}`` the menu's button, ``{keyword}``
+    the first of ``topics_keywords``. WhatsApp's limits: button 20 characters,
+    section and row titles 24, a list message's text 1024.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    menu: str = ("Scegli gli argomenti che ti interessano: tocca «{button}» e poi un "
+                 "argomento per aggiungerlo o toglierlo. Gli avvisi di emergenza arrivano "
+                 "sempre a tutti.")
+    button: str = Field("Argomenti", max_length=20)
+    section: str = Field("Argomenti", max_length=24)
+    everything: str = Field("Tutti gli argomenti", max_length=24)
+    # Added to the welcome when it carries the menu: the welcome says how to choose.
+    hint: str = "Puoi scegliere gli argomenti con il pulsante «{button}» o scrivendo {keyword}."
+    added: str = "Ora ricevi anche: {topic}."
+    removed: str = "Non ricevi più: {topic}."
+    only: str = "Ora ricevi solo: {topic}, oltre agli avvisi di emergenza."
+    all: str = "Ora ricevi tutti gli argomenti."
+
+
+class LifecycleLabels(BaseModel):
+    """The word before the title of a correction, a withdrawal or a drill, in the bubble."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    update: str = "RETTIFICA"
+    cancel: str = "REVOCATO"
+    exercise: str = "ESERCITAZIONE"
+    test: str = "PROVA"
 
 
 class Settings(BaseSettings):
@@ -163,8 +200,38 @@ class Settings(BaseSettings):
         "Per iscriverti di nuovo scrivi {subscribe_keyword}."
     )
 
+    # --- topics: the town's categories, as citizens choose them ----------------
+    # Friendlier topics, each a label over some categories ({"Traffico" = ["viabilita",
+    # "disservizi"]}); a category in no group is a topic of its own.
+    topic_groups: dict[str, list[str]] = Field(default_factory=dict)
+    # Categories that reach every subscriber whatever they chose, like emergency_categories.
+    mandatory_categories: list[str] = Field(default_factory=list)
+    # The welcome carries the topic menu (an interactive list, inside the 24-hour
+    # window), and topics_keywords ask for it again.
+    topics_menu: bool = False
+    topics_keywords: list[str] = Field(default_factory=lambda: ["ARGOMENTI"])
+    topic_texts: TopicTexts = Field(default_factory=TopicTexts)
+
+    # --- the alert lifecycle: corrections, withdrawals, drills -------------------
+    # The staff test group that receives drills (status: exercise | test). Only from the
+    # environment, BANDITORE_TEST_RECIPIENTS='["393471234567"]': never committed.
+    test_recipients: list[str] = Field(default_factory=list)
+    lifecycle_labels: LifecycleLabels = Field(default_factory=LifecycleLabels)
+    # Corrections and withdrawals quote the original (context.message_id); false if
+    # Meta refuses quotes on the town's templates.
+    quote_original: bool = True
+
     # --- clock ------------------------------------------------------------------
     now: datetime | None = None
+
+    @field_validator("test_recipients")
+    @classmethod
+    def _numbers(cls, value: list[str]) -> list[str]:
+        digits = ["".join(c for c in number if c.isdigit()) for number in value]
+        if any(len(d) < 8 for d in digits):
+            raise ValueError("each test recipient is a number with its country code, "
+                             "e.g. 393471234567")
+        return digits
 
     @field_validator("timezone")
     @classmethod
@@ -221,11 +288,12 @@ class _RefuseSecrets:
 
     def __call__(self) -> dict:
         values = super().__call__()
-        found = sorted(SECRET_FIELDS & values.keys())
+        found = sorted(ENVIRONMENT_ONLY & values.keys())
         if found:
             names = ", ".join(f"BANDITORE_{name.upper()}" for name in found)
             raise ConfigError(
-                f"{self.where} contains {', '.join(found)}: secrets must not be stored in files. "
+                f"{self.where} contains {', '.join(found)}: secrets and phone numbers must not "
+                "be stored in files. "
                 f"Remove them and set {names} in the environment "
                 "(a repository secret in GitHub Actions)."
             )

@@ -229,6 +229,31 @@ MIGRATIONS: list[tuple[str, str]] = [
         FROM template_updates GROUP BY name, language;
         """,
     ),
+    (
+        "0009_topics",
+        """
+        -- The topic a keyword names (MI ISCRIVO EVENTI) or a menu row picks ('*': all).
+        ALTER TABLE inbound ADD COLUMN topic VARCHAR;
+        -- The topics a subscriber chose, sorted; NULL: every topic (the plain keyword).
+        -- Emergency and mandatory categories reach everyone whatever this says.
+        ALTER TABLE subscribers ADD COLUMN topics VARCHAR[];
+        -- The topics the subscription asked for (NULL: every topic).
+        ALTER TABLE consents ADD COLUMN topics VARCHAR[];
+
+        -- The lifecycle, as the front matter says: updates / cancels name an earlier
+        -- announcement; status actual | exercise | test.
+        ALTER TABLE announcements ADD COLUMN updates VARCHAR;
+        ALTER TABLE announcements ADD COLUMN cancels VARCHAR;
+        ALTER TABLE announcements ADD COLUMN status VARCHAR DEFAULT 'actual';
+
+        -- A correction or withdrawal quotes the original message the citizen got:
+        -- its wamid (context.message_id). NULL: no quote.
+        ALTER TABLE deliveries ADD COLUMN reply_to VARCHAR;
+        -- The body a reply uses when it is not its kind's own (the topic menu headed
+        -- by what changed: topics-added-eventi). NULL: the kind's.
+        ALTER TABLE deliveries ADD COLUMN payload VARCHAR;
+        """,
+    ),
 ]
 
 
