@@ -6,7 +6,8 @@
 - :mod:`.bubble`: the whole message as the citizen sees it (text and HTML), the one
   renderer every preview uses;
 - :mod:`.policy`: the rule registry; :mod:`.rules`, :mod:`.text_rules`,
-  :mod:`.markup_rules`, :mod:`.template_rules` and :mod:`.schedule` the rules;
+  :mod:`.markup_rules`, :mod:`.template_rules`, :mod:`.schedule` and
+  :mod:`.lifecycle` (corrections, withdrawals, drills) the rules;
 - :mod:`.validate`: every rule over the repository, and ``preview``;
 - :mod:`.problems` the Problem type, :mod:`.publish` how problems are printed,
   :mod:`.review` the reviewer's block;
@@ -15,4 +16,4 @@
 Importing the package registers every rule, so the registry is never half full.
 """
 
-from . import markup_rules, rules, schedule, template_rules, text_rules  # noqa: F401
+from . import lifecycle, markup_rules, rules, schedule, template_rules, text_rules  # noqa: F401

@@ -13,12 +13,18 @@ Rule ids (reading the file adds ``schema``, ``yaml-syntax``, ``encoding``,
 category, emergency-category, weekly-cap, expiry, expired, file-name, file-date,
 year-folder, duplicate-id, template, template-header, length, media,
 link-domain, personal-data, markup, template-required, template-approved,
-template-text, template-length, already-sent, quiet-hours. The rules live in
+template-text, template-length, already-sent, quiet-hours, lifecycle-reference,
+lifecycle-withdrawn, lifecycle-category, exercise-recipients. The rules live in
 :mod:`.rules` (front matter, file, template, media), :mod:`.text_rules` (what
 the title and body say), :mod:`.markup_rules` (Markdown WhatsApp cannot show),
-:mod:`.template_rules` (the template as Meta has it) and :mod:`.schedule` (quiet
-hours); importing them registers them. A rule may yield a ``warning``: shown, but
+:mod:`.template_rules` (the template as Meta has it), :mod:`.schedule` (quiet
+hours) and :mod:`.lifecycle` (corrections, withdrawals, drills); importing them
+registers them. A rule may yield a ``warning``: shown, but
 the announcement still goes out.
+
+The weekly cap counts what citizens receive as news: not drills (staff only),
+and not the corrections and withdrawals of emergencies, which like emergencies
+ignore the cap and quiet hours (:func:`is_urgent`).
 """
 
 from __future__ import annotations
@@ -37,7 +43,6 @@ from .render import Rendered, RenderError
 
 if TYPE_CHECKING:
     from ..settings import Settings
-    pass
 
 RULES: list[tuple[str, Callable]] = []
 # What each rule needs and when it applies: "content" only the title and body;
@@ -65,6 +70,7 @@ class Context:
     announcements: list[Announcement] = field(default_factory=list)  # the whole repo
     rendered: dict[str, Rendered | RenderError] = field(default_factory=dict)
     id_files: dict[str, list[str]] = field(default_factory=dict)
+    by_id: dict[str, Announcement] = field(default_factory=dict)
     week_rank: dict[str, tuple[str, int]] = field(default_factory=dict)
     budget: dict[str, int] = field(default_factory=dict)
     now: datetime | None = None
@@ -80,6 +86,7 @@ class Context:
         for ann in announcements:
             files[ann.id].append(ann.file)
         ctx.id_files = dict(files)
+        ctx.by_id = by_id(announcements)
         ctx.week_rank, ctx.budget = weekly_counts(announcements, settings, newcomers)
         return ctx
 
@@ -116,13 +123,31 @@ def week_of(ann: Announcement, settings: Settings) -> str | None:
     return f"{year}-W{week:02d}"
 
 
+def by_id(announcements) -> dict[str, Announcement]:
+    """Announcements by id (the first file, where an id is duplicated)."""
+    found: dict[str, Announcement] = {}
+    for ann in announcements:
+        found.setdefault(ann.id, ann)
+    return found
+
+
+def is_urgent(ann: Announcement, announcements: dict[str, Announcement]) -> bool:
+    """An emergency, or the correction or withdrawal of one (found in ``announcements``,
+    by id): it ignores the weekly cap and quiet hours."""
+    original = announcements.get(ann.references) if ann.references else None
+    return ann.urgency == "emergency" or (original is not None
+                                          and original.urgency == "emergency")
+
+
 def weekly_counts(announcements, settings: Settings, newcomers: set[str] = frozenset()):
-    """Rank of each non-emergency announcement in its ISO week (town time), and totals."""
+    """Rank of each announcement the cap counts in its ISO week (town time), and totals:
+    neither emergencies (with their corrections and withdrawals) nor drills."""
     by_week: dict[str, list[Announcement]] = defaultdict(list)
+    known = by_id(announcements)
     for ann in announcements:
         week = week_of(ann, settings)
         # Cancelled ones still count: they may already have been sent.
-        if week and ann.urgency != "emergency":
+        if week and not ann.is_drill and not is_urgent(ann, known):
             by_week[week].append(ann)
     ranks = {}
     for week, anns in by_week.items():

@@ -11,7 +11,8 @@ refuses a newline, a tab or a run of spaces in a parameter: the blocks are joine
 on one line the way people write them (:func:`join_blocks`: a heading leads its
 text with a colon, list items follow each other with semicolons, ``1)`` numbers
 kept); the preview notes when paragraphs were joined. Lengths are *checked* by the
-policy (``Rendered.limits``), never silently cut.
+policy (``Rendered.limits``), never silently cut. A drill, a correction or a
+withdrawal has its label before the title (``lifecycle_labels``), counted too.
 """
 
 from __future__ import annotations
@@ -292,6 +293,9 @@ def render(announcement, settings: Settings) -> Rendered:
     """What the citizen receives for ``announcement``; RenderError if it cannot be built."""
     blocks = markdown_blocks(announcement.body)
     title = flatten(announcement.title)
+    label = lifecycle_label(announcement, settings)
+    if label:
+        title = f"{label}: {title}"
     text = "\n\n".join([f"*{title}*", *blocks]) if blocks else f"*{title}*"
     header = resolve_media(announcement.media)
     name = template_for(announcement, settings)
@@ -319,6 +323,18 @@ def render(announcement, settings: Settings) -> Rendered:
         rendered.header_text = flatten(_source_value(config.header_text, announcement, settings,
                                                      blocks, title, last_paragraph))
     return rendered
+
+
+def lifecycle_label(announcement, settings: Settings) -> str:
+    """What the bubble says before the title of a drill, a correction or a withdrawal
+    ("ESERCITAZIONE · RETTIFICA"), so no one mistakes it for a new alert; "" otherwise."""
+    labels = settings.lifecycle_labels
+    found = []
+    if announcement.status != "actual":
+        found.append(getattr(labels, announcement.status))
+    if announcement.msg_type != "alert":
+        found.append(getattr(labels, announcement.msg_type))
+    return " · ".join(label for label in found if label)
 
 
 def _paragraph_number(source: str) -> int:

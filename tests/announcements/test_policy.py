@@ -38,6 +38,15 @@ def week_of_three(extra=None):
     return files
 
 
+ORIGINAL = "announcements/2024/2024-04-02-originale.md"
+STAFF = {"test_recipients": ["393331112222"]}
+
+
+def chain(**original):
+    """The original of a correction or withdrawal (2 April), and what else is given."""
+    return {ORIGINAL: announcement(**original)}
+
+
 MEDIA = "announcements/media/foto.png"
 BIG_PNG = b"\x89PNG\r\n\x1a\n" + bytes(5 * 1024 * 1024)
 
@@ -93,6 +102,18 @@ GOOD = [
                      "expires_at": "2024-04-04T12:00:00+02:00"}),
     ("quiet-hours", {"publish_at": "2024-04-03T22:00:00+02:00", "category": "allerta-meteo",
                      "urgency": "emergency", "expires_at": "2024-04-03T23:00:00+02:00"}),
+    ("lifecycle-reference", {"_files": chain(), "updates": "2024-04-02-originale"}),
+    ("lifecycle-reference", {"_files": chain(), "cancels": "2024-04-02-originale"}),
+    ("lifecycle-withdrawn", {"_files": chain(), "cancels": "2024-04-02-originale"}),
+    ("lifecycle-category", {"_files": chain(category="eventi"), "category": "eventi",
+                            "updates": "2024-04-02-originale"}),
+    ("exercise-recipients", {"status": "exercise", "_settings": STAFF}),
+    ("exercise-recipients", {"status": "actual"}),
+    # Drills, and corrections of emergencies, are outside the weekly cap.
+    ("weekly-cap", {"_files": week_of_three(), "status": "test", "_settings": STAFF}),
+    ("weekly-cap", {"_files": {**week_of_three(), **chain(category="emergenze",
+                                                         urgency="emergency")},
+                    "category": "emergenze", "updates": "2024-04-02-originale"}),
 ]
 
 BAD = [
@@ -204,6 +225,20 @@ BAD = [
     ("personal-data", {"body": "IBAN IT60 X054 2811 1010 0000 0123 456"}, "IBAN"),
     ("personal-data", {"body": "IBAN IT60X0542811101000000123456"}, "IBAN"),
     ("personal-data", {"body": "IBAN DE89370400440532013000"}, "IBAN"),
+    ("lifecycle-reference", {"_files": chain(), "updates": "2024-04-02-originale",
+                             "cancels": "2024-04-02-originale"}, "non entrambe"),
+    ("lifecycle-reference", {"updates": "2024-04-03-prova"}, "a sé stesso"),
+    ("lifecycle-reference", {"_files": chain(), "cancels": "2024-04-02-original"},
+     "«2024-04-02-originale»?"),
+    ("lifecycle-withdrawn", {"_files": {**chain(), "announcements/2024/2024-04-02-revoca.md":
+                                        announcement(cancels="2024-04-02-originale")},
+                             "updates": "2024-04-02-originale"}, "già stato revocato da"),
+    ("lifecycle-category", {"_files": chain(category="eventi"), "category": "info-comune",
+                            "updates": "2024-04-02-originale"}, "category: eventi"),
+    ("exercise-recipients", {"status": "exercise"}, "BANDITORE_TEST_RECIPIENTS"),
+    # A correction of an ordinary announcement is news like any other.
+    ("weekly-cap", {"_files": {**week_of_three(), **chain()},
+                    "updates": "2024-04-02-originale"}, "settimana 2024-W14"),
 ]
 
 
@@ -301,7 +336,7 @@ def test_every_message_key_used_exists_in_both_languages():
     used |= {"policy.phone-mobile", "policy.phone-landline"}  # f"phone-{kind}"
     used |= {f"render.kind-{k}" for k in ("image", "video", "document")}
     flat = {}
-    for path in ("announcements", "templates"):
+    for path in ("announcements", "templates", "topics"):
         catalogue = tomllib.loads((root / f"messages/{path}.toml").read_text("utf-8"))
         flat |= {f"{area}.{key}": texts for area, keys in catalogue.items()
                  for key, texts in keys.items() if set(texts) <= {"it", "en"}}

@@ -19,6 +19,7 @@ from runner.announcements.render import (
     markdown_blocks,
     render,
 )
+from runner.settings import LifecycleLabels
 from runner.whatsapp.templates import Template
 from tests.announcement_repo import Repo
 
@@ -196,7 +197,23 @@ def test_template_limits_per_parameter_and_total(repo):
 def test_render_takes_any_object_with_the_announcement_fields():
     # The send engine may pass a parsed Announcement; only these attributes are read.
     ann = SimpleNamespace(title="T", body="b", category="eventi", media=None, template=None,
-                          effective_publish_at=None)
-    out = render(ann, SimpleNamespace(default_template=None, language="en", templates={}))
+                          effective_publish_at=None, status="actual", msg_type="alert")
+    settings = SimpleNamespace(default_template=None, language="en", templates={},
+                               lifecycle_labels=LifecycleLabels())
+    out = render(ann, settings)
     assert out.text == "*T*\n\nb" and out.language == "en"
+
+
+@pytest.mark.parametrize(("status", "msg_type", "title"), [
+    ("actual", "update", "*RETTIFICA: T*"),
+    ("actual", "cancel", "*REVOCATO: T*"),
+    ("exercise", "alert", "*ESERCITAZIONE: T*"),
+    ("test", "update", "*PROVA · RETTIFICA: T*"),
+])
+def test_lifecycle_label_before_the_title(status, msg_type, title):
+    ann = SimpleNamespace(title="T", body="b", category="eventi", media=None, template=None,
+                          effective_publish_at=None, status=status, msg_type=msg_type)
+    settings = SimpleNamespace(default_template=None, language="it", templates={},
+                               lifecycle_labels=LifecycleLabels())
+    assert render(ann, settings).text.split("\n")[0] == title
 

@@ -1,0 +1,66 @@
+"""Rules about an announcement's place in a chain (original -> corrections ->
+withdrawal) and about drills.
+
+- ``lifecycle-reference``: ``updates`` / ``cancels`` name an announcement of the
+  repository other than this one, and not both at once;
+- ``lifecycle-withdrawn``: what they name was not already withdrawn (by an
+  earlier ``cancels``): a withdrawn alert has nothing left to correct;
+- ``lifecycle-category``: a correction or withdrawal keeps the original's
+  category, since it goes to the original's recipients, who were chosen by it;
+- ``exercise-recipients``: a drill needs the staff test group configured.
+"""
+
+from __future__ import annotations
+
+import difflib
+
+from .policy import problem, rule
+
+
+def _key(ann) -> str:
+    return "updates" if ann.updates else "cancels"
+
+
+@rule("lifecycle-reference", scope="repo")
+def reference_exists(ann, ctx):
+    if ann.updates and ann.cancels:
+        yield problem(ann, "lifecycle-reference", "lifecycle-both", "cancels")
+        return
+    ref = ann.references
+    if ref is None:
+        return
+    if ref == ann.id:
+        yield problem(ann, "lifecycle-reference", "lifecycle-self", _key(ann), id=ref)
+    elif ref not in ctx.id_files:
+        close = difflib.get_close_matches(ref, list(ctx.id_files), n=1, cutoff=0.6)
+        yield problem(ann, "lifecycle-reference", "lifecycle-unknown", _key(ann), id=ref,
+                      hint=f" «{close[0]}»?" if close else "")
+
+
+@rule("lifecycle-withdrawn", scope="repo")
+def reference_not_withdrawn(ann, ctx):
+    ref = ann.references
+    if ref is None:
+        return
+    mine = (ann.effective_publish_at, ann.id)
+    for other in ctx.announcements:
+        if other.cancels == ref and other.id != ann.id \
+                and (other.effective_publish_at, other.id) < mine:
+            yield problem(ann, "lifecycle-withdrawn", "lifecycle-withdrawn", _key(ann),
+                          id=ref, by=other.id)
+            return
+
+
+@rule("lifecycle-category", scope="repo")
+def keeps_category(ann, ctx):
+    original = ctx.by_id.get(ann.references) if ann.references else None
+    if original is not None and original.category != ann.category:
+        yield problem(ann, "lifecycle-category", "lifecycle-category", "category",
+                      id=original.id, category=original.category, mine=ann.category)
+
+
+@rule("exercise-recipients")
+def drill_has_recipients(ann, ctx):
+    if ann.is_drill and not ctx.settings.test_recipients:
+        yield problem(ann, "exercise-recipients", "exercise-recipients", "status",
+                      status=ann.status)
