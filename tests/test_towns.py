@@ -1,5 +1,6 @@
 """The five reference services, each reproducible by copying its configuration."""
 
+import json
 import shutil
 from pathlib import Path
 
@@ -169,3 +170,50 @@ def test_a_moderating_town_without_a_welcome_template_is_a_configuration_error(
     monkeypatch.chdir(tmp_path)
     with pytest.raises(ConfigError, match="welcome_template"):
         load_settings()
+
+
+# town -> (text, topic id it subscribes to) and texts naming no topic of the town
+TOPIC_CASES = {
+    "aymavilles": ([("MI ISCRIVO EVENTI", "eventi"), ("mi iscrivo eventi 🎉", "eventi"),
+                    ("Mi iscrivo: Info Comune!", "info-comune")],
+                   ["MI ISCRIVO SPORT", "MI ISCRIVO EMERGENZE"]),
+    "sovere": ([("ISCRIVIMI VIABILITÀ", "Viabilità"), ("iscrivimi viabilita 🚧", "Viabilità"),
+                ("Iscrivimi info dal comune", "Info dal Comune"),
+                ("ISCRIVIMI INFO-COMUNE", "Info dal Comune")],
+               ["ISCRIVIMI CALCIO", "ISCRIVIMI ALLERTA METEO"]),
+    "cerveno": ([], ["Servizio Info ON Eventi Sportivi 3"]),  # topics only from the menu
+    "jesi": ([("JESI ON EVENTI", "eventi"), ("Jesi On Scadenze ✅", "scadenze"),
+              ("“jesi on disservizi”", "disservizi")],
+             ["JESI ON PROTEZIONE CIVILE", "JESI ON CALCIO"]),
+    "vimercate": ([("Vimercate Info Viabilità e lavori", "Viabilità e lavori"),
+                   ("VIMERCATE INFO VIABILITA", "Viabilità e lavori"),
+                   ("vimercate info disservizi 👍🏻", "Viabilità e lavori"),
+                   ("Vimercate Info Èventi", "eventi")],
+                  ["Vimercate Info Sagra", "VIMERCATE INFO METEO"]),
+}
+
+
+def test_topic_keywords(town):
+    name, settings = town
+    named, unknown = TOPIC_CASES[name]
+    c = classifier(settings)
+    assert [(c.classify(text).kind, c.classify(text).topic) for text, _ in named] == [
+        ("subscribe", topic) for _, topic in named]
+    for _, topic in named[:1]:  # the unsubscribe keyword with the topic leaves just that
+        leave = c.classify(f"{settings.unsubscribe_keywords[0].lower()} {topic}!")
+        assert (leave.kind, leave.topic) == ("unsubscribe", topic)
+    assert [c.classify(text).kind for text in unknown] == ["near_miss"] * len(unknown)
+    assert c.classify("ARGOMENTI").kind == "topics"
+
+
+def test_the_welcome_carries_the_topic_menu_and_says_how(town):
+    from runner.send.payloads import reply_bodies
+    from runner.subscribers.notices import reply_text
+
+    _, settings = town
+    welcome = reply_text(settings, "welcome")
+    assert "ARGOMENTI" in welcome and settings.topic_texts.button in welcome
+    body = json.loads(reply_bodies(settings)["welcome"].body("393330000001", "w:x"))
+    assert body["interactive"]["body"]["text"] == welcome
+    rows = body["interactive"]["action"]["sections"][0]["rows"]
+    assert 2 <= len(rows) <= 10 and all(len(r["title"]) <= 24 for r in rows)

@@ -1,5 +1,6 @@
 """Inbound messages from the stage into the database: who sent them (citizen ids),
-what they are (keyword classification), and each stored once (by wamid)."""
+what they are (keyword classification, or a pick from the topic menu), and each
+stored once (by wamid)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,9 @@ from typing import TYPE_CHECKING
 from ..db import temp_table
 from .keywords import classifier
 from .privacy import citizen_id as pseudonym
+from .replay import REPLAYED_KINDS
 from .states import drop_forgotten
+from .topics import Topics
 
 if TYPE_CHECKING:
     import duckdb
@@ -79,7 +82,16 @@ def classify(con: duckdb.DuckDBPyConnection, settings: Settings) -> None:
     temp_table(con, "stage_verdicts", text=("VARCHAR", texts),
                kind=("VARCHAR", [m.kind for m in matches]),
                keyword=("VARCHAR", [m.keyword for m in matches]),
-               captured_name=("VARCHAR", [m.name for m in matches]))
+               captured_name=("VARCHAR", [m.name for m in matches]),
+               topic=("VARCHAR", [m.topic for m in matches]))
+    # A tap on a row of our topic menu is a pick (kind 'topic'), whatever its title says.
+    topics = Topics(settings)
+    ids = [r[0] for r in con.execute(
+        "SELECT DISTINCT reply_id FROM stage_messages WHERE reply_id IS NOT NULL").fetchall()]
+    picks = [(i, topics.picked(i)) for i in ids]
+    picks = [(i, topic) for i, topic in picks if topic is not None]
+    temp_table(con, "stage_picks", reply_id=("VARCHAR", [i for i, _ in picks]),
+               topic=("VARCHAR", [topic for _, topic in picks]))
 
 
 def insert_inbound(con: duckdb.DuckDBPyConnection, summary: Summary,
@@ -92,12 +104,16 @@ def insert_inbound(con: duckdb.DuckDBPyConnection, summary: Summary,
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE stage_new AS
         SELECT m.wamid, i.citizen_id, m.ts, m.type, m.text,
-               CASE WHEN m.type IN {CLASSIFIED_TYPES} THEN v.kind END AS kind,
-               v.keyword, v.captured_name, m.file, m.line,
-               m.wa_id, m.user_id, m.profile_name
+               CASE WHEN p.topic IS NOT NULL THEN 'topic'
+                    WHEN m.type IN {CLASSIFIED_TYPES} THEN v.kind END AS kind,
+               CASE WHEN p.topic IS NULL THEN v.keyword END AS keyword,
+               CASE WHEN p.topic IS NULL THEN v.captured_name END AS captured_name,
+               m.file, m.line, m.wa_id, m.user_id, m.profile_name,
+               coalesce(p.topic, v.topic) AS topic
         FROM stage_identities m
         JOIN stage_ids i USING (identity)
         LEFT JOIN stage_verdicts v ON v.text = m.text AND m.type IN {CLASSIFIED_TYPES}
+        LEFT JOIN stage_picks p ON p.reply_id = m.reply_id
         QUALIFY row_number() OVER (PARTITION BY m.wamid ORDER BY m.file, m.line) = 1""")
     # Keep the first place a message appears in the logs, whatever the reading order.
     con.execute("""
@@ -110,7 +126,7 @@ def insert_inbound(con: duckdb.DuckDBPyConnection, summary: Summary,
     new = con.execute("""
         INSERT INTO inbound
         SELECT wamid, citizen_id, ts, type, text, coalesce(kind, 'ignored'), keyword,
-               captured_name, file, line
+               captured_name, file, line, topic
         FROM stage_new""").fetchall()[0][0]
     s.messages += new
     s.duplicates += staged - new
@@ -132,7 +148,7 @@ def insert_inbound(con: duckdb.DuckDBPyConnection, summary: Summary,
     con.execute("""
         INSERT INTO citizens SELECT * FROM stage_citizens
         WHERE citizen_id NOT IN (SELECT citizen_id FROM citizens)""")
-    return con.execute("""
+    return con.execute(f"""
         INSERT INTO stage_affected
-        SELECT DISTINCT citizen_id FROM stage_new WHERE kind IN ('subscribe', 'unsubscribe')
+        SELECT DISTINCT citizen_id FROM stage_new WHERE kind IN {REPLAYED_KINDS}
         """).fetchall()[0][0]

@@ -1,6 +1,14 @@
 """Keyword classification: is this inbound text a subscription, an unsubscription,
 something staff should look at (a near miss), or chatter to ignore?
 
+A keyword followed by a topic (``MI ISCRIVO EVENTI``, ``JESI OFF VIABILITA``) is
+a subscription or unsubscription *for that topic* (``Match.topic``); a keyword
+followed by anything else is a near miss, never a subscription to everything.
+Where the town captures a name after the keyword, no topic is read there (the
+words are the name): topics are then chosen through the menu. The menu keyword
+(``ARGOMENTI``) is kind ``topics``, matched exactly and never a near miss: it is
+an everyday word.
+
 People type and paste keywords in every way: lower case, accents, non-breaking
 or repeated spaces, the curly quotes of the town's web page (“MI ISCRIVO”),
 trailing punctuation and emoji, fullwidth or Cyrillic/Greek look-alike letters,
@@ -22,11 +30,13 @@ import unicodedata
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
+from .topics import Topics
+
 if TYPE_CHECKING:
     from ..settings import Settings
 
 
-Kind = Literal["subscribe", "unsubscribe", "near_miss", "ignored"]
+Kind = Literal["subscribe", "unsubscribe", "topics", "near_miss", "ignored"]
 
 # Look-alikes that NFKC does not fold: Cyrillic and Greek capitals and small
 # letters that render like Latin ones ("МI ISCRIVO" with a Cyrillic M).
@@ -75,6 +85,7 @@ class Match:
     kind: Kind
     keyword: str | None = None  # the configured keyword, as the town wrote it
     name: str | None = None  # captured after the keyword, as the citizen wrote it
+    topic: str | None = None  # the topic id named after the keyword
 
 
 IGNORED = Match("ignored")
@@ -87,7 +98,10 @@ class KeywordError(ValueError):
 class Classifier:
     """Classifies texts against one town's keywords."""
 
-    def __init__(self, subscribe: list[str], unsubscribe: list[str], capture_name: bool = False):
+    def __init__(self, subscribe: list[str], unsubscribe: list[str], capture_name: bool = False,
+                 topics: dict[str, str] | None = None, menu: list[str] | tuple = ()):
+        """``topics``: what may follow a keyword to name a topic -> the topic's id;
+        ``menu``: the keywords that ask for the topic menu."""
         self.capture_name = capture_name
         self._exact: dict[str, Match] = {}  # compact folded keyword -> match
         self._tokens: list[tuple[tuple[str, ...], Match]] = []
@@ -112,6 +126,34 @@ class Classifier:
             stems.update(word[:6] for word in tokens if len(word) >= 6)
         self._stems = tuple(sorted(stems))
         self._lengths = {len(key) for key in self._exact}
+        self._plain = dict(self._exact)  # the edit distance is measured against these only
+        self._topics: dict[str, str] = {}
+        if topics and not capture_name:
+            self._add_topics(topics)
+        for keyword in menu:
+            self._add(_compact(fold(keyword)), Match("topics", keyword))
+
+    def _add(self, key: str, match: Match) -> None:
+        other = self._exact.get(key)
+        if other and (other.kind, other.topic) != (match.kind, match.topic):
+            raise KeywordError(f"{match.keyword!r} and {other.keyword!r} read the same once "
+                               "spaces, case and accents are ignored, but mean different things")
+        self._exact[key] = match
+
+    def _add_topics(self, topics: dict[str, str]) -> None:
+        """Every keyword followed by every way of naming a topic, as one exact key: a
+        dictionary look-up, whatever the number of topics."""
+        for alias, topic in topics.items():
+            folded = _compact(fold(alias))
+            if not folded:
+                continue
+            if self._topics.get(folded, topic) != topic:
+                raise KeywordError(f"{alias!r} names two topics")
+            self._topics[folded] = topic
+        for key, match in list(self._plain.items()):
+            for alias, topic in self._topics.items():
+                self._add(key + alias, Match(match.kind, match.keyword, topic=topic))
+        self._topic_lengths = sorted({len(alias) for alias in self._topics})
 
     def classify(self, text: str | None) -> Match:
         if not text:
@@ -145,9 +187,20 @@ class Classifier:
         for kw_tokens, match in self._tokens:
             if _contains(tokens, kw_tokens):
                 return Match("near_miss", match.keyword)
+        if self._topics:  # a misspelt keyword before a topic: "MI ISCRVO EVENTI"
+            for n in self._topic_lengths:
+                if len(compact) > n and compact[-n:] in self._topics:
+                    close = self._close_to(compact[:-n])
+                    if close.kind == "near_miss":
+                        return close
+        return self._close_to(compact, tokens)
+
+    def _close_to(self, compact: str, tokens: list[str] | None = None) -> Match:
+        """A near miss when ``compact`` is within an edit or two of a keyword, or (given
+        its ``tokens``) when a word shows the intent to join or leave."""
         if any(abs(len(compact) - n) <= 2 for n in self._lengths):
             close = {}
-            for key, match in self._exact.items():
+            for key, match in self._plain.items():
                 limit = 1 if len(key) < 8 else 2
                 if abs(len(compact) - len(key)) <= limit:
                     d = _distance(compact, key)
@@ -157,7 +210,7 @@ class Classifier:
                 # "JESI OF" is as close to JESI ON as to JESI OFF: name neither.
                 best = close[min(close)]
                 return Match("near_miss", next(iter(best)) if len(best) == 1 else None)
-        if len(tokens) <= _NEAR_MISS_MAX_WORDS:
+        if tokens is not None and len(tokens) <= _NEAR_MISS_MAX_WORDS:
             for word in tokens:
                 if word.startswith(self._stems) or word in _INTENT_WORDS:
                     return Match("near_miss")
@@ -201,9 +254,11 @@ def _distance(a: str, b: str) -> int:
 
 
 def classifier(settings: Settings) -> Classifier:
-    """The classifier for the town's settings."""
+    """The classifier for the town's settings (its topics included)."""
     return Classifier(
         list(settings.subscribe_keywords),
         list(settings.unsubscribe_keywords),
         settings.capture_name,
+        Topics(settings).aliases(),
+        list(settings.topics_keywords) if settings.topics_menu else (),
     )

@@ -15,6 +15,12 @@ Rules, in the words of the towns:
   and a moderated unsubscription stops sending at once: the citizen is no longer
   ``active`` while staff decide;
 - forget erases the citizen's data and ignores every earlier event, also on rebuild.
+
+Topics (:mod:`.topics`) ride along: a subscription records the topic it names
+(none: every topic); an active subscriber's topic keyword, menu pick or plain
+subscribe keyword (back to every topic) changes the choice, answered with the
+menu headed by what changed; the menu keyword asks for the menu. Topic events of
+anyone not active change nothing.
 """
 
 from __future__ import annotations
@@ -25,19 +31,23 @@ from datetime import datetime
 
 from .decisions import Decision
 from .notices import REPLY_PREFIX
+from .topics import Topics
 
 STATES = ("pending", "active", "unsubscribed", "rejected", "blocked")
+# inbound.kind values whose messages are replayed: keywords, the menu keyword, menu picks.
+REPLAYED_KINDS = ("subscribe", "unsubscribe", "topics", "topic")
 
 
 @dataclass(frozen=True)
 class Event:
-    """A keyword message of one citizen (kind subscribe | unsubscribe)."""
+    """A message of one citizen that may change their state (kind: REPLAYED_KINDS)."""
 
     ts: datetime
     wamid: str
     kind: str
     keyword: str | None = None
     name: str | None = None
+    topic: str | None = None  # named after the keyword, or picked in the menu
 
 
 @dataclass
@@ -51,13 +61,16 @@ class Outcome:
     since: datetime | None = None
     subscribed_at: datetime | None = None
     transitions: list[tuple[datetime, str | None, str, str]] = field(default_factory=list)
+    topics: list[str] | None = None  # the topic ids chosen; None: every topic
     consents: list[str] = field(default_factory=list)  # wamids of accepted subscriptions
-    replies: list[tuple[str, str, datetime]] = field(default_factory=list)  # (id, kind, ts)
+    # (delivery id, kind, ts, payload key or None for the kind's own)
+    replies: list[tuple[str, str, datetime, str | None]] = field(default_factory=list)
     forgotten_until: datetime | None = None
 
 
 def replay(events: Iterable[Event], decisions: Iterable[Decision], *,
-           moderate_subscribe: bool, moderate_unsubscribe: bool) -> Outcome:
+           moderate_subscribe: bool, moderate_unsubscribe: bool,
+           topics: Topics | None = None) -> Outcome:
     """The outcome of one citizen's keyword events and staff decisions, in time order.
 
     At equal timestamps a message comes before a decision; messages are ordered
@@ -69,7 +82,7 @@ def replay(events: Iterable[Event], decisions: Iterable[Decision], *,
         + [((d.ts, 1, f"{d.line:09d}"), d) for d in decisions],
         key=lambda item: item[0],
     )
-    r = _Replay(moderate_subscribe, moderate_unsubscribe)
+    r = _Replay(moderate_subscribe, moderate_unsubscribe, topics)
     for _, item in timeline:
         if isinstance(item, Decision):
             r.decision(item)
@@ -79,9 +92,11 @@ def replay(events: Iterable[Event], decisions: Iterable[Decision], *,
 
 
 class _Replay:
-    def __init__(self, moderate_subscribe: bool, moderate_unsubscribe: bool):
+    def __init__(self, moderate_subscribe: bool, moderate_unsubscribe: bool,
+                 topics: Topics | None):
         self.moderate_subscribe = moderate_subscribe
         self.moderate_unsubscribe = moderate_unsubscribe
+        self.topics = topics
         self.o = Outcome()
         self.request: Event | None = None  # the pending request, if any
         self.before_block: tuple[str | None, str | None] = (None, None)
@@ -114,8 +129,15 @@ class _Replay:
 
     def keyword(self, e: Event) -> None:
         o = self.o
+        if e.kind in ("topics", "topic") or (e.topic and (o.state == "active"
+                                                         or e.kind == "unsubscribe")):
+            self.topic(e)
+            return
         joining = o.state == "pending" and o.pending_action == "subscribe"
         if e.kind == "subscribe":
+            if o.state == "active" and o.topics is not None:  # the plain keyword: everything
+                o.topics = None
+                o.replies.append(_reply(e, "topics", "topics-all"))
             if o.state == "active" or joining:
                 return
             if o.state == "pending":  # asked to leave, then to stay: nothing to moderate
@@ -124,6 +146,7 @@ class _Replay:
                 return
             o.consents.append(e.wamid)
             o.name, o.keyword = e.name or o.name, e.keyword
+            o.topics = self.topics.normal([e.topic]) if e.topic and self.topics else None
             if self.moderate_subscribe:
                 self.move(e.ts, "pending", e.wamid, "subscribe")
                 self.request = e
@@ -140,6 +163,21 @@ class _Replay:
             o.replies.append(_reply(e, "goodbye"))
             self.request = None
 
+    def topic(self, e: Event) -> None:
+        """The menu keyword, a menu pick, or a keyword naming a topic: only an active
+        subscriber's change anything."""
+        o = self.o
+        if o.state != "active" or self.topics is None:
+            return
+        if e.kind == "topics":
+            o.replies.append(_reply(e, "topics"))
+            return
+        action = {"topic": "pick", "subscribe": "add", "unsubscribe": "remove"}[e.kind]
+        o.topics, ack = self.topics.choose(o.topics, action, e.topic)
+        o.replies.append(_reply(e, "topics", ack))
 
-def _reply(e: Event, kind: str) -> tuple[str, str, datetime]:
-    return (f"{REPLY_PREFIX[kind]}:{e.wamid}", kind, e.ts)
+
+def _reply(e: Event, kind: str, payload: str | None = None):
+    """(delivery id, kind, ts, payload): a menu headed by a change is "t:<wamid>"."""
+    prefix = "t" if payload else REPLY_PREFIX[kind]
+    return (f"{prefix}:{e.wamid}", kind, e.ts, payload)

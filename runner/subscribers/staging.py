@@ -104,7 +104,7 @@ _STAGE_TABLE = """
 CREATE OR REPLACE TABLE stage.stage_items (
     file VARCHAR, line BIGINT,
     item VARCHAR,                  -- line (unusable) | message | status | error
-    wamid VARCHAR, ts TIMESTAMPTZ, type VARCHAR, text VARCHAR,
+    wamid VARCHAR, ts TIMESTAMPTZ, type VARCHAR, text VARCHAR, reply_id VARCHAR,
     wa_id VARCHAR, user_id VARCHAR, profile_name VARCHAR,
     status VARCHAR, recipient_id VARCHAR, callback VARCHAR,
     error_code INTEGER, error_title VARCHAR, pricing_category VARCHAR,
@@ -153,6 +153,10 @@ SELECT 'message' AS item, file, line, m.id AS wamid,
                 WHEN 'interactive' THEN coalesce(m.interactive.button_reply.title,
                                                  m.interactive.list_reply.title)
                 ELSE coalesce(m.image.caption, m.video.caption, m.document.caption) END AS text,
+    -- the id of the row or button tapped (a topic menu's rows carry the topic)
+    CASE m.type WHEN 'interactive' THEN coalesce(m.interactive.list_reply.id,
+                                                 m.interactive.button_reply.id)
+                WHEN 'button' THEN m.button.payload END AS reply_id,
     coalesce(m."from", contact.wa_id) AS wa_id,
     coalesce(m.from_user_id, contact.user_id) AS user_id,
     contact.profile.name AS profile_name
@@ -187,7 +191,7 @@ FROM (SELECT file, line, unnest(v.errors) AS e FROM stage_values WHERE len(v.err
 # made their line wrong_shape above).
 _SPLIT_STAGE = """
 CREATE OR REPLACE TEMP VIEW stage_messages AS
-SELECT file, line, wamid, ts, type, text, wa_id, user_id, profile_name
+SELECT file, line, wamid, ts, type, text, reply_id, wa_id, user_id, profile_name
 FROM stage.stage_items WHERE item = 'message' AND reason IS NULL;
 
 CREATE OR REPLACE TEMP VIEW stage_statuses AS

@@ -1,11 +1,13 @@
 """Storing subscriber states: the outcome of replaying each citizen's keyword history
-and the staff decisions (:mod:`.replay`) written to subscribers,
-subscriber_events, consents and the welcome/goodbye deliveries.
+and the staff decisions (:mod:`.replay`) written to subscribers (with their
+topics), subscriber_events, consents and the reply deliveries (welcome, goodbye,
+topic menu).
 
 Two ways to the same outcome:
-- where the town moderates nothing and staff decided nothing about a citizen
-  (almost everyone), the replay reduces to "a keyword that differs from the
-  previous one changes the state", which one SQL pass over all citizens does;
+- where the town moderates nothing, staff decided nothing about a citizen and
+  the citizen never named a topic (almost everyone), the replay reduces to "a
+  keyword that differs from the previous one changes the state", which one SQL
+  pass over all citizens does;
 - everyone else goes through ``replay`` in Python.
 tests/test_subscribers.py checks on random histories that both agree.
 """
@@ -19,7 +21,8 @@ from typing import TYPE_CHECKING
 from ..db import insert_rows, temp_table
 from .decisions import Decision, load_decisions
 from .notices import REPLY_KINDS_SQL, notice_version
-from .replay import Event, replay
+from .replay import REPLAYED_KINDS, Event, replay
+from .topics import Topics
 
 if TYPE_CHECKING:
     from ..settings import Settings
@@ -27,12 +30,13 @@ if TYPE_CHECKING:
 
 _OUTCOME_TABLES = """
 CREATE OR REPLACE TEMP TABLE rc_subs (citizen_id VARCHAR, state VARCHAR, name VARCHAR,
-    keyword VARCHAR, since TIMESTAMPTZ, subscribed_at TIMESTAMPTZ, pending_action VARCHAR);
+    keyword VARCHAR, since TIMESTAMPTZ, subscribed_at TIMESTAMPTZ, pending_action VARCHAR,
+    topics VARCHAR[]);
 CREATE OR REPLACE TEMP TABLE rc_events (citizen_id VARCHAR, ts TIMESTAMPTZ,
     from_state VARCHAR, to_state VARCHAR, cause VARCHAR);
 CREATE OR REPLACE TEMP TABLE rc_consents (citizen_id VARCHAR, wamid VARCHAR);
 CREATE OR REPLACE TEMP TABLE rc_replies (delivery_id VARCHAR, kind VARCHAR,
-    citizen_id VARCHAR, ts TIMESTAMPTZ);
+    citizen_id VARCHAR, ts TIMESTAMPTZ, payload VARCHAR);
 """
 
 # The unmoderated, undecided replay in SQL: after any subscribe, each change of
@@ -59,14 +63,14 @@ INSERT INTO rc_subs
 SELECT citizen_id, arg_max(to_state, (ts, wamid)),
     arg_max(captured_name, (ts, wamid)) FILTER (kind = 'subscribe' AND captured_name IS NOT NULL),
     arg_max(keyword, (ts, wamid)) FILTER (kind = 'subscribe'),
-    max(ts), min(ts) FILTER (kind = 'subscribe'), NULL
+    max(ts), min(ts) FILTER (kind = 'subscribe'), NULL, NULL
 FROM rc_transitions GROUP BY citizen_id;
 
 INSERT INTO rc_consents SELECT citizen_id, wamid FROM rc_transitions WHERE kind = 'subscribe';
 
 INSERT INTO rc_replies
 SELECT CASE kind WHEN 'subscribe' THEN 'w:' ELSE 'g:' END || wamid,
-       CASE kind WHEN 'subscribe' THEN 'welcome' ELSE 'goodbye' END, citizen_id, ts
+       CASE kind WHEN 'subscribe' THEN 'welcome' ELSE 'goodbye' END, citizen_id, ts, NULL
 FROM rc_transitions;
 """
 
@@ -83,18 +87,21 @@ def recompute(con, settings: Settings, citizens, *, decisions: list[Decision] | 
     if isinstance(citizens, list):
         temp_table(con, "rc_given", citizen_id=("VARCHAR", citizens))
         citizens = "rc_given"
-    keyworded = "SELECT citizen_id FROM inbound WHERE kind IN ('subscribe', 'unsubscribe')"
+    keyworded = f"SELECT citizen_id FROM inbound WHERE kind IN {REPLAYED_KINDS}"
     temp_table(con, "rc_decided", citizen_id=("VARCHAR", sorted(decided)))
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE rc_scope AS
         SELECT DISTINCT citizen_id FROM {citizens or f"({keyworded} UNION ALL "
                                                       "SELECT citizen_id FROM rc_decided)"}""")
     moderated = settings.moderate_subscribe or settings.moderate_unsubscribe
+    # Whoever named a topic (or asked for the menu) goes through Python too.
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE rc_plain AS
         SELECT citizen_id FROM rc_scope
         WHERE {'false' if moderated else 'true'}
-          AND citizen_id NOT IN (SELECT citizen_id FROM rc_decided)""")
+          AND citizen_id NOT IN (SELECT citizen_id FROM rc_decided)
+          AND citizen_id NOT IN (SELECT citizen_id FROM inbound
+                                 WHERE kind IN ('topics', 'topic') OR topic IS NOT NULL)""")
     con.execute(_OUTCOME_TABLES)
     con.execute(_PLAIN_REPLAY)
     _replay_in_python(con, settings, decided)
@@ -103,24 +110,25 @@ def recompute(con, settings: Settings, citizens, *, decisions: list[Decision] | 
 
 
 def _replay_in_python(con, settings: Settings, decided: dict[str, list[Decision]]) -> None:
-    rows = con.execute("""
-        SELECT s.citizen_id, i.ts, i.wamid, i.kind, i.keyword, i.captured_name
+    rows = con.execute(f"""
+        SELECT s.citizen_id, i.ts, i.wamid, i.kind, i.keyword, i.captured_name, i.topic
         FROM rc_scope s LEFT JOIN inbound i
-          ON i.citizen_id = s.citizen_id AND i.kind IN ('subscribe', 'unsubscribe')
+          ON i.citizen_id = s.citizen_id AND i.kind IN {REPLAYED_KINDS}
         WHERE s.citizen_id NOT IN (SELECT citizen_id FROM rc_plain)
         ORDER BY s.citizen_id, i.ts, i.wamid""").fetchall()
     subs, events, consents, replies = [], [], [], []
+    topics = Topics(settings)
     for cid, group in groupby(rows, key=lambda r: r[0]):
         history = [Event(*r[1:]) for r in group if r[2] is not None]
         o = replay(history, decided.get(cid, ()),
                    moderate_subscribe=settings.moderate_subscribe,
-                   moderate_unsubscribe=settings.moderate_unsubscribe)
+                   moderate_unsubscribe=settings.moderate_unsubscribe, topics=topics)
         if o.state is not None:
             subs.append((cid, o.state, o.name, o.keyword, o.since, o.subscribed_at,
-                         o.pending_action))
+                         o.pending_action, o.topics))
         events += [(cid, *t) for t in o.transitions]
         consents += [(cid, w) for w in o.consents]
-        replies += [(rid, kind, cid, ts) for rid, kind, ts in o.replies]
+        replies += [(rid, kind, cid, ts, payload) for rid, kind, ts, payload in o.replies]
     for table, rows_ in (("rc_subs", subs), ("rc_events", events),
                          ("rc_consents", consents), ("rc_replies", replies)):
         insert_rows(con, table, rows_)
@@ -137,7 +145,8 @@ def _store(con, version: str, summary) -> None:
                 "AND wamid NOT IN (SELECT wamid FROM rc_consents)")
     con.execute("""
         INSERT INTO consents
-        SELECT c.citizen_id, c.wamid, i.ts, i.text, i.keyword, ?
+        SELECT c.citizen_id, c.wamid, i.ts, i.text, i.keyword, ?,
+               CASE WHEN i.topic IS NOT NULL THEN [i.topic] END
         FROM rc_consents c JOIN inbound i USING (wamid)
         WHERE c.wamid NOT IN (SELECT wamid FROM consents)""", [version])
     # Replies not sent yet and no longer implied (history changed) are withdrawn.
@@ -148,8 +157,8 @@ def _store(con, version: str, summary) -> None:
         CREATE OR REPLACE TEMP TABLE rc_replies_new AS SELECT * FROM rc_replies
         WHERE delivery_id NOT IN (SELECT delivery_id FROM deliveries)""")
     con.execute("""
-        INSERT INTO deliveries (delivery_id, kind, citizen_id, state, created_at)
-        SELECT delivery_id, kind, citizen_id, 'queued', ts FROM rc_replies_new""")
+        INSERT INTO deliveries (delivery_id, kind, citizen_id, state, created_at, payload)
+        SELECT delivery_id, kind, citizen_id, 'queued', ts, payload FROM rc_replies_new""")
     if summary is not None:
         counts = dict(con.execute("SELECT kind, count(*) FROM rc_replies_new GROUP BY ALL")
                       .fetchall())

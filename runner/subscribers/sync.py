@@ -38,6 +38,7 @@ from .inbound import classify, identify, insert_inbound
 from .staging import stage
 from .states import erase, recompute
 from .statuses import merge_statuses
+from .topics import Topics
 
 if TYPE_CHECKING:
     import duckdb
@@ -219,6 +220,9 @@ class _Sync:
         parts = [st.subscribe_keywords, st.unsubscribe_keywords, st.capture_name,
                  st.moderate_subscribe, st.moderate_unsubscribe,
                  hashlib.sha256(self.key or b"").hexdigest()]
+        # Topics change what a keyword or a menu pick means; the menu keyword counts
+        # only where there is a menu.
+        parts += [Topics(st).fingerprint(), st.topics_menu and st.topics_keywords]
         return hashlib.sha256(json.dumps(parts).encode()).hexdigest()[:16]
 
     def _ingest(self, reads: list[logs.FileRead]) -> str:

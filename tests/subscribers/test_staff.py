@@ -68,10 +68,10 @@ def test_order_of_input_does_not_matter():
 def test_cerveno_moderates_subscription():
     o = replay([sub(0, name="Paolo Rossi")], [], **CERVENO)
     assert (o.state, o.pending_action, o.name) == ("pending", "subscribe", "Paolo Rossi")
-    assert o.replies == [("r:wamid.s0", "ack_subscribe", at(0))]  # "richiesta ricevuta"
+    assert o.replies == [("r:wamid.s0", "ack_subscribe", at(0), None)]  # "richiesta ricevuta"
     assert o.consents == ["wamid.s0"]  # the consent is given when the citizen writes
     o = replay([sub(0)], [dec(10, "approve")], **CERVENO)
-    assert (o.state, o.replies[-1]) == ("active", ("w:wamid.s0", "welcome", at(0)))
+    assert (o.state, o.replies[-1]) == ("active", ("w:wamid.s0", "welcome", at(0), None))
     assert replay([sub(0)], [dec(10, "reject")], **CERVENO).state == "rejected"
 
 

@@ -94,8 +94,8 @@ STATE_QUERIES = {
     "events": "SELECT * FROM subscriber_events ORDER BY ALL",
     "consents": "SELECT * FROM consents ORDER BY wamid",
     "statuses": "SELECT * FROM statuses ORDER BY wamid",
-    "deliveries": "SELECT delivery_id, kind, citizen_id, state, created_at FROM deliveries "
-                  "ORDER BY delivery_id",
+    "deliveries": "SELECT delivery_id, kind, citizen_id, state, created_at, payload "
+                  "FROM deliveries ORDER BY delivery_id",
 }
 
 
@@ -203,6 +203,15 @@ EVENTS = [
     message("393330000002", "wamid.b1", T0 + 10, "ISCRIVIMI"),
     message("393330000002", "wamid.b2", T0 + 10, "CANCELLAMI"),  # same second: wamid decides
     message("393330000003", "wamid.c1", T0 + 30, "Vorrei iscrivermi"),
+    # topics: a keyword naming one, menu picks (one before, one after subscribing), leaving one
+    message("393330000004", "wamid.d0", T0 + 1, kind="interactive",
+            extra={"interactive": {"type": "list_reply", "list_reply": {
+                "id": "banditore:topic:eventi", "title": "Eventi"}}}),
+    message("393330000004", "wamid.d1", T0 + 5, "Mi iscrivo viabilità 🚧"),
+    message("393330000004", "wamid.d2", T0 + 50, kind="interactive",
+            extra={"interactive": {"type": "list_reply", "list_reply": {
+                "id": "banditore:topic:eventi", "title": "Eventi"}}}),
+    message("393330000001", "wamid.a4", T0 + 130, "MI CANCELLO EVENTI"),
     status("wamid.out1", "read", T0 + 300),
     status("wamid.out1", "delivered", T0 + 200),
     status("wamid.out1", "sent", T0 + 100),
