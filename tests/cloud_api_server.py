@@ -11,6 +11,8 @@ Used by the tests (in a thread) and by bench/send.py (as a process:
   (``templates``), ``limit`` per page, with Meta's cursor paging
   (``paging.cursors.before/after``, ``paging.next`` on every page but the last).
 - A wrong bearer token answers 401 with code 190, as Meta does.
+- ``refuse_quotes``: every body quoting a message (``context``) is refused with 131009,
+  as Meta might where a quote is not allowed (undocumented for templates).
 - Every accepted message is recorded (unless ``record=False``, for the benchmark).
 """
 
@@ -72,6 +74,7 @@ class State:
     uploads: list[dict] = field(default_factory=list)
     templates: list[dict] = field(default_factory=list)  # message_templates' data
     template_gets: list[str] = field(default_factory=list)  # the path of every GET
+    refuse_quotes: bool = False
     count: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
     ids: itertools.count = field(default_factory=itertools.count)
@@ -100,6 +103,8 @@ class Handler(BaseHTTPRequestHandler):
                                               "type": "GraphMethodException"}})
         body = json.loads(raw)
         to = body.get("to", "")
+        if st.refuse_quotes and "context" in body:
+            return self._json(*meta_error(131009))
         self._messages(to, body, self._next_step(to))
 
     def do_GET(self) -> None:  # noqa: N802 (http.server's naming)

@@ -4,6 +4,11 @@ Each body is rendered and serialised once (:mod:`runner.whatsapp.bodies`) and
 reused for every citizen. A repository media file is uploaded once and its id
 cached for 29 days; an announcement whose media cannot be uploaded waits,
 queued, for the next run.
+
+A correction or withdrawal quotes, for each citizen, the original they received
+(:class:`~runner.whatsapp.bodies.QuotingPayload`, fed by the queue). Where the
+town has a topic menu, the welcome carries it; each answer to a topic change is
+the menu again, headed by what changed (one body per topic and change).
 """
 
 from __future__ import annotations
@@ -15,15 +20,21 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..announcements.bubble import as_text, bubble_of
+from ..announcements.policy import by_id as announcements_by_id
+from ..announcements.policy import is_urgent
 from ..announcements.render import Media, RenderError, render
 from ..errors import ConfigError
 from ..messages import t
-from ..subscribers.notices import REPLY_KINDS, reply_text
+from ..subscribers.notices import REPLY_KINDS, TEXT_REPLY_KINDS, menu_text, reply_text
+from ..subscribers.topics import EVERY_TOPIC, Topics, ack_keys
 from ..whatsapp.answers import Action, ApiError
 from ..whatsapp.bodies import (
+    LIST_TEXT_LIMIT,
     Payload,
+    QuotingPayload,
     announcement_message,
     compile_payload,
+    list_message,
     reply_template_message,
     text_message,
 )
@@ -53,11 +64,12 @@ def build(settings: Settings, announcements: list[Announcement], queue: Queue, t
     out = Payloads()
     quiet = in_quiet_hours(now, settings)
     queued = queue.queued_announcements()
+    by_id = announcements_by_id(announcements)
     for ann in announcements:
         if ann.id not in queued or not ann.is_due(now):
             continue
         entry = AnnouncementPlan(ann.id, ann.title, ann.urgency, audience=queued[ann.id])
-        entry.held = quiet and ann.urgency != "emergency"
+        entry.held = quiet and not is_urgent(ann, by_id)
         entry.note = t("send.held") if entry.held else ""
         out.plans.append(entry)
         try:
@@ -82,15 +94,45 @@ def build(settings: Settings, announcements: list[Announcement], queue: Queue, t
                 entry.held = True
                 entry.note = t("send.upload-failed", code=exc.error.code, title=exc.error.title)
                 continue
-        out.bodies[ann.id] = compile_payload(announcement_message(rendered, media))
-    for kind in REPLY_KINDS:
+        message = announcement_message(rendered, media)
+        out.bodies[ann.id] = (QuotingPayload(message, queue.quotes) if ann.references
+                              else compile_payload(message))
+    out.bodies.update(reply_bodies(settings))
+    return out
+
+
+def reply_bodies(settings: Settings) -> dict[str, Payload]:
+    """The text replies (welcome, goodbye, acknowledgements; their templates where the
+    town has them) and every topic menu."""
+    bodies: dict[str, Payload] = {}
+    topics = Topics(settings)
+    for kind in TEXT_REPLY_KINDS:
         text = reply_text(settings, kind)  # the text the consent record hashes
-        out.bodies[kind] = compile_payload(text_message(text))
+        message = text_message(text)
+        if kind == "welcome" and settings.topics_menu:
+            if len(text) > LIST_TEXT_LIMIT:
+                raise ConfigError(t("topics.menu-too-long", length=len(text),
+                                    most=LIST_TEXT_LIMIT))
+            message = topic_menu(settings, topics, text)
+        bodies[kind] = compile_payload(message)
         name = reply_template(settings, kind)
         if name:  # outside the 24-hour window only a template may be sent
-            out.bodies[f"{kind}-template"] = compile_payload(
+            bodies[f"{kind}-template"] = compile_payload(
                 reply_template_message(name, settings.templates[name], text, settings))
-    return out
+    for key in ack_keys(topics):
+        text = menu_text(settings, topics, key)
+        if text:
+            bodies[key] = compile_payload(topic_menu(settings, topics, text)
+                                          if settings.topics_menu else text_message(text))
+    return bodies
+
+
+def topic_menu(settings: Settings, topics: Topics, text: str) -> dict:
+    """The topic menu under ``text``: a row per topic, then "all topics"."""
+    texts = settings.topic_texts
+    rows = [(topics.pick_id(topic.id), topic.label) for topic in topics.topics]
+    rows.append((topics.pick_id(EVERY_TOPIC), texts.everything))
+    return list_message(text, texts.button, texts.section, rows)
 
 
 def reply_template(settings: Settings, kind: str) -> str | None:

@@ -1,5 +1,9 @@
-"""Planning: due announcements x active subscribers become deliveries, in SQL (one
-statement per announcement and range of about 100,000 citizens).
+"""Planning: due announcements x their audience become deliveries, in SQL (one
+statement per announcement and range of about 100,000 citizens). The audience
+(:mod:`.audiences`) is the subscribers of the announcement's topic, the
+recipients of the original for a correction or withdrawal, or the staff test
+group for a drill. A withdrawal cancels what the original still had queued,
+before anything is sent.
 
 Deliveries are keyed deterministically (``a:<announcement_id>:<citizen_id>``),
 so planning again, or after the database was rebuilt from the logs, adds only
@@ -18,10 +22,14 @@ import duckdb
 
 # One definition of quiet hours for sending and for the reviewer's "when it goes out".
 from ..announcements.schedule import in_quiet_hours  # noqa: F401 (re-exported)
+from ..subscribers.topics import Topics
+from ..whatsapp.answers import PAYLOAD_CODES
+from .audiences import Audience, audience
 
 if TYPE_CHECKING:
     from ..announcements.model import Announcement
     from ..settings import Settings
+
 
 @dataclass
 class PlanSummary:
@@ -29,6 +37,7 @@ class PlanSummary:
     cancelled: int = 0  # queued deliveries of cancelled announcements
     expired: int = 0    # queued deliveries of announcements that expired before going out
     left: int = 0       # queued to citizens no longer active (left, asked to leave, blocked)
+    unquoted: int = 0   # deliveries of corrections going on without the quote Meta refused
 
 
 def snapshot(con: duckdb.DuckDBPyConnection, announcements: list[Announcement],
@@ -36,7 +45,7 @@ def snapshot(con: duckdb.DuckDBPyConnection, announcements: list[Announcement],
     """Record each announcement's front matter as it is now (a later commit may cancel it)."""
     rows = [
         (a.id, a.file, a.title, a.category, a.urgency, a.effective_publish_at,
-         a.effective_expires_at, a.cancelled, now)
+         a.effective_expires_at, a.cancelled, now, a.updates, a.cancels, a.status)
         for a in announcements
         if a.effective_publish_at is not None
     ]
@@ -45,12 +54,14 @@ def snapshot(con: duckdb.DuckDBPyConnection, announcements: list[Announcement],
     con.executemany(
         """
         INSERT INTO announcements (announcement_id, path, title, category, urgency,
-                                   publish_at, expires_at, cancelled, planned_at)
-        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                                   publish_at, expires_at, cancelled, planned_at,
+                                   updates, cancels, status)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
         ON CONFLICT (announcement_id) DO UPDATE SET
             path = excluded.path, title = excluded.title, category = excluded.category,
             urgency = excluded.urgency, publish_at = excluded.publish_at,
-            expires_at = excluded.expires_at,
+            expires_at = excluded.expires_at, updates = excluded.updates,
+            cancels = excluded.cancels, status = excluded.status,
             -- once cancelled, always cancelled: un-cancelling must not resume a broadcast
             cancelled = announcements.cancelled OR excluded.cancelled
         """,
@@ -63,10 +74,18 @@ def plan(con: duckdb.DuckDBPyConnection, settings: Settings,
     """Snapshot ``announcements`` and create the deliveries of those due at ``now``."""
     summary = PlanSummary()
     snapshot(con, announcements, now)
-    due = [a.id for a in announcements if a.is_due(now)]
+    summary.unquoted = _unquote_refused(con, now)
+    due = [a for a in announcements if a.is_due(now)]
+    _withdraw(con, [a.cancels for a in due if a.cancels])
+    stopped = {row[0] for row in con.execute(
+        "SELECT announcement_id FROM announcements WHERE cancelled").fetchall()}
+    due = [a for a in due if a.id not in stopped]
     if due:
         bounds = _citizen_bounds(con)
-        summary.planned = {a: sum(_create(con, a, lo, hi, now) for lo, hi in bounds) for a in due}
+        topics = Topics(settings)
+        for a in due:
+            who = audience(con, settings, a, topics)
+            summary.planned[a.id] = sum(_create(con, a.id, who, lo, hi, now) for lo, hi in bounds)
     summary.left = _close_left(con, now)
     summary.cancelled = _close(con, "cancelled", "a.cancelled", now)
     summary.expired = _close(con, "skipped", "a.expires_at <= $now", now, reason="expired")
@@ -91,28 +110,32 @@ def _citizen_bounds(con) -> list[tuple[str, str | None]]:
     return list(zip(["", *cuts], [*cuts, None], strict=True))
 
 
-def _create(con, announcement_id: str, lo: str, hi: str | None, now: datetime) -> int:
-    """One delivery per active subscriber in [lo, hi) who has none for this announcement yet.
+def _create(con, announcement_id: str, who: Audience, lo: str, hi: str | None,
+            now: datetime) -> int:
+    """One delivery per citizen of the audience in [lo, hi) who has none for this
+    announcement yet (with the wamid it quotes, for a correction or withdrawal).
 
     The anti-join on (announcement, citizen) is what keeps planning from creating a
     second row; ``ON CONFLICT`` on the key would hold every new key in memory (+137 MB
     at 1,000,000). Rows go in citizen order: the range filters then skip whole blocks.
     """
+    source, params = who
     upper = "AND citizen_id < $hi" if hi is not None else ""
     return con.execute(
         f"""
         INSERT INTO deliveries (delivery_id, kind, announcement_id, citizen_id, state,
-                                created_at, updated_at)
+                                created_at, updated_at, reply_to)
         SELECT 'a:' || $ann || ':' || citizen_id, 'announcement', $ann, citizen_id,
-               'queued', $now, $now
-        FROM subscribers s
-        WHERE state = 'active' AND citizen_id >= $lo {upper}
+               'queued', $now, $now, reply_to
+        FROM ({source}) s
+        WHERE citizen_id >= $lo {upper}
           AND NOT EXISTS (SELECT 1 FROM deliveries x
                           WHERE x.announcement_id = $ann AND x.citizen_id = s.citizen_id
                             AND x.citizen_id >= $lo {upper.replace("citizen_id", "x.citizen_id")})
         ORDER BY citizen_id
         """,
-        {"ann": announcement_id, "lo": lo, "now": now, **({"hi": hi} if hi is not None else {})},
+        {"ann": announcement_id, "lo": lo, "now": now, **params,
+         **({"hi": hi} if hi is not None else {})},
     ).fetchone()[0]
 
 
@@ -125,9 +148,47 @@ def _close_left(con, now: datetime) -> int:
         FROM subscribers s
         WHERE deliveries.citizen_id = s.citizen_id AND s.state <> 'active'
           AND deliveries.kind = 'announcement' AND deliveries.state = 'queued'
+          -- a drill goes to the staff test group, subscribed or not
+          AND deliveries.announcement_id NOT IN (
+              SELECT announcement_id FROM announcements WHERE status IN ('exercise', 'test'))
         """,
         {"now": now},
     ).fetchone()[0]
+
+
+def _unquote_refused(con, now: datetime) -> int:
+    """A correction or withdrawal whose quoted sends Meta refused as malformed, and not one
+    of which went out: its other deliveries go without the quote, and the refused ones
+    are queued again (once: they no longer quote). Whether Meta takes a quote on a
+    template is not documented; a correction must reach people either way.
+
+    The send that met the refusal halted the announcement after a few (its deliveries
+    stayed queued): this, at the next run's planning, sends the rest."""
+    refused = "state = 'failed' AND list_contains($codes::INTEGER[], error_code)"
+    return con.execute(
+        f"""
+        UPDATE deliveries SET reply_to = NULL, updated_at = $now,
+               state = CASE WHEN state = 'failed' THEN 'queued' ELSE state END
+        WHERE kind = 'announcement' AND reply_to IS NOT NULL
+          AND (state = 'queued' OR ({refused}))
+          AND announcement_id IN (
+              SELECT announcement_id FROM deliveries
+              WHERE kind = 'announcement' AND reply_to IS NOT NULL
+              GROUP BY announcement_id
+              HAVING count_if({refused}) > 0
+                 AND count_if(state IN ('sending', 'sent', 'delivered', 'read', 'played')) = 0)
+        """,
+        {"now": now, "codes": sorted(PAYLOAD_CODES)},
+    ).fetchone()[0]
+
+
+def _withdraw(con, originals: list[str]) -> None:
+    """Withdrawn announcements are cancelled for good: their queued deliveries are
+    closed below, in this same planning, and none is planned again."""
+    if originals:
+        con.execute("UPDATE announcements SET cancelled = true "
+                    "WHERE announcement_id IN (SELECT unnest($ids::VARCHAR[]))",
+                    {"ids": originals})
 
 
 def _close(con, state: str, condition: str, now: datetime, reason: str | None = None) -> int:

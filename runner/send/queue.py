@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 import duckdb
 
 from ..db import transaction
-from ..subscribers.notices import REPLY_KINDS, REPLY_KINDS_SQL
+from ..subscribers.notices import REPLY_KINDS, REPLY_KINDS_SQL, TEXT_REPLY_KINDS
 from ..whatsapp.answers import RETRY_LATER_AFTER_S, RETRY_LATER_CODES, TRANSIENT_CODES
 
 # Welcome first: an announcement waits while the citizen's latest welcome has not
@@ -113,6 +113,10 @@ class Queue:
         self.now = now
         self.excluded: set[str] = set()
         self.last_first: str | None = None
+        # delivery id -> the wamid its body quotes (QuotingPayload), for the last two
+        # chunks taken: one dict object for the whole run, as the payloads hold it.
+        self.quotes: dict[str, str] = {}
+        self._last_quotes: dict[str, str] = {}
 
     # --- before sending ---------------------------------------------------------
     def requeue_failed(self) -> int:
@@ -243,25 +247,36 @@ class Queue:
             params["upto"] = sample[min(len(sample) - 1, len(sample) * size // queued)]
         # The number is looked up for the chosen rows only: joining every queued
         # delivery to citizens costs more than the sort.
-        return self.con.execute(
+        rows = self.con.execute(
             f"""
             WITH next AS (
-                SELECT d.delivery_id, d.citizen_id,
-                       CASE WHEN d.kind = 'announcement' THEN d.announcement_id
-                            ELSE d.kind END AS payload
+                SELECT d.delivery_id, d.citizen_id, d.reply_to,
+                       coalesce(d.payload, CASE WHEN d.kind = 'announcement'
+                                                THEN d.announcement_id ELSE d.kind END)
+                           AS payload
                 FROM deliveries d
                 WHERE d.state = 'queued' AND {where} {bound}
                 ORDER BY d.citizen_id
                 LIMIT $n)
             SELECT next.delivery_id, next.citizen_id, c.wa_id,
-                   CASE WHEN next.payload IN {REPLY_KINDS_SQL}
+                   CASE WHEN next.payload IN (SELECT unnest($templated::VARCHAR[]))
                          AND (c.last_inbound_at IS NULL OR c.last_inbound_at < $window)
-                        THEN next.payload || '-template' ELSE next.payload END
+                        THEN next.payload || '-template' ELSE next.payload END,
+                   next.reply_to
             FROM next JOIN citizens c ON c.citizen_id = next.citizen_id
             ORDER BY next.citizen_id
             """,
-            {**params, "n": size, "window": self._window()},
+            {**params, "n": size, "window": self._window(),
+             "templated": list(TEXT_REPLY_KINDS)},
         ).fetchall()
+        # This chunk's quotes and the last one's: bodies are built from the rows just
+        # taken (the engine may still be building the previous chunk's).
+        quotes = {r[0]: r[4] for r in rows if r[4] is not None}
+        self.quotes.clear()
+        self.quotes.update(self._last_quotes)
+        self.quotes.update(quotes)
+        self._last_quotes = quotes
+        return [r[:4] for r in rows]
 
     # --- after sending ---------------------------------------------------------------
     def table(self, ids: list[str]) -> list[tuple]:

@@ -27,9 +27,9 @@ REPLY_KINDS_SQL = "(" + ", ".join(f"'{kind}'" for kind in REPLY_KINDS) + ")"
 # topic menu headed by a change: "t").
 REPLY_PREFIX = {"welcome": "w", "goodbye": "g", "ack_subscribe": "r", "ack_unsubscribe": "l",
                 "topics": "m"}
-# The replies that have a template form for outside the 24-hour window (a topic menu
-# is an interactive message: only inside it).
-TEMPLATE_REPLY_KINDS = ("welcome", "goodbye", "ack_subscribe", "ack_unsubscribe")
+# The replies that are one text (reply_text), sent as a template outside the 24-hour
+# window where the town has one; a topic menu is an interactive list, only inside it.
+TEXT_REPLY_KINDS = ("welcome", "goodbye", "ack_subscribe", "ack_unsubscribe")
 
 
 def reply_text(settings: Settings, kind: str) -> str:

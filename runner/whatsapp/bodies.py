@@ -26,6 +26,7 @@ def callback_delivery_id_sql(column: str) -> str:
             f"THEN substr({column}, {len(CALLBACK_PREFIX) + 1}) END")
 _TO = "\x00TO\x00"
 _ID = "\x00ID\x00"
+_QUOTE = "\x00QUOTE\x00"
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +42,32 @@ class Payload:
         did = delivery_id if delivery_id.isascii() and '"' not in delivery_id \
             and "\\" not in delivery_id else json.dumps(delivery_id)[1:-1]
         return b"".join((self.head, wa_id.encode(), self.middle, did.encode(), self.tail))
+
+
+class QuotingPayload:
+    """A body that quotes, for each citizen, the message they received before
+    (``context.message_id``): a correction or a withdrawal shows the original above it.
+
+    ``quotes`` maps a delivery id to the wamid to quote, for the deliveries about to
+    be sent (the queue fills it chunk by chunk); a delivery it does not name goes
+    out as ``plain``, without a quote.
+    """
+
+    __slots__ = ("head", "middle", "quote", "tail", "plain", "quotes")
+
+    def __init__(self, message: dict, quotes) -> None:
+        quoted = compile_payload({"context": {"message_id": _QUOTE}, **message})
+        self.head, self.middle = quoted.head, quoted.middle
+        self.quote, self.tail = quoted.tail.split(json.dumps(_QUOTE)[1:-1].encode())
+        self.plain = compile_payload(message)
+        self.quotes = quotes
+
+    def body(self, wa_id: str, delivery_id: str) -> bytes:
+        wamid = self.quotes.get(delivery_id)
+        if wamid is None:
+            return self.plain.body(wa_id, delivery_id)
+        start = Payload(self.head, self.middle, self.quote).body(wa_id, delivery_id)
+        return b"".join((start, json.dumps(wamid)[1:-1].encode(), self.tail))
 
 
 def compile_payload(message: dict) -> Payload:
@@ -62,6 +89,22 @@ def compile_payload(message: dict) -> Payload:
 
 def text_message(text: str) -> dict:
     return {"type": "text", "text": {"body": text, "preview_url": True}}
+
+
+LIST_TEXT_LIMIT = 1024  # the text of an interactive message
+
+
+def list_message(text: str, button: str, section: str,
+                 rows: list[tuple[str, str]]) -> dict:
+    """An interactive list (inside the 24-hour window only): ``text`` above a button
+    that opens one section of ``rows`` (id, title). The citizen taps one row; it
+    comes back as an inbound ``interactive.list_reply`` with that id."""
+    return {"type": "interactive", "interactive": {
+        "type": "list",
+        "body": {"text": text},
+        "action": {"button": button, "sections": [
+            {"title": section, "rows": [{"id": i, "title": title} for i, title in rows]}]},
+    }}
 
 
 def template_message(name: str, language: str, parameters: list[str],
