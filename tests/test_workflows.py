@@ -199,6 +199,13 @@ def test_send_maps_repository_secrets_to_banditore_env():
     assert "APP_SECRET" not in text and "VERIFY_TOKEN" not in text
 
 
+def test_the_staff_test_group_comes_from_a_secret_where_drills_are_checked_and_sent():
+    expected = "${{ secrets.BANDITORE_TEST_RECIPIENTS }}"
+    for name, command in (("validate.yml", "runner validate"), ("send.yml", "runner run")):
+        runs = [s for s in steps(load(WORKFLOWS / name)) if command in s.get("run", "")]
+        assert runs and all(s["env"]["BANDITORE_TEST_RECIPIENTS"] == expected for s in runs)
+
+
 def test_reports_weekly_private_artifact_never_pages():
     workflow = load(WORKFLOWS / "reports.yml")
     on = triggers(workflow)
