@@ -93,7 +93,7 @@ def build(path: Path, deliveries: int) -> None:
         FROM subscriber_events GROUP BY citizen_id
     """)
     sql("""
-        INSERT INTO consents
+        INSERT INTO consents (citizen_id, wamid, ts, text, keyword, notice_version)
         SELECT cid, 'wamid.s' || i, joined, 'MI ISCRIVO', 'MI ISCRIVO',
                CASE WHEN joined < TIMESTAMPTZ '2024-05-01 00:00:00+02' THEN 'sha256:1111aaaa'
                     ELSE 'sha256:2222bbbb' END

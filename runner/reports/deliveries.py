@@ -98,6 +98,14 @@ def _outcomes(con) -> None:
         con.execute(_OUTCOMES)
 
 
+def outcomes_table(con) -> str:
+    """The name of the temporary table of every delivery's best known outcome (made
+    once per connection): delivery_id, kind, announcement_id, citizen_id, created_at,
+    in_audience, accepted, sent_at, delivered_at, read_at, failed, failed_at, error_code."""
+    _outcomes(con)
+    return _OUTCOMES_TABLE
+
+
 def announcements(con, period: Period) -> pd.DataFrame:
     """Per announcement: announcement_id, title, category, urgency, publish_at,
     started_at, audience, sent, delivered, read, failed, pending (neither
@@ -211,19 +219,27 @@ def unsubscriptions_after(con, period: Period, hours: int = 48) -> pd.DataFrame:
 def weekly_cap_use(con, period: Period, cap: int) -> pd.DataFrame:
     """week (its Monday), regular, emergency, cap: announcements sent (planned for
     at least one citizen) per ISO week of publication in the town's timezone;
-    emergencies do not count against the cap."""
+    emergencies (and their corrections and withdrawals) do not count against the
+    cap, and drills are not counted at all."""
     return frame(con, """
         WITH weeks AS (
             SELECT DISTINCT date_trunc('week', day)::DATE AS week
             FROM (SELECT unnest(generate_series($first::DATE, $last::DATE, INTERVAL 1 DAY))
                   AS day)
         ),
+        urgent AS (  -- an emergency, or the correction or withdrawal of one
+            SELECT a.announcement_id, a.urgency = 'emergency'
+                   OR coalesce(o.urgency = 'emergency', false) AS urgent
+            FROM announcements a
+            LEFT JOIN announcements o ON o.announcement_id = coalesce(a.updates, a.cancels)
+        ),
         counted AS (
             SELECT date_trunc('week', publish_at)::DATE AS week,
-                   count(*) FILTER (urgency <> 'emergency') AS regular,
-                   count(*) FILTER (urgency = 'emergency') AS emergency
-            FROM announcements a
+                   count(*) FILTER (NOT u.urgent) AS regular,
+                   count(*) FILTER (u.urgent) AS emergency
+            FROM announcements a JOIN urgent u USING (announcement_id)
             WHERE NOT cancelled AND publish_at >= $start AND publish_at < $end
+              AND coalesce(status, 'actual') = 'actual'  -- drills reach staff only
               -- planned for someone: an announcement that expired unsent used nothing
               AND EXISTS (SELECT 1 FROM deliveries d
                           WHERE d.announcement_id = a.announcement_id AND d.kind = 'announcement')

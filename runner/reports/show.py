@@ -115,6 +115,10 @@ def _cell(name: str, value) -> tuple[str, bool]:
         return t(f"reports.state.{value}"), False
     if name == "kind":
         return t(f"reports.legend.{value}"), False
+    if name == "step":
+        return t(f"reports.step.{value}"), False
+    if name == "topic" and value in ("*", "-"):  # every topic; only the mandatory ones
+        return t(f"reports.topic.{'every' if value == '*' else 'none'}"), False
     return ("—" if value is None or pd.isna(value) else str(value)), False
 
 

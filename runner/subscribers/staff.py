@@ -17,6 +17,8 @@ from .decisions import ACTIONS, Decision, DecisionError, append_decision
 from .privacy import citizen_id as pseudonym
 from .privacy import mask_number
 from .replay import STATES
+from .topics import Topics
+from .topics import counts as topic_counts
 
 if TYPE_CHECKING:
     from ..settings import Settings
@@ -31,6 +33,7 @@ class Row:
     name: str | None
     since: datetime
     subscribed_at: datetime | None
+    topics: list[str] | None = None  # None: every topic
 
 
 def list_subscribers(settings: Settings, state: str | None = None,
@@ -40,7 +43,7 @@ def list_subscribers(settings: Settings, state: str | None = None,
         rows = con.execute(
             """
             SELECT s.citizen_id, c.wa_id, c.user_id, s.state, s.pending_action, s.name,
-                   s.since, s.subscribed_at
+                   s.since, s.subscribed_at, s.topics
             FROM subscribers s LEFT JOIN citizens c USING (citizen_id)
             WHERE $state IS NULL OR s.state = $state
             ORDER BY s.since, s.citizen_id
@@ -51,8 +54,8 @@ def list_subscribers(settings: Settings, state: str | None = None,
         con.close()
     return [
         Row(cid, (wa or user or "") if unmasked else (mask_number(wa) if wa else t(
-            "subscribers.no-number")), st, pa, name, since, sub)
-        for cid, wa, user, st, pa, name, since, sub in rows
+            "subscribers.no-number")), st, pa, name, since, sub, chosen)
+        for cid, wa, user, st, pa, name, since, sub, chosen in rows
     ]
 
 
@@ -65,17 +68,35 @@ def listing(settings: Settings, state: str | None = None, fmt: str = "table",
             {"citizen_id": r.citizen_id, "number": r.number, "state": r.state,
              "pending_action": r.pending_action, "name": r.name,
              "since": r.since.isoformat(),
-             "subscribed_at": r.subscribed_at.isoformat() if r.subscribed_at else None}
+             "subscribed_at": r.subscribed_at.isoformat() if r.subscribed_at else None,
+             "topics": r.topics}
             for r in rows], ensure_ascii=False, indent=2)
     if not rows:
         return t("subscribers.list-empty")
-    lines = [t("subscribers.list-header")]
+    lines = [t("subscribers.list-header") + t("topics.list-column")]
+    every = t("topics.every")
     for r in rows:
         state = f"{r.state}:{r.pending_action}" if r.pending_action else r.state
         since = r.since.astimezone(settings.tz).strftime("%Y-%m-%d %H:%M")
+        chosen = every if r.topics is None else ", ".join(r.topics) or "-"
         lines.append(f"{r.citizen_id}  {r.number:16s}  {state:12s}  {(r.name or '-')[:20]:20s} "
-                     f"{since}")
-    return "\n".join(lines)
+                     f"{since}  {chosen}")
+    return "\n".join([*lines, "", *topic_lines(settings)])
+
+
+def topic_lines(settings: Settings) -> list[str]:
+    """Active subscribers per topic (who chose it, plus everyone with every topic)."""
+    con = db.connect(settings.database)
+    try:
+        found = topic_counts(con)
+    finally:
+        con.close()
+    lines = [t("topics.counts-header", every=found.every, none=found.none)]
+    for topic in Topics(settings).topics:
+        lines.append(t("topics.counts-line", topic=topic.label,
+                       receiving=found.receiving(topic.id), chose=(found.chose or {}).get(
+                           topic.id, 0)))
+    return lines
 
 
 def resolve(settings: Settings, who: str) -> str:

@@ -152,6 +152,30 @@ def _label(category: str) -> str:
 ACK_KINDS = ("added", "removed", "only")
 
 
+@dataclass
+class Counts:
+    """Active subscribers by choice: every topic, only the mandatory categories, and
+    how many chose each topic by name (everyone with every topic receives it too)."""
+
+    every: int = 0
+    none: int = 0
+    chose: dict[str, int] | None = None
+
+    def receiving(self, topic_id: str) -> int:
+        return self.every + (self.chose or {}).get(topic_id, 0)
+
+
+def counts(con) -> Counts:
+    """How the active subscribers chose, from subscribers.topics."""
+    every, none = con.execute(
+        "SELECT count(*) FILTER (topics IS NULL), count(*) FILTER (len(topics) = 0) "
+        "FROM subscribers WHERE state = 'active'").fetchone()
+    chose = dict(con.execute(
+        "SELECT topic, count(*) FROM (SELECT unnest(topics) AS topic FROM subscribers "
+        "WHERE state = 'active') GROUP BY ALL ORDER BY ALL").fetchall())
+    return Counts(every, none, chose)
+
+
 def ack_keys(topics: Topics) -> list[str]:
     """Every answer's payload key: the plain menu, and each change of each topic."""
     return ["topics", "topics-all",

@@ -151,7 +151,8 @@ def build_db(path):
                     [f"wamid.in{n}", C[i], at(when), text, kind, keyword, name])
         if kind == "subscribe" and i not in (8, 10):
             version = "v1-aaaa" if at(when) < at("2024-03-21 00:00") else "v2-bbbb"
-            con.execute("INSERT INTO consents VALUES (?, ?, ?, ?, ?, ?)",
+            con.execute("INSERT INTO consents (citizen_id, wamid, ts, text, keyword,"
+                        " notice_version) VALUES (?, ?, ?, ?, ?, ?)",
                         [C[i], f"wamid.in{n}", at(when), text, keyword, version])
             # the welcome reply; the one to citizen 9 failed outside the 24-hour window
             delivery = f"w:wamid.in{n}"

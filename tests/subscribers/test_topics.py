@@ -13,6 +13,7 @@ from runner.settings import Settings, load_settings
 from runner.subscribers.keywords import Classifier, KeywordError
 from runner.subscribers.privacy import citizen_id
 from runner.subscribers.replay import Event, replay
+from runner.subscribers.staff import listing
 from runner.subscribers.sync import sync
 from runner.subscribers.topics import EVERY_TOPIC, Topics
 from tests.subscribers.test_sync import T0, make_town, message, query, write
@@ -202,6 +203,11 @@ def test_sync_stores_topics_consents_and_menu_answers(town):
     assert replies == [("m:wamid.d2", "topics", None),
                        ("t:wamid.b2", "topics", "topics-only-viabilita"),
                        ("t:wamid.b3", "topics", "topics-added-scadenze")]
+    text = listing(load_settings())
+    assert "Iscritti attivi per argomento (1 ricevono tutti gli argomenti, 0 solo" in text
+    assert "  Eventi: 2 (lo hanno scelto in 1)" in text.splitlines()
+    assert "  Info comune: 1 (lo hanno scelto in 0)" in text.splitlines()
+    assert "scadenze, viabilita" in text and "+39 333 *****" in text
 
 
 def test_changing_the_topics_replays_everything(town, monkeypatch):

@@ -1,0 +1,110 @@
+"""Reports of topics and of the alert lifecycle, on the reports' known database plus a
+corrected and withdrawn alert, topic choices and planning times."""
+
+from __future__ import annotations
+
+import shutil
+from datetime import timedelta
+
+import pytest
+
+from runner.db import connect
+from runner.messages import set_language
+from runner.reports import data, lifecycle, show
+from tests.reports.test_reports import C, _insert_status, at, build_db
+
+ALERT = "2024-03-28-allerta-meteo"
+
+
+@pytest.fixture(scope="module")
+def db_path(tmp_path_factory):
+    path = build_db(tmp_path_factory.mktemp("lifecycle") / "subscribers.duckdb")
+    con = connect(path)
+    con.execute("UPDATE subscribers SET topics = ['eventi'] WHERE citizen_id = ?", [C[1]])
+    con.execute("UPDATE subscribers SET topics = ['eventi', 'viabilita'] WHERE citizen_id = ?",
+                [C[3]])
+    con.execute("UPDATE subscribers SET topics = [] WHERE citizen_id = ?", [C[4]])
+    chain = [(f"{ALERT}-rettifica", "Allerta rossa, non arancione", "updates", "2024-03-28 09:00",
+              {1: ("delivered", 3, None), 3: ("read", 2, 5)}),
+             (f"{ALERT}-revoca", "Allerta revocata", "cancels", "2024-03-28 18:00",
+              {1: ("read", 1, 2), 3: ("read", 1, 2), 4: ("failed", None, None)})]
+    for announcement_id, title, key, publish, outcomes in chain:
+        con.execute(f"INSERT INTO announcements (announcement_id, path, title, category, urgency,"
+                    f" publish_at, planned_at, {key}) VALUES (?, ?, ?, 'allerta-meteo', "
+                    "'emergency', ?, ?, ?)", [announcement_id, f"{announcement_id}.md", title,
+                                              at(publish), at(publish), ALERT])
+        for i, (status, delivered, read) in outcomes.items():
+            delivery, wamid = f"a:{announcement_id}:{C[i]}", f"wamid.{announcement_id}.{i}"
+            con.execute("INSERT INTO deliveries (delivery_id, kind, announcement_id, citizen_id,"
+                        " state, wamid, created_at, reply_to) VALUES (?, 'announcement', ?, ?, "
+                        "?, ?, ?, ?)", [delivery, announcement_id, C[i], status, wamid,
+                                        at(publish), f"wamid.{ALERT}.{i}"])
+            _insert_status(con, wamid, f"banditore:{delivery}", at(publish), status, delivered,
+                           read, 131026 if status == "failed" else None)
+    # Merged half an hour before its publish_at; the TARI notice two minutes after it.
+    con.execute("UPDATE announcements SET planned_at = publish_at - INTERVAL 30 MINUTE "
+                "WHERE announcement_id = ?", [ALERT])
+    con.execute("UPDATE announcements SET planned_at = publish_at + INTERVAL 2 MINUTE "
+                "WHERE announcement_id = '2024-04-02-scadenza-tari'")
+    con.close()
+    return path
+
+
+@pytest.fixture
+def con(db_path, tmp_path):
+    set_language("it")
+    copy = shutil.copy(db_path, tmp_path / "copy.duckdb")
+    connection = data.open_db(copy)
+    yield connection
+    connection.close()
+
+
+@pytest.fixture
+def period(con):
+    return data.resolve_period(con, now="2024-04-03T10:00:00+02:00")
+
+
+def test_topic_counts_include_those_with_every_topic(con):
+    df = lifecycle.topics(con)
+    # active: 1 (eventi), 3 (eventi, viabilita), 4 (none), 5, 6, 7 (every topic)
+    assert df.to_dict("records") == [
+        {"topic": "eventi", "receiving": 5, "chose": 2},
+        {"topic": "viabilita", "receiving": 4, "chose": 1},
+        {"topic": "*", "receiving": 3, "chose": 3},
+        {"topic": "-", "receiving": 1, "chose": 1}]
+    page = show.table(df).data
+    assert "(tutti gli argomenti)" in page and "(solo emergenze)" in page
+
+
+def test_a_chain_shows_the_original_its_correction_and_withdrawal_with_their_reach(con, period):
+    df = lifecycle.chains(con, period)
+    assert df[["chain", "step", "announcement_id", "audience", "sent", "delivered", "read"]
+              ].values.tolist() == [
+        [ALERT, "alert", ALERT, 6, 6, 6, 5],
+        [ALERT, "update", f"{ALERT}-rettifica", 2, 2, 2, 1],
+        [ALERT, "cancel", f"{ALERT}-revoca", 3, 3, 2, 2]]  # one accepted, then failed
+    assert "rettifica" in show.table(df, ["step"]).data
+
+
+def test_time_to_alert_runs_from_the_later_of_merge_and_publish_to_first_delivery(con, period):
+    df = lifecycle.time_to_alert(con, period).set_index("announcement_id")
+    assert df.loc[ALERT, "minutes_to_alert"] == 1.0  # merged early: from publish_at
+    assert df.loc["2024-04-02-scadenza-tari", "minutes_to_alert"] == 8.0  # from the merge
+    assert df.loc["2024-04-02-scadenza-tari", "start_at"] == (
+        at("2024-04-02 09:00") + timedelta(minutes=2)).replace(tzinfo=None)
+    assert df.loc["2024-03-25-servizio-whatsapp", "minutes_to_alert"] == 1.0  # no snapshot time
+    assert "1 min" in show.table(df.reset_index(), ["minutes_to_alert"]).data
+
+
+def test_a_first_delivery_before_the_start_is_no_measurement(db_path, tmp_path, period):
+    copy = shutil.copy(db_path, tmp_path / "rebuilt.duckdb")
+    rw = connect(copy)  # the database was rebuilt a month later: planned_at is then
+    rw.execute("UPDATE announcements SET planned_at = TIMESTAMPTZ '2024-05-01 00:00:00+02' "
+               "WHERE announcement_id = ?", [ALERT])
+    rw.close()
+    con = data.open_db(copy)
+    try:
+        df = lifecycle.time_to_alert(con, period).set_index("announcement_id")
+    finally:
+        con.close()
+    assert df["minutes_to_alert"].isna()[ALERT]
