@@ -148,7 +148,7 @@ def town(tmp_path, monkeypatch, api):
     settings = town_settings(tmp_path, api)
     add_citizens(settings.database, 5)
     announce(settings.announcements_dir, "2024-04-03-allerta", category="allerta-meteo",
-             title="Allerta gialla per temporali",
+             title="Allerta gialla per temporali", urgency="emergency",
              extra="expires_at: 2024-04-03T12:00:00+02:00\n")
     assert run(settings).sent == 5
     return settings
@@ -228,3 +228,31 @@ def test_a_drill_reaches_only_the_test_recipients_and_says_so(town, api):
     assert all(a.body["text"]["body"].startswith("*ESERCITAZIONE: Evacuazione")
                for a in drill)
     assert run(later(settings, now=NOW + timedelta(hours=4)), fake=FakeClock()).sent == 0
+
+
+def test_a_correction_of_an_emergency_goes_out_in_quiet_hours_and_one_of_news_waits(town, api):
+    announce(town.announcements_dir, "2024-04-03-sagra", category="eventi")
+    assert run(later(town)).sent == 5
+    for slug, original, category in (
+            ("2024-04-03-allerta-rettifica", "2024-04-03-allerta", "allerta-meteo"),
+            ("2024-04-03-sagra-rettifica", "2024-04-03-sagra", "eventi")):
+        announce(town.announcements_dir, slug, category=category,
+                 publish_at="2024-04-03T22:00:00+02:00", extra=f"updates: {original}\n")
+    night = later(town, now=NOW + timedelta(hours=13))  # 23:00, quiet hours
+    summary = run(night)
+    held = {a.id: a.held for a in summary.announcements}
+    assert held == {"2024-04-03-allerta-rettifica": False, "2024-04-03-sagra-rettifica": True}
+    assert summary.sent == 5
+
+
+def test_the_reviewers_audience_is_the_topics_subscribers(tmp_path, monkeypatch, api):
+    monkeypatch.chdir(tmp_path)
+    settings = town_settings(tmp_path, api)
+    add_citizens(settings.database, 6)
+    con = connect(settings.database)
+    con.execute("UPDATE subscribers SET topics = ['eventi'] WHERE citizen_id < 'c_00002'")
+    con.execute("UPDATE subscribers SET topics = ['viabilita'] WHERE citizen_id >= 'c_00004'")
+    con.close()
+    announce(settings.announcements_dir, "2024-04-03-sagra", category="eventi")
+    summary = run(settings, dry_run=True)
+    assert [(a.id, a.audience) for a in summary.announcements] == [("2024-04-03-sagra", 4)]
