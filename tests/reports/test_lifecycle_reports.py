@@ -9,7 +9,6 @@ from datetime import timedelta
 import pytest
 
 from runner.db import connect
-from runner.messages import set_language
 from runner.reports import data, lifecycle, show
 from tests.reports.test_reports import C, _insert_status, at, build_db
 
@@ -48,20 +47,6 @@ def db_path(tmp_path_factory):
                 "WHERE announcement_id = '2024-04-02-scadenza-tari'")
     con.close()
     return path
-
-
-@pytest.fixture
-def con(db_path, tmp_path):
-    set_language("it")
-    copy = shutil.copy(db_path, tmp_path / "copy.duckdb")
-    connection = data.open_db(copy)
-    yield connection
-    connection.close()
-
-
-@pytest.fixture
-def period(con):
-    return data.resolve_period(con, now="2024-04-03T10:00:00+02:00")
 
 
 def test_topic_counts_include_those_with_every_topic(con):

@@ -196,19 +196,6 @@ def db_path(tmp_path_factory):
     return build_db(tmp_path_factory.mktemp("reports") / "subscribers.duckdb")
 
 
-@pytest.fixture
-def con(db_path):
-    set_language("it")
-    connection = data.open_db(db_path)
-    yield connection
-    connection.close()
-
-
-@pytest.fixture
-def period(con):
-    return data.resolve_period(con, now="2024-04-03T10:00:00+02:00")
-
-
 def _values(df):
     return dict(zip(df["metric"], df["value"], strict=True))
 
