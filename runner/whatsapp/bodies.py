@@ -53,12 +53,12 @@ class QuotingPayload:
     out as ``plain``, without a quote.
     """
 
-    __slots__ = ("head", "middle", "quote", "tail", "plain", "quotes")
+    __slots__ = ("start", "tail", "plain", "quotes")
 
     def __init__(self, message: dict, quotes) -> None:
         quoted = compile_payload({"context": {"message_id": _QUOTE}, **message})
-        self.head, self.middle = quoted.head, quoted.middle
-        self.quote, self.tail = quoted.tail.split(json.dumps(_QUOTE)[1:-1].encode())
+        before, self.tail = quoted.tail.split(json.dumps(_QUOTE)[1:-1].encode())
+        self.start = Payload(quoted.head, quoted.middle, before)  # up to the quoted wamid
         self.plain = compile_payload(message)
         self.quotes = quotes
 
@@ -66,8 +66,8 @@ class QuotingPayload:
         wamid = self.quotes.get(delivery_id)
         if wamid is None:
             return self.plain.body(wa_id, delivery_id)
-        start = Payload(self.head, self.middle, self.quote).body(wa_id, delivery_id)
-        return b"".join((start, json.dumps(wamid)[1:-1].encode(), self.tail))
+        return b"".join((self.start.body(wa_id, delivery_id),
+                         json.dumps(wamid)[1:-1].encode(), self.tail))
 
 
 def compile_payload(message: dict) -> Payload:
