@@ -105,6 +105,28 @@ class Journal:
         )
 
 
+class Quotes(dict):
+    """Delivery id -> the wamid its body quotes (a correction or withdrawal quoting the
+    original: :class:`~runner.whatsapp.bodies.QuotingPayload` reads it), for the last two
+    chunks taken. One object for the whole run, since the payloads hold it; two chunks,
+    since bodies are built from the rows just taken while the engine may still be
+    building the previous chunk's."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._last: dict[str, str] = {}
+
+    def take(self, rows: list[tuple]) -> list[tuple[str, str, str, str]]:
+        """Remember the quotes of a chunk's rows (their fifth column) and return the rows
+        without it."""
+        quotes = {r[0]: r[4] for r in rows if r[4] is not None}
+        self.clear()
+        self.update(self._last)
+        self.update(quotes)
+        self._last = quotes
+        return [r[:4] for r in rows]
+
+
 class Queue:
     """The deliveries of one run: what is queued, in which order it goes out."""
 
@@ -113,10 +135,7 @@ class Queue:
         self.now = now
         self.excluded: set[str] = set()
         self.last_first: str | None = None
-        # delivery id -> the wamid its body quotes (QuotingPayload), for the last two
-        # chunks taken: one dict object for the whole run, as the payloads hold it.
-        self.quotes: dict[str, str] = {}
-        self._last_quotes: dict[str, str] = {}
+        self.quotes = Quotes()
 
     # --- before sending ---------------------------------------------------------
     def requeue_failed(self) -> int:
@@ -269,14 +288,7 @@ class Queue:
             {**params, "n": size, "window": self._window(),
              "templated": list(TEXT_REPLY_KINDS)},
         ).fetchall()
-        # This chunk's quotes and the last one's: bodies are built from the rows just
-        # taken (the engine may still be building the previous chunk's).
-        quotes = {r[0]: r[4] for r in rows if r[4] is not None}
-        self.quotes.clear()
-        self.quotes.update(self._last_quotes)
-        self.quotes.update(quotes)
-        self._last_quotes = quotes
-        return [r[:4] for r in rows]
+        return self.quotes.take(rows)
 
     # --- after sending ---------------------------------------------------------------
     def table(self, ids: list[str]) -> list[tuple]:
