@@ -6,6 +6,8 @@ needs as counts and nothing else (``counts_file``, JSON)::
 
     {"generated_at": "2024-04-03T10:00:00+02:00",
      "active": 38,                                   # last known active subscribers
+     "audiences": {"eventi": 21, "emergenze": 38},   # active subscribers each category
+                                                     # reaches (its topic's, or everyone)
      "sent": {"2024-04-01-chiusura-via-roma": 37},   # citizens reached per announcement
      "templates": {"avviso_comune:it": {"status": "APPROVED", "category": "MARKETING",
                                         "at": "2024-04-02T08:00:00+00:00"}}}
@@ -32,6 +34,7 @@ if TYPE_CHECKING:
 class Counts:
     generated_at: str | None = None
     active: int | None = None  # None: unknown (no file yet)
+    audiences: dict[str, int] = field(default_factory=dict)  # category -> who it reaches
     sent: dict[str, int] = field(default_factory=dict)
     templates: dict[str, dict[str, str]] = field(default_factory=dict)
 
@@ -54,10 +57,12 @@ def parse_counts(text: str) -> Counts:
         return Counts()
     active = data.get("active")
     sent = data.get("sent") if isinstance(data.get("sent"), dict) else {}
+    audiences = data.get("audiences") if isinstance(data.get("audiences"), dict) else {}
     templates = data.get("templates") if isinstance(data.get("templates"), dict) else {}
     return Counts(
         generated_at=str(data["generated_at"]) if data.get("generated_at") else None,
         active=active if isinstance(active, int) and active >= 0 else None,
+        audiences={str(k): v for k, v in audiences.items() if isinstance(v, int)},
         sent={str(k): v for k, v in sent.items() if isinstance(v, int)},
         templates={str(k): {a: str(b) for a, b in v.items()}
                    for k, v in templates.items() if isinstance(v, dict)},

@@ -2,9 +2,10 @@
 pull request's comment, per announcement under review.
 
 When it goes out (publish time, the wait for quiet hours, expiry), category and
-urgency, the template and its category, the audience (last known active
-subscribers, from the counts-only file the send workflow publishes:
-:mod:`.audience`), the estimated duration at the number's rate, the estimated
+urgency, the template and its category, the audience (from the counts-only file
+the send workflow publishes, :mod:`.audience`: the subscribers of the category's
+topic, the original's recipients for a correction or withdrawal; the staff test
+group for a drill), the estimated duration at the number's rate, the estimated
 cost at the template category's price (``prices``), the week's cap with the
 announcements that use it, and a warning when the change edits an announcement
 that already went out. Figures only: no personal data exists here.
@@ -58,6 +59,8 @@ class Review:
     template: str | None = None
     template_category: str | None = None
     audience: int | None = None  # None: not known yet (no counts published)
+    audience_of: str = "active"  # active | category | original | drill
+    capped: bool = True  # counted against the weekly cap
     counts_at: str | None = None
     seconds: float | None = None
     cost: float | None = None
@@ -75,9 +78,10 @@ def review(ann: Announcement, result: CheckResult, settings: Settings) -> Review
     counts = read_counts(settings)
     rendered = result.rendered_for(ann)
     r = Review(ann.file, ann.id, ann.title, ann.category, ann.urgency,
-               ann.effective_publish_at, goes_out_at(ann, settings), ann.effective_expires_at,
-               audience=counts.active, counts_at=counts.generated_at,
-               already_sent=counts.sent.get(ann.id, 0))
+               ann.effective_publish_at, goes_out_at(ann, settings, ann.id in result.urgent),
+               ann.effective_expires_at,
+               counts_at=counts.generated_at, already_sent=counts.sent.get(ann.id, 0))
+    r.audience, r.audience_of = _audience(ann, counts, settings)
     if rendered is not None and rendered.template is not None:
         r.template = rendered.template
         tpl = known_templates(settings).get(rendered.template, rendered.language)
@@ -87,10 +91,26 @@ def review(ann: Announcement, result: CheckResult, settings: Settings) -> Review
         price = settings.prices.get(r.template_category or "")
         r.cost = r.audience * price if price is not None else None
     r.week = week_of(ann, settings)
-    if r.week and ann.urgency != "emergency":
+    # Only what the cap counts is in its week: emergencies, their corrections and
+    # withdrawals, and drills are not.
+    r.capped = ann.id in result.weeks.get(r.week or "", [])
+    if r.week and r.capped:
         r.week_ids = result.weeks.get(r.week, [])
         r.week_used = result.budget.get(r.week, 0)
     return r
+
+
+def _audience(ann: Announcement, counts, settings: Settings) -> tuple[int | None, str]:
+    """Who it goes to, and what that number is: the staff test group for a drill, the
+    original's recipients for a correction or withdrawal, else the category's audience
+    (its topic's subscribers; everyone for an emergency or mandatory category)."""
+    if ann.is_drill:
+        return len(settings.test_recipients), "drill"
+    if ann.references:
+        return (counts.sent.get(ann.references, 0) if counts.known else None), "original"
+    if ann.category in counts.audiences:
+        return counts.audiences[ann.category], "category"
+    return counts.active, "active"
 
 
 def _when(moment: datetime | None, settings: Settings) -> str:
@@ -116,8 +136,10 @@ def review_lines(r: Review, settings: Settings) -> list[str]:
         rows.append((t("review.audience"), t("review.audience-unknown",
                                              file=settings.counts_file)))
     else:
-        rows.append((t("review.audience"), tn("review.audience-known", r.audience,
-                                              at=r.counts_at or "?")))
+        key = {"active": "review.audience-known", "category": "review.audience-category",
+               "original": "review.audience-original", "drill": "review.audience-drill"}
+        rows.append((t("review.audience"), tn(key[r.audience_of], r.audience,
+                                              at=r.counts_at or "?", category=r.category)))
         rows.append((t("review.duration"), t("review.duration-value",
                                              duration=human_duration(r.seconds or 0),
                                              rate=f"{settings.rate_per_second:g}")))
@@ -125,7 +147,9 @@ def review_lines(r: Review, settings: Settings) -> list[str]:
             r.cost, settings.price_currency), category=r.template_category or "?")
             if r.cost is not None else t("review.cost-unknown",
                                          category=r.template_category or "?")))
-    if r.urgency == "emergency":
+    if r.audience_of == "drill":
+        rows.append((t("review.week"), t("review.week-drill")))
+    elif not r.capped:
         rows.append((t("review.week"), t("review.week-emergency")))
     elif r.week:
         over = " ⚠️" if r.week_used > settings.weekly_cap else ""
@@ -136,7 +160,7 @@ def review_lines(r: Review, settings: Settings) -> list[str]:
     out.append("")
     if r.already_sent:
         out += [f"> ⚠️ {tn('review.already-sent', r.already_sent)}", ""]
-    if r.week_used > settings.weekly_cap and r.urgency != "emergency":
+    if r.week_used > settings.weekly_cap and r.capped:
         over = t("review.over-cap", week=r.week, used=r.week_used, cap=settings.weekly_cap)
         out += [f"> ⚠️ {over}", ""]
     return out

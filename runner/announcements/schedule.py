@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime, time, timedelta
 from typing import TYPE_CHECKING
 
-from .policy import problem, rule
+from .policy import is_urgent, problem, rule
 
 if TYPE_CHECKING:
     from ..settings import Settings
@@ -40,18 +40,21 @@ def quiet_end(moment: datetime, settings: Settings) -> datetime:
     return end
 
 
-def goes_out_at(ann: Announcement, settings: Settings) -> datetime | None:
-    """When sending starts: publish time, moved to the end of quiet hours unless an emergency."""
+def goes_out_at(ann: Announcement, settings: Settings,
+                urgent: bool | None = None) -> datetime | None:
+    """When sending starts: publish time, moved to the end of quiet hours unless urgent
+    (an emergency; ``urgent`` says so for the correction or withdrawal of one, which
+    only the repository knows: :func:`.policy.is_urgent`)."""
     start = ann.effective_publish_at
-    if start is None or ann.urgency == "emergency":
+    if start is None or (ann.urgency == "emergency" if urgent is None else urgent):
         return start
     return quiet_end(start, settings)
 
 
-@rule("quiet-hours")
+@rule("quiet-hours", scope="repo")
 def quiet_hours_past_expiry(ann, ctx):
     start, end = ann.effective_publish_at, ann.effective_expires_at
-    out = goes_out_at(ann, ctx.settings)
+    out = goes_out_at(ann, ctx.settings, is_urgent(ann, ctx.by_id))
     if start is None or end is None or out is None or out == start or out < end:
         return
     tz = ctx.settings.tz

@@ -20,7 +20,7 @@ from ..errors import ConfigError
 from ..messages import t
 from .bubble import as_text, bubble_of
 from .model import Announcement
-from .policy import Context, is_history, run_rules
+from .policy import Context, is_history, is_urgent, run_rules
 from .problems import Problem
 from .publish import format_text
 from .reading import announcement_files, display_path, read
@@ -41,6 +41,8 @@ class CheckResult:
     budget: dict[str, int] = field(default_factory=dict)  # ISO week -> non-emergency count
     weekly_cap: int = 10
     weeks: dict[str, list[str]] = field(default_factory=dict)  # ISO week -> ids, in rank order
+    # ids of checked emergencies and of corrections/withdrawals of one: no quiet hours
+    urgent: set[str] = field(default_factory=set)
     reviewed: bool = False  # named files (a pull request's), not the whole repository
 
     @property
@@ -144,6 +146,7 @@ def check(settings: Settings, paths=None) -> CheckResult:
         weekly_cap=settings.weekly_cap,
         weeks=_weeks(ctx.week_rank, everything),
         reviewed=paths is not None,
+        urgent={a.id for a in checked if is_urgent(a, ctx.by_id)},
     )
 
 

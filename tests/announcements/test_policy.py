@@ -109,6 +109,11 @@ GOOD = [
                             "updates": "2024-04-02-originale"}),
     ("exercise-recipients", {"status": "exercise", "_settings": STAFF}),
     ("exercise-recipients", {"status": "actual"}),
+    # A correction of an emergency goes out in quiet hours like the emergency.
+    ("quiet-hours", {"_files": chain(category="allerta-meteo", urgency="emergency"),
+                     "category": "allerta-meteo", "updates": "2024-04-02-originale",
+                     "publish_at": "2024-04-03T22:00:00+02:00",
+                     "expires_at": "2024-04-03T23:00:00+02:00"}),
     # Drills, and corrections of emergencies, are outside the weekly cap.
     ("weekly-cap", {"_files": week_of_three(), "status": "test", "_settings": STAFF}),
     ("weekly-cap", {"_files": {**week_of_three(), **chain(category="emergenze",

@@ -140,3 +140,24 @@ def test_annotation_titles_follow_the_town_language(repo, monkeypatch):
                                                 (7830, "2 h 10 min")])
 def test_durations_read_as_people_say_them(seconds, shown):
     assert human_duration(seconds) == shown
+
+
+def test_the_audience_is_the_topics_the_originals_or_the_staff_group(repo):
+    repo.write("banditore-counts.json", json.dumps(
+        {**COUNTS, "audiences": {"eventi": 300, "allerta-meteo": 1200}}))
+    repo.add("2024-04-03-sagra", category="eventi")
+    repo.add("2024-04-03-rettifica", category="info-comune", updates="2024-04-02-gia-inviato",
+             publish_at="2024-04-03T12:00:00+02:00")
+    repo.add("2024-04-02-gia-inviato", category="info-comune")
+    repo.add("2024-04-03-prova", category="allerta-meteo", status="exercise")
+    settings = repo.settings(test_recipients=["393471234567", "393401234567"])
+    result = check(settings, [repo.root / f"announcements/2024/2024-04-03-{name}.md"
+                              for name in ("sagra", "rettifica", "prova")])
+    text = step_summary(result, settings)
+    assert "| Destinatari | 300 iscritti attivi ricevono «eventi» (ultimo dato:" in text
+    assert ("| Destinatari | 37 cittadini hanno ricevuto l'originale, e solo a loro va"
+            in text)
+    assert ("| Destinatari | 2 numeri del gruppo di prova dello staff (esercitazione, "
+            "nessun cittadino) |") in text
+    assert "| Tetto settimanale | non conta (esercitazione) |" in text
+    assert "| Durata stimata | 3.8 s a 80 messaggi/s |" in text  # 300, not the 1200 active

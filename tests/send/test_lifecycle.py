@@ -3,6 +3,7 @@ Cloud API (tests/cloud_api_server.py), for the five reference towns as configure
 
 from __future__ import annotations
 
+import json
 import shutil
 from collections import defaultdict
 from datetime import timedelta
@@ -13,6 +14,7 @@ from pydantic import SecretStr
 
 from runner.announcements.reading import load_all
 from runner.db import connect
+from runner.send.counts import write_counts
 from runner.send.plan import plan
 from runner.settings import load_settings
 from runner.subscribers.privacy import citizen_id
@@ -258,3 +260,8 @@ def test_the_reviewers_audience_is_the_topics_subscribers(tmp_path, monkeypatch,
     announce(settings.announcements_dir, "2024-04-03-sagra", category="eventi")
     summary = run(settings, dry_run=True)
     assert [(a.id, a.audience) for a in summary.announcements] == [("2024-04-03-sagra", 4)]
+    # what the pull request's reviewer reads, from the counts the send job publishes
+    counts = json.loads(write_counts(settings).read_text())
+    assert counts["active"] == 6
+    assert (counts["audiences"]["eventi"], counts["audiences"]["viabilita"],
+            counts["audiences"]["scadenze"], counts["audiences"]["allerta-meteo"]) == (4, 4, 2, 6)
