@@ -4,8 +4,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 TEST_STAMP := $(VENV)/.installed-test
+NODE_STAMP := node_modules/.installed
 
-.PHONY: run test bench clean chromium
+.PHONY: run test bench clean chromium cms cms-config
 
 # The main job on the sample data: validate the announcements, sync subscribers
 # from the sample webhook logs and send through the local outbox (no
@@ -17,8 +18,17 @@ run: export BANDITORE_NOW ?= 2024-04-03T10:00:00+02:00
 run: $(STAMP)
 	$(BIN)/python -m runner run
 
-test: $(TEST_STAMP) chromium
+test: $(TEST_STAMP) $(NODE_STAMP) chromium
 	$(BIN)/python -m pytest
+
+# The staff's form (Decap CMS) on a scratch copy of this repository, with its local
+# git proxy (decap-server): no GitHub account needed. Open the address it prints.
+cms: $(STAMP) $(NODE_STAMP)
+	$(BIN)/python -m runner cms serve
+
+# Rewrite admin/config.yml from the announcement model and [tool.banditore].
+cms-config: $(STAMP)
+	$(BIN)/python -m runner cms config --write
 
 # The main job installs lean (no reports stack); the tests install everything.
 $(STAMP): pyproject.toml
@@ -31,8 +41,15 @@ $(TEST_STAMP): $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $@
 
-# The tests look at the bubble's HTML in Debian's headless Chromium: installed with
-# apt when missing (CI and developers run as root); checked on every `make test`.
+# Node packages, pinned by package-lock.json: Decap CMS (the form) and decap-server
+# (its local git proxy). npm writes node_modules/.package-lock.json on every install.
+$(NODE_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+# The tests look at the bubble's HTML and click through the staff's form in Debian's
+# headless Chromium: installed with apt when missing (CI and developers run as root);
+# checked on every `make test`.
 chromium:
 	@test -x /usr/bin/chromium || { \
 		echo "Installing Debian's chromium for the browser tests..."; \
@@ -45,4 +62,4 @@ bench: $(TEST_STAMP)
 	for script in bench/*.py; do $(BIN)/python $$script || exit 1; done
 
 clean:
-	rm -rf $(VENV) subscribers.duckdb outbox reports
+	rm -rf $(VENV) subscribers.duckdb outbox reports node_modules .cms
