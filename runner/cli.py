@@ -188,10 +188,46 @@ def _run(args, settings: Settings) -> int:
     return run(settings, os.environ, emit=lambda text: print(text, flush=True))
 
 
+def add_cms(commands):
+    p = commands.add_parser("cms", help=t("cms.help"))
+    actions = p.add_subparsers(dest="cms_action", required=True, metavar="ACTION")
+    config = actions.add_parser("config", help=t("cms.config-help"))
+    what = config.add_mutually_exclusive_group()
+    what.add_argument("--write", action="store_true", help=t("cms.write-help"))
+    what.add_argument("--check", action="store_true", help=t("cms.check-help"))
+    config.set_defaults(handler=_cms_config)
+    serve = actions.add_parser("serve", help=t("cms.serve-help"))
+    serve.add_argument("--port", type=int, default=8765, help=t("cms.port-help"))
+    serve.set_defaults(handler=_cms_serve)
+
+
+def _cms_config(args, settings: Settings) -> int:
+    from .cms.config import CONFIG_PATH, config_is_current, render_config, write_config
+
+    if args.check:
+        if config_is_current(settings):
+            return 0
+        print(t("cms.drift", path=CONFIG_PATH), file=sys.stderr)
+        return 1
+    if args.write:
+        print(t("cms.written", path=write_config(settings)))
+    else:
+        print(render_config(settings), end="")
+    return 0
+
+
+def _cms_serve(args, settings: Settings) -> int:
+    from .cms.server import serve
+
+    serve(settings, args.port,
+          on_ready=lambda url, repo: print(t("cms.listening", url=url, repo=repo), flush=True))
+    return 0
+
+
 # In the order a reader meets them: the announcement workflow, then subscribers,
 # reports and the receiver.
 COMMANDS: list = [add_validate, add_preview, add_sync, add_send, add_run, add_subscribers,
-                  add_templates, add_report, add_webhook]
+                  add_templates, add_report, add_webhook, add_cms]
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -221,6 +221,14 @@ class Settings(BaseSettings):
     # Meta refuses quotes on the town's templates.
     quote_original: bool = True
 
+    # --- the staff's form (Decap CMS, admin/config.yml) ---------------------------
+    # The GitHub repository ("owner/name") and branch the form opens pull requests on,
+    # and the address of the OAuth service that logs staff in to GitHub (Decap's
+    # base_url; empty: Netlify's). `make cms` needs none of them.
+    cms_repo: str = ""
+    cms_branch: str = "main"
+    cms_auth_url: str = ""
+
     # --- clock ------------------------------------------------------------------
     now: datetime | None = None
 

@@ -32,7 +32,9 @@ if TYPE_CHECKING:
 
 
 # html=False: raw HTML is shown as typed, which is what WhatsApp would show too.
+# CommonMark has no tables: a table is shown as typed as well.
 _MD = MarkdownIt("commonmark", {"html": False}).enable("strikethrough")
+MARKDOWN = _MD  # what the staff's form offers is derived from it
 
 # Limits from the Cloud API docs (text body, media caption, template body text, a
 # body parameter and a text header).
@@ -285,6 +287,11 @@ def resolve_media(source: str | None, root: Path | None = None) -> Media | None:
     return Media(kind, mime, (root or Path.cwd()) / source, None, source)
 
 
+def category_label(category: str) -> str:
+    """A category as citizens and staff read it: ``protezione-civile`` → "Protezione civile"."""
+    return category.replace("-", " ").capitalize()
+
+
 def template_for(announcement, settings: Settings) -> str | None:
     return announcement.template or settings.default_template or None
 
@@ -365,7 +372,7 @@ def _source_value(src, announcement, settings: Settings, blocks, title, last_par
     if src == "body" or _paragraph_number(src):
         return join_blocks(_source_blocks(src, blocks, last_paragraph))
     if src == "category":
-        return announcement.category.replace("-", " ").capitalize()
+        return category_label(announcement.category)
     if src == "town":
         return settings.town
     if src == "date":
