@@ -189,6 +189,18 @@ def _check_file(path: Path, settings: Settings, is_target: bool, root: Path, now
     return ann, problems, out
 
 
+def check_draft(path: Path, settings: Settings, root: Path) -> tuple:
+    """One file under review on its own: every rule validate applies to a pull request's
+    file except those about the whole repository (weekly cap, duplicate ids), with
+    media resolved under ``root``. (announcement or None, problems, Rendered/RenderError
+    or None): what the staff's form shows while the announcement is being written."""
+    now = settings.current_time()
+    ann, problems, out = _check_one(path, settings, True, root, now)
+    if ann is not None:
+        problems = [*problems, *run_rules(ann, Context(settings, root, now=now), "review")]
+    return ann, problems, out
+
+
 def _check_chunk(job):
     items, settings, root, now = job
     return [_check_one(path, settings, wanted, root, now) for path, wanted in items]

@@ -1,0 +1,114 @@
+"""What the form's preview pane shows, by the same code as ``preview`` and ``validate``.
+
+The pane posts the form as it stands::
+
+    {"fields": {"title": "...", "category": "...", ...}, "body": "Markdown...",
+     "path": "announcements/2024/2024-04-03-x.md",        # once saved, else null
+     "media": {"announcements/media/x.png": "<base64>"}}  # the attachment, if any
+
+It is written out as the Markdown file Decap will commit (front matter in the
+model's key order, empty values left out, as Decap's are read), in a temporary
+folder with the attachment the browser holds (not committed until the save),
+and checked by :func:`~runner.announcements.validate.check_draft`: the answer is
+:func:`~runner.announcements.render.describe`'s lines (the message and its
+character counts against every limit), the send window in the town's time and
+every problem's message. Rules about the whole repository (weekly cap, duplicate
+ids) need the merged repository: the pull request's check runs them.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import tempfile
+from datetime import datetime
+from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING
+
+import yaml
+
+from ..announcements.model import FRONT_MATTER_KEYS, file_date
+from ..announcements.render import Rendered, RenderError, describe
+from ..announcements.validate import check_draft
+from ..messages import t
+
+if TYPE_CHECKING:
+    from ..settings import Settings
+
+DRAFT_SLUG = "anteprima"
+MEDIA_MAX_BYTES = 20 * 1024**2  # above this the pane sends no bytes (see preview.js)
+
+
+def draft_text(fields: dict, body: str) -> str:
+    """The announcement file for the form's values: keys in the model's order, empty
+    ones (Decap's "" for a field left blank) left out."""
+    front = {k: fields[k] for k in FRONT_MATTER_KEYS if fields.get(k) not in (None, "")}
+    head = yaml.safe_dump(front, allow_unicode=True, sort_keys=False, width=1000)
+    return f"---\n{head}---\n{body or ''}"
+
+
+def _draft_path(root: Path, fields: dict, saved: str | None, settings: Settings) -> Path:
+    """Where the draft is checked: its saved path, else a name from its send date."""
+    if saved and _inside(saved):
+        return root / saved
+    day = _send_day(fields.get("publish_at"), settings) or settings.current_time().date()
+    return root / settings.announcements_dir / str(day.year) / f"{day}-{DRAFT_SLUG}.md"
+
+
+def _send_day(value, settings: Settings):
+    try:
+        moment = datetime.fromisoformat(str(value))
+    except ValueError:
+        return None
+    return (moment.astimezone(settings.tz) if moment.tzinfo else moment).date()
+
+
+def _inside(relative: str) -> bool:
+    path = PurePosixPath(relative)
+    return bool(path.parts) and not path.is_absolute() and ".." not in path.parts
+
+
+def _write_media(root: Path, media: dict) -> None:
+    for relative, data in (media or {}).items():
+        if not _inside(relative):
+            continue
+        try:
+            content = base64.b64decode(data, validate=True)
+        except (binascii.Error, TypeError, ValueError):
+            continue
+        target = root / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(content)
+
+
+def preview_draft(settings: Settings, payload: dict) -> dict:
+    """The pane's answer for one posted form (see the module docstring)."""
+    fields = payload.get("fields") or {}
+    with tempfile.TemporaryDirectory(prefix="banditore-cms-") as tmp:
+        root = Path(tmp).resolve()
+        path = _draft_path(root, fields, payload.get("path"), settings)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(draft_text(fields, payload.get("body") or ""), encoding="utf-8")
+        _write_media(root, payload.get("media"))
+        ann, problems, out = check_draft(path, settings, root)
+    lines: list[str] = []
+    if isinstance(out, Rendered):
+        lines = describe(out)
+    elif isinstance(out, RenderError):
+        lines = [out.message()]
+    answer = {
+        "file": path.relative_to(root).as_posix() if file_date(path) else path.name,
+        "title": t("cms.preview.title"),
+        "lines": lines,
+        "text": out.text if isinstance(out, Rendered) else "",
+        "problems": [p.message for p in problems],
+        "problems_title": t("cms.preview.problems"),
+        "ready": t("cms.preview.ready"),
+        "ok": not problems,
+    }
+    if ann is not None and ann.effective_publish_at is not None:
+        shown = "%d/%m/%Y %H:%M"
+        answer["when"] = t("cms.preview.when", timezone=settings.timezone,
+                           start=ann.effective_publish_at.astimezone(settings.tz).strftime(shown),
+                           end=ann.effective_expires_at.astimezone(settings.tz).strftime(shown))
+    return answer
