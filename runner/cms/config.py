@@ -160,6 +160,10 @@ def build_config(settings: Settings) -> dict:
         "identifier_field": "title",
         "summary": "{{title}} · {{category}}",
         "sortable_fields": ["publish_at", "title", "category"],
+        # A collection with a path keeps media beside each entry unless told otherwise;
+        # the leading "/" makes the folder the repository's, as validate reads media:.
+        "media_folder": f"/{media}",
+        "public_folder": media,
         "fields": [*(_field(name, settings) for name in Announcement.model_fields), body],
     }
     return {
