@@ -77,6 +77,7 @@ def page(town):
 
 def shoot(page, tmp_path, name: str) -> None:
     """A screenshot for the guide: kept in tmp_path, copied to $CMS_SCREENSHOTS if set."""
+    page.locator(".Toastify__toast").first.wait_for(state="detached")  # "saved" notices
     target = tmp_path / f"{name}.png"
     page.screenshot(path=target)
     assert target.stat().st_size > 10_000  # a page, not a blank
@@ -131,13 +132,23 @@ def test_a_first_announcement_through_the_form(page, town, tmp_path, monkeypatch
 
     page.get_by_role("button", name="Salva").first.click()
     page.get_by_text("Modifiche salvate").first.wait_for()
-    shoot(page, tmp_path, "05-salvato")
+
+    # Sending it for review: the status the reviewer sees on the workflow board.
+    page.get_by_role("button", name="Stato: Bozza").click()
+    page.get_by_role("menuitem", name="In revisione").click()
+    page.get_by_role("button", name="Stato: In revisione").wait_for()
+    expect(preview).to_contain_text("Pronto")
+    shoot(page, tmp_path, "05-in-revisione")
+    page.goto(page.url.split("#")[0] + "#/workflow")
+    page.get_by_text(TITLE).first.wait_for()
+    shoot(page, tmp_path, "06-flusso")
 
     # The draft is a branch, as a pull request is on GitHub; main is untouched.
     today = datetime.now(settings.tz).date()
     name = f"{today.year}/{today}-allerta-vento-forte-domani"
     branch = f"cms/announcements/{name}"
     assert git(repo, "branch", "--list", "cms/*").split() == [branch]
+    assert git(repo, "config", f"branch.{branch}.description").strip() == "decap-cms/pending_review"
     assert not (repo / "announcements" / f"{name}.md").exists()
 
     checkout = tmp_path / "review"

@@ -1,0 +1,92 @@
+"""The preview pane's answers: the same lines as ``preview`` and the same problems as
+``validate``, for the form's values as posted, over real HTTP on 127.0.0.1."""
+
+from __future__ import annotations
+
+import base64
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+import requests
+
+from runner.announcements.render import describe, render
+from runner.announcements.validate import check
+from runner.cms.preview import draft_text, preview_draft
+from runner.cms.server import DECAP_SERVER, start
+from runner.settings import load_settings
+
+ROOT = Path(__file__).resolve().parents[2]
+IMAGE = ROOT / "announcements" / "media" / "allerta-vento.png"
+FIELDS = {"title": "Allerta: vento forte", "category": "allerta-meteo", "urgency": "emergency",
+          "publish_at": "2024-04-03T10:00:00+02:00", "expires_at": "", "media": "",
+          "template": "avviso_comune", "cancelled": False}
+BODY = "Raffiche fino a **90 km/h**.\n\n- fissate gli oggetti sui balconi"
+
+
+@pytest.fixture
+def settings():
+    return load_settings(now="2024-04-01T00:00:00+02:00")
+
+
+def test_the_pane_shows_what_preview_prints_for_the_same_file(settings, tmp_path, monkeypatch):
+    answer = preview_draft(settings, {"fields": FIELDS, "body": BODY})
+    assert answer["ok"], answer["problems"]
+    assert answer["file"] == "announcements/2024/2024-04-03-anteprima.md"
+
+    # The same announcement as a file in a repository, through validate and describe.
+    file = tmp_path / "announcements" / "2024" / "2024-04-03-vento.md"
+    file.parent.mkdir(parents=True)
+    file.write_text(draft_text(FIELDS, BODY), encoding="utf-8")
+    shutil.copy(ROOT / "pyproject.toml", tmp_path)
+    monkeypatch.chdir(tmp_path)
+    result = check(settings, [str(file)])
+    assert result.problems == []
+    assert answer["lines"] == describe(render(result.checked[0], settings))
+    assert answer["text"].startswith("*Allerta: vento forte*")
+    assert answer["when"] == "Invio da 03/04/2024 10:00 a 10/04/2024 10:00 (ora di Europe/Rome)"
+
+
+def test_problems_are_validate_s_own_messages(settings):
+    wrong = {**FIELDS, "category": "eventi", "title": "Chiama il 347 1234567"}
+    answer = preview_draft(settings, {"fields": wrong, "body": BODY})
+    assert not answer["ok"]
+    text = " ".join(answer["problems"])
+    assert "emergenz" in text.lower()  # emergency only for emergency categories
+    assert "cellulare" in text.lower() or "telefono" in text.lower()
+
+
+def test_an_attachment_held_by_the_browser_is_checked_as_the_file_it_will_be(settings):
+    fields = {**FIELDS, "template": "avviso_immagine", "media": "announcements/media/nuova.png"}
+    missing = preview_draft(settings, {"fields": fields, "body": BODY})
+    assert not missing["ok"]
+    sent = {"announcements/media/nuova.png": base64.b64encode(IMAGE.read_bytes()).decode()}
+    answer = preview_draft(settings, {"fields": fields, "body": BODY, "media": sent})
+    assert answer["ok"], answer["problems"]
+    # A path outside the repository is never written.
+    escape = {"../../escape.png": sent["announcements/media/nuova.png"]}
+    assert not preview_draft(settings, {"fields": fields, "body": BODY, "media": escape})["ok"]
+
+
+@pytest.mark.skipif(not (ROOT / DECAP_SERVER).exists(), reason="make test runs npm ci")
+def test_the_endpoint_and_the_admin_page_over_http(settings, tmp_path):
+    repo = tmp_path / "town"
+    shutil.copytree(ROOT / "announcements", repo / "announcements")
+    subprocess.run(["git", "init", "--quiet", "-b", settings.cms_branch, str(repo)], check=True)
+    app = start(settings, repo, ROOT)
+    try:
+        base = app.url.removesuffix("/admin/")
+        answer = requests.post(f"{base}/api/preview", json={"fields": FIELDS, "body": BODY},
+                               timeout=30).json()
+        assert answer["ok"] and answer["lines"]
+        page = requests.get(app.url, timeout=10)
+        assert 'src="decap-cms/decap-cms.js"' in page.text
+        script = requests.get(f"{app.url}decap-cms/decap-cms.js", timeout=10)
+        assert script.status_code == 200 and len(script.content) > 1_000_000
+        config = requests.get(f"{app.url}config.yml", timeout=10).text
+        assert f"url: http://127.0.0.1:{app.proxy.port}/api/v1" in config
+        assert requests.get(f"{app.url}../pyproject.toml", timeout=10).status_code == 404
+        assert requests.post(f"{base}/api/preview", data=b"{", timeout=10).status_code == 400
+    finally:
+        app.stop()
