@@ -21,6 +21,7 @@ import mimetypes
 import os
 import socket
 import subprocess
+import tempfile
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -75,16 +76,21 @@ class DecapServer:
         self.url = f"http://127.0.0.1:{self.port}/api/v1"
         env = {**os.environ, "MODE": "git", "GIT_REPO_DIRECTORY": str(repo.resolve()),
                "PORT": str(self.port), "BIND_HOST": "127.0.0.1", "LOG_LEVEL": "warn"}
-        # cwd: the repository, so its dotenv finds no .env of ours with secrets in it.
+        # Its log goes to a file, not a pipe: a long session would fill a pipe nobody
+        # reads and stall the proxy. cwd: the repository, so its dotenv finds no .env
+        # of ours with secrets in it.
+        self.log = tempfile.TemporaryFile()
         self.process = subprocess.Popen(["node", str(script)], cwd=repo, env=env,
-                                        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                                        stdout=self.log, stderr=subprocess.STDOUT)
         self._wait()
 
     def _wait(self, timeout: float = 30) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                detail = self.process.stderr.read().decode(errors="replace")[-500:]
+                self.log.seek(0)
+                detail = self.log.read().decode(errors="replace")[-500:]
+                self.log.close()
                 raise ConfigError(t("cms.proxy-failed", detail=detail))
             try:
                 requests.post(self.url, json={"action": "info"}, timeout=2)
@@ -102,14 +108,13 @@ class DecapServer:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
-        self.process.stderr.close()
+        self.log.close()
 
 
-def served_config(config_path: Path, proxy_url: str, branch: str) -> str:
-    """The committed config, pointed at the local decap-server (and its branch)."""
+def served_config(config_path: Path, proxy_url: str) -> str:
+    """The committed config, pointed at the local decap-server."""
     config = yaml.safe_load(config_path.read_text(encoding="utf-8"))
     config["local_backend"] = {"url": proxy_url}
-    config["backend"]["branch"] = branch
     return yaml.safe_dump(config, allow_unicode=True, sort_keys=False)
 
 
@@ -168,7 +173,7 @@ class AdminApp:
         self.settings, self.proxy = settings, proxy
         self.admin = (root / CONFIG_PATH.parent).resolve()
         self.dist = (root / DECAP_DIST).resolve()
-        self.config = served_config(root / CONFIG_PATH, proxy.url, settings.cms_branch).encode()
+        self.config = served_config(root / CONFIG_PATH, proxy.url).encode()
         self.httpd = ThreadingHTTPServer(("127.0.0.1", port), _handler(self))
         self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/admin/"
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
