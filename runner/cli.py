@@ -202,18 +202,13 @@ def add_cms(commands):
 
 
 def _cms_config(args, settings: Settings) -> int:
-    from .cms.config import CONFIG_PATH, config_is_current, render_config, write_config
+    from .cms.config import config_command
 
-    if args.check:
-        if config_is_current(settings):
-            return 0
-        print(t("cms.drift", path=CONFIG_PATH), file=sys.stderr)
-        return 1
-    if args.write:
-        print(t("cms.written", path=write_config(settings)))
-    else:
-        print(render_config(settings), end="")
-    return 0
+    text, code = config_command(settings, "check" if args.check else
+                                "write" if args.write else "print")
+    if text:
+        print(text, file=sys.stderr if code else sys.stdout)
+    return code
 
 
 def _cms_serve(args, settings: Settings) -> int:

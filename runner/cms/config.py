@@ -195,3 +195,14 @@ def write_config(settings: Settings, path: Path = CONFIG_PATH) -> Path:
 def config_is_current(settings: Settings, path: Path = CONFIG_PATH) -> bool:
     """True when the committed file is exactly what :func:`render_config` generates."""
     return path.is_file() and path.read_text(encoding="utf-8") == render_config(settings)
+
+
+def config_command(settings: Settings, action: str = "print") -> tuple[str, int]:
+    """``cms config``: (what to print, exit code) to ``print`` the generated file,
+    ``write`` it, or ``check`` that the committed one is current (1 when it drifted)."""
+    if action == "check":
+        current = config_is_current(settings)
+        return ("" if current else t("cms.drift", path=CONFIG_PATH)), 0 if current else 1
+    if action == "write":
+        return t("cms.written", path=write_config(settings)), 0
+    return render_config(settings).rstrip("\n"), 0

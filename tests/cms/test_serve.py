@@ -1,0 +1,55 @@
+"""``make cms`` (``python -m runner cms serve``): a scratch clone, the page, a clean stop."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import requests
+
+from runner.cms.server import DECAP_SERVER
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def git(repo: Path, *args: str) -> str:
+    return subprocess.run(["git", "-C", str(repo), *args], check=True,
+                          capture_output=True, text=True).stdout
+
+
+@pytest.mark.skipif(not (ROOT / DECAP_SERVER).exists(), reason="make test runs npm ci")
+def test_serve_works_on_a_scratch_clone_and_leaves_the_working_copy_alone(tmp_path):
+    town = tmp_path / "town"
+    for name in ("admin", "announcements"):
+        shutil.copytree(ROOT / name, town / name)
+    shutil.copy(ROOT / "pyproject.toml", town)
+    (town / "node_modules").symlink_to(ROOT / "node_modules")
+    git(tmp_path, "init", "--quiet", "-b", "work", str(town))
+    git(town, "-c", "user.name=t", "-c", "user.email=t@localhost", "add", "admin",
+        "announcements", "pyproject.toml")
+    git(town, "-c", "user.name=t", "-c", "user.email=t@localhost", "commit", "-qm", "town")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BANDITORE_")}
+    server = subprocess.Popen([sys.executable, "-m", "runner", "cms", "serve", "--port", "0"],
+                              cwd=town, env=env, stdout=subprocess.PIPE, text=True)
+    try:
+        line = server.stdout.readline()
+        url = re.search(r"http://127\.0\.0\.1:\d+/admin/", line).group(0)
+        config = requests.get(url + "config.yml", timeout=10).text
+        proxy = re.search(r"url: (http://127\.0\.0\.1:\d+/api/v1)", config).group(1)
+        info = requests.post(proxy, json={"action": "info"}, timeout=10).json()
+        assert "editorial_workflow" in info["publish_modes"]
+    finally:
+        server.send_signal(signal.SIGINT)
+        assert server.wait(30) in (0, 130)
+        server.stdout.close()
+    # The clone is on the configured branch; the working copy kept its own.
+    assert git(town / ".cms" / "repo", "branch", "--show-current").strip() == "main"
+    assert git(town, "branch", "--show-current").strip() == "work"
+    with pytest.raises(requests.ConnectionError):  # decap-server stopped with it
+        requests.post(proxy, json={"action": "info"}, timeout=5)
