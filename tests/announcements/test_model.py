@@ -228,3 +228,12 @@ def test_a_badly_named_file_without_publish_at_is_never_due(repo):
     ann, _ = parse_text(repo, announcement(), "avviso.md")
     assert ann.effective_publish_at is None and ann.effective_expires_at is None
     assert not ann.is_due(when(2024, 4, 4))
+
+
+def test_an_empty_optional_value_is_unset_as_the_staff_form_writes_it(repo):
+    ann, problems = parse_text(repo, '---\ntitle: "Avviso: prova"\ncategory: eventi\n'
+                               'expires_at: ""\nmedia: ""\ntemplate: ""\ncancelled: false\n'
+                               "---\nTesto.\n")
+    assert problems == []
+    assert (ann.expires_at, ann.media, ann.template) == (None, None, None)
+    assert ann.effective_expires_at == ann.effective_publish_at + timedelta(days=7)
