@@ -53,8 +53,10 @@ $(TEST_STAMP): $(STAMP)
 	touch $@
 
 # Node packages, pinned by package-lock.json: Decap CMS (the form) and decap-server
-# (its local git proxy). npm writes node_modules/.package-lock.json on every install.
+# (its local git proxy). Node itself comes with the machine; Debian's when missing.
 $(NODE_STAMP): package.json package-lock.json
+	command -v npm >/dev/null || { apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null; }
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
