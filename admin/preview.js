@@ -1,8 +1,9 @@
 /* The preview pane: the announcement as the citizen receives it, with character
  * counts and the problems validate would report. Nothing is rendered here: the
  * form's values go to POST /api/preview (runner/cms/preview.py), which answers with
- * what `python -m runner preview` prints, by the same Python code. On a static host
- * without that endpoint the pane says where the check happens instead. */
+ * the bubble of runner/announcements/bubble.py (the same one `preview` prints) as
+ * HTML and its CSS. On a static host without that endpoint the pane says where the
+ * check happens instead. */
 (function () {
   "use strict";
   var ENDPOINT = "/api/preview";
@@ -62,21 +63,22 @@
     render: function () {
       var answer = this.state.answer;
       if (this.state.failed) {
-        return h("div", { className: "wa-pane" },
-          h("p", { className: "wa-note" },
+        return h("div", { className: "pane" },
+          h("p", { className: "pane-note" },
             "Anteprima non disponibile qui: la controlla la verifica automatica della " +
             "richiesta di revisione (python -m runner preview)."));
       }
-      if (!answer) return h("div", { className: "wa-pane" }, "…");
-      return h("div", { className: "wa-pane", "data-testid": "wa-preview" },
+      if (!answer) return h("div", { className: "pane" }, "…");
+      return h("div", { className: "pane", "data-testid": "wa-preview" },
+        h("style", null, answer.css),
         h("h2", null, answer.title),
-        answer.when ? h("p", { className: "wa-when" }, answer.when) : null,
-        answer.text ? h("div", { className: "wa-chat" },
-          h("div", { className: "wa-bubble" }, answer.text)) : null,
-        h("pre", { className: "wa-lines" }, answer.lines.join("\n")),
+        answer.when ? h("p", { className: "pane-when" }, answer.when) : null,
+        // The bubble's HTML is Python's, escaped there (bubble.whatsapp_html).
+        answer.html ? h("div", { dangerouslySetInnerHTML: { __html: answer.html } })
+                    : h("pre", null, answer.text),
         answer.ok
-          ? h("p", { className: "wa-ok" }, answer.ready)
-          : h("div", { className: "wa-problems" },
+          ? h("p", { className: "pane-ok" }, answer.ready)
+          : h("div", { className: "pane-problems" },
               h("p", null, answer.problems_title),
               h("ul", null, answer.problems.map(function (text, i) {
                 return h("li", { key: i }, text);

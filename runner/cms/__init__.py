@@ -10,7 +10,8 @@ preview pane (``CMS.registerPreviewTemplate``), which the WhatsApp bubble needs.
 
 - :mod:`.config`: ``admin/config.yml`` generated from the announcement model and
   the town's settings, so the form's vocabulary is never written twice;
-- :mod:`.preview`: what the preview pane shows, by the same rules as ``preview``;
+- :mod:`.preview`: what the preview pane shows: the bubble ``preview`` prints (one
+  renderer, :mod:`runner.announcements.bubble`) and validate's problems;
 - :mod:`.server`: the local try-out (``make cms``): the admin page, the preview
   endpoint and decap-server on a scratch copy of the repository.
 """

@@ -3,9 +3,10 @@
 Every field of the form comes from a field of :class:`~runner.announcements.model.Announcement`
 (a model field without a widget here is an error, so a new front-matter key
 cannot be forgotten), every choice from the town's settings (categories,
-emergency categories, templates, validity, time zone), every limit from the
-renderer. ``python -m runner cms config --write`` rewrites the file; a test fails
-when the committed file differs from what this module generates.
+emergency categories, templates, validity, time zone) and the committed template
+catalogue (only approved templates are offered), every limit from the renderer.
+``python -m runner cms config --write`` rewrites the file; a test fails when the
+committed file differs from what this module generates.
 
 File names: Decap builds the slug ``{{fields.publish_at | date('YYYY-MM-DD')}}-{{slug}}``
 in the browser's time zone (Italian offices: Europe/Rome), lower case, accents
@@ -32,6 +33,7 @@ from ..announcements.render import (
 )
 from ..errors import ConfigError
 from ..messages import t
+from ..whatsapp.templates import Catalogue, fill, load_catalogue
 
 if TYPE_CHECKING:
     from ..settings import Settings
@@ -57,14 +59,26 @@ HEADER = """\
 
 def title_limit(settings: Settings) -> int:
     """The WhatsApp limit the title fills in the town's default template (a text header:
-    60; a body parameter: 1,024), or in a text message when there is none. Another
-    template may be tighter: validate and the preview pane check the one chosen."""
-    config = settings.templates.get(settings.default_template or "")
+    60 less the header's fixed text in the catalogue; a body parameter: 1,024), or in a
+    text message when there is none. Another template may be tighter: validate and the
+    preview pane check the one chosen."""
+    name = settings.default_template or ""
+    config = settings.templates.get(name)
     if config is None:
         return TEXT_LIMIT
     if config.header == "text" and config.header_text == "title":
-        return HEADER_TEXT_LIMIT
+        known = load_catalogue(settings).get(name, config.language)
+        return HEADER_TEXT_LIMIT - (len(fill(known.header_text, [""])) if known else 0)
     return PARAM_LIMIT
+
+
+def template_names(settings: Settings, catalogue: Catalogue) -> list[str]:
+    """The templates staff may choose: configured (what fills each placeholder) and, once
+    the catalogue is committed, in it and approved by Meta."""
+    if not catalogue.found:
+        return list(settings.templates)
+    return [name for name, config in settings.templates.items()
+            if (known := catalogue.get(name, config.language)) and known.approved]
 
 
 def body_pattern() -> str:
@@ -117,7 +131,8 @@ def _field(name: str, settings: Settings) -> dict:
     elif name == "template":
         field |= {"widget": "select", "hint": t("cms.hint.template",
                                                 default=settings.default_template or "-"),
-                  "options": [_template_option(n, c) for n, c in settings.templates.items()]}
+                  "options": [_template_option(n, settings.templates[n]) for n in
+                              template_names(settings, load_catalogue(settings))]}
         if settings.default_template:
             field["default"] = settings.default_template
     elif name == "cancelled":

@@ -9,10 +9,11 @@ The pane posts the form as it stands::
 It is written out as the Markdown file Decap will commit (front matter in the
 model's key order, empty values left out, as Decap's are read), in a temporary
 folder with the attachment the browser holds (not committed until the save),
-and checked by :func:`~runner.announcements.validate.check_draft`: the answer is
-:func:`~runner.announcements.render.describe`'s lines (the message and its
-character counts against every limit), the send window in the town's time and
-every problem's message. Rules about the whole repository (weekly cap, duplicate
+and checked by :func:`~runner.announcements.validate.check_draft`. The answer is
+the bubble of :mod:`runner.announcements.bubble` (the one renderer of the message
+as the citizen sees it, template text, counts against every limit) as HTML with
+its CSS and as the text ``preview`` prints, the send window in the town's time
+and every problem's message. Rules about the whole repository (weekly cap, duplicate
 ids) need the merged repository: the pull request's check runs them.
 """
 
@@ -27,8 +28,9 @@ from typing import TYPE_CHECKING
 
 import yaml
 
-from ..announcements.model import FRONT_MATTER_KEYS, file_date
-from ..announcements.render import Rendered, RenderError, describe
+from ..announcements.bubble import CSS, as_html, as_text, bubble_of
+from ..announcements.model import FRONT_MATTER_KEYS
+from ..announcements.render import Rendered, RenderError
 from ..announcements.validate import check_draft
 from ..messages import t
 
@@ -91,24 +93,31 @@ def preview_draft(settings: Settings, payload: dict) -> dict:
         path.write_text(draft_text(fields, payload.get("body") or ""), encoding="utf-8")
         _write_media(root, payload.get("media"))
         ann, problems, out = check_draft(path, settings, root)
-    lines: list[str] = []
-    if isinstance(out, Rendered):
-        lines = describe(out)
-    elif isinstance(out, RenderError):
-        lines = [out.message()]
+        shown = path.relative_to(root).as_posix()
+        html, text = "", ""
+        if isinstance(out, Rendered):  # inside the folder: the bubble shows the image
+            bubble = bubble_of(out, settings, shown)
+            if out.header is not None and out.header.path is not None:
+                # render() reads media: against the working directory; the draft's
+                # attachment is in this folder.
+                bubble.media_path = str(root / out.header.source)
+            html, text = as_html(bubble), as_text(bubble)
+        elif isinstance(out, RenderError):
+            text = out.message()
     answer = {
-        "file": path.relative_to(root).as_posix() if file_date(path) else path.name,
+        "file": shown,
         "title": t("cms.preview.title"),
-        "lines": lines,
-        "text": out.text if isinstance(out, Rendered) else "",
+        "html": html,
+        "css": CSS,
+        "text": text,
         "problems": [p.message for p in problems],
         "problems_title": t("cms.preview.problems"),
         "ready": t("cms.preview.ready"),
         "ok": not problems,
     }
     if ann is not None and ann.effective_publish_at is not None:
-        shown = "%d/%m/%Y %H:%M"
+        moment = "%d/%m/%Y %H:%M"
         answer["when"] = t("cms.preview.when", timezone=settings.timezone,
-                           start=ann.effective_publish_at.astimezone(settings.tz).strftime(shown),
-                           end=ann.effective_expires_at.astimezone(settings.tz).strftime(shown))
+                           start=ann.effective_publish_at.astimezone(settings.tz).strftime(moment),
+                           end=ann.effective_expires_at.astimezone(settings.tz).strftime(moment))
     return answer

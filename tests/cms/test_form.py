@@ -45,7 +45,8 @@ def town(tmp_path):
     """The sample's announcements in a fresh git repository on the configured branch."""
     repo = tmp_path / "town"
     shutil.copytree(ROOT / "announcements", repo / "announcements")
-    shutil.copy(ROOT / "pyproject.toml", repo / "pyproject.toml")  # the town's settings
+    for name in ("pyproject.toml", "templates.toml"):  # the town's settings and templates
+        shutil.copy(ROOT / name, repo / name)
     settings = load_settings()
     git(repo.parent, "init", "--quiet", "-b", settings.cms_branch, str(repo))
     git(repo, "config", "user.name", "Prova")
@@ -127,7 +128,9 @@ def test_a_first_announcement_through_the_form(page, town, tmp_path, monkeypatch
 
     preview = page.frame_locator("iframe").get_by_test_id("wa-preview")  # Decap's pane
     expect(preview).to_contain_text("Pronto")  # by the same rules as validate
-    assert "Allerta: vento forte domani" in preview.inner_text()
+    # The bubble: the template's fixed text around the title, and the image itself.
+    assert "Avviso del Comune di Esempio: Allerta: vento forte domani" in preview.inner_text()
+    expect(preview.locator("img.wa-media")).to_be_visible()
     shoot(page, tmp_path, "03-modulo")
 
     page.get_by_role("button", name="Salva").first.click()

@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 import requests
 
-from runner.announcements.render import describe, render
+from runner.announcements.bubble import as_text, bubble_of
+from runner.announcements.render import render
 from runner.announcements.validate import check
 from runner.cms.preview import draft_text, preview_draft
 from runner.cms.server import DECAP_SERVER, start
@@ -39,12 +40,16 @@ def test_the_pane_shows_what_preview_prints_for_the_same_file(settings, tmp_path
     file = tmp_path / "announcements" / "2024" / "2024-04-03-vento.md"
     file.parent.mkdir(parents=True)
     file.write_text(draft_text(FIELDS, BODY), encoding="utf-8")
-    shutil.copy(ROOT / "pyproject.toml", tmp_path)
+    for name in ("pyproject.toml", "templates.toml"):
+        shutil.copy(ROOT / name, tmp_path)
     monkeypatch.chdir(tmp_path)
     result = check(settings, [str(file)])
     assert result.problems == []
-    assert answer["lines"] == describe(render(result.checked[0], settings))
-    assert answer["text"].startswith("*Allerta: vento forte*")
+    bubble = bubble_of(render(result.checked[0], settings), settings, answer["file"])
+    assert answer["text"] == as_text(bubble)
+    # The template's fixed text from the catalogue, around the filled parameters.
+    assert "Avviso del Comune di Esempio: <strong>Allerta: vento forte</strong>" in answer["html"]
+    assert 'class="wa-bubble"' in answer["html"] and ".wa-bubble{" in answer["css"]
     assert answer["when"] == "Invio da 03/04/2024 10:00 a 10/04/2024 10:00 (ora di Europe/Rome)"
 
 
@@ -64,6 +69,7 @@ def test_an_attachment_held_by_the_browser_is_checked_as_the_file_it_will_be(set
     sent = {"announcements/media/nuova.png": base64.b64encode(IMAGE.read_bytes()).decode()}
     answer = preview_draft(settings, {"fields": fields, "body": BODY, "media": sent})
     assert answer["ok"], answer["problems"]
+    assert '<img class="wa-media"' in answer["html"]  # the bubble shows the image itself
     # A path outside the repository is never written.
     escape = {"../../escape.png": sent["announcements/media/nuova.png"]}
     assert not preview_draft(settings, {"fields": fields, "body": BODY, "media": escape})["ok"]
@@ -79,7 +85,7 @@ def test_the_endpoint_and_the_admin_page_over_http(settings, tmp_path):
         base = app.url.removesuffix("/admin/")
         answer = requests.post(f"{base}/api/preview", json={"fields": FIELDS, "body": BODY},
                                timeout=30).json()
-        assert answer["ok"] and answer["lines"]
+        assert answer["ok"] and "wa-bubble" in answer["html"]
         page = requests.get(app.url, timeout=10)
         assert 'src="decap-cms/decap-cms.js"' in page.text
         script = requests.get(f"{app.url}decap-cms/decap-cms.js", timeout=10)

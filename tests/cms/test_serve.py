@@ -28,7 +28,8 @@ def test_serve_works_on_a_scratch_clone_and_leaves_the_working_copy_alone(tmp_pa
     town = tmp_path / "town"
     for name in ("admin", "announcements"):
         shutil.copytree(ROOT / name, town / name)
-    shutil.copy(ROOT / "pyproject.toml", town)
+    for name in ("pyproject.toml", "templates.toml"):
+        shutil.copy(ROOT / name, town)
     (town / "node_modules").symlink_to(ROOT / "node_modules")
     git(tmp_path, "init", "--quiet", "-b", "work", str(town))
     git(town, "-c", "user.name=t", "-c", "user.email=t@localhost", "add", "admin",
