@@ -115,10 +115,11 @@ class Announcement(BaseModel):
             raise ValueError("blank")
         return value
 
-    @field_validator("publish_at", "expires_at", "media", "template", mode="before")
+    @field_validator("publish_at", "expires_at", "media", "template", "updates", "cancels",
+                     mode="before")
     @classmethod
     def _blank_is_unset(cls, value):
-        # "expires_at: ''" is how a form (the staff's CMS) writes a field left empty.
+        # "expires_at: ''" is how a form (the staff's CMS) writes a field emptied again.
         return None if isinstance(value, str) and not value.strip() else value
 
     @field_validator("publish_at", "expires_at", mode="before")

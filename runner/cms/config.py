@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, get_args
 
 import yaml
 
-from ..announcements.model import Announcement
+from ..announcements.model import FILE_NAME, Announcement
 from ..announcements.render import (
     HEADER_TEXT_LIMIT,
     MARKDOWN,
@@ -96,50 +96,85 @@ def _emergency(settings: Settings) -> str:
     return ", ".join(category_label(c) for c in settings.emergency_categories)
 
 
+def _title(name, info, settings: Settings) -> dict:
+    limit = title_limit(settings)
+    return {"widget": "string", "hint": t("cms.hint.title", limit=limit),
+            "pattern": [f"^.{{1,{limit}}}$", t("cms.pattern.title", limit=limit)]}
+
+
+def _category(name, info, settings: Settings) -> dict:
+    return {"widget": "select", "hint": t("cms.hint.category", emergency=_emergency(settings)),
+            "options": [{"label": category_label(c), "value": c} for c in settings.categories]}
+
+
+def _urgency(name, info, settings: Settings) -> dict:
+    return _choice(name, info) | {"hint": t("cms.hint.urgency", emergency=_emergency(settings),
+                                            cap=settings.weekly_cap)}
+
+
+def _moment(name, info, settings: Settings) -> dict:
+    field = {"widget": "datetime", "format": DATETIME_FORMAT, "picker_utc": False,
+             "hint": t(f"cms.hint.{name}", timezone=settings.timezone,
+                       days=settings.default_validity_days), "default": ""}
+    if name == "publish_at":  # required in the form: its date names the file
+        field |= {"required": True, "default": "{{now}}"}
+    return field
+
+
+def _media(name, info, settings: Settings) -> dict:
+    return {"widget": "file", "hint": t("cms.hint.media"), "default": "", "choose_url": False}
+
+
+def _template(name, info, settings: Settings) -> dict:
+    field = {"widget": "select",
+             "hint": t("cms.hint.template", default=settings.default_template or "-"),
+             "options": [_template_option(n, settings.templates[n])
+                         for n in template_names(settings, load_catalogue(settings))]}
+    if settings.default_template:
+        field["default"] = settings.default_template
+    return field
+
+
+def _toggle(name, info, settings: Settings) -> dict:
+    return {"widget": "boolean", "default": info.default, "hint": t(f"cms.hint.{name}")}
+
+
+def _reference(name, info, settings: Settings) -> dict:
+    """updates/cancels: the id (file stem) of an earlier announcement. No default: an
+    untouched field is not written at all."""
+    return {"widget": "string", "hint": t(f"cms.hint.{name}"),
+            "pattern": [FILE_NAME.pattern, t("cms.pattern.id")]}
+
+
+def _literal(name, info, settings: Settings) -> dict:
+    return _choice(name, info)
+
+
+# One widget per front-matter key; a key missing here stops the generation.
+WIDGETS = {"title": _title, "category": _category, "urgency": _urgency,
+           "publish_at": _moment, "expires_at": _moment, "media": _media,
+           "template": _template, "cancelled": _toggle, "updates": _reference,
+           "cancels": _reference, "status": _literal}
+
+
 def _field(name: str, settings: Settings) -> dict:
     """The form field of one front-matter key: its widget, label, hint, choices."""
-    field = {"name": name, "label": t(f"cms.field.{name}")}
+    if name not in WIDGETS:
+        raise ConfigError(t("cms.field-unknown", name=name))
     info = Announcement.model_fields[name]
+    field = {"name": name, "label": t(f"cms.field.{name}")}
     if not info.is_required():
         field["required"] = False
-    if name == "title":
-        limit = title_limit(settings)
-        field |= {"widget": "string", "hint": t("cms.hint.title", limit=limit),
-                  "pattern": [f"^.{{1,{limit}}}$", t("cms.pattern.title", limit=limit)]}
-    elif name == "category":
-        field |= {"widget": "select",
-                  "hint": t("cms.hint.category", emergency=_emergency(settings)),
-                  "options": [{"label": category_label(c), "value": c}
-                              for c in settings.categories]}
-    elif name == "urgency":  # required in the form: it always has a value
-        field |= {"widget": "select", "default": info.default, "required": True,
-                  "hint": t("cms.hint.urgency", emergency=_emergency(settings),
-                            cap=settings.weekly_cap),
-                  "options": [{"label": t(f"cms.urgency.{u}"), "value": u}
-                              for u in get_args(info.annotation)]}
-    elif name in ("publish_at", "expires_at"):
-        field |= {"widget": "datetime", "format": DATETIME_FORMAT, "picker_utc": False,
-                  "hint": t(f"cms.hint.{name}", timezone=settings.timezone,
-                            days=settings.default_validity_days)}
-        if name == "publish_at":  # required in the form: its date names the file
-            field |= {"required": True, "default": "{{now}}"}
-        else:
-            field["default"] = ""
-    elif name == "media":
-        field |= {"widget": "file", "hint": t("cms.hint.media"), "default": "",
-                  "choose_url": False}
-    elif name == "template":
-        field |= {"widget": "select", "hint": t("cms.hint.template",
-                                                default=settings.default_template or "-"),
-                  "options": [_template_option(n, settings.templates[n]) for n in
-                              template_names(settings, load_catalogue(settings))]}
-        if settings.default_template:
-            field["default"] = settings.default_template
-    elif name == "cancelled":
-        field |= {"widget": "boolean", "default": info.default, "hint": t("cms.hint.cancelled")}
-    else:
-        raise ConfigError(t("cms.field-unknown", name=name))
-    return field
+    return field | WIDGETS[name](name, info, settings)
+
+
+def _choice(name: str, info) -> dict:
+    """A select of a Literal field's values, labelled from messages (cms.NAME.VALUE);
+    required, with the model's default, so the form always writes a value."""
+    return {"widget": "select", "default": info.default, "required": True,
+            "hint": t(f"cms.hint.{name}"),
+            "options": [{"label": t(f"cms.{name}.{v}"), "value": v}
+                        for v in get_args(info.annotation)]}
 
 
 def _template_option(name: str, config) -> dict:

@@ -70,7 +70,7 @@ def test_lifecycle_fields(repo, keys, msg_type, references, drill):
 
 @pytest.mark.parametrize(("keys", "says"), [
     ({"status": "drill"}, "actual, exercise, test"),
-    ({"updates": '""'}, "updates"),
+    ({"updates": "[2024-04-02-x]"}, "updates"),
 ])
 def test_lifecycle_fields_refuse_bad_values(repo, keys, says):
     ann, problems = parse_text(repo, announcement(**keys))
@@ -233,7 +233,8 @@ def test_a_badly_named_file_without_publish_at_is_never_due(repo):
 def test_an_empty_optional_value_is_unset_as_the_staff_form_writes_it(repo):
     ann, problems = parse_text(repo, '---\ntitle: "Avviso: prova"\ncategory: eventi\n'
                                'expires_at: ""\nmedia: ""\ntemplate: ""\ncancelled: false\n'
-                               "---\nTesto.\n")
+                               'updates: ""\ncancels: ""\n---\nTesto.\n')
     assert problems == []
     assert (ann.expires_at, ann.media, ann.template) == (None, None, None)
+    assert (ann.updates, ann.cancels, ann.msg_type) == (None, None, "alert")
     assert ann.effective_expires_at == ann.effective_publish_at + timedelta(days=7)

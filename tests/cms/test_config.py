@@ -73,6 +73,10 @@ def test_choices_come_from_the_town_settings(elsewhere):
     assert "3 giorni" in form["expires_at"]["hint"]
     assert form["publish_at"]["widget"] == form["expires_at"]["widget"] == "datetime"
     assert form["cancelled"]["widget"] == "boolean"
+    assert [o["value"] for o in form["status"]["options"]] == ["actual", "exercise", "test"]
+    reference = re.compile(form["updates"]["pattern"][0])  # an announcement's id
+    assert reference.match("2024-04-02-rata-tari") and not reference.match("rata tari.md")
+    assert "default" not in form["updates"]  # untouched, it is not written at all
 
 
 def test_the_title_limit_follows_the_default_template(elsewhere):
