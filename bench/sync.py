@@ -1,20 +1,27 @@
-"""Benchmark: sync 1,000,000 webhook events into DuckDB.
+"""Benchmark: sync 1,000,000 webhook lines into DuckDB, messy ones included.
 
-    .venv/bin/python bench/sync.py [--events 1000000] [--dir /tmp/banditore-bench]
+    .venv/bin/python bench/sync.py [--events 1000000] [--runs 3] [--dir /tmp/banditore-bench-messy]
 
 Generates webhook logs in Meta's shapes (subscriptions in real-world
 spellings, unsubscriptions, chatter, near misses, media, statuses with
-failures and duplicates; daily files, a few gzipped), then runs each phase in
-a fresh subprocess and prints wall time and peak RSS:
+failures and duplicates; daily files, a few gzipped) as a receiver meets them:
+1 % of the lines malformed, of every kind (empty, cut short, not JSON, JSON of
+the wrong shape, invalid UTF-8), and a few files of other shapes (CRLF line
+ends, a byte-order mark, pretty-printed bodies, batched webhooks, bodies the
+receiver re-serialised, a body nested 50,000 deep, a 1 MB line, concatenated
+gzip members, no final newline). Then, each run in a fresh subprocess, with
+wall time and peak RSS:
 
 - cold:     sync into an empty database
+- baseline: a plain single-threaded stdlib ``json.loads`` reader over the same
+            files (computing only the active set), run alternately with cold
 - no-op:    sync again, nothing new
-- append:   a new day's file (1 % more events) into the full database
+- append:   a new day's file (1 % more lines) into the full database
 - rebuild:  sync --rebuild
-- baseline: a plain ``json.loads`` loop computing only the active set
 
-Targets on a 2-core machine: cold <= 10 s, peak RSS <= 1.5 GB, no-op <= 1 s.
-A benchmark prints figures; it asserts nothing (tests do that).
+and the medians: cold / baseline (target <= 0.75), no-op / cold (target
+<= 5 %), peak RSS (target <= 1.5 GB). A benchmark prints figures; it asserts
+nothing (tests do that).
 """
 
 from __future__ import annotations
@@ -24,6 +31,8 @@ import gzip
 import json
 import random
 import resource
+import shutil
+import statistics
 import subprocess
 import sys
 import time
@@ -81,64 +90,151 @@ def _status(rng, number, ts, status, wamid, callback):
     return _envelope({"statuses": [st]})
 
 
-def generate(folder: Path, events: int, seed: int = 7) -> int:
-    """Write about ``events`` webhook lines into daily files; returns the bytes written."""
+def _malformed(rng: random.Random, good: str, kind: str) -> bytes:
+    """One malformed line of ``kind``, made from a good one."""
+    if kind == "empty":
+        return rng.choice([b"", b" ", b"\t", b"\r"])
+    if kind == "truncated":
+        return good.encode()[: rng.randrange(1, len(good) - 1)]
+    if kind == "not_json":
+        return rng.choice([b"GET /webhook HTTP/1.1", b"<html><body>502 Bad Gateway</body></html>",
+                           b"ok", b"{'entry': []}", b"NaN", b"\x00\x00\x00\x00"])
+    if kind == "invalid_utf8":
+        # A proxy that re-encoded the body as Latin-1, or a byte flipped on disk.
+        return good.encode().replace(b'"timestamp"', b'"timestamp\xe0"', 1)
+    return rng.choice(WRONG_SHAPES).encode()
+
+
+WRONG_SHAPES = [
+    '{"hello":"world"}', "[1,2,3]", '"just a string"', "42", "null", '{"entry":5}',
+    '{"object":"whatsapp_business_account","entry":[{"changes":"none"}]}',
+    _envelope({"messages": [{"type": "text", "text": {"body": "MI ISCRIVO"}}]}),  # no id
+    _envelope({"messages": [{"from": 393330000001, "id": "wamid.WS1", "timestamp": "1710716400",
+                             "type": "text", "text": {"body": "MI ISCRIVO"}}]}),  # from a number
+    _envelope({"messages": [{"from": "393330000002", "id": "wamid.WS2", "timestamp": "1710716400",
+                             "type": "text", "text": {"body": ["MI ISCRIVO"]}}]}),  # body a list
+    _envelope({"messages": [{"from": "393330000003", "id": "wamid.WS3",
+                             "timestamp": "253402300800", "type": "text",  # year 10000
+                             "text": {"body": "MI ISCRIVO"}}]}),
+    _envelope({"statuses": [{"id": "wamid.WS4", "status": "exploded",
+                             "timestamp": "1710716400", "recipient_id": "393330000004"}]}),
+]
+MALFORMED_KINDS = ("empty", "truncated", "not_json", "wrong_shape", "invalid_utf8")
+
+
+def _event(rng: random.Random, i: int, day: int, citizens: list[str]) -> str:
+    ts = START + day * 86400 + rng.randrange(86400)
+    number = rng.choice(citizens)
+    r = rng.random()
+    if r < 0.25:
+        return _inbound(rng, number, ts, rng.choice(SUBSCRIBE))
+    if r < 0.30:
+        return _inbound(rng, number, ts, rng.choice(UNSUBSCRIBE))
+    if r < 0.38:
+        # Chatter is mostly distinct text: a phrase plus a number or a street.
+        return _inbound(rng, number, ts, f"{rng.choice(CHATTER)} {rng.randrange(5000)}")
+    if r < 0.40:
+        return _inbound(rng, number, ts, "foto", kind="image")
+    wamid = f"wamid.OUT{i // 3:012d}"
+    return _status(rng, number, ts, rng.choice(STATUSES), wamid,
+                   f"banditore:a:2024-03-{18 + day:02d}-avviso:c_{i // 3:016x}")
+
+
+def generate(folder: Path, events: int, seed: int = 7, messy: float = 0.01) -> int:
+    """Write ``events`` webhook lines (``messy`` of them malformed) into daily
+    files, plus a few files of other shapes; returns the bytes written."""
     rng = random.Random(seed)
     folder.mkdir(parents=True, exist_ok=True)
-    citizens = [f"39333{n:07d}" for n in rng.sample(range(10**7), events // 5)]
-    days: list[list[str]] = [[] for _ in range(DAYS)]
+    citizens = [f"39333{n:07d}" for n in rng.sample(range(10**7), max(1, events // 5))]
+    days: list[list[bytes]] = [[] for _ in range(DAYS)]
     for i in range(events):
         day = rng.randrange(DAYS)
-        ts = START + day * 86400 + rng.randrange(86400)
-        number = rng.choice(citizens)
-        r = rng.random()
-        if r < 0.25:
-            line = _inbound(rng, number, ts, rng.choice(SUBSCRIBE))
-        elif r < 0.30:
-            line = _inbound(rng, number, ts, rng.choice(UNSUBSCRIBE))
-        elif r < 0.38:
-            # Chatter is mostly distinct text: a phrase plus a number or a street.
-            line = _inbound(rng, number, ts, f"{rng.choice(CHATTER)} {rng.randrange(5000)}")
-        elif r < 0.40:
-            line = _inbound(rng, number, ts, "foto", kind="image")
-        else:
-            wamid = f"wamid.OUT{i // 3:012d}"
-            line = _status(rng, number, ts, rng.choice(STATUSES), wamid,
-                           f"banditore:a:2024-03-{18 + day:02d}-avviso:c_{i // 3:016x}")
-        days[day].append(line)
+        line = _event(rng, i, day, citizens)
+        if rng.random() < messy:
+            days[day].append(_malformed(rng, line, MALFORMED_KINDS[i % len(MALFORMED_KINDS)]))
+            continue
+        days[day].append(line.encode())
         if rng.random() < 0.01:  # Meta retries: the same POST again, another day
-            days[rng.randrange(DAYS)].append(line)
+            days[rng.randrange(DAYS)].append(line.encode())
     written = 0
     for day, lines in enumerate(days):
-        data = ("\n".join(lines) + "\n").encode()
+        data = b"\n".join(lines) + b"\n"
         name = f"2024-03-{18 + day:02d}.jsonl"
         if day % 5 == 4:  # some rotated files are compressed
             (folder / (name + ".gz")).write_bytes(gzip.compress(data, 1))
         else:
             (folder / name).write_bytes(data)
         written += len(data)
-    broken = '{"object":"whatsapp_business_account","entry":[{\nnot json\n\n'
-    (folder / "broken.jsonl").write_text(broken)
-    return written
+    return written + _other_shapes(folder, rng, citizens)
 
 
+def _other_shapes(folder: Path, rng: random.Random, citizens: list[str]) -> int:
+    """Files a town's logs folder collects besides the receiver's daily files."""
+    some = [_event(rng, 10**8 + i, 0, citizens) for i in range(2000)]
+    files = {
+        # Copied through a Windows machine; saved by an editor with a BOM.
+        "windows-copy.jsonl": "\r\n".join(some[:500]).encode() + b"\r\n",
+        "bom.jsonl": b"\xef\xbb\xbf" + "\n".join(some[500:600]).encode() + b"\n",
+        # Someone pretty-printed bodies into a log: every line of them is malformed.
+        "pretty.jsonl": "\n".join(json.dumps(json.loads(x), indent=2)
+                                  for x in some[600:620]).encode() + b"\n",
+        # Batched webhooks: many changes and messages in one body.
+        "batched.jsonl": "\n".join(_batched(rng, some[620:1620], 50)).encode() + b"\n",
+        # The receiver's own re-serialised form (ASCII-escaped, marked).
+        "reserialised.jsonl": "\n".join(
+            json.dumps({**json.loads(x), "banditore_reserialised": True},
+                       separators=(",", ":"), ensure_ascii=True)
+            for x in some[1620:1720]).encode() + b"\n",
+        # A signed body nested 50,000 deep, a 1 MB line, and no final newline.
+        "odd.jsonl": ("[" * 50_000 + "]" * 50_000 + "\n" + some[1720] + "\n"
+                      + _envelope({"messages": [{"from": citizens[0], "id": "wamid.BIG",
+                                                 "timestamp": str(START), "type": "text",
+                                                 "text": {"body": "x" * 1_000_000}}]})
+                      + "\n" + "\n".join(some[1721:1800])).encode(),
+    }
+    # logrotate's copytruncate + gzip: one file, several gzip members.
+    members = [gzip.compress(("\n".join(some[n:n + 50]) + "\n").encode(), 1)
+               for n in range(1800, 2000, 50)]
+    files["members.jsonl.gz"] = b"".join(members)
+    for name, data in files.items():
+        (folder / name).write_bytes(data)
+    return sum(len(d) for d in files.values())
+
+
+def _batched(rng: random.Random, lines: list[str], per: int) -> list[str]:
+    out = []
+    for n in range(0, len(lines), per):
+        values = [json.loads(x)["entry"][0]["changes"][0] for x in lines[n:n + per]]
+        out.append(json.dumps({"object": "whatsapp_business_account", "entry": [
+            {"id": "102345678901234", "changes": values[: per // 2]},
+            {"id": "102345678901234", "changes": values[per // 2:]}]},
+            separators=(",", ":"), ensure_ascii=False))
+    return out
+
+
+# A plain single-threaded stdlib reader: what a town could write in an afternoon.
 BASELINE = """
 import gzip, json, pathlib, sys
 active = set()
 events = []
 for path in sorted(pathlib.Path(sys.argv[1]).iterdir()):
     opener = gzip.open if path.suffix == ".gz" else open
-    with opener(path, "rt", encoding="utf-8") as f:
+    with opener(path, "rb") as f:
         for line in f:
             try:
                 body = json.loads(line)
-            except ValueError:
+            except (ValueError, RecursionError):
                 continue
-            for entry in body.get("entry") or []:
-                for change in entry.get("changes") or []:
-                    for m in (change.get("value") or {}).get("messages") or []:
-                        text = (m.get("text") or {}).get("body", "").strip().upper()
-                        events.append((m.get("timestamp"), m.get("id"), m.get("from"), text))
+            if not isinstance(body, dict) or not isinstance(body.get("entry"), list):
+                continue
+            for entry in body["entry"]:
+                for change in (entry.get("changes") or []) if isinstance(entry, dict) else []:
+                    value = change.get("value") if isinstance(change, dict) else None
+                    for m in (value.get("messages") or []) if isinstance(value, dict) else []:
+                        text = (m.get("text") or {}).get("body", "")
+                        if isinstance(text, str) and isinstance(m.get("from"), str):
+                            events.append((str(m.get("timestamp")), str(m.get("id")),
+                                           m["from"], text.strip().upper()))
 events.sort()
 for ts, wamid, number, text in events:
     if text in ("MI ISCRIVO", "ISCRIVIMI"):
@@ -156,7 +252,8 @@ PEAK = ("import re; print('peak_kb', re.search(r'VmHWM:\\s+(\\d+)', "
         "open('/proc/self/status').read()).group(1))")
 
 
-def _run(label: str, code: list[str], env: dict) -> None:
+def _run(label: str, code: list[str], env: dict) -> tuple[float, float]:
+    """Run one phase in its own process; print and return (seconds, peak MB)."""
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu0 = usage.ru_utime + usage.ru_stime
     t0 = time.perf_counter()
@@ -167,25 +264,32 @@ def _run(label: str, code: list[str], env: dict) -> None:
     if out.returncode:
         print(out.stdout, out.stderr, file=sys.stderr)
     lines = out.stdout.strip().splitlines()
-    peak = next((int(x.split()[1]) for x in lines if x.startswith("peak_kb")), 0)
+    peak = next((int(x.split()[1]) for x in lines if x.startswith("peak_kb")), 0) / 1024
     shown = [x for x in lines if not x.startswith("peak_kb")][-2:]
-    print(f"{label:9s} {elapsed:6.2f} s  (CPU {cpu:5.1f} s)  peak RSS {peak / 1024:5.0f} MB  "
-          f"{' / '.join(shown)}")
+    print(f"{label:9s} {elapsed:6.2f} s  (CPU {cpu:5.1f} s)  peak RSS {peak:5.0f} MB  "
+          f"{' / '.join(shown)[:400]}", flush=True)
+    return elapsed, peak
+
+
+GENERATION = "messy-1"  # bump when generate() changes, so old logs are made again
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=1_000_000)
-    parser.add_argument("--dir", type=Path, default=Path("/tmp/banditore-bench"))
-    parser.add_argument("--phases", default="cold,noop,append,rebuild,baseline")
+    parser.add_argument("--runs", type=int, default=3, help="cold and baseline runs each")
+    parser.add_argument("--dir", type=Path, default=Path("/tmp/banditore-bench-messy"))
+    parser.add_argument("--phases", default="cold,noop,append,rebuild")
     args = parser.parse_args()
     logs, db = args.dir / "logs", args.dir / "bench.duckdb"
-    if not (logs / "broken.jsonl").exists() or args.events != _events_of(args.dir):
+    stamp = f"{args.events} {GENERATION}"
+    if _stamp_of(args.dir) != stamp:
+        shutil.rmtree(logs, ignore_errors=True)
         t0 = time.perf_counter()
         size = generate(logs, args.events)
-        (args.dir / "events").write_text(str(args.events))
-        print(f"generated {args.events} events, {size / 1e6:.0f} MB in "
-              f"{time.perf_counter() - t0:.1f} s")
+        (args.dir / "events").write_text(stamp)
+        print(f"generated {args.events} lines (1 % malformed) and files of other shapes, "
+              f"{size / 1e6:.0f} MB in {time.perf_counter() - t0:.1f} s")
     env = {"PATH": "/usr/bin:/bin", "BANDITORE_DATABASE": str(db),
            "BANDITORE_WEBHOOK_LOGS": str(logs),
            "BANDITORE_SUBSCRIBE_KEYWORDS": '["MI ISCRIVO", "ISCRIVIMI"]',
@@ -196,37 +300,63 @@ def main() -> None:
             "from runner.subscribers.sync import sync; "
             "s = sync(load_settings(), rebuild='-r' in sys.argv); "
             "print(s.one_line()); print({k: round(v, 2) for k, v in s.steps.items()}); " + PEAK]
-    # Each phase in its own process, so each peak RSS is its own.
+    baseline = [py, "-c", BASELINE + PEAK, str(logs)]
+    times: dict[str, list[float]] = {}
+    peaks: list[float] = []
+
+    def run(label: str, code: list[str]) -> None:
+        seconds, peak = _run(label, code, env)
+        times.setdefault(label, []).append(seconds)
+        if label != "baseline":
+            peaks.append(peak)
+
     phases = args.phases.split(",")
     for phase in phases:
         if phase == "cold":
-            for suffix in ("", ".wal"):
-                Path(str(db) + suffix).unlink(missing_ok=True)
-            _run("cold", sync, env)
-        elif phase == "noop":
-            if not db.exists():
-                continue
-            _run("no-op", sync, env)
+            # Side by side: cold and the baseline alternate, so both meet the same noise.
+            for _ in range(args.runs):
+                for suffix in ("", ".wal"):
+                    Path(str(db) + suffix).unlink(missing_ok=True)
+                run("cold", sync)
+                run("baseline", baseline)
+        elif phase == "noop" and db.exists():
+            for _ in range(args.runs):
+                run("no-op", sync)
         elif phase == "append":
-            # The receiver wrote a new day: 1 % more events into an existing database.
-            extra = logs / "2024-04-09.jsonl"
-            generate(args.dir / "extra", args.events // 100, seed=11)
-            with extra.open("wb") as out:
-                for day in sorted((args.dir / "extra").glob("2024-*.jsonl")):
-                    out.write(day.read_bytes())
-            _run("append", sync, env)
+            extra = _new_day(args.dir, args.events // 100)
+            run("append", sync)
             extra.unlink()
         elif phase == "rebuild":
-            _run("rebuild", [*sync, "-r"], env)
-        elif phase == "baseline":
-            _run("baseline", [py, "-c", BASELINE + PEAK, str(logs)], env)
+            run("rebuild", [*sync, "-r"])
+    _summary(times, peaks)
 
 
-def _events_of(folder: Path) -> int:
+def _new_day(folder: Path, events: int) -> Path:
+    """The receiver wrote a new day: 1 % more lines into an existing database."""
+    extra = folder / "logs" / "2024-04-09.jsonl"
+    generate(folder / "extra", events, seed=11)
+    with extra.open("wb") as out:
+        for day in sorted((folder / "extra").glob("2024-*.jsonl")):
+            out.write(day.read_bytes())
+    return extra
+
+
+def _summary(times: dict[str, list[float]], peaks: list[float]) -> None:
+    median = {label: statistics.median(values) for label, values in times.items()}
+    print("\nmedians: " + ", ".join(f"{k} {v:.2f} s" for k, v in median.items()))
+    if "cold" in median and "baseline" in median:
+        print(f"cold / baseline = {median['cold'] / median['baseline']:.2f} (target <= 0.75)")
+    if "cold" in median and "no-op" in median:
+        print(f"no-op / cold = {100 * median['no-op'] / median['cold']:.1f} % (target <= 5 %)")
+    if peaks:
+        print(f"peak RSS of any sync: {max(peaks):.0f} MB (target <= 1536 MB)")
+
+
+def _stamp_of(folder: Path) -> str:
     try:
-        return int((folder / "events").read_text())
-    except (OSError, ValueError):
-        return -1
+        return (folder / "events").read_text()
+    except OSError:
+        return ""
 
 
 if __name__ == "__main__":
