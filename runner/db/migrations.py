@@ -254,6 +254,20 @@ MIGRATIONS: list[tuple[str, str]] = [
         ALTER TABLE deliveries ADD COLUMN payload VARCHAR;
         """,
     ),
+    (
+        "0006_sync_logs",
+        """
+        -- log_files rows used to be written with lines and mtime swapped, so lines
+        -- read incrementally were numbered from the file's mtime (malformed,
+        -- webhook_errors, inbound.line) and re-read ranges missed their old
+        -- malformed rows. Forgetting how far each file was read makes the next
+        -- sync read every file again (everything is keyed, nothing doubles) and
+        -- record each line at its right number; inbound keeps the lowest.
+        DELETE FROM log_files;
+        DELETE FROM malformed;
+        DELETE FROM webhook_errors;
+        """,
+    ),
 ]
 
 

@@ -9,11 +9,22 @@ Reading is incremental: ``log_files`` remembers how many bytes and lines of
 each file were consumed, so a file already read is skipped and a grown file is
 read from where it stopped. Correctness never depends on it: every event is
 keyed by its wamid, so reading a line twice changes nothing.
+
+Only files inside the logs folder are read: a symbolic link (to a file or a
+folder) is never followed, so a link to ``/etc/shadow`` dropped into the folder
+cannot bring a line of it into the database (not even as a malformed line's
+detail). Links are counted, for the summary.
+
+Each block is decoded from UTF-8 in one call (C speed). Lines that are not
+UTF-8 are found from that one decode, reported as malformed here and handed
+on as ``None``, so one bad byte costs one line, not a slow path for the block.
 """
 
 from __future__ import annotations
 
 import glob
+import os
+import re
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -21,6 +32,9 @@ from pathlib import Path
 
 BLOCK = 32 * 1024 * 1024  # bytes per block handed to DuckDB
 SUFFIXES = (".jsonl", ".jsonl.gz")
+BOM = "\ufeff"  # some editors start a saved file with it
+# What surrogateescape makes of bytes that are not UTF-8.
+_NOT_UTF8 = re.compile("[\udc80-\udcff]")
 
 
 @dataclass
@@ -33,11 +47,12 @@ class Offset:
 
 @dataclass
 class Block:
-    """Consecutive lines of one file: ``lines[i]`` is line ``first_line + i`` (raw bytes)."""
+    """Consecutive lines of one file: ``lines[i]`` is line ``first_line + i``, decoded;
+    None for a line that is not UTF-8 (already in the read's ``problems``)."""
 
     path: str
     first_line: int
-    lines: list[bytes]
+    lines: list[str | None]
 
 
 @dataclass
@@ -52,15 +67,60 @@ class FileRead:
     gzip_error: str | None = None
 
 
-def log_files(spec: str) -> list[str]:
-    """The log files named by ``webhook_logs``: a folder (searched recursively) or a glob."""
+@dataclass
+class Listing:
+    """The log files named by ``webhook_logs``, and the symbolic links left out."""
+
+    files: list[str]
+    links: int = 0
+
+
+def log_files(spec: str) -> Listing:
+    """The log files named by ``webhook_logs``: a folder (searched recursively) or a
+    glob. Symbolic links are not followed, whether to a file or to a folder."""
     path = Path(spec)
     if path.is_dir():
-        found = [str(p) for p in path.rglob("*") if p.name.endswith(SUFFIXES) and p.is_file()]
-    else:
-        found = [p for p in glob.glob(spec, recursive=True)
-                 if p.endswith(SUFFIXES) and Path(p).is_file()]
-    return sorted(found)
+        return _walk(path)
+    found, links = [], set()
+    for p in glob.glob(spec, recursive=True):
+        if not p.endswith(SUFFIXES):
+            continue
+        if link := _link(p, spec):
+            links.add(link)
+        elif Path(p).is_file():
+            found.append(p)
+    return Listing(sorted(found), len(links))
+
+
+def _walk(folder: Path) -> Listing:
+    found, links = [], 0
+    # os.walk does not descend into linked folders; linked files are counted.
+    for parent, dirs, names in os.walk(folder):
+        links += sum(1 for d in dirs if os.path.islink(os.path.join(parent, d)))
+        for name in names:
+            if not name.endswith(SUFFIXES):
+                continue
+            full = os.path.join(parent, name)
+            if os.path.islink(full):
+                links += 1
+            elif os.path.isfile(full):
+                found.append(full)
+    return Listing(sorted(found), links)
+
+
+def _link(path: str, spec: str) -> str | None:
+    """The symbolic link a glob match goes through, if any: the match itself or a
+    folder the glob matched (folders written out in the setting are the town's choice)."""
+    fixed = 0
+    for part in Path(spec).parts:
+        if glob.has_magic(part):
+            break
+        fixed += 1
+    parts = Path(path).parts
+    for n in range(min(fixed + 1, len(parts)), len(parts) + 1):
+        if os.path.islink(prefix := os.path.join(*parts[:n])):
+            return prefix
+    return None
 
 
 def plan(path: str, known: Offset | None) -> FileRead | None:
@@ -101,10 +161,14 @@ def blocks(read: FileRead) -> Iterator[Block]:
                 end = len(data)
         if end == 0:
             continue
-        # Bytes, not str: DuckDB checks the UTF-8 itself, faster than decoding here.
-        lines = data[:end].split(b"\n")
-        if lines[-1] == b"":
+        text = data[:end].decode("utf-8", "surrogateescape")
+        lines: list[str | None] = text.split("\n")  # type: ignore[assignment]
+        if lines[-1] == "":
             lines.pop()
+        if line == 1 and lines and lines[0].startswith(BOM):
+            lines[0] = lines[0][1:]
+        if _NOT_UTF8.search(text):
+            _not_utf8(text, lines, line, read.problems)
         yield Block(read.path, line, lines)
         line += len(lines)
         read.done.lines += len(lines)
@@ -114,8 +178,28 @@ def blocks(read: FileRead) -> Iterator[Block]:
         read.problems.append((line, "gzip_truncated", read.gzip_error))
 
 
+def _not_utf8(text: str, lines: list[str | None], first: int,
+              problems: list[tuple[int, str, str]]) -> None:
+    """Report the lines of ``text`` that were not UTF-8 and replace them by None."""
+    index = counted = 0
+    for match in _NOT_UTF8.finditer(text):
+        index += text.count("\n", counted, match.start())
+        counted = match.start()
+        line = lines[index]
+        if line is None:
+            continue
+        size = len(line.encode("utf-8", "surrogateescape"))
+        problems.append((first + index, "not_json", f"{size} bytes: not UTF-8"))
+        lines[index] = None
+
+
+def _open(path: str):
+    """Open for reading, refusing a symbolic link (one swapped in after the listing)."""
+    return os.fdopen(os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC), "rb")
+
+
 def _plain_chunks(read: FileRead) -> Iterator[tuple[bytes, bool]]:
-    with open(read.path, "rb") as f:
+    with _open(read.path) as f:
         f.seek(read.done.size)
         while True:
             chunk = f.read(BLOCK)
@@ -129,7 +213,7 @@ def _plain_chunks(read: FileRead) -> Iterator[tuple[bytes, bool]]:
 def _gzip_chunks(read: FileRead) -> Iterator[tuple[bytes, bool]]:
     """Decompress block by block (concatenated members too). A file cut short
     yields what could be decompressed and sets ``read.gzip_error``."""
-    with open(read.path, "rb") as f:
+    with _open(read.path) as f:
         raw = f.read()
     read.done.size = len(raw)
     decomp = zlib.decompressobj(wbits=31)
