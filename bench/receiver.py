@@ -14,6 +14,13 @@ then measures two things with signed status webhooks of a realistic size:
 Every accepted request is checked against the journal afterwards: the number
 of lines on disk must equal the number of 200s.
 
+3. **Slow clients.** ``--slow N`` (default 1,000) clients connect and send their
+   headers a byte a second, never finishing; meanwhile normal POSTs are offered
+   at 40/s for 10 s (5 s client timeout). Side by side: the README's former
+   deployment (gunicorn, gthread, 2 workers x 32 threads) and the documented one
+   (``gunicorn -c python:runner.webhook.gunicorn_conf``, gevent workers).
+   Target for the documented one: p99 < 1 s, no errors.
+
     .venv/bin/python bench/receiver.py                 # 240/s for 20 s, then the ceiling
     .venv/bin/python bench/receiver.py --rate 480 --seconds 10 --logs /var/tmp/x
 """
@@ -95,8 +102,8 @@ def start_receiver(logs: Path, fsync_ms: float) -> tuple[subprocess.Popen, str, 
 
 
 class Client:
-    def __init__(self, host: str, port: int):
-        self.host, self.port = host, port
+    def __init__(self, host: str, port: int, timeout: float = 30):
+        self.host, self.port, self.timeout = host, port, timeout
         self.lock = threading.Lock()
         self.counter = 0
         self.latencies: list[float] = []
@@ -108,7 +115,7 @@ class Client:
             i = self.counter
         body = status_body(i)
         try:
-            conn = http.client.HTTPConnection(self.host, self.port, timeout=30)
+            conn = http.client.HTTPConnection(self.host, self.port, timeout=self.timeout)
             conn.request("POST", "/", body=body, headers={
                 "Content-Type": "application/json", "X-Hub-Signature-256": sign(body, SECRET)})
             ok = conn.getresponse().status == 200
@@ -129,8 +136,9 @@ def percentile(sorted_values: list[float], p: float) -> float:
     return sorted_values[min(len(sorted_values) - 1, int(p / 100 * len(sorted_values)))]
 
 
-def offered(host: str, port: int, rate: float, seconds: float, workers: int) -> tuple:
-    client = Client(host, port)
+def offered(host: str, port: int, rate: float, seconds: float, workers: int,
+            timeout: float = 30) -> tuple:
+    client = Client(host, port, timeout)
     total = int(rate * seconds)
     with ThreadPoolExecutor(max_workers=workers) as pool:
         start = time.perf_counter() + 0.2
@@ -175,6 +183,29 @@ def lines_on_disk(logs: Path) -> int:
     return sum(f.read_bytes().count(b"\n") for f in logs.glob("*.jsonl"))
 
 
+def slow_clients(count: int) -> None:
+    """Normal POSTs while ``count`` slow clients hold connections, per deployment."""
+    from tests.webhook.slow_clients import DOCUMENTED, GTHREAD, SlowClients, start_gunicorn, stop
+
+    print(f"\nnormal POSTs at 40/s for 10 s with {count} slow-header clients open:")
+    for label, settings in (("gthread 2 x 32 (old README)", GTHREAD),
+                            ("gevent (gunicorn_conf.py)", DOCUMENTED)):
+        with tempfile.TemporaryDirectory(prefix="bench-receiver-") as tmp:
+            proc, url = start_gunicorn(Path(tmp) / "webhook-logs", SECRET, "bench", settings)
+            host, port = re.search(r"//([\d.]+):(\d+)/", url).groups()
+            slow = None
+            try:
+                slow = SlowClients(host, int(port), count, seconds=60)
+                client, _, _ = offered(host, int(port), 40, 10, 64, timeout=5)
+                held, again = slow.open(), slow.reconnects
+            finally:
+                if slow:
+                    slow.close()
+                stop(proc)
+        print(f"  {label:28s} {describe(client)}\n  {'':28s} slow clients open at the end: "
+              f"{held}, cut by the server and opened again: {again}")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rate", type=float, default=240, help="offered requests/s (3 x 80)")
@@ -184,7 +215,11 @@ def main() -> int:
     parser.add_argument("--logs", type=Path, help="journal folder (default: a temporary one)")
     parser.add_argument("--fsync-ms", type=float, default=0,
                         help="make each fsync this much slower, to see group commit at work")
+    parser.add_argument("--slow", type=int, default=1000,
+                        help="slow clients held open in the last phase (0: skip it)")
     args = parser.parse_args()
+    if args.slow:
+        slow_clients(args.slow)
 
     with tempfile.TemporaryDirectory(prefix="bench-receiver-") as tmp:
         logs = args.logs or Path(tmp) / "webhook-logs"

@@ -267,7 +267,9 @@ def _run(label: str, code: list[str], env: dict) -> tuple[float, float]:
     peak = next((int(x.split()[1]) for x in lines if x.startswith("peak_kb")), 0) / 1024
     shown = [x for x in lines if not x.startswith("peak_kb")][-2:]
     print(f"{label:9s} {elapsed:6.2f} s  (CPU {cpu:5.1f} s)  peak RSS {peak:5.0f} MB  "
-          f"{' / '.join(shown)[:400]}", flush=True)
+          f"{shown[0][:150] if shown else ''}", flush=True)
+    if len(shown) > 1:
+        print(f"{'':9s} {shown[1]}")  # seconds per step
     return elapsed, peak
 
 

@@ -8,12 +8,15 @@ or, for a small deployment, under ``python -m runner webhook serve`` (:mod:`.ser
 
 - ``GET`` answers Meta's verification handshake: ``hub.mode=subscribe`` and the
   right ``hub.verify_token`` get ``200`` with ``hub.challenge`` as the body;
-  anything else ``403``. ``GET .../healthz`` is for monitoring: ``200`` while the
-  logs folder is writable, ``503`` otherwise.
+  anything else ``403``. ``GET .../healthz`` is for monitoring: ``200`` while a
+  real write and fsync in the logs folder succeed (a full disk fails it), ``503``
+  otherwise.
 - ``POST`` checks, in this order: a ``Content-Length`` (411 without, 413 above
-  3 MB, Meta's maximum, before reading a byte of the body), the
+  3 MB, Meta's maximum, before reading a byte of the body; 400 unless it is
+  plain digits), the
   ``X-Hub-Signature-256`` HMAC of the raw body with the app secret (401 when
-  missing or wrong), JSON in UTF-8 (400). Nothing is written for a rejected
+  missing or wrong), JSON in UTF-8 that Python can parse (400; nesting deeper
+  than its recursion limit included). Nothing is written for a rejected
   request. An accepted body goes to the :class:`~runner.webhook.logwriter.LogWriter` and
   the ``200`` is sent only once its line is on disk.
 
@@ -36,7 +39,6 @@ import hashlib
 import hmac
 import json
 import logging
-import os
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from urllib.parse import parse_qs
@@ -98,10 +100,12 @@ class WebhookApp:
         return [body]
 
     def _health(self) -> bytes:
-        # For the town's monitoring: up, and able to write where the logs go.
-        folder = self.log.folder
-        if not (folder.is_dir() and os.access(folder, os.W_OK | os.X_OK)):
-            raise Rejected("503 Service Unavailable", "logs folder not writable")
+        # For the town's monitoring: up, and able to write where the logs go. A
+        # writable folder on a full disk still fails every POST, so the check
+        # is a real write (see LogWriter.probe).
+        problem = self.log.probe()
+        if problem:
+            raise Rejected("503 Service Unavailable", f"log not writable: {problem}")
         return b"OK"
 
     def _handshake(self, query: str) -> bytes:
@@ -136,16 +140,24 @@ class WebhookApp:
         return hmac.compare_digest(expected.encode(), given)
 
 
+def content_length(value: str) -> int:
+    """The body size a Content-Length value announces: ASCII digits only.
+
+    ``int()`` alone would also take ``1_0``, ``+2``, `` 2 `` or ``٢``, which
+    other HTTP parsers (a proxy in front) read differently or refuse: two
+    readings of one request's length are how requests get smuggled.
+    Raises :class:`Rejected` (400).
+    """
+    if not (value.isascii() and value.isdigit()):
+        raise Rejected("400 Bad Request", "bad Content-Length")
+    return int(value)
+
+
 def _read_body(environ: dict) -> bytes:
     length = environ.get("CONTENT_LENGTH", "")
     if not length:
         raise Rejected("411 Length Required", "no Content-Length")
-    try:
-        size = int(length)
-    except ValueError:
-        raise Rejected("400 Bad Request", "bad Content-Length") from None
-    if size < 0:
-        raise Rejected("400 Bad Request", "bad Content-Length")
+    size = content_length(length)
     if size > MAX_BODY:
         raise Rejected("413 Content Too Large", f"body of {size} bytes")
     stream = environ["wsgi.input"]
@@ -172,6 +184,9 @@ def log_line(raw: bytes) -> bytes:
         parsed = json.loads(raw.decode("utf-8"), parse_constant=_no_constants)
     except (UnicodeDecodeError, ValueError):
         raise Rejected("400 Bad Request", "not JSON in UTF-8") from None
+    except RecursionError:
+        # Nested deeper than Python's parser goes (Meta nests five levels).
+        raise Rejected("400 Bad Request", "JSON nested too deep") from None
     if b"\n" not in raw and b"\r" not in raw:
         return raw + b"\n"
     record = dict(parsed) if isinstance(parsed, dict) else {"body": parsed}
@@ -219,4 +234,5 @@ def sign(body: bytes, app_secret: str | bytes) -> str:
     return "sha256=" + hmac.new(key, body, hashlib.sha256).hexdigest()
 
 
-__all__ = ["MAX_BODY", "RESERIALISED_KEY", "WebhookApp", "create_app", "log_line", "sign"]
+__all__ = ["MAX_BODY", "RESERIALISED_KEY", "WebhookApp", "content_length", "create_app", "log_line",
+           "sign"]

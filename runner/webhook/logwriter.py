@@ -27,10 +27,12 @@ to the next, good line.
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import logging
 import os
 import threading
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -38,6 +40,8 @@ from pathlib import Path
 log = logging.getLogger("banditore.webhook")
 
 _GLOB_CHARS = frozenset("*?[")
+PROBE_SIZE = 4096  # one block: a full disk refuses it
+PROBE_EVERY = 1.0  # seconds a health probe's answer holds
 
 
 def logs_folder(webhook_logs: str) -> Path:
@@ -74,10 +78,15 @@ class LogWriter:
     """Durable, line-atomic appends to one JSONL file per UTC day, with group commit."""
 
     def __init__(self, folder: Path, clock: Callable[[], datetime] = _utcnow,
-                 fsync: Callable[[int], None] = os.fsync):
+                 fsync: Callable[[int], None] = os.fsync,
+                 open_file: Callable[[Path, int, int], int] = os.open):
         self.folder = Path(folder)
         self._clock = clock
         self._fsync = fsync  # injectable: the benchmark simulates a slow disk
+        # Injectable: a test opens /dev/full, whose writes fail as on a full disk.
+        self._open = open_file
+        self._probe_lock = threading.Lock()
+        self._probed: tuple[float, str | None] = (-PROBE_EVERY, None)
         self._cond = threading.Condition()
         self._pending: list[_Entry] = []
         self._writer_pid: int | None = None
@@ -103,6 +112,44 @@ class LogWriter:
         if entry.error is not None:
             raise entry.error
         return entry.path
+
+    def probe(self) -> str | None:
+        """Whether a line could be written now: None, or what failed.
+
+        A real write of :data:`PROBE_SIZE` bytes and an fsync, in a file of
+        its own beside the logs (then removed): a writable folder on a full
+        disk, a read-only remount or a dead disk fail it as they fail a POST.
+        The write is made at most once a second, whoever asks, so a monitoring
+        loop (or anyone on the internet) cannot turn health checks into disk
+        load; the folder itself is looked at every time.
+        """
+        if not (self.folder.is_dir() and os.access(self.folder, os.W_OK | os.X_OK)):
+            return "the logs folder is missing or not writable"
+        with self._probe_lock:
+            at, problem = self._probed
+            if time.monotonic() - at < PROBE_EVERY:
+                return problem
+            problem = self._probe()
+            self._probed = (time.monotonic(), problem)
+            return problem
+
+    def _probe(self) -> str | None:
+        path = self.folder / f".healthz-{os.getpid()}"
+        try:
+            fd = self._open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
+            try:
+                view = memoryview(bytes(PROBE_SIZE))
+                while view:
+                    view = view[os.write(fd, view):]
+                self._fsync(fd)
+            finally:
+                os.close(fd)
+        except OSError as exc:
+            return exc.strerror or str(exc)
+        finally:
+            with contextlib.suppress(OSError):
+                path.unlink()
+        return None
 
     def _start_writer(self) -> None:
         # Started lazily, and again in a forked child (gunicorn --preload): a
@@ -140,7 +187,7 @@ class LogWriter:
         if created:
             self.folder.mkdir(mode=0o700, parents=True, exist_ok=True)
         # The logs hold phone numbers: readable by the receiver's user only.
-        fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        fd = self._open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o600)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)
             size = os.fstat(fd).st_size

@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer
 
 from ..settings import Settings
-from .app import MAX_BODY, WebhookApp, create_app
+from .app import MAX_BODY, Rejected, WebhookApp, content_length, create_app
 
 log = logging.getLogger("banditore.webhook")
 
@@ -37,13 +37,23 @@ class QuietHandler(WSGIRequestHandler):
     # before sending. wsgiref still serves one request per connection.
     protocol_version = "HTTP/1.1"
 
+    def parse_request(self):
+        if not super().parse_request():
+            return False
+        # The application sees one Content-Length value (the first): refuse a
+        # request that carries several, or one that is not plain digits.
+        lengths = self.headers.get_all("Content-Length") or []
+        if len(lengths) > 1 or (lengths and _bad_length(lengths[0])):
+            self.close_connection = True
+            self.send_error(400, "bad Content-Length")
+            return False
+        return True
+
     def handle_expect_100(self):
-        try:
-            size = int(self.headers.get("Content-Length", "0"))
-        except ValueError:
-            size = 0
-        if size > MAX_BODY:
-            return True  # no "100 Continue": the application answers 413 at once
+        length = self.headers.get("Content-Length", "0")
+        if _bad_length(length) or int(length) > MAX_BODY:
+            # No "100 Continue": the final answer (400, 413) comes at once.
+            return True
         return super().handle_expect_100()
 
     def log_request(self, code="-", size="-"):
@@ -55,6 +65,14 @@ class QuietHandler(WSGIRequestHandler):
         # The base class puts the raw request line (token included) in the message.
         code = args[0] if args and isinstance(args[0], int) else "-"
         log.warning("request refused by the HTTP layer: %s", code)
+
+
+def _bad_length(value: str) -> bool:
+    try:
+        content_length(value)
+    except Rejected:
+        return True
+    return False
 
 
 def make_server(app: WebhookApp, host: str, port: int) -> ThreadingServer:
