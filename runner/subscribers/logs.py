@@ -15,16 +15,15 @@ folder) is never followed, so a link to ``/etc/shadow`` dropped into the folder
 cannot bring a line of it into the database (not even as a malformed line's
 detail). Links are counted, for the summary.
 
-Each block is decoded from UTF-8 in one call (C speed). Lines that are not
-UTF-8 are found from that one decode, reported as malformed here and handed
-on as ``None``, so one bad byte costs one line, not a slow path for the block.
+Each block is checked to be UTF-8 in one call (C speed). Lines that are not
+are found window by window, reported as malformed here and handed on as a
+marker, so one bad byte costs one line, not a slow path for the block.
 """
 
 from __future__ import annotations
 
 import glob
 import os
-import re
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -32,9 +31,10 @@ from pathlib import Path
 
 BLOCK = 32 * 1024 * 1024  # bytes per block handed to DuckDB
 SUFFIXES = (".jsonl", ".jsonl.gz")
-BOM = "\ufeff"  # some editors start a saved file with it
-# What surrogateescape makes of bytes that are not UTF-8.
-_NOT_UTF8 = re.compile("[\udc80-\udcff]")
+BOM = "\ufeff".encode()  # some editors start a saved file with it
+NEWLINE = ord("\n")
+NOT_UTF8 = b"\x01"  # stands for a line that is not UTF-8 (already reported)
+_WINDOW = 64 * 1024
 
 
 @dataclass
@@ -47,12 +47,14 @@ class Offset:
 
 @dataclass
 class Block:
-    """Consecutive lines of one file: ``lines[i]`` is line ``first_line + i``, decoded;
-    None for a line that is not UTF-8 (already in the read's ``problems``)."""
+    """``count`` consecutive lines of one file from ``first_line``, as UTF-8 bytes
+    joined by newlines (one object: DuckDB splits it, without the GIL). A line
+    that is not UTF-8 is :data:`NOT_UTF8` instead (already in the read's ``problems``)."""
 
     path: str
     first_line: int
-    lines: list[str | None]
+    data: bytes
+    count: int
 
 
 @dataclass
@@ -161,36 +163,50 @@ def blocks(read: FileRead) -> Iterator[Block]:
                 end = len(data)
         if end == 0:
             continue
-        text = data[:end].decode("utf-8", "surrogateescape")
-        lines: list[str | None] = text.split("\n")  # type: ignore[assignment]
-        if lines[-1] == "":
-            lines.pop()
-        if line == 1 and lines and lines[0].startswith(BOM):
-            lines[0] = lines[0][1:]
-        if _NOT_UTF8.search(text):
-            _not_utf8(text, lines, line, read.problems)
-        yield Block(read.path, line, lines)
-        line += len(lines)
-        read.done.lines += len(lines)
+        body = data[:end - 1] if data[end - 1] == NEWLINE else data[:end]
+        if line == 1 and body.startswith(BOM):
+            body = body[len(BOM):]
+        count = body.count(b"\n") + 1
+        yield Block(read.path, line, _utf8(body, line, read.problems), count)
+        line += count
+        read.done.lines += count
     if final and carry and not gz:
         read.done.lines -= 1
     if read.gzip_error:  # cut short exactly at a line boundary
         read.problems.append((line, "gzip_truncated", read.gzip_error))
 
 
-def _not_utf8(text: str, lines: list[str | None], first: int,
-              problems: list[tuple[int, str, str]]) -> None:
-    """Report the lines of ``text`` that were not UTF-8 and replace them by None."""
-    index = counted = 0
-    for match in _NOT_UTF8.finditer(text):
-        index += text.count("\n", counted, match.start())
-        counted = match.start()
-        line = lines[index]
-        if line is None:
+def _utf8(body: bytes, first: int, problems: list[tuple[int, str, str]]) -> bytes:
+    """``body`` if it is UTF-8; else a copy whose lines that are not are replaced by
+    :data:`NOT_UTF8` (each reported in ``problems``). Checked in windows, so a
+    bad line costs a window's decode again, not the block's."""
+    try:
+        body.decode()
+        return body
+    except UnicodeDecodeError:
+        pass
+    view, pieces = memoryview(body), []
+    pos = counted = 0
+    number = first
+    while pos < len(body):
+        end = body.find(b"\n", pos + _WINDOW)
+        end = len(body) if end < 0 else end
+        try:
+            str(view[pos:end], "utf-8")
+        except UnicodeDecodeError as exc:
+            bad = pos + exc.start
+            start = body.rfind(b"\n", pos, bad) + 1
+            stop = body.find(b"\n", bad)
+            stop = len(body) if stop < 0 else stop
+            number += body.count(b"\n", counted, start)
+            counted = start
+            problems.append((number, "not_json", f"{stop - start} bytes: not UTF-8"))
+            pieces += [view[pos:start], NOT_UTF8]
+            pos = stop  # the bad line's newline starts the next piece
             continue
-        size = len(line.encode("utf-8", "surrogateescape"))
-        problems.append((first + index, "not_json", f"{size} bytes: not UTF-8"))
-        lines[index] = None
+        pieces.append(view[pos:end])
+        pos = end
+    return b"".join(pieces)
 
 
 def _open(path: str):

@@ -30,13 +30,13 @@ def prepare(con) -> None:
             reason VARCHAR)""")
 
 
-def stage_block(cur, lines: list[bytes]) -> None:
-    """Parse the lines of one block that mention a template, if any (one byte search
-    over the joined block first: 0.17 s per 1,000,000 lines of 456 bytes in blocks of
-    10,000, against 0.26 s line by line)."""
-    if _NEEDLE not in b"\n".join(lines):
+def stage_block(cur, data: bytes) -> None:
+    """Parse the lines of one block (its bytes, lines joined by newlines) that
+    mention a template, if any: one byte search over the block first, then the
+    block is split only when it holds one."""
+    if _NEEDLE not in data:
         return
-    found = [line for line in lines if _NEEDLE in line]
+    found = [line for line in data.split(b"\n") if _NEEDLE in line]
     if not found:
         return
     temp_table(cur, "template_lines", raw=("BLOB", found))
