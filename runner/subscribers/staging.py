@@ -8,9 +8,15 @@ into one row per item, in an attached in-memory database, ``stage``:
   (with its reason: empty, not_json, truncated, wrong_shape), keyed by file and line;
 - ``stage_messages`` and ``stage_statuses`` (views): the usable ones.
 
-The reading thread only cuts files into blocks of lines (logs.py); worker
-threads, each with its own cursor, hand DuckDB one block each, and DuckDB works
-without holding the GIL, so parsing uses every core.
+The reading thread only cuts files into blocks and checks they are UTF-8
+(logs.py); worker threads, each with its own cursor, hand DuckDB one block
+each as one bytes object, and DuckDB splits and parses it without holding the
+GIL, so parsing uses every core.
+
+Measured per block of 63,000 lines (32 MB, 1 % of them malformed), one core:
+Python 0.08 s (read, UTF-8 check), DuckDB 0.15 s to split, check and
+transform, 0.1 s to flatten into items. A malformed line costs only itself:
+before json_valid guarded json_transform, the same block took 0.96 s.
 """
 
 from __future__ import annotations
