@@ -218,8 +218,8 @@ def test_a_database_written_with_swapped_columns_is_repaired(town):
     mtime = int(log.stat().st_mtime)
     con.execute("UPDATE log_files SET lines = ?, mtime = 2", [mtime])
     con.execute("INSERT INTO malformed SELECT path, ? + 1, 'empty', NULL FROM log_files", [mtime])
-    con.execute("INSERT INTO inbound SELECT 'wamid.2', citizen_id, ts, type, text, kind, keyword, "
-                "captured_name, file, ? + 2 FROM inbound", [mtime])
+    con.execute("INSERT INTO inbound SELECT * REPLACE ('wamid.2' AS wamid, ? + 2 AS line) "
+                "FROM inbound", [mtime])
     con.execute("DELETE FROM _migrations WHERE name = '0006_sync_logs'")
     con.close()
     sync(load_settings())
