@@ -177,6 +177,19 @@ def _templates_sync(args, settings: Settings) -> int:
     return 0
 
 
+def add_publish(commands):
+    p = commands.add_parser("publish", help=t("publish.help"))
+    p.add_argument("--out", default="site", metavar="DIR", help=t("publish.out-help"))
+    p.set_defaults(handler=_publish)
+
+
+def _publish(args, settings: Settings) -> int:
+    from .channels.publish import publish
+
+    print("\n".join(publish(settings, args.out).lines(settings)))
+    return 0
+
+
 def add_run(commands):
     p = commands.add_parser("run", help=t("send.run-help"))
     p.set_defaults(handler=_run)
@@ -219,10 +232,10 @@ def _cms_serve(args, settings: Settings) -> int:
     return 0
 
 
-# In the order a reader meets them: the announcement workflow, then subscribers,
-# reports and the receiver.
-COMMANDS: list = [add_validate, add_preview, add_sync, add_send, add_run, add_subscribers,
-                  add_templates, add_report, add_webhook, add_cms]
+# In the order a reader meets them: the announcement workflow and its public
+# channels, then subscribers, templates, reports, the receiver and the staff's form.
+COMMANDS: list = [add_validate, add_preview, add_sync, add_send, add_run, add_publish,
+                  add_subscribers, add_templates, add_report, add_webhook, add_cms]
 
 
 def main(argv: list[str] | None = None) -> int:

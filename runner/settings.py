@@ -27,7 +27,8 @@ from pydantic_settings import (
 from .errors import ConfigError
 
 SECRET_FIELDS = frozenset(
-    {"whatsapp_token", "whatsapp_app_secret", "whatsapp_verify_token", "pseudonym_key"}
+    {"whatsapp_token", "whatsapp_app_secret", "whatsapp_verify_token", "pseudonym_key",
+     "telegram_token"}
 )
 # Accepted only from the environment too: phone numbers, which git must never hold.
 ENVIRONMENT_ONLY = SECRET_FIELDS | {"test_recipients"}
@@ -99,6 +100,40 @@ class LifecycleLabels(BaseModel):
     cancel: str = "REVOCATO"
     exercise: str = "ESERCITAZIONE"
     test: str = "PROVA"
+
+# --- public channels: CAP 1.2 vocabulary (OASIS CAP 1.2, section 3.2.2) ---------------
+CapCategory = Literal["Geo", "Met", "Safety", "Security", "Rescue", "Fire", "Health", "Env",
+                      "Transport", "Infra", "CBRNE", "Other"]
+DEFAULT_CAP_CATEGORIES: dict[str, str] = {
+    "emergenze": "Safety",
+    "protezione-civile": "Safety",
+    "allerta-meteo": "Met",
+    "viabilita": "Transport",
+    "scadenze": "Other",
+    "disservizi": "Infra",
+    "eventi": "Other",
+    "info-comune": "Other",
+}
+
+
+class CapLevels(BaseModel):
+    """What an announcement's ``urgency`` says in CAP's three words."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    urgency: Literal["Immediate", "Expected", "Future", "Past", "Unknown"]
+    severity: Literal["Extreme", "Severe", "Moderate", "Minor", "Unknown"]
+    certainty: Literal["Observed", "Likely", "Possible", "Unlikely", "Unknown"]
+
+
+def _default_cap_levels() -> dict[str, CapLevels]:
+    # A notice from the town is known to be true (certainty); how soon citizens must
+    # act and how much is at stake follow the announcement's urgency.
+    return {
+        "normal": CapLevels(urgency="Future", severity="Minor", certainty="Observed"),
+        "high": CapLevels(urgency="Expected", severity="Moderate", certainty="Likely"),
+        "emergency": CapLevels(urgency="Immediate", severity="Severe", certainty="Observed"),
+    }
 
 
 class Settings(BaseSettings):
@@ -229,6 +264,24 @@ class Settings(BaseSettings):
     cms_branch: str = "main"
     cms_auth_url: str = ""
 
+    # --- public channels: archive site, Atom, CAP 1.2, Telegram (runner.channels) ---
+    # Where the published site lives (https://...; the Pages workflow sets it): feeds
+    # and CAP alerts link to it. Unset: links are relative to the site's folder.
+    site_url: str = ""
+    site_feed_entries: int = Field(50, ge=1)  # the latest N in each Atom feed
+    # The town's ISTAT code (6 digits), the CAP area's geocode; unset: no CAP alerts.
+    istat_code: str = Field("", pattern=r"^(\d{6})?$")
+    # The CAP sender (the town's, unique: a domain or an address); unset: town_site.
+    cap_sender: str = Field("", pattern=r"^[^\s,<&]*$")
+    cap_language: str = "it-IT"
+    cap_categories: dict[str, CapCategory] = Field(
+        default_factory=lambda: dict(DEFAULT_CAP_CATEGORIES))  # other categories: Other
+    cap_levels: dict[str, CapLevels] = Field(default_factory=_default_cap_levels)
+    # Telegram mirror: on when both are set (the token only from the environment).
+    telegram_token: SecretStr | None = None
+    telegram_chat_id: str = ""  # @channelname or -100...
+    telegram_api_base: str = "https://api.telegram.org"
+
     # --- clock ------------------------------------------------------------------
     now: datetime | None = None
 
@@ -257,6 +310,18 @@ class Settings(BaseSettings):
         if (self.moderate_subscribe or self.moderate_unsubscribe) and not self.welcome_template:
             raise ValueError(t("settings.welcome-template-required"))
         return self
+
+    @field_validator("cap_categories", "cap_levels")
+    @classmethod
+    def _over_the_defaults(cls, value: dict, info) -> dict:
+        # A town that maps one category or urgency keeps the defaults for the rest.
+        defaults = (dict(DEFAULT_CAP_CATEGORIES) if info.field_name == "cap_categories"
+                    else _default_cap_levels())
+        return {**defaults, **value}
+
+    @property
+    def telegram_enabled(self) -> bool:
+        return self.telegram_token is not None and bool(self.telegram_chat_id)
 
     @property
     def tz(self) -> ZoneInfo:

@@ -268,6 +268,27 @@ MIGRATIONS: list[tuple[str, str]] = [
         DELETE FROM webhook_errors;
         """,
     ),
+    (
+        "0010_channels",
+        """
+        -- Posts to the public channels (Telegram), one row per announcement and part
+        -- (0: the photo or the text; 1: the text after a photo whose caption would be
+        -- too long). 'posting' is committed before the request leaves, so a run
+        -- killed mid-request leaves a row that says so: it becomes 'unknown' and is
+        -- never posted again by itself (runner.channels.store explains the states).
+        CREATE TABLE channel_posts (
+            channel          VARCHAR NOT NULL,  -- telegram
+            announcement_id  VARCHAR NOT NULL,
+            part             INTEGER NOT NULL,
+            state            VARCHAR NOT NULL,  -- posting | posted | pending | failed | unknown
+            message_id       BIGINT,
+            attempts         INTEGER NOT NULL DEFAULT 0,
+            error            VARCHAR,
+            updated_at       TIMESTAMPTZ NOT NULL,
+            PRIMARY KEY (channel, announcement_id, part)
+        );
+        """,
+    ),
 ]
 
 

@@ -1,0 +1,185 @@
+"""``publish``: the static site of everything that has gone out, built in one pass.
+
+Only announcements that pass ``validate`` are considered (a file with problems
+was never sent), and of those only what has gone out
+(:mod:`.selection`). The site is written to ``<out>.new`` and moved into place
+at the end, so a failed build leaves the previous site whole and a page of an
+announcement that no longer qualifies does not linger. ``<out>`` must be a
+folder ``publish`` wrote (it holds ``.banditore-site``) or not exist: ``--out .``
+can never wipe the repository.
+
+Cost: one page and one alert per announcement, written by worker processes for
+large archives, as ``validate`` reads them (measured by ``bench/publish.py``
+against ``validate`` on the same 10,000 files).
+"""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import os
+import shutil
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from ..announcements.validate import PARALLEL_FROM, check
+from ..errors import ConfigError
+from ..messages import t
+from . import atom, cap
+from .markup import page_html
+from .selection import Entry, select
+from .site import Site, media_file, page_path
+from .store import send_records
+
+if TYPE_CHECKING:
+    from ..settings import Settings
+
+MARKER = ".banditore-site"
+
+
+@dataclass
+class PublishResult:
+    out: Path
+    pages: int = 0
+    feeds: int = 0
+    alerts: int = 0
+    left_out: int = 0  # announcements with problems: never sent, never published
+    database: bool = True  # False: no database, the clock alone decided
+    cap: bool = True
+    notes: list[str] = field(default_factory=list)
+
+    def lines(self, settings: Settings) -> list[str]:
+        out = [t("publish.written", out=self.out, pages=self.pages, feeds=self.feeds,
+                 alerts=self.alerts)]
+        if not self.database:
+            out.append(t("publish.no-database", path=settings.database))
+        if not self.cap:
+            out.append(t("publish.no-cap"))
+        if self.left_out:
+            out.append(t("publish.left-out", count=self.left_out))
+        return out + self.notes
+
+
+def publish(settings: Settings, out: str | Path = "site") -> PublishResult:
+    """Build the site of what has gone out by now into ``out``."""
+    result = check(settings)
+    records = send_records(settings.database)
+    entries = select(settings, result.valid, settings.current_time(), records)
+    built = build(settings, entries, Path(out))
+    built.database = records is not None
+    built.left_out = len({p.file for p in result.problems})
+    return built
+
+
+def build(settings: Settings, entries: list[Entry], out: Path) -> PublishResult:
+    """Write the site of ``entries`` to ``out`` (replacing the one there)."""
+    _check_target(out)
+    new = out.with_name(out.name + ".new")
+    shutil.rmtree(new, ignore_errors=True)
+    with_cap = cap.enabled(settings)
+    site = Site(settings, entries, cap=with_cap)
+    links = atom.Links(settings)
+    result = PublishResult(out=out, cap=with_cap)
+    for folder in ("avvisi", "archivio", "categorie", *(["cap"] if with_cap else [])):
+        (new / folder).mkdir(parents=True)
+    result.pages, result.alerts = _write_entries(_Job(settings, site, links, entries, new))
+    for path, text in site.listings().items():
+        (new / path).write_text(text, encoding="utf-8")
+    (new / "style.css").write_bytes(site.stylesheet())
+    result.notes += _copy_media(entries, new, settings)
+    bodies: dict[str, str] = {}
+
+    def content(entry: Entry) -> str:
+        if entry.id not in bodies:
+            bodies[entry.id] = page_html(entry.blocks())
+        return bodies[entry.id]
+
+    written = atom.feeds(settings, entries, content, links, cap=with_cap)
+    for path, data in written.items():
+        (new / path).write_bytes(data)
+    result.feeds = len(written)
+    (new / MARKER).write_text("Written by `python -m runner publish`; replaced whole by it.\n",
+                              encoding="utf-8")
+    _swap(new, out)
+    return result
+
+
+def _check_target(out: Path) -> None:
+    if out.exists() and (not out.is_dir() or (any(out.iterdir())
+                                              and not (out / MARKER).exists())):
+        raise ConfigError(t("publish.not-a-site", out=out, marker=MARKER))
+
+
+def _swap(new: Path, out: Path) -> None:
+    old = out.with_name(out.name + ".old")
+    shutil.rmtree(old, ignore_errors=True)
+    if out.exists():
+        out.rename(old)
+    new.rename(out)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def _copy_media(entries: list[Entry], new: Path, settings: Settings) -> list[str]:
+    """Each repository media file once, at the same path as in the repository."""
+    notes, done = [], set()
+    for entry in entries:
+        media = entry.media()
+        if media is None or media.url is not None or media.source in done:
+            continue
+        done.add(media.source)
+        path = media_file(media.source)
+        if path is None:
+            notes.append(t("publish.media-missing", file=entry.ann.file, media=media.source))
+            continue
+        target = new / media.source
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(path, target)
+    return notes
+
+
+@dataclass
+class _Job:
+    settings: Settings
+    site: Site
+    links: atom.Links
+    entries: list[Entry]
+    root: Path
+
+
+_JOB: _Job | None = None  # what forked workers inherit (nothing is pickled but a range)
+
+
+def _write_range(bounds: tuple[int, int]) -> tuple[int, int]:
+    """Pages and alerts of entries[start:end]; (pages, alerts) written."""
+    job = _JOB
+    assert job is not None
+    by_id = job.site.by_id
+    alerts = 0
+    for entry in job.entries[bounds[0]:bounds[1]]:
+        blocks = entry.blocks()  # Markdown parsed once for both
+        (job.root / page_path(entry.id)).write_text(job.site.page(entry, blocks),
+                                                    encoding="utf-8")
+        if job.site.cap:
+            (job.root / "cap" / f"{entry.id}.xml").write_bytes(
+                cap.alert(job.settings, entry, by_id, job.links, blocks))
+            alerts += 1
+    return bounds[1] - bounds[0], alerts
+
+
+def _write_entries(job: _Job) -> tuple[int, int]:
+    """Every page and alert; over the CPUs (fork) for a large archive, like validate."""
+    global _JOB
+    _JOB = job
+    try:
+        count = len(job.entries)
+        workers = min(os.cpu_count() or 1, 4)
+        if count < PARALLEL_FROM or workers < 2 or "fork" not in mp.get_all_start_methods():
+            return _write_range((0, count))
+        size = -(-count // (workers * 4))
+        ranges = [(i, min(i + size, count)) for i in range(0, count, size)]
+        with ProcessPoolExecutor(workers, mp_context=mp.get_context("fork")) as pool:
+            done = list(pool.map(_write_range, ranges))
+        return sum(d[0] for d in done), sum(d[1] for d in done)
+    finally:
+        _JOB = None

@@ -1,0 +1,117 @@
+"""Which announcements the public channels show: those that have gone out.
+
+An announcement has gone out when its publish time has passed and the send
+stage's records agree (:func:`has_gone_out`). It is *withdrawn* when it was stopped
+after some citizens had it (``cancelled: true`` once sending began). One left out
+of WhatsApp is left out everywhere: cancelled before anything was sent, still
+queued (quiet hours), never planned, or never valid (a file with problems is
+never sent, so the channels only ever see what passed ``validate``).
+
+Every channel reads the same :class:`Entry`: the text as citizens received it
+(:mod:`runner.announcements.render`'s blocks, WhatsApp markup), its media, and
+what CAP calls its status, message type and references.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from ..announcements.render import Media, flatten, markdown_blocks, resolve_media
+from .store import Evidence
+
+if TYPE_CHECKING:
+    from ..announcements.model import Announcement
+    from ..settings import Settings
+
+
+@dataclass
+class Entry:
+    """One announcement as the channels publish it."""
+
+    ann: Announcement
+    published: datetime  # effective publish time, in the town's zone
+    expires: datetime | None
+    status: str = "Actual"  # CAP status: Actual, or Exercise for a drill
+    msg_type: str = "Alert"  # CAP msgType: Alert, Update (a correction), Cancel (a withdrawal)
+    references: tuple[str, ...] = ()  # ids of the announcements it updates or cancels
+    withdrawn: bool = False
+    withdrawn_by: str | None = None  # the withdrawal's id (None: stopped by `cancelled`)
+    updated_by: list[str] = field(default_factory=list)
+
+    @property
+    def id(self) -> str:
+        return self.ann.id
+
+    @property
+    def title(self) -> str:
+        return flatten(self.ann.title)
+
+    @property
+    def category(self) -> str:
+        return self.ann.category
+
+    @property
+    def urgency(self) -> str:
+        return self.ann.urgency
+
+    def blocks(self) -> list[str]:
+        """The body as citizens received it, one string per paragraph, list or quote."""
+        return markdown_blocks(self.ann.body)
+
+    def media(self) -> Media | None:
+        return resolve_media(self.ann.media)
+
+
+def lifecycle(ann: Announcement) -> tuple[str, str, tuple[str, ...]]:
+    """(CAP status, msgType, references) from the front matter. Every announcement
+    is an Actual Alert until the schema says otherwise (drills, corrections and
+    withdrawals are front-matter keys of their own)."""
+    return "Actual", "Alert", ()
+
+
+def has_gone_out(ann: Announcement, now: datetime, evidence: Evidence | None,
+                 have_records: bool) -> bool:
+    """The publish time has passed, and: with no database, it was not cancelled; with
+    one, some citizen has it, or it had no audience at all (and was not cancelled)."""
+    start = ann.effective_publish_at
+    if start is None or start > now:
+        return False
+    if not have_records:
+        return not ann.cancelled
+    if evidence is None:  # the send stage never saw it: it has not gone out yet
+        return False
+    if evidence.reached:
+        return True
+    return evidence.total == 0 and not ann.cancelled
+
+
+def select(settings: Settings, announcements: list[Announcement], now: datetime,
+           records: dict[str, Evidence] | None) -> list[Entry]:
+    """The entries of everything that has gone out, oldest first, with the marks that
+    tie a correction or a withdrawal to its original."""
+    tz = settings.tz
+    entries: dict[str, Entry] = {}
+    for ann in announcements:
+        status, msg_type, references = lifecycle(ann)
+        if status != "Actual":  # drills and tests reach the staff only, never the public
+            continue
+        evidence = records.get(ann.id) if records is not None else None
+        if not has_gone_out(ann, now, evidence, records is not None):
+            continue
+        expires = ann.effective_expires_at
+        entries[ann.id] = Entry(
+            ann=ann, published=ann.effective_publish_at.astimezone(tz),
+            expires=expires.astimezone(tz) if expires else None, status=status,
+            msg_type=msg_type, references=references, withdrawn=ann.cancelled)
+    for entry in entries.values():
+        for ref in entry.references:
+            original = entries.get(ref)
+            if original is None:
+                continue
+            if entry.msg_type == "Cancel":
+                original.withdrawn, original.withdrawn_by = True, entry.id
+            else:
+                original.updated_by.append(entry.id)
+    return sorted(entries.values(), key=lambda e: (e.published, e.id))

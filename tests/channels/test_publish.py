@@ -1,0 +1,118 @@
+"""publish: only what has gone out, withdrawn ones marked, the site replaced whole."""
+
+from __future__ import annotations
+
+import html5lib
+import pytest
+
+from runner.channels.publish import MARKER, publish
+from runner.cli import main
+from runner.errors import ConfigError
+from tests.channels.town import AFTER, PUBLISHED, SENT, WITHDRAWN, make_town
+
+
+@pytest.fixture
+def town(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # media paths are relative to the repository root
+    return make_town(tmp_path)
+
+
+def pages(site) -> set[str]:
+    return {p.stem for p in (site / "avvisi").glob("*.html")}
+
+
+def test_only_what_has_gone_out_is_published(town, tmp_path):
+    result = publish(town, tmp_path / "site")
+    site = tmp_path / "site"
+    # Not: cancelled before sending, merged after the run, in the future, broken.
+    assert pages(site) == PUBLISHED
+    assert {p.stem for p in (site / "cap").glob("2024-*.xml")} == PUBLISHED
+    assert (result.pages, result.alerts, result.left_out) == (5, 5, 1)
+    assert result.database and result.cap
+
+
+def test_withdrawn_is_marked_on_its_page_and_in_the_lists(town, tmp_path):
+    publish(town, tmp_path / "site")
+    site = tmp_path / "site"
+    for slug in PUBLISHED:
+        page = (site / "avvisi" / f"{slug}.html").read_text()
+        assert ("Avviso ritirato." in page) == (slug in WITHDRAWN), slug
+    index = (site / "index.html").read_text()
+    assert 'class="withdrawn"><a href="avvisi/2024-04-03-fiera.html"' in index
+
+
+def test_the_page_holds_the_text_citizens_received(town, tmp_path):
+    publish(town, tmp_path / "site")
+    page = (tmp_path / "site" / "avvisi" / "2024-04-01-via-roma.html").read_text()
+    assert "<p>Via Roma è <strong>chiusa</strong>.</p>" in page
+    assert "<ul><li>deviazione: via Manzoni</li><li>bus in piazza Garibaldi</li></ul>" in page
+    tari = (tmp_path / "site" / "avvisi" / "2024-04-02-tari.html").read_text()
+    assert ('<em>prima rata</em> scade il 16 aprile: come pagare (<a href='
+            '"https://www.comune.prova.it/tari">https://www.comune.prova.it/tari</a>).') in tari
+    wind = (tmp_path / "site" / "avvisi" / "2024-04-03-vento.html").read_text()
+    assert '<img src="../announcements/media/vento.png" alt="Immagine dell&#39;avviso: ' in wind
+    assert "<blockquote><p>Restate in casa.</p></blockquote>" in wind
+    assert (tmp_path / "site" / "announcements" / "media" / "vento.png").exists()
+
+
+def test_every_page_is_valid_html_with_lang_and_ordered_headings(town, tmp_path):
+    publish(town, tmp_path / "site")
+    parser = html5lib.HTMLParser(strict=True, namespaceHTMLElements=False)
+    files = sorted((tmp_path / "site").rglob("*.html"))
+    assert len(files) > len(PUBLISHED)
+    for path in files:
+        doc = parser.parse(path.read_bytes())  # strict: any parse error raises
+        assert doc.get("lang") == "it", path
+        levels = [int(el.tag[1]) for el in doc.iter() if el.tag in {"h1", "h2", "h3", "h4"}]
+        assert levels[0] == 1 and levels.count(1) == 1, path
+        assert all(b <= a + 1 for a, b in zip(levels, levels[1:], strict=False)), path
+        assert all(img.get("alt") for img in doc.iter("img")), path
+        assert not list(doc.iter("script")), path
+
+
+def test_strict_parsing_does_catch_broken_html():
+    with pytest.raises(html5lib.html5parser.ParseError):
+        html5lib.HTMLParser(strict=True).parse("<!doctype html><p>a</b>")
+
+
+def test_without_a_database_the_clock_decides(town, tmp_path):
+    town.database.unlink()
+    result = publish(town, tmp_path / "site")
+    # Everything past its publish time and not cancelled: the fair now says cancelled
+    # (nothing tells it went out), the late one is in.
+    assert pages(tmp_path / "site") == (PUBLISHED - WITHDRAWN) | {"2024-04-03-nuovo"}
+    assert not result.database
+    assert "Nessun database" in "\n".join(result.lines(town))
+
+
+def test_publishing_again_replaces_the_site_whole(town, tmp_path):
+    site = tmp_path / "site"
+    publish(town, site)
+    (town.announcements_dir / "2024" / "2024-04-03-acqua.md").unlink()
+    publish(town, site)
+    assert pages(site) == PUBLISHED - {"2024-04-03-acqua"}
+    assert (site / MARKER).exists() and not (tmp_path / "site.new").exists()
+
+
+def test_a_folder_publish_did_not_write_is_never_replaced(town, tmp_path):
+    with pytest.raises(ConfigError, match="non è un sito"):
+        publish(town, tmp_path / "announcements")
+    assert (tmp_path / "announcements" / "2024").is_dir()
+
+
+def test_no_istat_code_means_no_cap_and_a_note(town, tmp_path):
+    result = publish(town.model_copy(update={"istat_code": ""}), tmp_path / "site")
+    assert not (tmp_path / "site" / "cap").exists()
+    assert "istat_code" in "\n".join(result.lines(town))
+
+
+def test_the_command(town, tmp_path, monkeypatch, capsys):
+    (tmp_path / "pyproject.toml").write_text(
+        '[tool.banditore]\ntown = "Comune di Prova"\nistat_code = "041044"\n'
+        f'database = "{town.database}"\nannouncements_dir = "announcements"\n'
+        f'now = {AFTER.isoformat()}\nallowed_link_domains = ["comune.prova.it"]\n'
+        'quiet_hours_start = "00:00"\nquiet_hours_end = "00:00"\n', encoding="utf-8")
+    assert main(["publish", "--out", "public"]) == 0
+    assert "5 avvisi" in capsys.readouterr().out
+    assert pages(tmp_path / "public") == PUBLISHED
+    assert len(SENT) == 4
