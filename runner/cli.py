@@ -190,6 +190,20 @@ def _publish(args, settings: Settings) -> int:
     return 0
 
 
+def add_telegram(commands):
+    p = commands.add_parser("telegram", help=t("telegram.help"))
+    p.add_argument("--repost", metavar="ID", help=t("telegram.repost-help"))
+    p.set_defaults(handler=_telegram)
+
+
+def _telegram(args, settings: Settings) -> int:
+    from .channels.mirror import mirror
+
+    summary = mirror(settings, repost=args.repost)
+    print("\n".join(summary.lines()))
+    return summary.exit_code
+
+
 def add_run(commands):
     p = commands.add_parser("run", help=t("send.run-help"))
     p.set_defaults(handler=_run)
@@ -235,7 +249,8 @@ def _cms_serve(args, settings: Settings) -> int:
 # In the order a reader meets them: the announcement workflow and its public
 # channels, then subscribers, templates, reports, the receiver and the staff's form.
 COMMANDS: list = [add_validate, add_preview, add_sync, add_send, add_run, add_publish,
-                  add_subscribers, add_templates, add_report, add_webhook, add_cms]
+                  add_telegram, add_subscribers, add_templates, add_report, add_webhook,
+                  add_cms]
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 from .announcements.publish import publish
 from .announcements.validate import check
+from .channels.mirror import mirror
 from .messages import t, tn
 from .send import SendSummary, report, send
 from .send.counts import write_counts
@@ -29,8 +30,9 @@ def send_valid(settings: Settings, environ: Mapping[str, str], *, dry_run: bool 
 
 def run(settings: Settings, environ: Mapping[str, str],
         emit: Callable[[str], object] = print) -> int:
-    """What CI runs. The exit code is the worst of the three steps (1: problems or
-    failed deliveries, 2: the run was stopped by an account-level error)."""
+    """What CI runs. The exit code is the worst of the steps (1: problems, failed
+    deliveries or posts, 2: the run was stopped by an account-level error). The
+    Telegram mirror, when configured, follows the send: it posts only what went out."""
     result = check(settings)
     fmt = "github" if environ.get("GITHUB_ACTIONS") == "true" else "text"
     text = publish(result, settings, fmt, environ)
@@ -48,4 +50,8 @@ def run(settings: Settings, environ: Mapping[str, str],
         emit(t("review.run-bubble", id=plan.id) + "\n" + plan.preview)
     # Counts only, for the next pull request's reviewer (the send workflow publishes it).
     emit(t("review.counts-written", path=write_counts(settings)))
-    return max(result.exit_code, summary.exit_code)
+    if not settings.telegram_enabled:
+        return max(result.exit_code, summary.exit_code)
+    posts = mirror(settings, result.valid)
+    emit("\n".join(posts.lines()))
+    return max(result.exit_code, summary.exit_code, posts.exit_code)

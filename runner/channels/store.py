@@ -37,11 +37,19 @@ def send_records(path: Path) -> dict[str, Evidence] | None:
     """Per announcement id, what its deliveries say; None when there is no database
     (a fresh checkout: then only the clock says what has gone out).
 
-    Read-only: publishing never changes the send stage's state, and may run while
-    nothing else holds the file (the Pages job reads a restored copy)."""
+    Read-only: publishing never changes the send stage's state (the Pages job reads
+    a restored copy)."""
     if not Path(path).exists():
         return None
     con = db.connect(path, read_only=True)
+    try:
+        return records_of(con)
+    finally:
+        con.close()
+
+
+def records_of(con: duckdb.DuckDBPyConnection) -> dict[str, Evidence]:
+    """:func:`send_records` on an open connection."""
     try:
         rows = con.execute(
             f"""
@@ -51,10 +59,8 @@ def send_records(path: Path) -> dict[str, Evidence] | None:
                  ON d.announcement_id = a.announcement_id AND d.kind = 'announcement'
             GROUP BY ALL
             """).fetchall()
-    except duckdb.CatalogException:  # an empty file: no table yet
+    except duckdb.CatalogException:  # a file the runner never migrated: no table yet
         return {}
-    finally:
-        con.close()
     return {row[0]: Evidence(*row[1:]) for row in rows}
 
 
@@ -101,8 +107,10 @@ class PostJournal:
                  "now": now})
 
     def forget(self, announcement_id: str, now: datetime) -> int:
-        """Staff checked the channel and an ``unknown`` post is not there: post it again."""
+        """Staff checked the channel and an ``unknown`` post is not there (or fixed what
+        made it ``failed``): post it again."""
         return self.con.execute(
             "UPDATE channel_posts SET state = 'pending', updated_at = $now "
-            "WHERE channel = $channel AND announcement_id = $ann AND state = 'unknown'",
+            "WHERE channel = $channel AND announcement_id = $ann "
+            "AND state IN ('unknown', 'failed')",
             {"now": now, "channel": self.channel, "ann": announcement_id}).fetchone()[0]

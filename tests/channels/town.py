@@ -8,11 +8,25 @@ from pathlib import Path
 
 from runner.announcements.validate import check
 from runner.send import send
-from runner.settings import Settings
+from runner.settings import Settings, load_settings
 from tests.announcement_repo import PNG_RGB
 from tests.send.test_send import NOW, add_citizens, write_announcement
 
 AFTER = NOW + timedelta(hours=1)  # when the site is published
+
+# The town's settings, as a subprocess (`python -m runner ...` in the town) reads them.
+PYPROJECT = """\
+[tool.banditore]
+town = "Comune di Prova"
+town_site = "comune.prova.it"
+database = "db.duckdb"
+outbox = "outbox.jsonl"
+announcements_dir = "announcements"
+quiet_hours_start = "00:00"
+quiet_hours_end = "00:00"
+allowed_link_domains = ["comune.prova.it"]
+istat_code = "041044"
+"""
 
 # slug -> write_announcement's arguments
 SENT = {
@@ -51,12 +65,9 @@ def make_town(root: Path, **overrides) -> Settings:
                        extra="cancelled: true\n")
     write_announcement(ann, "2024-04-20-futuro", title="Avviso futuro",
                        publish_at="2024-04-20T09:00:00+02:00")
-    settings = Settings(database=root / "db.duckdb", outbox=root / "outbox.jsonl",
-                        announcements_dir=ann, now=NOW, town="Comune di Prova",
-                        town_site="comune.prova.it", templates={}, default_template=None,
-                        quiet_hours_start="00:00", quiet_hours_end="00:00",
-                        allowed_link_domains=["comune.prova.it"], istat_code="041044",
-                        **overrides)
+    (root / "pyproject.toml").write_text(PYPROJECT, encoding="utf-8")
+    assert Path.cwd() == root, "make_town reads its pyproject.toml: chdir to it first"
+    settings = load_settings(now=NOW, **overrides)
     add_citizens(settings.database, 3)
     summary = send(settings, check(settings).valid)
     assert summary.sent == 3 * 5, summary  # 4 of SENT + the fair, to 3 citizens each
@@ -67,7 +78,10 @@ def make_town(root: Path, **overrides) -> Settings:
     write_announcement(ann, "2024-04-03-nuovo", title="Arrivato dopo l'invio",
                        publish_at="2024-04-03T10:30:00+02:00")
     (ann / "2024" / "2024-04-02-rotto.md").write_text("no front matter\n", encoding="utf-8")
-    return settings.model_copy(update={"now": AFTER})
+    # Absolute paths: a test that leaves the folder never opens another database.
+    return settings.model_copy(update={
+        "now": AFTER, "database": root / "db.duckdb", "outbox": root / "outbox.jsonl",
+        "announcements_dir": ann})
 
 
 PUBLISHED = {*SENT, "2024-04-03-fiera"}  # what the site shows
