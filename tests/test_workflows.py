@@ -58,7 +58,7 @@ def tool(name: str) -> str:
 
 def test_the_expected_workflows_exist():
     assert {p.name for p in WORKFLOW_FILES} == {"validate.yml", "send.yml", "reports.yml",
-                                                "tests.yml", "review-comment.yml"}
+                                                "tests.yml", "review-comment.yml", "pages.yml"}
 
 
 def test_actionlint_passes_on_every_workflow():
@@ -98,6 +98,10 @@ def test_never_pull_request_target(path):
     assert not [line for line in code if "pull_request_target" in line]
 
 
+# The one job allowed to write anything, and only what deploying to Pages needs.
+PAGES_DEPLOY = ("pages.yml", "deploy", {"pages": "write", "id-token": "write"})
+
+
 @pytest.mark.parametrize("path", WORKFLOW_FILES, ids=lambda p: p.name)
 def test_minimal_read_only_permissions(path):
     workflow = load(path)
@@ -106,6 +110,9 @@ def test_minimal_read_only_permissions(path):
         granted = dict(job.get("permissions") or {})
         if path.name == "review-comment.yml":  # the one trusted writer, see below
             assert granted.pop("pull-requests") == "write"
+        if (path.name, name) == PAGES_DEPLOY[:2]:  # deploying to Pages, nothing else
+            assert granted == PAGES_DEPLOY[2]
+            continue
         assert "write" not in str(granted), name
 
 
@@ -218,6 +225,34 @@ def test_reports_weekly_private_artifact_never_pages():
     text = (WORKFLOWS / "reports.yml").read_text(encoding="utf-8")
     assert "pages" not in text.lower()
     assert "save-state" not in text  # reports read the state, never write it
+
+
+def test_pages_publishes_after_each_send_run_what_went_out():
+    workflow = load(WORKFLOWS / "pages.yml")
+    on = triggers(workflow)
+    assert on["workflow_run"] == {"workflows": ["send"], "types": ["completed"]}
+    build, deploy = workflow["jobs"]["build"], workflow["jobs"]["deploy"]
+    assert "head_branch == 'main'" in build["if"]
+    order = [s.get("uses", "") + s.get("run", "") for s in build["steps"]]
+    at = {key: next(i for i, s in enumerate(order) if key in s)
+          for key in ("actions/checkout", "restore-state", "python -m runner publish --out site",
+                      "upload-pages-artifact")}
+    assert list(at.values()) == sorted(at.values())
+    # The commit the send run sent, the state it saved: never a newer announcement.
+    assert build["steps"][0]["with"]["ref"].startswith("${{ github.event.workflow_run.head_sha")
+    assert build["steps"][at["upload-pages-artifact"]]["with"]["path"] == "site"
+    assert "permissions" not in build
+    assert deploy["needs"] == "build" and deploy["environment"]["name"] == "github-pages"
+    assert [s["uses"].split("@")[0] for s in deploy["steps"]] == ["actions/deploy-pages"]
+    text = (WORKFLOWS / "pages.yml").read_text(encoding="utf-8")
+    assert "save-state" not in text  # it reads the state, never writes it
+    assert "TOKEN" not in text  # no WhatsApp or Telegram secret
+
+
+def test_send_mirrors_to_telegram_only_with_its_secret():
+    [run] = [s for s in steps(load(WORKFLOWS / "send.yml"))
+             if "python -m runner run" in s.get("run", "")]
+    assert run["env"]["BANDITORE_TELEGRAM_TOKEN"] == "${{ secrets.BANDITORE_TELEGRAM_TOKEN }}"
 
 
 def test_tests_run_make_test_on_push_and_pull_request():
