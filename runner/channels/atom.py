@@ -56,6 +56,21 @@ def _updated(entry: Entry, by_id: dict[str, Entry]) -> datetime:
     return max([entry.published, *later])
 
 
+def latest(entries: list[Entry], by_id: dict[str, Entry], n: int) -> list[Entry]:
+    """The ``n`` entries a feed lists: the most recently changed first."""
+    return sorted(entries, key=lambda e: (_updated(e, by_id), e.id), reverse=True)[:n]
+
+
+def listed(settings: Settings, entries: list[Entry]) -> set[str]:
+    """The ids that some feed lists (their content is needed once each)."""
+    by_id = {e.id: e for e in entries}
+    groups: dict[str, list[Entry]] = {}
+    for entry in entries:
+        groups.setdefault(entry.category, []).append(entry)
+    n = settings.site_feed_entries
+    return {e.id for group in [entries, *groups.values()] for e in latest(group, by_id, n)}
+
+
 def feed(settings: Settings, path: str, title: str, entries: list[Entry],
          by_id: dict[str, Entry], content: Callable[[Entry], str],
          links: Links, *, cap: bool = False) -> bytes:
@@ -64,8 +79,7 @@ def feed(settings: Settings, path: str, title: str, entries: list[Entry],
     ``content`` gives an entry's HTML (the page body); ``cap`` makes it the CAP index:
     each entry links its alert (``cap/<id>.xml``) as well as its page."""
     here = posixpath.dirname(path)
-    chosen = sorted(entries, key=lambda e: (_updated(e, by_id), e.id),
-                    reverse=True)[:settings.site_feed_entries]
+    chosen = latest(entries, by_id, settings.site_feed_entries)
     fg = FeedGenerator()
     fg.id(entry_tag(settings, path.removesuffix(".xml"),
                     datetime(2000, 1, 1), kind="feed"))

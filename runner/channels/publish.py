@@ -83,19 +83,13 @@ def build(settings: Settings, entries: list[Entry], out: Path) -> PublishResult:
     result = PublishResult(out=out, cap=with_cap)
     for folder in ("avvisi", "archivio", "categorie", *(["cap"] if with_cap else [])):
         (new / folder).mkdir(parents=True)
-    result.pages, result.alerts = _write_entries(_Job(settings, site, links, entries, new))
+    job = _Job(settings, site, links, entries, new, atom.listed(settings, entries))
+    result.pages, result.alerts, bodies = _write_entries(job)
     for path, text in site.listings().items():
         (new / path).write_text(text, encoding="utf-8")
     (new / "style.css").write_bytes(site.stylesheet())
     result.notes += _copy_media(entries, new, settings)
-    bodies: dict[str, str] = {}
-
-    def content(entry: Entry) -> str:
-        if entry.id not in bodies:
-            bodies[entry.id] = page_html(entry.blocks())
-        return bodies[entry.id]
-
-    written = atom.feeds(settings, entries, content, links, cap=with_cap)
+    written = atom.feeds(settings, entries, lambda entry: bodies[entry.id], links, cap=with_cap)
     for path, data in written.items():
         (new / path).write_bytes(data)
     result.feeds = len(written)
@@ -145,29 +139,43 @@ class _Job:
     links: atom.Links
     entries: list[Entry]
     root: Path
+    in_feeds: set[str]  # ids whose body HTML the feeds need back
 
 
 _JOB: _Job | None = None  # what forked workers inherit (nothing is pickled but a range)
 
 
-def _write_range(bounds: tuple[int, int]) -> tuple[int, int]:
-    """Pages and alerts of entries[start:end]; (pages, alerts) written."""
+def _write_range(bounds: tuple[int, int]) -> tuple[int, int, dict[str, str]]:
+    """Pages and alerts of entries[start:end]: (pages, alerts, the body HTML of those
+    the feeds list). Each body's Markdown is parsed once, for all three."""
     job = _JOB
     assert job is not None
     by_id = job.site.by_id
-    alerts = 0
+    alerts, bodies = 0, {}
     for entry in job.entries[bounds[0]:bounds[1]]:
-        blocks = entry.blocks()  # Markdown parsed once for both
-        (job.root / page_path(entry.id)).write_text(job.site.page(entry, blocks),
-                                                    encoding="utf-8")
+        blocks = entry.blocks()
+        body = page_html(blocks)
+        if entry.id in job.in_feeds:
+            bodies[entry.id] = body
+        _write(job.root / page_path(entry.id), job.site.page(entry, body).encode())
         if job.site.cap:
-            (job.root / "cap" / f"{entry.id}.xml").write_bytes(
-                cap.alert(job.settings, entry, by_id, job.links, blocks))
+            _write(job.root / "cap" / f"{entry.id}.xml",
+                   cap.alert(job.settings, entry, by_id, job.links, blocks))
             alerts += 1
-    return bounds[1] - bounds[0], alerts
+    return bounds[1] - bounds[0], alerts, bodies
 
 
-def _write_entries(job: _Job) -> tuple[int, int]:
+def _write(path: Path, data: bytes) -> None:
+    """One new file, with the fewest system calls (creating files is what a large
+    site costs: bench/publish.py)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+    try:
+        os.write(fd, data)
+    finally:
+        os.close(fd)
+
+
+def _write_entries(job: _Job) -> tuple[int, int, dict[str, str]]:
     """Every page and alert; over the CPUs (fork) for a large archive, like validate."""
     global _JOB
     _JOB = job
@@ -180,6 +188,7 @@ def _write_entries(job: _Job) -> tuple[int, int]:
         ranges = [(i, min(i + size, count)) for i in range(0, count, size)]
         with ProcessPoolExecutor(workers, mp_context=mp.get_context("fork")) as pool:
             done = list(pool.map(_write_range, ranges))
-        return sum(d[0] for d in done), sum(d[1] for d in done)
+        bodies = {k: v for d in done for k, v in d[2].items()}
+        return sum(d[0] for d in done), sum(d[1] for d in done), bodies
     finally:
         _JOB = None

@@ -89,9 +89,9 @@ class Site:
     def _page(self):
         return self.env.get_template("announcement.html")
 
-    def page(self, entry: Entry, blocks: list[str] | None = None) -> str:
-        """One announcement's page (``blocks``: its body, when already rendered)."""
-        blocks = entry.blocks() if blocks is None else blocks
+    def page(self, entry: Entry, body: str | None = None) -> str:
+        """One announcement's page (``body``: its text as HTML, when already made)."""
+        body = page_html(entry.blocks()) if body is None else body
         related = [self.by_id[i] for i in entry.updated_by if i in self.by_id]
         refers = [{"id": ref, "title": self.by_id[ref].title,
                    "label": self.text_for("cancels" if entry.msg_type == "Cancel" else "updates")}
@@ -103,7 +103,7 @@ class Site:
             when=self.calendar.when(entry.published), category=category_label(entry.category),
             urgency=urgency, withdrawn_by=self.by_id.get(entry.withdrawn_by or ""),
             updated_by=related, refers=refers, media=self.media(entry),
-            body=Markup(page_html(blocks)), cap=self.cap,
+            body=Markup(body), cap=self.cap,
             expires=self.calendar.when(entry.expires) if entry.expires else "")
 
     def text_for(self, key: str) -> str:

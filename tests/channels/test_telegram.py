@@ -206,3 +206,18 @@ def test_run_mirrors_after_sending(town, api, monkeypatch):
     # The one merged after the first run goes out now, on WhatsApp and then Telegram.
     assert "Telegram: 5 avvisi pubblicati ora" in "\n".join(lines)
     assert titles(api)[-1] == "<b>Arrivato dopo l'invio</b>"
+
+
+def test_the_token_is_a_secret_never_read_from_a_file(tmp_path, monkeypatch):
+    from runner.errors import ConfigError
+    from runner.settings import load_settings
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "pyproject.toml").write_text(
+        f'[tool.banditore]\ntelegram_chat_id = "{CHAT}"\ntelegram_token = "{TOKEN}"\n')
+    with pytest.raises(ConfigError, match="BANDITORE_TELEGRAM_TOKEN"):
+        load_settings()
+    (tmp_path / "pyproject.toml").write_text(f'[tool.banditore]\ntelegram_chat_id = "{CHAT}"\n')
+    monkeypatch.setenv("BANDITORE_TELEGRAM_TOKEN", TOKEN)
+    settings = load_settings()
+    assert settings.telegram_enabled and TOKEN not in repr(settings)
