@@ -142,9 +142,6 @@ class _Poster:
     def run(self, entries: list[Entry]) -> MirrorSummary:
         states = self.journal.states()
         for entry in entries:
-            if self.summary.stopped:
-                self.summary.pending.append(entry.id)
-                continue
             self._entry(entry, states)
         return self.summary
 
@@ -157,6 +154,9 @@ class _Poster:
                 continue
             if state in ("unknown", "failed"):  # staff decide: `telegram --repost ID`
                 self.summary.unresolved.append(entry.id)
+                return
+            if self.summary.stopped:  # nothing more is tried in this run
+                self.summary.pending.append(entry.id)
                 return
             if self._post(entry.id, part) != "posted":
                 return  # a later part never goes before an earlier one

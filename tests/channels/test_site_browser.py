@@ -19,9 +19,6 @@ ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
         "--disable-component-update", "--disable-sync", "--no-first-run"]
 PHONE = {"width": 390, "height": 844}
 
-pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(),
-                                reason="needs Debian's chromium: `make test` installs it")
-
 
 class _Quiet(SimpleHTTPRequestHandler):
     def log_message(self, *args) -> None:
@@ -48,6 +45,7 @@ def served(tmp_path_factory):
 def browser():
     from playwright.sync_api import sync_playwright
 
+    assert Path(CHROMIUM).exists(), "Debian's chromium is missing: `make test` installs it"
     with sync_playwright() as pw:
         chromium = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
         yield chromium
