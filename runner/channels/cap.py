@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 from lxml import etree
 
 from .atom import Links
-from .markup import plain
+from .markup import Received, Texts
 from .selection import Entry
 from .site import category_label, media_file, page_path
 
@@ -66,10 +66,10 @@ def _sub(parent, name: str, text: str | None = None):
 
 
 def alert(settings: Settings, entry: Entry, by_id: dict[str, Entry], links: Links,
-          blocks: list[str] | None = None) -> bytes:
+          received: Received | None = None) -> bytes:
     """The CAP 1.2 alert of ``entry`` as UTF-8 XML. ``by_id`` holds the announcements
-    its ``references`` may point to; ``blocks``: its body, when already rendered."""
-    blocks = entry.blocks() if blocks is None else blocks
+    its ``references`` may point to; ``received``: its text, when already rendered."""
+    received = Texts(settings).received(entry) if received is None else received
     root = etree.Element(f"{{{NS}}}alert", nsmap={None: NS})
     _sub(root, "identifier", identifier(settings, entry.id))
     _sub(root, "sender", sender(settings))
@@ -92,7 +92,7 @@ def alert(settings: Settings, entry: Entry, by_id: dict[str, Entry], links: Link
         _sub(info, "expires", cap_time(entry.expires))
     _sub(info, "senderName", settings.town)
     _sub(info, "headline", entry.title)
-    _sub(info, "description", plain(blocks))
+    _sub(info, "description", received.plain())
     _sub(info, "web", links.url(page_path(entry.id), "cap"))
     _resource(info, entry, links)
     area = _sub(info, "area")

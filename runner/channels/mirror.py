@@ -33,7 +33,7 @@ from tenacity import Retrying, retry_if_exception, stop_after_attempt
 from .. import db
 from ..announcements.validate import check
 from ..messages import t
-from .markup import telegram_html
+from .markup import Texts, telegram_html
 from .selection import Entry, select
 from .site import media_file
 from .store import PostJournal, records_of
@@ -85,9 +85,9 @@ class Part:
     photo: object = None  # a Path in the repository or an https URL
 
 
-def parts(entry: Entry) -> list[Part]:
+def parts(entry: Entry, texts: Texts) -> list[Part]:
     """What one announcement becomes on Telegram, in order."""
-    text = telegram_html(entry.title, entry.blocks())
+    text = telegram_html(texts.received(entry))
     media = entry.media()
     photo = None
     if media is not None and media.kind == "image":
@@ -138,6 +138,7 @@ class _Poster:
         self.settings, self.journal, self.api, self.sleep = settings, journal, api, sleep
         self.now = now
         self.summary = MirrorSummary()
+        self.texts = Texts(settings)
 
     def run(self, entries: list[Entry]) -> MirrorSummary:
         states = self.journal.states()
@@ -147,7 +148,7 @@ class _Poster:
 
     def _entry(self, entry: Entry, states: dict) -> None:
         posted_now = False
-        for part in parts(entry):
+        for part in parts(entry, self.texts):
             state = states.get((entry.id, part.number), (None, None))[0]
             if state == "posted":
                 self.summary.already += 1

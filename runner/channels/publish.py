@@ -147,20 +147,20 @@ _JOB: _Job | None = None  # what forked workers inherit (nothing is pickled but 
 
 def _write_range(bounds: tuple[int, int]) -> tuple[int, int, dict[str, str]]:
     """Pages and alerts of entries[start:end]: (pages, alerts, the body HTML of those
-    the feeds list). Each body's Markdown is parsed once, for all three."""
+    the feeds list). Each text is rendered once, for all three."""
     job = _JOB
     assert job is not None
     by_id = job.site.by_id
     alerts, bodies = 0, {}
     for entry in job.entries[bounds[0]:bounds[1]]:
-        blocks = entry.blocks()
-        body = page_html(blocks)
+        received = job.site.texts.received(entry)
+        body = page_html(received)
         if entry.id in job.in_feeds:
             bodies[entry.id] = body
         _write(job.root / page_path(entry.id), job.site.page(entry, body).encode())
         if job.site.cap:
             _write(job.root / "cap" / f"{entry.id}.xml",
-                   cap.alert(job.settings, entry, by_id, job.links, blocks))
+                   cap.alert(job.settings, entry, by_id, job.links, received))
             alerts += 1
     return bounds[1] - bounds[0], alerts, bodies
 

@@ -8,7 +8,7 @@ queued (quiet hours), never planned, or never valid (a file with problems is
 never sent, so the channels only ever see what passed ``validate``).
 
 Every channel reads the same :class:`Entry`: the text as citizens received it
-(:mod:`runner.announcements.render`'s blocks, WhatsApp markup), its media, and
+(:mod:`.markup`, from the bubble staff previewed), its media, and
 what CAP calls its status, message type and references.
 """
 
@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from ..announcements.render import Media, flatten, markdown_blocks, resolve_media
+from ..announcements.render import Media, flatten, resolve_media
 from .store import Evidence
 
 if TYPE_CHECKING:
@@ -55,10 +55,6 @@ class Entry:
     @property
     def urgency(self) -> str:
         return self.ann.urgency
-
-    def blocks(self) -> list[str]:
-        """The body as citizens received it, one string per paragraph, list or quote."""
-        return markdown_blocks(self.ann.body)
 
     def media(self) -> Media | None:
         return resolve_media(self.ann.media)

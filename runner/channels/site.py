@@ -21,7 +21,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
 
 from ..messages import t
-from .markup import page_html
+from .markup import Texts, page_html
 from .selection import Entry
 
 if TYPE_CHECKING:
@@ -84,6 +84,7 @@ class Site:
                                autoescape=select_autoescape(["html"]), trim_blocks=False)
         self.text = {key.replace("-", "_"): t(f"site.{key}", self.lang) for key in _TEXTS}
         self.common = {"lang": self.lang, "town": settings.town, "text": self.text}
+        self.texts = Texts(settings)
 
     @cached_property
     def _page(self):
@@ -91,7 +92,7 @@ class Site:
 
     def page(self, entry: Entry, body: str | None = None) -> str:
         """One announcement's page (``body``: its text as HTML, when already made)."""
-        body = page_html(entry.blocks()) if body is None else body
+        body = page_html(self.texts.received(entry)) if body is None else body
         related = [self.by_id[i] for i in entry.updated_by if i in self.by_id]
         refers = [{"id": ref, "title": self.by_id[ref].title,
                    "label": self.text_for("cancels" if entry.msg_type == "Cancel" else "updates")}

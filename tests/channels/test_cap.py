@@ -76,8 +76,10 @@ def test_an_emergency_alert_carries_every_element(site):
         "expires": "2024-04-04T23:59:00+02:00", "senderName": "Comune di Prova",
         "headline": "Avviso vento",
         "web": "https://comune-prova.github.io/sito/avvisi/2024-04-03-vento.html"}
-    assert text(info, "cap:description") == \
-        "Allerta arancione per vento forte.\n\n> Restate in casa."
+    assert text(info, "cap:description") == (
+        "Allerta dal Comune di Prova: *Avviso vento*\n\n"
+        "Allerta arancione per vento forte. «Restate in casa.»\n\n"
+        "Per cancellarti scrivi MI CANCELLO")
     assert text(info, "cap:resource/cap:mimeType") == "image/png"
     assert text(info, "cap:resource/cap:uri") == \
         "https://comune-prova.github.io/sito/announcements/media/vento.png"

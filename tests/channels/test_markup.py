@@ -1,40 +1,75 @@
-"""WhatsApp markup (what render gives citizens) as HTML, for pages and for Telegram."""
+"""What citizens received, for the channels: the bubble's text as page HTML, as
+Telegram's HTML and as CAP's plain text."""
+
+from __future__ import annotations
 
 import pytest
 
-from runner.announcements.render import markdown_blocks
-from runner.channels.markup import inline, page_html, telegram_html
+from runner.announcements.reading import load_all
+from runner.channels.markup import Received, Texts, page_html, telegram_html
+from runner.channels.selection import Entry
+from tests.announcement_repo import Repo
+
+CATALOGUE = '''
+[[template]]
+name = "avviso"
+language = "it"
+status = "APPROVED"
+category = "UTILITY"
+header = "NONE"
+body = "Avviso del Comune di Prova: *{{1}}*\\n\\n{{2}}"
+footer = "Per cancellarti scrivi MI CANCELLO"
+'''
+BODY = "Via **Roma** chiusa <subito>.\n\n- deviazione: via Manzoni\n\n> Ci scusiamo."
 
 
-@pytest.mark.parametrize(("text", "html"), [
-    ("*chiusa* e _torbida_ ~ieri~", "<strong>chiusa</strong> e <em>torbida</em> <s>ieri</s>"),
-    ("file_di_prova e 2*3*4", "file_di_prova e 2*3*4"),  # not glued to words
-    ("<script>alert(1)</script> & co", "&lt;script&gt;alert(1)&lt;/script&gt; &amp; co"),
-    ("```*non grassetto*```", "<code>*non grassetto*</code>"),
-    ("vedi (https://www.comune.it/a?x=1&y=2).",
-     'vedi (<a href="https://www.comune.it/a?x=1&amp;y=2">https://www.comune.it/a?x=1&amp;y=2'
-     "</a>)."),
-    ('https://x.it/"onmouseover=', '<a href="https://x.it/">https://x.it/</a>"onmouseover='),
-])
-def test_inline(text, html):
-    assert inline(text) == html
+@pytest.fixture
+def repo(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    repo = Repo(tmp_path)
+    (tmp_path / "templates.toml").write_text(CATALOGUE, encoding="utf-8")
+    return repo
 
 
-def test_blocks_from_render_become_paragraphs_lists_quotes_and_code():
-    source = ("Primo **paragrafo**\nsu due righe.\n\n1. uno\n2. due\n   - sotto\n\n"
-              "> citazione\n\n```\nif x < 1\n```\n\n---\n\n3. tre\n4. quattro")
-    assert page_html(markdown_blocks(source)).split("\n") == [
-        "<p>Primo <strong>paragrafo</strong> su due righe.</p>",
-        "<ol><li>uno</li><li>due<ul><li>sotto</li></ul></li></ol>",
-        "<blockquote><p>citazione</p></blockquote>",
-        "<pre><code>if x &lt; 1</code></pre>",
-        "<hr>",
-        '<ol start="3"><li>tre</li><li>quattro</li></ol>',
-    ]
+def received(repo, **overrides) -> Received:
+    repo.add("2024-04-05-avviso", title="Strada chiusa", body=BODY)
+    settings = repo.settings(**overrides)
+    ann = load_all(settings)[0]
+    return Texts(settings).received(Entry(ann=ann, published=ann.effective_publish_at,
+                                          expires=None))
 
 
-def test_telegram_gets_only_its_tags():
-    blocks = markdown_blocks("**Via Roma** chiusa.\n\n- a\n- b\n\n> nota")
-    assert telegram_html("Titolo <1>", blocks) == (
-        "<b>Titolo &lt;1&gt;</b>\n\n<b>Via Roma</b> chiusa.\n\n- a\n- b\n\n"
-        "<blockquote>nota</blockquote>")
+def test_a_template_shows_its_text_with_the_parameters_as_whatsapp_made_them(repo):
+    got = received(repo)  # default_template: avviso
+    assert got.body == ("Avviso del Comune di Prova: *Strada chiusa*\n\n"
+                        "Via *Roma* chiusa <subito>. Deviazione: via Manzoni. «Ci scusiamo.»")
+    assert got.footer == "Per cancellarti scrivi MI CANCELLO"
+    assert page_html(got) == (
+        "<p>Avviso del Comune di Prova: <strong>Strada chiusa</strong></p>\n"
+        "<p>Via <strong>Roma</strong> chiusa &lt;subito&gt;. Deviazione: via Manzoni. "
+        "«Ci scusiamo.»</p>\n"
+        '<p class="footer">Per cancellarti scrivi MI CANCELLO</p>')
+    assert got.plain().endswith("\n\nPer cancellarti scrivi MI CANCELLO")
+    # On Telegram as in WhatsApp: the template's text carries the title.
+    assert telegram_html(got).split("\n\n") == [
+        "Avviso del Comune di Prova: <strong>Strada chiusa</strong>",
+        "Via <strong>Roma</strong> chiusa &lt;subito&gt;. Deviazione: via Manzoni. «Ci scusiamo.»",
+        "Per cancellarti scrivi MI CANCELLO"]
+
+
+def test_a_text_message_keeps_its_paragraphs_lists_and_quotes(repo):
+    got = received(repo, default_template=None)
+    assert got == Received("Via *Roma* chiusa <subito>.\n\n- deviazione: via Manzoni\n\n"
+                           "> Ci scusiamo.", title="Strada chiusa")
+    assert page_html(got).split("\n") == [
+        "<p>Via <strong>Roma</strong> chiusa &lt;subito&gt;.</p>",
+        "<p>- deviazione: via Manzoni</p>",
+        '<p><span class="wa-quote">Ci scusiamo.</span></p>']
+    assert telegram_html(got) == (
+        "<b>Strada chiusa</b>\n\nVia <strong>Roma</strong> chiusa &lt;subito&gt;.\n\n"
+        "- deviazione: via Manzoni\n\n<blockquote>Ci scusiamo.</blockquote>")
+
+
+def test_a_template_the_catalogue_lacks_shows_the_paragraphs(repo):
+    (repo.root / "templates.toml").write_text("", encoding="utf-8")
+    assert received(repo).body.split("\n\n")[1] == "- deviazione: via Manzoni"

@@ -44,14 +44,18 @@ def test_withdrawn_is_marked_on_its_page_and_in_the_lists(town, tmp_path):
 def test_the_page_holds_the_text_citizens_received(town, tmp_path):
     publish(town, tmp_path / "site")
     page = (tmp_path / "site" / "avvisi" / "2024-04-01-via-roma.html").read_text()
-    assert "<p>Via Roma è <strong>chiusa</strong>.</p>" in page
-    assert "<ul><li>deviazione: via Manzoni</li><li>bus in piazza Garibaldi</li></ul>" in page
+    # The template's text with its parameters, as WhatsApp showed it (flat: Meta
+    # allows no line break in a parameter), its footer, and no Markdown left.
+    assert ("<p>Avviso del Comune di Prova: <strong>Avviso via-roma</strong></p>\n"
+            "<p>Via Roma è <strong>chiusa</strong>. Deviazione: via Manzoni; "
+            "bus in piazza Garibaldi.</p>\n"
+            '<p class="footer">Per cancellarti scrivi MI CANCELLO</p>') in page
     tari = (tmp_path / "site" / "avvisi" / "2024-04-02-tari.html").read_text()
     assert ('<em>prima rata</em> scade il 16 aprile: come pagare (<a href='
             '"https://www.comune.prova.it/tari">https://www.comune.prova.it/tari</a>).') in tari
     wind = (tmp_path / "site" / "avvisi" / "2024-04-03-vento.html").read_text()
     assert '<img src="../announcements/media/vento.png" alt="Immagine dell&#39;avviso: ' in wind
-    assert "<blockquote><p>Restate in casa.</p></blockquote>" in wind
+    assert "Allerta arancione per vento forte. «Restate in casa.»" in wind
     assert (tmp_path / "site" / "announcements" / "media" / "vento.png").exists()
 
 

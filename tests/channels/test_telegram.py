@@ -4,6 +4,7 @@ posted once, 429 honoured, and a kill -9 mid-request never posts twice."""
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -47,8 +48,10 @@ def on(settings, api, **more):
 
 
 def titles(api) -> list[str]:
-    """The first line of every posted text or caption: the announcement's title."""
-    return [(m.get("text") or m.get("caption") or "").split("\n")[0] for m in api.state.posted]
+    """The announcement's title in every posted text or caption (the template's
+    first line carries it in bold)."""
+    return [re.search(r"<strong>(.*?)</strong>", m.get("text") or m.get("caption")).group(1)
+            for m in api.state.posted]
 
 
 def journal(settings) -> dict[str, str]:
@@ -68,7 +71,7 @@ def test_each_current_announcement_is_posted_once_in_order(town, api):
     settings = on(town, api)
     first = mirror(settings)
     assert first.posted == CURRENT and first.exit_code == 0
-    assert titles(api) == [f"<b>Avviso {slug[11:]}</b>" for slug in CURRENT]
+    assert titles(api) == [f"Avviso {slug[11:]}" for slug in CURRENT]
     again = mirror(settings)
     assert again.posted == [] and again.already == len(CURRENT)
     assert len(api.state.posted) == len(CURRENT)
@@ -77,15 +80,17 @@ def test_each_current_announcement_is_posted_once_in_order(town, api):
 
 def test_text_and_photo_as_telegram_shows_them(town, api):
     mirror(on(town, api))
-    by_title = {m.get("text", m.get("caption", "")).split("\n")[0]: m for m in api.state.posted}
-    roma = by_title["<b>Avviso via-roma</b>"]
+    by_title = dict(zip(titles(api), api.state.posted, strict=True))
+    roma = by_title["Avviso via-roma"]
     assert roma["method"] == "sendMessage" and roma["parse_mode"] == "HTML"
-    assert roma["text"] == ("<b>Avviso via-roma</b>\n\nVia Roma è <b>chiusa</b>.\n\n"
-                            "- deviazione: via Manzoni\n- bus in piazza Garibaldi")
-    wind = by_title["<b>Avviso vento</b>"]
+    assert roma["text"] == (
+        "Avviso del Comune di Prova: <strong>Avviso via-roma</strong>\n\n"
+        "Via Roma è <strong>chiusa</strong>. Deviazione: via Manzoni; bus in piazza Garibaldi."
+        "\n\nPer cancellarti scrivi MI CANCELLO")
+    wind = by_title["Avviso vento"]
     assert wind["method"] == "sendPhoto"
     assert wind["photo"] == (town.announcements_dir / "media" / "vento.png").read_bytes()
-    assert wind["caption"].endswith("<blockquote>Restate in casa.</blockquote>")
+    assert wind["caption"].startswith("Allerta dal Comune di Prova: <strong>Avviso vento")
 
 
 def test_a_text_too_long_for_a_caption_follows_the_photo(town, api, monkeypatch):
@@ -93,7 +98,7 @@ def test_a_text_too_long_for_a_caption_follows_the_photo(town, api, monkeypatch)
     settings = on(town, api)
     assert mirror(settings).posted == CURRENT
     wind = [m for m in api.state.posted if m["method"] == "sendPhoto"
-            or m["text"].startswith("<b>Avviso vento</b>")]
+            or "<strong>Avviso vento</strong>" in m["text"]]
     assert [(m["method"], "caption" in m) for m in wind] == [("sendPhoto", False),
                                                              ("sendMessage", False)]
     assert journal(settings)["2024-04-03-vento"] == "posted"
@@ -181,7 +186,7 @@ def test_kill_9_mid_request_then_resume_posts_each_once(town, api):
     resumed = mirror(settings)
     assert resumed.unknown == [] and resumed.unresolved == [CURRENT[1]]
     assert resumed.posted == [CURRENT[0], *CURRENT[2:]][1:] and resumed.already == 1
-    assert sorted(titles(api)) == sorted(f"<b>Avviso {slug[11:]}</b>" for slug in CURRENT)
+    assert sorted(titles(api)) == sorted(f"Avviso {slug[11:]}" for slug in CURRENT)
 
 
 def test_kill_9_while_waiting_on_429_then_resume_posts_once(town, api):
@@ -205,7 +210,7 @@ def test_run_mirrors_after_sending(town, api, monkeypatch):
     assert run(settings, {}, emit=lines.append) == 1  # the broken file is a problem
     # The one merged after the first run goes out now, on WhatsApp and then Telegram.
     assert "Telegram: 5 avvisi pubblicati ora" in "\n".join(lines)
-    assert titles(api)[-1] == "<b>Arrivato dopo l'invio</b>"
+    assert titles(api)[-1] == "Arrivato dopo l'invio"
 
 
 def test_the_token_is_a_secret_never_read_from_a_file(tmp_path, monkeypatch):

@@ -26,6 +26,30 @@ quiet_hours_start = "00:00"
 quiet_hours_end = "00:00"
 allowed_link_domains = ["comune.prova.it"]
 istat_code = "041044"
+default_template = "avviso"
+templates.avviso = { body = ["title", "body"] }
+templates.immagine = { body = ["title", "body"], header = "image" }
+"""
+
+# The templates as Meta approved them (what `templates sync` writes).
+CATALOGUE = """\
+[[template]]
+name = "avviso"
+language = "it"
+status = "APPROVED"
+category = "UTILITY"
+header = "NONE"
+body = "Avviso del Comune di Prova: *{{1}}*\\n\\n{{2}}"
+footer = "Per cancellarti scrivi MI CANCELLO"
+
+[[template]]
+name = "immagine"
+language = "it"
+status = "APPROVED"
+category = "UTILITY"
+header = "IMAGE"
+body = "Allerta dal Comune di Prova: *{{1}}*\\n\\n{{2}}"
+footer = "Per cancellarti scrivi MI CANCELLO"
 """
 
 # slug -> write_announcement's arguments
@@ -40,7 +64,7 @@ SENT = {
     "2024-04-03-vento": {
         "category": "allerta-meteo", "urgency": "emergency",
         "publish_at": "2024-04-03T08:30:00+02:00",
-        "extra": "media: announcements/media/vento.png\n"
+        "extra": "media: announcements/media/vento.png\ntemplate: immagine\n"
                  "expires_at: 2024-04-04T23:59:00+02:00\n",
         "body": "Allerta arancione per vento forte.\n\n> Restate in casa."},
     "2024-04-03-acqua": {
@@ -66,6 +90,7 @@ def make_town(root: Path, **overrides) -> Settings:
     write_announcement(ann, "2024-04-20-futuro", title="Avviso futuro",
                        publish_at="2024-04-20T09:00:00+02:00")
     (root / "pyproject.toml").write_text(PYPROJECT, encoding="utf-8")
+    (root / "templates.toml").write_text(CATALOGUE, encoding="utf-8")
     assert Path.cwd() == root, "make_town reads its pyproject.toml: chdir to it first"
     settings = load_settings(now=NOW, **overrides)
     add_citizens(settings.database, 3)
