@@ -9,17 +9,8 @@ from runner.announcements.reading import load_all
 from runner.channels.markup import Received, Texts, page_html, telegram_html
 from runner.channels.selection import Entry
 from tests.announcement_repo import Repo
+from tests.channels.town import CATALOGUE
 
-CATALOGUE = '''
-[[template]]
-name = "avviso"
-language = "it"
-status = "APPROVED"
-category = "UTILITY"
-header = "NONE"
-body = "Avviso del Comune di Prova: *{{1}}*\\n\\n{{2}}"
-footer = "Per cancellarti scrivi MI CANCELLO"
-'''
 BODY = "Via **Roma** chiusa <subito>.\n\n- deviazione: via Manzoni\n\n> Ci scusiamo."
 
 
