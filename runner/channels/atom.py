@@ -81,8 +81,8 @@ def feed(settings: Settings, path: str, title: str, entries: list[Entry],
     here = posixpath.dirname(path)
     chosen = latest(entries, by_id, settings.site_feed_entries)
     fg = FeedGenerator()
-    fg.id(entry_tag(settings, path.removesuffix(".xml"),
-                    datetime(2000, 1, 1), kind="feed"))
+    # A fixed date: a feed's id must never change, whatever it lists.
+    fg.id(entry_tag(settings, path.removesuffix(".xml"), datetime(2000, 1, 1), kind="feed"))
     fg.title(title)
     fg.author({"name": settings.town})
     fg.language(settings.language)

@@ -68,7 +68,7 @@ def publish(settings: Settings, out: str | Path = "site") -> PublishResult:
     entries = select(settings, result.valid, settings.current_time(), records)
     built = build(settings, entries, Path(out))
     built.database = records is not None
-    built.left_out = len({p.file for p in result.problems})
+    built.left_out = len({p.file for p in result.errors})  # warnings do not stop a send
     return built
 
 
