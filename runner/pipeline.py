@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 from .announcements.publish import publish
 from .announcements.validate import check
 from .channels.mirror import mirror
+from .channels.telegram import configured
 from .messages import t, tn
 from .send import SendSummary, report, send
 from .send.counts import write_counts
@@ -50,7 +51,7 @@ def run(settings: Settings, environ: Mapping[str, str],
         emit(t("review.run-bubble", id=plan.id) + "\n" + plan.preview)
     # Counts only, for the next pull request's reviewer (the send workflow publishes it).
     emit(t("review.counts-written", path=write_counts(settings)))
-    if not settings.telegram_enabled:
+    if not configured(settings):
         return max(result.exit_code, summary.exit_code)
     posts = mirror(settings, result.valid)
     emit("\n".join(posts.lines()))

@@ -12,10 +12,18 @@ from __future__ import annotations
 
 from datetime import datetime, time
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import (
     BaseSettings,
     DotEnvSettingsSource,
@@ -101,6 +109,7 @@ class LifecycleLabels(BaseModel):
     exercise: str = "ESERCITAZIONE"
     test: str = "PROVA"
 
+
 # --- public channels: CAP 1.2 vocabulary (OASIS CAP 1.2, section 3.2.2) ---------------
 CapCategory = Literal["Geo", "Met", "Safety", "Security", "Rescue", "Fire", "Health", "Env",
                       "Transport", "Infra", "CBRNE", "Other"]
@@ -134,6 +143,13 @@ def _default_cap_levels() -> dict[str, CapLevels]:
         "high": CapLevels(urgency="Expected", severity="Moderate", certainty="Likely"),
         "emergency": CapLevels(urgency="Immediate", severity="Severe", certainty="Observed"),
     }
+
+
+# A town that maps one category or urgency keeps the defaults for the rest.
+CapCategories = Annotated[dict[str, CapCategory],
+                          AfterValidator(lambda value: {**DEFAULT_CAP_CATEGORIES, **value})]
+CapLevelsByUrgency = Annotated[dict[str, CapLevels],
+                               AfterValidator(lambda value: {**_default_cap_levels(), **value})]
 
 
 class Settings(BaseSettings):
@@ -274,10 +290,9 @@ class Settings(BaseSettings):
     # The CAP sender (the town's, unique: a domain or an address); unset: town_site.
     cap_sender: str = Field("", pattern=r"^[^\s,<&]*$")
     cap_language: str = "it-IT"
-    cap_categories: dict[str, CapCategory] = Field(
-        default_factory=lambda: dict(DEFAULT_CAP_CATEGORIES))  # other categories: Other
-    cap_levels: dict[str, CapLevels] = Field(default_factory=_default_cap_levels)
-    # Telegram mirror: on when both are set (the token only from the environment).
+    cap_categories: CapCategories = Field(default_factory=lambda: dict(DEFAULT_CAP_CATEGORIES))
+    cap_levels: CapLevelsByUrgency = Field(default_factory=_default_cap_levels)
+    # Telegram mirror: on when both are set (runner.channels.telegram.configured).
     telegram_token: SecretStr | None = None
     telegram_chat_id: str = ""  # @channelname or -100...
     telegram_api_base: str = "https://api.telegram.org"
@@ -310,18 +325,6 @@ class Settings(BaseSettings):
         if (self.moderate_subscribe or self.moderate_unsubscribe) and not self.welcome_template:
             raise ValueError(t("settings.welcome-template-required"))
         return self
-
-    @field_validator("cap_categories", "cap_levels")
-    @classmethod
-    def _over_the_defaults(cls, value: dict, info) -> dict:
-        # A town that maps one category or urgency keeps the defaults for the rest.
-        defaults = (dict(DEFAULT_CAP_CATEGORIES) if info.field_name == "cap_categories"
-                    else _default_cap_levels())
-        return {**defaults, **value}
-
-    @property
-    def telegram_enabled(self) -> bool:
-        return self.telegram_token is not None and bool(self.telegram_chat_id)
 
     @property
     def tz(self) -> ZoneInfo:

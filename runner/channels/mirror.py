@@ -37,7 +37,7 @@ from .markup import Texts, telegram_html
 from .selection import Entry, select
 from .site import media_file
 from .store import PostJournal, records_of
-from .telegram import CAPTION_LIMIT, Ambiguous, BotApi, NotSent, TelegramError
+from .telegram import CAPTION_LIMIT, Ambiguous, BotApi, NotSent, TelegramError, configured
 
 if TYPE_CHECKING:
     from ..announcements.model import Announcement
@@ -108,7 +108,7 @@ def mirror(settings: Settings, announcements: list[Announcement] | None = None, 
            repost: str | None = None) -> MirrorSummary:
     """Post what has gone out and is current to the channel; ``repost``: an id whose
     ``unknown`` post staff found missing from the channel."""
-    if not settings.telegram_enabled:
+    if not configured(settings):
         return MirrorSummary(enabled=False)
     if announcements is None:
         announcements = check(settings).valid

@@ -19,12 +19,21 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import requests
+
+if TYPE_CHECKING:
+    from ..settings import Settings
 
 # Telegram's limits (characters after the HTML is parsed).
 TEXT_LIMIT = 4096
 CAPTION_LIMIT = 1024
+
+
+def configured(settings: Settings) -> bool:
+    """The mirror is on when the channel and the token (a secret) are both set."""
+    return settings.telegram_token is not None and bool(settings.telegram_chat_id)
 
 
 class TelegramError(Exception):

@@ -16,6 +16,7 @@ from pydantic import SecretStr
 
 from runner.channels import mirror as mirror_module
 from runner.channels.mirror import mirror
+from runner.channels.telegram import configured
 from runner.db import connect
 from runner.pipeline import run
 from tests import telegram_api_server
@@ -225,4 +226,4 @@ def test_the_token_is_a_secret_never_read_from_a_file(tmp_path, monkeypatch):
     (tmp_path / "pyproject.toml").write_text(f'[tool.banditore]\ntelegram_chat_id = "{CHAT}"\n')
     monkeypatch.setenv("BANDITORE_TELEGRAM_TOKEN", TOKEN)
     settings = load_settings()
-    assert settings.telegram_enabled and TOKEN not in repr(settings)
+    assert configured(settings) and TOKEN not in repr(settings)
