@@ -53,9 +53,9 @@ def cap_time(moment: datetime) -> str:
     return moment.replace(microsecond=0).isoformat()
 
 
-def reference(settings: Settings, original: Entry) -> str:
+def reference(settings: Settings, original_id: str, sent: datetime) -> str:
     """``sender,identifier,sent`` of an earlier alert, as ``references`` lists it."""
-    return f"{sender(settings)},{identifier(settings, original.id)},{cap_time(original.published)}"
+    return f"{sender(settings)},{identifier(settings, original_id)},{cap_time(sent)}"
 
 
 def _sub(parent, name: str, text: str | None = None):
@@ -65,10 +65,10 @@ def _sub(parent, name: str, text: str | None = None):
     return node
 
 
-def alert(settings: Settings, entry: Entry, by_id: dict[str, Entry], links: Links,
+def alert(settings: Settings, entry: Entry, links: Links,
           received: Received | None = None) -> bytes:
-    """The CAP 1.2 alert of ``entry`` as UTF-8 XML. ``by_id`` holds the announcements
-    its ``references`` may point to; ``received``: its text, when already rendered."""
+    """The CAP 1.2 alert of ``entry`` as UTF-8 XML (``received``: its text, when
+    already rendered)."""
     received = Texts(settings).received(entry) if received is None else received
     root = etree.Element(f"{{{NS}}}alert", nsmap={None: NS})
     _sub(root, "identifier", identifier(settings, entry.id))
@@ -77,7 +77,9 @@ def alert(settings: Settings, entry: Entry, by_id: dict[str, Entry], links: Link
     _sub(root, "status", entry.status)
     _sub(root, "msgType", entry.msg_type)
     _sub(root, "scope", "Public")
-    refs = [reference(settings, by_id[ref]) for ref in entry.references if ref in by_id]
+    # The original is named even when it is not published itself (stopped before
+    # it went out): a reader of the Cancel still learns what it cancels.
+    refs = [reference(settings, ref, sent) for ref, sent in entry.reference_sent.items()]
     if refs:
         _sub(root, "references", " ".join(refs))
     info = _sub(root, "info")

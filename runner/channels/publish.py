@@ -150,7 +150,6 @@ def _write_range(bounds: tuple[int, int]) -> tuple[int, int, dict[str, str]]:
     the feeds list). Each text is rendered once, for all three."""
     job = _JOB
     assert job is not None
-    by_id = job.site.by_id
     alerts, bodies = 0, {}
     for entry in job.entries[bounds[0]:bounds[1]]:
         received = job.site.texts.received(entry)
@@ -160,7 +159,7 @@ def _write_range(bounds: tuple[int, int]) -> tuple[int, int, dict[str, str]]:
         _write(job.root / page_path(entry.id), job.site.page(entry, body).encode())
         if job.site.cap:
             _write(job.root / "cap" / f"{entry.id}.xml",
-                   cap.alert(job.settings, entry, by_id, job.links, received))
+                   cap.alert(job.settings, entry, job.links, received))
             alerts += 1
     return bounds[1] - bounds[0], alerts, bodies
 

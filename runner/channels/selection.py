@@ -1,11 +1,14 @@
 """Which announcements the public channels show: those that have gone out.
 
 An announcement has gone out when its publish time has passed and the send
-stage's records agree (:func:`has_gone_out`). It is *withdrawn* when it was stopped
-after some citizens had it (``cancelled: true`` once sending began). One left out
-of WhatsApp is left out everywhere: cancelled before anything was sent, still
-queued (quiet hours), never planned, or never valid (a file with problems is
-never sent, so the channels only ever see what passed ``validate``).
+stage's records agree (:func:`has_gone_out`). It is *withdrawn* when a withdrawal
+(``cancels: <id>``) of it has gone out, or when it was stopped after some citizens
+had it (``cancelled: true`` once sending began); *updated* when a correction
+(``updates: <id>``) has. One left out of WhatsApp is left out everywhere:
+cancelled before anything was sent, still queued (quiet hours), never planned,
+never valid (a file with problems is never sent, so the channels only ever see
+what passed ``validate``), and drills (``status: exercise|test``: the staff test
+group's only).
 
 Every channel reads the same :class:`Entry`: the text as citizens received it
 (:mod:`.markup`, from the bubble staff previewed), its media, and
@@ -36,6 +39,8 @@ class Entry:
     status: str = "Actual"  # CAP status: Actual, or Exercise for a drill
     msg_type: str = "Alert"  # CAP msgType: Alert, Update (a correction), Cancel (a withdrawal)
     references: tuple[str, ...] = ()  # ids of the announcements it updates or cancels
+    # When each of those was published (CAP's references name it by sender, id, sent).
+    reference_sent: dict[str, datetime] = field(default_factory=dict)
     withdrawn: bool = False
     withdrawn_by: str | None = None  # the withdrawal's id (None: stopped by `cancelled`)
     updated_by: list[str] = field(default_factory=list)
@@ -61,10 +66,11 @@ class Entry:
 
 
 def lifecycle(ann: Announcement) -> tuple[str, str, tuple[str, ...]]:
-    """(CAP status, msgType, references) from the front matter. Every announcement
-    is an Actual Alert until the schema says otherwise (drills, corrections and
-    withdrawals are front-matter keys of their own)."""
-    return "Actual", "Alert", ()
+    """(CAP status, msgType, references) from the front matter: ``status`` actual,
+    exercise or test is Actual, Exercise or Test; ``updates``/``cancels`` make an
+    Update/Cancel that references the original."""
+    refs = (ann.references,) if ann.references else ()
+    return ann.status.capitalize(), ann.msg_type.capitalize(), refs
 
 
 def has_gone_out(ann: Announcement, now: datetime, evidence: Evidence | None,
@@ -88,6 +94,7 @@ def select(settings: Settings, announcements: list[Announcement], now: datetime,
     """The entries of everything that has gone out, oldest first, with the marks that
     tie a correction or a withdrawal to its original."""
     tz = settings.tz
+    published = {a.id: a.effective_publish_at for a in announcements}
     entries: dict[str, Entry] = {}
     for ann in announcements:
         status, msg_type, references = lifecycle(ann)
@@ -100,7 +107,9 @@ def select(settings: Settings, announcements: list[Announcement], now: datetime,
         entries[ann.id] = Entry(
             ann=ann, published=ann.effective_publish_at.astimezone(tz),
             expires=expires.astimezone(tz) if expires else None, status=status,
-            msg_type=msg_type, references=references, withdrawn=ann.cancelled)
+            msg_type=msg_type, references=references, withdrawn=ann.cancelled,
+            reference_sent={r: published[r].astimezone(tz) for r in references
+                            if published.get(r) is not None})
     for entry in entries.values():
         for ref in entry.references:
             original = entries.get(ref)
