@@ -47,8 +47,32 @@ Per lavori sulla rete **via Roma {n}** è chiusa dalle 8 alle 18 di _giovedì_.
 """
 
 
+# The two templates as Meta approved them: validate holds each announcement to its
+# template's text (without the catalogue every file would stop at the first rule).
+CATALOGUE = """\
+[[template]]
+name = "avviso"
+language = "it"
+status = "APPROVED"
+category = "UTILITY"
+header = "NONE"
+body = "Avviso del Comune di Benchmark: *{{1}}*\\n\\n{{2}}"
+footer = "Per cancellarti scrivi MI CANCELLO"
+
+[[template]]
+name = "immagine"
+language = "it"
+status = "APPROVED"
+category = "UTILITY"
+header = "IMAGE"
+body = "Allerta dal Comune di Benchmark: *{{1}}*\\n\\n{{2}}"
+footer = "Per cancellarti scrivi MI CANCELLO"
+"""
+
+
 def generate(root: Path, count: int) -> None:
     (root / "pyproject.toml").write_text(PYPROJECT, encoding="utf-8")
+    (root / "templates.toml").write_text(CATALOGUE, encoding="utf-8")
     media = root / "announcements" / "media"
     media.mkdir(parents=True)
     # The committed sample image: a real 8-bit RGB PNG.
