@@ -281,19 +281,16 @@ class Settings(BaseSettings):
     cms_auth_url: str = ""
 
     # --- public channels: archive site, Atom, CAP 1.2, Telegram (runner.channels) ---
-    # Where the published site lives (https://...; the Pages workflow sets it): feeds
-    # and CAP alerts link to it. Unset: links are relative to the site's folder.
+    # The site's address (the Pages workflow sets it), for feeds and CAP alerts to link
+    # to; unset: relative links. No istat_code (the CAP area's geocode): no CAP alerts.
     site_url: str = ""
     site_feed_entries: int = Field(50, ge=1)  # the latest N in each Atom feed
-    # The town's ISTAT code (6 digits), the CAP area's geocode; unset: no CAP alerts.
-    istat_code: str = Field("", pattern=r"^(\d{6})?$")
-    # The CAP sender (the town's, unique: a domain or an address); unset: town_site.
-    cap_sender: str = Field("", pattern=r"^[^\s,<&]*$")
+    istat_code: str = Field("", pattern=r"^(\d{6})?$")  # the town's, 6 digits
+    cap_sender: str = Field("", pattern=r"^[^\s,<&]*$")  # unique; unset: town_site
     cap_language: str = "it-IT"
     cap_categories: CapCategories = Field(default_factory=lambda: dict(DEFAULT_CAP_CATEGORIES))
     cap_levels: CapLevelsByUrgency = Field(default_factory=_default_cap_levels)
-    # Telegram mirror: on when both are set (runner.channels.telegram.configured).
-    telegram_token: SecretStr | None = None
+    telegram_token: SecretStr | None = None  # Telegram is on with both of these
     telegram_chat_id: str = ""  # @channelname or -100...
     telegram_api_base: str = "https://api.telegram.org"
 

@@ -5,8 +5,9 @@ was never sent), and of those only what has gone out
 (:mod:`.selection`). The site is written to ``<out>.new`` and moved into place
 at the end, so a failed build leaves the previous site whole and a page of an
 announcement that no longer qualifies does not linger. ``<out>`` must be a
-folder ``publish`` wrote (it holds ``.banditore-site``) or not exist: ``--out .``
-can never wipe the repository.
+folder ``publish`` wrote (it holds ``.banditore-site``), hold only the staff's
+form (``admin/``, which ``make cms-site`` puts there and every publish carries
+over), or not exist: ``--out .`` can never wipe the repository.
 
 Cost: one page and one alert per announcement, written by worker processes for
 large archives, as ``validate`` reads them (measured by ``bench/publish.py``
@@ -36,6 +37,7 @@ if TYPE_CHECKING:
     from ..settings import Settings
 
 MARKER = ".banditore-site"
+KEPT = ("admin",)  # what others put in the site (the staff's form): carried over
 
 
 @dataclass
@@ -100,14 +102,20 @@ def build(settings: Settings, entries: list[Entry], out: Path) -> PublishResult:
 
 
 def _check_target(out: Path) -> None:
-    if out.exists() and (not out.is_dir() or (any(out.iterdir())
-                                              and not (out / MARKER).exists())):
+    if not out.exists():
+        return
+    foreign = out.is_dir() and not (out / MARKER).exists() and any(
+        entry.name not in KEPT for entry in out.iterdir())
+    if not out.is_dir() or foreign:
         raise ConfigError(t("publish.not-a-site", out=out, marker=MARKER))
 
 
 def _swap(new: Path, out: Path) -> None:
     old = out.with_name(out.name + ".old")
     shutil.rmtree(old, ignore_errors=True)
+    for name in KEPT:
+        if (out / name).exists():
+            (out / name).rename(new / name)
     if out.exists():
         out.rename(old)
     new.rename(out)

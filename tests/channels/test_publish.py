@@ -98,6 +98,16 @@ def test_publishing_again_replaces_the_site_whole(town, tmp_path):
     assert (site / MARKER).exists() and not (tmp_path / "site.new").exists()
 
 
+def test_the_staff_form_in_the_site_is_kept(town, tmp_path):
+    form = tmp_path / "site" / "admin" / "index.html"  # what `make cms-site` writes
+    form.parent.mkdir(parents=True)
+    form.write_text("<!doctype html><title>Decap</title>", encoding="utf-8")
+    publish(town, tmp_path / "site")
+    publish(town, tmp_path / "site")
+    assert form.read_text(encoding="utf-8").endswith("Decap</title>")
+    assert pages(tmp_path / "site") == PUBLISHED
+
+
 def test_a_folder_publish_did_not_write_is_never_replaced(town, tmp_path):
     with pytest.raises(ConfigError, match="non è un sito"):
         publish(town, tmp_path / "announcements")
