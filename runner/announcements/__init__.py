@@ -8,6 +8,7 @@
 - :mod:`.policy`: the rule registry; :mod:`.rules`, :mod:`.text_rules`,
   :mod:`.markup_rules`, :mod:`.template_rules`, :mod:`.schedule` and
   :mod:`.lifecycle` (corrections, withdrawals, drills) the rules;
+  :mod:`.personal_data` finds phone numbers, e-mails, codici fiscali (citizens' texts too);
 - :mod:`.validate`: every rule over the repository, and ``preview``;
 - :mod:`.problems` the Problem type, :mod:`.publish` how problems are printed,
   :mod:`.review` the reviewer's block;
