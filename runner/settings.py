@@ -10,7 +10,7 @@ be committed to git, so finding one there is a configuration error.
 
 from __future__ import annotations
 
-from datetime import datetime, time
+from datetime import date, datetime, time
 from pathlib import Path
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo
@@ -293,6 +293,30 @@ class Settings(BaseSettings):
     telegram_token: SecretStr | None = None  # Telegram is on with both of these
     telegram_chat_id: str = ""  # @channelname or -100...
     telegram_api_base: str = "https://api.telegram.org"
+
+    # --- citizens' rights: data minimisation, notices, hints -----------------------
+    # What a citizen wrote that is not a keyword is kept this many days, then only
+    # its classification and masked form remain (on every sync, rebuilds included).
+    retention_days: int = Field(30, ge=1)
+    # One short reply inside the 24-hour window to a message that nearly matched a
+    # keyword, saying the exact keywords. Off: many towns promise the number never answers.
+    near_miss_hint: bool = False
+    hint_text: str = (
+        "Per iscriverti al servizio WhatsApp del {town} scrivi esattamente "
+        "{subscribe_keyword}; per cancellarti scrivi {unsubscribe_keyword}."
+    )
+    # The day the privacy notice at privacy_url came into force: change it when the
+    # notice changes, and subscribers who consented to an older one are sent notice_text
+    # (as notice_template outside the 24-hour window). Unset: the version is a hash of
+    # the welcome text and privacy_url, dated when sync first met it.
+    privacy_notice_date: date | None = None
+    notice_text: str = (
+        "Il {town} ha aggiornato l'informativa privacy del servizio WhatsApp: {privacy_url}. "
+        "Per cancellarti scrivi {unsubscribe_keyword}."
+    )
+    notice_template: str | None = None
+    # (What messages cost in the reports: `prices` above, by the pricing category the
+    # status webhooks report, for the messages they say are billable.)
 
     # --- clock ------------------------------------------------------------------
     now: datetime | None = None

@@ -289,6 +289,26 @@ MIGRATIONS: list[tuple[str, str]] = [
         );
         """,
     ),
+    (
+        "0008_rights",
+        """
+        -- What a message that is not a keyword looked like, masked (names, numbers,
+        -- e-mails gone): kept when its text is dropped after retention_days.
+        ALTER TABLE inbound ADD COLUMN form VARCHAR;
+        -- The price Meta charges depends on these (status webhooks' pricing);
+        -- pricing_type: regular | free_customer_service | free_entry_point.
+        ALTER TABLE statuses ADD COLUMN pricing_type VARCHAR;
+        ALTER TABLE statuses ADD COLUMN billable BOOLEAN;
+
+        -- Each privacy notice version and when it came into force: a consent is
+        -- given under the version in force at its time; reports name versions by date.
+        CREATE TABLE notices (
+            version        VARCHAR PRIMARY KEY,
+            in_force_from  TIMESTAMPTZ NOT NULL
+        );
+        INSERT INTO notices SELECT notice_version, min(ts) FROM consents GROUP BY 1;
+        """,
+    ),
 ]
 
 

@@ -136,8 +136,8 @@ def topic_menu(settings: Settings, topics: Topics, text: str) -> dict:
 
 
 def reply_template(settings: Settings, kind: str) -> str | None:
-    """The approved template a welcome/goodbye goes out as outside the 24-hour window
-    (an acknowledgement has none: it is only ever sent inside the window)."""
+    """The approved template a reply goes out as outside the 24-hour window (an
+    acknowledgement or a hint has none: it is only ever sent inside the window)."""
     name = getattr(settings, f"{kind}_template", None)
     if name and name not in settings.templates:
         raise ConfigError(t("send.reply-template-unknown", kind=kind, name=name,

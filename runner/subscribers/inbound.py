@@ -4,11 +4,13 @@ stored once (by wamid)."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from ..db import temp_table
 from .keywords import classifier
 from .privacy import citizen_id as pseudonym
+from .privacy import masked_form
 from .replay import REPLAYED_KINDS
 from .states import drop_forgotten
 from .topics import Topics
@@ -73,7 +75,8 @@ def _rekey(con: duckdb.DuckDBPyConnection, old: str, new: str, wa_id: str) -> No
 
 
 def classify(con: duckdb.DuckDBPyConnection, settings: Settings) -> None:
-    """Keywords: Python looks at each distinct text once; DuckDB joins the result."""
+    """Keywords: Python looks at each distinct text once; DuckDB joins the result.
+    A near miss also gets its masked form, which outlives its text."""
     texts = [r[0] for r in con.execute(
         f"SELECT DISTINCT text FROM stage_messages WHERE type IN {CLASSIFIED_TYPES} "
         "AND text IS NOT NULL").fetchall()]
@@ -83,7 +86,9 @@ def classify(con: duckdb.DuckDBPyConnection, settings: Settings) -> None:
                kind=("VARCHAR", [m.kind for m in matches]),
                keyword=("VARCHAR", [m.keyword for m in matches]),
                captured_name=("VARCHAR", [m.name for m in matches]),
-               topic=("VARCHAR", [m.topic for m in matches]))
+               topic=("VARCHAR", [m.topic for m in matches]),
+               form=("VARCHAR", [masked_form(text, c.known_word) if m.kind == "near_miss"
+                                 else None for text, m in zip(texts, matches, strict=True)]))
     # A tap on a row of our topic menu is a pick (kind 'topic'), whatever its title says.
     topics = Topics(settings)
     ids = [r[0] for r in con.execute(
@@ -108,6 +113,7 @@ def insert_inbound(con: duckdb.DuckDBPyConnection, summary: Summary,
                     WHEN m.type IN {CLASSIFIED_TYPES} THEN v.kind END AS kind,
                CASE WHEN p.topic IS NULL THEN v.keyword END AS keyword,
                CASE WHEN p.topic IS NULL THEN v.captured_name END AS captured_name,
+               v.form,
                m.file, m.line, m.wa_id, m.user_id, m.profile_name,
                coalesce(p.topic, v.topic) AS topic
         FROM stage_identities m
@@ -124,9 +130,9 @@ def insert_inbound(con: duckdb.DuckDBPyConnection, summary: Summary,
     con.execute("DROP VIEW stage_identities")
     drop_forgotten(con, "stage_new", "ts", forgotten)
     new = con.execute("""
-        INSERT INTO inbound
-        SELECT wamid, citizen_id, ts, type, text, coalesce(kind, 'ignored'), keyword,
-               captured_name, file, line, topic
+        INSERT INTO inbound BY NAME
+        SELECT wamid, citizen_id, ts, type, text, coalesce(kind, 'ignored') AS kind, keyword,
+               captured_name, file, line, topic, form
         FROM stage_new""").fetchall()[0][0]
     s.messages += new
     s.duplicates += staged - new
@@ -152,3 +158,15 @@ def insert_inbound(con: duckdb.DuckDBPyConnection, summary: Summary,
         INSERT INTO stage_affected
         SELECT DISTINCT citizen_id FROM stage_new WHERE kind IN {REPLAYED_KINDS}
         """).fetchall()[0][0]
+
+
+# Messages that are not keywords: what the citizen wrote is kept this long, then only
+# what it was (kind, the keyword it was close to, its masked form) remains.
+def drop_old_texts(con: duckdb.DuckDBPyConnection, settings: Settings) -> int:
+    """Forget the text of messages older than ``retention_days`` that are not keywords
+    (a keyword's text is the consent record). Returns how many were dropped."""
+    cutoff = settings.current_time() - timedelta(days=settings.retention_days)
+    return con.execute("""
+        UPDATE inbound SET text = NULL
+        WHERE text IS NOT NULL AND kind NOT IN ('subscribe', 'unsubscribe') AND ts < ?""",
+        [cutoff]).fetchall()[0][0]

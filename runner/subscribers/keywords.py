@@ -65,6 +65,18 @@ _INTENT_STEMS = ("iscriv", "cancell", "disiscriv", "annull")
 # Whole words that mean "leave" in any town ("STOP" is what people send to
 # every sender): never an unsubscription unless configured, but worth a look.
 _INTENT_WORDS = frozenset({"stop", "basta", "unsubscribe", "disdetta"})
+# Words people write around a keyword that tell nothing about who they are: a near
+# miss is shown with these (and the keywords' own words); any other word could be a
+# name or an address, and is masked (:func:`runner.subscribers.privacy.masked_form`).
+_PLAIN_WORDS = frozenset("""
+    buongiorno buonasera buonanotte salve ciao grazie prego per favore cortesia piacere
+    vorrei voglio volevo vorremmo desidero desidera posso possiamo potete potrei come si no
+    ok okay info informazioni servizio notizie avvisi avviso messaggi messaggio whatsapp
+    comune ricevere ricevo essere non piu mi ti ci vi a al alla allo ai agli alle il la lo
+    le i gli un una uno di del della dello dei degli delle da dal dalla e ed o che anche in
+    nel nella su sul con sono io noi attiva attivare attivo disattiva disattivare
+    hello hi please thanks thank you yes subscribe
+    """.split())
 _NEAR_MISS_MAX_WORDS = 12
 _NAME_MAX_WORDS = 5
 
@@ -133,6 +145,9 @@ class Classifier:
         for keyword in menu:
             self._add(_compact(fold(keyword)), Match("topics", keyword))
 
+        self._words = _PLAIN_WORDS | _INTENT_WORDS | {w for tokens, _ in self._tokens
+                                                      for w in tokens} | set(self._topics)
+
     def _add(self, key: str, match: Match) -> None:
         other = self._exact.get(key)
         if other and (other.kind, other.topic) != (match.kind, match.topic):
@@ -154,6 +169,11 @@ class Classifier:
             for alias, topic in self._topics.items():
                 self._add(key + alias, Match(match.kind, match.keyword, topic=topic))
         self._topic_lengths = sorted({len(alias) for alias in self._topics})
+
+    def known_word(self, word: str) -> bool:
+        """A folded word that may be shown from what a citizen wrote: a keyword's or a
+        topic's word, a word of intent or courtesy. Anything else could be a name."""
+        return word in self._words or word.startswith(self._stems)
 
     def classify(self, text: str | None) -> Match:
         if not text:

@@ -1,43 +1,56 @@
-"""The texts a citizen receives on joining or leaving, or about topics, and the
-version of the notice.
+"""The texts a citizen receives besides announcements, and when each is due.
 
 The send engine sends exactly :func:`reply_text`; a consent records the
-:func:`notice_version` in force, a hash of that same text.
+:func:`notice_version` in force at its time (``notices`` dates each version).
 
 Where staff moderate, a request is acknowledged at once, inside the citizen's
 24-hour window (``ack_subscribe``: "richiesta ricevuta"; ``ack_unsubscribe``:
 sending has stopped); the welcome or goodbye follows the staff decision. Where the
 town has a topic menu, the welcome carries it and says how to use it
 (``topic_texts.hint``), and :func:`menu_text` heads each later menu with what changed.
+Sync also queues the new notice for subscribers who consented to an older one
+(:func:`queue_notices`) and, where the town wants it, one hint for a near miss
+(:func:`queue_hints`).
 """
 
 from __future__ import annotations
 
 import hashlib
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from ..settings import Settings
     from .topics import Topics
 
-# The replies a keyword earns, as deliveries.kind (an announcement is 'announcement').
-REPLY_KINDS = ("welcome", "goodbye", "ack_subscribe", "ack_unsubscribe", "topics")
+# The replies the service sends besides announcements, as deliveries.kind (an
+# announcement is 'announcement'): a keyword earns a welcome or a goodbye (and, where
+# staff moderate, an acknowledgement; a topic menu where asked), a near miss a hint
+# (near_miss_hint), a new privacy notice reaches earlier subscribers.
+REPLY_KINDS = ("welcome", "goodbye", "ack_subscribe", "ack_unsubscribe", "topics", "hint",
+               "notice")
 REPLY_KINDS_SQL = "(" + ", ".join(f"'{kind}'" for kind in REPLY_KINDS) + ")"
 # The delivery id of a reply: this prefix and the wamid of the message it answers (a
 # topic menu headed by a change: "t").
 REPLY_PREFIX = {"welcome": "w", "goodbye": "g", "ack_subscribe": "r", "ack_unsubscribe": "l",
                 "topics": "m"}
+# The replies the state machine derives from keywords (:mod:`.states` withdraws them
+# when the history changes; a hint or a notice is queued once and stays).
+KEYWORD_REPLIES_SQL = "(" + ", ".join(f"'{kind}'" for kind in REPLY_PREFIX) + ")"
 # The replies that are one text (reply_text), sent as a template outside the 24-hour
-# window where the town has one; a topic menu is an interactive list, only inside it.
-TEXT_REPLY_KINDS = ("welcome", "goodbye", "ack_subscribe", "ack_unsubscribe")
+# window where the town has one (<kind>_template); a topic menu is an interactive
+# list, only inside it.
+TEXT_REPLY_KINDS = ("welcome", "goodbye", "ack_subscribe", "ack_unsubscribe", "hint", "notice")
+_TEXTS = {"welcome": "welcome_text", "goodbye": "goodbye_text",
+          "ack_subscribe": "received_subscribe_text",
+          "ack_unsubscribe": "received_unsubscribe_text", "hint": "hint_text",
+          "notice": "notice_text"}
 
 
 def reply_text(settings: Settings, kind: str) -> str:
-    """The welcome or goodbye text as the citizen reads it (the send engine formats
-    the same placeholders)."""
-    template = {"welcome": settings.welcome_text, "goodbye": settings.goodbye_text,
-                "ack_subscribe": settings.received_subscribe_text,
-                "ack_unsubscribe": settings.received_unsubscribe_text}[kind]
+    """The text of a reply kind as the citizen reads it (the send engine formats the
+    same placeholders)."""
+    template = getattr(settings, _TEXTS[kind])
     text = template.format(
         town=settings.town,
         privacy_url=settings.privacy_url,
@@ -70,6 +83,72 @@ def _topic_format(settings: Settings, text: str, **values) -> str:
 
 
 def notice_version(settings: Settings) -> str:
-    """Content hash of the welcome/privacy notice in force: recorded with every consent."""
+    """The privacy notice in force, recorded with every consent: the day it came into
+    force (``privacy_notice_date``), else a content hash of the welcome text and
+    ``privacy_url``."""
+    if settings.privacy_notice_date:
+        return settings.privacy_notice_date.isoformat()
     text = "\n".join([reply_text(settings, "welcome"), settings.privacy_url])
     return "sha256:" + hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def record_notice(con, settings: Settings) -> str:
+    """Date the notice in force in ``notices`` if it is new: ``privacy_notice_date``,
+    else the first one ever covers all history and a later one starts now. Returns
+    its version."""
+    version = notice_version(settings)
+    if settings.privacy_notice_date:
+        start = datetime.combine(settings.privacy_notice_date, datetime.min.time(), settings.tz)
+    else:
+        first = not con.execute("SELECT count(*) FROM notices").fetchall()[0][0]
+        start = (con.execute("SELECT min(ts) FROM inbound").fetchall()[0][0] if first
+                 else None) or settings.current_time()
+    con.execute("INSERT OR IGNORE INTO notices VALUES (?, ?)", [version, start])
+    return version
+
+
+# The version in force at a consent's time (SQL, ``ts`` being the consent's column).
+VERSION_AT = """coalesce((SELECT arg_max(n.version, n.in_force_from) FROM notices n
+                          WHERE n.in_force_from <= {ts}), ?)"""
+
+
+def queue_notices(con, settings: Settings, version: str) -> int:
+    """A 'notice' reply to each active subscriber whose latest consent was given under
+    another notice, once per version (the delivery id names it)."""
+    return con.execute("""
+        INSERT INTO deliveries (delivery_id, kind, citizen_id, state, created_at)
+        SELECT 'n:' || s.citizen_id || ':' || $version, 'notice', s.citizen_id, 'queued', $now
+        FROM subscribers s
+        JOIN (SELECT citizen_id, arg_max(notice_version, ts) AS version
+              FROM consents GROUP BY citizen_id) c USING (citizen_id)
+        WHERE s.state = 'active' AND c.version <> $version
+          AND 'n:' || s.citizen_id || ':' || $version NOT IN (SELECT delivery_id FROM deliveries)
+        """, {"version": version, "now": settings.current_time()}).fetchall()[0][0]
+
+
+def queue_hints(con, settings: Settings) -> int:
+    """With ``near_miss_hint``: a 'hint' reply to the first near miss of a citizen in 24
+    hours, while the window it opened is still open, unless a keyword followed or the
+    citizen is blocked. Earlier near misses could only be answered by a template."""
+    if not settings.near_miss_hint:
+        return 0
+    now = settings.current_time()
+    return con.execute("""
+        INSERT INTO deliveries (delivery_id, kind, citizen_id, state, created_at)
+        WITH recent AS (SELECT wamid, citizen_id, ts, kind FROM inbound WHERE ts >= $since),
+        near AS (
+            SELECT wamid, citizen_id, ts,
+                   lag(ts) OVER (PARTITION BY citizen_id ORDER BY ts, wamid) AS previous
+            FROM recent WHERE kind = 'near_miss'),
+        keyworded AS (
+            SELECT citizen_id, max(ts) AS last_keyword FROM recent
+            WHERE kind IN ('subscribe', 'unsubscribe') GROUP BY citizen_id)
+        SELECT 'h:' || n.wamid, 'hint', n.citizen_id, 'queued', n.ts
+        FROM near n LEFT JOIN keyworded k USING (citizen_id)
+        WHERE n.ts >= $open
+          AND (n.previous IS NULL OR n.previous < n.ts - INTERVAL 24 HOUR)
+          AND (k.last_keyword IS NULL OR k.last_keyword < n.ts)
+          AND n.citizen_id NOT IN (SELECT citizen_id FROM subscribers WHERE state = 'blocked')
+          AND 'h:' || n.wamid NOT IN (SELECT delivery_id FROM deliveries)
+        """, {"since": now - timedelta(hours=48), "open": now - timedelta(hours=24)}
+    ).fetchall()[0][0]

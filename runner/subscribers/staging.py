@@ -44,7 +44,9 @@ _MESSAGE = (
 _STATUS = (
     '{"id":"JSON","status":"VARCHAR","timestamp":"VARCHAR","recipient_id":"VARCHAR",'
     '"recipient_user_id":"VARCHAR","biz_opaque_callback_data":"VARCHAR",'
-    f'"errors":[{_ERROR}],"pricing":{{"category":"VARCHAR"}}}}'
+    f'"errors":[{_ERROR}],'
+    # billable as text: a value of another type must not make the whole line unreadable
+    '"pricing":{"category":"VARCHAR","type":"VARCHAR","billable":"VARCHAR"}}'
 )
 WEBHOOK_TYPE = (
     f'{{"entry":[{{"changes":[{{"field":"VARCHAR","value":{{"contacts":[{_CONTACT}],'
@@ -137,7 +139,7 @@ CREATE OR REPLACE TABLE stage.stage_items (
     wa_id VARCHAR, user_id VARCHAR, profile_name VARCHAR,
     status VARCHAR, recipient_id VARCHAR, callback VARCHAR,
     error_code INTEGER, error_title VARCHAR, pricing_category VARCHAR,
-    reason VARCHAR, detail VARCHAR)
+    pricing_type VARCHAR, billable BOOLEAN, reason VARCHAR, detail VARCHAR)
 """
 
 # One statement per block, from the list of lines to the stage rows: one JSON
@@ -220,7 +222,8 @@ FROM (
         coalesce(s.recipient_id, s.recipient_user_id) AS recipient_id,
         s.biz_opaque_callback_data AS callback,
         s.errors[1].code AS error_code, s.errors[1].title AS error_title,
-        s.pricing.category AS pricing_category
+        s.pricing.category AS pricing_category, s.pricing.type AS pricing_type,
+        CASE s.pricing.billable WHEN 'true' THEN true WHEN 'false' THEN false END AS billable
     FROM (SELECT line, unnest(v.statuses) AS s FROM stage_values WHERE len(v.statuses) > 0));
 
 INSERT INTO stage.stage_items BY NAME
@@ -239,6 +242,6 @@ FROM stage.stage_items WHERE item = 'message' AND reason IS NULL;
 
 CREATE OR REPLACE TEMP VIEW stage_statuses AS
 SELECT file, line, wamid, status, ts, recipient_id, callback, error_code, error_title,
-       pricing_category
+       pricing_category, pricing_type, billable
 FROM stage.stage_items WHERE item = 'status' AND reason IS NULL;
 """

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 
 from ..db import insert_rows, temp_table
 from .decisions import Decision, load_decisions
-from .notices import REPLY_KINDS_SQL, notice_version
+from .notices import KEYWORD_REPLIES_SQL, VERSION_AT, notice_version
 from .replay import REPLAYED_KINDS, Event, replay
 from .topics import Topics
 
@@ -140,18 +140,18 @@ def _store(con, version: str, summary) -> None:
     con.execute("INSERT INTO subscribers BY NAME SELECT * FROM rc_subs")
     con.execute(f"DELETE FROM subscriber_events WHERE {in_scope}")
     con.execute("INSERT INTO subscriber_events SELECT * FROM rc_events")
-    # A consent stays as first recorded (its notice version is the one then in force).
+    # A consent stays as first recorded, under the notice version in force at its time.
     con.execute(f"DELETE FROM consents WHERE {in_scope} "
                 "AND wamid NOT IN (SELECT wamid FROM rc_consents)")
-    con.execute("""
+    con.execute(f"""
         INSERT INTO consents
-        SELECT c.citizen_id, c.wamid, i.ts, i.text, i.keyword, ?,
+        SELECT c.citizen_id, c.wamid, i.ts, i.text, i.keyword, {VERSION_AT.format(ts="i.ts")},
                CASE WHEN i.topic IS NOT NULL THEN [i.topic] END
         FROM rc_consents c JOIN inbound i USING (wamid)
         WHERE c.wamid NOT IN (SELECT wamid FROM consents)""", [version])
     # Replies not sent yet and no longer implied (history changed) are withdrawn.
     con.execute(f"""
-        DELETE FROM deliveries WHERE {in_scope} AND kind IN {REPLY_KINDS_SQL}
+        DELETE FROM deliveries WHERE {in_scope} AND kind IN {KEYWORD_REPLIES_SQL}
           AND state = 'queued' AND delivery_id NOT IN (SELECT delivery_id FROM rc_replies)""")
     con.execute("""
         CREATE OR REPLACE TEMP TABLE rc_replies_new AS SELECT * FROM rc_replies

@@ -53,7 +53,8 @@ WITH batch AS (
         max(ts) FILTER (status = 'failed') AS failed_at,
         max((ts, error_code, error_title)) FILTER (status = 'failed') AS failure,
         max(recipient_id) AS recipient_id, max(callback) AS callback,
-        max(pricing_category) AS pricing_category
+        max(pricing_category) AS pricing_category, max(pricing_type) AS pricing_type,
+        bool_or(billable) AS billable
     FROM {source} GROUP BY wamid),
 merged AS (
     SELECT b.wamid,
@@ -67,6 +68,8 @@ merged AS (
         greatest(b.recipient_id, o.recipient_id) AS recipient_id,
         greatest(b.callback, o.callback) AS callback,
         greatest(b.pricing_category, o.pricing_category) AS pricing_category,
+        greatest(b.pricing_type, o.pricing_type) AS pricing_type,
+        greatest(b.billable, o.billable) AS billable,
         o.wamid IS NOT NULL AS known
     FROM batch b LEFT JOIN statuses o USING (wamid))
 SELECT *,
@@ -78,7 +81,7 @@ DELETE FROM statuses WHERE wamid IN (SELECT wamid FROM stage_merged WHERE known)
 
 INSERT INTO statuses (wamid, status, ts, sent_at, delivered_at, read_at, failed_at,
                       recipient_id, callback, error_code, error_title, pricing_category,
-                      played_at)
+                      played_at, pricing_type, billable)
 SELECT wamid,
     CASE WHEN failed THEN 'failed' WHEN played_at IS NOT NULL THEN 'played'
          WHEN read_at IS NOT NULL THEN 'read' WHEN delivered_at IS NOT NULL THEN 'delivered'
@@ -86,6 +89,6 @@ SELECT wamid,
     CASE WHEN failed THEN failed_at
          ELSE coalesce(played_at, read_at, delivered_at, sent_at, failed_at) END,
     sent_at, delivered_at, read_at, failed_at, recipient_id, callback,
-    failure[2], failure[3], pricing_category, played_at
+    failure[2], failure[3], pricing_category, played_at, pricing_type, billable
 FROM stage_merged;
 """

@@ -34,7 +34,8 @@ from ..db import temp_table
 from ..messages import t
 from . import logs, template_updates
 from .decisions import load_decisions
-from .inbound import classify, identify, insert_inbound
+from .inbound import classify, drop_old_texts, identify, insert_inbound
+from .notices import queue_hints, queue_notices, record_notice
 from .staging import stage
 from .states import erase, recompute
 from .statuses import merge_statuses
@@ -46,6 +47,7 @@ if TYPE_CHECKING:
     from ..settings import Settings
 
 MEMORY_LIMIT = "600MB"
+FORMAT = "0008_rights"
 # Tables sync owns: --rebuild empties them (deliveries belong to the send engine).
 SYNC_TABLES = ("log_files", "malformed", "citizens", "inbound", "subscribers",
                "subscriber_events", "consents", "statuses", "webhook_errors", "sync_meta",
@@ -73,6 +75,9 @@ class Summary:
     logs: str = ""
     seconds: float = 0.0
     steps: dict[str, float] = field(default_factory=dict)  # seconds per step (benchmarks)
+    texts_dropped: int = 0  # texts past retention_days reduced to their classification
+    notices: int = 0  # new privacy notices queued
+    hints: int = 0  # near-miss hints queued
     unmatched: list[int] = field(default_factory=list)  # decisions file lines naming nobody
     decisions_file: str = ""
 
@@ -91,6 +96,12 @@ class Summary:
         out.append(t("sync.states", detail=_counts(self.states) or "-"))
         if self.welcome or self.goodbye:
             out.append(t("sync.replies", welcome=self.welcome, goodbye=self.goodbye))
+        if self.notices:
+            out.append(t("sync.notices", count=self.notices))
+        if self.hints:
+            out.append(t("sync.hints", count=self.hints))
+        if self.texts_dropped:
+            out.append(t("sync.texts-dropped", count=self.texts_dropped))
         if self.malformed:
             out.append(t("sync.malformed", total=sum(self.malformed.values()),
                          detail=_counts(self.malformed)))
@@ -198,6 +209,7 @@ class _Sync:
                 _empty(con, SYNC_TABLES)
         decisions_changed = meta.get("decisions") != decisions_hash
         affected = self._ingest(reads) if reads else "none"
+        version = record_notice(con, self.settings)
         if decisions_changed or rebuild:
             self._forget()
         if rebuild:
@@ -208,6 +220,11 @@ class _Sync:
         if affected != "none":
             with self._step("state machine"):
                 self._recompute(everyone=affected == "all")
+        with self._step("minimise and notify"):
+            s = self.summary
+            s.texts_dropped = drop_old_texts(con, self.settings)
+            s.notices = queue_notices(con, self.settings, version)
+            s.hints = queue_hints(con, self.settings)
         con.execute("INSERT OR REPLACE INTO sync_meta VALUES ('fingerprint', ?), "
                     "('decisions', ?)", [fingerprint, decisions_hash])
         self._totals()
@@ -220,7 +237,9 @@ class _Sync:
 
     def _fingerprint(self) -> str:
         st = self.settings
-        parts = [st.subscribe_keywords, st.unsubscribe_keywords, st.capture_name,
+        # FORMAT: what a sync derives from the logs changed (masked forms, pricing):
+        # a database synced before is rebuilt once.
+        parts = [FORMAT, st.subscribe_keywords, st.unsubscribe_keywords, st.capture_name,
                  st.moderate_subscribe, st.moderate_unsubscribe,
                  hashlib.sha256(self.key or b"").hexdigest()]
         # Topics change what a keyword or a menu pick means; the menu keyword counts
@@ -289,8 +308,13 @@ class _Sync:
         s.states = dict(con.execute(
             "SELECT state, count(*) FROM subscribers GROUP BY ALL").fetchall())
         # A decision about nobody the logs know is silently without effect: most likely
-        # pseudonym_key changed (ids are keyed by it). Forgotten citizens are gone by design.
-        kept = [d for d in self.decisions if d.action != "forget"]
+        # pseudonym_key changed (ids are keyed by it). Forgotten citizens are gone by
+        # design, and so are the decisions about them before their erasure.
+        erased = {}
+        for d in self.forgotten:
+            erased[d.citizen_id] = max(d.ts, erased.get(d.citizen_id, d.ts))
+        kept = [d for d in self.decisions if d.action != "forget"
+                and not (d.citizen_id in erased and d.ts <= erased[d.citizen_id])]
         if kept:
             temp_table(con, "decided", citizen_id=("VARCHAR", [d.citizen_id for d in kept]))
             known = {row[0] for row in con.execute(

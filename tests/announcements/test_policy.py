@@ -4,8 +4,8 @@ import json
 
 import pytest
 
-from runner.announcements.policy import rule_ids
 from runner.announcements.personal_data import find_phones
+from runner.announcements.policy import rule_ids
 from runner.announcements.validate import check
 from tests.announcement_repo import CATALOGUE, PNG_RGB, Repo, announcement, png
 
