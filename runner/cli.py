@@ -147,12 +147,33 @@ def add_subscribers(commands):
         d = sub.add_parser(action, help=t(f"subscribers.{action}-help"))
         d.add_argument("who", help=t("subscribers.who-help"))
         d.set_defaults(handler=_subscribers_decide)
+    show = sub.add_parser("show", help=t("rights.show-help"))
+    show.add_argument("who", help=t("subscribers.who-help"))
+    show.set_defaults(handler=_subscribers_show)
+    export = sub.add_parser("export", help=t("rights.export-help"))
+    export.add_argument("who", help=t("subscribers.who-help"))
+    export.add_argument("--format", choices=["json", "text"], default="json")
+    export.set_defaults(handler=_subscribers_export)
 
 
 def _subscribers_list(args, settings: Settings) -> int:
     from .subscribers.staff import listing
 
     print(listing(settings, state=args.state, fmt=args.format, unmasked=args.unmasked))
+    return 0
+
+
+def _subscribers_show(args, settings: Settings) -> int:
+    from .subscribers.access import show
+
+    print(show(settings, args.who))
+    return 0
+
+
+def _subscribers_export(args, settings: Settings) -> int:
+    from .subscribers.access import export
+
+    print(export(settings, args.who, args.format))
     return 0
 
 

@@ -4,7 +4,6 @@ unblock, forget), each decision recorded in the repository and applied at once."
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -13,8 +12,8 @@ from typing import TYPE_CHECKING
 from .. import db
 from ..messages import t
 from . import states
+from .access import one
 from .decisions import ACTIONS, Decision, DecisionError, append_decision
-from .privacy import citizen_id as pseudonym
 from .privacy import mask_number
 from .replay import STATES
 from .topics import Topics
@@ -99,22 +98,6 @@ def topic_lines(settings: Settings) -> list[str]:
     return lines
 
 
-def resolve(settings: Settings, who: str) -> str:
-    """A citizen_id from what staff typed: the id itself, or a phone number."""
-    who = who.strip()
-    if re.fullmatch(r"c_[0-9a-f]{16}", who):
-        return who
-    digits = re.sub(r"[\s+\-().]", "", who)
-    if not digits.isdigit():
-        raise DecisionError(t("subscribers.who-invalid", who=mask_number(who)))
-    return pseudonym(digits, _key(settings))
-
-
-def _key(settings: Settings) -> bytes | None:
-    key = settings.pseudonym_key
-    return key.get_secret_value().encode() if key else None
-
-
 @dataclass
 class DecisionResult:
     citizen_id: str
@@ -147,9 +130,10 @@ def decide(settings: Settings, action: str, who: str) -> DecisionResult:
     if action not in ACTIONS:
         raise DecisionError(t("subscribers.action-unknown", action=action,
                               allowed=", ".join(ACTIONS)))
-    cid = resolve(settings, who)
     con = db.connect(settings.database)
     try:
+        # An id or a number may name someone not seen yet (a block before any message).
+        cid = one(con, settings, who, known_only=False)
         # (fetchall, not fetchone: DuckDB 2 refuses register() while a result is open)
         row = next(iter(con.execute("SELECT state FROM subscribers WHERE citizen_id = ?",
                                     [cid]).fetchall()), None)
