@@ -154,6 +154,10 @@ def add_subscribers(commands):
     export.add_argument("who", help=t("subscribers.who-help"))
     export.add_argument("--format", choices=["json", "text"], default="json")
     export.set_defaults(handler=_subscribers_export)
+    erase = sub.add_parser("erase-lines", help=t("rights.erase-lines-help"))
+    erase.add_argument("citizen_id", metavar="ID", help=t("rights.erase-id-help"))
+    erase.add_argument("paths", nargs="*", metavar="PATH", help=t("rights.erase-paths-help"))
+    erase.set_defaults(handler=_subscribers_erase_lines)
 
 
 def _subscribers_list(args, settings: Settings) -> int:
@@ -177,11 +181,21 @@ def _subscribers_export(args, settings: Settings) -> int:
     return 0
 
 
+def _subscribers_erase_lines(args, settings: Settings) -> int:
+    from .subscribers.erasure import erase_copy
+
+    erased = erase_copy(settings, args.citizen_id, args.paths)
+    print(t("rights.erased-lines", removed=erased.removed, rewritten=erased.rewritten,
+            files=len(erased.files)))
+    return 0
+
+
 def _subscribers_decide(args, settings: Settings) -> int:
     from .subscribers.staff import decide
 
-    print(decide(settings, args.action, args.who).text(settings))
-    return 0
+    result = decide(settings, args.action, args.who, os.environ)
+    print(result.text(settings))
+    return result.exit_code
 
 
 def add_templates(commands):

@@ -2,12 +2,15 @@
 
 subscribers.duckdb is a cache of the webhook logs (``sync --rebuild`` rebuilds it)
 plus the send engine's record of what went out; every other stage reaches it
-through :func:`connect` and :func:`transaction`.
+through :func:`connect` and :func:`transaction`; :func:`compact` rewrites the file
+so that erased rows leave no bytes behind.
 """
 
 from .columns import insert_rows, temp_table
+from .compact import compact
 from .connection import connect
 from .migrations import applied_migrations, migrate
 from .transactions import transaction
 
-__all__ = ["applied_migrations", "connect", "insert_rows", "migrate", "temp_table", "transaction"]
+__all__ = ["applied_migrations", "compact", "connect", "insert_rows", "migrate", "temp_table",
+           "transaction"]

@@ -24,18 +24,13 @@ from ..whatsapp.answers import meaning
 from .decisions import DecisionError, load_decisions
 from .keywords import classifier, fold
 from .privacy import citizen_id as pseudonym
-from .privacy import mask_number, masked_form
+from .privacy import mask_number, masked_form, pseudonym_key
 
 if TYPE_CHECKING:
     from ..settings import Settings
 
 _ID = re.compile(r"c_[0-9a-f]{16}")
 _NUMBER = re.compile(r"\+?[\d\s\-./()]{6,}")
-
-
-def key(settings: Settings) -> bytes | None:
-    secret = settings.pseudonym_key
-    return secret.get_secret_value().encode() if secret else None
 
 
 def number_id(settings: Settings, typed: str) -> str | None:
@@ -51,7 +46,7 @@ def number_id(settings: Settings, typed: str) -> str | None:
         digits = digits[2:]
     elif not (digits.startswith("39") and len(digits) >= 11):
         digits = "39" + digits
-    return pseudonym(digits, key(settings))
+    return pseudonym(digits, pseudonym_key(settings))
 
 
 def shown(typed: str) -> str:

@@ -100,9 +100,10 @@ def classify(con: duckdb.DuckDBPyConnection, settings: Settings) -> None:
 
 
 def insert_inbound(con: duckdb.DuckDBPyConnection, summary: Summary,
-                   forgotten: list[Decision]) -> int:
+                   forgotten: list[Decision], settings: Settings) -> int:
     """Store the new messages and update their senders; returns how many citizens
-    sent a keyword (their state must be replayed)."""
+    sent a keyword (their state must be replayed). A text already past retention
+    (an old log read again) is never stored."""
     s = summary
     staged = con.execute("SELECT count(*) FROM stage_messages").fetchall()[0][0]
     # One row per wamid (Meta retries), the first place it appears in the logs.
@@ -129,11 +130,12 @@ def insert_inbound(con: duckdb.DuckDBPyConnection, summary: Summary,
     con.execute("DELETE FROM stage_new WHERE wamid IN (SELECT wamid FROM inbound)")
     con.execute("DROP VIEW stage_identities")
     drop_forgotten(con, "stage_new", "ts", forgotten)
-    new = con.execute("""
+    new = con.execute(f"""
         INSERT INTO inbound BY NAME
-        SELECT wamid, citizen_id, ts, type, text, coalesce(kind, 'ignored') AS kind, keyword,
-               captured_name, file, line, topic, form
-        FROM stage_new""").fetchall()[0][0]
+        SELECT wamid, citizen_id, ts, type, coalesce(kind, 'ignored') AS kind, keyword,
+               captured_name, file, line, topic, form,
+               CASE WHEN kind IN {REPLAYED_KINDS} OR ts >= $cutoff THEN text END AS text
+        FROM stage_new""", {"cutoff": retention_cutoff(settings)}).fetchall()[0][0]
     s.messages += new
     s.duplicates += staged - new
     s.kinds = dict(con.execute(
@@ -162,11 +164,15 @@ def insert_inbound(con: duckdb.DuckDBPyConnection, summary: Summary,
 
 # Messages that are not keywords: what the citizen wrote is kept this long, then only
 # what it was (kind, the keyword it was close to, its masked form) remains.
+def retention_cutoff(settings: Settings):
+    return settings.current_time() - timedelta(days=settings.retention_days)
+
+
 def drop_old_texts(con: duckdb.DuckDBPyConnection, settings: Settings) -> int:
     """Forget the text of messages older than ``retention_days`` that are not keywords
     (a keyword's text is the consent record). Returns how many were dropped."""
-    cutoff = settings.current_time() - timedelta(days=settings.retention_days)
-    return con.execute("""
+    cutoff = retention_cutoff(settings)
+    return con.execute(f"""
         UPDATE inbound SET text = NULL
-        WHERE text IS NOT NULL AND kind NOT IN ('subscribe', 'unsubscribe') AND ts < ?""",
+        WHERE text IS NOT NULL AND kind NOT IN {REPLAYED_KINDS} AND ts < ?""",
         [cutoff]).fetchall()[0][0]

@@ -12,9 +12,13 @@ import hashlib
 import hmac
 import re
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from ..announcements.personal_data import find_personal
 from .keywords import fold
+
+if TYPE_CHECKING:
+    from ..settings import Settings
 
 # Used when the town sets no BANDITORE_PSEUDONYM_KEY. Ids are then stable but
 # could be reversed by hashing every possible number, so production sets a key.
@@ -31,6 +35,12 @@ def mask_number(number: str | None) -> str:
     if len(digits) < 6:
         return "*" * len(digits)
     return f"+{digits[:2]} {digits[2:5]} {'*' * (len(digits) - 7)}{digits[-2:]}"
+
+
+def pseudonym_key(settings: Settings) -> bytes | None:
+    """The town's key for :func:`citizen_id` (None: the fallback key)."""
+    secret = settings.pseudonym_key
+    return secret.get_secret_value().encode() if secret else None
 
 
 def citizen_id(identity: str, key: bytes | None = None) -> str:

@@ -1,9 +1,13 @@
 """What staff do about subscribers: list them, and decide (approve, reject, block,
-unblock, forget), each decision recorded in the repository and applied at once."""
+unblock, forget), each decision recorded in the repository and applied at once.
+Forgetting also erases the citizen's lines from the local logs and outbox
+(:mod:`.erasure`) and says how to reach the other copies (:mod:`.copies`)."""
 
 from __future__ import annotations
 
 import json
+import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -13,8 +17,10 @@ from .. import db
 from ..messages import t
 from . import states
 from .access import one
+from .copies import elsewhere
 from .decisions import ACTIONS, Decision, DecisionError, append_decision
-from .privacy import mask_number
+from .erasure import Erased, erase_everywhere
+from .privacy import mask_number, pseudonym_key
 from .replay import STATES
 from .topics import Topics
 from .topics import counts as topic_counts
@@ -104,7 +110,14 @@ class DecisionResult:
     action: str
     before: str | None
     after: str | None
-    purge: list[str] = field(default_factory=list)  # what else the town must erase (forget)
+    # forget: what was erased here, and the commands for the copies out of reach
+    logs: Erased = field(default_factory=Erased)
+    outbox: Erased = field(default_factory=Erased)
+    elsewhere: list[str] = field(default_factory=list)
+
+    @property
+    def exit_code(self) -> int:
+        return 1 if self.logs.failed or self.outbox.failed else 0
 
     def text(self, settings: Settings) -> str:
         lines = [t("subscribers.done", action=self.action, citizen_id=self.citizen_id,
@@ -112,7 +125,11 @@ class DecisionResult:
                    path=settings.decisions_file)]
         if self.action == "forget":
             lines.append(t("subscribers.forgotten", citizen_id=self.citizen_id))
-            lines += [f"  - {item}" for item in self.purge]
+            for name, erased in (("logs", self.logs), ("outbox", self.outbox)):
+                lines.append("  - " + t(f"rights.erased-{name}", removed=erased.removed,
+                                        rewritten=erased.rewritten, files=len(erased.files)))
+                lines += [f"    {t('rights.erase-failed', detail=f)}" for f in erased.failed]
+            lines += self.elsewhere
         return "\n".join(lines)
 
 
@@ -125,8 +142,11 @@ _ALLOWED = {
 }
 
 
-def decide(settings: Settings, action: str, who: str) -> DecisionResult:
-    """Record a staff decision in the repository and apply it to the database now."""
+def decide(settings: Settings, action: str, who: str,
+           environ: Mapping[str, str] | None = None) -> DecisionResult:
+    """Record a staff decision in the repository and apply it to the database now;
+    ``forget`` also erases the citizen's lines from the local logs and outbox
+    (``environ`` names the copies out of reach, as in CI)."""
     if action not in ACTIONS:
         raise DecisionError(t("subscribers.action-unknown", action=action,
                               allowed=", ".join(ACTIONS)))
@@ -137,20 +157,14 @@ def decide(settings: Settings, action: str, who: str) -> DecisionResult:
         # (fetchall, not fetchone: DuckDB 2 refuses register() while a result is open)
         row = next(iter(con.execute("SELECT state FROM subscribers WHERE citizen_id = ?",
                                     [cid]).fetchall()), None)
-        known = row is not None or con.execute(
-            "SELECT count(*) FROM citizens WHERE citizen_id = ?", [cid]).fetchall()[0][0] > 0
+        identities = next(iter(con.execute(
+            "SELECT wa_id, user_id FROM citizens WHERE citizen_id = ?", [cid]).fetchall()), None)
         before = row[0] if row else None
-        if not known and action != "block":
+        if identities is None and row is None and action != "block":
             raise DecisionError(t("subscribers.unknown-citizen", citizen_id=cid))
         if before not in _ALLOWED[action]:
             raise DecisionError(t("subscribers.not-allowed", action=action, state=before or "-",
                                   citizen_id=cid))
-        purge = []
-        if action == "forget":
-            files = [r[0] for r in con.execute(
-                "SELECT DISTINCT file FROM inbound WHERE citizen_id = ? AND file IS NOT NULL "
-                "ORDER BY 1", [cid]).fetchall()]
-            purge = _purge_list(settings, files)
         # The repository file first: if the database step fails, the next sync applies it.
         append_decision(Path(settings.decisions_file),
                         Decision(settings.current_time(), action, cid))
@@ -160,17 +174,26 @@ def decide(settings: Settings, action: str, who: str) -> DecisionResult:
             states.recompute(con, settings, [cid])
         after = next(iter(con.execute("SELECT state FROM subscribers WHERE citizen_id = ?",
                                       [cid]).fetchall()), None)
+        result = DecisionResult(cid, action, before, after[0] if after else None)
+        if action == "forget":
+            _erase_files(con, settings, result, set(identities or ()),
+                         os.environ if environ is None else environ)
     finally:
         con.close()
-    return DecisionResult(cid, action, before, after[0] if after else None, purge)
+    if action == "forget":  # the deleted rows' bytes go too
+        db.compact(settings.database)
+    return result
 
 
-def _purge_list(settings: Settings, files: list[str]) -> list[str]:
-    items = [t("subscribers.purge-log", file=f) for f in files]
-    items += [
-        t("subscribers.purge-statuses", path=settings.webhook_logs),
-        t("subscribers.purge-outbox", path=settings.outbox),
-        t("subscribers.purge-reports"),
-        t("subscribers.purge-backups", database=settings.database),
-    ]
-    return items
+def _erase_files(con, settings: Settings, result: DecisionResult, known: set[str],
+                 environ: Mapping[str, str]) -> None:
+    """After the database: the lines in the local logs and outbox (the decision is
+    recorded, so sync never reads them back in meanwhile), then what is out of reach."""
+    result.logs, result.outbox = erase_everywhere(
+        settings.webhook_logs, Path(settings.outbox), result.citizen_id, pseudonym_key(settings),
+        {k for k in known if k})
+    if result.logs.files:  # shorter files: the next sync reads them again from the start
+        with db.transaction(con):
+            con.execute("DELETE FROM log_files WHERE path IN (SELECT unnest(?::VARCHAR[]))",
+                        [result.logs.files])
+    result.elsewhere = elsewhere(settings, result.citizen_id, environ)

@@ -166,29 +166,36 @@ def _store(con, version: str, summary) -> None:
         summary.goodbye += counts.get("goodbye", 0)
 
 
-def erase(con, citizen_id: str, before=None) -> None:
+def erase(con, citizen_id: str, before=None) -> int:
     """Remove a citizen's number and events from the database: all of them, or those
-    up to ``before`` (a forget decision: what the citizen wrote later stays)."""
+    up to ``before`` (a forget decision: what the citizen wrote later stays).
+    Returns how many rows went."""
     found = con.execute("SELECT wa_id FROM citizens WHERE citizen_id = ?",
                         [citizen_id]).fetchall()
     number = found[0][0] if found else None
+
+    def delete(sql: str, params: list) -> int:
+        return con.execute(sql, params).fetchall()[0][0]
+
     if before is not None:
-        con.execute("DELETE FROM inbound WHERE citizen_id = ? AND ts <= ?", [citizen_id, before])
+        gone = delete("DELETE FROM inbound WHERE citizen_id = ? AND ts <= ?", [citizen_id, before])
         later = con.execute("SELECT count(*) FROM inbound WHERE citizen_id = ?",
                             [citizen_id]).fetchall()[0][0]
         if later:
             con.execute("UPDATE citizens SET profile_name = NULL WHERE citizen_id = ?",
                         [citizen_id])
-            con.execute("DELETE FROM statuses WHERE recipient_id = ? AND ts <= ?",
-                        [number, before])
-            con.execute("DELETE FROM deliveries WHERE citizen_id = ? AND created_at <= ?",
-                        [citizen_id, before])
-            return
+            gone += delete("DELETE FROM statuses WHERE recipient_id = ? AND ts <= ?",
+                           [number, before])
+            return gone + delete("DELETE FROM deliveries WHERE citizen_id = ? AND created_at <= ?",
+                                 [citizen_id, before])
+    else:
+        gone = 0
     if number:
-        con.execute("DELETE FROM statuses WHERE recipient_id = ?", [number])
+        gone += delete("DELETE FROM statuses WHERE recipient_id = ?", [number])
     for table in ("inbound", "subscribers", "subscriber_events", "consents", "citizens",
                   "deliveries"):
-        con.execute(f"DELETE FROM {table} WHERE citizen_id = ?", [citizen_id])
+        gone += delete(f"DELETE FROM {table} WHERE citizen_id = ?", [citizen_id])
+    return gone
 
 
 def drop_forgotten(con, table: str, ts: str, forgotten: list[Decision]) -> None:

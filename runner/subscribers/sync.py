@@ -26,6 +26,7 @@ import json
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -36,6 +37,7 @@ from . import logs, template_updates
 from .decisions import load_decisions
 from .inbound import classify, drop_old_texts, identify, insert_inbound
 from .notices import queue_hints, queue_notices, record_notice
+from .privacy import pseudonym_key
 from .staging import stage
 from .states import erase, recompute
 from .statuses import merge_statuses
@@ -78,6 +80,7 @@ class Summary:
     texts_dropped: int = 0  # texts past retention_days reduced to their classification
     notices: int = 0  # new privacy notices queued
     hints: int = 0  # near-miss hints queued
+    compact: bool = False  # the database file was rewritten without its free blocks
     unmatched: list[int] = field(default_factory=list)  # decisions file lines naming nobody
     decisions_file: str = ""
 
@@ -136,6 +139,14 @@ def _empty(con, tables) -> None:
             con.execute(index)
 
 
+@contextmanager
+def summary_step(summary: Summary, name: str):
+    """Time a step into ``summary.steps`` (the benchmarks print them)."""
+    started = time.perf_counter()
+    yield
+    summary.steps[name] = time.perf_counter() - started
+
+
 def _counts(d: dict[str, int]) -> str:
     return ", ".join(f"{k} {v}" for k, v in sorted(d.items()))
 
@@ -148,6 +159,9 @@ def sync(settings: Settings, rebuild: bool = False) -> Summary:
         summary = _Sync(con, settings).run(rebuild)
     finally:
         con.close()
+    if summary.compact:
+        with summary_step(summary, "compact"):
+            db.compact(settings.database)
     summary.seconds = time.perf_counter() - started
     return summary
 
@@ -156,8 +170,7 @@ class _Sync:
     def __init__(self, con: duckdb.DuckDBPyConnection, settings: Settings) -> None:
         self.con = con
         self.settings = settings
-        self.key = (settings.pseudonym_key.get_secret_value().encode()
-                    if settings.pseudonym_key else None)
+        self.key = pseudonym_key(settings)
         self.decisions = load_decisions(Path(settings.decisions_file))
         self.forgotten = [d for d in self.decisions if d.action == "forget"]
         self.summary = Summary()
@@ -210,8 +223,7 @@ class _Sync:
         decisions_changed = meta.get("decisions") != decisions_hash
         affected = self._ingest(reads) if reads else "none"
         version = record_notice(con, self.settings)
-        if decisions_changed or rebuild:
-            self._forget()
+        erased = self._forget() if decisions_changed or rebuild else 0
         if rebuild:
             affected = "all"
         elif decisions_changed:
@@ -225,15 +237,21 @@ class _Sync:
             s.texts_dropped = drop_old_texts(con, self.settings)
             s.notices = queue_notices(con, self.settings, version)
             s.hints = queue_hints(con, self.settings)
+        # Deleted rows stay in the file's free blocks until it is rewritten: at once
+        # after an erasure or a rebuild, at most daily for texts past retention.
+        now = self.settings.current_time()
+        last = meta.get("compacted_at")
+        s.compact = bool(erased or rebuild) or bool(s.texts_dropped) and (
+            last is None or datetime.fromisoformat(last) < now - timedelta(days=1))
+        if s.compact:
+            con.execute("INSERT OR REPLACE INTO sync_meta VALUES ('compacted_at', ?)",
+                        [now.isoformat()])
         con.execute("INSERT OR REPLACE INTO sync_meta VALUES ('fingerprint', ?), "
                     "('decisions', ?)", [fingerprint, decisions_hash])
         self._totals()
 
-    @contextmanager
     def _step(self, name: str):
-        started = time.perf_counter()
-        yield
-        self.summary.steps[name] = time.perf_counter() - started
+        return summary_step(self.summary, name)
 
     def _fingerprint(self) -> str:
         st = self.settings
@@ -276,7 +294,7 @@ class _Sync:
         with self._step("classify"):
             classify(con, self.settings)
         with self._step("inbound"):
-            new = insert_inbound(con, s, self.forgotten)
+            new = insert_inbound(con, s, self.forgotten, self.settings)
         with self._step("statuses"):
             merge_statuses(con, s, self.key, self.forgotten)
         s.errors += con.execute("""
@@ -286,11 +304,9 @@ class _Sync:
         s.template_updates += template_updates.merge(con)
         return "some" if new else "none"
 
-    def _forget(self) -> None:
+    def _forget(self) -> int:
         """Erase what the logs still hold about forgotten citizens (before the decision)."""
-        for d in self.decisions:
-            if d.action == "forget":
-                erase(self.con, d.citizen_id, before=d.ts)
+        return sum(erase(self.con, d.citizen_id, before=d.ts) for d in self.forgotten)
 
     def _affect_decided(self) -> None:
         decided = sorted({d.citizen_id for d in self.decisions})

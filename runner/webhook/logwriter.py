@@ -182,14 +182,36 @@ class LogWriter:
             for entry in entries:
                 entry.done.set()
 
+    def _open_locked(self, path: Path) -> int:
+        """The file open for appending, under its exclusive lock. An erasure
+        (``subscribers forget``) replaces a file under that same lock: a descriptor
+        opened before the replacement points at the old file, so it is opened again
+        (a few times at most: one erasure replaces a file once)."""
+        attempts = 0
+        while True:
+            # The logs hold phone numbers: readable by the receiver's user only.
+            fd = self._open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o600)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX)
+                try:
+                    current = os.stat(path).st_ino
+                except FileNotFoundError:
+                    current = None
+                opened = os.fstat(fd).st_ino
+            except BaseException:
+                os.close(fd)
+                raise
+            attempts += 1
+            if current in (None, opened) or attempts > 3:
+                return fd
+            os.close(fd)
+
     def _write(self, path: Path, data: bytes) -> None:
         created = not path.exists()
         if created:
             self.folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-        # The logs hold phone numbers: readable by the receiver's user only.
-        fd = self._open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        fd = self._open_locked(path)
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX)
             size = os.fstat(fd).st_size
             if size and os.pread(fd, 1, size - 1) != b"\n":
                 data = b"\n" + data  # close a fragment left by a killed writer
