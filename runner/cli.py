@@ -154,6 +154,10 @@ def add_subscribers(commands):
     export.add_argument("who", help=t("subscribers.who-help"))
     export.add_argument("--format", choices=["json", "text"], default="json")
     export.set_defaults(handler=_subscribers_export)
+    near = sub.add_parser("near-misses", help=t("rights.near-misses.help"))
+    near.add_argument("--since", metavar="YYYY-MM-DD", help=t("rights.near-misses.since-help"))
+    near.add_argument("--format", choices=["table", "json"], default="table")
+    near.set_defaults(handler=_subscribers_near_misses)
     erase = sub.add_parser("erase-lines", help=t("rights.erase-lines-help"))
     erase.add_argument("citizen_id", metavar="ID", help=t("rights.erase-id-help"))
     erase.add_argument("paths", nargs="*", metavar="PATH", help=t("rights.erase-paths-help"))
@@ -178,6 +182,13 @@ def _subscribers_export(args, settings: Settings) -> int:
     from .subscribers.access import export
 
     print(export(settings, args.who, args.format))
+    return 0
+
+
+def _subscribers_near_misses(args, settings: Settings) -> int:
+    from .subscribers.near_misses import report
+
+    print(report(settings, args.since, args.format))
     return 0
 
 

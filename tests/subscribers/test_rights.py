@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from runner.settings import load_settings
@@ -166,3 +168,38 @@ def test_decisions_about_a_forgotten_citizen_raise_no_pseudonym_warning(town, mo
     for rebuild in (False, True):
         s = sync(load_settings(), rebuild=rebuild)
         assert s.unmatched == [] and not any("pseudonym_key" in x for x in s.lines_text())
+
+
+# --- near misses for staff ------------------------------------------------------------------
+
+
+def test_near_misses_grouped_by_masked_form_with_the_keyword_they_are_close_to(town, monkeypatch,
+                                                                                capsys):
+    from runner.cli import main
+
+    write(town / "logs" / "a.jsonl", [
+        message("393330000001", "wamid.1", T0, "MI ISCRIVO Mario Rossi"),
+        message("393330000002", "wamid.2", T0 + 9, "mi iscrivo Giulia Bianchi"),
+        message("393330000003", "wamid.3", T0 + 5, "STOP"),
+        message("393330000004", "wamid.4", T0 + 3 * DAY, "Stop!"),
+        message("393330000005", "wamid.5", T0, "mi iscrivo anna.verdi@example.com"),
+        message("393330000006", "wamid.6", T0, "MI ISCRIVI"),
+        message("393330000007", "wamid.7", T0, "che bella giornata"),
+    ])
+    sync(load_settings())
+    assert main(["subscribers", "near-misses"]) == 0
+    out = capsys.readouterr().out
+    rows = [line.split() for line in out.splitlines()[2:-1]]
+    assert [(r[0], r[1], r[3], " ".join(r[4:])) for r in rows] == [
+        ("2", "2", "-", "stop"),  # as frequent, and seen more recently
+        ("2", "2", "MI", "ISCRIVO mi iscrivo …"),
+        ("1", "1", "MI", "ISCRIVO mi iscrivi"),
+        ("1", "1", "MI", "ISCRIVO mi iscrivo ‹e-mail›"),
+    ]
+    for secret in ("Mario", "Rossi", "Giulia", "anna.verdi", "giornata"):
+        assert secret not in out
+    assert "near_miss_hint = true" in out
+    assert main(["subscribers", "near-misses", "--since", "2024-03-23", "--format", "json"]) == 0
+    assert [g["form"] for g in json.loads(capsys.readouterr().out)] == ["stop"]
+    assert main(["subscribers", "near-misses", "--since", "ieri"]) == 2
+    assert "AAAA-MM-GG" in capsys.readouterr().err
