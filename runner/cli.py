@@ -12,9 +12,10 @@ import sys
 from typing import TYPE_CHECKING
 
 from . import messages
+from .config_errors import config_language
 from .errors import BanditoreError, ConfigError
 from .messages import t
-from .settings import load_settings
+from .settings import load_settings, pseudonym_key_check
 from .subscribers.decisions import ACTIONS
 from .subscribers.replay import STATES
 
@@ -32,6 +33,21 @@ def build_parser() -> argparse.ArgumentParser:
     for add in COMMANDS:
         add(commands)
     return parser
+
+
+def add_init(commands):
+    p = commands.add_parser("init", help=t("towns.help"))
+    p.add_argument("--town", required=True, help=t("towns.town-help"))
+    p.add_argument("--pyproject", default="pyproject.toml", metavar="PATH",
+                   help=t("towns.path-help"))
+    p.set_defaults(handler=_init)
+
+
+def _init(args, settings: Settings | None) -> int:
+    from .towns import adopt
+
+    print(adopt(args.town, args.pyproject).text())
+    return 0
 
 
 def add_webhook(commands):
@@ -292,11 +308,16 @@ def _cms_serve(args, settings: Settings) -> int:
     return 0
 
 
-# In the order a reader meets them: the announcement workflow and its public
-# channels, then subscribers, templates, reports, the receiver and the staff's form.
-COMMANDS: list = [add_validate, add_preview, add_sync, add_send, add_run, add_publish,
-                  add_telegram, add_subscribers, add_templates, add_report, add_webhook,
-                  add_cms]
+# init is how a broken configuration gets fixed: it runs without settings.
+WITHOUT_SETTINGS = {"init"}
+# The commands that make or match pseudonymous citizen ids.
+PSEUDONYMOUS = {"sync", "run", "subscribers"}
+
+# In the order a reader meets them: setting up, the announcement workflow and its
+# public channels, then subscribers, templates, reports, the receiver and the form.
+COMMANDS: list = [add_init, add_validate, add_preview, add_sync, add_send, add_run,
+                  add_publish, add_telegram, add_subscribers, add_templates, add_report,
+                  add_webhook, add_cms]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -307,10 +328,13 @@ def main(argv: list[str] | None = None) -> int:
         messages.set_language(settings.language)
     except ConfigError as exc:
         settings, config_error = None, exc
+        messages.set_language(config_language())
     args = build_parser().parse_args(argv)
     try:
-        if config_error:
+        if config_error and args.command not in WITHOUT_SETTINGS:
             raise config_error
+        if args.command in PSEUDONYMOUS and (warning := pseudonym_key_check(settings, os.environ)):
+            print(warning, file=sys.stderr)
         return args.handler(args, settings)
     except ConfigError as exc:
         print(t("cli.config-error", detail=exc), file=sys.stderr)

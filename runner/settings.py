@@ -10,6 +10,8 @@ be committed to git, so finding one there is a configuration error.
 
 from __future__ import annotations
 
+import tomllib
+import zoneinfo
 from datetime import date, datetime, time
 from pathlib import Path
 from typing import Annotated, Literal
@@ -32,7 +34,9 @@ from pydantic_settings import (
     SettingsConfigDict,
 )
 
+from .config_errors import config_language, explain, explain_toml, explain_unreadable
 from .errors import ConfigError
+from .messages import t
 
 SECRET_FIELDS = frozenset(
     {"whatsapp_token", "whatsapp_app_secret", "whatsapp_verify_token", "pseudonym_key",
@@ -333,7 +337,10 @@ class Settings(BaseSettings):
     @field_validator("timezone")
     @classmethod
     def _known_timezone(cls, value: str) -> str:
-        ZoneInfo(value)  # raises for an unknown zone
+        try:
+            ZoneInfo(value)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r}") from None
         return value
 
     @model_validator(mode="after")
@@ -388,12 +395,8 @@ class _RefuseSecrets:
         found = sorted(ENVIRONMENT_ONLY & values.keys())
         if found:
             names = ", ".join(f"BANDITORE_{name.upper()}" for name in found)
-            raise ConfigError(
-                f"{self.where} contains {', '.join(found)}: secrets and phone numbers must not "
-                "be stored in files. "
-                f"Remove them and set {names} in the environment "
-                "(a repository secret in GitHub Actions)."
-            )
+            raise ConfigError(t("config.secret-in-file", config_language(), where=self.where,
+                                found=", ".join(found), names=names))
         return values
 
 
@@ -406,15 +409,28 @@ class _DotEnv(_RefuseSecrets, DotEnvSettingsSource):
 
 
 def load_settings(**overrides) -> Settings:
-    """Build the settings, turning validation errors into a ConfigError that names the key."""
+    """Build the settings. Every way they can be wrong (a bad value, an unknown key, a
+    list not written as JSON in a variable, a broken pyproject.toml) becomes a
+    ConfigError in the town's language naming the setting, the value, what is
+    expected and the likely intended name: never a traceback."""
     from pydantic import ValidationError
+    from pydantic_settings import SettingsError
 
     try:
         return Settings(**overrides)
     except ValidationError as exc:
-        lines = []
-        for err in exc.errors():
-            key = ".".join(str(p) for p in err["loc"]) or "settings"
-            lines.append(f"{key}: {err['msg']} (BANDITORE_{str(err['loc'][0]).upper()} "
-                         "or [tool.banditore] in pyproject.toml)" if err["loc"] else err["msg"])
-        raise ConfigError("invalid settings:\n  " + "\n  ".join(lines)) from None
+        raise ConfigError(explain(exc.errors(), overrides, Settings.model_fields)) from None
+    except SettingsError as exc:
+        raise ConfigError(explain_unreadable(str(exc))) from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(explain_toml(str(exc))) from None
+
+
+def pseudonym_key_check(settings: Settings, environ) -> str | None:
+    """Without BANDITORE_PSEUDONYM_KEY the citizen ids could be reversed (every number
+    hashed with the public fallback key): an error in CI, a warning elsewhere."""
+    if settings.pseudonym_key is not None:
+        return None
+    if environ.get("CI") == "true":
+        raise ConfigError(t("config.pseudonym-key-ci"))
+    return t("config.pseudonym-key-local")
