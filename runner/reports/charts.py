@@ -1,5 +1,6 @@
 """Charts a person reads at a glance: a title that says what is shown, labelled
-axes, dates along the x axis, and «no data yet» instead of an empty frame.
+axes, dates along the x axis, and «no data yet» with the reason (``why``)
+instead of an empty frame.
 
 Each function takes a data frame from :mod:`.subscribers` or :mod:`.deliveries`
 and returns a :class:`matplotlib.figure.Figure`. Figures are built without
@@ -12,6 +13,8 @@ from __future__ import annotations
 import matplotlib
 
 matplotlib.use("Agg")  # before anything imports pyplot: no display in CI or kernels
+
+import textwrap  # noqa: E402
 
 import matplotlib.dates as mdates  # noqa: E402
 import pandas as pd  # noqa: E402
@@ -26,11 +29,9 @@ COLORS = {
     "read": "#1b7837", "delivered": "#7fbf7b", "pending": "#d9d9d9", "failed": "#d6604d",
     "main": "#2166ac", "second": "#d6604d", "third": "#f4a582", "limit": "#762a83",
 }
-# Numeric day/month formats read the same in Italian and English; the year
-# goes once at the end of the axis.
-_DATE_FORMATS = ["%Y", "%m/%Y", "%d/%m", "%H:%M", "%H:%M", "%S.%f"]
-_DATE_ZEROS = ["", "%Y", "%d/%m", "%d/%m", "%H:%M", "%H:%M"]
-_DATE_OFFSETS = ["", "%Y", "%Y", "%d/%m/%Y", "%d/%m/%Y", "%d/%m/%Y %H:%M"]
+# Numeric day/month labels read the same in Italian and English; the year goes
+# once in the axis label. At most this many, so they never overlap.
+_MAX_TICKS = 8
 MAX_BARS = 20
 
 
@@ -42,21 +43,36 @@ def _figure(title: str, height: float = 3.6) -> tuple[Figure, object]:
     return fig, ax
 
 
-def _no_data(fig: Figure, ax) -> Figure:
+def _no_data(fig: Figure, ax, why: str | None = None) -> Figure:
+    """«No data yet», and why, so an empty chart is never a puzzle."""
     ax.set_xticks([])
     ax.set_yticks([])
     ax.spines[["left", "bottom"]].set_visible(False)
-    ax.text(0.5, 0.5, t("reports.no-data"), ha="center", va="center", fontsize=14,
-            color="#777777", transform=ax.transAxes)
+    ax.text(0.5, 0.58 if why else 0.5, t("reports.no-data"), ha="center", va="center",
+            fontsize=14, color="#777777", transform=ax.transAxes)
+    if why:
+        ax.text(0.5, 0.38, textwrap.fill(why, 90), ha="center", va="center", fontsize=9,
+                color="#777777", transform=ax.transAxes)
     return fig
 
 
-def _date_axis(ax, label: str | None = None, locator=None) -> None:
-    locator = locator or mdates.AutoDateLocator(minticks=3, maxticks=10)
+def _date_axis(ax, days: list, label: str | None = None, locator=None) -> None:
+    """Day/month ticks evenly spaced from the first day (never two labels side by side
+    where a month begins), the year once in the axis label."""
+    first, last = min(days), max(days)
+    span = (last - first).days + 1
+    if locator is None and span > 150:
+        locator, fmt = mdates.MonthLocator(interval=max(1, span // 300 + 1)), "%m/%Y"
+    else:
+        fmt = "%d/%m"
+        locator = locator or mdates.RRuleLocator(mdates.rrulewrapper(
+            mdates.DAILY, interval=max(1, -(-span // _MAX_TICKS)), dtstart=first))
     ax.xaxis.set_major_locator(locator)
-    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(
-        locator, formats=_DATE_FORMATS, zero_formats=_DATE_ZEROS, offset_formats=_DATE_OFFSETS))
-    ax.set_xlabel(label or t("reports.axis.date"))
+    ax.xaxis.set_major_formatter(mdates.DateFormatter(fmt))
+    years = sorted({first.year, last.year})
+    ax.set_xlabel(t("reports.axis.year", label=label or t("reports.axis.date"),
+                    year="–".join(map(str, years))) if fmt == "%d/%m"
+                  else label or t("reports.axis.date"))
 
 
 def _legend(fig: Figure, ax, ncols: int = 4, handles=None) -> None:
@@ -98,11 +114,11 @@ def _days(series: pd.Series):
 
 # --- subscribers -------------------------------------------------------------
 
-def active_subscribers(df: pd.DataFrame) -> Figure:
+def active_subscribers(df: pd.DataFrame, why: str | None = None) -> Figure:
     """Active subscribers at the end of each day."""
     fig, ax = _figure(t("reports.chart.active"))
     if df.empty or not df["active"].any():
-        return _no_data(fig, ax)
+        return _no_data(fig, ax, why)
     days = _days(df["day"])
     ax.plot(days, df["active"], color=COLORS["main"], linewidth=2.2,
             marker="o" if len(df) <= 45 else None, markersize=3)
@@ -112,16 +128,16 @@ def active_subscribers(df: pd.DataFrame) -> Figure:
                 va="center", fontweight="bold", color=COLORS["main"])
     ax.set_ylim(bottom=0)
     _count_axis(ax, t("reports.axis.subscribers"))
-    _date_axis(ax)
+    _date_axis(ax, days)
     ax.grid(axis="y", alpha=0.3)
     return fig
 
 
-def daily_changes(df: pd.DataFrame) -> Figure:
+def daily_changes(df: pd.DataFrame, why: str | None = None) -> Figure:
     """Subscriptions above the line, unsubscriptions below, per day."""
     fig, ax = _figure(t("reports.chart.daily-changes"))
     if df.empty or not (df["subscribed"].any() or df["unsubscribed"].any()):
-        return _no_data(fig, ax)
+        return _no_data(fig, ax, why)
     days = _days(df["day"])
     ax.bar(days, df["subscribed"], color=COLORS["main"], label=t("reports.legend.subscribed"))
     ax.bar(days, -df["unsubscribed"], color=COLORS["second"],
@@ -129,7 +145,7 @@ def daily_changes(df: pd.DataFrame) -> Figure:
     ax.axhline(0, color="#444444", linewidth=0.8)
     _count_axis(ax, t("reports.axis.per-day"))
     ax.yaxis.set_major_formatter(lambda value, _pos: _thousands(abs(value)))
-    _date_axis(ax)
+    _date_axis(ax, days)
     _legend(fig, ax)
     ax.grid(axis="y", alpha=0.3)
     return fig
@@ -138,11 +154,11 @@ def daily_changes(df: pd.DataFrame) -> Figure:
 WAIT_BUCKETS = [(0, 1), (1, 6), (6, 24), (24, 48), (48, None)]
 
 
-def moderation_waits(df: pd.DataFrame) -> Figure:
+def moderation_waits(df: pd.DataFrame, why: str | None = None) -> Figure:
     """How long requests waited for staff, decided ones and those still waiting."""
     fig, ax = _figure(t("reports.chart.waits"), height=3.2)
     if df.empty:
-        return _no_data(fig, ax)
+        return _no_data(fig, ax, why)
     labels = [t("reports.wait-bucket.over", low=lo) if hi is None
               else t("reports.wait-bucket.range", low=lo, high=hi) for lo, hi in WAIT_BUCKETS]
     decided, waiting = [], []
@@ -161,12 +177,12 @@ def moderation_waits(df: pd.DataFrame) -> Figure:
     return fig
 
 
-def keyword_spellings(df: pd.DataFrame) -> Figure:
+def keyword_spellings(df: pd.DataFrame, why: str | None = None) -> Figure:
     """Messages per spelling of each keyword, the most used on top."""
     rows = df.head(MAX_BARS).iloc[::-1]
     fig, ax = _figure(t("reports.chart.spellings"), height=max(2.6, 0.9 + 0.32 * len(rows)))
     if rows.empty:
-        return _no_data(fig, ax)
+        return _no_data(fig, ax, why)
     colors = [COLORS["main"] if kind == "subscribe" else COLORS["second"] for kind in rows["kind"]]
     labels = [f"«{_short(text, 30)}»" for text in rows["spelling"]]
     ax.barh(range(len(rows)), rows["messages"], color=colors)
@@ -182,7 +198,7 @@ def keyword_spellings(df: pd.DataFrame) -> Figure:
 
 # --- deliveries ----------------------------------------------------------------
 
-def announcement_outcomes(df: pd.DataFrame) -> Figure:
+def announcement_outcomes(df: pd.DataFrame, why: str | None = None) -> Figure:
     """For each announcement, what share of its audience read it, had it delivered
     (unread), was still waiting for delivery, or failed: one bar each for the
     latest twenty, newest on top."""
@@ -190,7 +206,7 @@ def announcement_outcomes(df: pd.DataFrame) -> Figure:
     fig, ax = _figure(_latest(t("reports.chart.outcomes"), df),
                       height=max(2.8, 1.3 + 0.36 * len(rows)))
     if rows.empty or not rows["audience"].any():
-        return _no_data(fig, ax)
+        return _no_data(fig, ax, why)
     audience = rows["audience"].where(rows["audience"] > 0)
     parts = [
         ("read", rows["read"]),
@@ -215,12 +231,12 @@ def announcement_outcomes(df: pd.DataFrame) -> Figure:
     return fig
 
 
-def failure_reasons(df: pd.DataFrame) -> Figure:
+def failure_reasons(df: pd.DataFrame, why: str | None = None) -> Figure:
     """Failed messages by Cloud API error code, labelled with what the code means."""
     rows = df.head(10).iloc[::-1]
     fig, ax = _figure(t("reports.chart.failures"), height=max(2.4, 1.0 + 0.4 * len(rows)))
     if rows.empty:
-        return _no_data(fig, ax)
+        return _no_data(fig, ax, why)
     labels = [f"{_code(code)}: {_short(meaning, 44)}"
               for code, meaning in zip(rows["error_code"], rows["meaning"], strict=True)]
     ax.barh(range(len(rows)), rows["failures"], color=COLORS["failed"])
@@ -235,13 +251,13 @@ def _code(code) -> str:
     return "—" if code is None or pd.isna(code) else str(int(code))
 
 
-def reach_times(df: pd.DataFrame) -> Figure:
+def reach_times(df: pd.DataFrame, why: str | None = None) -> Figure:
     """Minutes until 50%, 95% and all of each announcement's audience had it."""
     rows = df.tail(MAX_BARS)  # oldest first: the newest ends up on top
     fig, ax = _figure(_latest(t("reports.chart.reach-times"), df),
                       height=max(2.8, 1.3 + 0.36 * len(rows)))
     if rows.empty or rows[["minutes_50", "minutes_95", "minutes_100"]].isna().all().all():
-        return _no_data(fig, ax)
+        return _no_data(fig, ax, why)
     y = list(range(len(rows)))
     ax.hlines(y, 0, rows["minutes_100"].fillna(rows["minutes_95"]).fillna(rows["minutes_50"]),
               color="#cccccc", linewidth=2)
@@ -264,12 +280,12 @@ def reach_times(df: pd.DataFrame) -> Figure:
     return fig
 
 
-def read_rate_by_category(df: pd.DataFrame) -> Figure:
+def read_rate_by_category(df: pd.DataFrame, why: str | None = None) -> Figure:
     """Share of delivered messages that were read, per category."""
     rows = df.dropna(subset=["read_rate"]).iloc[::-1]
     fig, ax = _figure(t("reports.chart.read-rate"), height=max(2.4, 1.0 + 0.4 * len(rows)))
     if rows.empty:
-        return _no_data(fig, ax)
+        return _no_data(fig, ax, why)
     ax.barh(range(len(rows)), rows["read_rate"], color=COLORS["read"])
     ax.set_yticks(range(len(rows)), list(rows["category"]))
     for y, value in enumerate(rows["read_rate"]):
@@ -280,34 +296,35 @@ def read_rate_by_category(df: pd.DataFrame) -> Figure:
     return fig
 
 
-def unsubscriptions_after(df: pd.DataFrame, hours: int = 48) -> Figure:
-    """Recipients who left within 48 h of each announcement, by its date."""
-    rows = df.dropna(subset=["started_at"])
-    fig, ax = _figure(t("reports.chart.fatigue", hours=hours))
+def unsubscriptions_after(df: pd.DataFrame, hours: int = 48, why: str | None = None) -> Figure:
+    """Share of each announcement's recipients who left within ``hours``: one bar per
+    announcement (the latest twenty, newest on top), the count of those who left at
+    its end. Announcements are events, not a time series: a date axis put a day's
+    sends at one point and labelled hours as days."""
+    rows = df.dropna(subset=["started_at"]).tail(MAX_BARS)
+    fig, ax = _figure(_latest(t("reports.chart.fatigue", hours=hours), df),
+                      height=max(2.6, 1.2 + 0.36 * len(rows)))
     if rows.empty:
-        return _no_data(fig, ax)
-    days = _days(rows["started_at"])
-    few = len(rows) <= 15  # counts over the bars only while they do not collide
-    span = (max(days) - min(days)).days + 1
-    ax.bar(days, rows["rate"].fillna(0), width=_bar_days(span), color=COLORS["second"])
-    for day, rate, count in zip(days, rows["rate"].fillna(0), rows["unsubscribed"], strict=True):
-        if few:  # a 0 too: the announcement was sent, nobody left
-            ax.annotate(f"{count}", (day, rate), textcoords="offset points", xytext=(0, 3),
-                        ha="center", fontsize=9)
-    ax.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=1))
-    ax.set_ylim(bottom=0, top=max(0.01, float(rows["rate"].max() or 0) * 1.25))
-    ax.set_ylabel(t("reports.axis.left-share"))
-    _date_axis(ax, t("reports.axis.sent-on"))
-    ax.grid(axis="y", alpha=0.3)
+        return _no_data(fig, ax, why)
+    rates = rows["rate"].fillna(0)
+    ax.barh(range(len(rows)), rates, color=COLORS["second"])
+    ax.set_yticks(range(len(rows)), [f"{_short(title, 34)} ({sent})" for title, sent in
+                                     zip(rows["title"], rows["sent"], strict=True)])
+    for y, (rate, count) in enumerate(zip(rates, rows["unsubscribed"], strict=True)):
+        ax.text(rate, y, f" {count}", va="center", fontsize=9)
+    ax.set_xlim(0, max(0.01, float(rates.max()) * 1.3))
+    ax.xaxis.set_major_formatter(PercentFormatter(1.0, decimals=1))
+    ax.set_xlabel(t("reports.axis.left-share"))
+    ax.grid(axis="x", alpha=0.3)
     return fig
 
 
-def weekly_cap(df: pd.DataFrame) -> Figure:
+def weekly_cap(df: pd.DataFrame, why: str | None = None) -> Figure:
     """Announcements per week against the weekly cap (emergencies do not count).
     One bar per ISO week, starting on its Monday."""
     fig, ax = _figure(t("reports.chart.weekly-cap"), height=3.2)
     if df.empty or not (df["regular"].any() or df["emergency"].any()):
-        return _no_data(fig, ax)
+        return _no_data(fig, ax, why)
     weeks, cap = _days(df["week"]), int(df["cap"].iloc[0])
     ax.bar(weeks, df["regular"], width=6, align="edge", color=COLORS["main"],
            label=t("reports.legend.regular"))
@@ -316,14 +333,14 @@ def weekly_cap(df: pd.DataFrame) -> Figure:
     ax.axhline(cap, color=COLORS["limit"], linestyle="--", label=t("reports.legend.cap", cap=cap))
     _count_axis(ax, t("reports.axis.announcements"))
     every = max(1, len(weeks) // 10)
-    _date_axis(ax, t("reports.axis.week"),
+    _date_axis(ax, weeks, t("reports.axis.week"),
                mdates.WeekdayLocator(byweekday=mdates.MO, interval=every))
     ax.set_ylim(0, max(cap, int((df["regular"] + df["emergency"]).max())) + 1)
     _legend(fig, ax)
     return fig
 
 
-def daily_reach(df: pd.DataFrame, tiers: pd.DataFrame) -> Figure:
+def daily_reach(df: pd.DataFrame, tiers: pd.DataFrame, why: str | None = None) -> Figure:
     """Citizens reached per day against the audience and Meta's messaging-limit tiers
     (the one the town has at least, and the one reaching everyone needs). A log
     scale, so a town of 300 and the 100,000 tier fit on one chart."""
@@ -331,7 +348,7 @@ def daily_reach(df: pd.DataFrame, tiers: pd.DataFrame) -> Figure:
     values = dict(zip(tiers["metric"], tiers["value"], strict=True))
     audience = int(values.get("audience") or 0)
     if df.empty or not (df["citizens"].any() or audience):
-        return _no_data(fig, ax)
+        return _no_data(fig, ax, why)
     days = _days(df["day"])
     ax.bar(days, df["citizens"], width=_bar_days(len(days)), color=COLORS["main"],
            label=t("reports.legend.reached"))
@@ -348,6 +365,6 @@ def daily_reach(df: pd.DataFrame, tiers: pd.DataFrame) -> Figure:
     ax.set_ylim(0.8, top * 2.5)
     ax.yaxis.set_major_formatter(_thousands)
     ax.set_ylabel(t("reports.axis.citizens-log"))
-    _date_axis(ax)
+    _date_axis(ax, days)
     _legend(fig, ax)
     return fig

@@ -331,7 +331,8 @@ def reach_tier(con, period: Period) -> pd.DataFrame:
 
 
 def headline(con, period: Period) -> pd.DataFrame:
-    """metric, value: announcements, messages, delivered_rate, read_rate, failed, replies."""
+    """metric, value: announcements, messages, delivered_rate, read_rate, failed (every
+    failed message of the period, as in :func:`failure_reasons`), replies."""
     df = announcements(con, period)
     _outcomes(con)
     replies = execute(con, f"""
@@ -339,13 +340,16 @@ def headline(con, period: Period) -> pd.DataFrame:
         WHERE kind <> 'announcement' AND accepted AND sent_at >= $start AND sent_at < $end
     """, period).fetchone()[0]
     audience, delivered = int(df["audience"].sum()), int(df["delivered"].sum())
+    # The same count as the failures chart and table below it: every message of the
+    # period that failed, announcements and replies alike.
+    failed = int(failure_reasons(con, period)["failures"].sum())
     return pd.DataFrame({
         "metric": ["announcements", "messages", "delivered_rate", "read_rate", "failed",
                    "replies"],
         "value": [len(df), audience,
                   delivered / audience if audience else None,
                   int(df["read"].sum()) / delivered if delivered else None,
-                  int(df["failed"].sum()), replies],
+                  failed, replies],
     }, dtype=object)
 
 

@@ -103,6 +103,8 @@ def report_parameters(settings: Settings, *, since=None, until=None) -> dict:
         "language": settings.language,
         "town": settings.town,
         "weekly_cap": settings.weekly_cap,
+        "message_prices": dict(settings.message_prices),
+        "currency": settings.currency,
     }
 
 

@@ -80,6 +80,33 @@ def moment(value) -> str:
     return str(value)
 
 
+def day(value) -> str:
+    """A date, without the midnight a data frame gives it."""
+    if value is None or pd.isna(value):
+        return "—"
+    return value.strftime("%d/%m/%Y")
+
+
+def month(value) -> str:
+    return "—" if value is None or pd.isna(value) else value.strftime("%m/%Y")
+
+
+_currency = "EUR"
+
+
+def set_currency(code: str) -> None:
+    """The town's currency for :func:`money` (the notebook sets it from the settings)."""
+    global _currency
+    _currency = code
+
+
+def money(value) -> str:
+    """12.3456 -> «12,35 EUR»; unknown -> «—»."""
+    if value is None or pd.isna(value):
+        return "—"
+    return f"{number(value, 2)} {_currency}"
+
+
 def _code(value) -> str:
     return "—" if value is None or pd.isna(value) else str(int(value))
 
@@ -100,15 +127,21 @@ def _formatter(name: str):
         return minutes
     if name.endswith("hours"):
         return hours
-    if name.endswith("_at") or name in ("day", "week"):
+    if name in ("day", "week", "notice"):
+        return day
+    if name.endswith("_at"):
         return moment
+    if name == "month":
+        return month
+    if name == "cost":
+        return money
     return None
 
 
 def _cell(name: str, value) -> tuple[str, bool]:
     fmt = _formatter(name)
     if fmt:
-        return fmt(value), fmt not in (moment, _code)
+        return fmt(value), fmt not in (moment, day, month, _code)
     if isinstance(value, int | float) and not isinstance(value, bool):
         return number(value), True
     if name == "outcome":

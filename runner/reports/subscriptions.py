@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import pandas as pd
 
+from ..subscribers.keywords import Classifier
+from ..subscribers.privacy import masked_form
 from .data import Period, execute, frame, scrubbed, word_count
 
 # Each state change with the state before it. lag() rather than trusting
@@ -127,27 +129,44 @@ def keyword_spellings(con, period: Period) -> pd.DataFrame:
 
 
 def near_misses(con, period: Period, limit: int = 30) -> pd.DataFrame:
-    """keyword, text, messages, citizens: messages that nearly matched a keyword
-    (the words to add as accepted spellings), most frequent first."""
-    return frame(con, f"""
-        SELECT keyword, {scrubbed('text', word_count('keyword') + ' + 2')} AS text,
-               count(*) AS messages, count(DISTINCT citizen_id) AS citizens
-        FROM inbound
-        WHERE kind = 'near_miss' AND ts >= $start AND ts < $end AND text IS NOT NULL
-        GROUP BY ALL ORDER BY messages DESC, text LIMIT $limit
-    """, period, limit=limit)
+    """keyword, form, messages, citizens: messages that nearly matched a keyword (the
+    words to add as accepted spellings), most frequent first, each as its masked form
+    (keyword-like words kept; names, numbers, e-mails, codici fiscali masked). A row
+    synced before forms were stored is masked here, the same way."""
+    df = frame(con, """
+        SELECT keyword, form, text, citizen_id FROM inbound
+        WHERE kind = 'near_miss' AND ts >= $start AND ts < $end
+    """, period)
+    if df.empty:
+        return pd.DataFrame(columns=["keyword", "form", "messages", "citizens"])
+    keywords = [k for (k,) in con.execute(
+        "SELECT DISTINCT keyword FROM inbound WHERE keyword IS NOT NULL").fetchall()]
+    known = Classifier(keywords, []).known_word
+    df["form"] = [form if isinstance(form, str) else masked_form(text, known) or "…"
+                  for form, text in zip(df["form"], df["text"], strict=True)]
+    grouped = df.groupby(["keyword", "form"], dropna=False, as_index=False).agg(
+        messages=("citizen_id", "size"), citizens=("citizen_id", "nunique"))
+    return grouped.sort_values(["messages", "form"], ascending=[False, True]).head(
+        limit).reset_index(drop=True)
 
 
 def consents_by_notice(con, period: Period) -> pd.DataFrame:
-    """notice_version, consents, citizens, first_at, last_at: consent records by the
-    privacy notice in force when they were given (all time up to the period's end:
-    the data protection officer needs every consent, not only recent ones)."""
-    return frame(con, """
-        SELECT notice_version, count(*) AS consents, count(DISTINCT citizen_id) AS citizens,
+    """notice (the day it came into force), notice_version, consents, citizens,
+    first_at, last_at: consent records by the privacy notice in force when they were
+    given (all time up to the period's end: the data protection officer needs every
+    consent, not only recent ones)."""
+    dated = con.execute("SELECT count(*) FROM information_schema.tables "
+                        "WHERE table_name = 'notices'").fetchone()[0]
+    in_force = ("(SELECT min(n.in_force_from) FROM notices n WHERE n.version = notice_version)"
+                if dated else "NULL")
+    df = frame(con, f"""
+        SELECT coalesce({in_force}, min(ts))::DATE AS notice, notice_version,
+               count(*) AS consents, count(DISTINCT citizen_id) AS citizens,
                min(ts)::TIMESTAMP AS first_at, max(ts)::TIMESTAMP AS last_at
         FROM consents WHERE ts < $end
         GROUP BY notice_version ORDER BY min(ts)
     """, period)
+    return df
 
 
 def headline(con, period: Period) -> pd.DataFrame:

@@ -145,8 +145,8 @@ class Classifier:
         for keyword in menu:
             self._add(_compact(fold(keyword)), Match("topics", keyword))
 
-        self._words = _PLAIN_WORDS | _INTENT_WORDS | {w for tokens, _ in self._tokens
-                                                      for w in tokens} | set(self._topics)
+        self._keyword_words = {w for tokens, _ in self._tokens for w in tokens}
+        self._words = _PLAIN_WORDS | _INTENT_WORDS | self._keyword_words | set(self._topics)
 
     def _add(self, key: str, match: Match) -> None:
         other = self._exact.get(key)
@@ -171,9 +171,12 @@ class Classifier:
         self._topic_lengths = sorted({len(alias) for alias in self._topics})
 
     def known_word(self, word: str) -> bool:
-        """A folded word that may be shown from what a citizen wrote: a keyword's or a
-        topic's word, a word of intent or courtesy. Anything else could be a name."""
-        return word in self._words or word.startswith(self._stems)
+        """A folded word that may be shown from what a citizen wrote: a keyword's word
+        or a typo of one (``iscrvo``), a topic's, a word of intent or courtesy.
+        Anything else could be a name."""
+        return word in self._words or word.startswith(self._stems) or (
+            len(word) >= 5 and any(abs(len(word) - len(k)) <= 1 and _distance(word, k) <= 1
+                                   for k in self._keyword_words))
 
     def classify(self, text: str | None) -> Match:
         if not text:

@@ -145,6 +145,7 @@ def build_db(path):
     for i, (state, since) in states.items():
         con.execute("INSERT INTO subscribers (citizen_id, state, since) VALUES (?, ?, ?)",
                     [C[i], state, since])
+    con.execute("INSERT INTO notices VALUES ('v2-bbbb', ?)", [at("2024-03-21 00:00")])
     for n, (i, when, text, kind, keyword, name) in enumerate(INBOUND):
         con.execute("INSERT INTO inbound (wamid, citizen_id, ts, type, text, kind, keyword,"
                     " captured_name) VALUES (?, ?, ?, 'text', ?, ?, ?, ?)",
@@ -280,18 +281,20 @@ def test_keyword_spellings_never_show_the_name_after_the_keyword(con, period):
         ("SERVIZIO INFO ON", "servizio info on"): 1, ("MI CANCELLO", "mi cancello"): 1}
 
 
-def test_near_misses_hide_numbers(con, period):
+def test_near_misses_show_only_masked_forms(con, period):
     df = subscriptions.near_misses(con, period)
-    assert df.iloc[0][["text", "messages", "citizens"]].tolist() == ["mi iscrvo", 2, 2]
-    texts = set(df["text"])
-    assert "mi iscrivo al …" in texts
-    assert "MI ISCRIVO" in texts  # no-break spaces read as spaces
-    assert not any(re.search(r"\d{3}", text) for text in texts)
+    assert df.iloc[0][["form", "messages", "citizens"]].tolist() == ["mi iscrvo", 2, 2]
+    forms = set(df["form"])
+    assert "mi iscrivo al ‹tel› grazie" in forms
+    assert "mi iscrivo" in forms  # no-break spaces read as spaces
+    assert not any(re.search(r"\d{3}", form) for form in forms)
 
 
 def test_consents_by_notice_version(con, period):
     df = subscriptions.consents_by_notice(con, period)
     assert df[["notice_version", "consents"]].values.tolist() == [["v1-aaaa", 6], ["v2-bbbb", 2]]
+    # by the day each came into force: recorded for v2, the first consent's for v1
+    assert [str(d.date()) for d in df["notice"]] == ["2024-03-18", "2024-03-21"]
 
 
 # --- deliveries ------------------------------------------------------------------------
@@ -407,7 +410,10 @@ def test_deliveries_headline(con, period):
     assert values["announcements"] == 3 and values["messages"] == 17
     assert values["delivered_rate"] == pytest.approx(13 / 17)
     assert values["read_rate"] == pytest.approx(9 / 13)
-    assert values["failed"] == 2 and values["replies"] == 9
+    # every failed message, as the failures chart below counts them: 2 announcements
+    # and the welcome to citizen 9
+    assert values["failed"] == 3 and values["replies"] == 9
+    assert values["failed"] == deliveries.failure_reasons(con, period)["failures"].sum()
 
 
 # --- empty database ---------------------------------------------------------------------
@@ -450,10 +456,15 @@ def test_charts_have_titles_labels_and_date_axes(con, period):
     fig = charts.active_subscribers(subscriptions.active_over_time(con, period))
     ax = fig.axes[0]
     assert ax.get_title(loc="left") == t("reports.chart.active")
-    assert ax.get_xlabel() == t("reports.axis.date") and ax.get_ylabel()
+    assert ax.get_xlabel() == t("reports.axis.date") + " (2024)" and ax.get_ylabel()
     fig.canvas.draw()
-    ticks = [label.get_text() for label in ax.get_xticklabels() if label.get_text()]
-    assert ticks and all(re.fullmatch(r"\d\d/\d\d|\d{4}|\d\d/\d{4}", tick) for tick in ticks)
+    ticks = [label for label in ax.get_xticklabels() if label.get_text()]
+    assert ticks and all(re.fullmatch(r"\d\d/\d\d", tick.get_text()) for tick in ticks)
+    # evenly spaced (no extra label where a month begins), none overlapping the next
+    positions = [tick.get_position()[0] for tick in ticks]
+    assert len({round(b - a, 6) for a, b in zip(positions, positions[1:], strict=False)}) == 1
+    boxes = [tick.get_window_extent() for tick in ticks]
+    assert all(a.x1 < b.x0 for a, b in zip(boxes, boxes[1:], strict=False))
     outcomes = charts.announcement_outcomes(deliveries.announcements(con, period))
     labels = [label.get_text() for label in outcomes.axes[0].get_yticklabels()]
     assert labels[-1].startswith("Scadenza TARI")  # the last tick is the top: newest
@@ -553,7 +564,7 @@ def test_subscribers_html_shows_the_known_figures(rendered):
                           ("1", "pending"), ("1", "blocked"), ("5", "near_misses")]:
         assert _card(page, value, metric), metric
     assert C[8] in page                      # the moderation queue, by pseudonym
-    assert "mi iscrvo" in page and "v2-bbbb" in page
+    assert "mi iscrvo" in page and "21/03/2024" in page and "v2-bbbb" not in page
     assert page.count("data:image/png;base64,") >= 4
     assert "Rossi" not in page and "Bianchi" not in page
 
@@ -561,7 +572,7 @@ def test_subscribers_html_shows_the_known_figures(rendered):
 def test_deliveries_html_shows_the_known_figures(rendered):
     page = rendered[2]["deliveries"]
     for value, metric in [("3", "announcements"), ("17", "messages"), ("76%", "delivered_rate"),
-                          ("69%", "read_rate"), ("2", "failed"), ("9", "replies")]:
+                          ("69%", "read_rate"), ("3", "failed"), ("9", "replies")]:
         assert _card(page, value, metric), metric
     assert "Allerta meteo arancione" in page
     assert "131026" in page and t("reports.error.131026", "it") in page
