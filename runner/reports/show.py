@@ -183,10 +183,14 @@ def headline(df: pd.DataFrame) -> HTML:
     return HTML(f"{_STYLE}<div class='bnd-cards'>{''.join(cards)}</div>")
 
 
-def table(df: pd.DataFrame, columns: list[str] | None = None, limit: int = 50) -> HTML:
-    """A list worth reading row by row, with translated headers; «no data yet» if empty."""
+def table(df: pd.DataFrame, columns: list[str] | None = None, limit: int = 50,
+          why: str | None = None) -> HTML:
+    """A list worth reading row by row, with translated headers; «no data yet» (and
+    ``why``) if empty."""
     if df.empty:
-        return HTML(f"<p class='bnd-note'><em>{html.escape(t('reports.no-data'))}</em></p>")
+        reason = f": {html.escape(why)}" if why else ""
+        return HTML(f"<p class='bnd-note'><em>{html.escape(t('reports.no-data'))}</em>"
+                    f"{reason}</p>")
     columns = columns or list(df.columns)
     # a class on every cell: JupyterLab's CSS right-aligns td/th with a stronger selector
     head = "".join(f"<th class=t>{html.escape(t(f'reports.col.{c}'))}</th>" for c in columns)
