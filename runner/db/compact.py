@@ -14,6 +14,8 @@ from pathlib import Path
 
 import duckdb
 
+from ..files import fsync_dir
+
 
 def compact(path: str | Path) -> None:
     """Replace the database at ``path`` with a copy holding only its live rows."""
@@ -42,8 +44,4 @@ def compact(path: str | Path) -> None:
     finally:
         con.close()
     os.replace(fresh, path)
-    folder = os.open(path.parent, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(folder)
-    finally:
-        os.close(folder)
+    fsync_dir(path.parent)

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..errors import BanditoreError
+from ..files import replace_durably
 from ..messages import t
 from . import logs
 from .privacy import citizen_id as pseudonym
@@ -150,7 +151,7 @@ def erase_file(path: Path, identities: set[bytes], *, whole_lines: bool = False)
         new, result.removed, result.rewritten = scrub(raw, identities, whole_lines=whole_lines)
         if result.removed or result.rewritten:
             data = gzip.compress(new, mtime=0) if path.name.endswith(".gz") else new
-            _replace(path, data, os.fstat(fd).st_mode & 0o7777)
+            replace_durably(path, data, os.fstat(fd).st_mode & 0o7777)
             result.files.append(str(path))
     except (OSError, zlib.error, EOFError) as exc:
         result.failed.append(f"{path}: {exc}")
@@ -198,21 +199,3 @@ def erase_copy(settings: Settings, cid: str, paths: list[str]) -> Erased:
 def _read(path: Path) -> bytes:
     data = path.read_bytes()
     return gzip.decompress(data) if path.name.endswith(".gz") else data
-
-
-def _replace(path: Path, data: bytes, mode: int) -> None:
-    temporary = path.with_name(f".{path.name}.erasing")
-    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, mode)
-    try:
-        view = memoryview(data)
-        while view:
-            view = view[os.write(fd, view):]
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    os.replace(temporary, path)
-    folder = os.open(path.parent, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(folder)
-    finally:
-        os.close(folder)

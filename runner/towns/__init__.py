@@ -12,7 +12,6 @@ settings model before it is written, atomically. The town's template catalogue
 from __future__ import annotations
 
 import difflib
-import os
 import tomllib
 from dataclasses import dataclass, field
 from importlib import resources
@@ -23,6 +22,7 @@ from pydantic import ValidationError
 
 from ..config_errors import explain, explain_toml
 from ..errors import ConfigError
+from ..files import replace_durably
 from ..messages import t
 from ..settings import Settings
 
@@ -81,7 +81,6 @@ def adopt(town: str, path: str | Path = "pyproject.toml") -> Adopted:
         Settings.model_validate(tomllib.loads(new)["tool"]["banditore"])
     except ValidationError as exc:  # a kept key that the town's values make wrong
         raise ConfigError(explain(exc.errors(), {}, Settings.model_fields)) from None
-    temporary = path.with_name(f".{path.name}.init")
-    temporary.write_text(new, encoding="utf-8")
-    os.replace(temporary, path)
+    replace_durably(path, new.encode("utf-8"),
+                    path.stat().st_mode & 0o7777 if path.exists() else 0o644)
     return result

@@ -37,6 +37,8 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
+from ..files import fsync_dir
+
 log = logging.getLogger("banditore.webhook")
 
 _GLOB_CHARS = frozenset("*?[")
@@ -222,13 +224,5 @@ class LogWriter:
         finally:
             os.close(fd)  # also releases the flock
         if created or path not in self._synced_names:
-            _fsync_dir(self.folder)  # make the new file's name durable too
+            fsync_dir(self.folder)  # make the new file's name durable too
             self._synced_names.add(path)
-
-
-def _fsync_dir(folder: Path) -> None:
-    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

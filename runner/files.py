@@ -1,0 +1,32 @@
+"""Durable file operations the stages share: a new file name made durable, and a
+file replaced atomically (a reader sees the old content or the new, never half)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+
+def fsync_dir(folder: str | Path) -> None:
+    """Make a name created or renamed in ``folder`` survive a power cut."""
+    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def replace_durably(path: Path, data: bytes, mode: int = 0o600) -> None:
+    """Write ``data`` to a temporary file beside ``path``, fsync it, rename it over
+    ``path`` and fsync the folder."""
+    temporary = path.with_name(f".{path.name}.new")
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, mode)
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view):]
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    os.replace(temporary, path)
+    fsync_dir(path.parent)
