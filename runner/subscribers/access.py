@@ -122,16 +122,29 @@ _QUERIES = {
                    WHERE c.citizen_id = ? ORDER BY c.ts""",
     "messages": """SELECT ts, type, kind, keyword, captured_name, text, form
                    FROM inbound WHERE citizen_id = ? ORDER BY ts, wamid""",
+    # A status is found by the wamid the send recorded, or (a database rebuilt since)
+    # by the delivery id it echoes: two equality joins, never an OR join (a scan of
+    # every status per delivery).
     "deliveries": """
+        WITH mine AS (SELECT * FROM deliveries WHERE citizen_id = ?),
+        found AS (
+            SELECT m.delivery_id, arg_max(s.status, s.ts) AS status, min(s.sent_at) AS sent_at,
+                   min(s.delivered_at) AS delivered_at, min(s.read_at) AS read_at,
+                   max(s.error_code) AS error_code, max(s.error_title) AS error_title
+            FROM mine m JOIN statuses s ON s.wamid = m.wamid GROUP BY 1
+            UNION ALL
+            SELECT m.delivery_id, arg_max(s.status, s.ts), min(s.sent_at), min(s.delivered_at),
+                   min(s.read_at), max(s.error_code), max(s.error_title)
+            FROM mine m JOIN statuses s ON s.callback = 'banditore:' || m.delivery_id
+            WHERE m.wamid IS NULL GROUP BY 1)
         SELECT d.kind, d.announcement_id, a.title, coalesce(s.status, d.state) AS state,
                d.created_at, coalesce(d.sent_at, s.sent_at) AS sent_at, s.delivered_at,
                s.read_at, coalesce(s.error_code, d.error_code) AS error_code,
                coalesce(s.error_title, d.error_title) AS error_title
-        FROM deliveries d
+        FROM mine d
         LEFT JOIN announcements a USING (announcement_id)
-        LEFT JOIN statuses s ON s.wamid = d.wamid
-            OR s.callback = 'banditore:' || d.delivery_id
-        WHERE d.citizen_id = ? ORDER BY d.created_at, d.delivery_id""",
+        LEFT JOIN found s USING (delivery_id)
+        ORDER BY d.created_at, d.delivery_id""",
 }
 
 

@@ -79,6 +79,7 @@ class Summary:
     steps: dict[str, float] = field(default_factory=dict)  # seconds per step (benchmarks)
     texts_dropped: int = 0  # texts past retention_days reduced to their classification
     notices: int = 0  # new privacy notices queued
+    notice_template: bool = True  # notice_template is set (needed outside the window)
     hints: int = 0  # near-miss hints queued
     compact: bool = False  # the database file was rewritten without its free blocks
     unmatched: list[int] = field(default_factory=list)  # decisions file lines naming nobody
@@ -101,6 +102,8 @@ class Summary:
             out.append(t("sync.replies", welcome=self.welcome, goodbye=self.goodbye))
         if self.notices:
             out.append(t("sync.notices", count=self.notices))
+            if not self.notice_template:
+                out.append(t("sync.notices-no-template"))
         if self.hints:
             out.append(t("sync.hints", count=self.hints))
         if self.texts_dropped:
@@ -236,6 +239,7 @@ class _Sync:
             s = self.summary
             s.texts_dropped = drop_old_texts(con, self.settings)
             s.notices = queue_notices(con, self.settings, version)
+            s.notice_template = bool(self.settings.notice_template)
             s.hints = queue_hints(con, self.settings)
         # Deleted rows stay in the file's free blocks until it is rewritten: at once
         # after an erasure or a rebuild, at most daily for texts past retention.

@@ -144,6 +144,7 @@ def test_a_new_notice_reaches_who_consented_to_an_older_one_once(town, monkeypat
     monkeypatch.setenv("BANDITORE_PRIVACY_NOTICE_DATE", "2024-04-01")
     s = sync(load_settings())
     assert s.notices == 1 and any("informativa" in line for line in s.lines_text())
+    assert any("notice_template" in line for line in s.lines_text())
     assert notices(town) == [(f"n:{citizen_id('393330000001')}:2024-04-01",)]
     assert sync(load_settings()).notices == 0
     # Someone joining now consents to the new notice and needs no second message;
