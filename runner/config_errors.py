@@ -77,7 +77,10 @@ def explain(errors: list[dict], overrides: dict, fields: dict) -> str:
     lines = []
     for error in errors:
         loc = [str(part) for part in error.get("loc") or ()]
-        name = loc[0] if loc else "settings"
+        if not loc:  # a rule across settings (a model validator): its own message says all
+            lines.append(str(error.get("msg", "")).removeprefix("Value error, "))
+            continue
+        name = loc[0]
         value = error.get("input")
         if error.get("type") == "extra_forbidden":
             lines.append(t("config.unknown-key", language, name=".".join(loc),

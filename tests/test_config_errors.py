@@ -99,7 +99,8 @@ def test_a_missing_pseudonym_key_is_an_error_in_ci_and_a_warning_locally(town, m
 def test_init_writes_the_town_and_keeps_the_rest_of_the_file(tmp_path, monkeypatch, capsys,
                                                               name):
     monkeypatch.chdir(tmp_path)
-    original = (ROOT / "pyproject.toml").read_text()
+    # the repository's own file, with a setting no town file sets
+    original = (ROOT / "pyproject.toml").read_text() + "retention_days = 14\n"
     (tmp_path / "pyproject.toml").write_text(original)
     assert main(["init", "--town", name]) == 0
     assert "git diff pyproject.toml" in capsys.readouterr().out
@@ -113,10 +114,13 @@ def test_init_writes_the_town_and_keeps_the_rest_of_the_file(tmp_path, monkeypat
     assert {k: v for k, v in written.items() if k != "tool"} == {
         k: v for k, v in before.items() if k != "tool"}
     assert written["tool"]["ruff"] == before["tool"]["ruff"]
-    assert written["tool"]["banditore"]["templates"] == before["tool"]["banditore"]["templates"]
+    kept = {k: v for k, v in before["tool"]["banditore"].items() if k not in reference}
+    assert kept and all(written["tool"]["banditore"][k] == v for k, v in kept.items())
     head = original.split("[tool.banditore]")[0]
     assert new.startswith(head)  # every line before the table, byte for byte
     assert load_settings().town == reference["town"]
+    assert (tmp_path / "templates.toml").read_bytes() == (
+        TOWNS / "templates" / f"{name}.toml").read_bytes()  # there was none: the town's
     assert main(["init", "--town", name]) == 0  # again: the same file
     assert (tmp_path / "pyproject.toml").read_text() == new
 
@@ -139,5 +143,8 @@ def test_init_mends_a_file_that_does_not_load_and_refuses_an_unknown_town(town, 
 
 def test_init_into_a_repository_without_pyproject(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
+    (tmp_path / "templates.toml").write_text("# the town's own catalogue\n")
     assert main(["init", "--town", "cerveno"]) == 0
     assert load_settings().capture_name is True
+    assert "templates.toml" in capsys.readouterr().out
+    assert (tmp_path / "templates.toml").read_text() == "# the town's own catalogue\n"

@@ -3,7 +3,7 @@
 Meta says on each ``sent``/``delivered`` status whether the message is billable
 (``pricing.type = regular``; ``free_customer_service`` inside the 24-hour
 window is free; older webhooks say ``billable``) and its category (utility,
-marketing, ...). The town's price per category is the ``message_prices``
+marketing, ...). The town's price per category is the ``prices``
 setting: cost = billable messages x price. A message with no pricing yet (no
 status webhook: the outbox, or logs not fetched) is counted apart, never guessed.
 """
@@ -59,7 +59,7 @@ def _priced(df: pd.DataFrame, prices: dict[str, float]) -> pd.DataFrame:
 
 def cost_by_announcement(con, period: Period, prices: dict[str, float]) -> pd.DataFrame:
     """title, messages (with pricing), billable, cost per announcement; cost is empty
-    when a billable category has no price in ``message_prices``."""
+    when a billable category has no price in ``prices``."""
     df = _priced(priced_messages(con, period), prices)
     df = df[df["kind"] == "announcement"]
     if df.empty:

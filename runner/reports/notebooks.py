@@ -103,8 +103,8 @@ def report_parameters(settings: Settings, *, since=None, until=None) -> dict:
         "language": settings.language,
         "town": settings.town,
         "weekly_cap": settings.weekly_cap,
-        "message_prices": dict(settings.message_prices),
-        "currency": settings.currency,
+        "prices": dict(settings.prices),
+        "price_currency": settings.price_currency,
     }
 
 

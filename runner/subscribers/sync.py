@@ -100,14 +100,7 @@ class Summary:
         out.append(t("sync.states", detail=_counts(self.states) or "-"))
         if self.welcome or self.goodbye:
             out.append(t("sync.replies", welcome=self.welcome, goodbye=self.goodbye))
-        if self.notices:
-            out.append(t("sync.notices", count=self.notices))
-            if not self.notice_template:
-                out.append(t("sync.notices-no-template"))
-        if self.hints:
-            out.append(t("sync.hints", count=self.hints))
-        if self.texts_dropped:
-            out.append(t("sync.texts-dropped", count=self.texts_dropped))
+        out += self._rights_lines()
         if self.malformed:
             out.append(t("sync.malformed", total=sum(self.malformed.values()),
                          detail=_counts(self.malformed)))
@@ -120,6 +113,18 @@ class Summary:
                          path=self.decisions_file,
                          lines=", ".join(map(str, self.unmatched[:10]))
                          + (", ..." if len(self.unmatched) > 10 else "")))
+        return out
+
+    def _rights_lines(self) -> list[str]:
+        out = []
+        if self.notices:
+            out.append(t("sync.notices", count=self.notices))
+            if not self.notice_template:
+                out.append(t("sync.notices-no-template"))
+        if self.hints:
+            out.append(t("sync.hints", count=self.hints))
+        if self.texts_dropped:
+            out.append(t("sync.texts-dropped", count=self.texts_dropped))
         return out
 
     def one_line(self) -> str:

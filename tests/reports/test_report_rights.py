@@ -37,7 +37,7 @@ def town(tmp_path, monkeypatch):
                         "SUBSCRIBE_KEYWORDS": '["Servizio Info ON"]',
                         "UNSUBSCRIBE_KEYWORDS": '["Servizio Info OFF"]', "CAPTURE_NAME": "true",
                         "NOW": "2024-04-03T10:00:00+02:00",
-                        "MESSAGE_PRICES": '{"utility": 0.0300, "marketing": 0.0700}'}.items():
+                        "PRICES": '{"UTILITY": 0.0300, "MARKETING": 0.0700}'}.items():
         monkeypatch.setenv(f"BANDITORE_{name}", value)
     numbers = [f"39333000{i:04d}" for i in range(1, 5)]
     write(tmp_path / "logs" / "a.jsonl", [
@@ -85,7 +85,7 @@ def test_a_report_from_logs_full_of_personal_data_contains_none(town):
 def test_costs_from_pricing_per_announcement_and_per_month(town):
     con = data.open_db(town / "subscribers.duckdb")
     period = data.resolve_period(con, now="2024-04-03T10:00:00+02:00")
-    prices = load_settings().message_prices
+    prices = load_settings().prices
     by_announcement = costs.cost_by_announcement(con, period, prices)
     assert by_announcement[["title", "messages", "billable"]].values.tolist() == [
         ["Avviso 2024-03-25-a", 2, 1], ["Avviso 2024-04-01-b", 2, 2]]

@@ -25,6 +25,7 @@ def town(tmp_path, monkeypatch):
     make_town(tmp_path, monkeypatch, ["Servizio Info ON"], ["Servizio Info OFF"])
     for name in ("CAPTURE_NAME", "MODERATE_SUBSCRIBE", "MODERATE_UNSUBSCRIBE"):
         monkeypatch.setenv(f"BANDITORE_{name}", "true")
+    monkeypatch.setenv("BANDITORE_WELCOME_TEMPLATE", "benvenuto")
     monkeypatch.setenv("BANDITORE_NOW", "2024-03-22T10:00:00+01:00")
     monkeypatch.setenv("BANDITORE_PRIVACY_NOTICE_DATE", "2024-01-15")
     write(tmp_path / "logs" / "a.jsonl", [
@@ -82,7 +83,9 @@ def test_export_holds_everything_with_the_number_and_texts(town):
     assert consent["notice_in_force_from"].startswith("2024-01-15T00:00:00+01:00")
     assert [m["kind"] for m in data["messages"]] == ["subscribe", "near_miss"]
     assert data["messages"][1]["text"] == "Buongiorno, vorrei iscrivermi, sono Paolo, via Roma 3"
-    [welcome] = data["deliveries"]
+    # the acknowledgement of the request, then the welcome after the approval
+    assert [d["kind"] for d in data["deliveries"]] == ["ack_subscribe", "welcome"]
+    welcome = data["deliveries"][1]
     assert (welcome["kind"], welcome["state"], welcome["error_code"]) == (
         "welcome", "failed", 131026)
     assert welcome["error_meaning"]
