@@ -83,4 +83,18 @@ def adopt(town: str, path: str | Path = "pyproject.toml") -> Adopted:
         raise ConfigError(explain(exc.errors(), {}, Settings.model_fields)) from None
     replace_durably(path, new.encode("utf-8"),
                     path.stat().st_mode & 0o7777 if path.exists() else 0o644)
+    _templates(result, path.parent / Settings.model_fields["templates_file"].default)
     return result
+
+
+def _templates(result: Adopted, catalogue: Path) -> None:
+    """The town's template catalogue (the exact text to submit to Meta) becomes the
+    repository's when it has none; an existing one is the town's own and stays."""
+    shipped = resources.files(__package__) / "templates" / f"{result.town}.toml"
+    if not shipped.is_file():
+        return
+    if catalogue.exists():
+        result.templates_kept = catalogue
+    else:
+        replace_durably(catalogue, shipped.read_bytes(), 0o644)
+        result.templates = catalogue
