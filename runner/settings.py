@@ -56,6 +56,11 @@ DEFAULT_CATEGORIES = [
     "info-comune",
 ]
 DEFAULT_EMERGENCY_CATEGORIES = ["emergenze", "protezione-civile", "allerta-meteo"]
+# The near-miss hint and the new privacy notice, by default (hint_text, notice_text).
+HINT_TEXT = ("Per iscriverti al servizio WhatsApp del {town} scrivi esattamente "
+             "{subscribe_keyword}; per cancellarti scrivi {unsubscribe_keyword}.")
+NOTICE_TEXT = ("Il {town} ha aggiornato l'informativa privacy del servizio WhatsApp: "
+               "{privacy_url}. Per cancellarti scrivi {unsubscribe_keyword}.")
 
 
 class TemplateConfig(BaseModel):
@@ -305,22 +310,14 @@ class Settings(BaseSettings):
     # One short reply inside the 24-hour window to a message that nearly matched a
     # keyword, saying the exact keywords. Off: many towns promise the number never answers.
     near_miss_hint: bool = False
-    hint_text: str = (
-        "Per iscriverti al servizio WhatsApp del {town} scrivi esattamente "
-        "{subscribe_keyword}; per cancellarti scrivi {unsubscribe_keyword}."
-    )
+    hint_text: str = HINT_TEXT
     # The day the privacy notice at privacy_url came into force: change it when the
     # notice changes, and subscribers who consented to an older one are sent notice_text
     # (as notice_template outside the 24-hour window). Unset: the version is a hash of
     # the welcome text and privacy_url, dated when sync first met it.
     privacy_notice_date: date | None = None
-    notice_text: str = (
-        "Il {town} ha aggiornato l'informativa privacy del servizio WhatsApp: {privacy_url}. "
-        "Per cancellarti scrivi {unsubscribe_keyword}."
-    )
+    notice_text: str = NOTICE_TEXT
     notice_template: str | None = None
-    # (What messages cost in the reports: `prices` above, by the pricing category the
-    # status webhooks report, for the messages they say are billable.)
 
     # --- clock ------------------------------------------------------------------
     now: datetime | None = None

@@ -4,7 +4,7 @@
 in any common spelling (``+39 347 123 4567``, ``0039…``, ``347/1234567``), or,
 where the town captures names, a name. :func:`record` gathers what the database
 and the decisions file hold about one citizen (GDPR art. 15): state history,
-consents with their notice, messages, deliveries with what became of them.
+topics, consents with their notice, messages, deliveries with what became of them.
 
 Two ways to print it: :func:`show` for staff at a terminal (number masked, free
 text only as its masked form) and :func:`export`, the copy handed to the citizen
@@ -112,11 +112,12 @@ def _rows(con, sql: str, cid: str) -> list[dict]:
 _QUERIES = {
     "citizen": """SELECT citizen_id, wa_id AS number, user_id, profile_name, last_inbound_at
                   FROM citizens WHERE citizen_id = ?""",
-    "subscription": """SELECT state, pending_action, name, keyword, since, subscribed_at
+    "subscription": """SELECT state, pending_action, name, keyword, since, subscribed_at,
+                              topics
                        FROM subscribers WHERE citizen_id = ?""",
     "history": """SELECT ts, from_state, to_state, cause FROM subscriber_events
                   WHERE citizen_id = ? ORDER BY ts""",
-    "consents": """SELECT c.ts, c.text, c.keyword, c.notice_version,
+    "consents": """SELECT c.ts, c.text, c.keyword, c.topics, c.notice_version,
                           n.in_force_from AS notice_in_force_from
                    FROM consents c LEFT JOIN notices n ON n.version = c.notice_version
                    WHERE c.citizen_id = ? ORDER BY c.ts""",
@@ -209,6 +210,9 @@ def _text(settings: Settings, data: dict, *, masked: bool) -> str:
     sub = data["subscription"]
     lines.append(t("rights.show.state", state=sub["state"], since=_when(sub["since"]),
                    name=sub["name"] or "-") if sub else t("rights.show.no-state"))
+    if sub:  # no topics chosen: every topic
+        lines.append(t("rights.show.topics", topics=", ".join(sub["topics"] or [])
+                       or t("rights.show.all-topics")))
     sections = [
         ("history", lambda r: f"{_when(r['ts'])}  {r['from_state'] or '-'} -> {r['to_state']}"),
         ("consents", lambda r: f"{_when(r['ts'])}  «{_said(r, masked, known)}»  "
