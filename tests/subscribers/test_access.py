@@ -120,3 +120,16 @@ def test_a_number_without_prefix_and_a_pre_emptive_block(tmp_path, monkeypatch):
     # Someone who never wrote can be blocked in advance by number, not found by name.
     assert decide(load_settings(), "block", "+44 7700 900123").citizen_id == \
         citizen_id("447700900123")
+
+
+def test_export_and_show_name_the_topics_chosen(tmp_path, monkeypatch):
+    make_town(tmp_path, monkeypatch, ["MI ISCRIVO"], ["MI CANCELLO"])
+    write(tmp_path / "logs" / "a.jsonl", [
+        message("393330000001", "wamid.1", T0, "MI ISCRIVO EVENTI"),
+        message("393330000002", "wamid.2", T0, "MI ISCRIVO")])
+    sync(load_settings())
+    data = json.loads(export(load_settings(), "393330000001"))
+    assert data["subscription"]["topics"] == ["eventi"]
+    assert data["consents"][0]["topics"] == ["eventi"]
+    assert "Argomenti scelti: eventi" in show(load_settings(), "393330000001")
+    assert "Argomenti scelti: tutti" in show(load_settings(), "393330000002")
