@@ -56,7 +56,15 @@ DEFAULT_CATEGORIES = [
     "info-comune",
 ]
 DEFAULT_EMERGENCY_CATEGORIES = ["emergenze", "protezione-civile", "allerta-meteo"]
-# The near-miss hint and the new privacy notice, by default (hint_text, notice_text).
+# Citizens' rights. retention_days: what a citizen wrote that is not a keyword is kept
+# this many days, then only its classification and masked form remain (every sync,
+# rebuilds included). near_miss_hint: one short reply inside the 24-hour window to a
+# message that nearly matched a keyword, saying the exact keywords (hint_text); off by
+# default, as many towns promise the number never answers. privacy_notice_date: the
+# day the notice at privacy_url came into force; when it changes, subscribers who
+# consented to an older one are sent notice_text (notice_template outside the window).
+# Unset, the version is a hash of the welcome text and privacy_url, dated when sync
+# first met it.
 HINT_TEXT = ("Per iscriverti al servizio WhatsApp del {town} scrivi esattamente "
              "{subscribe_keyword}; per cancellarti scrivi {unsubscribe_keyword}.")
 NOTICE_TEXT = ("Il {town} ha aggiornato l'informativa privacy del servizio WhatsApp: "
@@ -303,18 +311,10 @@ class Settings(BaseSettings):
     telegram_chat_id: str = ""  # @channelname or -100...
     telegram_api_base: str = "https://api.telegram.org"
 
-    # --- citizens' rights: data minimisation, notices, hints -----------------------
-    # What a citizen wrote that is not a keyword is kept this many days, then only
-    # its classification and masked form remain (on every sync, rebuilds included).
+    # --- citizens' rights: data minimisation, notices, hints (explained at HINT_TEXT) ---
     retention_days: int = Field(30, ge=1)
-    # One short reply inside the 24-hour window to a message that nearly matched a
-    # keyword, saying the exact keywords. Off: many towns promise the number never answers.
     near_miss_hint: bool = False
     hint_text: str = HINT_TEXT
-    # The day the privacy notice at privacy_url came into force: change it when the
-    # notice changes, and subscribers who consented to an older one are sent notice_text
-    # (as notice_template outside the 24-hour window). Unset: the version is a hash of
-    # the welcome text and privacy_url, dated when sync first met it.
     privacy_notice_date: date | None = None
     notice_text: str = NOTICE_TEXT
     notice_template: str | None = None
