@@ -173,7 +173,7 @@ def erase_everywhere(webhook_logs: str, outbox: Path, cid: str, key: bytes | Non
                      known: set[str] = frozenset()) -> tuple[Erased, Erased]:
     """The citizen's lines out of every local webhook log and the outbox:
     (logs, outbox)."""
-    paths = logs.log_files(webhook_logs)
+    paths = logs.log_files(webhook_logs).files
     outboxes = [str(outbox)] if Path(outbox).exists() else []
     identities = find_identities(paths + outboxes, cid, key, known)
     return (erase_lines(paths, identities),
@@ -185,7 +185,7 @@ def erase_copy(settings: Settings, cid: str, paths: list[str]) -> Erased:
     of webhook logs (a copy: the receiver's, a bucket's), or, with none given, out of
     the configured logs and outbox. Raises :class:`ErasureError` naming what failed."""
     if paths:
-        files = sorted({f for path in paths for f in logs.log_files(path)})
+        files = sorted({f for path in paths for f in logs.log_files(path).files})
         result = erase_lines(files, find_identities(files, cid, pseudonym_key(settings)))
     else:
         result, outbox = erase_everywhere(settings.webhook_logs, Path(settings.outbox), cid,
