@@ -12,10 +12,10 @@ import sys
 from typing import TYPE_CHECKING
 
 from . import messages
-from .config_errors import config_language
+from .config_errors import config_language, pseudonym_key_check
 from .errors import BanditoreError, ConfigError
 from .messages import t
-from .settings import load_settings, pseudonym_key_check
+from .settings import load_settings
 from .subscribers.decisions import ACTIONS
 from .subscribers.replay import STATES
 

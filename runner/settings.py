@@ -26,24 +26,11 @@ from pydantic import (
     field_validator,
     model_validator,
 )
-from pydantic_settings import (
-    BaseSettings,
-    DotEnvSettingsSource,
-    PydanticBaseSettingsSource,
-    PyprojectTomlConfigSettingsSource,
-    SettingsConfigDict,
-)
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
-from .config_errors import config_language, explain, explain_toml, explain_unreadable
+from .config_errors import explain, explain_toml, explain_unreadable
 from .errors import ConfigError
-from .messages import t
-
-SECRET_FIELDS = frozenset(
-    {"whatsapp_token", "whatsapp_app_secret", "whatsapp_verify_token", "pseudonym_key",
-     "telegram_token"}
-)
-# Accepted only from the environment too: phone numbers, which git must never hold.
-ENVIRONMENT_ONLY = SECRET_FIELDS | {"test_recipients"}
+from .settings_sources import DotEnvSource, PyprojectSource
 
 DEFAULT_CATEGORIES = [
     "emergenze",
@@ -56,15 +43,18 @@ DEFAULT_CATEGORIES = [
     "info-comune",
 ]
 DEFAULT_EMERGENCY_CATEGORIES = ["emergenze", "protezione-civile", "allerta-meteo"]
-# Citizens' rights. retention_days: what a citizen wrote that is not a keyword is kept
-# this many days, then only its classification and masked form remain (every sync,
-# rebuilds included). near_miss_hint: one short reply inside the 24-hour window to a
-# message that nearly matched a keyword, saying the exact keywords (hint_text); off by
-# default, as many towns promise the number never answers. privacy_notice_date: the
-# day the notice at privacy_url came into force; when it changes, subscribers who
-# consented to an older one are sent notice_text (notice_template outside the window).
-# Unset, the version is a hash of the welcome text and privacy_url, dated when sync
-# first met it.
+def _known_timezone(value: str) -> str:
+    try:
+        ZoneInfo(value)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):  # the former is a KeyError
+        raise ValueError(f"unknown time zone {value!r}") from None
+    return value
+
+
+TimeZone = Annotated[str, AfterValidator(_known_timezone)]
+# Citizens' rights: retention_days (free text kept, then only its classification),
+# near_miss_hint (one reply saying the exact keywords; off: the number never answers),
+# privacy_notice_date (a new one sends notice_text to earlier consents; unset: a hash).
 HINT_TEXT = ("Per iscriverti al servizio WhatsApp del {town} scrivi esattamente "
              "{subscribe_keyword}; per cancellarti scrivi {unsubscribe_keyword}.")
 NOTICE_TEXT = ("Il {town} ha aggiornato l'informativa privacy del servizio WhatsApp: "
@@ -184,7 +174,7 @@ class Settings(BaseSettings):
     town: str = "Comune di Esempio"
     town_site: str = "comune.esempio.it"
     language: Literal["it", "en"] = "it"
-    timezone: str = "Europe/Rome"
+    timezone: TimeZone = "Europe/Rome"
 
     # --- where things are ----------------------------------------------------
     database: Path = Path("subscribers.duckdb")
@@ -310,9 +300,7 @@ class Settings(BaseSettings):
     telegram_token: SecretStr | None = None  # Telegram is on with both of these
     telegram_chat_id: str = ""  # @channelname or -100...
     telegram_api_base: str = "https://api.telegram.org"
-
-    # --- citizens' rights: data minimisation, notices, hints (explained at HINT_TEXT) ---
-    retention_days: int = Field(30, ge=1)
+    retention_days: int = Field(30, ge=1)  # --- citizens' rights (explained at HINT_TEXT)
     near_miss_hint: bool = False
     hint_text: str = HINT_TEXT
     privacy_notice_date: date | None = None
@@ -330,15 +318,6 @@ class Settings(BaseSettings):
             raise ValueError("each test recipient is a number with its country code, "
                              "e.g. 393471234567")
         return digits
-
-    @field_validator("timezone")
-    @classmethod
-    def _known_timezone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown time zone {value!r}") from None
-        return value
 
     @model_validator(mode="after")
     def _welcome_first(self):
@@ -377,39 +356,14 @@ class Settings(BaseSettings):
         return (
             init_settings,
             env_settings,
-            _DotEnv(settings_cls),
-            _Pyproject(settings_cls),
+            DotEnvSource(settings_cls),
+            PyprojectSource(settings_cls),
         )
 
 
-class _RefuseSecrets:
-    """Mixed into a file source: secrets found in a file are refused, not used."""
-
-    where = ""
-
-    def __call__(self) -> dict:
-        values = super().__call__()
-        found = sorted(ENVIRONMENT_ONLY & values.keys())
-        if found:
-            names = ", ".join(f"BANDITORE_{name.upper()}" for name in found)
-            raise ConfigError(t("config.secret-in-file", config_language(), where=self.where,
-                                found=", ".join(found), names=names))
-        return values
-
-
-class _Pyproject(_RefuseSecrets, PyprojectTomlConfigSettingsSource):
-    where = "pyproject.toml"
-
-
-class _DotEnv(_RefuseSecrets, DotEnvSettingsSource):
-    where = ".env"
-
-
 def load_settings(**overrides) -> Settings:
-    """Build the settings. Every way they can be wrong (a bad value, an unknown key, a
-    list not written as JSON in a variable, a broken pyproject.toml) becomes a
-    ConfigError in the town's language naming the setting, the value, what is
-    expected and the likely intended name: never a traceback."""
+    """Build the settings; any way they can be wrong is a ConfigError that
+    :mod:`runner.config_errors` explains: never a traceback."""
     from pydantic import ValidationError
     from pydantic_settings import SettingsError
 
@@ -421,13 +375,3 @@ def load_settings(**overrides) -> Settings:
         raise ConfigError(explain_unreadable(str(exc))) from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(explain_toml(str(exc))) from None
-
-
-def pseudonym_key_check(settings: Settings, environ) -> str | None:
-    """Without BANDITORE_PSEUDONYM_KEY the citizen ids could be reversed (every number
-    hashed with the public fallback key): an error in CI, a warning elsewhere."""
-    if settings.pseudonym_key is not None:
-        return None
-    if environ.get("CI") == "true":
-        raise ConfigError(t("config.pseudonym-key-ci"))
-    return t("config.pseudonym-key-local")
