@@ -309,6 +309,21 @@ MIGRATIONS: list[tuple[str, str]] = [
         INSERT INTO notices SELECT notice_version, min(ts) FROM consents GROUP BY 1;
         """,
     ),
+    (
+        "0005_send_log",
+        """
+        -- The send journal is now a file beside the database (<database>.sendlog),
+        -- written as each answer arrives. Each file names itself with a random id;
+        -- this is how far each was folded into deliveries, recorded in the same
+        -- transaction as the fold, so a file folded again never counts twice.
+        -- send_journal stays: the fold stages the file's rows in it.
+        CREATE TABLE send_log_folded (
+            log_id        VARCHAR PRIMARY KEY,
+            folded_bytes  BIGINT NOT NULL,
+            folded_at     TIMESTAMPTZ NOT NULL
+        );
+        """,
+    ),
 ]
 
 

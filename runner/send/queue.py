@@ -1,23 +1,30 @@
 """The send queue: every SQL statement of sending, behind one object.
 
-The engine never writes SQL: it asks the queue for the next chunk of deliveries
-and hands it back what happened, through the journal. Deliveries move
-``queued -> sending -> sent | failed``; each move is appended to
-``send_journal`` in batches (an append costs the same whatever the size of
-``deliveries``; an UPDATE of a million-row table costs 20 ms) and folded into
-``deliveries`` before every chunk and at the end.
+The engine never writes SQL: it asks the queue for the next chunk of deliveries,
+and what happened to each comes back through the file journal
+(:mod:`runner.send.journal`), folded into ``deliveries`` before every chunk, at
+the end of a run and at the start of the next. Deliveries move
+``queued -> sending -> sent | failed``; a fold costs one UPDATE of ``deliveries``
+(20 ms at 1,000,000 rows) however many moves it carries.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Collection
 from datetime import datetime, timedelta
+from pathlib import Path
 
 import duckdb
 
 from ..db import transaction
 from ..subscribers.notices import REPLY_KINDS, REPLY_KINDS_SQL, TEXT_REPLY_KINDS
-from ..whatsapp.answers import RETRY_LATER_AFTER_S, RETRY_LATER_CODES, TRANSIENT_CODES
+from ..whatsapp.answers import (
+    PAYLOAD_CODES,
+    RETRY_LATER_AFTER_S,
+    RETRY_LATER_CODES,
+    TRANSIENT_CODES,
+)
+from . import journal
 
 # Welcome first: an announcement waits while the citizen's latest welcome has not
 # gone (queued, in flight, failed or skipped): the privacy notice and how to leave
@@ -31,78 +38,76 @@ _AWAITS_WELCOME = f"""d.citizen_id IN (
                       WHERE v.kind = 'welcome' AND v.citizen_id = w.citizen_id
                         AND v.state IN {WELCOME_GONE} AND v.created_at > w.created_at))"""
 
-# Queued deliveries the run may send (temp tables filled by Queue.prepare).
+# Queued deliveries the run may send (temp tables filled by Queue.prepare), not held
+# by the engine (in a worker's hands or waiting for a retry).
 _QUEUED_SENDABLE = f"""d.state = 'queued' AND (d.kind IN (SELECT kind FROM sendable_kinds)
     OR (d.kind = 'announcement' AND d.announcement_id IN (SELECT announcement_id FROM sendable)
-        AND NOT {_AWAITS_WELCOME}))"""
+        AND NOT {_AWAITS_WELCOME}))
+    AND d.delivery_id NOT IN (SELECT delivery_id FROM held)"""
 
-# A journal row: (delivery_id, state, wamid, error_code, error_title, tries).
-JournalRow = tuple[str, str, str | None, int | None, str | None, int]
+_APPLY_JOURNAL = """
+    UPDATE deliveries SET state = j.state, wamid = coalesce(j.wamid, deliveries.wamid),
+           error_code = j.error_code, error_title = j.error_title,
+           attempts = deliveries.attempts + j.tries,
+           sent_at = CASE WHEN j.state = 'sent' THEN j.at ELSE deliveries.sent_at END,
+           updated_at = j.at
+    FROM (SELECT delivery_id, state, wamid, error_code, error_title, journaled_at AS at,
+                 sum(tries) OVER (PARTITION BY delivery_id) AS tries
+          FROM send_journal
+          QUALIFY row_number() OVER (PARTITION BY delivery_id ORDER BY seq DESC) = 1) j
+    WHERE deliveries.delivery_id = j.delivery_id
+"""
 
 
-def fold_journal(con: duckdb.DuckDBPyConnection) -> int:
-    """Apply the send journal to deliveries (each delivery's last journaled state) and empty it.
+def fold_log(con: duckdb.DuckDBPyConnection, path: Path, *, discard: bool = False) -> int:
+    """Apply the journal at ``path`` to deliveries (each delivery's last journaled state,
+    attempts added up), from the offset this database last folded it to.
 
-    One transaction: a kill between the two statements leaves the journal whole,
-    and folding it again gives the same result.
+    One transaction applies the rows and records the new offset: a kill in between
+    leaves both as they were, and folding again never counts a row twice. With
+    ``discard`` (nobody writes it any more), a journal folded whole is deleted.
+    Rows a run of an older version left in the ``send_journal`` table go first.
     """
-    if not con.execute("SELECT 1 FROM send_journal LIMIT 1").fetchone():
-        return 0
-    with transaction(con):
-        changed = con.execute(
-            """
-            UPDATE deliveries SET state = j.state, wamid = coalesce(j.wamid, deliveries.wamid),
-                   error_code = j.error_code, error_title = j.error_title,
-                   attempts = deliveries.attempts + j.tries,
-                   sent_at = CASE WHEN j.state = 'sent' THEN j.at ELSE deliveries.sent_at END,
-                   updated_at = j.at
-            FROM (SELECT delivery_id, state, wamid, error_code, error_title, journaled_at AS at,
-                         sum(tries) OVER (PARTITION BY delivery_id) AS tries
-                  FROM send_journal
-                  QUALIFY row_number() OVER (PARTITION BY delivery_id ORDER BY seq DESC) = 1) j
-            WHERE deliveries.delivery_id = j.delivery_id
-            """).fetchone()[0]
-        con.execute("DELETE FROM send_journal")
+    changed = _fold_table(con)
+    log_id, _, _ = journal.read(path, 0) if path.exists() else (None, [], 0)
+    if log_id is None:
+        if discard and path.exists():
+            journal.discard(path)  # not a journal (an empty file a kill left)
+        return changed
+    row = con.execute("SELECT folded_bytes FROM send_log_folded WHERE log_id = ?",
+                      [log_id]).fetchone()
+    _, rows, end = journal.read(path, row[0] if row else 0)
+    if rows:
+        cols = list(zip(*rows, strict=True))
+        with transaction(con):
+            con.execute(
+                """
+                INSERT INTO send_journal
+                SELECT unnest(range(len($ids::VARCHAR[]))), unnest($ids::VARCHAR[]),
+                       unnest($states::VARCHAR[]), unnest($wamids::VARCHAR[]),
+                       unnest($codes::INTEGER[]), unnest($titles::VARCHAR[]),
+                       unnest($tries::INTEGER[]), to_timestamp(unnest($at::BIGINT[]) / 1000)
+                """,
+                {"ids": list(cols[0]), "states": list(cols[1]), "wamids": list(cols[2]),
+                 "codes": list(cols[3]), "titles": list(cols[4]), "tries": list(cols[5]),
+                 "at": list(cols[6])})
+            changed += con.execute(_APPLY_JOURNAL).fetchone()[0]
+            con.execute("DELETE FROM send_journal")
+            con.execute("INSERT OR REPLACE INTO send_log_folded VALUES (?, ?, now())",
+                        [log_id, end])
+    if discard and path.stat().st_size <= end:
+        journal.discard(path)  # first the file: a row without its file is harmless
+        con.execute("DELETE FROM send_log_folded WHERE log_id = ?", [log_id])
     return changed
 
 
-class Journal:
-    """Journal rows buffered and appended in batches: each write costs ~1.7 ms of CPU
-    whatever its size, so results ride along with the next ``sending`` batch and are
-    written on their own only every ``every`` seconds."""
-
-    def __init__(self, con: duckdb.DuckDBPyConnection, moment: Callable[[], datetime],
-                 clock: Callable[[], float], every: float = 0.5) -> None:
-        self.con = con
-        self.moment = moment  # the time written with each row
-        self.clock = clock
-        self.every = every
-        self.pending: list[JournalRow] = []
-        self.seq = 0
-        self.last = clock()
-
-    def add(self, rows: Iterable[JournalRow]) -> None:
-        self.pending.extend(rows)
-
-    def flush(self, force: bool = False) -> None:
-        pending = self.pending
-        if not pending or (not force and self.clock() - self.last < self.every):
-            return
-        self.pending = []
-        self.last = self.clock()
-        cols = list(zip(*pending, strict=True))
-        first, self.seq = self.seq, self.seq + len(pending)
-        self.con.execute(
-            """
-            INSERT INTO send_journal
-            SELECT unnest($seq::BIGINT[]), unnest($ids::VARCHAR[]), unnest($states::VARCHAR[]),
-                   unnest($wamids::VARCHAR[]), unnest($codes::INTEGER[]),
-                   unnest($titles::VARCHAR[]), unnest($tries::INTEGER[]), $now
-            """,
-            {"now": self.moment(), "seq": list(range(first, self.seq)), "ids": list(cols[0]),
-             "states": list(cols[1]), "wamids": list(cols[2]), "codes": list(cols[3]),
-             "titles": list(cols[4]), "tries": list(cols[5])},
-        )
+def _fold_table(con: duckdb.DuckDBPyConnection) -> int:
+    if not con.execute("SELECT 1 FROM send_journal LIMIT 1").fetchone():
+        return 0
+    with transaction(con):
+        changed = con.execute(_APPLY_JOURNAL).fetchone()[0]
+        con.execute("DELETE FROM send_journal")
+    return changed
 
 
 class Quotes(dict):
@@ -130,16 +135,22 @@ class Quotes(dict):
 class Queue:
     """The deliveries of one run: what is queued, in which order it goes out."""
 
-    def __init__(self, con: duckdb.DuckDBPyConnection, now: datetime) -> None:
+    def __init__(self, con: duckdb.DuckDBPyConnection, now: datetime,
+                 log: Path | None = None) -> None:
         self.con = con
         self.now = now
+        self.log = log  # the run's journal, folded before each chunk
         self.excluded: set[str] = set()
         self.last_first: str | None = None
         self.quotes = Quotes()
 
     # --- before sending ---------------------------------------------------------
-    def requeue_failed(self) -> int:
-        """`send --retry-failed`: transient failures now, 131049 after its 24 hours."""
+    def requeue_failed(self, *, payload: bool = False) -> int:
+        """Failures that can succeed now, back in the queue: transient ones (retries that
+        ran out in an outage) at once, 131049 after its 24 hours. Every run does this;
+        ``payload`` (`send --retry-failed`, after fixing a template) adds the
+        failures of a body Meta refused."""
+        codes = TRANSIENT_CODES if payload else TRANSIENT_CODES - PAYLOAD_CODES
         return self.con.execute(
             """
             UPDATE deliveries SET state = 'queued', updated_at = $now
@@ -149,7 +160,7 @@ class Queue:
             """,
             {"now": self.now, "later": sorted(RETRY_LATER_CODES),
              "cutoff": self.now - timedelta(seconds=RETRY_LATER_AFTER_S),
-             "transient": sorted(TRANSIENT_CODES)},
+             "transient": sorted(codes)},
         ).fetchone()[0]
 
     def skip_unsendable(self, no_template: list[str]) -> int:
@@ -195,6 +206,7 @@ class Queue:
                          "SELECT unnest(?::VARCHAR[]) AS announcement_id", [announcement_ids])
         self.con.execute("CREATE OR REPLACE TEMP TABLE sendable_kinds AS "
                          "SELECT unnest(?::VARCHAR[]) AS kind", [list(REPLY_KINDS)])
+        self.con.execute("CREATE OR REPLACE TEMP TABLE held (delivery_id VARCHAR)")
         replies = self.con.execute(
             "SELECT count(*) FROM deliveries WHERE state = 'queued' "
             f"AND kind IN {REPLY_KINDS_SQL}").fetchone()[0]
@@ -218,18 +230,19 @@ class Queue:
         else:
             self.con.execute("DELETE FROM sendable WHERE announcement_id = ?", [key])
 
-    def fresh_chunk(self, size: int) -> list[tuple[str, str, str, str]]:
+    def fresh_chunk(self, size: int, held: Collection[str] = ()) -> list[tuple[str, str, str, str]]:
         """The next chunk, or nothing when it starts where the last one did: whatever put
         those deliveries back in the queue, sending them again now would loop."""
-        rows = self.next_chunk(size)
+        rows = self.next_chunk(size, held)
         first = rows[0][0] if rows else None
         if first is not None and first == self.last_first:
             return []
         self.last_first = first
         return rows
 
-    def next_chunk(self, size: int) -> list[tuple[str, str, str, str]]:
-        """Up to ``size`` queued deliveries: (delivery_id, citizen_id, wa_id, payload key).
+    def next_chunk(self, size: int, held: Collection[str] = ()) -> list[tuple[str, str, str, str]]:
+        """Up to ``size`` queued deliveries not ``held`` by the engine (in a worker's hands,
+        or waiting for a retry): (delivery_id, citizen_id, wa_id, payload key).
 
         Replies first (the 24-hour window is closing), then emergencies; within an
         announcement by citizen, so one citizen's messages are a whole pass apart.
@@ -237,7 +250,11 @@ class Queue:
         citizens below a bound that holds about a chunk: sorting the whole queue for
         each chunk held 140 MB at 1,000,000 queued.
         """
-        fold_journal(self.con)  # what was dispatched is journaled: not selected again
+        if self.log is not None:
+            fold_log(self.con, self.log)  # what went out is journaled: not selected again
+        self.con.execute("DELETE FROM held")
+        if held:
+            self.con.execute("INSERT INTO held SELECT unnest(?::VARCHAR[])", [list(held)])
         group = self.con.execute(
             f"""
             SELECT d.announcement_id, count(*)
@@ -252,15 +269,15 @@ class Queue:
         if not group:
             return []
         announcement_id, queued = group[0]
+        # (_QUEUED_SENDABLE holds an announcement back until the citizen's welcome went)
         where = ("d.kind IN (SELECT kind FROM sendable_kinds)" if announcement_id is None
-                 else f"d.kind = 'announcement' AND d.announcement_id = $ann "
-                      f"AND NOT {_AWAITS_WELCOME}")
+                 else "d.kind = 'announcement' AND d.announcement_id = $ann")
         params = {} if announcement_id is None else {"ann": announcement_id}
         bound = ""
         if queued > 2 * size:
             sample = sorted(row[0] for row in self.con.execute(
                 f"SELECT citizen_id FROM (SELECT d.citizen_id FROM deliveries d "
-                f"WHERE d.state = 'queued' AND {where}) USING SAMPLE reservoir(1000 ROWS)",
+                f"WHERE {_QUEUED_SENDABLE} AND {where}) USING SAMPLE reservoir(1000 ROWS)",
                 params).fetchall())
             bound = "AND d.citizen_id <= $upto"
             params["upto"] = sample[min(len(sample) - 1, len(sample) * size // queued)]
@@ -274,7 +291,7 @@ class Queue:
                                                 THEN d.announcement_id ELSE d.kind END)
                            AS payload
                 FROM deliveries d
-                WHERE d.state = 'queued' AND {where} {bound}
+                WHERE {_QUEUED_SENDABLE} AND {where} {bound}
                 ORDER BY d.citizen_id
                 LIMIT $n)
             SELECT next.delivery_id, next.citizen_id, c.wa_id,
