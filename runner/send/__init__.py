@@ -3,14 +3,16 @@
 - :mod:`.manager` runs a send: settle, plan, build the bodies, send, summarise;
 - :mod:`.plan` creates the deliveries, :mod:`.settle` trusts the webhooks and the
   outbox over the database after a crash;
-- :mod:`.queue` holds every SQL statement of sending (the queue and its journal);
-- :mod:`.payloads` builds what is sent; :mod:`.retry` decides retries;
+- :mod:`.queue` holds every SQL statement of sending (the queue, folding the journal);
+- :mod:`.journal` is the fsynced file each delivery's moves are appended to;
+- :mod:`.payloads` builds what is sent; :mod:`.retry` decides retries and holds
+  them until their time;
 - :mod:`.engine` only moves messages, in worker threads;
 - :mod:`.summary` and :mod:`.progress` tell staff what happened.
 """
 
 from .manager import send
-from .queue import fold_journal
+from .queue import fold_log
 from .summary import SendSummary, report
 
-__all__ = ["SendSummary", "fold_journal", "report", "send"]
+__all__ = ["SendSummary", "fold_log", "report", "send"]

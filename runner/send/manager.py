@@ -5,16 +5,20 @@ status webhooks and the outbox, plan the due announcements, settle again (a
 rebuilt database re-creates rows that already went out), skip what cannot be
 sent, build the bodies, and let the :class:`~runner.send.engine.Engine` send.
 Planning and settling also run after ``sync --rebuild`` from an empty database,
-so losing the database never repeats a broadcast.
+so losing the database never repeats a broadcast. Failures that can succeed now
+(transient errors whose retries ran out, 131049 after 24 h) go back to the queue
+at every run. SIGTERM (what GitHub sends to cancel a job) stops a send as Ctrl-C
+does: the engine lets no request start after it and records what was answered.
 """
 
 from __future__ import annotations
 
+import signal
 import sys
+import threading
 import time
-from collections.abc import Callable, Mapping
-from contextlib import nullcontext
-from datetime import timedelta
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
@@ -29,9 +33,10 @@ from ..whatsapp.pacing import workers_for
 from ..whatsapp.transport import Transport, make_transport
 from . import payloads as bodies
 from .engine import Engine
+from .journal import SendLog, log_path
 from .plan import plan
 from .progress import Progress
-from .queue import Journal, Queue, fold_journal
+from .queue import Queue, fold_log
 from .settle import settle
 from .summary import SendSummary, write_step_summary
 
@@ -90,7 +95,8 @@ class _Run:
         self.max_seconds = max_seconds
         self.now = settings.current_time()
         self.t0 = clock()
-        self.queue = Queue(con, self.now)
+        self.log = log_path(settings.database)
+        self.queue = Queue(con, self.now, self.log)
         self.summary = SendSummary(transport=getattr(transport, "name", None) or (
             "outbox" if settings.whatsapp_token is None else "cloud"),
             configured_rate=settings.rate_per_second)
@@ -100,16 +106,18 @@ class _Run:
         summary, queue = self.summary, self.queue
         summary.dry_run = dry_run
         outbox_path = Path(self.settings.outbox)
-        fold_journal(self.con)  # what a killed run journaled, before settling it
+        fold_log(self.con, self.log, discard=True)  # what a killed run journaled, first
+        at_once = summary.transport == "outbox"  # the outbox is the whole truth
         # A dry run plans and counts in a transaction it rolls back: it changes nothing.
         with db.transaction(self.con, commit=False) if dry_run else nullcontext():
-            summary.settled = settle(self.con, self.now, outbox_path)
-            if retry_failed:  # before planning, which closes those of expired announcements
-                summary.requeued_failed = queue.requeue_failed()
+            summary.settled = settle(self.con, self.now, outbox_path, at_once=at_once)
+            # before planning, which closes those of expired announcements
+            summary.requeued_failed = queue.requeue_failed(payload=retry_failed)
             summary.plan = plan(self.con, self.settings, announcements, self.now)
-            again = settle(self.con, self.now, outbox_path)
+            again = settle(self.con, self.now, outbox_path, at_once=at_once)
             summary.settled.from_statuses += again.from_statuses
             summary.settled.from_outbox += again.from_outbox
+            summary.settled.awaiting = again.awaiting
             summary.skipped = queue.skip_unsendable(
                 [k for k in REPLY_KINDS if not bodies.reply_template(self.settings, k)])
             built = bodies.build(self.settings, announcements, queue, self.transport, self.now,
@@ -118,31 +126,50 @@ class _Run:
             total, summary.replies_queued = queue.prepare(built.announcement_ids())
             if dry_run:
                 return summary
-        engine = Engine(queue, Journal(self.con, self._moment, self.clock), self.transport,
-                        summary, rate=self.settings.rate_per_second, clock=self.clock,
-                        sleep=self.sleep,
+        engine = Engine(queue, SendLog(self.log, self._now_ms), self.transport, summary,
+                        rate=self.settings.rate_per_second, clock=self.clock, sleep=self.sleep,
                         deadline=self.clock() + self.max_seconds if self.max_seconds else None)
         engine.stop_error = built.stop
         if engine.stop_error is None:
-            engine.run(built.bodies, progress or Progress(total, self.out, self.environ))
+            with _sigterm_as_interrupt():
+                engine.run(built.bodies, progress or Progress(total, self.out, self.environ))
         return self._finish(summary, engine)
 
     def _finish(self, summary: SendSummary, engine: Engine) -> SendSummary:
         summary.elapsed = self.clock() - self.t0
         summary.throttled = engine.pacer.throttle_count
-        summary.backoffs = list(engine.backoffs)
+        summary.paced_rate = engine.pacer.rate
+        summary.backoffs = list(engine.courier.backoffs)
         done = summary.sent + summary.failed
         summary.rate = done / summary.send_elapsed if summary.send_elapsed else 0.0
         ids = sorted({*summary.plan.planned, *(a.id for a in summary.announcements)})
         summary.table = self.queue.table(ids)
         summary.halted = {key: t("send.halted", code=err.code, title=err.title)
-                          for key, err in engine.halted.items()}
+                          for key, err in engine.courier.halted.items()}
         if engine.stop_error is not None:
             err = engine.stop_error
             summary.stopped = t("send.stopped", code=err.code, title=err.title,
                                 advice=t(f"send.advice-{advice(err.code)}"))
         return summary
 
-    def _moment(self):
+    def _now_ms(self) -> int:
         """The time journaled with a row: the run's start plus the time since, on its clock."""
-        return self.now + timedelta(seconds=self.clock() - self.t0)
+        return int((self.now.timestamp() + self.clock() - self.t0) * 1000)
+
+
+@contextmanager
+def _sigterm_as_interrupt() -> Iterator[None]:
+    """SIGTERM (a cancelled CI job) stops the send as Ctrl-C does; without this Python
+    would die at once, leaving requests it had queued to whoever runs next."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, _raise_interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _raise_interrupt(signum, frame):
+    raise KeyboardInterrupt

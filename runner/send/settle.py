@@ -1,21 +1,31 @@
 """Settling: before any send, believe the status webhooks and the outbox over the database.
 
-A run killed mid-send leaves deliveries ``sending``: whether they went out is
-not known. The status webhooks (``biz_opaque_callback_data`` =
-``banditore:<delivery_id>``) and the outbox know: what they show went out is
-marked so, and only what has no trace goes back to the queue.
+A run killed mid-send leaves deliveries ``sending``. Those whose last attempt Meta
+refused (an error code in the journal) never went out: back to the queue. The
+others were in flight: whether Meta took them is not known. The status webhooks
+(``biz_opaque_callback_data`` = ``banditore:<delivery_id>``) and the outbox know:
+what they show went out is marked so. An emergency with no trace is sent again at
+once (a duplicate is better than a citizen left out); a normal or high one waits
+for its status webhooks, and goes again only after ``AMBIGUOUS_WAIT`` without one
+(the next run after that).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import duckdb
 
 from ..whatsapp import outbox
+from ..whatsapp.answers import NO_ANSWER_CODES
 from ..whatsapp.bodies import callback_delivery_id_sql
+
+# How long a normal or high send whose answer was lost waits for its status webhooks
+# before it is sent again. Meta posts `sent` within seconds of accepting a message;
+# half an hour covers a receiver that was briefly down (Meta retries its webhooks).
+AMBIGUOUS_WAIT = timedelta(minutes=30)
 
 # Order of a delivery's states: a status webhook only ever moves it forward.
 # failed outranks sent (the 200 came first, the failure later) but not delivered/read.
@@ -31,17 +41,21 @@ class Settled:
     ambiguous: int = 0        # left in `sending` by a run that stopped mid-request
     from_statuses: int = 0    # queued/sending deliveries the status webhooks show went out
     from_outbox: int = 0      # ... or that the outbox holds
-    requeued: int = 0         # ambiguous with no trace: sent again
+    requeued: int = 0         # refused, or ambiguous with no trace: sent again
+    awaiting: int = 0         # ambiguous, waiting for their status webhooks
 
 
-def settle(con: duckdb.DuckDBPyConnection, now: datetime, outbox_path: Path | None) -> Settled:
+def settle(con: duckdb.DuckDBPyConnection, now: datetime, outbox_path: Path | None, *,
+           at_once: bool = False) -> Settled:
     """Before any send: believe the status webhooks and the outbox over the database.
 
     Every delivery whose ``banditore:<delivery_id>`` came back in a status
     webhook takes that status (a queued one after a rebuild, an ambiguous
     ``sending`` one after a crash, a sent one now delivered or failed). Then
-    ``sending`` ones found in the outbox are sent; the rest never left and go
-    back to the queue.
+    ``sending`` ones found in the outbox are sent. Of the rest, those Meta refused,
+    emergencies, and those older than ``AMBIGUOUS_WAIT`` go back to the queue; the
+    others wait for their statuses. ``at_once``: every one goes back (the transport
+    is the outbox, which is the whole truth about what left).
     """
     result = Settled()
     # Only the statuses that move a delivery forward are aggregated: the join comes
@@ -86,7 +100,17 @@ def settle(con: duckdb.DuckDBPyConnection, now: datetime, outbox_path: Path | No
             {"now": now},
         ).fetchone()[0]
     result.requeued = con.execute(
-        "UPDATE deliveries SET state = 'queued', updated_at = $now WHERE state = 'sending'",
-        {"now": now},
+        """
+        UPDATE deliveries SET state = 'queued', updated_at = $now
+        WHERE state = 'sending' AND ($at_once
+            OR (error_code IS NOT NULL AND error_code NOT IN (SELECT unnest($no_answer)))
+            OR updated_at <= $patience
+            OR (kind = 'announcement' AND announcement_id IN (
+                SELECT announcement_id FROM announcements WHERE urgency = 'emergency')))
+        """,
+        {"now": now, "at_once": at_once, "no_answer": sorted(NO_ANSWER_CODES),
+         "patience": now - AMBIGUOUS_WAIT},
     ).fetchone()[0]
+    result.awaiting = con.execute(
+        "SELECT count(*) FROM deliveries WHERE state = 'sending'").fetchone()[0]
     return result

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from ..announcements.review import human_duration
 from ..messages import t
 from .plan import PlanSummary
-from .settle import Settled
+from .settle import AMBIGUOUS_WAIT, Settled
 
 
 @dataclass
@@ -46,6 +46,7 @@ class SendSummary:
     # per announcement (or reply kind): audience, sent, delivered/read, failed, queued, skipped
     table: list[tuple] = field(default_factory=list)
     configured_rate: float = 0.0
+    paced_rate: float = 0.0  # the rate the pacer ended at (lower: Meta's ceiling)
     backoffs: list[float] = field(default_factory=list)  # retry waits (the last 1,000)
     send_elapsed: float = 0.0  # wall and process CPU seconds of the sending phase alone
     send_cpu: float = 0.0
@@ -66,11 +67,7 @@ _duration = human_duration
 
 def report(summary: SendSummary) -> str:
     """What `send` prints. Citizens appear only as counts: no number is ever shown."""
-    lines: list[str] = []
-    settled = summary.settled
-    if settled.ambiguous:
-        lines.append(t("send.ambiguous", ambiguous=settled.ambiguous,
-                       settled=settled.ambiguous - settled.requeued, requeued=settled.requeued))
+    lines = _settled(summary.settled)
     plan = summary.plan
     planned = ", ".join(f"{k} +{v}" for k, v in plan.planned.items()) or "-"
     lines.append(t("send.planned", planned=planned, cancelled=plan.cancelled,
@@ -92,6 +89,9 @@ def report(summary: SendSummary) -> str:
                    retries=summary.retries, throttled=summary.throttled))
     for (code, title), count in summary.failures.most_common():
         lines.append(t("send.failure-line", code=code, title=title, count=count))
+    if summary.throttled:
+        lines.append(t("send.throttled-rate", throttled=summary.throttled,
+                       rate=f"{summary.paced_rate:.0f}", configured=f"{summary.configured_rate:g}"))
     for ann in summary.announcements:
         if ann.held:
             lines.append(f"{ann.id}: {ann.note.strip()}")
@@ -104,6 +104,18 @@ def report(summary: SendSummary) -> str:
     elif summary.failed:
         lines.append(t("send.failed-exit"))
     return "\n".join(lines)
+
+
+def _settled(settled: Settled) -> list[str]:
+    lines = []
+    if settled.ambiguous:
+        lines.append(t("send.ambiguous", ambiguous=settled.ambiguous,
+                       settled=max(0, settled.ambiguous - settled.requeued - settled.awaiting),
+                       requeued=settled.requeued))
+    if settled.awaiting:
+        lines.append(t("send.awaiting-statuses", count=settled.awaiting,
+                       minutes=int(AMBIGUOUS_WAIT.total_seconds() // 60)))
+    return lines
 
 
 def markdown_table(summary: SendSummary) -> list[str]:

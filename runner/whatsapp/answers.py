@@ -21,7 +21,7 @@ class Action(Enum):
     RETRY = "retry"              # transient: back off exponentially, bounded
     THROUGHPUT = "throughput"    # 130429: retry, and slow the global rate down
     PAIR_RATE = "pair_rate"      # 131056: this citizen only; retry after 4^X s
-    RETRY_LATER = "retry_later"  # 131049: failed now, `send --retry-failed` after 24 h
+    RETRY_LATER = "retry_later"  # 131049: failed now, sent again by a run 24 h later
     PERMANENT = "permanent"      # this message can never succeed as sent
     STOP = "stop"                # the account or the number: stop the whole run
 
@@ -50,9 +50,13 @@ RETRY_LATER_AFTER_S = 24 * 3600
 HTTP_ERROR = -1        # an HTTP status without a usable error body
 CONNECTION_ERROR = -2  # timeout, refused or dropped connection
 INTERNAL_ERROR = -3    # a bug in the send engine (the delivery's outcome is kept)
+# No verdict from Meta: the request may or may not have been taken (a 504 from a
+# proxy, an answer lost with its connection). Every other error is Meta refusing it.
+NO_ANSWER_CODES = frozenset({HTTP_ERROR, CONNECTION_ERROR})
 
-# Failures `send --retry-failed` tries again at once: retries that ran out in an
-# outage, and payload errors (they succeed once the template or parameters are fixed).
+# Failures worth another try: retries that ran out in an outage (the next run puts
+# them back in the queue by itself), and payload errors (`send --retry-failed`, once
+# the template or parameters are fixed).
 TRANSIENT_CODES = frozenset(RETRY_CODES | PAYLOAD_CODES
                             | {130429, 131056, CONNECTION_ERROR, HTTP_ERROR})
 

@@ -10,6 +10,7 @@ from runner.db import connect
 from runner.send.plan import in_quiet_hours, plan
 from runner.send.settle import settle
 from runner.settings import Settings
+from runner.whatsapp.answers import CONNECTION_ERROR
 from tests.send.test_send import NOW, add_citizens, write_announcement
 
 
@@ -125,11 +126,35 @@ def test_settle_believes_statuses_and_outbox_over_the_database(town):
     settings.outbox.write_text(
         f'{{"to":"+39","biz_opaque_callback_data":"banditore:{d(1)}","type":"text"}}\n'
         f'{{"to":"+39","biz_opaque_callback_data":"banditore:{d(2)}","ty')  # cut by a crash
-    result = settle(con, NOW, settings.outbox)
+    # The outbox is the transport: what it does not hold never left.
+    result = settle(con, NOW, settings.outbox, at_once=True)
     assert (result.ambiguous, result.from_outbox, result.requeued) == (3, 1, 1)
     assert rows(con) == {d(0): "read", d(1): "sent", d(2): "queued", d(3): "delivered"}
     assert con.execute(f"SELECT wamid FROM deliveries WHERE delivery_id = '{d(0)}'"
                        ).fetchone() == ("wamid.A",)
+
+
+def test_an_ambiguous_send_waits_for_its_statuses_unless_refused_old_or_an_emergency(town):
+    settings, con = town
+    write_announcement(Path(settings.announcements_dir), "2024-04-03-allerta",
+                       category="allerta-meteo", urgency="emergency")
+    plan(con, settings, load_all(settings), NOW)
+    d = "a:2024-04-03-via-roma:c_{:05d}".format
+    e = "a:2024-04-03-allerta:c_{:05d}".format
+    sending = [(d(0), None, NOW),                            # in flight a moment ago
+               (d(1), 131000, NOW),                          # refused: waiting for a retry
+               (d(2), CONNECTION_ERROR, NOW),                # its answer was lost
+               (d(3), None, NOW - timedelta(minutes=31)),    # no status in half an hour
+               (e(0), None, NOW)]                            # an emergency
+    con.executemany("UPDATE deliveries SET state = 'sending', error_code = ?, updated_at = ? "
+                    "WHERE delivery_id = ?", [(code, at, i) for i, code, at in sending])
+    result = settle(con, NOW, None)
+    assert (result.ambiguous, result.requeued, result.awaiting) == (5, 3, 2)
+    got = rows(con)
+    assert [got[d(i)] for i in range(4)] == ["sending", "queued", "sending", "queued"]
+    assert got[e(0)] == "queued"
+    later = settle(con, NOW + timedelta(minutes=31), None)
+    assert later.requeued == 2 and later.awaiting == 0
 
 
 def test_a_failed_status_webhook_overrides_the_200(town):
