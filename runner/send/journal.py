@@ -1,15 +1,14 @@
-"""The send journal: each delivery's moves, appended to a file and fsynced before they count.
+"""The send journal: each delivery's moves, appended to a file as they happen.
 
-A request leaves only after its delivery is journaled ``sending`` durably, and
-each answer is journaled durably as it arrives, before the worker that got it
-takes another message. After a kill -9, a delivery whose last line is
-``sending`` had its request in flight: only those can be ambiguous.
-
-Group commit: a writer that finds nobody committing writes every pending line
-in one ``write`` and ``fdatasync``; writers that arrive meanwhile wait for that
-commit or lead the next. One fdatasync costs ~1.4 ms of wall time and ~0.065 ms
-of CPU on the CI's disk; at 80 msg/s the sends woken together on the pacer's
-25 ms grid share one.
+A request leaves only after its delivery is journaled ``sending``, and each
+answer is journaled as it arrives, before the worker that got it takes another
+message. A line is in the file (the kernel's) when ``write`` returns: a kill -9
+loses nothing, and a delivery whose last line is ``sending`` had its request in
+flight: only those can be ambiguous. Against the machine itself dying, the file
+is fdatasynced in groups, at most ``SYNC_EVERY_S`` after a line: one fdatasync
+costs ~1.4 ms of wall time and ~0.065 ms of CPU on the CI's disk, so one per
+line (two per message) cost a third more CPU per message at 80 msg/s than one
+every 20 ms shared by everyone (bench/send.py).
 
 The file (``<database>.sendlog``) starts with a line naming it with a random id.
 :func:`runner.send.queue.fold_log` applies it to the database from the offset the
@@ -24,6 +23,7 @@ from __future__ import annotations
 import json
 import os
 import threading
+import time
 import uuid
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -37,6 +37,7 @@ JournalRow = tuple[str, str, str | None, int | None, str | None, int]
 TimedRow = tuple[str, str, str | None, int | None, str | None, int, int]
 
 _MAGIC = "banditore-send-log"
+SYNC_EVERY_S = 0.02
 
 
 def log_path(database: Path) -> Path:
@@ -49,7 +50,7 @@ class JournalError(BanditoreError):
 
 
 class SendLog:
-    """The append-only, fsynced journal of one database, safe to share between threads.
+    """The append-only journal of one database, safe to share between threads.
 
     ``now_ms`` stamps each row with the run's time (ms since the epoch): the time
     settling later reads to tell how long ago a request left.
@@ -58,13 +59,11 @@ class SendLog:
     def __init__(self, path: Path, now_ms: Callable[[], int]) -> None:
         self.path = Path(path)
         self.now_ms = now_ms
-        self._cond = threading.Condition()
-        self._pending: list[bytes] = []
-        self._appended = 0  # rows handed to write(), in order
-        self._durable = 0   # rows fsynced
-        self._committing = False
+        self._lock = threading.Lock()
+        self._syncing = False
+        self._synced_at = time.monotonic()
         self.error: OSError | None = None
-        self.commits = 0
+        self.syncs = 0
         fresh = not self.path.exists() or self.path.stat().st_size == 0
         self._fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
         try:
@@ -79,45 +78,36 @@ class SendLog:
             raise
 
     def write(self, rows: Iterable[JournalRow]) -> None:
-        """Append ``rows`` and return once they are on disk (with whoever wrote meanwhile)."""
+        """Append ``rows``: in the file (safe from a kill) on return, on disk within
+        ``SYNC_EVERY_S`` (the writer that finds a sync due does it for everyone)."""
         at = self.now_ms()
         data = "".join([json.dumps([*row, at], ensure_ascii=False, separators=(",", ":"))
                         + "\n" for row in rows]).encode()
-        cond = self._cond
-        with cond:
-            self._pending.append(data)
-            self._appended += 1
-            ticket = self._appended
-            while self._durable < ticket:
-                self.check()
-                if self._committing:
-                    cond.wait()
-                    continue
-                self._commit()
+        with self._lock:
+            self.check()
+            try:
+                self._write_all(data)
+            except OSError as exc:
+                self.error = exc  # sticky: a line may be missing, nothing after it may count
+                raise JournalError(t("send.journal-error", path=self.path, error=exc)) from exc
+            due = not self._syncing and time.monotonic() - self._synced_at >= SYNC_EVERY_S
+            if due:
+                self._syncing = True
+        if due:
+            self.sync()
 
-    def _commit(self) -> None:
-        """Called holding the condition: write and fsync what is pending, without it."""
-        batch, self._pending = self._pending, []
-        upto = self._appended
-        self._committing = True
-        self._cond.release()
-        failure: BaseException | None = None
+    def sync(self) -> None:
+        """Put everything written so far on disk."""
         try:
-            self._write_all(b"".join(batch))
             _datasync(self._fd)
-        except BaseException as exc:  # KeyboardInterrupt too: then nothing more counts
-            failure = exc
-            raise
+        except OSError as exc:
+            self.error = exc
         finally:
-            self._cond.acquire()
-            self._committing = False
-            if failure is None:
-                self._durable = upto
-                self.commits += 1
-            elif self.error is None:
-                # Sticky: a line may be missing, nothing after it may count as written.
-                self.error = failure if isinstance(failure, OSError) else OSError(repr(failure))
-            self._cond.notify_all()
+            with self._lock:
+                self._syncing = False
+                self._synced_at = time.monotonic()
+                self.syncs += 1
+        self.check()
 
     def _write_all(self, data: bytes) -> None:
         view = memoryview(data)
@@ -130,36 +120,45 @@ class SendLog:
             raise JournalError(t("send.journal-error", path=self.path, error=self.error))
 
     def close(self) -> None:
-        with self._cond:
-            if self._fd >= 0:
-                os.close(self._fd)
-                self._fd = -1
-
-
-def read(path: Path, offset: int) -> tuple[str | None, list[TimedRow], int]:
-    """The log's id, its whole lines from byte ``offset`` (0: after the header), and the
-    offset after the last whole line. A line a kill cut short is left out."""
-    try:
-        fh = open(path, "rb")
-    except FileNotFoundError:
-        return None, [], 0
-    with fh:
-        header = fh.readline()
-        magic, _, log_id = header.decode("ascii", "replace").strip().partition(" ")
-        if magic != _MAGIC or not header.endswith(b"\n"):
-            return None, [], 0
-        fh.seek(max(offset, len(header)))
-        data = fh.read()
-        end = data.rfind(b"\n") + 1
-        rows: list[TimedRow] = []
-        for line in data[:end].splitlines():
+        with self._lock:
+            fd, self._fd = self._fd, -1
+        if fd >= 0:
             try:
-                row = json.loads(line)
-            except ValueError:
-                continue  # the end of a line a kill cut short, closed at the next open
-            if isinstance(row, list) and len(row) == 7:
-                rows.append(tuple(row))
-        return log_id, rows, max(offset, len(header)) + end
+                _datasync(fd)
+            finally:
+                os.close(fd)
+
+
+def log_id(path: Path) -> tuple[str | None, int]:
+    """The id the journal at ``path`` names itself with, and where its rows start
+    (None: no journal there, or not one)."""
+    try:
+        with open(path, "rb") as fh:
+            header = fh.readline(200)
+    except FileNotFoundError:
+        return None, 0
+    magic, _, name = header.decode("ascii", "replace").strip().partition(" ")
+    if magic != _MAGIC or not header.endswith(b"\n"):
+        return None, 0
+    return name, len(header)
+
+
+def read(path: Path, offset: int) -> tuple[list[TimedRow], int]:
+    """The journal's whole rows from byte ``offset`` (at least past its header), and the
+    offset after the last whole line. A line a kill cut short is left out."""
+    with open(path, "rb") as fh:
+        fh.seek(offset)
+        data = fh.read()
+    end = data.rfind(b"\n") + 1
+    rows: list[TimedRow] = []
+    for line in data[:end].splitlines():
+        try:
+            row = json.loads(line)
+        except ValueError:
+            continue  # the end of a line a kill cut short, closed at the next open
+        if isinstance(row, list) and len(row) == 7:
+            rows.append(tuple(row))
+    return rows, offset + end
 
 
 _datasync = getattr(os, "fdatasync", os.fsync)  # (macOS has no fdatasync)

@@ -69,14 +69,14 @@ def fold_log(con: duckdb.DuckDBPyConnection, path: Path, *, discard: bool = Fals
     Rows a run of an older version left in the ``send_journal`` table go first.
     """
     changed = _fold_table(con)
-    log_id, _, _ = journal.read(path, 0) if path.exists() else (None, [], 0)
+    log_id, start = journal.log_id(path)
     if log_id is None:
         if discard and path.exists():
             journal.discard(path)  # not a journal (an empty file a kill left)
         return changed
     row = con.execute("SELECT folded_bytes FROM send_log_folded WHERE log_id = ?",
                       [log_id]).fetchone()
-    _, rows, end = journal.read(path, row[0] if row else 0)
+    rows, end = journal.read(path, max(start, row[0] if row else 0))
     if rows:
         cols = list(zip(*rows, strict=True))
         with transaction(con):
