@@ -1,11 +1,16 @@
 """A real HTTP server on 127.0.0.1 that answers like the WhatsApp Cloud API.
 
-Used by the tests (in a thread) and by bench/send.py (as a process:
-``python tests/cloud_api_server.py --latency 0.15`` prints its base URL).
+Used by the tests (in a thread), by bench/chaos.py (in a thread) and by
+bench/send.py (as a process: ``python tests/cloud_api_server.py --latency 0.15``
+prints its base URL, and its counts as JSON when stopped).
 
 - ``POST /<version>/<phone_number_id>/messages``: Meta's success body, or an
   error scripted for that recipient: Meta's error body with the HTTP status
   Meta's table gives for the code, a dropped connection, or a 5xx with no body.
+- Real-world :class:`Conditions`, drawn from a seeded generator after the
+  scripts: the number's real ceiling (a token bucket answering 130429 when
+  empty), random 130429s, 5xx answers, dropped connections, an outage window,
+  and a latency drawn between two bounds.
 - ``POST /<version>/<phone_number_id>/media``: multipart upload, returns ``{"id": ...}``.
 - ``GET /<version>/<waba_id>/message_templates``: the account's templates
   (``templates``), ``limit`` per page, with Meta's cursor paging
@@ -13,7 +18,9 @@ Used by the tests (in a thread) and by bench/send.py (as a process:
 - A wrong bearer token answers 401 with code 190, as Meta does.
 - ``refuse_quotes``: every body quoting a message (``context``) is refused with 131009,
   as Meta might where a quote is not allowed (undocumented for templates).
-- Every accepted message is recorded (unless ``record=False``, for the benchmark).
+- Every accepted message is recorded (unless ``record=False``, for the benchmarks:
+  then only counts are kept, in :class:`Counts`). ``clock`` (time.monotonic by
+  default) times the bucket, the outage and the records: tests pass their fake one.
 """
 
 from __future__ import annotations
@@ -22,10 +29,12 @@ import argparse
 import base64
 import itertools
 import json
+import random
 import sys
 import threading
 import time
-from collections import defaultdict, deque
+from collections import Counter, defaultdict, deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
@@ -53,6 +62,32 @@ def meta_error(code: int) -> tuple[int, dict]:
     return _STATUS.get(code, 400), body
 
 
+# What a Cloud API in trouble answers: Meta's 5xx codes, and a proxy's 503 with no body.
+SERVER_ERRORS = (131000, 131016, 133004, HTTP_503)
+
+
+@dataclass
+class Conditions:
+    """Trouble the server makes by itself, from a generator seeded with ``seed``."""
+
+    ceiling: float | None = None  # msg/s the number may send: a bucket a quarter second deep
+    throttle: float = 0.0         # share of answers that are a random 130429
+    server_errors: float = 0.0    # share answered with one of SERVER_ERRORS
+    drops: float = 0.0            # share of requests whose connection is closed unanswered
+    outage: tuple[float, float] | None = None  # (from, to) s after start: every one dropped
+    seed: int = 0
+
+
+@dataclass
+class Counts:
+    """What the server saw, by second since it started (for the benchmarks)."""
+
+    requests: Counter = field(default_factory=Counter)
+    accepted: Counter = field(default_factory=Counter)
+    throttled: Counter = field(default_factory=Counter)
+    recipients: Counter = field(default_factory=Counter)  # accepted messages per recipient
+
+
 @dataclass
 class Accepted:
     to: str
@@ -65,8 +100,11 @@ class Accepted:
 @dataclass
 class State:
     token: str = "test-token"
-    latency: float = 0.0
+    latency: float | tuple[float, float] = 0.0  # seconds, or (low, high) drawn per request
     record: bool = True
+    conditions: Conditions = field(default_factory=Conditions)
+    clock: Callable[[], float] = time.monotonic
+    counts: Counts = field(default_factory=Counts)
     scripts: dict[str, deque] = field(default_factory=lambda: defaultdict(deque))
     script_all: deque = field(default_factory=deque)  # applied to any recipient, first
     accepted: list[Accepted] = field(default_factory=list)
@@ -78,6 +116,36 @@ class State:
     count: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
     ids: itertools.count = field(default_factory=itertools.count)
+    random: random.Random = field(default_factory=random.Random)
+    started: float = 0.0
+    tokens: float = 0.0
+    refilled: float = 0.0
+
+    def delay(self) -> float:
+        if isinstance(self.latency, tuple):
+            with self.lock:
+                return self.random.uniform(*self.latency)
+        return self.latency
+
+    def trouble(self, second: int):
+        """Called holding the lock: what the conditions make of this request, if anything."""
+        cond, draw, now = self.conditions, self.random.random, self.clock()
+        if cond.outage and cond.outage[0] <= now - self.started < cond.outage[1]:
+            return DROP
+        if cond.drops and draw() < cond.drops:
+            return DROP
+        if cond.server_errors and draw() < cond.server_errors:
+            return self.random.choice(SERVER_ERRORS)
+        if cond.throttle and draw() < cond.throttle:
+            return 130429
+        if cond.ceiling:
+            depth = max(1.0, cond.ceiling / 4)
+            self.tokens = min(depth, self.tokens + (now - self.refilled) * cond.ceiling)
+            self.refilled = now
+            if self.tokens < 1:
+                return 130429
+            self.tokens -= 1
+        return None
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -92,8 +160,18 @@ class Handler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         raw = self.rfile.read(length)
         st = self.state
-        if st.latency:
-            time.sleep(st.latency)
+        delay = st.delay()
+        step = None
+        if self.path.endswith("/messages") and self.headers.get(
+                "Authorization") == f"Bearer {st.token}":
+            body = json.loads(raw)
+            to = body.get("to", "")
+            if st.refuse_quotes and "context" in body:
+                step = 131009
+            else:
+                step = self._next_step(to)  # decided when it arrives, answered after the latency
+        if delay:
+            time.sleep(delay)
         if self.headers.get("Authorization") != f"Bearer {st.token}":
             return self._json(*meta_error(190))
         if self.path.endswith("/media"):
@@ -101,11 +179,7 @@ class Handler(BaseHTTPRequestHandler):
         if not self.path.endswith("/messages"):
             return self._json(404, {"error": {"message": "Unknown path", "code": 100,
                                               "type": "GraphMethodException"}})
-        body = json.loads(raw)
-        to = body.get("to", "")
-        if st.refuse_quotes and "context" in body:
-            return self._json(*meta_error(131009))
-        self._messages(to, body, self._next_step(to))
+        self._messages(to, body, step)
 
     def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
         st = self.state
@@ -130,13 +204,20 @@ class Handler(BaseHTTPRequestHandler):
     def _next_step(self, to: str):
         st = self.state
         with st.lock:
+            now = st.clock()
+            second = int(now - st.started)
+            st.counts.requests[second] += 1
             if st.record:
-                st.attempts.append((time.monotonic(), to))
+                st.attempts.append((now, to))
             if st.script_all:
-                return st.script_all.popleft()
-            if to in st.scripts and st.scripts[to]:
-                return st.scripts[to].popleft()
-        return None
+                step = st.script_all.popleft()
+            elif to in st.scripts and st.scripts[to]:
+                step = st.scripts[to].popleft()
+            else:
+                step = st.trouble(second)
+            if step == 130429:
+                st.counts.throttled[second] += 1
+            return step
 
     def _messages(self, to: str, body: dict, step) -> None:
         if step == DROP:
@@ -163,10 +244,13 @@ class Handler(BaseHTTPRequestHandler):
         with st.lock:
             n = next(st.ids)
             st.count += 1
+            now = st.clock()
+            st.counts.accepted[int(now - st.started)] += 1
+            st.counts.recipients[to] += 1
             wamid = f"wamid.TEST{n:012d}"
             if st.record:
                 st.accepted.append(Accepted(to, body.get("biz_opaque_callback_data"), wamid,
-                                            body, time.monotonic()))
+                                            body, now))
         return wamid
 
     def _upload(self, raw: bytes) -> None:
@@ -218,9 +302,14 @@ class _Server(ThreadingHTTPServer):
 class CloudApiServer:
     """Start with ``with CloudApiServer() as api:``; ``api.base`` is the URL to configure."""
 
-    def __init__(self, *, latency: float = 0.0, token: str = "test-token", record: bool = True,
-                 port: int = 0) -> None:
-        self.state = State(token=token, latency=latency, record=record)
+    def __init__(self, *, latency: float | tuple[float, float] = 0.0, token: str = "test-token",
+                 record: bool = True, port: int = 0, conditions: Conditions | None = None,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        conditions = conditions or Conditions()
+        self.state = State(token=token, latency=latency, record=record, conditions=conditions,
+                           clock=clock, random=random.Random(conditions.seed))
+        self.state.started = self.state.refilled = clock()
+        self.state.tokens = max(1.0, (conditions.ceiling or 0) / 4)
         handler = type("BoundHandler", (Handler,), {"state": self.state})
         self.httpd = _Server(("127.0.0.1", port), handler)
         self.base = f"http://127.0.0.1:{self.httpd.server_address[1]}"
@@ -239,6 +328,10 @@ class CloudApiServer:
     def accepted(self) -> list[Accepted]:
         return self.state.accepted
 
+    @property
+    def counts(self) -> Counts:
+        return self.state.counts
+
     def __enter__(self) -> CloudApiServer:
         self._thread.start()
         return self
@@ -250,18 +343,36 @@ class CloudApiServer:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--latency", type=float, default=0.15)
+    parser.add_argument("--latency", default="0.15", help="seconds, or LOW,HIGH")
     parser.add_argument("--token", default="test-token")
     parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--ceiling", type=float, help="the number's real msg/s")
+    parser.add_argument("--throttle", type=float, default=0.0, help="share of random 130429")
+    parser.add_argument("--server-errors", type=float, default=0.0, help="share of 5xx")
+    parser.add_argument("--drops", type=float, default=0.0, help="share of dropped connections")
+    parser.add_argument("--outage", help="FROM,TO seconds after start: every request dropped")
+    parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
-    server = CloudApiServer(latency=args.latency, token=args.token, record=False, port=args.port)
+    bounds = [float(x) for x in args.latency.split(",")]
+    outage = tuple(float(x) for x in args.outage.split(",")) if args.outage else None
+    conditions = Conditions(ceiling=args.ceiling, throttle=args.throttle,
+                            server_errors=args.server_errors, drops=args.drops, outage=outage,
+                            seed=args.seed)
+    server = CloudApiServer(latency=bounds[0] if len(bounds) == 1 else (bounds[0], bounds[1]),
+                            token=args.token, record=False, port=args.port,
+                            conditions=conditions)
     print(server.base, flush=True)
     try:
         server.httpd.serve_forever()
     except KeyboardInterrupt:
         pass
     finally:
-        print(json.dumps({"accepted": server.state.count}), flush=True)
+        counts = server.counts
+        print(json.dumps({"accepted": server.state.count,
+                          "requests": sum(counts.requests.values()),
+                          "throttled": sum(counts.throttled.values()),
+                          "duplicates": sum(c - 1 for c in counts.recipients.values())}),
+              flush=True)
 
 
 if __name__ == "__main__":

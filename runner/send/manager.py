@@ -139,6 +139,8 @@ class _Run:
         summary.elapsed = self.clock() - self.t0
         summary.throttled = engine.pacer.throttle_count
         summary.paced_rate = engine.pacer.rate
+        summary.slowest_rate = min([engine.pacer.configured_rate,
+                                    *(d.rate for d in engine.pacer.decisions)])
         summary.backoffs = list(engine.courier.backoffs)
         done = summary.sent + summary.failed
         summary.rate = done / summary.send_elapsed if summary.send_elapsed else 0.0

@@ -47,6 +47,7 @@ class SendSummary:
     table: list[tuple] = field(default_factory=list)
     configured_rate: float = 0.0
     paced_rate: float = 0.0  # the rate the pacer ended at (lower: Meta's ceiling)
+    slowest_rate: float = 0.0  # the lowest it went to
     backoffs: list[float] = field(default_factory=list)  # retry waits (the last 1,000)
     send_elapsed: float = 0.0  # wall and process CPU seconds of the sending phase alone
     send_cpu: float = 0.0

@@ -68,11 +68,13 @@ def add_citizens(db: Path, n: int, *, start: int = 0, state: str = "active",
 
 
 class FakeClock:
-    """A clock that only moves when someone sleeps; thread-safe; records every sleep."""
+    """A clock that only moves when someone sleeps; thread-safe; records every sleep
+    (and apart, those of worker threads: only the pacer's next slot may hold them)."""
 
     def __init__(self) -> None:
         self.t = 1000.0
         self.sleeps: list[float] = []
+        self.worker_sleeps: list[float] = []
         self._lock = threading.Lock()
 
     def clock(self) -> float:
@@ -81,6 +83,8 @@ class FakeClock:
     def sleep(self, seconds: float) -> None:
         with self._lock:
             self.sleeps.append(round(seconds, 6))
+            if threading.current_thread() is not threading.main_thread():
+                self.worker_sleeps.append(seconds)
             self.t += max(0.0, seconds)
 
 
