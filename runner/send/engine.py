@@ -156,8 +156,11 @@ class Courier:
         return item, row, None
 
     def _not_sent(self, item: Item, err: ApiError | None) -> Outcome:
-        """Back to the queue untried; journaled only if an earlier attempt left it `sending`."""
+        """Back to the queue untried (journaled if an earlier attempt left it `sending`), or
+        left ambiguous if that attempt went unanswered: the next run settles it."""
         row = (item[0], "queued", None, err.code if err else None, err.title if err else None, 0)
+        if item[4] and err is not None and err.code in NO_ANSWER_CODES:
+            return item, (item[0], "sending", None, err.code, err.title, 0), None
         if item[4]:
             self.log.write((row,))
         return item, row, None
@@ -303,9 +306,11 @@ class Engine:
         for th in threads:
             th.join(timeout=max(0.0, until - time.monotonic()))
         self._collect()
-        # Retries still waiting go back to the queue: the next run sends them.
-        rows = [(item[0], "queued", None, item[5].code if item[5] else None,
-                 item[5].title if item[5] else None, 0) for item in self.retries.drain()]
+        # Retries still waiting go back to the queue, for the next run; those whose request
+        # went unanswered stay ambiguous (`sending`), for the next run to settle.
+        rows = [(item[0], "queued", None, item[5].code, item[5].title, 0)
+                for item in self.retries.drain()
+                if item[5] is not None and item[5].code not in NO_ANSWER_CODES]
         if rows:
             self.log.write(rows)
 

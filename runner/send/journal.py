@@ -125,6 +125,7 @@ class SendLog:
         if fd >= 0:
             try:
                 _datasync(fd)
+                self.syncs += 1
             finally:
                 os.close(fd)
 

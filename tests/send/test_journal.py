@@ -40,7 +40,7 @@ def test_rows_from_many_threads_are_read_back_whole(tmp_path):
     rows, end = journal.read(log.path, start)
     assert name and len(rows) == 1600 and end == log.path.stat().st_size
     assert rows[0][4:] == ("é\ttab", 1, T0)
-    assert log.syncs >= 1  # fsynced in groups, not once per line
+    assert 1 <= log.syncs < 1600  # fsynced in groups, not once per line
 
 
 def test_a_line_a_kill_cut_short_is_skipped_and_closed_before_new_ones(tmp_path):
