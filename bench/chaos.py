@@ -66,6 +66,12 @@ def child(args) -> dict:
             "paced": s.paced_rate, "slowest": s.slowest_rate}
 
 
+def hear_ctrl_c() -> None:
+    """In the child: Ctrl-C as a terminal sends it, even when this script runs in the
+    background (which starts its children with SIGINT ignored: they would not stop)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 class Town:
     """A copy of a prepared database with ``n`` subscribers and one announcement due."""
 
@@ -105,19 +111,27 @@ class Town:
     def cli(self, base: str, rate: float) -> subprocess.Popen:
         return subprocess.Popen([sys.executable, "-m", "runner", "send"], cwd=ROOT,
                                 env=self.env(base, rate), stdout=subprocess.DEVNULL,
-                                stderr=subprocess.DEVNULL)
+                                stderr=subprocess.DEVNULL, preexec_fn=hear_ctrl_c)
 
-    def states(self, fold: bool = False) -> dict:
+    def states(self) -> dict:
         from runner.db import connect
-        from runner.send import fold_log
-        from runner.send.journal import log_path
 
         con = connect(self.folder / "bench.duckdb")
-        if fold:
-            fold_log(con, log_path(self.folder / "bench.duckdb"))
         got = dict(con.execute("SELECT state, count(*) FROM deliveries GROUP BY ALL").fetchall())
         con.close()
         return got
+
+    def ambiguous(self) -> int:
+        """Deliveries whose last line in the killed run's journal says their request was
+        out (`sending`, unanswered)."""
+        from runner.send import journal
+        from runner.whatsapp.answers import NO_ANSWER_CODES
+
+        path = journal.log_path(self.folder / "bench.duckdb")
+        _, start = journal.log_id(path)
+        last = {row[0]: row for row in journal.read(path, start)[0]}
+        return sum(1 for row in last.values()
+                   if row[1] == "sending" and row[3] in (None, *NO_ANSWER_CODES))
 
     def close(self) -> None:
         shutil.rmtree(self.folder.parent, ignore_errors=True)
@@ -214,7 +228,6 @@ def killed(n: int, rate: float, after: float, emergency: bool) -> dict:
     in_flight = ambiguous = 0
     with server() as api:
         for _ in range(2):
-            waiting = town.states().get("sending", 0)  # left by the kill before
             proc = town.cli(api.base, rate)
             time.sleep(after)
             kill = time.monotonic()
@@ -223,7 +236,7 @@ def killed(n: int, rate: float, after: float, emergency: bool) -> dict:
             time.sleep(0.2)
             # Requests that reached Meta less than the longest latency before the kill.
             in_flight += sum(1 for at, _ in api.state.attempts if kill - LATENCY[1] <= at < kill)
-            ambiguous += town.states(fold=True).get("sending", 0) - waiting
+            ambiguous += town.ambiguous()
         town.cli(api.base, rate).wait()
         r = outcome(api, n)
         awaiting = town.states().get("sending", 0)

@@ -286,6 +286,8 @@ class Engine:
                     due = self.retries.next_due()
                     if due is None:
                         break
+                    if self.deadline is not None:
+                        due = min(due, self.deadline)
                     self.sleep(max(0.0, due - self.clock()))  # a retry's wait, on the clock
                     continue
                 self._collect(wait=self.idle)

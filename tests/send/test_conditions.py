@@ -140,8 +140,11 @@ def test_a_stopped_send_lets_no_request_leave_after_its_final_record(town, stop)
     with CloudApiServer(latency=0.05) as api:
         env = _env(town, api)
         cmd = [sys.executable, "-m", "runner", "send"]
+        # (SIGINT restored in the child: a suite run in the background starts its
+        # children with SIGINT ignored, and Python would then never hear Ctrl-C.)
         proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=subprocess.DEVNULL,
-                                stderr=subprocess.DEVNULL)
+                                stderr=subprocess.DEVNULL,
+                                preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
         deadline = time.monotonic() + 30
         while api.state.count < 100 and time.monotonic() < deadline:
             time.sleep(0.01)
