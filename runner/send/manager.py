@@ -36,7 +36,7 @@ from .engine import Engine
 from .journal import SendLog, log_path
 from .plan import plan
 from .progress import Progress
-from .queue import Queue, fold_log
+from .queue import Queue, fold_log, requeue_failed
 from .settle import settle
 from .summary import SendSummary, write_step_summary
 
@@ -112,7 +112,7 @@ class _Run:
         with db.transaction(self.con, commit=False) if dry_run else nullcontext():
             summary.settled = settle(self.con, self.now, outbox_path, at_once=at_once)
             # before planning, which closes those of expired announcements
-            summary.requeued_failed = queue.requeue_failed(payload=retry_failed)
+            summary.requeued_failed = requeue_failed(self.con, self.now, payload=retry_failed)
             summary.plan = plan(self.con, self.settings, announcements, self.now)
             again = settle(self.con, self.now, outbox_path, at_once=at_once)
             summary.settled.from_statuses += again.from_statuses

@@ -101,6 +101,25 @@ def fold_log(con: duckdb.DuckDBPyConnection, path: Path, *, discard: bool = Fals
     return changed
 
 
+def requeue_failed(con: duckdb.DuckDBPyConnection, now: datetime, *,
+                   payload: bool = False) -> int:
+    """Failures that can succeed now, back in the queue: transient ones (retries that
+    ran out in an outage) at once, 131049 after its 24 hours. Every run does this;
+    ``payload`` (`send --retry-failed`, after fixing a template) adds the failures
+    of a body Meta refused."""
+    codes = TRANSIENT_CODES if payload else TRANSIENT_CODES - PAYLOAD_CODES
+    return con.execute(
+        """
+        UPDATE deliveries SET state = 'queued', updated_at = $now
+        WHERE state = 'failed' AND (
+            (error_code IN (SELECT unnest($later)) AND updated_at <= $cutoff)
+            OR error_code IN (SELECT unnest($transient)))
+        """,
+        {"now": now, "later": sorted(RETRY_LATER_CODES),
+         "cutoff": now - timedelta(seconds=RETRY_LATER_AFTER_S), "transient": sorted(codes)},
+    ).fetchone()[0]
+
+
 def _fold_table(con: duckdb.DuckDBPyConnection) -> int:
     if not con.execute("SELECT 1 FROM send_journal LIMIT 1").fetchone():
         return 0
@@ -145,24 +164,6 @@ class Queue:
         self.quotes = Quotes()
 
     # --- before sending ---------------------------------------------------------
-    def requeue_failed(self, *, payload: bool = False) -> int:
-        """Failures that can succeed now, back in the queue: transient ones (retries that
-        ran out in an outage) at once, 131049 after its 24 hours. Every run does this;
-        ``payload`` (`send --retry-failed`, after fixing a template) adds the
-        failures of a body Meta refused."""
-        codes = TRANSIENT_CODES if payload else TRANSIENT_CODES - PAYLOAD_CODES
-        return self.con.execute(
-            """
-            UPDATE deliveries SET state = 'queued', updated_at = $now
-            WHERE state = 'failed' AND (
-                (error_code IN (SELECT unnest($later)) AND updated_at <= $cutoff)
-                OR error_code IN (SELECT unnest($transient)))
-            """,
-            {"now": self.now, "later": sorted(RETRY_LATER_CODES),
-             "cutoff": self.now - timedelta(seconds=RETRY_LATER_AFTER_S),
-             "transient": sorted(codes)},
-        ).fetchone()[0]
-
     def skip_unsendable(self, no_template: list[str]) -> int:
         """Replies of ``no_template`` kinds outside the 24-hour window, or to a citizen
         with no number: skipped, with the reason."""

@@ -11,7 +11,7 @@ error code (never the HTTP status) through :mod:`runner.whatsapp.answers`:
   that need a pause, seconds otherwise; never less than Retry-After.
 
 A delivery whose retries ran out on a transient error is failed for this run;
-the next run puts it back in the queue by itself (:meth:`Queue.requeue_failed`).
+the next run puts it back in the queue by itself (:func:`~runner.send.queue.requeue_failed`).
 """
 
 from __future__ import annotations
