@@ -24,25 +24,13 @@ from ..whatsapp.answers import (
     RETRY_LATER_CODES,
     TRANSIENT_CODES,
 )
-from . import journal
-
-# Welcome first: an announcement waits while the citizen's latest welcome has not
-# gone (queued, in flight, failed or skipped): the privacy notice and how to leave
-# come before anything else. A citizen with no welcome row (subscribed before
-# replies were recorded) is not held.
-WELCOME_GONE = "('sent', 'delivered', 'read', 'played')"
-_AWAITS_WELCOME = f"""d.citizen_id IN (
-    SELECT w.citizen_id FROM deliveries w
-    WHERE w.kind = 'welcome' AND w.state NOT IN {WELCOME_GONE}
-      AND NOT EXISTS (SELECT 1 FROM deliveries v
-                      WHERE v.kind = 'welcome' AND v.citizen_id = w.citizen_id
-                        AND v.state IN {WELCOME_GONE} AND v.created_at > w.created_at))"""
+from . import journal, welcome_first
 
 # Queued deliveries the run may send (temp tables filled by Queue.prepare), not held
 # by the engine (in a worker's hands or waiting for a retry).
 _QUEUED_SENDABLE = f"""d.state = 'queued' AND (d.kind IN (SELECT kind FROM sendable_kinds)
     OR (d.kind = 'announcement' AND d.announcement_id IN (SELECT announcement_id FROM sendable)
-        AND NOT {_AWAITS_WELCOME}))
+        AND NOT {welcome_first.AWAITS_WELCOME}))
     AND d.delivery_id NOT IN (SELECT delivery_id FROM held)"""
 
 _APPLY_JOURNAL = """
@@ -187,13 +175,7 @@ class Queue:
             """,
             {"now": self.now},
         ).fetchone()[0]
-        return skipped
-
-    def awaiting_welcome(self) -> int:
-        """Queued announcement deliveries held until the citizen's welcome has gone."""
-        return self.con.execute(
-            f"SELECT count(*) FROM deliveries d WHERE d.state = 'queued' "
-            f"AND d.kind = 'announcement' AND {_AWAITS_WELCOME}").fetchone()[0]
+        return skipped + welcome_first.skip_lost(self.con, self.now)
 
     def queued_announcements(self) -> dict[str, int]:
         """Queued deliveries per announcement."""
