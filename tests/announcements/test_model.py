@@ -238,3 +238,15 @@ def test_an_empty_optional_value_is_unset_as_the_staff_form_writes_it(repo):
     assert (ann.expires_at, ann.media, ann.template) == (None, None, None)
     assert (ann.updates, ann.cancels, ann.msg_type) == (None, None, "alert")
     assert ann.effective_expires_at == ann.effective_publish_at + timedelta(days=7)
+
+
+def test_the_announcement_guide_documents_exactly_the_model_keys():
+    """docs/announcements.md lists the front-matter keys: the model is the one definition,
+    so a key added to it (or dropped) fails here until the guide says so."""
+    import re
+    from pathlib import Path
+
+    guide = (Path(__file__).resolve().parents[2] / "docs" / "announcements.md").read_text("utf-8")
+    table = [line for line in guide.splitlines() if line.startswith("| `")]
+    documented = {key for line in table for key in re.findall(r"`(\w+)`", line.split("|")[1])}
+    assert documented == set(FRONT_MATTER_KEYS)
