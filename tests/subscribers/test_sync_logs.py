@@ -14,6 +14,7 @@ import pytest
 
 from runner.settings import load_settings
 from runner.subscribers import logs
+from runner.subscribers.staging import stage
 from runner.subscribers.sync import sync
 
 from .test_sync import T0, envelope, make_town, message, query, status, write
@@ -226,3 +227,58 @@ def test_a_database_written_with_swapped_columns_is_repaired(town):
     assert malformed(town) == [("a.jsonl", 2, "not_json"), ("a.jsonl", 3, "empty")]
     assert query(town / "subscribers.duckdb", "SELECT wamid, line FROM inbound ORDER BY 1") == [
         ("wamid.1", 1), ("wamid.2", 4)]
+
+
+# --- one-item lines and complex lines are read alike -----------------------------------
+
+
+def _complex(line: str) -> str:
+    """The same webhook with a second, empty entry: no item more, but no longer a
+    one-item line, so staging flattens it the general way."""
+    body = json.loads(line)
+    body["entry"].append({"id": "2", "changes": []})
+    return json.dumps(body)
+
+
+ODD_LINES = [
+    _message(), _message(**{"from": 393330000001}), _message(text={"body": ["MI"]}),
+    _message(text={"body": None}), _message(text=None), _message(id=None),
+    _message(timestamp=1711000000), _message(timestamp="253402300800"),
+    _message(type=5), _message(type="button", button={"payload": "p", "text": "MI ISCRIVO"}),
+    _message(type="interactive", interactive={"type": "list_reply", "list_reply": {
+        "id": "topic:scuole", "title": "Scuole"}}),
+    _message(type="image", image={"caption": "foto"}), _message(from_user_id="IT.1"),
+    _message(**{"from": None, "from_user_id": "IT.2"}),
+    envelope({"contacts": [{"wa_id": "1"}, {"wa_id": "393330000001", "profile": {"name": "Y"}}],
+              "messages": [json.loads(_message())["entry"][0]["changes"][0]["value"]
+                           ["messages"][0]]}),
+    envelope({"contacts": "none", "messages": [{"from": "393330000001", "id": "wamid.c",
+                                                "timestamp": str(T0), "type": "text"}]}),
+    envelope({"messages": [None]}), envelope({"statuses": [None]}),
+    envelope({"messages": {"id": "wamid.o"}, "statuses": [json.loads(status(
+        "wamid.s", "read", T0))["entry"][0]["changes"][0]["value"]["statuses"][0]]}),
+    status("wamid.s", "read", T0), status("wamid.s", "failed", T0, code=131026),
+    status("wamid.s", "exploded", T0), status("wamid.s", "sent", T0, callback=None),
+    envelope({"statuses": [{"id": "wamid.s", "status": None, "timestamp": str(T0)}]}),
+    envelope({"statuses": [{"id": "wamid.s", "status": "read", "timestamp": "x",
+                            "errors": [{"code": "abc"}], "pricing": "utility"}]}),
+]
+
+
+def test_one_item_lines_are_read_as_the_general_path_reads_them(tmp_path):
+    """Staging reads a line holding one message or one status by indexing its lists,
+    any other line by unnesting them: both must give the same items."""
+    folder = tmp_path / "logs"
+    folder.mkdir()
+    write(folder / "one.jsonl", ODD_LINES)
+    write(folder / "complex.jsonl", [_complex(line) for line in ODD_LINES])
+    con = duckdb.connect(str(tmp_path / "stage.duckdb"))
+    stage(con, [logs.plan(str(p), None) for p in sorted(folder.iterdir())])
+    items = {name: con.execute(
+        "SELECT * EXCLUDE (file, raw) FROM stage.stage_items WHERE item <> 'complex' "
+        "AND file LIKE ? ORDER BY ALL", [f"%{name}.jsonl"]).fetchall()
+        for name in ("one", "complex")}
+    assert con.execute("SELECT file LIKE '%complex.jsonl', count(*) FROM stage.stage_items "
+                       "WHERE item = 'complex' GROUP BY 1").fetchall() == [(True, len(ODD_LINES))]
+    assert len(items["one"]) >= len(ODD_LINES) - 1
+    assert items["one"] == items["complex"]
