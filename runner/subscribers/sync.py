@@ -5,7 +5,7 @@ The division of labour keeps a million events within seconds:
 - :mod:`.logs` cuts the files into numbered lines (C-speed bytes work), and knows
   how far each file was read;
 - :mod:`.staging` has DuckDB parse the JSON (one pass per line, on every core) and
-  unnest entry[].changes[].value.messages[] / statuses[] / errors[];
+  flatten entry[].changes[].value.messages[] / statuses[] / errors[] into items;
 - :mod:`.inbound` classifies only the DISTINCT texts in Python (:mod:`.keywords`)
   and hashes only the identities not seen before; :mod:`.statuses` merges the
   status webhooks; everything else is set-based SQL;
