@@ -262,6 +262,10 @@ ODD_LINES = [
     envelope({"statuses": [{"id": "wamid.s", "status": None, "timestamp": str(T0)}]}),
     envelope({"statuses": [{"id": "wamid.s", "status": "read", "timestamp": "x",
                             "errors": [{"code": "abc"}], "pricing": "utility"}]}),
+    *(envelope({"statuses": [{"id": "wamid.p", "status": "delivered", "timestamp": str(T0),
+                              "pricing": {"category": "utility", "type": "regular",
+                                          "billable": billable}}]})
+      for billable in (True, False, "true", 1, None)),
 ]
 
 
