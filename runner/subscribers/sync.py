@@ -17,6 +17,15 @@ replayed from the full keyword history in (timestamp, wamid) order. So an
 incremental sync, a re-read of the same lines, or ``sync --rebuild`` reach the
 same state. All writes to the database happen in one transaction per sync (the
 parsing before it fills only temporary tables): a crash leaves the previous state.
+
+Where the time goes (bench/sync.py: 1,000,000 lines, 514 MB, 1 % malformed; CPU
+seconds on a shared 2-core machine): parsing 6.5 (Python reading 1.1; DuckDB
+per 32 MB block 0.06 to split, 0.02 to check the JSON, 0.07 to transform it,
+0.15 to make and store the items), on every core; writing 6.7, mostly on one:
+statuses 1.0, commit 1.0 (the checkpoint: a WAL-only commit with the checkpoint
+at close measured the same in all), storing inbound 0.75 (0.3 of it its primary
+key), new messages 0.5, identities 0.5, keywords 0.6 (Python), states 1.6. A
+plain json.loads reader of the same files that stores nothing takes 5.4.
 """
 
 from __future__ import annotations
