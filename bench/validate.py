@@ -24,6 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from runner.announcements.validate import check  # noqa: E402
 from runner.settings import DEFAULT_CATEGORIES, DEFAULT_EMERGENCY_CATEGORIES, load_settings  # noqa: E402
+from tests.announcement_repo import image_and_text_catalogue  # noqa: E402
 
 PYPROJECT = """\
 [tool.banditore]
@@ -49,25 +50,7 @@ Per lavori sulla rete **via Roma {n}** è chiusa dalle 8 alle 18 di _giovedì_.
 
 # The two templates as Meta approved them: validate holds each announcement to its
 # template's text (without the catalogue every file would stop at the first rule).
-CATALOGUE = """\
-[[template]]
-name = "avviso"
-language = "it"
-status = "APPROVED"
-category = "UTILITY"
-header = "NONE"
-body = "Avviso del Comune di Benchmark: *{{1}}*\\n\\n{{2}}"
-footer = "Per cancellarti scrivi MI CANCELLO"
-
-[[template]]
-name = "immagine"
-language = "it"
-status = "APPROVED"
-category = "UTILITY"
-header = "IMAGE"
-body = "Allerta dal Comune di Benchmark: *{{1}}*\\n\\n{{2}}"
-footer = "Per cancellarti scrivi MI CANCELLO"
-"""
+CATALOGUE = image_and_text_catalogue("Comune di Benchmark")
 
 
 def generate(root: Path, count: int) -> None:

@@ -70,6 +70,18 @@ footer = "Per cancellarti scrivi MI CANCELLO"
 """
 
 
+def image_and_text_catalogue(town: str) -> str:
+    """A town's two templates (text; image header) as Meta approved them, in the
+    committed catalogue's format: for the channel tests and bench/validate.py."""
+    entry = ('[[template]]\nname = "{name}"\nlanguage = "it"\nstatus = "APPROVED"\n'
+             'category = "UTILITY"\nheader = "{header}"\n'
+             'body = "{lead} {town}: *{{{{1}}}}*\\n\\n{{{{2}}}}"\n'
+             'footer = "Per cancellarti scrivi MI CANCELLO"\n')
+    return "\n".join([entry.format(name="avviso", header="NONE", lead="Avviso del", town=town),
+                      entry.format(name="immagine", header="IMAGE", lead="Allerta dal",
+                                   town=town)])
+
+
 def png(bit_depth: int = 8, color_type: int = 2) -> bytes:
     """A real 1x1 PNG (color type 2 = RGB, 6 = RGBA, 3 = palette)."""
     def chunk(kind: bytes, data: bytes) -> bytes:

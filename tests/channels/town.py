@@ -9,7 +9,7 @@ from pathlib import Path
 from runner.announcements.validate import check
 from runner.send import send
 from runner.settings import Settings, load_settings
-from tests.announcement_repo import PNG_RGB
+from tests.announcement_repo import PNG_RGB, image_and_text_catalogue
 from tests.send.test_send import NOW, add_citizens, write_announcement
 
 AFTER = NOW + timedelta(hours=1)  # when the site is published
@@ -32,25 +32,7 @@ templates.immagine = { body = ["title", "body"], header = "image" }
 """
 
 # The templates as Meta approved them (what `templates sync` writes).
-CATALOGUE = """\
-[[template]]
-name = "avviso"
-language = "it"
-status = "APPROVED"
-category = "UTILITY"
-header = "NONE"
-body = "Avviso del Comune di Prova: *{{1}}*\\n\\n{{2}}"
-footer = "Per cancellarti scrivi MI CANCELLO"
-
-[[template]]
-name = "immagine"
-language = "it"
-status = "APPROVED"
-category = "UTILITY"
-header = "IMAGE"
-body = "Allerta dal Comune di Prova: *{{1}}*\\n\\n{{2}}"
-footer = "Per cancellarti scrivi MI CANCELLO"
-"""
+CATALOGUE = image_and_text_catalogue("Comune di Prova")
 
 # slug -> write_announcement's arguments
 SENT = {

@@ -36,8 +36,11 @@ def test_serve_works_on_a_scratch_clone_and_leaves_the_working_copy_alone(tmp_pa
         "announcements", "pyproject.toml")
     git(town, "-c", "user.name=t", "-c", "user.email=t@localhost", "commit", "-qm", "town")
     env = {k: v for k, v in os.environ.items() if not k.startswith("BANDITORE_")}
+    # SIGINT restored in the child: a suite run in the background (no job control)
+    # starts its children with SIGINT ignored, and Ctrl-C would never reach it.
     server = subprocess.Popen([sys.executable, "-m", "runner", "cms", "serve", "--port", "0"],
-                              cwd=town, env=env, stdout=subprocess.PIPE, text=True)
+                              cwd=town, env=env, stdout=subprocess.PIPE, text=True,
+                              preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     try:
         line = server.stdout.readline()
         url = re.search(r"http://127\.0\.0\.1:\d+/admin/", line).group(0)
@@ -47,8 +50,14 @@ def test_serve_works_on_a_scratch_clone_and_leaves_the_working_copy_alone(tmp_pa
         assert "editorial_workflow" in info["publish_modes"]
     finally:
         server.send_signal(signal.SIGINT)
-        assert server.wait(30) in (0, 130)
-        server.stdout.close()
+        try:
+            code = server.wait(30)
+        finally:  # never leave a server (and its pipe) behind for the next tests
+            if server.poll() is None:
+                server.kill()
+                server.wait()
+            server.stdout.close()
+    assert code in (0, 130)
     # The clone is on the configured branch; the working copy kept its own.
     assert git(town / ".cms" / "repo", "branch", "--show-current").strip() == "main"
     assert git(town, "branch", "--show-current").strip() == "work"
