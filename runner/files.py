@@ -1,5 +1,6 @@
-"""Durable file operations the stages share: a new file name made durable, and a
-file replaced atomically (a reader sees the old content or the new, never half)."""
+"""Durable file operations the stages share: a new file name made durable, a file
+replaced atomically (a reader sees the old content or the new, never half), and
+the check that an append-only file was left mid-line by a killed writer."""
 
 from __future__ import annotations
 
@@ -14,6 +15,17 @@ def fsync_dir(folder: str | Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def ends_mid_line(path: Path) -> bool:
+    """True when ``path`` does not end with a newline: a writer killed mid-line left a
+    fragment, which the next writer closes so its first line is not glued to it."""
+    size = path.stat().st_size
+    if size == 0:
+        return False
+    with open(path, "rb") as fh:
+        fh.seek(size - 1)
+        return fh.read(1) != b"\n"
 
 
 def replace_durably(path: Path, data: bytes, mode: int = 0o600) -> None:

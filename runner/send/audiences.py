@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 
 from ..db import temp_table
 from ..subscribers.privacy import citizen_id as pseudonym
+from ..subscribers.privacy import pseudonym_key
 from ..whatsapp.bodies import CALLBACK_PREFIX
 
 if TYPE_CHECKING:
@@ -80,7 +81,7 @@ def received(con: duckdb.DuckDBPyConnection, original: str, *, quote: bool) -> A
 def test_group(con: duckdb.DuckDBPyConnection, settings: Settings) -> Audience:
     """The staff test group: ``test_recipients``, known as citizens (so the queue finds
     their numbers) whether or not they ever wrote to the town."""
-    key = settings.pseudonym_key.get_secret_value().encode() if settings.pseudonym_key else None
+    key = pseudonym_key(settings)
     numbers = list(settings.test_recipients)
     temp_table(con, "plan_staff", citizen_id=("VARCHAR", [pseudonym(n, key) for n in numbers]),
                wa_id=("VARCHAR", numbers))

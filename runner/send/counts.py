@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 from .. import db
 from ..announcements.audience import Counts
+from ..files import replace_durably
 from ..subscribers.topics import Topics
 from ..subscribers.topics import counts as topic_counts
 
@@ -58,7 +59,5 @@ def write_counts(settings: Settings) -> Path:
     finally:
         con.close()
     path = Path(settings.counts_file)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(counts.to_json() + "\n", encoding="utf-8")
-    tmp.replace(path)
+    replace_durably(path, (counts.to_json() + "\n").encode("utf-8"), mode=0o644)
     return path

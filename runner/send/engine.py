@@ -248,9 +248,10 @@ class Engine:
             if not rows:
                 return
             for start in range(0, len(rows), self.batch):
-                yield [(delivery_id, citizen_id, payloads[key].body(wa_id, delivery_id), key,
-                        0, None)
-                       for delivery_id, citizen_id, wa_id, key in rows[start:start + self.batch]]
+                yield [(delivery_id, citizen_id, payloads[key].body(wa_id, delivery_id, quote),
+                        key, 0, None)
+                       for delivery_id, citizen_id, wa_id, key, quote
+                       in rows[start:start + self.batch]]
 
     def _send_inline(self, payloads: dict[str, Payload]) -> None:
         for items in self._batches(payloads):

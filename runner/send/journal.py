@@ -31,6 +31,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from ..errors import BanditoreError
+from ..files import ends_mid_line, fsync_dir
 from ..messages import t
 
 # (delivery_id, state, wamid, error_code, error_title, tries): one move of a delivery.
@@ -72,8 +73,8 @@ class SendLog:
             if fresh:
                 self._write_all(f"{_MAGIC} {uuid.uuid4().hex}\n".encode())
                 os.fsync(self._fd)
-                _fsync_dir(self.path.parent)
-            elif _ends_mid_line(self.path):
+                fsync_dir(self.path.parent)
+            elif ends_mid_line(self.path):
                 self._write_all(b"\n")  # close a line a kill cut short: it is skipped
         except BaseException:
             os.close(self._fd)
@@ -169,18 +170,3 @@ _datasync = getattr(os, "fdatasync", os.fsync)  # (macOS has no fdatasync)
 
 def discard(path: Path) -> None:
     path.unlink(missing_ok=True)
-
-
-def _ends_mid_line(path: Path) -> bool:
-    with open(path, "rb") as fh:
-        fh.seek(-1, os.SEEK_END)
-        return fh.read(1) != b"\n"
-
-
-def _fsync_dir(folder: Path) -> None:
-    """The new file's name is durable too (a journal nobody can find is no journal)."""
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

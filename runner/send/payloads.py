@@ -6,7 +6,7 @@ cached for 29 days; an announcement whose media cannot be uploaded waits,
 queued, for the next run.
 
 A correction or withdrawal quotes, for each citizen, the original they received
-(:class:`~runner.whatsapp.bodies.QuotingPayload`, fed by the queue). Where the
+(:class:`~runner.whatsapp.bodies.QuotingPayload`; the wamid comes with each delivery). Where the
 town has a topic menu, the welcome carries it; each answer to a topic change is
 the menu again, headed by what changed (one body per topic and change).
 """
@@ -95,7 +95,7 @@ def build(settings: Settings, announcements: list[Announcement], queue: Queue, t
                 entry.note = t("send.upload-failed", code=exc.error.code, title=exc.error.title)
                 continue
         message = announcement_message(rendered, media)
-        out.bodies[ann.id] = (QuotingPayload(message, queue.quotes) if ann.references
+        out.bodies[ann.id] = (QuotingPayload(message) if ann.references
                               else compile_payload(message))
     out.bodies.update(reply_bodies(settings))
     return out

@@ -117,26 +117,9 @@ def _fold_table(con: duckdb.DuckDBPyConnection) -> int:
     return changed
 
 
-class Quotes(dict):
-    """Delivery id -> the wamid its body quotes (a correction or withdrawal quoting the
-    original: :class:`~runner.whatsapp.bodies.QuotingPayload` reads it), for the last two
-    chunks taken. One object for the whole run, since the payloads hold it; two chunks,
-    since bodies are built from the rows just taken while the engine may still be
-    building the previous chunk's."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self._last: dict[str, str] = {}
-
-    def take(self, rows: list[tuple]) -> list[tuple[str, str, str, str]]:
-        """Remember the quotes of a chunk's rows (their fifth column) and return the rows
-        without it."""
-        quotes = {r[0]: r[4] for r in rows if r[4] is not None}
-        self.clear()
-        self.update(self._last)
-        self.update(quotes)
-        self._last = quotes
-        return [r[:4] for r in rows]
+# A queued delivery as the engine takes it: delivery_id, citizen_id, wa_id, payload key,
+# and the wamid its body quotes (None: no quote).
+Row = tuple[str, str, str, str, str | None]
 
 
 class Queue:
@@ -149,7 +132,6 @@ class Queue:
         self.log = log  # the run's journal, folded before each chunk
         self.excluded: set[str] = set()
         self.last_first: str | None = None
-        self.quotes = Quotes()
 
     # --- before sending ---------------------------------------------------------
     def skip_unsendable(self, no_template: list[str]) -> int:
@@ -213,7 +195,7 @@ class Queue:
         else:
             self.con.execute("DELETE FROM sendable WHERE announcement_id = ?", [key])
 
-    def fresh_chunk(self, size: int, held: Collection[str] = ()) -> list[tuple[str, str, str, str]]:
+    def fresh_chunk(self, size: int, held: Collection[str] = ()) -> list[Row]:
         """The next chunk, or nothing when it starts where the last one did: whatever put
         those deliveries back in the queue, sending them again now would loop."""
         rows = self.next_chunk(size, held)
@@ -223,9 +205,10 @@ class Queue:
         self.last_first = first
         return rows
 
-    def next_chunk(self, size: int, held: Collection[str] = ()) -> list[tuple[str, str, str, str]]:
+    def next_chunk(self, size: int, held: Collection[str] = ()) -> list[Row]:
         """Up to ``size`` queued deliveries not ``held`` by the engine (in a worker's hands,
-        or waiting for a retry): (delivery_id, citizen_id, wa_id, payload key).
+        or waiting for a retry): (delivery_id, citizen_id, wa_id, payload key, the wamid
+        a correction or withdrawal quotes).
 
         Replies first (the 24-hour window is closing), then emergencies; within an
         announcement by citizen, so one citizen's messages are a whole pass apart.
@@ -288,7 +271,7 @@ class Queue:
             {**params, "n": size, "window": self._window(),
              "templated": list(TEXT_REPLY_KINDS)},
         ).fetchall()
-        return self.quotes.take(rows)
+        return rows
 
     # --- after sending ---------------------------------------------------------------
     def table(self, ids: list[str]) -> list[tuple]:

@@ -37,7 +37,9 @@ class Payload:
     middle: bytes
     tail: bytes
 
-    def body(self, wa_id: str, delivery_id: str) -> bytes:
+    def body(self, wa_id: str, delivery_id: str, quote: str | None = None) -> bytes:
+        """The body for one citizen (``quote`` is :class:`QuotingPayload`'s: a plain
+        payload quotes nothing)."""
         # wa_id is digits; the delivery id is made of slugs and hex, escaped only if it must be.
         did = delivery_id if delivery_id.isascii() and '"' not in delivery_id \
             and "\\" not in delivery_id else json.dumps(delivery_id)[1:-1]
@@ -48,26 +50,23 @@ class QuotingPayload:
     """A body that quotes, for each citizen, the message they received before
     (``context.message_id``): a correction or a withdrawal shows the original above it.
 
-    ``quotes`` maps a delivery id to the wamid to quote, for the deliveries about to
-    be sent (the queue fills it chunk by chunk); a delivery it does not name goes
-    out as ``plain``, without a quote.
+    The wamid to quote comes with each delivery (``deliveries.reply_to``); a delivery
+    without one goes out as ``plain``, without a quote.
     """
 
-    __slots__ = ("start", "tail", "plain", "quotes")
+    __slots__ = ("start", "tail", "plain")
 
-    def __init__(self, message: dict, quotes) -> None:
+    def __init__(self, message: dict) -> None:
         quoted = compile_payload({"context": {"message_id": _QUOTE}, **message})
         before, self.tail = quoted.tail.split(json.dumps(_QUOTE)[1:-1].encode())
         self.start = Payload(quoted.head, quoted.middle, before)  # up to the quoted wamid
         self.plain = compile_payload(message)
-        self.quotes = quotes
 
-    def body(self, wa_id: str, delivery_id: str) -> bytes:
-        wamid = self.quotes.get(delivery_id)
-        if wamid is None:
+    def body(self, wa_id: str, delivery_id: str, quote: str | None = None) -> bytes:
+        if quote is None:
             return self.plain.body(wa_id, delivery_id)
         return b"".join((self.start.body(wa_id, delivery_id),
-                         json.dumps(wamid)[1:-1].encode(), self.tail))
+                         json.dumps(quote)[1:-1].encode(), self.tail))
 
 
 def compile_payload(message: dict) -> Payload:

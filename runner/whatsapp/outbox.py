@@ -14,6 +14,7 @@ from pathlib import Path
 
 import duckdb
 
+from ..files import ends_mid_line
 from .answers import Result
 from .bodies import CALLBACK_PREFIX
 
@@ -27,7 +28,7 @@ class OutboxTransport:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._fh = open(self.path, "ab", buffering=1 << 20)  # noqa: SIM115 (closed by close())
-        if _ends_mid_line(self.path):
+        if ends_mid_line(self.path):
             # A run killed mid-write left half a line: end it, so the next body is not
             # glued to it (the fragment stays an unreadable line, never a send).
             self._fh.write(b"\n")
@@ -75,12 +76,3 @@ def load_callbacks(con: duckdb.DuckDBPyConnection, path: Path,
         [str(path)],
     )
     return con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
-
-
-def _ends_mid_line(path: Path) -> bool:
-    size = path.stat().st_size
-    if size == 0:
-        return False
-    with open(path, "rb") as fh:
-        fh.seek(size - 1)
-        return fh.read(1) != b"\n"

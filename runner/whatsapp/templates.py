@@ -34,6 +34,7 @@ import requests
 import tomli_w
 
 from ..errors import BanditoreError, ConfigError
+from ..files import replace_durably
 from ..messages import t
 from .answers import parse_error
 
@@ -161,9 +162,7 @@ def write_catalogue(catalogue: Catalogue, path: Path) -> None:
             row["buttons"] = list(tpl.buttons)
         rows.append(row)
     text = HEADER_COMMENT + "\n" + tomli_w.dumps({"template": rows}, multiline_strings=True)
-    tmp = Path(path).with_name(Path(path).name + ".tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(path)
+    replace_durably(Path(path), text.encode("utf-8"), mode=0o644)  # committed: readable
 
 
 # --- from Meta -------------------------------------------------------------------------

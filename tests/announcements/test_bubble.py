@@ -22,11 +22,9 @@ from runner.announcements.render import render
 from runner.settings import load_settings
 from runner.whatsapp.templates import Template
 from tests.announcement_repo import PNG_RGB, Repo
+from tests.browser import CHROMIUM, launch
 
 ROOT = Path(__file__).resolve().parents[2]
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]
 
 
 @pytest.fixture
@@ -101,7 +99,7 @@ def test_the_bubbles_of_the_samples_look_like_whatsapp_in_chromium(tmp_path, mon
     page_path.write_text(html_page(bubbles, "Anteprima"), encoding="utf-8")
     shot = tmp_path / "bubbles.png"
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        browser = launch(pw)
         try:
             page = browser.new_page(viewport={"width": 600, "height": 900})
             page.goto(page_path.as_uri())

@@ -12,11 +12,9 @@ from pathlib import Path
 import pytest
 
 from runner.channels.publish import publish
+from tests.browser import CHROMIUM, launch
 from tests.channels.town import PUBLISHED, make_town
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]
 PHONE = {"width": 390, "height": 844}
 
 
@@ -47,7 +45,7 @@ def browser():
 
     assert Path(CHROMIUM).exists(), "Debian's chromium is missing: `make test` installs it"
     with sync_playwright() as pw:
-        chromium = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+        chromium = launch(pw)
         yield chromium
         chromium.close()
 

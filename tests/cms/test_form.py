@@ -22,11 +22,9 @@ from runner.announcements.render import category_label
 from runner.announcements.validate import check
 from runner.cms.server import DECAP_DIST, DECAP_SERVER, start
 from runner.settings import load_settings
+from tests.browser import CHROMIUM, launch
 
 ROOT = Path(__file__).resolve().parents[2]
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
 TITLE = "Allerta: vento forte domani"
 SAMPLE_IMAGE = ROOT / "announcements" / "media" / "allerta-vento.png"
 
@@ -64,7 +62,7 @@ def page(town):
     app = start(settings, repo, ROOT)
     try:
         with sync_playwright() as pw:
-            browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            browser = launch(pw)
             context = browser.new_context(viewport={"width": 1280, "height": 900},
                                           timezone_id="Europe/Rome", locale="it-IT")
             page = context.new_page()

@@ -14,13 +14,9 @@ import pytest
 import requests
 
 from runner.cms.server import DECAP_SERVER
+from tests.cms.test_form import git
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def git(repo: Path, *args: str) -> str:
-    return subprocess.run(["git", "-C", str(repo), *args], check=True,
-                          capture_output=True, text=True).stdout
 
 
 @pytest.mark.skipif(not (ROOT / DECAP_SERVER).exists(), reason="make test runs npm ci")

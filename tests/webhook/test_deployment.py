@@ -4,7 +4,6 @@ clients and malformed framing. Bounded: a few hundred clients, seconds each."""
 
 from __future__ import annotations
 
-import socket
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -14,7 +13,7 @@ import pytest
 from runner.webhook.app import sign
 
 from .slow_clients import SlowClients, start_gunicorn, stop
-from .test_webhook import SECRET, TOKEN, log_lines, meta_body, post
+from .test_webhook import SECRET, TOKEN, log_lines, meta_body, post, raw_http
 
 pytest.importorskip("gevent", reason="the receiver extra is not installed")
 
@@ -27,14 +26,6 @@ def gunicorn(tmp_path_factory):
         yield url, logs
     finally:
         stop(proc)
-
-
-def raw_http(url: str, data: bytes) -> bytes:
-    parts = urlsplit(url)
-    with socket.create_connection((parts.hostname, parts.port), timeout=10) as sock:
-        sock.sendall(data)
-        sock.shutdown(socket.SHUT_WR)
-        return b"".join(iter(lambda: sock.recv(65536), b""))
 
 
 def test_normal_posts_are_answered_while_slow_clients_hold_connections(gunicorn):
