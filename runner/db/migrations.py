@@ -324,6 +324,14 @@ MIGRATIONS: list[tuple[str, str]] = [
         );
         """,
     ),
+    (
+        "0011_log_tails",
+        """
+        -- Bytes of an unterminated last line already parsed (the receiver may still
+        -- be writing it): a file unchanged since is then not read again for it.
+        ALTER TABLE log_files ADD COLUMN tail BIGINT NOT NULL DEFAULT 0;
+        """,
+    ),
 ]
 
 

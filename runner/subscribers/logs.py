@@ -43,6 +43,10 @@ class Offset:
 
     size: int = 0
     lines: int = 0
+    # Bytes after ``size`` already parsed: an unterminated last line, which the
+    # receiver may still be writing. Not consumed (a grown file reads it again),
+    # but a file that has not changed since is not read again for it.
+    tail: int = 0
 
 
 @dataclass
@@ -129,9 +133,9 @@ def plan(path: str, known: Offset | None) -> FileRead | None:
     """What to read from ``path`` given how far it was read; None when nothing is new."""
     size = Path(path).stat().st_size
     gz = path.endswith(".gz")
-    if known is not None and size == known.size:
+    if known is not None and size == known.size + known.tail:
         return None
-    if known is None or gz or size < known.size:
+    if known is None or gz or size < known.size + known.tail:
         # A gzip cannot be resumed mid-stream, and a shorter file was replaced:
         # read it all again (the wamids make the repeated lines harmless).
         return FileRead(path, restart=True, first_line=1)
@@ -160,6 +164,7 @@ def blocks(read: FileRead) -> Iterator[Block]:
                 # grown file reads the completed line again.
                 if not gz:
                     read.done.size -= len(carry)
+                    read.done.tail = len(carry)
                 end = len(data)
         if end == 0:
             continue

@@ -210,8 +210,8 @@ class _Sync:
         if rebuild:
             s.rebuilt, meta = True, {}
         known = {} if rebuild else {
-            p: logs.Offset(size, lines) for p, size, lines in
-            con.execute("SELECT path, size, lines FROM log_files").fetchall()}
+            p: logs.Offset(size, lines, tail) for p, size, lines, tail in
+            con.execute("SELECT path, size, lines, tail FROM log_files").fetchall()}
         listing = logs.log_files(self.settings.webhook_logs)
         s.no_logs, s.logs, s.links = not listing.files, self.settings.webhook_logs, listing.links
         reads = [r for r in (logs.plan(p, known.get(p)) for p in listing.files) if r]
@@ -306,9 +306,10 @@ class _Sync:
                        reason=("VARCHAR", reason), detail=("VARCHAR", detail))
             con.execute("INSERT OR REPLACE INTO malformed SELECT * FROM stage_problems")
         con.executemany(
-            "INSERT OR REPLACE INTO log_files (path, size, lines, mtime, synced_at) "
-            "VALUES (?, ?, ?, ?, now())",
-            [[r.path, r.done.size, r.done.lines, Path(r.path).stat().st_mtime] for r in reads])
+            "INSERT OR REPLACE INTO log_files (path, size, lines, tail, mtime, synced_at) "
+            "VALUES (?, ?, ?, ?, ?, now())",
+            [[r.path, r.done.size, r.done.lines, r.done.tail, Path(r.path).stat().st_mtime]
+             for r in reads])
         with self._step("identify"):
             identify(con, self.key)
         with self._step("classify"):
