@@ -1,10 +1,12 @@
 """The webhook receiver: the public endpoint Meta delivers citizens' messages to.
 
-A plain WSGI application (stdlib only), so it runs under any WSGI server::
+A plain WSGI application (stdlib only), so it runs under any WSGI server; the
+documented one::
 
-    gunicorn --worker-class gthread --threads 32 'runner.webhook:create_app()'
+    gunicorn -c python:runner.webhook.gunicorn_conf 'runner.webhook:create_app()'
 
-or, for a small deployment, under ``python -m runner webhook serve`` (:mod:`.server`).
+or, for a small deployment, ``python -m runner webhook serve`` (:mod:`.server`).
+Both servers check the raw ``Content-Length`` lines with :func:`length_lines_ok`.
 
 - ``GET`` answers Meta's verification handshake: ``hub.mode=subscribe`` and the
   right ``hub.verify_token`` get ``200`` with ``hub.challenge`` as the body;
@@ -13,7 +15,8 @@ or, for a small deployment, under ``python -m runner webhook serve`` (:mod:`.ser
   otherwise.
 - ``POST`` checks, in this order: a ``Content-Length`` (411 without, 413 above
   3 MB, Meta's maximum, before reading a byte of the body; 400 unless it is
-  plain digits), the
+  plain digits; both servers refuse any line but ``Content-Length: <digits>``
+  before the application runs), the
   ``X-Hub-Signature-256`` HMAC of the raw body with the app secret (401 when
   missing or wrong), JSON in UTF-8 that Python can parse (400; nesting deeper
   than its recursion limit included). Nothing is written for a rejected
@@ -39,6 +42,7 @@ import hashlib
 import hmac
 import json
 import logging
+import re
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from urllib.parse import parse_qs
@@ -153,6 +157,35 @@ def content_length(value: str) -> int:
     return int(value)
 
 
+_LENGTH_LINE = re.compile(rb"content-length: ?[0-9]+", re.IGNORECASE)
+
+
+def length_lines_ok(lines: Iterable[bytes]) -> bool:
+    """Whether a request's raw header lines (without their CRLF) frame its body
+    one way only: at most one ``Content-Length`` line, spelt ``Content-Length:``,
+    at most one space, ASCII digits and nothing after (no line folded onto it),
+    and no bare CR in any line (some parsers end a line there, hiding a length
+    from others).
+
+    RFC 9112 lets a server strip the whitespace around a value, and both
+    servers do (gunicorn on both sides, the built-in one before it), so the value the
+    application gets cannot show it: they call this on the raw lines. One
+    spelling of a length, the same on both servers, leaves a proxy in front
+    nothing to read differently from us about where a body ends.
+    """
+    seen, is_length = 0, False
+    for line in lines:
+        if b"\r" in line or (is_length and line[:1] in (b" ", b"\t")):
+            return False
+        name, colon, _ = line.partition(b":")
+        is_length = bool(colon) and name.rstrip(b" \t").lower() == b"content-length"
+        if is_length:
+            seen += 1
+            if seen > 1 or not _LENGTH_LINE.fullmatch(line):
+                return False
+    return True
+
+
 def _read_body(environ: dict) -> bytes:
     length = environ.get("CONTENT_LENGTH", "")
     if not length:
@@ -234,5 +267,5 @@ def sign(body: bytes, app_secret: str | bytes) -> str:
     return "sha256=" + hmac.new(key, body, hashlib.sha256).hexdigest()
 
 
-__all__ = ["MAX_BODY", "RESERIALISED_KEY", "WebhookApp", "content_length", "create_app", "log_line",
-           "sign"]
+__all__ = ["MAX_BODY", "RESERIALISED_KEY", "WebhookApp", "content_length", "create_app",
+           "length_lines_ok", "log_line", "sign"]

@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer
 
 from ..settings import Settings
-from .app import MAX_BODY, Rejected, WebhookApp, content_length, create_app
+from .app import MAX_BODY, WebhookApp, create_app, length_lines_ok
 
 log = logging.getLogger("banditore.webhook")
 
@@ -38,20 +38,25 @@ class QuietHandler(WSGIRequestHandler):
     protocol_version = "HTTP/1.1"
 
     def parse_request(self):
-        if not super().parse_request():
-            return False
-        # The application sees one Content-Length value (the first): refuse a
-        # request that carries several, or one that is not plain digits.
-        lengths = self.headers.get_all("Content-Length") or []
-        if len(lengths) > 1 or (lengths and _bad_length(lengths[0])):
+        # The base class hands the header lines to the email parser, which
+        # strips a value's leading whitespace and also ends a line at a bare
+        # CR: keep the raw lines, which decide (length_lines_ok).
+        self.rfile = self._head = _HeadLines(self.rfile)
+        try:
+            if not super().parse_request():
+                return False
+        finally:
+            self.rfile = self._head.rfile
+        if not length_lines_ok(self._head.lines):
             self.close_connection = True
             self.send_error(400, "bad Content-Length")
             return False
         return True
 
     def handle_expect_100(self):
-        length = self.headers.get("Content-Length", "0")
-        if _bad_length(length) or int(length) > MAX_BODY:
+        # Called by the base class's parse_request, before the check above.
+        if (not length_lines_ok(self._head.lines)
+                or int(self.headers.get("Content-Length", "0")) > MAX_BODY):
             # No "100 Continue": the final answer (400, 413) comes at once.
             return True
         return super().handle_expect_100()
@@ -67,12 +72,17 @@ class QuietHandler(WSGIRequestHandler):
         log.warning("request refused by the HTTP layer: %s", code)
 
 
-def _bad_length(value: str) -> bool:
-    try:
-        content_length(value)
-    except Rejected:
-        return True
-    return False
+class _HeadLines:
+    """The connection's reader while the headers are read: keeps their raw lines."""
+
+    def __init__(self, rfile):
+        self.rfile = rfile
+        self.lines: list[bytes] = []
+
+    def readline(self, limit: int = -1) -> bytes:
+        line = self.rfile.readline(limit)
+        self.lines.append(line.removesuffix(b"\n").removesuffix(b"\r"))
+        return line
 
 
 def make_server(app: WebhookApp, host: str, port: int) -> ThreadingServer:
