@@ -2,9 +2,11 @@
 
 - :mod:`.app`: the WSGI application (handshake, signature check, health);
 - :mod:`.logwriter`: durable, line-atomic appends to the daily log files;
-- :mod:`.server`: the small built-in server behind ``webhook serve``.
+- :mod:`.server`: the small built-in server behind ``webhook serve``;
+- :mod:`.gunicorn_conf`, :mod:`.gunicorn_length`: the documented gunicorn
+  deployment's settings and its Content-Length check (``receiver`` extra only).
 
-``gunicorn 'runner.webhook:create_app()'`` serves it.
+``gunicorn -c python:runner.webhook.gunicorn_conf 'runner.webhook:create_app()'`` serves it.
 """
 
 from .app import create_app

@@ -11,7 +11,12 @@ gevent makes the log writer's thread and its waits cooperative; fsync still
 blocks a worker's loop for the time of one disk flush, shared by the whole
 group commit. Each worker holds up to ``worker_connections`` connections (and
 as many file descriptors: raise the service's LimitNOFILE above it).
+
+A Content-Length is refused (400) unless spelt ``Content-Length: <digits>``,
+as under ``webhook serve``: :mod:`.gunicorn_length` says why and how.
 """
+
+from runner.webhook.gunicorn_length import install
 
 worker_class = "gevent"
 workers = 2
@@ -26,3 +31,10 @@ limit_request_line = 8190
 limit_request_fields = 100
 # Never log query strings: Meta's handshake carries the verify token there.
 accesslog = None
+# gunicorn's Python parser, the one whose header lines the receiver checks
+# (gunicorn_length): gunicorn_h1c's C parser, if installed, would skip them.
+http_parser = "python"
+
+
+def post_worker_init(worker):
+    install(worker)

@@ -21,17 +21,27 @@ GTHREAD = ["--worker-class", "gthread", "--workers", "2", "--threads", "32", "--
 DOCUMENTED = ["-c", "python:runner.webhook.gunicorn_conf"]
 
 
+def gunicorn_command(settings: list[str]) -> list[str]:
+    """gunicorn serving ``runner.webhook:create_app()`` on a free loopback port."""
+    return [str(Path(sys.executable).with_name("gunicorn")), *settings,
+            "--bind", "127.0.0.1:0", "runner.webhook:create_app()"]
+
+
+def gunicorn_env(logs: Path, secret: str, token: str) -> dict[str, str]:
+    """This environment without BANDITORE_* settings, plus the receiver's."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BANDITORE_")}
+    env.update(PYTHONPATH=str(ROOT), BANDITORE_WHATSAPP_APP_SECRET=secret,
+               BANDITORE_WHATSAPP_VERIFY_TOKEN=token, BANDITORE_WEBHOOK_LOGS=str(logs))
+    return env
+
+
 def start_gunicorn(logs: Path, secret: str, token: str, settings: list[str] = DOCUMENTED,
                    workers: int = 2) -> tuple[subprocess.Popen, str]:
     """gunicorn serving ``runner.webhook:create_app()`` on a free loopback port;
     returns once every worker answers /healthz."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("BANDITORE_")}
-    env.update(PYTHONPATH=str(ROOT), BANDITORE_WHATSAPP_APP_SECRET=secret,
-               BANDITORE_WHATSAPP_VERIFY_TOKEN=token, BANDITORE_WEBHOOK_LOGS=str(logs))
-    gunicorn = Path(sys.executable).with_name("gunicorn")
-    proc = subprocess.Popen([str(gunicorn), *settings, "--bind", "127.0.0.1:0",
-                             "runner.webhook:create_app()"],
-                            cwd=logs.parent, env=env, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(gunicorn_command(settings), cwd=logs.parent,
+                            env=gunicorn_env(logs, secret, token), stderr=subprocess.PIPE,
+                            text=True)
     url, booted = None, 0
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and booted < workers:

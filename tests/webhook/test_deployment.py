@@ -4,16 +4,22 @@ clients and malformed framing. Bounded: a few hundred clients, seconds each."""
 
 from __future__ import annotations
 
+import subprocess
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
 
-from runner.webhook.app import sign
-
-from .slow_clients import SlowClients, start_gunicorn, stop
-from .test_webhook import SECRET, TOKEN, log_lines, meta_body, post, raw_http
+from .slow_clients import (
+    DOCUMENTED,
+    SlowClients,
+    gunicorn_command,
+    gunicorn_env,
+    start_gunicorn,
+    stop,
+)
+from .test_webhook import MISFRAMED, SECRET, TOKEN, log_lines, meta_body, post, post_framed
 
 pytest.importorskip("gevent", reason="the receiver extra is not installed")
 
@@ -46,18 +52,29 @@ def test_normal_posts_are_answered_while_slow_clients_hold_connections(gunicorn)
     assert sorted(log_lines(logs)[before:]) == sorted(bodies)
 
 
-@pytest.mark.parametrize("lengths", [
-    [b"1_0"], [b"+2"], [b"-2"], [b"0x2"], ["\u0662".encode()], [b"2", b"2"], [b"2", b"3"],
-], ids=["underscore", "plus", "minus", "hex", "arabic-digit", "duplicate", "conflicting"])
-def test_content_length_that_is_not_one_plain_number_is_400(gunicorn, lengths):
+@pytest.mark.parametrize("lines", MISFRAMED.values(), ids=MISFRAMED.keys())
+def test_content_length_that_is_not_one_plain_number_is_400(gunicorn, lines):
     url, logs = gunicorn
     before = log_lines(logs)
-    headers = b"".join(b"Content-Length: " + value + b"\r\n" for value in lengths)
-    answer = raw_http(url, b"POST / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
-                      b"X-Hub-Signature-256: " + sign(b"{}", SECRET).encode() + b"\r\n"
-                      + headers + b"\r\n{}")
-    assert answer.startswith(b"HTTP/1.1 400")
+    assert post_framed(url, lines).startswith(b"HTTP/1.1 400")
     assert log_lines(logs) == before
+
+
+def test_content_length_without_the_space_is_the_same_length(gunicorn):
+    url, logs = gunicorn
+    before = len(log_lines(logs))
+    assert post_framed(url, [b"content-length:2"]).startswith(b"HTTP/1.1 200")
+    assert log_lines(logs)[before:] == [b"{}"]
+
+
+def test_gunicorn_will_not_serve_with_a_parser_that_skips_the_length_check(tmp_path):
+    """gunicorn_h1c's parser (``auto`` picks it when installed) never shows the
+    receiver the raw header lines: the workers refuse to boot and gunicorn stops."""
+    run = subprocess.run(gunicorn_command([*DOCUMENTED, "--http-parser", "auto"]),
+                         cwd=tmp_path, env=gunicorn_env(tmp_path / "logs", SECRET, TOKEN),
+                         capture_output=True, text=True, timeout=30)
+    assert run.returncode != 0
+    assert "http_parser = 'python'" in run.stderr
 
 
 def test_a_signed_body_nested_50000_deep_is_400(gunicorn):
