@@ -61,8 +61,8 @@ LATENCY = (0.10, 0.15)
 def child(args) -> dict:
     """One send, in its own process: what the summary says."""
     from runner.announcements.reading import load_all
+    from runner.config import Settings
     from runner.send import send
-    from runner.settings import Settings
 
     folder = Path(args.folder)
     settings = Settings(database=folder / "bench.duckdb", announcements_dir=folder /

@@ -33,7 +33,7 @@ from validate import generate  # noqa: E402 (bench/validate.py)
 
 from runner.announcements.validate import check  # noqa: E402
 from runner.channels.publish import publish  # noqa: E402
-from runner.settings import load_settings  # noqa: E402
+from runner.config import load_settings  # noqa: E402
 
 AFTER_ALL = "2100-01-01T00:00:00+01:00"
 

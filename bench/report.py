@@ -20,8 +20,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from runner import db  # noqa: E402
+from runner.config import load_settings  # noqa: E402
 from runner.reports import render_reports  # noqa: E402
-from runner.settings import load_settings  # noqa: E402
 
 ANNOUNCEMENTS = 50
 CATEGORIES = ["emergenze", "protezione-civile", "allerta-meteo", "viabilita", "scadenze",

@@ -108,9 +108,9 @@ def make_plan_db(folder: Path, subscribers: int, topics: bool) -> None:
 def child_plan(args) -> dict:
     """One planning of one announcement on a copy of the prepared database."""
     from runner.announcements.model import Announcement, Source
+    from runner.config import Settings
     from runner.db import connect
     from runner.send.plan import plan
-    from runner.settings import Settings
 
     folder = Path(args.folder)
     settings = Settings(database=folder / "plan.duckdb", now=datetime.fromisoformat(NOW),
@@ -169,8 +169,8 @@ def bench_planning(subscribers: int, repeat: int) -> list[str]:
 
 def child_engine(args) -> dict:
     from runner.announcements.reading import load_all
+    from runner.config import Settings
     from runner.send import send
-    from runner.settings import Settings
 
     folder = Path(args.folder)
     db, ann = folder / "bench.duckdb", folder / "announcements"

@@ -88,8 +88,8 @@ def prepare(folder: Path, subscribers: int, finished: int) -> None:
 
 def child(args) -> dict:
     from runner.announcements.reading import load_all
+    from runner.config import Settings
     from runner.send import send
-    from runner.settings import Settings
 
     folder = Path(args.folder)
     extra = {}

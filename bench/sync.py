@@ -357,7 +357,7 @@ def main() -> None:
            "BANDITORE_UNSUBSCRIBE_KEYWORDS": '["MI CANCELLO", "CANCELLAMI"]',
            "BANDITORE_DECISIONS_FILE": str(args.dir / "decisions.txt")}
     py = sys.executable
-    sync = [py, "-c", "import sys; from runner.settings import load_settings; "
+    sync = [py, "-c", "import sys; from runner.config import load_settings; "
             "from runner.subscribers.sync import sync; "
             "s = sync(load_settings(), rebuild='-r' in sys.argv); "
             "print(s.one_line()); print({k: round(v, 2) for k, v in s.steps.items()}); " + PEAK]

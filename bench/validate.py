@@ -23,7 +23,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from runner.announcements.validate import check  # noqa: E402
-from runner.settings import DEFAULT_CATEGORIES, DEFAULT_EMERGENCY_CATEGORIES, load_settings  # noqa: E402
+from runner.config import DEFAULT_CATEGORIES, DEFAULT_EMERGENCY_CATEGORIES, load_settings  # noqa: E402
 from tests.announcement_repo import image_and_text_catalogue  # noqa: E402
 
 PYPROJECT = """\

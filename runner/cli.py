@@ -12,15 +12,15 @@ import sys
 from typing import TYPE_CHECKING
 
 from . import messages
-from .config_errors import config_language, pseudonym_key_check
+from .config import load_settings, pseudonym_key_check
+from .config.explain import config_language
 from .errors import BanditoreError, ConfigError
 from .messages import t
-from .settings import load_settings
 from .subscribers.decisions import ACTIONS
-from .subscribers.replay import STATES
+from .vocabulary import SUBSCRIBER_STATES
 
 if TYPE_CHECKING:
-    from .settings import Settings
+    from .config import Settings
 
 
 
@@ -155,7 +155,7 @@ def add_subscribers(commands):
     p = commands.add_parser("subscribers", help=t("subscribers.help"))
     sub = p.add_subparsers(dest="action", required=True, metavar="ACTION")
     ls = sub.add_parser("list", help=t("subscribers.list-help"))
-    ls.add_argument("--state", choices=STATES)
+    ls.add_argument("--state", choices=SUBSCRIBER_STATES)
     ls.add_argument("--format", choices=["table", "json"], default="table")
     ls.add_argument("--unmasked", action="store_true", help=t("subscribers.unmasked-help"))
     ls.set_defaults(handler=_subscribers_list)

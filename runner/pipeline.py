@@ -19,7 +19,7 @@ from .send.counts import write_counts
 from .subscribers.sync import sync
 
 if TYPE_CHECKING:
-    from .settings import Settings
+    from .config import Settings
 
 
 def send_valid(settings: Settings, environ: Mapping[str, str], *, dry_run: bool = False,

@@ -7,7 +7,7 @@ import textwrap
 import zlib
 from pathlib import Path
 
-from runner.settings import load_settings
+from runner.config import load_settings
 
 PYPROJECT = """\
 [tool.banditore]

@@ -22,13 +22,13 @@ MAX_CLASS_LINES = 200
 
 # Lower layers first. A module may import its own layer and any layer before it.
 LAYERS = [
-    {"runner", "runner.errors", "runner.messages", "runner.settings"},
+    {"runner", "runner.errors", "runner.messages", "runner.config"},
     {"runner.db"},
     {"runner.whatsapp"},
     {"runner.announcements"},
     {"runner.subscribers"},
     {"runner.send"},
-    {"runner.webhook", "runner.reports", "runner.channels", "runner.templates"},
+    {"runner.webhook", "runner.reports", "runner.channels"},
     {"runner.pipeline", "runner.towns", "runner.cms"},
     {"runner.cli", "runner.__main__"},
 ]

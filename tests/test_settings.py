@@ -2,8 +2,8 @@
 
 import pytest
 
+from runner.config import load_settings
 from runner.errors import ConfigError
-from runner.settings import load_settings
 
 
 @pytest.fixture

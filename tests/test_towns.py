@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from runner.settings import load_settings
+from runner.config import load_settings
 from runner.subscribers.keywords import classifier
 
 TOWNS = Path(__file__).parent.parent / "runner" / "towns"

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING
 from ..whatsapp.templates import Catalogue, load_catalogue, updated
 
 if TYPE_CHECKING:
-    from ..settings import Settings
+    from ..config import Settings
 
 
 @dataclass(frozen=True)

@@ -38,7 +38,7 @@ from .render import (
 )
 
 if TYPE_CHECKING:
-    from ..settings import Settings
+    from ..config import Settings
     from .model import Announcement
 
 FOOTER_LIMIT = 60

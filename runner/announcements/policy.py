@@ -42,7 +42,7 @@ from .problems import Problem
 from .render import Rendered, RenderError
 
 if TYPE_CHECKING:
-    from ..settings import Settings
+    from ..config import Settings
 
 RULES: list[tuple[str, Callable]] = []
 # What each rule needs and when it applies: "content" only the title and body;

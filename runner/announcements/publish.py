@@ -17,7 +17,7 @@ from .problems import Problem
 from .review import COMMENT_MARKER, review_block
 
 if TYPE_CHECKING:
-    from ..settings import Settings
+    from ..config import Settings
     from .validate import CheckResult
 
 

@@ -22,7 +22,7 @@ from .model import FRONT_MATTER_KEYS, Announcement, Source
 from .problems import Problem
 
 if TYPE_CHECKING:
-    from ..settings import Settings
+    from ..config import Settings
 
 MAX_FILE_BYTES = 64 * 1024
 _FENCE = re.compile(r"^---[ \t]*$")

@@ -28,7 +28,7 @@ from ..messages import t
 from .oneline import PUNCTUATION, WHITESPACE, join_blocks
 
 if TYPE_CHECKING:
-    from ..settings import Settings
+    from ..config import Settings
 
 
 # html=False: raw HTML is shown as typed, which is what WhatsApp would show too.

@@ -23,7 +23,7 @@ from .policy import week_of
 from .schedule import goes_out_at
 
 if TYPE_CHECKING:
-    from ..settings import Settings
+    from ..config import Settings
     from .model import Announcement
     from .validate import CheckResult
 

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from .policy import is_urgent, problem, rule
 
 if TYPE_CHECKING:
-    from ..settings import Settings
+    from ..config import Settings
     from .model import Announcement
 
 

@@ -27,7 +27,7 @@ from .reading import announcement_files, display_path, read
 from .render import Rendered, RenderError, check_source, render
 
 if TYPE_CHECKING:
-    from ..settings import Settings
+    from ..config import Settings
 
 
 

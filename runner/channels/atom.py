@@ -24,7 +24,7 @@ from .selection import Entry
 from .site import category_label, page_path
 
 if TYPE_CHECKING:
-    from ..settings import Settings
+    from ..config import Settings
 
 ATOM = "http://www.w3.org/2005/Atom"
 MIME_CAP = "application/cap+xml"

@@ -29,7 +29,7 @@ from .selection import Entry
 from .site import category_label, media_file, page_path
 
 if TYPE_CHECKING:
-    from ..settings import Settings
+    from ..config import Settings
 
 NS = "urn:oasis:names:tc:emergency:cap:1.2"
 GEOCODE_NAME = "ISTAT"  # the value is the town's six-digit ISTAT code

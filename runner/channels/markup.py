@@ -20,7 +20,7 @@ from ..announcements.bubble import make_bubble, whatsapp_html
 from ..announcements.render import RenderError, markdown_blocks, render
 
 if TYPE_CHECKING:
-    from ..settings import Settings
+    from ..config import Settings
     from .selection import Entry
 
 _QUOTE_OPEN, _QUOTE_CLOSE = '<span class="wa-quote">', "</span>"

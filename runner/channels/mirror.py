@@ -41,7 +41,7 @@ from .telegram import CAPTION_LIMIT, Ambiguous, BotApi, NotSent, TelegramError, 
 
 if TYPE_CHECKING:
     from ..announcements.model import Announcement
-    from ..settings import Settings
+    from ..config import Settings
 
 ATTEMPTS = 5  # per part, for 429s and Telegram's own 5xx
 

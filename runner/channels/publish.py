@@ -34,7 +34,7 @@ from .site import Site, media_file, page_path
 from .store import send_records
 
 if TYPE_CHECKING:
-    from ..settings import Settings
+    from ..config import Settings
 
 MARKER = ".banditore-site"
 KEPT = ("admin",)  # what others put in the site (the staff's form): carried over

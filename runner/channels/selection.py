@@ -26,7 +26,7 @@ from .store import Evidence
 
 if TYPE_CHECKING:
     from ..announcements.model import Announcement
-    from ..settings import Settings
+    from ..config import Settings
 
 
 @dataclass

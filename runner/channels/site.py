@@ -25,7 +25,7 @@ from .markup import Texts, page_html
 from .selection import Entry
 
 if TYPE_CHECKING:
-    from ..settings import Settings
+    from ..config import Settings
 
 LATEST = 20  # on the home page
 _TEXTS = ("skip", "nav", "latest", "categories", "by-date", "feed", "feeds", "feed-all",

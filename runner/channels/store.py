@@ -19,9 +19,10 @@ import duckdb
 
 from .. import db
 from ..db import transaction
+from ..vocabulary import OPEN, REACHED, sql
 
-_REACHED = "('sent', 'delivered', 'read', 'played')"
-_OPEN = "('queued', 'sending')"
+_REACHED = sql(REACHED)
+_OPEN = sql(OPEN)
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 import requests
 
 if TYPE_CHECKING:
-    from ..settings import Settings
+    from ..config import Settings
 
 # Telegram's limits (characters after the HTML is parsed).
 TEXT_LIMIT = 4096

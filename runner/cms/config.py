@@ -36,7 +36,7 @@ from ..messages import t
 from ..whatsapp.templates import Catalogue, fill, load_catalogue
 
 if TYPE_CHECKING:
-    from ..settings import Settings
+    from ..config import Settings
 
 CONFIG_PATH = Path("admin/config.yml")
 COLLECTION = "announcements"

@@ -35,7 +35,7 @@ from ..announcements.validate import check_draft
 from ..messages import t
 
 if TYPE_CHECKING:
-    from ..settings import Settings
+    from ..config import Settings
 
 DRAFT_SLUG = "anteprima"
 MEDIA_MAX_BYTES = 20 * 1024**2  # above this the pane sends no bytes (see preview.js)

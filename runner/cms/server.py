@@ -37,7 +37,7 @@ from .config import CONFIG_PATH
 from .preview import MEDIA_MAX_BYTES, preview_draft
 
 if TYPE_CHECKING:
-    from ..settings import Settings
+    from ..config import Settings
 
 DECAP_DIST = Path("node_modules/decap-cms/dist")
 DECAP_SERVER = Path("node_modules/decap-server/dist/index.js")

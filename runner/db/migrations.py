@@ -125,10 +125,10 @@ MIGRATIONS: list[tuple[str, str]] = [
         -- after the database is rebuilt.
         CREATE TABLE deliveries (
             delivery_id      VARCHAR PRIMARY KEY,
-            kind             VARCHAR NOT NULL,  -- announcement | welcome | goodbye
+            kind             VARCHAR NOT NULL,  -- runner/vocabulary.py: the kinds
             announcement_id  VARCHAR,
             citizen_id       VARCHAR NOT NULL,
-            -- state: queued | sending | sent | delivered | read | failed | skipped | cancelled
+            -- state: runner/vocabulary.py (DELIVERY_STATES)
             state            VARCHAR NOT NULL,
             wamid            VARCHAR,
             attempts         INTEGER NOT NULL DEFAULT 0,

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from ..vocabulary import ARRIVED, NOT_MADE, PLAYED, REACHED, READ, sql
 from ..whatsapp.answers import meaning
 from ..whatsapp.bodies import callback_delivery_id_sql
 from .data import Period, execute, frame
@@ -40,9 +41,9 @@ by_delivery AS (  -- a delivery sent twice (a timeout, then a retry) has two wam
                      CASE WHEN status <> 'failed' THEN ts END)) AS sent_at,
         -- read implies delivered: Meta may skip the delivered webhook
         min(coalesce(delivered_at, read_at,
-                     CASE WHEN status IN ('delivered', 'read', 'played') THEN ts END))
+                     CASE WHEN status IN {sql(ARRIVED)} THEN ts END))
             AS delivered_at,
-        min(coalesce(read_at, CASE WHEN status IN ('read', 'played') THEN ts END)) AS read_at,
+        min(coalesce(read_at, CASE WHEN status IN {sql((READ, PLAYED))} THEN ts END)) AS read_at,
         bool_and(status = 'failed') AS failed,
         min(coalesce(failed_at, ts)) FILTER (status = 'failed') AS failed_at,
         max(error_code) FILTER (status = 'failed') AS error_code,
@@ -50,15 +51,16 @@ by_delivery AS (  -- a delivery sent twice (a timeout, then a retry) has two wam
     FROM tagged WHERE delivery_id IS NOT NULL GROUP BY delivery_id
 )
 SELECT d.delivery_id, d.kind, d.announcement_id, d.citizen_id, d.created_at,
-    d.state NOT IN ('skipped', 'cancelled') AS in_audience,
+    d.state NOT IN {sql(NOT_MADE)} AS in_audience,
     (s.delivery_id IS NOT NULL OR d.wamid IS NOT NULL
-        OR d.state IN ('sent', 'delivered', 'read')) AS accepted,
+        OR d.state IN {sql(REACHED)}) AS accepted,
     coalesce(s.sent_at, d.sent_at) AS sent_at,
     CASE WHEN s.delivery_id IS NOT NULL THEN s.delivered_at
-         WHEN d.state IN ('delivered', 'read') THEN coalesce(d.updated_at, d.sent_at) END
+         WHEN d.state IN {sql(ARRIVED)} THEN coalesce(d.updated_at, d.sent_at) END
         AS delivered_at,
     CASE WHEN s.delivery_id IS NOT NULL THEN s.read_at
-         WHEN d.state = 'read' THEN coalesce(d.updated_at, d.sent_at) END AS read_at,
+         WHEN d.state IN {sql((READ, PLAYED))} THEN coalesce(d.updated_at, d.sent_at) END
+        AS read_at,
     coalesce(s.failed, d.state = 'failed') AS failed,
     CASE WHEN coalesce(s.failed, d.state = 'failed')
          THEN coalesce(s.failed_at, d.updated_at, d.sent_at, d.created_at) END AS failed_at,

@@ -20,7 +20,7 @@ from ..messages import MissingMessage, t
 from . import data
 
 if TYPE_CHECKING:
-    from ..settings import Settings
+    from ..config import Settings
 
 
 # Older jupyter_core releases warn (DeprecationWarning) that Jupyter is moving

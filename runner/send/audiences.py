@@ -21,21 +21,19 @@ from typing import TYPE_CHECKING
 from ..db import temp_table
 from ..subscribers.privacy import citizen_id as pseudonym
 from ..subscribers.privacy import pseudonym_key
-from ..whatsapp.bodies import CALLBACK_PREFIX
+from ..vocabulary import CALLBACK_PREFIX, REACHED, sql
 
 if TYPE_CHECKING:
     import duckdb
 
     from ..announcements.model import Announcement
-    from ..settings import Settings
+    from ..config import Settings
     from ..subscribers.topics import Topics
 
 Audience = tuple[str, dict]  # SELECT citizen_id, reply_to ...; its parameters
 
 EVERYONE = "SELECT citizen_id, NULL AS reply_to FROM subscribers WHERE state = 'active'"
 _TOPIC = f"{EVERYONE} AND (topics IS NULL OR list_contains(topics, $topic))"
-# States of a delivery that reached the citizen's phone (or at least Meta).
-RECEIVED = ("sent", "delivered", "read", "played")
 
 
 def audience(con: duckdb.DuckDBPyConnection, settings: Settings, ann: Announcement,
@@ -63,7 +61,7 @@ def received(con: duckdb.DuckDBPyConnection, original: str, *, quote: bool) -> A
         FROM (
             SELECT citizen_id, wamid FROM deliveries
             WHERE announcement_id = $original AND kind = 'announcement'
-              AND state IN {RECEIVED} AND wamid IS NOT NULL
+              AND state IN {sql(REACHED)} AND wamid IS NOT NULL
             UNION ALL
             SELECT substr(s.callback, length($prefix) + 1), s.wamid FROM statuses s
             WHERE starts_with(s.callback, $prefix) AND s.status <> 'failed'

@@ -19,12 +19,11 @@ from ..announcements.audience import Counts
 from ..files import replace_durably
 from ..subscribers.topics import Topics
 from ..subscribers.topics import counts as topic_counts
+from ..vocabulary import REACHED, sql
 
 if TYPE_CHECKING:
-    from ..settings import Settings
+    from ..config import Settings
 
-# Deliveries that reached Meta: what an edit can no longer change.
-_REACHED = "('sent', 'delivered', 'read', 'played')"
 
 
 def collect_counts(con, now: datetime, settings: Settings | None = None) -> Counts:
@@ -32,7 +31,7 @@ def collect_counts(con, now: datetime, settings: Settings | None = None) -> Coun
     audiences = category_audiences(con, settings, active) if settings is not None else {}
     sent = dict(con.execute(
         f"SELECT announcement_id, count(*) FROM deliveries WHERE kind = 'announcement' "
-        f"AND state IN {_REACHED} GROUP BY ALL ORDER BY ALL").fetchall())
+        f"AND state IN {sql(REACHED)} GROUP BY ALL ORDER BY ALL").fetchall())
     templates = {}
     for name, language, status, category, at in con.execute(
             "SELECT name, language, status, category, changed_at FROM template_state ORDER BY ALL"

@@ -27,7 +27,7 @@ import duckdb
 from .. import db
 from ..errors import BanditoreError
 from ..messages import t
-from ..subscribers.notices import REPLY_KINDS
+from ..vocabulary import REPLY_KINDS
 from ..whatsapp.answers import advice
 from ..whatsapp.pacing import workers_for
 from ..whatsapp.transport import Transport, make_transport
@@ -42,7 +42,7 @@ from .summary import SendSummary, write_step_summary
 
 if TYPE_CHECKING:
     from ..announcements.model import Announcement
-    from ..settings import Settings
+    from ..config import Settings
 
 
 def send(settings: Settings, announcements: list[Announcement], *, dry_run: bool = False,

@@ -25,8 +25,9 @@ from ..announcements.policy import is_urgent
 from ..announcements.render import Media, RenderError, render
 from ..errors import ConfigError
 from ..messages import t
-from ..subscribers.notices import REPLY_KINDS, TEXT_REPLY_KINDS, menu_text, reply_text
+from ..subscribers.notices import menu_text, reply_text
 from ..subscribers.topics import EVERY_TOPIC, Topics, ack_keys
+from ..vocabulary import REPLY_KINDS, TEXT_REPLY_KINDS
 from ..whatsapp.answers import Action, ApiError
 from ..whatsapp.bodies import (
     LIST_TEXT_LIMIT,
@@ -44,7 +45,7 @@ from .summary import AnnouncementPlan
 
 if TYPE_CHECKING:
     from ..announcements.model import Announcement
-    from ..settings import Settings
+    from ..config import Settings
     from .queue import Queue
 
 

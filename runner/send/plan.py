@@ -23,12 +23,13 @@ import duckdb
 # One definition of quiet hours for sending and for the reviewer's "when it goes out".
 from ..announcements.schedule import in_quiet_hours  # noqa: F401 (re-exported)
 from ..subscribers.topics import Topics
+from ..vocabulary import EXPIRED, NOT_SUBSCRIBED, REACHED, SENDING, sql
 from ..whatsapp.answers import PAYLOAD_CODES
 from .audiences import Audience, audience
 
 if TYPE_CHECKING:
     from ..announcements.model import Announcement
-    from ..settings import Settings
+    from ..config import Settings
 
 
 @dataclass
@@ -88,7 +89,7 @@ def plan(con: duckdb.DuckDBPyConnection, settings: Settings,
             summary.planned[a.id] = sum(_create(con, a.id, who, lo, hi, now) for lo, hi in bounds)
     summary.left = _close_left(con, now)
     summary.cancelled = _close(con, "cancelled", "a.cancelled", now)
-    summary.expired = _close(con, "skipped", "a.expires_at <= $now", now, reason="expired")
+    summary.expired = _close(con, "skipped", "a.expires_at <= $now", now, reason=EXPIRED)
     return summary
 
 
@@ -144,7 +145,7 @@ def _close_left(con, now: datetime) -> int:
     staff to leave (a moderated unsubscription, pending) or was blocked."""
     return con.execute(
         """
-        UPDATE deliveries SET state = 'skipped', error_title = 'not_subscribed', updated_at = $now
+        UPDATE deliveries SET state = 'skipped', error_title = $reason, updated_at = $now
         FROM subscribers s
         WHERE deliveries.citizen_id = s.citizen_id AND s.state <> 'active'
           AND deliveries.kind = 'announcement' AND deliveries.state = 'queued'
@@ -152,7 +153,7 @@ def _close_left(con, now: datetime) -> int:
           AND deliveries.announcement_id NOT IN (
               SELECT announcement_id FROM announcements WHERE status IN ('exercise', 'test'))
         """,
-        {"now": now},
+        {"now": now, "reason": NOT_SUBSCRIBED},
     ).fetchone()[0]
 
 
@@ -176,7 +177,7 @@ def _unquote_refused(con, now: datetime) -> int:
               WHERE kind = 'announcement' AND reply_to IS NOT NULL
               GROUP BY announcement_id
               HAVING count_if({refused}) > 0
-                 AND count_if(state IN ('sending', 'sent', 'delivered', 'read', 'played')) = 0)
+                 AND count_if(state IN {sql((SENDING, *REACHED))}) = 0)
         """,
         {"now": now, "codes": sorted(PAYLOAD_CODES)},
     ).fetchone()[0]

@@ -17,7 +17,15 @@ from pathlib import Path
 import duckdb
 
 from ..db import transaction
-from ..subscribers.notices import REPLY_KINDS, REPLY_KINDS_SQL, TEXT_REPLY_KINDS
+from ..subscribers.notices import REPLY_KINDS_SQL
+from ..vocabulary import (
+    ARRIVED,
+    NO_PHONE_NUMBER,
+    OUTSIDE_WINDOW,
+    REPLY_KINDS,
+    TEXT_REPLY_KINDS,
+    sql,
+)
 from ..whatsapp.answers import (
     PAYLOAD_CODES,
     RETRY_LATER_AFTER_S,
@@ -145,17 +153,16 @@ class Queue:
               AND deliveries.kind IN (SELECT unnest($no_template::VARCHAR[]))
               AND (c.last_inbound_at IS NULL OR c.last_inbound_at < $window)
             """,
-            {"now": self.now, "reason": "outside_24h_window", "window": self._window(),
+            {"now": self.now, "reason": OUTSIDE_WINDOW, "window": self._window(),
              "no_template": no_template},
         ).fetchone()[0]
         skipped += self.con.execute(
             """
-            UPDATE deliveries SET state = 'skipped', error_title = 'no_phone_number',
-                   updated_at = $now
+            UPDATE deliveries SET state = 'skipped', error_title = $reason, updated_at = $now
             WHERE state = 'queued' AND citizen_id NOT IN (
                 SELECT citizen_id FROM citizens WHERE wa_id IS NOT NULL AND wa_id <> '')
             """,
-            {"now": self.now},
+            {"now": self.now, "reason": NO_PHONE_NUMBER},
         ).fetchone()[0]
         return skipped + welcome_first.skip_lost(self.con, self.now)
 
@@ -281,7 +288,7 @@ class Queue:
             f"""
             SELECT CASE WHEN kind = 'announcement' THEN announcement_id ELSE kind END AS name,
                    count(*), count_if(state = 'sent'),
-                   count_if(state IN ('delivered', 'read', 'played')), count_if(state = 'failed'),
+                   count_if(state IN {sql(ARRIVED)}), count_if(state = 'failed'),
                    count_if(state IN ('queued', 'sending')),
                    count_if(state IN ('skipped', 'cancelled'))
             FROM deliveries

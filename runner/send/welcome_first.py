@@ -14,9 +14,10 @@ from datetime import datetime
 
 import duckdb
 
+from ..vocabulary import REACHED, WELCOME_NOT_DELIVERED, sql
 from ..whatsapp.answers import RETRY_LATER_CODES, TRANSIENT_CODES
 
-WELCOME_GONE = "('sent', 'delivered', 'read', 'played')"
+WELCOME_GONE = sql(REACHED)
 
 # A condition on deliveries ``d``: the citizen's latest welcome has not gone yet.
 AWAITS_WELCOME = f"""d.citizen_id IN (
@@ -32,7 +33,7 @@ def skip_lost(con: duckdb.DuckDBPyConnection, now: datetime) -> int:
     latest welcome was skipped or failed with a code no later run retries."""
     return con.execute(
         """
-        UPDATE deliveries SET state = 'skipped', error_title = 'welcome_not_delivered',
+        UPDATE deliveries SET state = 'skipped', error_title = $reason,
                updated_at = $now
         WHERE state = 'queued' AND kind = 'announcement' AND citizen_id IN (
             SELECT citizen_id FROM deliveries WHERE kind = 'welcome'
@@ -41,5 +42,6 @@ def skip_lost(con: duckdb.DuckDBPyConnection, now: datetime) -> int:
                 AND (state = 'skipped' OR (state = 'failed' AND coalesce(error_code, 0)
                      NOT IN (SELECT unnest($retried::INTEGER[])))))
         """,
-        {"now": now, "retried": sorted(TRANSIENT_CODES | RETRY_LATER_CODES)},
+        {"now": now, "reason": WELCOME_NOT_DELIVERED,
+         "retried": sorted(TRANSIENT_CODES | RETRY_LATER_CODES)},
     ).fetchone()[0]

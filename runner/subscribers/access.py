@@ -27,7 +27,7 @@ from .privacy import citizen_id as pseudonym
 from .privacy import mask_number, masked_form, pseudonym_key
 
 if TYPE_CHECKING:
-    from ..settings import Settings
+    from ..config import Settings
 
 _ID = re.compile(r"c_[0-9a-f]{16}")
 _NUMBER = re.compile(r"\+?[\d\s\-./()]{6,}")

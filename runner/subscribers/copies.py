@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 from ..messages import t
 
 if TYPE_CHECKING:
-    from ..settings import Settings
+    from ..config import Settings
 
 RECEIVER_PYTHON = "/var/lib/banditore/venv/bin/python"  # as docs/town-setup.md installs it
 RECEIVER_LOGS = "/var/lib/banditore/webhook-logs"

@@ -35,7 +35,7 @@ from .privacy import citizen_id as pseudonym
 from .privacy import pseudonym_key
 
 if TYPE_CHECKING:
-    from ..settings import Settings
+    from ..config import Settings
 
 _IDENTITY = re.compile(
     rb'"(?:wa_id|from|recipient_id|to|user_id|from_user_id|recipient_user_id)"\s*:\s*'

@@ -18,7 +18,7 @@ from .topics import Topics
 if TYPE_CHECKING:
     import duckdb
 
-    from ..settings import Settings
+    from ..config import Settings
     from .decisions import Decision
     from .sync import Summary
 

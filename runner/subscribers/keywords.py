@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Literal
 from .topics import Topics
 
 if TYPE_CHECKING:
-    from ..settings import Settings
+    from ..config import Settings
 
 
 Kind = Literal["subscribe", "unsubscribe", "topics", "near_miss", "ignored"]

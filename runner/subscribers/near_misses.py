@@ -19,7 +19,7 @@ from ..errors import BanditoreError
 from ..messages import t
 
 if TYPE_CHECKING:
-    from ..settings import Settings
+    from ..config import Settings
 
 
 @dataclass

@@ -19,28 +19,16 @@ import hashlib
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
+from ..vocabulary import REPLY_KINDS, REPLY_PREFIX, sql
+
 if TYPE_CHECKING:
-    from ..settings import Settings
+    from ..config import Settings
     from .topics import Topics
 
-# The replies the service sends besides announcements, as deliveries.kind (an
-# announcement is 'announcement'): a keyword earns a welcome or a goodbye (and, where
-# staff moderate, an acknowledgement; a topic menu where asked), a near miss a hint
-# (near_miss_hint), a new privacy notice reaches earlier subscribers.
-REPLY_KINDS = ("welcome", "goodbye", "ack_subscribe", "ack_unsubscribe", "topics", "hint",
-               "notice")
-REPLY_KINDS_SQL = "(" + ", ".join(f"'{kind}'" for kind in REPLY_KINDS) + ")"
-# The delivery id of a reply: this prefix and the wamid of the message it answers (a
-# topic menu headed by a change: "t").
-REPLY_PREFIX = {"welcome": "w", "goodbye": "g", "ack_subscribe": "r", "ack_unsubscribe": "l",
-                "topics": "m"}
+REPLY_KINDS_SQL = sql(REPLY_KINDS)
 # The replies the state machine derives from keywords (:mod:`.states` withdraws them
 # when the history changes; a hint or a notice is queued once and stays).
-KEYWORD_REPLIES_SQL = "(" + ", ".join(f"'{kind}'" for kind in REPLY_PREFIX) + ")"
-# The replies that are one text (reply_text), sent as a template outside the 24-hour
-# window where the town has one (<kind>_template); a topic menu is an interactive
-# list, only inside it.
-TEXT_REPLY_KINDS = ("welcome", "goodbye", "ack_subscribe", "ack_unsubscribe", "hint", "notice")
+KEYWORD_REPLIES_SQL = sql(REPLY_PREFIX)
 _TEXTS = {"welcome": "welcome_text", "goodbye": "goodbye_text",
           "ack_subscribe": "received_subscribe_text",
           "ack_unsubscribe": "received_unsubscribe_text", "hint": "hint_text",

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 from .keywords import fold
 
 if TYPE_CHECKING:
-    from ..settings import Settings
+    from ..config import Settings
 
 # Used when the town sets no BANDITORE_PSEUDONYM_KEY. Ids are then stable but
 # could be reversed by hashing every possible number, so production sets a key.

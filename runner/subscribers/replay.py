@@ -29,11 +29,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from ..vocabulary import REPLY_PREFIX
 from .decisions import Decision
-from .notices import REPLY_PREFIX
 from .topics import Topics
 
-STATES = ("pending", "active", "unsubscribed", "rejected", "blocked")
 # inbound.kind values whose messages are replayed: keywords, the menu keyword, menu picks.
 REPLAYED_KINDS = ("subscribe", "unsubscribe", "topics", "topic")
 

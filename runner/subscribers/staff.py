@@ -15,18 +15,18 @@ from typing import TYPE_CHECKING
 
 from .. import db
 from ..messages import t
+from ..vocabulary import SUBSCRIBER_STATES
 from . import states
 from .access import one
 from .copies import elsewhere
 from .decisions import ACTIONS, Decision, DecisionError, append_decision
 from .erasure import Erased, erase_everywhere
 from .privacy import mask_number, pseudonym_key
-from .replay import STATES
 from .topics import Topics
 from .topics import counts as topic_counts
 
 if TYPE_CHECKING:
-    from ..settings import Settings
+    from ..config import Settings
 
 
 @dataclass
@@ -138,7 +138,7 @@ _ALLOWED = {
     "reject": {"pending"},
     "block": {None, "pending", "active", "unsubscribed", "rejected"},
     "unblock": {"blocked"},
-    "forget": {None, *STATES},
+    "forget": {None, *SUBSCRIBER_STATES},
 }
 
 

@@ -27,6 +27,7 @@ import os
 import queue
 import threading
 
+from ..vocabulary import STATUS_VALUES
 from . import logs, template_updates
 
 # The parts of a webhook body sync reads; json_transform ignores the rest. The
@@ -75,7 +76,6 @@ def _moment(field: str) -> str:
 
 
 PARSE_WORKERS = max(1, min(4, os.cpu_count() or 1))
-STATUS_VALUES = ("sent", "delivered", "read", "failed", "played")
 
 
 def stage(con, reads: list[logs.FileRead]) -> tuple[int, int]:

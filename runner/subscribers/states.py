@@ -25,7 +25,7 @@ from .replay import REPLAYED_KINDS, Event, replay
 from .topics import Topics
 
 if TYPE_CHECKING:
-    from ..settings import Settings
+    from ..config import Settings
 
 
 _OUTCOME_TABLES = """

@@ -58,7 +58,7 @@ from .topics import Topics
 if TYPE_CHECKING:
     import duckdb
 
-    from ..settings import Settings
+    from ..config import Settings
 
 MEMORY_LIMIT = "600MB"
 FORMAT = "0008_rights"

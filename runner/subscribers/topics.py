@@ -25,7 +25,7 @@ from ..errors import ConfigError
 from ..messages import t
 
 if TYPE_CHECKING:
-    from ..settings import Settings
+    from ..config import Settings
 
 # What the menu's rows answer (interactive.list_reply.id): the prefix and a topic id,
 # or EVERY_TOPIC for "all topics". Only ids with this prefix are menu picks.

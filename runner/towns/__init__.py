@@ -20,11 +20,11 @@ from pathlib import Path
 import tomlkit
 from pydantic import ValidationError
 
-from ..config_errors import explain, explain_toml
+from ..config import Settings
+from ..config.explain import explain, explain_toml
 from ..errors import ConfigError
 from ..files import replace_durably
 from ..messages import t
-from ..settings import Settings
 
 
 def names() -> list[str]:

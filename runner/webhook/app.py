@@ -47,9 +47,9 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from urllib.parse import parse_qs
 
+from ..config import Settings, load_settings
 from ..errors import ConfigError
 from ..messages import t
-from ..settings import Settings, load_settings
 from .logwriter import LogWriter, logs_folder
 
 log = logging.getLogger("banditore.webhook")

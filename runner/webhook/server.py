@@ -10,7 +10,7 @@ from collections.abc import Callable
 from urllib.parse import urlsplit
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer
 
-from ..settings import Settings
+from ..config import Settings
 from .app import MAX_BODY, WebhookApp, create_app, length_lines_ok
 
 log = logging.getLogger("banditore.webhook")

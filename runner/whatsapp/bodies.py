@@ -12,12 +12,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ..vocabulary import CALLBACK_PREFIX
+
 if TYPE_CHECKING:
-    from ..settings import Settings, TemplateConfig
+    from ..config import Settings, TemplateConfig
 
 # biz_opaque_callback_data = CALLBACK_PREFIX + delivery_id: status webhooks echo
 # it, which is how sync, settling and reports find the delivery again.
-CALLBACK_PREFIX = "banditore:"
 
 
 def callback_delivery_id_sql(column: str) -> str:

@@ -15,8 +15,8 @@ from pathlib import Path
 import duckdb
 
 from ..files import ends_mid_line
+from ..vocabulary import CALLBACK_PREFIX
 from .answers import Result
-from .bodies import CALLBACK_PREFIX
 
 
 class OutboxTransport:

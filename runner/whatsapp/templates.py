@@ -39,7 +39,7 @@ from ..messages import t
 from .answers import parse_error
 
 if TYPE_CHECKING:
-    from ..settings import Settings
+    from ..config import Settings
 
 HEADER_FORMATS = ("NONE", "TEXT", "IMAGE", "VIDEO", "DOCUMENT", "LOCATION")
 PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z0-9_]+)\s*\}\}")

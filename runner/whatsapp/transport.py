@@ -12,7 +12,7 @@ from .client import CloudTransport
 from .outbox import OutboxTransport
 
 if TYPE_CHECKING:
-    from ..settings import Settings
+    from ..config import Settings
 
 
 class Transport(Protocol):

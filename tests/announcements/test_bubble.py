@@ -19,7 +19,7 @@ from runner.announcements.bubble import (
 )
 from runner.announcements.reading import load_all
 from runner.announcements.render import render
-from runner.settings import load_settings
+from runner.config import load_settings
 from runner.whatsapp.templates import Template
 from tests.announcement_repo import PNG_RGB, Repo
 from tests.browser import CHROMIUM, launch

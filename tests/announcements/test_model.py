@@ -184,7 +184,7 @@ def test_load_all_reads_every_file_and_reports_the_broken_ones(repo):
 
 def test_load_all_without_a_folder_is_empty(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    from runner.settings import load_settings
+    from runner.config import load_settings
 
     assert load_all(load_settings()) == []
 

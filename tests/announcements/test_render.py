@@ -19,7 +19,7 @@ from runner.announcements.render import (
     markdown_blocks,
     render,
 )
-from runner.settings import LifecycleLabels
+from runner.config import LifecycleLabels
 from runner.whatsapp.templates import Template
 from tests.announcement_repo import Repo
 

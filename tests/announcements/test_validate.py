@@ -101,7 +101,7 @@ def test_a_configuration_error_exits_2(repo, capsys, old, new, says):
 
 def test_the_samples_cover_what_a_town_publishes(monkeypatch):
     from runner.announcements.validate import check
-    from runner.settings import DEFAULT_CATEGORIES, load_settings
+    from runner.config import DEFAULT_CATEGORIES, load_settings
 
     monkeypatch.chdir(ROOT)
     result = check(load_settings(now="2024-03-25T00:00:00+01:00"))

@@ -14,8 +14,8 @@ from runner.channels import cap
 from runner.channels.atom import Links
 from runner.channels.publish import publish
 from runner.channels.selection import Entry, lifecycle
+from runner.config import load_settings
 from runner.errors import ConfigError
-from runner.settings import load_settings
 from tests.channels.town import PUBLISHED, make_town
 
 NS = {"cap": "urn:oasis:names:tc:emergency:cap:1.2"}

@@ -215,8 +215,8 @@ def test_run_mirrors_after_sending(town, api, monkeypatch):
 
 
 def test_the_token_is_a_secret_never_read_from_a_file(tmp_path, monkeypatch):
+    from runner.config import load_settings
     from runner.errors import ConfigError
-    from runner.settings import load_settings
 
     monkeypatch.chdir(tmp_path)
     (tmp_path / "pyproject.toml").write_text(

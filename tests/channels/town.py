@@ -7,8 +7,8 @@ from datetime import timedelta
 from pathlib import Path
 
 from runner.announcements.validate import check
+from runner.config import Settings, load_settings
 from runner.send import send
-from runner.settings import Settings, load_settings
 from tests.announcement_repo import PNG_RGB, image_and_text_catalogue
 from tests.send.test_send import NOW, add_citizens, write_announcement
 

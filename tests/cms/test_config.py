@@ -13,7 +13,7 @@ import yaml
 
 from runner.announcements.model import FRONT_MATTER_KEYS
 from runner.cms.config import body_pattern, build_config, render_config, title_limit
-from runner.settings import Settings, TemplateConfig, load_settings
+from runner.config import Settings, TemplateConfig, load_settings
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -21,7 +21,7 @@ import pytest
 from runner.announcements.render import category_label
 from runner.announcements.validate import check
 from runner.cms.server import DECAP_DIST, DECAP_SERVER, start
-from runner.settings import load_settings
+from runner.config import load_settings
 from tests.browser import CHROMIUM, launch
 
 ROOT = Path(__file__).resolve().parents[2]

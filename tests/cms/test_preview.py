@@ -16,7 +16,7 @@ from runner.announcements.render import render
 from runner.announcements.validate import check
 from runner.cms.preview import draft_text, preview_draft
 from runner.cms.server import DECAP_SERVER, start
-from runner.settings import load_settings
+from runner.config import load_settings
 
 ROOT = Path(__file__).resolve().parents[2]
 IMAGE = ROOT / "announcements" / "media" / "allerta-vento.png"

@@ -6,11 +6,11 @@ from __future__ import annotations
 
 import pytest
 
+from runner.config import load_settings
 from runner.db import connect
 from runner.messages import t
 from runner.reports import charts, costs, data, deliveries
 from runner.reports import notebooks as report_notebooks
-from runner.settings import load_settings
 from runner.subscribers.privacy import citizen_id
 from runner.subscribers.sync import sync
 from tests.subscribers.test_sync import T0, envelope, message, write

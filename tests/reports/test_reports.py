@@ -14,12 +14,12 @@ import pandas as pd
 import pytest
 
 from runner.cli import main
+from runner.config import load_settings
 from runner.db import connect
 from runner.errors import StoreError
 from runner.messages import set_language, t
 from runner.reports import ReportError, charts, data, deliveries, show, subscriptions
 from runner.reports import notebooks as report_notebooks
-from runner.settings import load_settings
 from runner.subscribers.privacy import citizen_id
 from runner.whatsapp.answers import meaning
 

@@ -18,7 +18,7 @@ from datetime import timedelta
 
 import pytest
 
-from runner.settings import Settings
+from runner.config import Settings
 from tests.cloud_api_server import CloudApiServer, Conditions
 from tests.send.test_send import (
     NOW,

@@ -13,10 +13,10 @@ import pytest
 from pydantic import SecretStr
 
 from runner.announcements.reading import load_all
+from runner.config import load_settings
 from runner.db import connect
 from runner.send.counts import write_counts
 from runner.send.plan import plan
-from runner.settings import load_settings
 from runner.subscribers.privacy import citizen_id
 from runner.subscribers.sync import sync
 from runner.subscribers.topics import EVERY_TOPIC, PICK_PREFIX, Topics

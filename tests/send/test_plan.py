@@ -6,10 +6,10 @@ from pathlib import Path
 import pytest
 
 from runner.announcements.reading import load_all
+from runner.config import Settings
 from runner.db import connect
 from runner.send.plan import in_quiet_hours, plan
 from runner.send.settle import settle
-from runner.settings import Settings
 from runner.whatsapp.answers import CONNECTION_ERROR
 from tests.send.test_send import NOW, add_citizens, write_announcement
 

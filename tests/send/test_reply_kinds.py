@@ -6,8 +6,8 @@ from __future__ import annotations
 import io
 import json
 
+from runner.config import TemplateConfig, load_settings
 from runner.send import send
-from runner.settings import TemplateConfig, load_settings
 from runner.subscribers.sync import sync
 from tests.subscribers.test_sync import T0, make_town, message, write
 

@@ -18,10 +18,10 @@ import pytest
 from pydantic import SecretStr
 
 from runner.announcements.reading import load_all
+from runner.config import Settings, TemplateConfig
 from runner.db import connect
 from runner.send import fold_log, report, send
 from runner.send.journal import log_path
-from runner.settings import Settings, TemplateConfig
 from runner.whatsapp.pacing import workers_for
 from tests.cloud_api_server import DROP, DROP_AFTER, HTTP_503, CloudApiServer
 

@@ -10,10 +10,10 @@ import json
 import pytest
 
 from runner.announcements.reading import load_all
+from runner.config import Settings
 from runner.db import connect
 from runner.errors import BanditoreError
 from runner.send import send
-from runner.settings import Settings
 from tests.send.test_send import NOW, add_citizens, run, write_announcement
 
 CITIZENS = 21_000  # more than twice the outbox chunk (10,000): the sampled bound

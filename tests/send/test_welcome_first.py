@@ -11,9 +11,9 @@ import pytest
 from pydantic import SecretStr
 
 from runner.announcements.reading import load_all
+from runner.config import Settings, TemplateConfig
 from runner.db import connect
 from runner.send import send
-from runner.settings import Settings, TemplateConfig
 from runner.subscribers.staff import decide
 from runner.subscribers.sync import sync
 from tests.cloud_api_server import CloudApiServer

@@ -8,7 +8,7 @@ import json
 import pytest
 
 from runner.cli import main
-from runner.settings import load_settings
+from runner.config import load_settings
 from runner.subscribers.access import export, show
 from runner.subscribers.decisions import DecisionError
 from runner.subscribers.privacy import citizen_id

@@ -12,7 +12,7 @@ import duckdb
 import pytest
 
 from runner.cli import main
-from runner.settings import load_settings
+from runner.config import load_settings
 from runner.subscribers.erasure import erase_file
 from runner.subscribers.privacy import citizen_id
 from runner.subscribers.staff import decide

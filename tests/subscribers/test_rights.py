@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from runner.settings import load_settings
+from runner.config import load_settings
 from runner.subscribers.keywords import Classifier
 from runner.subscribers.privacy import masked_form
 from runner.subscribers.staff import decide

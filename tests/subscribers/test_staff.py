@@ -11,7 +11,7 @@ from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
 from runner.cli import main
-from runner.settings import load_settings
+from runner.config import load_settings
 from runner.subscribers.decisions import Decision, DecisionError, load_decisions
 from runner.subscribers.privacy import citizen_id
 from runner.subscribers.replay import Event, replay

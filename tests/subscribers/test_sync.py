@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
-from runner.settings import load_settings
+from runner.config import load_settings
 from runner.subscribers.notices import notice_version
 from runner.subscribers.privacy import citizen_id
 from runner.subscribers.sync import sync

@@ -12,7 +12,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from runner.settings import load_settings
+from runner.config import load_settings
 from runner.subscribers import logs
 from runner.subscribers.staging import stage
 from runner.subscribers.sync import sync

@@ -8,8 +8,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from runner.config import Settings, load_settings
 from runner.errors import ConfigError
-from runner.settings import Settings, load_settings
 from runner.subscribers.keywords import Classifier, KeywordError
 from runner.subscribers.privacy import citizen_id
 from runner.subscribers.replay import Event, replay

@@ -528,7 +528,7 @@ def test_sync_reads_what_the_receiver_writes(tmp_path, monkeypatch):
     sync = pytest.importorskip("runner.subscribers.sync")
     import duckdb
 
-    from runner.settings import load_settings
+    from runner.config import load_settings
 
     monkeypatch.chdir(tmp_path)
     day = datetime(2024, 4, 1, 9, tzinfo=UTC)

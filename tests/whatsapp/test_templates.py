@@ -7,8 +7,8 @@ import pytest
 from pydantic import SecretStr
 
 from runner.cli import main
+from runner.config import Settings
 from runner.errors import BanditoreError, ConfigError
-from runner.settings import Settings
 from runner.whatsapp.templates import Template, read_catalogue, sync_catalogue, updated
 from tests.cloud_api_server import CloudApiServer
 

@@ -1,7 +1,7 @@
 """Configuration errors explained: in the town's language, with the setting's name, the
 bad value and where it came from, what the setting takes and the likely intended name.
 
-:func:`runner.settings.load_settings` turns every failure into one of these
+:func:`runner.config.load_settings` turns every failure into one of these
 texts; what a setting takes is read from its declaration in the model, so the
 explanations never drift from the settings.
 """
@@ -14,13 +14,8 @@ import os
 import re
 import tomllib
 import zoneinfo
-from typing import TYPE_CHECKING
 
-from .errors import ConfigError
-from .messages import t
-
-if TYPE_CHECKING:
-    from .settings import Settings
+from ..messages import t
 
 _PYPROJECT = "pyproject.toml"
 
@@ -131,13 +126,3 @@ def explain_toml(detail: str) -> str:
     twice = "Cannot declare" in detail or "Cannot overwrite" in detail
     return t("config.toml-broken", language, path=_PYPROJECT, detail=detail,
              fix=t("config.toml-twice" if twice else "config.toml-fix", language))
-
-
-def pseudonym_key_check(settings: Settings, environ) -> str | None:
-    """Without BANDITORE_PSEUDONYM_KEY the citizen ids could be reversed (every number
-    hashed with the public fallback key): an error in CI, a warning elsewhere."""
-    if settings.pseudonym_key is not None:
-        return None
-    if environ.get("CI") == "true":
-        raise ConfigError(t("config.pseudonym-key-ci"))
-    return t("config.pseudonym-key-local")

@@ -11,152 +11,33 @@ be committed to git, so finding one there is a configuration error.
 from __future__ import annotations
 
 import tomllib
-import zoneinfo
+from collections.abc import Mapping
 from datetime import date, datetime, time
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Literal
 from zoneinfo import ZoneInfo
 
-from pydantic import (
-    AfterValidator,
-    BaseModel,
-    ConfigDict,
-    Field,
-    SecretStr,
-    field_validator,
-    model_validator,
-)
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
-from .config_errors import explain, explain_toml, explain_unreadable
-from .errors import ConfigError
-from .settings_sources import DotEnvSource, PyprojectSource
-
-DEFAULT_CATEGORIES = [
-    "emergenze",
-    "protezione-civile",
-    "allerta-meteo",
-    "viabilita",
-    "scadenze",
-    "disservizi",
-    "eventi",
-    "info-comune",
-]
-DEFAULT_EMERGENCY_CATEGORIES = ["emergenze", "protezione-civile", "allerta-meteo"]
-def _known_timezone(value: str) -> str:
-    try:
-        ZoneInfo(value)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):  # the former is a KeyError
-        raise ValueError(f"unknown time zone {value!r}") from None
-    return value
-
-
-TimeZone = Annotated[str, AfterValidator(_known_timezone)]
-# Citizens' rights: retention_days (free text kept, then only its classification),
-# near_miss_hint (one reply saying the exact keywords; off: the number never answers),
-# privacy_notice_date (a new one sends notice_text to earlier consents; unset: a hash).
-HINT_TEXT = ("Per iscriverti al servizio WhatsApp del {town} scrivi esattamente "
-             "{subscribe_keyword}; per cancellarti scrivi {unsubscribe_keyword}.")
-NOTICE_TEXT = ("Il {town} ha aggiornato l'informativa privacy del servizio WhatsApp: "
-               "{privacy_url}. Per cancellarti scrivi {unsubscribe_keyword}.")
-
-
-class TemplateConfig(BaseModel):
-    """An approved WhatsApp template, as configured in ``[tool.banditore.templates.NAME]``.
-
-    ``body`` lists, in placeholder order, what fills each body parameter:
-    ``title``, ``body`` (the whole text, flattened to one line), ``paragraph:N``
-    (the N-th paragraph, from 1), ``category``, ``date``, ``town``. A ``text``
-    header has one parameter, filled from ``header_text`` (the same sources).
-    """
-
-    model_config = ConfigDict(extra="forbid")
-
-    language: str = "it"
-    body: list[str] = Field(default_factory=lambda: ["title", "body"])
-    # Named parameters ({{area}}) when the template was created with names;
-    # empty means positional ({{1}}, {{2}}...).
-    parameter_names: list[str] = Field(default_factory=list)
-    header: Literal["none", "text", "image", "video", "document"] = "none"
-    header_text: str = "title"  # what fills a text header's {{1}}
-    category: Literal["UTILITY", "MARKETING"] = "UTILITY"
-
-
-class TopicTexts(BaseModel):
-    """What citizens read about topics, in ``[tool.banditore.topic_texts]``.
-
-    ``{topic}`` is a topic's label, ``{button}`` the menu's button, ``{keyword}``
-    the first of ``topics_keywords``. WhatsApp's limits: button 20 characters,
-    section and row titles 24, a list message's text 1024.
-    """
-
-    model_config = ConfigDict(extra="forbid")
-
-    menu: str = ("Scegli gli argomenti che ti interessano: tocca «{button}» e poi un "
-                 "argomento per aggiungerlo o toglierlo. Gli avvisi di emergenza arrivano "
-                 "sempre a tutti.")
-    button: str = Field("Argomenti", max_length=20)
-    section: str = Field("Argomenti", max_length=24)
-    everything: str = Field("Tutti gli argomenti", max_length=24)
-    # Added to the welcome when it carries the menu: the welcome says how to choose.
-    hint: str = "Puoi scegliere gli argomenti con il pulsante «{button}» o scrivendo {keyword}."
-    added: str = "Ora ricevi anche: {topic}."
-    removed: str = "Non ricevi più: {topic}."
-    only: str = "Ora ricevi solo: {topic}, oltre agli avvisi di emergenza."
-    all: str = "Ora ricevi tutti gli argomenti."
-
-
-class LifecycleLabels(BaseModel):
-    """The word before the title of a correction, a withdrawal or a drill, in the bubble."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    update: str = "RETTIFICA"
-    cancel: str = "REVOCATO"
-    exercise: str = "ESERCITAZIONE"
-    test: str = "PROVA"
-
-
-# --- public channels: CAP 1.2 vocabulary (OASIS CAP 1.2, section 3.2.2) ---------------
-CapCategory = Literal["Geo", "Met", "Safety", "Security", "Rescue", "Fire", "Health", "Env",
-                      "Transport", "Infra", "CBRNE", "Other"]
-DEFAULT_CAP_CATEGORIES: dict[str, str] = {
-    "emergenze": "Safety",
-    "protezione-civile": "Safety",
-    "allerta-meteo": "Met",
-    "viabilita": "Transport",
-    "scadenze": "Other",
-    "disservizi": "Infra",
-    "eventi": "Other",
-    "info-comune": "Other",
-}
-
-
-class CapLevels(BaseModel):
-    """What an announcement's ``urgency`` says in CAP's three words."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    urgency: Literal["Immediate", "Expected", "Future", "Past", "Unknown"]
-    severity: Literal["Extreme", "Severe", "Moderate", "Minor", "Unknown"]
-    certainty: Literal["Observed", "Likely", "Possible", "Unlikely", "Unknown"]
-
-
-def _default_cap_levels() -> dict[str, CapLevels]:
-    # A notice from the town is known to be true (certainty); how soon citizens must
-    # act and how much is at stake follow the announcement's urgency.
-    return {
-        "normal": CapLevels(urgency="Future", severity="Minor", certainty="Observed"),
-        "high": CapLevels(urgency="Expected", severity="Moderate", certainty="Likely"),
-        "emergency": CapLevels(urgency="Immediate", severity="Severe", certainty="Observed"),
-    }
-
-
-# A town that maps one category or urgency keeps the defaults for the rest.
-CapCategories = Annotated[dict[str, CapCategory],
-                          AfterValidator(lambda value: {**DEFAULT_CAP_CATEGORIES, **value})]
-CapLevelsByUrgency = Annotated[dict[str, CapLevels],
-                               AfterValidator(lambda value: {**_default_cap_levels(), **value})]
+from ..errors import ConfigError
+from ..messages import t
+from .explain import explain, explain_toml, explain_unreadable
+from .parts import (
+    DEFAULT_CAP_CATEGORIES,
+    DEFAULT_CATEGORIES,
+    DEFAULT_EMERGENCY_CATEGORIES,
+    HINT_TEXT,
+    NOTICE_TEXT,
+    CapCategories,
+    CapLevelsByUrgency,
+    LifecycleLabels,
+    TemplateConfig,
+    TimeZone,
+    TopicTexts,
+    default_cap_levels,
+)
+from .sources import DotEnvSource, PyprojectSource
 
 
 class Settings(BaseSettings):
@@ -296,7 +177,7 @@ class Settings(BaseSettings):
     cap_sender: str = Field("", pattern=r"^[^\s,<&]*$")  # unique; unset: town_site
     cap_language: str = "it-IT"
     cap_categories: CapCategories = Field(default_factory=lambda: dict(DEFAULT_CAP_CATEGORIES))
-    cap_levels: CapLevelsByUrgency = Field(default_factory=_default_cap_levels)
+    cap_levels: CapLevelsByUrgency = Field(default_factory=default_cap_levels)
     telegram_token: SecretStr | None = None  # Telegram is on with both of these
     telegram_chat_id: str = ""  # @channelname or -100...
     telegram_api_base: str = "https://api.telegram.org"
@@ -324,8 +205,6 @@ class Settings(BaseSettings):
         """Welcome first: a moderating town approves requests long after the citizen
         wrote, when only a template can reach them; without one the welcome (privacy
         notice, how to leave) would be skipped and announcements would follow it."""
-        from .messages import t
-
         if (self.moderate_subscribe or self.moderate_unsubscribe) and not self.welcome_template:
             raise ValueError(t("settings.welcome-template-required"))
         return self
@@ -363,7 +242,7 @@ class Settings(BaseSettings):
 
 def load_settings(**overrides) -> Settings:
     """Build the settings; any way they can be wrong is a ConfigError that
-    :mod:`runner.config_errors` explains: never a traceback."""
+    :mod:`.explain` explains: never a traceback."""
     from pydantic import ValidationError
     from pydantic_settings import SettingsError
 
@@ -375,3 +254,13 @@ def load_settings(**overrides) -> Settings:
         raise ConfigError(explain_unreadable(str(exc))) from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(explain_toml(str(exc))) from None
+
+
+def pseudonym_key_check(settings: Settings, environ: Mapping[str, str]) -> str | None:
+    """Without BANDITORE_PSEUDONYM_KEY the citizen ids could be reversed (every number
+    hashed with the public fallback key): an error in CI, a warning elsewhere."""
+    if settings.pseudonym_key is not None:
+        return None
+    if environ.get("CI") == "true":
+        raise ConfigError(t("config.pseudonym-key-ci"))
+    return t("config.pseudonym-key-local")

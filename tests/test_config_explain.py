@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from runner.cli import main
+from runner.config import load_settings
 from runner.errors import ConfigError
-from runner.settings import load_settings
 
 ROOT = Path(__file__).resolve().parent.parent
 TOWNS = ROOT / "runner" / "towns"

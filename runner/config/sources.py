@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from pydantic_settings import DotEnvSettingsSource, PyprojectTomlConfigSettingsSource
 
-from .config_errors import config_language
-from .errors import ConfigError
-from .messages import t
+from ..errors import ConfigError
+from ..messages import t
+from .explain import config_language
 
 SECRET_FIELDS = frozenset(
     {"whatsapp_token", "whatsapp_app_secret", "whatsapp_verify_token", "pseudonym_key",

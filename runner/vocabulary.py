@@ -1,0 +1,67 @@
+"""The data's words: the values the database, the webhook logs and the code share,
+each written once. A set of states spelt in several modules drifts (``'played'``
+went missing from one of them); every module imports it from here instead.
+
+Nothing here imports anything of the project: any layer may use it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+# --- deliveries.kind ------------------------------------------------------------------
+ANNOUNCEMENT = "announcement"
+# The replies the service sends besides announcements: a keyword earns a welcome or a
+# goodbye (and, where staff moderate, an acknowledgement; a topic menu where asked),
+# a near miss a hint, a new privacy notice reaches earlier subscribers.
+REPLY_KINDS = ("welcome", "goodbye", "ack_subscribe", "ack_unsubscribe", "topics", "hint",
+               "notice")
+# The replies that are one text, sent as a template outside the 24-hour window where
+# the town has one (<kind>_template); a topic menu is an interactive list, only inside it.
+TEXT_REPLY_KINDS = ("welcome", "goodbye", "ack_subscribe", "ack_unsubscribe", "hint", "notice")
+# The delivery id of a reply the state machine derives from a keyword: this prefix and
+# the wamid of the message it answers (a topic menu headed by a change: "t").
+REPLY_PREFIX = {"welcome": "w", "goodbye": "g", "ack_subscribe": "r", "ack_unsubscribe": "l",
+                "topics": "m"}
+
+# --- deliveries.state -----------------------------------------------------------------
+# queued -> sending -> sent -> delivered -> read (played: a voice or video message);
+# failed (with Meta's code), skipped (with a reason: SKIP_REASONS), cancelled.
+QUEUED, SENDING, SENT, FAILED, SKIPPED, CANCELLED = (
+    "queued", "sending", "sent", "failed", "skipped", "cancelled")
+DELIVERED, READ, PLAYED = "delivered", "read", "played"
+# Accepted by Meta at least: what reached the citizen (or is on its way to them).
+REACHED = (SENT, DELIVERED, READ, PLAYED)
+# On the citizen's phone.
+ARRIVED = (DELIVERED, READ, PLAYED)
+# Not decided yet: waiting in the queue or in a worker's hands.
+OPEN = (QUEUED, SENDING)
+# Never made: out of the audience's count of who was reached, with their reason.
+NOT_MADE = (SKIPPED, CANCELLED)
+DELIVERY_STATES = (QUEUED, SENDING, *REACHED, FAILED, SKIPPED, CANCELLED)
+
+# --- statuses.status: what a status webhook says -------------------------------------
+STATUS_VALUES = (SENT, DELIVERED, READ, FAILED, PLAYED)
+
+# --- deliveries.error_title of a skipped delivery: why it was not made -----------------
+OUTSIDE_WINDOW = "outside_24h_window"        # a reply with no template, the window closed
+NO_PHONE_NUMBER = "no_phone_number"          # neither a number nor a business-scoped id
+NOT_SUBSCRIBED = "not_subscribed"            # left, asked to leave, or blocked meanwhile
+EXPIRED = "expired"                          # the announcement expired before it went out
+WELCOME_NOT_DELIVERED = "welcome_not_delivered"  # (older databases only: no longer written)
+SKIP_REASONS = (OUTSIDE_WINDOW, NO_PHONE_NUMBER, NOT_SUBSCRIBED, EXPIRED, WELCOME_NOT_DELIVERED)
+
+# --- subscribers.state ------------------------------------------------------------------
+PENDING, ACTIVE, UNSUBSCRIBED, REJECTED, BLOCKED = (
+    "pending", "active", "unsubscribed", "rejected", "blocked")
+SUBSCRIBER_STATES = (PENDING, ACTIVE, UNSUBSCRIBED, REJECTED, BLOCKED)
+
+# --- biz_opaque_callback_data ----------------------------------------------------------
+# Every send carries CALLBACK_PREFIX + delivery_id; status webhooks echo it, so the
+# logs tie each status to its delivery even after the database is rebuilt.
+CALLBACK_PREFIX = "banditore:"
+
+
+def sql(values: Iterable[str]) -> str:
+    """A tuple of words as an SQL list: ``('sent', 'delivered')``."""
+    return "(" + ", ".join(f"'{value}'" for value in values) + ")"
