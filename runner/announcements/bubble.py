@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from ..messages import t
-from ..whatsapp.templates import Template
+from ..whatsapp.templates import Catalogue, Template
 from .audience import known_templates
 from .render import (
     HEADER_TEXT_LIMIT,
@@ -105,10 +105,13 @@ def bubble_for(announcement: Announcement, settings: Settings) -> Bubble:
     return bubble_of(rendered, settings, announcement.file)
 
 
-def bubble_of(rendered: Rendered, settings: Settings, title: str = "") -> Bubble:
+def bubble_of(rendered: Rendered, settings: Settings, title: str = "",
+              catalogue: Catalogue | None = None) -> Bubble:
+    """``catalogue``: the known templates, when the caller has them already."""
     template = None
     if rendered.template is not None:
-        template = known_templates(settings).get(rendered.template, rendered.language)
+        catalogue = catalogue or known_templates(settings)
+        template = catalogue.get(rendered.template, rendered.language)
     return make_bubble(rendered, template, title)
 
 

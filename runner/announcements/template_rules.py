@@ -2,7 +2,8 @@
 
 Announcements reach people whose 24-hour window closed long ago, so they go out
 as approved templates, always. The catalogue (:mod:`runner.whatsapp.templates`,
-with the changes Meta announced by webhook since) must know the template; it
+with the changes Meta announced by webhook since, as the latest sync stored them:
+:func:`.audience.template_changes`) must know the template; it
 must be APPROVED; its placeholders must match what the settings fill; its header
 must be the kind the announcement brings; its footer must tell how to leave. A
 MARKETING template is allowed but warned about (it costs more, Meta caps it per
@@ -12,7 +13,9 @@ text and parameters together.
 
 from __future__ import annotations
 
-from .audience import known_templates, read_counts
+from datetime import datetime
+
+from .audience import known_templates, read_counts, template_changes
 from .bubble import make_bubble
 from .policy import problem, rule
 from .render import Rendered
@@ -41,12 +44,28 @@ def template_known_and_approved(ann, ctx):
     if tpl is None:
         yield problem(ann, "template-approved", "template-not-in-catalogue", "template",
                       name=name, language=rendered.language, file=file)
+    elif not tpl.approved and (change := _announced(ctx.settings, tpl)):
+        # Paused (or disabled, rejected) since the catalogue was written: Meta's
+        # webhook, synced. It waits for Meta's re-approval, no `templates sync` needed.
+        yield problem(ann, "template-approved", "template-not-approved-now", "template",
+                      name=name, status=tpl.status, at=change)
     elif not tpl.approved:
         yield problem(ann, "template-approved", "template-not-approved", "template",
                       name=name, status=tpl.status)
     elif tpl.category == "MARKETING":
         yield problem(ann, "template-approved", "template-marketing", "template",
                       severity="warning", name=name)
+
+
+def _announced(settings, tpl) -> str | None:
+    """When Meta announced ``tpl``'s status by webhook (synced), as staff read a date;
+    None when the status is the catalogue's own."""
+    changes = template_changes(settings)
+    change = changes.get(f"{tpl.name}:{tpl.language}") or changes.get(tpl.name) or {}
+    if change.get("status") != tpl.status or not change.get("at"):
+        return None
+    return datetime.fromisoformat(change["at"]).astimezone(settings.tz).strftime(
+        "%d/%m/%Y %H:%M")
 
 
 @rule("template-text")

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 
 from ..errors import ConfigError
 from ..messages import t
+from .audience import known_templates
 from .bubble import as_text, bubble_of
 from .model import Announcement
 from .policy import Context, is_history, is_urgent, run_rules
@@ -95,6 +96,9 @@ def _expand(paths) -> list[Path]:
 def check(settings: Settings, paths=None) -> CheckResult:
     """Validate ``paths`` (files or folders; default: every announcement) in the repo's context."""
     check_templates(settings)
+    # The template states the latest sync stored, read once here: the rules ask for
+    # them per file, and worker processes inherit what was read.
+    known_templates(settings)
     repo = announcement_files(settings)
     targets = repo if paths is None else _expand(paths)
     # Whole-repo context, each file once even when named twice or by another spelling.

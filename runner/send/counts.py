@@ -20,6 +20,7 @@ from ..files import replace_durably
 from ..subscribers.topics import Topics
 from ..subscribers.topics import counts as topic_counts
 from ..vocabulary import REACHED, sql
+from ..whatsapp import template_state
 
 if TYPE_CHECKING:
     from ..config import Settings
@@ -32,12 +33,7 @@ def collect_counts(con, now: datetime, settings: Settings | None = None) -> Coun
     sent = dict(con.execute(
         f"SELECT announcement_id, count(*) FROM deliveries WHERE kind = 'announcement' "
         f"AND state IN {sql(REACHED)} GROUP BY ALL ORDER BY ALL").fetchall())
-    templates = {}
-    for name, language, status, category, at in con.execute(
-            "SELECT name, language, status, category, changed_at FROM template_state ORDER BY ALL"
-            ).fetchall():
-        change = {k: v for k, v in (("status", status), ("category", category)) if v}
-        templates[f"{name}:{language}"] = {**change, "at": at.isoformat()}
+    templates = template_state.changes(con)
     return Counts(generated_at=now.isoformat(timespec="seconds"), active=active,
                   audiences=audiences, sent=sent, templates=templates)
 

@@ -5,5 +5,7 @@
   chosen by :mod:`.transport`;
 - :mod:`.answers`: what an answer means, the one owner of Meta's error codes;
 - :mod:`.pacing`: one rate for the number, found from Meta's 130429 answers,
-  and one accepted message per 6 s per citizen.
+  and one accepted message per 6 s per citizen;
+- :mod:`.templates`: the town's templates as Meta has them (the catalogue), and
+  :mod:`.template_state`: their status changes as the latest sync stored them.
 """

@@ -4,6 +4,7 @@ counts file, and warned about by validate."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -59,22 +60,40 @@ def test_changes_are_synced_once_and_survive_a_rebuild(repo):
         settings, rebuild=True).lines_text())
 
 
-def test_validate_warns_from_the_published_counts(repo):
+def _template_problems(settings, repo) -> tuple[set, list[str]]:
+    plain = repo.add("2024-04-05-avviso")
+    photo = repo.add("2024-04-05-foto", template="foto",
+                     media="https://www.comune.prova.it/foto.jpg")
+    result = check(settings, [plain, photo])
+    assert [a.id for a in result.valid] == ["2024-04-05-avviso"]  # MARKETING still goes
+    return ({(p.rule, p.severity, p.file.rsplit("/", 1)[1]) for p in result.problems},
+            [p.message for p in result.problems])
+
+
+WARNED = {("template-approved", "warning", "2024-04-05-avviso.md"),
+          ("template-approved", "error", "2024-04-05-foto.md")}
+
+
+def test_validate_reads_what_sync_stored_right_after_it(repo):
+    settings = repo.settings()
+    sync(settings)  # no counts file: the database is where the states are
+    found, messages = _template_problems(settings, repo)
+    assert found == WARNED
+    assert any("«foto» è PAUSED presso Meta dal 03/04/2024" in m for m in messages)
+
+
+def test_a_pull_requests_check_reads_the_published_counts_and_creates_no_database(repo):
     settings = repo.settings()
     sync(settings)
     write_counts(settings)
     counts = json.loads((repo.root / "banditore-counts.json").read_text())
     assert counts["templates"]["avviso:it"]["category"] == "MARKETING"
+    assert counts["templates"]["foto:it"]["status"] == "PAUSED"
     assert counts["active"] == 1 and "393330000001" not in json.dumps(counts)
-    plain = repo.add("2024-04-05-avviso")
-    photo = repo.add("2024-04-05-foto", template="foto",
-                     media="https://www.comune.prova.it/foto.jpg")
-    result = check(settings, [plain, photo])
-    found = {(p.rule, p.severity, p.file.rsplit("/", 1)[1]) for p in result.problems}
-    assert found == {("template-approved", "warning", "2024-04-05-avviso.md"),
-                     ("template-approved", "error", "2024-04-05-foto.md")}
-    assert any("stato PAUSED" in p.message for p in result.problems)
-    assert [a.id for a in result.valid] == ["2024-04-05-avviso"]  # MARKETING still goes
+    Path(settings.database).unlink()  # a pull request's check has the counts only
+    found, messages = _template_problems(settings, repo)
+    assert found == WARNED and any("PAUSED" in m for m in messages)
+    assert not Path(settings.database).exists()
 
 
 def test_the_deliveries_report_lists_the_changes(repo):
@@ -95,3 +114,14 @@ def test_the_deliveries_report_lists_the_changes(repo):
         ["foto", "PAUSED", "-"], ["avviso", "-", "MARKETING"]]
     html = table(df).data
     assert "<th class=t>categoria Meta</th>" in html and "PAUSED" in html
+
+
+def test_the_reviewers_block_reads_what_sync_stored(repo):
+    from runner.announcements.review import review
+
+    settings = repo.settings()
+    sync(settings)  # avviso became MARKETING: the cost the reviewer sees follows
+    path = repo.add("2024-04-05-avviso")
+    result = check(settings, [path])
+    [ann] = result.checked
+    assert review(ann, result, settings).template_category == "MARKETING"
