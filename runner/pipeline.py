@@ -1,7 +1,10 @@
-"""The pipeline CI runs: validate the announcements, sync the webhook logs, send what is due.
+"""The pipeline CI runs: sync the webhook logs, validate the announcements, send what is due.
 
-A bad announcement is reported and never sent, but does not stop the others.
-``send`` on its own validates first too: only what passes is handed to the send stage.
+Sync comes first because validation reads what it stores: the template states
+Meta announced by webhook (a template paused or re-approved since the last run
+decides this run, not the next one). A bad announcement is reported and never
+sent, but does not stop the others. ``send`` on its own validates first too: only
+what passes is handed to the send stage.
 """
 
 from __future__ import annotations
@@ -34,6 +37,10 @@ def run(settings: Settings, environ: Mapping[str, str],
     """What CI runs. The exit code is the worst of the steps (1: problems, failed
     deliveries or posts, 2: the run was stopped by an account-level error). The
     Telegram mirror, when configured, follows the send: it posts only what went out."""
+    # Sync before validating: the template states validate and send decide on are
+    # the ones this sync stored (validating first used the previous run's).
+    emit(t("send.run-sync"))
+    emit("\n".join(sync(settings).lines_text()))
     result = check(settings)
     fmt = "github" if environ.get("GITHUB_ACTIONS") == "true" else "text"
     text = publish(result, settings, fmt, environ)
@@ -42,8 +49,6 @@ def run(settings: Settings, environ: Mapping[str, str],
            problems=tn("count.problem", len(result.errors))))
     if text.strip():
         emit(text)
-    emit(t("send.run-sync"))
-    emit("\n".join(sync(settings).lines_text()))
     emit(t("send.run-send"))
     summary = send(settings, result.valid, environ=environ)
     emit(report(summary))

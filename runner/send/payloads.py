@@ -19,6 +19,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ..announcements.audience import known_templates
 from ..announcements.bubble import as_text, bubble_of
 from ..announcements.policy import by_id as announcements_by_id
 from ..announcements.policy import is_urgent
@@ -66,6 +67,7 @@ def build(settings: Settings, announcements: list[Announcement], queue: Queue, t
     quiet = in_quiet_hours(now, settings)
     queued = queue.queued_announcements()
     by_id = announcements_by_id(announcements)
+    catalogue = known_templates(settings, queue.con)  # as the latest sync left it
     for ann in announcements:
         if ann.id not in queued or not ann.is_due(now):
             continue
@@ -78,8 +80,16 @@ def build(settings: Settings, announcements: list[Announcement], queue: Queue, t
         except RenderError as exc:  # validated already; kept queued, reported
             entry.preview = exc.message()
             continue
-        entry.preview = as_text(bubble_of(rendered, settings, ann.file))  # what citizens see
+        entry.preview = as_text(bubble_of(rendered, settings, ann.file, catalogue))
         if entry.held:
+            continue
+        tpl = rendered.template and catalogue.get(rendered.template, rendered.language)
+        if tpl and not tpl.approved:
+            # Never with a template Meta paused, disabled or rejected (Meta would refuse
+            # it, 132015 stopping the whole run): the announcement waits, queued, and goes
+            # at the first run after Meta's re-approval is synced.
+            entry.held = True
+            entry.note = t("send.template-held", name=tpl.name, status=tpl.status)
             continue
         media = None
         if rendered.header is not None:

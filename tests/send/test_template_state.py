@@ -1,0 +1,121 @@
+"""One truth for templates: a status Meta announced by webhook decides the run that
+finds it in the logs. From the CLI, against the loopback Cloud API: a PAUSED line
+already logged when `run` starts stops that run from using the template (the
+announcement waits, the reason printed); the re-approval line lets the next `run`
+send; and `sync` then `validate` say the same thing."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta
+
+import pytest
+
+from runner.announcements.reading import load_all
+from runner.cli import main
+from runner.db import connect
+from runner.send import report, send
+from runner.subscribers.sync import sync
+from tests.announcement_repo import Repo
+from tests.cloud_api_server import CloudApiServer
+from tests.subscribers.test_sync import message, write
+
+NOW = datetime.fromisoformat("2024-04-03T10:00:00+02:00")
+SUBSCRIBED = int((NOW - timedelta(hours=2)).timestamp())
+NUMBERS = [f"39333000{i:04d}" for i in range(3)]
+ANN = "2024-04-03-chiusura-scuole"
+
+
+def template_status(name: str, event: str, at: datetime) -> str:
+    """A message_template_status_update webhook, as Meta posts it."""
+    return json.dumps({"object": "whatsapp_business_account", "entry": [{
+        "id": "102345678901234", "time": int(at.timestamp()), "changes": [{
+            "field": "message_template_status_update", "value": {
+                "event": event, "message_template_id": 987654321,
+                "message_template_name": name, "message_template_language": "it",
+                "reason": "NONE" if event != "PAUSED" else "Quality rating dropped"}}]}]})
+
+
+@pytest.fixture
+def town(tmp_path, monkeypatch):
+    """Three citizens who subscribed two hours ago; an announcement due now, as the
+    template ``avviso``, which Meta paused an hour ago: all of it already logged."""
+    monkeypatch.chdir(tmp_path)
+    repo = Repo(tmp_path)
+    repo.add(ANN, title="Scuole chiuse domani", publish_at=NOW.isoformat())
+    (tmp_path / "logs").mkdir()
+    write(tmp_path / "logs" / "a.jsonl", [
+        *(message(n, f"wamid.s{i}", SUBSCRIBED, "MI ISCRIVO") for i, n in enumerate(NUMBERS)),
+        template_status("avviso", "PAUSED", NOW - timedelta(hours=1))])
+    with CloudApiServer() as api:
+        for name, value in {"WEBHOOK_LOGS": str(tmp_path / "logs"), "NOW": NOW.isoformat(),
+                            "WHATSAPP_TOKEN": "test-token", "WHATSAPP_PHONE_NUMBER_ID": "1234",
+                            "WHATSAPP_API_BASE": api.base, "RATE_PER_SECOND": "200"}.items():
+            monkeypatch.setenv(f"BANDITORE_{name}", value)
+        yield repo, api
+
+
+def templated(api) -> list[str]:
+    """The numbers that received the announcement's template."""
+    return sorted(a.to for a in api.accepted if a.body.get("type") == "template"
+                  and a.body["template"]["name"] == "avviso")
+
+
+def test_a_pause_in_the_logs_stops_the_run_and_the_reapproval_lets_the_next_one_send(
+        town, monkeypatch, capsys):
+    repo, api = town
+    assert main(["run"]) == 1
+    out = capsys.readouterr().out
+    assert templated(api) == []  # nothing went out with the paused template
+    assert "«avviso» è PAUSED presso Meta dal 03/04/2024 09:00" in out
+    assert "L'avviso attende e parte alla prima esecuzione dopo che Meta lo riapprova" in out
+    assert "0 problemi" not in out
+    # The welcomes are not templates of the announcement: they went (the window is open).
+    assert len(api.accepted) == len(NUMBERS)
+
+    # validate right after says the same as the run did.
+    assert main(["validate"]) == 1
+    assert "«avviso» è PAUSED presso Meta" in capsys.readouterr().out
+
+    # Meta re-approves it; the next run (its sync) reads that and sends.
+    later = NOW + timedelta(hours=1)
+    write(repo.root / "logs" / "a.jsonl",
+          [template_status("avviso", "REINSTATED", later - timedelta(minutes=30))], mode="a")
+    monkeypatch.setenv("BANDITORE_NOW", later.isoformat())
+    assert main(["run"]) == 0
+    out = capsys.readouterr().out
+    assert templated(api) == sorted("+" + n for n in NUMBERS)
+    assert "PAUSED" not in out
+    assert main(["validate"]) == 0
+
+
+def test_sync_then_validate_warn_alike(town, capsys):
+    assert main(["sync"]) == 0
+    synced = capsys.readouterr().out
+    assert "modelli annunciati da Meta: 1" in synced and "validate avvisa" in synced
+    assert main(["validate"]) == 1
+    assert "«avviso» è PAUSED presso Meta" in capsys.readouterr().out
+
+
+def test_send_itself_holds_an_announcement_whose_template_is_paused(town, monkeypatch):
+    """The send stage does not trust its caller: given the announcement unvalidated, it
+    plans it and holds it, queued, with the reason; it goes once Meta re-approves it."""
+    repo, api = town
+    settings = repo.settings()
+    sync(settings)
+    summary = send(settings, load_all(settings))
+    assert templated(api) == []
+    [plan] = [p for p in summary.announcements if p.id == ANN]
+    assert plan.held and "«avviso» è PAUSED presso Meta" in plan.note
+    assert plan.note in report(summary)
+    con = connect(settings.database)
+    assert con.execute("SELECT state, count(*) FROM deliveries WHERE kind = 'announcement' "
+                       "GROUP BY ALL").fetchall() == [("queued", len(NUMBERS))]
+    con.close()
+
+    write(repo.root / "logs" / "a.jsonl",
+          [template_status("avviso", "APPROVED", NOW + timedelta(minutes=30))], mode="a")
+    later = settings.model_copy(update={"now": NOW + timedelta(hours=1)})
+    sync(later)
+    assert send(later, load_all(later)).sent == len(NUMBERS)
+    assert templated(api) == sorted("+" + n for n in NUMBERS)
