@@ -127,7 +127,9 @@ def template_message(name: str, language: str, parameters: list[str],
                 param = {"type": "text", "parameter_name": names[i], "text": value}
             params.append(param)
         components.append({"type": "body", "parameters": params})
-    template: dict = {"name": name, "language": {"code": language}}
+    # "deterministic" is the only language policy there is, and Meta's OpenAPI
+    # description requires it (tests/whatsapp/test_conformance.py).
+    template: dict = {"name": name, "language": {"policy": "deterministic", "code": language}}
     if components:
         template["components"] = components
     return {"type": "template", "template": template}

@@ -180,7 +180,8 @@ def test_cloud_sends_a_template_with_named_parameters_and_bearer_token(town, api
     body = api.accepted[0].body
     assert body["to"].startswith("+39333000") and body["recipient_type"] == "individual"
     template = body["template"]
-    assert template["name"] == "avviso" and template["language"] == {"code": "it"}
+    assert template["name"] == "avviso" and template["language"] == {
+        "policy": "deterministic", "code": "it"}
     params = template["components"][0]["parameters"]
     assert params[0] == {"type": "text", "parameter_name": "titolo",
                          "text": "Chiusura di via Roma"}
