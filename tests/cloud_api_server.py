@@ -18,8 +18,13 @@ prints its base URL, and its counts as JSON when stopped).
 - A wrong bearer token answers 401 with code 190, as Meta does.
 - ``refuse_quotes``: every body quoting a message (``context``) is refused with 131009,
   as Meta might where a quote is not allowed (undocumented for templates).
-- Every accepted message is recorded (unless ``record=False``, for the benchmarks:
-  then only counts are kept, in :class:`Counts`). ``clock`` (time.monotonic by
+- Every body is held to Meta's OpenAPI description of the send-message request
+  (:mod:`tests.cloud_api_spec`) while messages are recorded: one it refuses is
+  answered with code 100 (invalid parameter) and kept in ``nonconforming``, so any
+  test that sends through this server checks what the runner builds.
+- Every accepted message is recorded, with the exact bytes received (unless
+  ``record=False``, for the benchmarks: then only counts are kept, in
+  :class:`Counts`, and bodies are not checked). ``clock`` (time.monotonic by
   default) times the bucket, the outage and the records: tests pass their fake one.
 """
 
@@ -49,6 +54,7 @@ _TITLES = {130429: "Rate limit hit",
            "healthy ecosystem engagement.", 131026: "Message Undeliverable",
            131000: "Something went wrong", 131048: "Spam rate limit hit"}
 
+NONCONFORMING = "nonconforming"  # a body Meta's description refuses: answered with code 100
 DROP = "drop"          # close the connection without answering; the message is NOT accepted
 DROP_AFTER = "drop_after"  # accept the message, then close without answering (ambiguous)
 HTTP_503 = "http_503"  # a 503 with an HTML body, as a proxy in between would answer
@@ -95,6 +101,26 @@ class Accepted:
     wamid: str
     body: dict
     at: float
+    raw: bytes = b""  # the request body exactly as it arrived
+
+
+# Keys that change from one citizen to the next in the same broadcast: a body whose
+# other keys were checked already is checked again only if these change type.
+_PER_MESSAGE = ("to", "recipient", "biz_opaque_callback_data", "context")
+
+
+def _shape(body: dict) -> str:
+    return json.dumps({k: type(v).__name__ if k in _PER_MESSAGE else v
+                       for k, v in body.items()}, sort_keys=True)
+
+
+def check_body(raw: bytes) -> list[str]:
+    """What Meta's description of the send-message body refuses in ``raw`` ([]: none)."""
+    try:
+        from tests.cloud_api_spec import refusals
+    except ModuleNotFoundError:  # run as a script: tests/ is the path's first entry
+        from cloud_api_spec import refusals
+    return refusals(raw)
 
 
 @dataclass
@@ -113,6 +139,8 @@ class State:
     templates: list[dict] = field(default_factory=list)  # message_templates' data
     template_gets: list[str] = field(default_factory=list)  # the path of every GET
     refuse_quotes: bool = False
+    nonconforming: list[tuple[bytes, list[str]]] = field(default_factory=list)
+    shapes: dict[str, list[str]] = field(default_factory=dict)  # body shape -> its refusals
     count: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
     ids: itertools.count = field(default_factory=itertools.count)
@@ -166,7 +194,10 @@ class Handler(BaseHTTPRequestHandler):
                 "Authorization") == f"Bearer {st.token}":
             body = json.loads(raw)
             to = body.get("to", "")
-            if st.refuse_quotes and "context" in body:
+            problems = self._refusals(raw, body) if st.record else []
+            if problems:
+                step = (NONCONFORMING, problems)
+            elif st.refuse_quotes and "context" in body:
                 step = 131009
             else:
                 step = self._next_step(to)  # decided when it arrives, answered after the latency
@@ -179,7 +210,21 @@ class Handler(BaseHTTPRequestHandler):
         if not self.path.endswith("/messages"):
             return self._json(404, {"error": {"message": "Unknown path", "code": 100,
                                               "type": "GraphMethodException"}})
-        self._messages(to, body, step)
+        self._messages(to, body, step, raw)
+
+    def _refusals(self, raw: bytes, body: dict) -> list[str]:
+        st = self.state
+        shape = _shape(body) if isinstance(body, dict) else repr(body)
+        with st.lock:
+            found = st.shapes.get(shape)
+        if found is None:
+            found = check_body(raw)
+            with st.lock:
+                st.shapes[shape] = found
+        if found:
+            with st.lock:
+                st.nonconforming.append((raw, found))
+        return found
 
     def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
         st = self.state
@@ -219,7 +264,12 @@ class Handler(BaseHTTPRequestHandler):
                 st.counts.throttled[second] += 1
             return step
 
-    def _messages(self, to: str, body: dict, step) -> None:
+    def _messages(self, to: str, body: dict, step, raw: bytes) -> None:
+        if isinstance(step, tuple) and step[0] == NONCONFORMING:
+            status, answer = meta_error(100)
+            answer["error"]["message"] = "(#100) Invalid parameter"
+            answer["error"]["error_data"]["details"] = "; ".join(step[1])
+            return self._json(status, answer)
         if step == DROP:
             self.close_connection = True
             self.connection.shutdown(2)
@@ -230,7 +280,7 @@ class Handler(BaseHTTPRequestHandler):
             return self._json(*meta_error(step))
         if isinstance(step, tuple):  # (code, seconds): an error with a Retry-After header
             return self._json(*meta_error(step[0]), {"Retry-After": str(step[1])})
-        wamid = self._accept(to, body)
+        wamid = self._accept(to, body, raw)
         if step == DROP_AFTER:
             self.close_connection = True
             self.connection.shutdown(2)
@@ -239,7 +289,7 @@ class Handler(BaseHTTPRequestHandler):
                          "contacts": [{"input": to, "wa_id": to.lstrip("+")}],
                          "messages": [{"id": wamid, "message_status": "accepted"}]})
 
-    def _accept(self, to: str, body: dict) -> str:
+    def _accept(self, to: str, body: dict, raw: bytes) -> str:
         st = self.state
         with st.lock:
             n = next(st.ids)
@@ -250,7 +300,7 @@ class Handler(BaseHTTPRequestHandler):
             wamid = f"wamid.TEST{n:012d}"
             if st.record:
                 st.accepted.append(Accepted(to, body.get("biz_opaque_callback_data"), wamid,
-                                            body, now))
+                                            body, now, raw))
         return wamid
 
     def _upload(self, raw: bytes) -> None:
@@ -327,6 +377,11 @@ class CloudApiServer:
     @property
     def accepted(self) -> list[Accepted]:
         return self.state.accepted
+
+    @property
+    def nonconforming(self) -> list[tuple[bytes, list[str]]]:
+        """The bodies Meta's description refused, with what it refused in each."""
+        return self.state.nonconforming
 
     @property
     def counts(self) -> Counts:
