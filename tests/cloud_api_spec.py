@@ -40,15 +40,16 @@ SCHEMAS = "#/components/schemas/"
 DOCUMENTED: dict[str, dict[str, dict]] = {
     "BaseMessageProperties": {
         # Echoed in the status webhooks of the message (cloud-api.md §2, [M-status]):
-        # how sync finds the delivery again. Meta's send reference: an arbitrary
-        # string of at most 512 characters.
+        # how sync finds the delivery again. At most 512 characters as Meta's send
+        # reference has it (not in cloud-api.md: UNCONFIRMED there).
         "biz_opaque_callback_data": {"type": "string", "maxLength": 512},
         # A business-scoped user id, sent to instead of a phone number; `to` wins
         # when both are given (cloud-api.md §1, [M-bsuid]): so one of them is required.
         "recipient": {"type": "string", "pattern": r"^[A-Z]{2}\.[A-Za-z0-9]{1,128}$"},
     },
     # Named template parameters ({{name}} placeholders): each body parameter says
-    # the name it fills (Meta's template messages reference).
+    # the name it fills, lowercase letters, digits and underscores (Meta's template
+    # reference; UNCONFIRMED in cloud-api.md, which does not cover named parameters).
     "TextParameter": {"parameter_name": {"type": "string", "pattern": r"^[a-z0-9_]+$"}},
 }
 EITHER_RECIPIENT = {"anyOf": [{"required": ["to"]}, {"required": ["recipient"]}]}
@@ -94,21 +95,19 @@ def _union_of_parts(node, schemas: dict) -> None:
         closed = False
         for i, part in enumerate(parts):
             ref = part.get("$ref", "")
-            target = schemas[ref[len(SCHEMAS):]] if ref.startswith(SCHEMAS) else part
-            if target.get("additionalProperties") is False:
+            if ref.startswith(SCHEMAS):
+                shared = schemas[ref[len(SCHEMAS):]]
+                if shared.get("additionalProperties") is False:
+                    # a copy, opened: the shared schema stays closed where it is used alone
+                    parts[i] = {k: v for k, v in shared.items() if k != "additionalProperties"}
+                    closed = True
+            elif part.get("additionalProperties") is False:
+                del part["additionalProperties"]
                 closed = True
-                opened = {k: v for k, v in target.items() if k != "additionalProperties"}
-                parts[i] = opened if ref else part
-                part.pop("additionalProperties", None)
         if closed:
             node["unevaluatedProperties"] = False
-    for key, value in node.items():
-        if key != "allOf":
-            _union_of_parts(value, schemas)
-        else:
-            for part in value:
-                if "$ref" not in part:
-                    _union_of_parts(part, schemas)
+    for value in node.values():
+        _union_of_parts(value, schemas)
 
 
 def _dispatch(schemas: dict) -> None:
@@ -116,7 +115,7 @@ def _dispatch(schemas: dict) -> None:
     ``oneOf``: OpenAPI's inheritance pattern, where ``TextParameter`` is ``allOf:
     [ParameterObject, {text...}]`` and the mapping names the subtype a value of that
     ``type`` is. JSON Schema ignores ``discriminator``, which would leave a text
-    parameter without its ``text`` unchecked; so wherever a base is referenced (but
+    parameter without its ``text`` unchecked. So wherever a base is referenced (except
     inside its own subtypes, which would loop), the value must also meet the subtype
     its discriminator names."""
     bases = {name: s["discriminator"] for name, s in schemas.items()
