@@ -130,10 +130,15 @@ class _Run:
                         rate=self.settings.rate_per_second, clock=self.clock, sleep=self.sleep,
                         deadline=self.clock() + self.max_seconds if self.max_seconds else None)
         engine.stop_error = built.stop
+        # A reply template Meta paused is never sent: its replies wait, queued, as if
+        # Meta had refused the body (without asking it: 132015 would stop the run).
+        engine.courier.halted.update({key: err for key, (err, _) in built.paused.items()})
         if engine.stop_error is None:
             with _sigterm_as_interrupt():
                 engine.run(built.bodies, progress or Progress(total, self.out, self.environ))
-        return self._finish(summary, engine)
+        summary = self._finish(summary, engine)
+        summary.halted.update({key: note for key, (_, note) in built.paused.items()})
+        return summary
 
     def _finish(self, summary: SendSummary, engine: Engine) -> SendSummary:
         summary.elapsed = self.clock() - self.t0

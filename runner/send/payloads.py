@@ -29,7 +29,7 @@ from ..messages import t
 from ..subscribers.notices import menu_text, reply_text
 from ..subscribers.topics import EVERY_TOPIC, Topics, ack_keys
 from ..vocabulary import REPLY_KINDS, TEXT_REPLY_KINDS
-from ..whatsapp.answers import Action, ApiError
+from ..whatsapp.answers import TEMPLATE_NOT_APPROVED, TEMPLATE_STATUS_CODES, Action, ApiError
 from ..whatsapp.bodies import (
     LIST_TEXT_LIMIT,
     Payload,
@@ -55,6 +55,9 @@ class Payloads:
     bodies: dict[str, Payload] = field(default_factory=dict)  # by payload key
     plans: list[AnnouncementPlan] = field(default_factory=list)
     stop: ApiError | None = None  # an upload answered with an account-level error
+    # reply bodies whose template Meta paused, disabled or rejected: never sent, their
+    # replies wait queued (payload key -> what Meta would answer, and the reason)
+    paused: dict[str, tuple[ApiError, str]] = field(default_factory=dict)
 
     def announcement_ids(self) -> list[str]:
         return [k for k in self.bodies if k.split("-")[0] not in REPLY_KINDS]
@@ -109,6 +112,14 @@ def build(settings: Settings, announcements: list[Announcement], queue: Queue, t
         out.bodies[ann.id] = (QuotingPayload(message) if ann.references
                               else compile_payload(message))
     out.bodies.update(reply_bodies(settings))
+    for kind in TEXT_REPLY_KINDS:
+        name = reply_template(settings, kind)
+        tpl = name and catalogue.get(name, settings.templates[name].language)
+        if tpl and not tpl.approved:
+            code = TEMPLATE_STATUS_CODES.get(tpl.status, TEMPLATE_NOT_APPROVED)
+            note = t("send.reply-template-held", name=name, status=tpl.status,
+                     setting=f"{kind}_template")
+            out.paused[f"{kind}-template"] = (ApiError(code, note), note)
     return out
 
 

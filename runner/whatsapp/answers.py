@@ -40,6 +40,11 @@ RETRY_LATER_CODES = frozenset({131049})
 PAYLOAD_CODES = frozenset({100, 131008, 131009, 132000, 132001, 132005, 132007, 132012,
                            132018, 135000})
 
+# What Meta answers a send whose template is not approved, by the template's status
+# (132001 "template does not exist" for one never approved: rejected, pending).
+TEMPLATE_STATUS_CODES = {"PAUSED": 132015, "DISABLED": 132016}
+TEMPLATE_NOT_APPROVED = 132001
+
 # Seconds before the first retry of a code that needs a long pause, not a quick one.
 FIRST_WAIT = {4: 60.0, 80007: 60.0, 131057: 60.0}
 

@@ -119,3 +119,33 @@ def test_send_itself_holds_an_announcement_whose_template_is_paused(town, monkey
     sync(later)
     assert send(later, load_all(later)).sent == len(NUMBERS)
     assert templated(api) == sorted("+" + n for n in NUMBERS)
+
+
+def test_a_welcome_whose_template_is_paused_waits_for_the_reapproval(tmp_path, monkeypatch,
+                                                                      capsys):
+    """A reply template is a template too: Jesi welcomes outside the 24-hour window with
+    `benvenuto`; paused, no welcome uses it (Meta's 132015 would stop the whole run)."""
+    monkeypatch.chdir(tmp_path)
+    assert main(["init", "--town", "jesi"]) == 0
+    (tmp_path / "logs").mkdir()
+    write(tmp_path / "logs" / "a.jsonl", [
+        message(NUMBERS[0], "wamid.s0", int((NOW - timedelta(days=3)).timestamp()), "JESI ON"),
+        template_status("benvenuto", "PAUSED", NOW - timedelta(hours=1))])
+    with CloudApiServer() as api:
+        for name, value in {"WEBHOOK_LOGS": str(tmp_path / "logs"), "NOW": NOW.isoformat(),
+                            "WHATSAPP_TOKEN": "test-token", "WHATSAPP_PHONE_NUMBER_ID": "1234",
+                            "WHATSAPP_API_BASE": api.base}.items():
+            monkeypatch.setenv(f"BANDITORE_{name}", value)
+        capsys.readouterr()
+        assert main(["run"]) == 1
+        out = capsys.readouterr().out
+        assert api.accepted == [] and api.state.attempts == []  # not even tried
+        assert "«benvenuto» è PAUSED presso Meta" in out and "welcome_template" in out
+
+        write(tmp_path / "logs" / "a.jsonl",
+              [template_status("benvenuto", "REINSTATED", NOW + timedelta(minutes=30))],
+              mode="a")
+        monkeypatch.setenv("BANDITORE_NOW", (NOW + timedelta(hours=1)).isoformat())
+        assert main(["run"]) == 0
+        [welcome] = api.accepted
+        assert welcome.body["template"]["name"] == "benvenuto"
