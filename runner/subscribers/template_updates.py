@@ -4,9 +4,11 @@ Fields ``message_template_status_update`` (``value.event``: APPROVED, PAUSED,
 DISABLED, REJECTED...) and ``template_category_update`` (``value.new_category``)
 arrive in the same webhook logs as messages. Only the rare lines that mention a
 template are parsed again for them (a byte search per block), so a large sync
-costs the same; they land in ``template_updates``, whose ``template_state`` view
-the counts file (:mod:`runner.send.counts`) and the reports read, and validate
-warns from there when an announcement's template is now MARKETING or not APPROVED.
+costs the same; they land in ``template_updates``, whose ``template_state`` view is
+the one truth of template states (:mod:`runner.whatsapp.template_state`): validate
+warns from it when an announcement's template is now MARKETING or not APPROVED, the
+reviewer's block and the send read it, and so do the counts file (for a pull
+request's check, which has no database) and the reports.
 """
 
 from __future__ import annotations
