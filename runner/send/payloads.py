@@ -3,7 +3,8 @@
 Each body is rendered and serialised once (:mod:`runner.whatsapp.bodies`) and
 reused for every citizen. A repository media file is uploaded once and its id
 cached for 29 days; an announcement whose media cannot be uploaded waits,
-queued, for the next run.
+queued, for the next run. So does an announcement or a reply whose template Meta
+paused, disabled or rejected (as the latest sync stored it): no send uses it.
 
 A correction or withdrawal quotes, for each citizen, the original they received
 (:class:`~runner.whatsapp.bodies.QuotingPayload`; the wamid comes with each delivery). Where the
