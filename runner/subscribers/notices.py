@@ -32,7 +32,7 @@ KEYWORD_REPLIES_SQL = sql(REPLY_PREFIX)
 _TEXTS = {"welcome": "welcome_text", "goodbye": "goodbye_text",
           "ack_subscribe": "received_subscribe_text",
           "ack_unsubscribe": "received_unsubscribe_text", "hint": "hint_text",
-          "notice": "notice_text"}
+          "notice": "notice_text", "migration": "migration_text"}
 
 
 def reply_text(settings: Settings, kind: str) -> str:
