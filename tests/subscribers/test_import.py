@@ -285,6 +285,14 @@ def test_an_unreadable_file_writes_nothing(town, cli):
     assert not list((town / "logs").glob("import-*"))
 
 
+def test_the_import_needs_no_pseudonym_key(town, cli, monkeypatch):
+    """It runs on the receiver's server, which holds no key: it makes no citizen id."""
+    monkeypatch.delenv("BANDITORE_PSEUDONYM_KEY")
+    monkeypatch.setenv("CI", "true")
+    code, out = cli("subscribers", "import", "iscritti.csv", "--consented-on", "2024-03-01")
+    assert code == 1 and "PSEUDONYM_KEY" not in out and "Scritto" in out
+
+
 def test_messages_in_english(town, cli, monkeypatch):
     monkeypatch.setenv("BANDITORE_LANGUAGE", "en")
     code, out = cli("subscribers", "import", "rubrica.vcf", "--consented-on", "2024-03-01")
