@@ -7,7 +7,8 @@ vCard, as phones export it (2.1 and 3.0):
 - a quoted-printable value ending with ``=`` goes on on the next line (2.1's soft
   line breaks), and is decoded with its ``CHARSET``;
 - every ``TEL`` of a card counts, however it is written: ``TEL;TYPE=CELL:``,
-  ``TEL;CELL;PREF:``, ``item1.TEL:`` (a group), ``TEL;VALUE=uri:tel:+39...``.
+  ``TEL;CELL;PREF:``, ``item1.TEL:`` (a group), ``TEL;VALUE=uri:tel:+39...``;
+  but a fax or a pager is reported, not imported.
 A card without any TEL is reported at its ``BEGIN:VCARD`` line.
 
 This small reader, rather than vobject: it reads only TEL and so is never stopped
@@ -44,7 +45,10 @@ from ..messages import t
 from .numbers import read_number
 
 VCARD, CSV = "vcard", "csv"
-NO_NUMBER, ENCODING = "no-number", "encoding"  # problems of an entry before its number
+# Problems of an entry before its number: none at all, a value that cannot be decoded,
+# a fax or a pager (no WhatsApp there: importing it would only make failed deliveries).
+NO_NUMBER, ENCODING, FAX = "no-number", "encoding", "fax"
+_NOT_PHONES = {"FAX", "PAGER"}
 
 
 class UnreadableFile(BanditoreError):
@@ -163,6 +167,9 @@ def _tel(number: int, rest: str) -> Entry:
     if colon < 0:
         return Entry(number, "")  # no value at all: an empty number
     params = [p.strip().upper() for p in rest[:colon].split(";") if p.strip()]
+    types = {t.strip('" ') for p in params for t in p.removeprefix("TYPE=").split(",")}
+    if types & _NOT_PHONES:
+        return Entry(number, None, FAX)
     value = rest[colon + 1:]
     if _QP in params or f"ENCODING={_QP}" in params:
         charset = next((p[8:] for p in params if p.startswith("CHARSET=")), "UTF-8")

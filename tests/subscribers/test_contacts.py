@@ -87,6 +87,14 @@ def test_vcard_with_lf_only_a_bom_and_an_unclosed_last_card():
         (3, "333 000 0001", None), (5, None, "no-number")]
 
 
+def test_a_fax_is_reported_not_imported():
+    data = (b"BEGIN:VCARD\r\nTEL;TYPE=WORK,FAX:06 1234567\r\nTEL;FAX:06 1234568\r\n"
+            b"TEL;TYPE=\"voice,fax\":06 1234569\r\nTEL;TYPE=PAGER:06 1234560\r\n"
+            b"TEL;TYPE=WORK:06 7654321\r\nEND:VCARD\r\n")
+    assert [(e.line, e.problem or e.text) for e in read_contacts(data, "a.vcf").entries] == [
+        (2, "fax"), (3, "fax"), (4, "fax"), (5, "fax"), (6, "06 7654321")]
+
+
 def test_a_tel_in_an_unknown_charset_is_an_entry_that_cannot_be_read():
     data = b"BEGIN:VCARD\r\nTEL;CHARSET=KLINGON;ENCODING=QUOTED-PRINTABLE:333=20000\r\n" \
            b"END:VCARD\r\n"
