@@ -178,6 +178,13 @@ def add_subscribers(commands):
     erase.add_argument("citizen_id", metavar="ID", help=t("rights.erase-id-help"))
     erase.add_argument("paths", nargs="*", metavar="PATH", help=t("rights.erase-paths-help"))
     erase.set_defaults(handler=_subscribers_erase_lines)
+    imp = sub.add_parser("import", help=t("import.help"))
+    imp.add_argument("file", metavar="FILE", help=t("import.file-help"))
+    imp.add_argument("--consented-on", required=True, metavar="YYYY-MM-DD",
+                     help=t("import.consented-on-help"))
+    imp.add_argument("--notice-version", metavar="V", help=t("import.notice-version-help"))
+    imp.add_argument("--column", metavar="NAME|N", help=t("import.column-help"))
+    imp.set_defaults(handler=_subscribers_import)
 
 
 def _subscribers_list(args, settings: Settings) -> int:
@@ -215,6 +222,15 @@ def _subscribers_erase_lines(args, settings: Settings) -> int:
     print(t("rights.erased-lines", removed=erased.removed, rewritten=erased.rewritten,
             files=len(erased.files)))
     return 0
+
+
+def _subscribers_import(args, settings: Settings) -> int:
+    from .subscribers.imports import import_file
+
+    result = import_file(settings, args.file, args.consented_on,
+                         notice_version=args.notice_version, column=args.column)
+    print(result.text())
+    return result.exit_code
 
 
 def _subscribers_decide(args, settings: Settings) -> int:
@@ -311,6 +327,8 @@ def _cms_serve(args, settings: Settings) -> int:
 # init is how a broken configuration gets fixed: it runs without settings.
 WITHOUT_SETTINGS = {"init"}
 # The commands that make or match pseudonymous citizen ids.
+# (subscribers import writes numbers beside the logs and makes no id: it runs on the
+# receiver's server, which has no key.)
 PSEUDONYMOUS = {"sync", "run", "subscribers"}
 
 # In the order a reader meets them: setting up, the announcement workflow and its
@@ -333,7 +351,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if config_error and args.command not in WITHOUT_SETTINGS:
             raise config_error
-        if args.command in PSEUDONYMOUS and (warning := pseudonym_key_check(settings, os.environ)):
+        if (args.command in PSEUDONYMOUS and getattr(args, "action", None) != "import"
+                and (warning := pseudonym_key_check(settings, os.environ))):
             print(warning, file=sys.stderr)
         return args.handler(args, settings)
     except ConfigError as exc:

@@ -1,6 +1,8 @@
 """Durable file operations the stages share: a new file name made durable, a file
-replaced atomically (a reader sees the old content or the new, never half), and
-the check that an append-only file was left mid-line by a killed writer."""
+replaced atomically (a reader sees the old content or the new, never half), the
+check that an append-only file was left mid-line by a killed writer, and the
+folder the webhook logs are written into (by the receiver, and by
+``subscribers import``)."""
 
 from __future__ import annotations
 
@@ -42,3 +44,22 @@ def replace_durably(path: Path, data: bytes, mode: int = 0o600) -> None:
         os.close(fd)
     os.replace(temporary, path)
     fsync_dir(path.parent)
+
+
+_GLOB_CHARS = frozenset("*?[")
+
+
+def logs_folder(webhook_logs: str) -> Path:
+    """The folder the receiver writes into, from the ``webhook_logs`` setting.
+
+    The setting may be a folder (``webhook-logs``) or a glob the sync reads
+    (``/srv/logs/*.jsonl*``): the receiver writes into the part before the
+    first component with a wildcard.
+    """
+    parts = Path(webhook_logs).expanduser().parts
+    kept = []
+    for part in parts:
+        if _GLOB_CHARS & set(part):
+            break
+        kept.append(part)
+    return Path(*kept) if kept else Path(".")

@@ -13,16 +13,19 @@ from collections.abc import Iterable
 ANNOUNCEMENT = "announcement"
 # The replies the service sends besides announcements: a keyword earns a welcome or a
 # goodbye (and, where staff moderate, an acknowledgement; a topic menu where asked),
-# a near miss a hint, a new privacy notice reaches earlier subscribers.
+# a near miss a hint, a new privacy notice reaches earlier subscribers, and a citizen
+# moved in from the town's old list (``subscribers import``) learns of the move.
 REPLY_KINDS = ("welcome", "goodbye", "ack_subscribe", "ack_unsubscribe", "topics", "hint",
-               "notice")
+               "notice", "migration")
 # The replies that are one text, sent as a template outside the 24-hour window where
 # the town has one (<kind>_template); a topic menu is an interactive list, only inside it.
-TEXT_REPLY_KINDS = ("welcome", "goodbye", "ack_subscribe", "ack_unsubscribe", "hint", "notice")
-# The delivery id of a reply the state machine derives from a keyword: this prefix and
-# the wamid of the message it answers (a topic menu headed by a change: "t").
+TEXT_REPLY_KINDS = ("welcome", "goodbye", "ack_subscribe", "ack_unsubscribe", "hint", "notice",
+                    "migration")
+# The delivery id of a reply the state machine derives from a keyword (or an imported
+# consent): this prefix and the wamid of the message it answers, or the imported
+# consent's id (a topic menu headed by a change: "t").
 REPLY_PREFIX = {"welcome": "w", "goodbye": "g", "ack_subscribe": "r", "ack_unsubscribe": "l",
-                "topics": "m"}
+                "topics": "m", "migration": "x"}
 
 # --- deliveries.state -----------------------------------------------------------------
 # queued -> sending -> sent -> delivered -> read (played: a voice or video message);
@@ -50,6 +53,12 @@ NOT_SUBSCRIBED = "not_subscribed"            # left, asked to leave, or blocked 
 EXPIRED = "expired"                          # the announcement expired before it went out
 WELCOME_NOT_DELIVERED = "welcome_not_delivered"  # (older databases only: no longer written)
 SKIP_REASONS = (OUTSIDE_WINDOW, NO_PHONE_NUMBER, NOT_SUBSCRIBED, EXPIRED, WELCOME_NOT_DELIVERED)
+
+# --- consents moved in from a list the town kept before (subscribers import) ------------
+# The replay's event kind and the consent's keyword of an imported consent; its id is
+# IMPORT_PREFIX + the imported file's SHA-256 (16 hex) + ":" + its place in the record.
+IMPORT = "import"
+IMPORT_PREFIX = "import:"
 
 # --- subscribers.state ------------------------------------------------------------------
 PENDING, ACTIVE, UNSUBSCRIBED, REJECTED, BLOCKED = (

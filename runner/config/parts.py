@@ -38,6 +38,13 @@ HINT_TEXT = ("Per iscriverti al servizio WhatsApp del {town} scrivi esattamente 
              "{subscribe_keyword}; per cancellarti scrivi {unsubscribe_keyword}.")
 NOTICE_TEXT = ("Il {town} ha aggiornato l'informativa privacy del servizio WhatsApp: "
                "{privacy_url}. Per cancellarti scrivi {unsubscribe_keyword}.")
+# Sent once to each citizen moved in from the town's old list (`subscribers import`):
+# the service moved, the privacy notice, how to leave. They have not written to this
+# number, so it goes as the approved migration_template; unset, it is skipped with its
+# reason (outside_24h_window), and announcements reach them all the same.
+MIGRATION_TEXT = ("Il servizio di avvisi WhatsApp del {town} a cui eri iscritto ora arriva "
+                  "da questo numero. Informativa privacy: {privacy_url}. Per cancellarti "
+                  "scrivi {unsubscribe_keyword}.")
 
 
 class TemplateConfig(BaseModel):

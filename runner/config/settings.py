@@ -28,6 +28,7 @@ from .parts import (
     DEFAULT_CATEGORIES,
     DEFAULT_EMERGENCY_CATEGORIES,
     HINT_TEXT,
+    MIGRATION_TEXT,
     NOTICE_TEXT,
     CapCategories,
     CapLevelsByUrgency,
@@ -96,6 +97,8 @@ class Settings(BaseSettings):
     # citizen's 24-hour window has closed; unset: the reply is skipped with a reason.
     welcome_template: str | None = None
     goodbye_template: str | None = None
+    migration_text: str = MIGRATION_TEXT  # to citizens moved in (explained at MIGRATION_TEXT)
+    migration_template: str | None = None
     # Keyed hash for the pseudonymous ids that staff decisions are stored under.
     pseudonym_key: SecretStr | None = None
 

@@ -332,6 +332,26 @@ MIGRATIONS: list[tuple[str, str]] = [
         ALTER TABLE log_files ADD COLUMN tail BIGINT NOT NULL DEFAULT 0;
         """,
     ),
+    (
+        "0012_imports",
+        """
+        -- Consents moved in from a list the town kept before (`subscribers import`),
+        -- read from the import records in the webhook logs folder: one row per number.
+        -- The replay takes a citizen's first one, when nothing they wrote came before
+        -- it, as their subscription.
+        CREATE TABLE imports (
+            consent_id      VARCHAR PRIMARY KEY,   -- import:<file sha256, 16 hex>:<n>
+            citizen_id      VARCHAR NOT NULL,
+            ts              TIMESTAMPTZ NOT NULL,  -- --consented-on, 00:00 in the town's zone
+            notice_version  VARCHAR NOT NULL,
+            file_sha256     VARCHAR NOT NULL,      -- of the imported file (not kept)
+            file            VARCHAR,               -- the record's line in the logs folder
+            line            BIGINT
+        );
+        -- An imported consent names the file it came from (its SHA-256); NULL: a keyword.
+        ALTER TABLE consents ADD COLUMN imported_from VARCHAR;
+        """,
+    ),
 ]
 
 

@@ -7,5 +7,8 @@
   pseudonymises their numbers;
 - :mod:`.replay` is the pure state machine, :mod:`.states` stores its outcome;
 - :mod:`.decisions` are staff decisions kept in the repository, :mod:`.staff`
-  the commands that make them; :mod:`.notices` the welcome and goodbye texts.
+  the commands that make them; :mod:`.notices` the welcome and goodbye texts;
+- :mod:`.imports` moves a town's existing list in (``subscribers import``):
+  :mod:`.contacts` reads a vCard or CSV, :mod:`.numbers` every spelling of a
+  number, and the import record it writes beside the logs is read back by sync.
 """

@@ -118,7 +118,7 @@ _QUERIES = {
     "history": """SELECT ts, from_state, to_state, cause FROM subscriber_events
                   WHERE citizen_id = ? ORDER BY ts""",
     "consents": """SELECT c.ts, c.text, c.keyword, c.topics, c.notice_version,
-                          n.in_force_from AS notice_in_force_from
+                          n.in_force_from AS notice_in_force_from, c.imported_from
                    FROM consents c LEFT JOIN notices n ON n.version = c.notice_version
                    WHERE c.citizen_id = ? ORDER BY c.ts""",
     "messages": """SELECT ts, type, kind, keyword, captured_name, text, form
@@ -215,8 +215,10 @@ def _text(settings: Settings, data: dict, *, masked: bool) -> str:
                        or t("rights.show.all-topics")))
     sections = [
         ("history", lambda r: f"{_when(r['ts'])}  {r['from_state'] or '-'} -> {r['to_state']}"),
-        ("consents", lambda r: f"{_when(r['ts'])}  «{_said(r, masked, known)}»  "
-                               + t("rights.show.notice", version=r["notice_version"],
+        ("consents", lambda r: f"{_when(r['ts'])}  "
+                               + (t("rights.show.imported", sha=r["imported_from"][:16])
+                                  if r["imported_from"] else f"«{_said(r, masked, known)}»")
+                               + "  " + t("rights.show.notice", version=r["notice_version"],
                                    date=_when(r["notice_in_force_from"]))),
         ("messages", lambda r: f"{_when(r['ts'])}  {r['kind']:12s} «{_said(r, masked, known)}»"),
         ("deliveries", lambda r: f"{_when(r['created_at'])}  {r['kind']:12s} "

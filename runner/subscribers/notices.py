@@ -32,7 +32,7 @@ KEYWORD_REPLIES_SQL = sql(REPLY_PREFIX)
 _TEXTS = {"welcome": "welcome_text", "goodbye": "goodbye_text",
           "ack_subscribe": "received_subscribe_text",
           "ack_unsubscribe": "received_unsubscribe_text", "hint": "hint_text",
-          "notice": "notice_text"}
+          "notice": "notice_text", "migration": "migration_text"}
 
 
 def reply_text(settings: Settings, kind: str) -> str:
@@ -82,14 +82,15 @@ def notice_version(settings: Settings) -> str:
 
 def record_notice(con, settings: Settings) -> str:
     """Date the notice in force in ``notices`` if it is new: ``privacy_notice_date``,
-    else the first one ever covers all history and a later one starts now. Returns
-    its version."""
+    else the first one ever covers all history (imported consents included) and a
+    later one starts now. Returns its version."""
     version = notice_version(settings)
     if settings.privacy_notice_date:
         start = datetime.combine(settings.privacy_notice_date, datetime.min.time(), settings.tz)
     else:
         first = not con.execute("SELECT count(*) FROM notices").fetchall()[0][0]
-        start = (con.execute("SELECT min(ts) FROM inbound").fetchall()[0][0] if first
+        start = (con.execute("SELECT min(ts) FROM (SELECT ts FROM inbound UNION ALL "
+                             "SELECT ts FROM imports)").fetchall()[0][0] if first
                  else None) or settings.current_time()
     con.execute("INSERT OR IGNORE INTO notices VALUES (?, ?)", [version, start])
     return version

@@ -16,6 +16,11 @@ Rules, in the words of the towns:
   ``active`` while staff decide;
 - forget erases the citizen's data and ignores every earlier event, also on rebuild.
 
+An imported consent (``import``: the town's old list, :mod:`.imports`) comes
+first if at all, and makes the citizen active at once, answered by the
+``migration`` reply instead of a welcome: they consented already. That reply is
+due only while they stay: leaving before it went withdraws it.
+
 Topics (:mod:`.topics`) ride along: a subscription records the topic it names
 (none: every topic); an active subscriber's topic keyword, menu pick or plain
 subscribe keyword (back to every topic) changes the choice, answered with the
@@ -29,7 +34,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from ..vocabulary import REPLY_PREFIX
+from ..vocabulary import IMPORT, REPLY_PREFIX
 from .decisions import Decision
 from .topics import Topics
 
@@ -104,6 +109,8 @@ class _Replay:
         o = self.o
         o.transitions.append((ts, o.state, to, cause))
         o.state, o.pending_action, o.since = to, pending, ts
+        if to != "active":  # leaving (or blocked): the move's news is no longer due
+            o.replies = [r for r in o.replies if r[1] != "migration"]
         if to == "active" and o.subscribed_at is None:
             o.subscribed_at = ts
 
@@ -128,6 +135,12 @@ class _Replay:
 
     def keyword(self, e: Event) -> None:
         o = self.o
+        if e.kind == IMPORT:  # a consent moved in (subscribers import), only ever first
+            if o.state is None:
+                o.consents.append(e.wamid)
+                self.move(e.ts, "active", e.wamid)
+                o.replies.append(_reply(e, "migration"))
+            return
         if e.kind in ("topics", "topic") or (e.topic and (o.state == "active"
                                                          or e.kind == "unsubscribe")):
             self.topic(e)

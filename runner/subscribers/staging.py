@@ -6,6 +6,8 @@ statuses,errors}[], in an attached in-memory database, ``stage``:
 
 - ``stage.stage_items``: every message, status, webhook error and unusable line
   (with its reason: empty, not_json, truncated, wrong_shape), keyed by file and line;
+  a line of an import record (``subscribers import``) is an item ``import`` kept
+  whole, for :mod:`.imports` to read;
 - ``stage_messages`` and ``stage_statuses`` (views): the usable ones.
 
 The reading thread only cuts files into blocks and checks they are UTF-8
@@ -53,7 +55,9 @@ _STATUS = (
 )
 WEBHOOK_TYPE = (
     f'{{"entry":[{{"changes":[{{"field":"VARCHAR","value":{{"contacts":[{_CONTACT}],'
-    f'"messages":[{_MESSAGE}],"statuses":[{_STATUS}],"errors":[{_ERROR}]}}}}]}}]}}'
+    f'"messages":[{_MESSAGE}],"statuses":[{_STATUS}],"errors":[{_ERROR}]}}}}]}}]'
+    # A line of an import record: no webhook, a consent moved in (runner.subscribers.imports).
+    ',"banditore_import":"JSON"}'
 )
 # Unix seconds up to 9999-12-31T23:59:59Z: later ones have no datetime in Python.
 LAST_SECOND = 253402300799
@@ -151,13 +155,13 @@ def _parse(cur, block: logs.Block) -> None:
 _STAGE_TABLE = """
 CREATE OR REPLACE TABLE stage.stage_items (
     file VARCHAR, line BIGINT,
-    item VARCHAR,                  -- line (unusable) | message | status | error | complex
+    item VARCHAR,            -- line (unusable) | message | status | error | complex | import
     wamid VARCHAR, ts TIMESTAMPTZ, type VARCHAR, text VARCHAR, reply_id VARCHAR,
     wa_id VARCHAR, user_id VARCHAR, profile_name VARCHAR,
     status VARCHAR, recipient_id VARCHAR, callback VARCHAR,
     error_code INTEGER, error_title VARCHAR, pricing_category VARCHAR,
     pricing_type VARCHAR, billable BOOLEAN, reason VARCHAR, detail VARCHAR,
-    raw VARCHAR)                   -- a complex line, flattened after the blocks
+    raw VARCHAR)             -- a complex line, flattened after the blocks; an import line
 """
 
 # --- one message ``m`` (with its value's ``contacts``) or one status ``s`` -> columns.
@@ -233,7 +237,7 @@ def _status_verdict(p: str = "") -> tuple[str, str]:
 # the struct in between, cost twice the parse itself. Details never hold a
 # phone number: digits are masked.
 _LINE_REASON = """
-    CASE WHEN j.entry IS NOT NULL THEN NULL
+    CASE WHEN j.entry IS NOT NULL OR j.banditore_import IS NOT NULL THEN NULL
          WHEN trim(raw, E' \\t\\r') = '' THEN 'empty'
          WHEN NOT json THEN
             CASE WHEN ltrim(raw) SIMILAR TO '[\\[{].*' THEN 'truncated' ELSE 'not_json' END
@@ -262,13 +266,14 @@ FROM (
     FROM (
         SELECT *, {_CONTACT} AS contact FROM (
             SELECT line, item, line_reason, line_detail,
-                CASE WHEN item = 'complex' THEN raw END AS raw,
+                CASE WHEN item IN ('complex', 'import') THEN raw END AS raw,
                 CASE WHEN item = 'message' THEN v.messages[1] END AS m,
                 CASE WHEN item = 'message' THEN v.contacts END AS contacts,
                 CASE WHEN item = 'status' THEN v.statuses[1] END AS s
             FROM (
                 SELECT line, raw, v, line_reason, line_detail,
                     CASE WHEN line_reason IS NOT NULL THEN 'line'
+                         WHEN imported THEN 'import'
                          WHEN NOT one THEN 'complex'
                          WHEN len(v.messages) = 1 AND coalesce(len(v.statuses), 0) = 0
                             THEN 'message'
@@ -278,6 +283,7 @@ FROM (
                 FROM (
                     SELECT line, raw, j.entry[1].changes[1].value AS v,
                         {_LINE_REASON} AS line_reason, {_LINE_DETAIL} AS line_detail,
+                        j.banditore_import IS NOT NULL AS imported,
                         coalesce(len(j.entry) = 1 AND len(j.entry[1].changes) = 1
                                  AND coalesce(len(j.entry[1].changes[1].value.errors), 0) = 0,
                                  false) AS one

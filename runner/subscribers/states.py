@@ -1,7 +1,7 @@
-"""Storing subscriber states: the outcome of replaying each citizen's keyword history
-and the staff decisions (:mod:`.replay`) written to subscribers (with their
-topics), subscriber_events, consents and the reply deliveries (welcome, goodbye,
-topic menu).
+"""Storing subscriber states: the outcome of replaying each citizen's keyword history,
+imported consent (:mod:`.imports`) and the staff decisions (:mod:`.replay`) written
+to subscribers (with their topics), subscriber_events, consents and the reply
+deliveries (welcome, goodbye, topic menu, migration).
 
 Two ways to the same outcome:
 - where the town moderates nothing, staff decided nothing about a citizen and
@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..db import insert_rows, temp_table
+from ..vocabulary import IMPORT
 from .decisions import Decision, load_decisions
 from .notices import KEYWORD_REPLIES_SQL, VERSION_AT, notice_version
 from .replay import REPLAYED_KINDS, Event, replay
@@ -39,20 +40,37 @@ CREATE OR REPLACE TEMP TABLE rc_replies (delivery_id VARCHAR, kind VARCHAR,
     citizen_id VARCHAR, ts TIMESTAMPTZ, payload VARCHAR);
 """
 
-# The unmoderated, undecided replay in SQL: after any subscribe, each change of
-# keyword kind is a transition; unsubscribing before ever subscribing is nothing.
-_PLAIN_REPLAY = """
+# A citizen's imported consent is replayed when it is their first event: the first
+# one, if nothing they wrote came before it (so a later list never brings back a
+# citizen who left, nor changes one who subscribed by keyword).
+_FIRST_IMPORTS = f"""
+CREATE OR REPLACE TEMP TABLE rc_imports AS
+SELECT m.citizen_id, m.ts, m.consent_id AS wamid, '{IMPORT}' AS kind
+FROM imports m LEFT JOIN (
+    SELECT citizen_id, min((ts, wamid)) AS first FROM inbound
+    WHERE kind IN {REPLAYED_KINDS} AND citizen_id IN (SELECT citizen_id FROM imports)
+    GROUP BY citizen_id) f USING (citizen_id)
+WHERE m.citizen_id IN (SELECT citizen_id FROM rc_scope)
+  AND (f.first IS NULL OR f.first > (m.ts, m.consent_id))
+QUALIFY row_number() OVER (PARTITION BY m.citizen_id ORDER BY m.ts, m.consent_id) = 1
+"""
+
+# The unmoderated, undecided replay in SQL: after any subscribe (or the imported
+# consent that comes first), each change of keyword kind is a transition;
+# unsubscribing before ever subscribing is nothing.
+_PLAIN_REPLAY = f"""
 CREATE OR REPLACE TEMP TABLE rc_transitions AS
 SELECT citizen_id, ts, wamid, kind, keyword, captured_name,
-       CASE kind WHEN 'subscribe' THEN 'active' ELSE 'unsubscribed' END AS to_state
+       CASE kind WHEN 'unsubscribe' THEN 'unsubscribed' ELSE 'active' END AS to_state
 FROM (
     SELECT citizen_id, ts, wamid, kind, keyword, captured_name,
            lag(kind) OVER (PARTITION BY citizen_id ORDER BY ts, wamid) AS prev
-    FROM inbound
-    WHERE kind IN ('subscribe', 'unsubscribe')
-      AND citizen_id IN (SELECT citizen_id FROM rc_plain))
-WHERE (kind = 'subscribe' AND coalesce(prev, 'unsubscribe') = 'unsubscribe')
-   OR (kind = 'unsubscribe' AND prev = 'subscribe');
+    FROM (SELECT citizen_id, ts, wamid, kind, keyword, captured_name FROM inbound
+          WHERE kind IN ('subscribe', 'unsubscribe')
+          UNION ALL SELECT citizen_id, ts, wamid, kind, NULL, NULL FROM rc_imports)
+    WHERE citizen_id IN (SELECT citizen_id FROM rc_plain))
+WHERE (kind IN ('subscribe', '{IMPORT}') AND coalesce(prev, 'unsubscribe') = 'unsubscribe')
+   OR (kind = 'unsubscribe' AND prev IN ('subscribe', '{IMPORT}'));
 
 INSERT INTO rc_events
 SELECT citizen_id, ts, lag(to_state) OVER (PARTITION BY citizen_id ORDER BY ts, wamid),
@@ -63,15 +81,20 @@ INSERT INTO rc_subs
 SELECT citizen_id, arg_max(to_state, (ts, wamid)),
     arg_max(captured_name, (ts, wamid)) FILTER (kind = 'subscribe' AND captured_name IS NOT NULL),
     arg_max(keyword, (ts, wamid)) FILTER (kind = 'subscribe'),
-    max(ts), min(ts) FILTER (kind = 'subscribe'), NULL, NULL
+    max(ts), min(ts) FILTER (kind <> 'unsubscribe'), NULL, NULL
 FROM rc_transitions GROUP BY citizen_id;
 
-INSERT INTO rc_consents SELECT citizen_id, wamid FROM rc_transitions WHERE kind = 'subscribe';
+INSERT INTO rc_consents SELECT citizen_id, wamid FROM rc_transitions
+WHERE kind <> 'unsubscribe';
 
+-- (the migration reply is due only while the imported subscription lasts)
 INSERT INTO rc_replies
-SELECT CASE kind WHEN 'subscribe' THEN 'w:' ELSE 'g:' END || wamid,
-       CASE kind WHEN 'subscribe' THEN 'welcome' ELSE 'goodbye' END, citizen_id, ts, NULL
-FROM rc_transitions;
+SELECT CASE kind WHEN 'subscribe' THEN 'w:' WHEN '{IMPORT}' THEN 'x:' ELSE 'g:' END || wamid,
+       CASE kind WHEN 'subscribe' THEN 'welcome' WHEN '{IMPORT}' THEN 'migration'
+                 ELSE 'goodbye' END, citizen_id, ts, NULL
+FROM (SELECT *, lead(kind) OVER (PARTITION BY citizen_id ORDER BY ts, wamid) AS next
+      FROM rc_transitions)
+WHERE kind <> '{IMPORT}' OR next IS NULL;
 """
 
 
@@ -87,7 +110,8 @@ def recompute(con, settings: Settings, citizens, *, decisions: list[Decision] | 
     if isinstance(citizens, list):
         temp_table(con, "rc_given", citizen_id=("VARCHAR", citizens))
         citizens = "rc_given"
-    keyworded = f"SELECT citizen_id FROM inbound WHERE kind IN {REPLAYED_KINDS}"
+    keyworded = (f"SELECT citizen_id FROM inbound WHERE kind IN {REPLAYED_KINDS} "
+                 "UNION ALL SELECT citizen_id FROM imports")
     temp_table(con, "rc_decided", citizen_id=("VARCHAR", sorted(decided)))
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE rc_scope AS
@@ -103,6 +127,7 @@ def recompute(con, settings: Settings, citizens, *, decisions: list[Decision] | 
           AND citizen_id NOT IN (SELECT citizen_id FROM inbound
                                  WHERE kind IN ('topics', 'topic') OR topic IS NOT NULL)""")
     con.execute(_OUTCOME_TABLES)
+    con.execute(_FIRST_IMPORTS)
     con.execute(_PLAIN_REPLAY)
     _replay_in_python(con, settings, decided)
     _store(con, notice_version(settings), summary)
@@ -112,8 +137,11 @@ def recompute(con, settings: Settings, citizens, *, decisions: list[Decision] | 
 def _replay_in_python(con, settings: Settings, decided: dict[str, list[Decision]]) -> None:
     rows = con.execute(f"""
         SELECT s.citizen_id, i.ts, i.wamid, i.kind, i.keyword, i.captured_name, i.topic
-        FROM rc_scope s LEFT JOIN inbound i
-          ON i.citizen_id = s.citizen_id AND i.kind IN {REPLAYED_KINDS}
+        FROM rc_scope s LEFT JOIN (
+            SELECT citizen_id, ts, wamid, kind, keyword, captured_name, topic FROM inbound
+            WHERE kind IN {REPLAYED_KINDS}
+            UNION ALL SELECT citizen_id, ts, wamid, kind, NULL, NULL, NULL FROM rc_imports) i
+          ON i.citizen_id = s.citizen_id
         WHERE s.citizen_id NOT IN (SELECT citizen_id FROM rc_plain)
         ORDER BY s.citizen_id, i.ts, i.wamid""").fetchall()
     subs, events, consents, replies = [], [], [], []
@@ -144,11 +172,18 @@ def _store(con, version: str, summary) -> None:
     con.execute(f"DELETE FROM consents WHERE {in_scope} "
                 "AND wamid NOT IN (SELECT wamid FROM rc_consents)")
     con.execute(f"""
-        INSERT INTO consents
+        INSERT INTO consents (citizen_id, wamid, ts, text, keyword, notice_version, topics)
         SELECT c.citizen_id, c.wamid, i.ts, i.text, i.keyword, {VERSION_AT.format(ts="i.ts")},
                CASE WHEN i.topic IS NOT NULL THEN [i.topic] END
         FROM rc_consents c JOIN inbound i USING (wamid)
         WHERE c.wamid NOT IN (SELECT wamid FROM consents)""", [version])
+    # An imported consent: what the town recorded (nothing the citizen wrote here).
+    con.execute(f"""
+        INSERT INTO consents (citizen_id, wamid, ts, text, keyword, notice_version,
+                              imported_from)
+        SELECT c.citizen_id, c.wamid, m.ts, '', '{IMPORT}', m.notice_version, m.file_sha256
+        FROM rc_consents c JOIN imports m ON m.consent_id = c.wamid
+        WHERE c.wamid NOT IN (SELECT wamid FROM consents)""")
     # Replies not sent yet and no longer implied (history changed) are withdrawn.
     con.execute(f"""
         DELETE FROM deliveries WHERE {in_scope} AND kind IN {KEYWORD_REPLIES_SQL}
@@ -164,6 +199,7 @@ def _store(con, version: str, summary) -> None:
                       .fetchall())
         summary.welcome += counts.get("welcome", 0)
         summary.goodbye += counts.get("goodbye", 0)
+        summary.migration += counts.get("migration", 0)
 
 
 def erase(con, citizen_id: str, before=None) -> int:
@@ -177,8 +213,11 @@ def erase(con, citizen_id: str, before=None) -> int:
     def delete(sql: str, params: list) -> int:
         return con.execute(sql, params).fetchall()[0][0]
 
+    # An imported consent up to then goes too (the record's line leaves the logs).
+    gone = delete("DELETE FROM imports WHERE citizen_id = ? AND (? IS NULL OR ts <= ?)",
+                  [citizen_id, before, before])
     if before is not None:
-        gone = delete("DELETE FROM inbound WHERE citizen_id = ? AND ts <= ?", [citizen_id, before])
+        gone += delete("DELETE FROM inbound WHERE citizen_id = ? AND ts <= ?", [citizen_id, before])
         later = con.execute("SELECT count(*) FROM inbound WHERE citizen_id = ?",
                             [citizen_id]).fetchall()[0][0]
         if later:
@@ -188,8 +227,6 @@ def erase(con, citizen_id: str, before=None) -> int:
                            [number, before])
             return gone + delete("DELETE FROM deliveries WHERE citizen_id = ? AND created_at <= ?",
                                  [citizen_id, before])
-    else:
-        gone = 0
     if number:
         gone += delete("DELETE FROM statuses WHERE recipient_id = ?", [number])
     for table in ("inbound", "subscribers", "subscriber_events", "consents", "citizens",

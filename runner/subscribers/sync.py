@@ -45,7 +45,7 @@ from typing import TYPE_CHECKING
 from .. import db
 from ..db import temp_table
 from ..messages import t
-from . import logs, template_updates
+from . import imports, logs, template_updates
 from .decisions import load_decisions
 from .inbound import classify, drop_old_texts, identify, insert_inbound
 from .notices import queue_hints, queue_notices, record_notice
@@ -65,7 +65,7 @@ FORMAT = "0008_rights"
 # Tables sync owns: --rebuild empties them (deliveries belong to the send engine).
 SYNC_TABLES = ("log_files", "malformed", "citizens", "inbound", "subscribers",
                "subscriber_events", "consents", "statuses", "webhook_errors", "sync_meta",
-               "template_updates")
+               "template_updates", "imports")
 
 
 @dataclass
@@ -82,6 +82,9 @@ class Summary:
     states: dict[str, int] = field(default_factory=dict)  # subscribers by state
     welcome: int = 0  # welcome replies queued by this sync
     goodbye: int = 0
+    imported: int = 0  # consents read from import records (subscribers import)
+    migration: int = 0  # migration replies queued (migration_template, outside the window)
+    migration_template: bool = True
     recomputed: int = 0  # citizens whose state was replayed
     rebuilt: bool = False
     no_logs: bool = False  # webhook_logs names no *.jsonl / *.jsonl.gz file
@@ -112,6 +115,10 @@ class Summary:
         out.append(t("sync.states", detail=_counts(self.states) or "-"))
         if self.welcome or self.goodbye:
             out.append(t("sync.replies", welcome=self.welcome, goodbye=self.goodbye))
+        if self.imported or self.migration:
+            out.append(t("sync.imported", count=self.imported, migration=self.migration))
+            if self.migration and not self.migration_template:
+                out.append(t("sync.migration-no-template"))
         out += self._rights_lines()
         if self.malformed:
             out.append(t("sync.malformed", total=sum(self.malformed.values()),
@@ -326,7 +333,10 @@ class _Sync:
             SELECT DISTINCT file, line, error_code, error_title FROM stage.stage_items
             WHERE item = 'error' AND error_code IS NOT NULL""").fetchall()[0][0]
         s.template_updates += template_updates.merge(con)
-        return "some" if new else "none"
+        with self._step("imports"):
+            s.imported += imports.merge(con, self.settings, self.key, self.forgotten)
+        s.migration_template = bool(self.settings.migration_template)
+        return "some" if new or s.imported else "none"
 
     def _forget(self) -> int:
         """Erase what the logs still hold about forgotten citizens (before the decision)."""

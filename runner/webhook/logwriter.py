@@ -37,29 +37,13 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
-from ..files import fsync_dir
+# logs_folder: re-exported, the receiver's app and its tests import it from here.
+from ..files import fsync_dir, logs_folder  # noqa: F401
 
 log = logging.getLogger("banditore.webhook")
 
-_GLOB_CHARS = frozenset("*?[")
 PROBE_SIZE = 4096  # one block: a full disk refuses it
 PROBE_EVERY = 1.0  # seconds a health probe's answer holds
-
-
-def logs_folder(webhook_logs: str) -> Path:
-    """The folder the receiver writes into, from the ``webhook_logs`` setting.
-
-    The setting may be a folder (``webhook-logs``) or a glob the sync reads
-    (``/srv/logs/*.jsonl*``): the receiver writes into the part before the
-    first component with a wildcard.
-    """
-    parts = Path(webhook_logs).expanduser().parts
-    kept = []
-    for part in parts:
-        if _GLOB_CHARS & set(part):
-            break
-        kept.append(part)
-    return Path(*kept) if kept else Path(".")
 
 
 def _utcnow() -> datetime:
