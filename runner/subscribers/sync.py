@@ -81,6 +81,7 @@ class Summary:
     malformed: dict[str, int] = field(default_factory=dict)  # all malformed lines, by reason
     states: dict[str, int] = field(default_factory=dict)  # subscribers by state
     welcome: int = 0  # welcome replies queued by this sync
+    rejoined: int = 0  # short replies to citizens back under the notice of their welcome
     goodbye: int = 0
     recomputed: int = 0  # citizens whose state was replayed
     rebuilt: bool = False
@@ -112,6 +113,8 @@ class Summary:
         out.append(t("sync.states", detail=_counts(self.states) or "-"))
         if self.welcome or self.goodbye:
             out.append(t("sync.replies", welcome=self.welcome, goodbye=self.goodbye))
+        if self.rejoined:
+            out.append(t("sync.rejoined", count=self.rejoined))
         out += self._rights_lines()
         if self.malformed:
             out.append(t("sync.malformed", total=sum(self.malformed.values()),
@@ -282,7 +285,8 @@ class _Sync:
         # a database synced before is rebuilt once.
         parts = [FORMAT, st.subscribe_keywords, st.unsubscribe_keywords, st.capture_name,
                  st.moderate_subscribe, st.moderate_unsubscribe,
-                 hashlib.sha256(self.key or b"").hexdigest()]
+                 hashlib.sha256(self.key or b"").hexdigest(),
+                 st.pause_keywords, st.resume_keywords]
         # Topics change what a keyword or a menu pick means; the menu keyword counts
         # only where there is a menu.
         parts += [Topics(st).fingerprint(), st.topics_menu and st.topics_keywords]
