@@ -263,3 +263,20 @@ def test_a_database_from_before_the_short_reply_never_answers_twice(town, monkey
     db = town / "subscribers.duckdb"
     assert query(db, "SELECT delivery_id FROM deliveries WHERE kind IN ('welcome', 'rejoined') "
                      "ORDER BY 1") == [("w:wamid.1",)]
+
+
+def test_subscribers_list_and_show_name_the_pause(town, capsys):
+    from runner.cli import main
+
+    write(town / "logs" / "a.jsonl", [message(PAOLA, "wamid.1", T0, "MI ISCRIVO"),
+                                      message(PAOLA, "wamid.2", T0 + 60, "PAUSA"),
+                                      message(LUCA, "wamid.3", T0, "MI ISCRIVO")])
+    assert main(["sync"]) == 0
+    assert "paused 1" in capsys.readouterr().out
+    assert main(["subscribers", "list", "--state", "paused", "--format", "json"]) == 0
+    assert '"state": "paused"' in capsys.readouterr().out
+    assert main(["subscribers", "show", "+" + PAOLA]) == 0
+    out = capsys.readouterr().out
+    assert "paused" in out.splitlines()[1] and "active -> paused" in out
+    assert "pause        «PAUSA»" in out  # the keyword as written, like a subscription
+    assert PAOLA not in out
