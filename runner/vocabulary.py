@@ -62,6 +62,8 @@ SKIP_REASONS = (OUTSIDE_WINDOW, NO_PHONE_NUMBER, NOT_SUBSCRIBED, CITIZEN_PAUSED,
 PENDING, ACTIVE, PAUSED, UNSUBSCRIBED, REJECTED, BLOCKED = (
     "pending", "active", "paused", "unsubscribed", "rejected", "blocked")
 SUBSCRIBER_STATES = (PENDING, ACTIVE, PAUSED, UNSUBSCRIBED, REJECTED, BLOCKED)
+# Subscribed, receiving or not: whoever may leave (or ask staff to).
+SUBSCRIBED = (ACTIVE, PAUSED)
 
 # --- biz_opaque_callback_data ----------------------------------------------------------
 # Every send carries CALLBACK_PREFIX + delivery_id; status webhooks echo it, so the

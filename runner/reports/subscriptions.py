@@ -10,6 +10,7 @@ import pandas as pd
 
 from ..subscribers.keywords import Classifier
 from ..subscribers.privacy import masked_form
+from ..vocabulary import SUBSCRIBED, sql
 from .data import Period, execute, frame, scrubbed, word_count
 
 # Each state change with the state before it. lag() rather than trusting
@@ -30,8 +31,8 @@ events AS (
     WINDOW w AS (PARTITION BY citizen_id ORDER BY ts)
 )"""
 
-_JOINS = """(to_state = 'active' AND coalesce(prev_state, '') NOT IN ('active', 'paused')
-    AND NOT (prev_state = 'pending' AND coalesce(prev2_state, '') IN ('active', 'paused')))"""
+_JOINS = f"""(to_state = 'active' AND coalesce(prev_state, '') NOT IN {sql(SUBSCRIBED)}
+    AND NOT (prev_state = 'pending' AND coalesce(prev2_state, '') IN {sql(SUBSCRIBED)}))"""
 
 _DAYS = """
 days AS (SELECT unnest(generate_series($first::DATE, $last::DATE, INTERVAL 1 DAY))::DATE AS day)
@@ -93,7 +94,7 @@ def moderation(con, period: Period) -> pd.DataFrame:
     return frame(con, f"""
         WITH {_EVENTS}
         SELECT citizen_id,
-               CASE WHEN prev_state IN ('active', 'paused') THEN 'unsubscribe'
+               CASE WHEN prev_state IN {sql(SUBSCRIBED)} THEN 'unsubscribe'
                     ELSE 'subscribe' END AS kind,
                ts::TIMESTAMP AS requested_at,
                CASE WHEN next_ts < $as_of THEN next_ts::TIMESTAMP END AS decided_at,

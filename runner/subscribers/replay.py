@@ -36,14 +36,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from ..vocabulary import REPLY_PREFIX
+from ..vocabulary import REPLY_PREFIX, SUBSCRIBED
 from .decisions import Decision
 from .topics import Topics
 
 # inbound.kind values whose messages are replayed: keywords, the menu keyword, menu picks,
 # pause and resume.
 REPLAYED_KINDS = ("subscribe", "unsubscribe", "topics", "topic", "pause", "resume")
-ACTIVE_OR_PAUSED = ("active", "paused")
 
 
 @dataclass(frozen=True)
@@ -185,12 +184,12 @@ class _Replay:
                 o.replies.append(_reply(e, "ack_subscribe"))
             else:
                 self.join(e.ts, e, e.wamid)
-        elif o.state in ACTIVE_OR_PAUSED and self.moderate_unsubscribe:
+        elif o.state in SUBSCRIBED and self.moderate_unsubscribe:
             self.before_request = o.state
             self.move(e.ts, "pending", e.wamid, "unsubscribe")
             self.request = e
             o.replies.append(_reply(e, "ack_unsubscribe"))
-        elif o.state in ACTIVE_OR_PAUSED or joining:  # leaving needs no approval while joining
+        elif o.state in SUBSCRIBED or joining:  # leaving needs no approval while joining
             self.move(e.ts, "unsubscribed", e.wamid)
             o.replies.append(_reply(e, "goodbye"))
             self.request = None
