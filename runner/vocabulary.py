@@ -13,19 +13,21 @@ from collections.abc import Iterable
 ANNOUNCEMENT = "announcement"
 # The replies the service sends besides announcements: a keyword earns a welcome or a
 # goodbye (and, where staff moderate, an acknowledgement; a topic menu where asked),
-# a near miss a hint, a new privacy notice reaches earlier subscribers, and a citizen
-# moved in from the town's old list (``subscribers import``) learns of the move.
+# a citizen back under the privacy notice they were welcomed with a short "di nuovo
+# iscritto" (rejoined), a pause or resume keyword its acknowledgement, a near miss a
+# hint, a new privacy notice reaches earlier subscribers, and a citizen moved in from
+# the town's old list (``subscribers import``) learns of the move.
 REPLY_KINDS = ("welcome", "goodbye", "ack_subscribe", "ack_unsubscribe", "topics", "hint",
-               "notice", "migration")
+               "notice", "rejoined", "pause", "resume", "migration")
 # The replies that are one text, sent as a template outside the 24-hour window where
 # the town has one (<kind>_template); a topic menu is an interactive list, only inside it.
 TEXT_REPLY_KINDS = ("welcome", "goodbye", "ack_subscribe", "ack_unsubscribe", "hint", "notice",
-                    "migration")
+                    "rejoined", "pause", "resume", "migration")
 # The delivery id of a reply the state machine derives from a keyword (or an imported
 # consent): this prefix and the wamid of the message it answers, or the imported
 # consent's id (a topic menu headed by a change: "t").
 REPLY_PREFIX = {"welcome": "w", "goodbye": "g", "ack_subscribe": "r", "ack_unsubscribe": "l",
-                "topics": "m", "migration": "x"}
+                "topics": "m", "rejoined": "d", "pause": "p", "resume": "u", "migration": "x"}
 
 # --- deliveries.state -----------------------------------------------------------------
 # queued -> sending -> sent -> delivered -> read (played: a voice or video message);
@@ -50,9 +52,11 @@ STATUS_VALUES = (SENT, DELIVERED, READ, FAILED, PLAYED)
 OUTSIDE_WINDOW = "outside_24h_window"        # a reply with no template, the window closed
 NO_PHONE_NUMBER = "no_phone_number"          # neither a number nor a business-scoped id
 NOT_SUBSCRIBED = "not_subscribed"            # left, asked to leave, or blocked meanwhile
+CITIZEN_PAUSED = "paused"                    # the citizen paused (pause keyword) meanwhile
 EXPIRED = "expired"                          # the announcement expired before it went out
 WELCOME_NOT_DELIVERED = "welcome_not_delivered"  # (older databases only: no longer written)
-SKIP_REASONS = (OUTSIDE_WINDOW, NO_PHONE_NUMBER, NOT_SUBSCRIBED, EXPIRED, WELCOME_NOT_DELIVERED)
+SKIP_REASONS = (OUTSIDE_WINDOW, NO_PHONE_NUMBER, NOT_SUBSCRIBED, CITIZEN_PAUSED, EXPIRED,
+                WELCOME_NOT_DELIVERED)
 
 # --- consents moved in from a list the town kept before (subscribers import) ------------
 # The replay's event kind and the consent's keyword of an imported consent; its id is
@@ -61,9 +65,13 @@ IMPORT = "import"
 IMPORT_PREFIX = "import:"
 
 # --- subscribers.state ------------------------------------------------------------------
-PENDING, ACTIVE, UNSUBSCRIBED, REJECTED, BLOCKED = (
-    "pending", "active", "unsubscribed", "rejected", "blocked")
-SUBSCRIBER_STATES = (PENDING, ACTIVE, UNSUBSCRIBED, REJECTED, BLOCKED)
+# paused: the citizen's pause keyword; nothing reaches them until they resume, and
+# their consent and topics stand.
+PENDING, ACTIVE, PAUSED, UNSUBSCRIBED, REJECTED, BLOCKED = (
+    "pending", "active", "paused", "unsubscribed", "rejected", "blocked")
+SUBSCRIBER_STATES = (PENDING, ACTIVE, PAUSED, UNSUBSCRIBED, REJECTED, BLOCKED)
+# Subscribed, receiving or not: whoever may leave (or ask staff to).
+SUBSCRIBED = (ACTIVE, PAUSED)
 
 # --- biz_opaque_callback_data ----------------------------------------------------------
 # Every send carries CALLBACK_PREFIX + delivery_id; status webhooks echo it, so the

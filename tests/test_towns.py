@@ -73,6 +73,23 @@ def test_texts_render_with_privacy_and_how_to_leave(town):
     assert settings.subscribe_keywords[0] in reply_text(settings, "goodbye")
 
 
+def test_pause_resume_and_returner_texts(town):
+    """Every town pauses and resumes (Aymavilles offers it by name; the others keep the
+    defaults), and its short texts render with the town's name and keywords."""
+    from runner.subscribers.notices import reply_text
+
+    _, settings = town
+    c = classifier(settings)
+    assert c.classify(settings.pause_keywords[0].lower()).kind == "pause"
+    assert c.classify(settings.resume_keywords[0] + "!").kind == "resume"
+    for kind in ("pause", "resume", "rejoined"):
+        text = reply_text(settings, kind)
+        assert "{" not in text and settings.town in text, kind
+    assert settings.resume_keywords[0] in reply_text(settings, "pause")
+    assert settings.pause_keywords[0] in reply_text(settings, "resume")
+    assert settings.unsubscribe_keywords[0] in reply_text(settings, "rejoined")
+
+
 def test_policy_settings(town):
     name, s = town
     assert set(s.emergency_categories) <= set(s.categories)

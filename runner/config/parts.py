@@ -31,6 +31,18 @@ def _known_timezone(value: str) -> str:
 
 
 TimeZone = Annotated[str, AfterValidator(_known_timezone)]
+
+
+def _phone_numbers(value: list[str]) -> list[str]:
+    digits = ["".join(c for c in number if c.isdigit()) for number in value]
+    if any(len(d) < 8 for d in digits):
+        raise ValueError("each test recipient is a number with its country code, "
+                         "e.g. 393471234567")
+    return digits
+
+
+# Numbers as the Cloud API takes them: digits only, country code first.
+PhoneNumbers = Annotated[list[str], AfterValidator(_phone_numbers)]
 # Citizens' rights: retention_days (free text kept, then only its classification),
 # near_miss_hint (one reply saying the exact keywords; off: the number never answers),
 # privacy_notice_date (a new one sends notice_text to earlier consents; unset: a hash).
@@ -45,6 +57,19 @@ NOTICE_TEXT = ("Il {town} ha aggiornato l'informativa privacy del servizio Whats
 MIGRATION_TEXT = ("Il servizio di avvisi WhatsApp del {town} a cui eri iscritto ora arriva "
                   "da questo numero. Informativa privacy: {privacy_url}. Per cancellarti "
                   "scrivi {unsubscribe_keyword}.")
+# A citizen who left and subscribes again under the privacy notice they were welcomed
+# with gets rejoined_text, not the welcome again; outside the 24-hour window it goes as
+# rejoined_template, else as welcome_template (what returners got before it existed).
+REJOINED_TEXT = ("Sei di nuovo iscritto al servizio WhatsApp del {town}. "
+                 "Per cancellarti scrivi {unsubscribe_keyword}.")
+# pause_keywords / resume_keywords: nothing reaches a paused citizen until they resume;
+# their consent and topics stand. Each is acknowledged inside the window the keyword
+# opened ({pause_keyword} and {resume_keyword} are the first of each list).
+PAUSE_TEXT = ("Ricezione sospesa: non riceverai messaggi dal {town}, nemmeno gli avvisi di "
+              "emergenza, finché non scrivi {resume_keyword}. "
+              "Per cancellarti scrivi {unsubscribe_keyword}.")
+RESUME_TEXT = ("Ricezione riattivata: da ora ricevi di nuovo i messaggi del {town}. "
+               "Per sospenderla scrivi {pause_keyword}.")
 
 
 class TemplateConfig(BaseModel):

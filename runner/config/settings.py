@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Literal
 from zoneinfo import ZoneInfo
 
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from ..errors import ConfigError
@@ -30,9 +30,13 @@ from .parts import (
     HINT_TEXT,
     MIGRATION_TEXT,
     NOTICE_TEXT,
+    PAUSE_TEXT,
+    REJOINED_TEXT,
+    RESUME_TEXT,
     CapCategories,
     CapLevelsByUrgency,
     LifecycleLabels,
+    PhoneNumbers,
     TemplateConfig,
     TimeZone,
     TopicTexts,
@@ -99,6 +103,13 @@ class Settings(BaseSettings):
     goodbye_template: str | None = None
     migration_text: str = MIGRATION_TEXT  # to citizens moved in (explained at MIGRATION_TEXT)
     migration_template: str | None = None
+    # Returners and pauses (explained at REJOINED_TEXT); [] turns a keyword off.
+    rejoined_text: str = REJOINED_TEXT
+    rejoined_template: str | None = None
+    pause_keywords: list[str] = Field(default_factory=lambda: ["PAUSA"])
+    resume_keywords: list[str] = Field(default_factory=lambda: ["RIPRENDI"])
+    pause_text: str = PAUSE_TEXT
+    resume_text: str = RESUME_TEXT
     # Keyed hash for the pseudonymous ids that staff decisions are stored under.
     pseudonym_key: SecretStr | None = None
 
@@ -157,7 +168,7 @@ class Settings(BaseSettings):
     # --- the alert lifecycle: corrections, withdrawals, drills -------------------
     # The staff test group that receives drills (status: exercise | test). Only from the
     # environment, BANDITORE_TEST_RECIPIENTS='["393471234567"]': never committed.
-    test_recipients: list[str] = Field(default_factory=list)
+    test_recipients: PhoneNumbers = Field(default_factory=list)
     lifecycle_labels: LifecycleLabels = Field(default_factory=LifecycleLabels)
     # Corrections and withdrawals quote the original (context.message_id); false if
     # Meta refuses quotes on the town's templates.
@@ -193,15 +204,6 @@ class Settings(BaseSettings):
 
     # --- clock ------------------------------------------------------------------
     now: datetime | None = None
-
-    @field_validator("test_recipients")
-    @classmethod
-    def _numbers(cls, value: list[str]) -> list[str]:
-        digits = ["".join(c for c in number if c.isdigit()) for number in value]
-        if any(len(d) < 8 for d in digits):
-            raise ValueError("each test recipient is a number with its country code, "
-                             "e.g. 393471234567")
-        return digits
 
     @model_validator(mode="after")
     def _welcome_first(self):

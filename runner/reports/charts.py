@@ -115,20 +115,27 @@ def _days(series: pd.Series):
 # --- subscribers -------------------------------------------------------------
 
 def active_subscribers(df: pd.DataFrame, why: str | None = None) -> Figure:
-    """Active subscribers at the end of each day."""
+    """Active subscribers at the end of each day, and those paused where any were."""
     fig, ax = _figure(t("reports.chart.active"))
-    if df.empty or not df["active"].any():
+    paused = df["paused"] if "paused" in df else pd.Series(0, index=df.index)
+    if df.empty or not (df["active"].any() or paused.any()):
         return _no_data(fig, ax, why)
     days = _days(df["day"])
-    ax.plot(days, df["active"], color=COLORS["main"], linewidth=2.2,
-            marker="o" if len(df) <= 45 else None, markersize=3)
-    ax.fill_between(days, df["active"], color=COLORS["main"], alpha=0.08)
-    last = int(df["active"].iloc[-1])
-    ax.annotate(f"{last}", (days[-1], last), textcoords="offset points", xytext=(6, 0),
-                va="center", fontweight="bold", color=COLORS["main"])
+    lines = [("active", df["active"], COLORS["main"])]
+    if paused.any():
+        lines.append(("paused", paused, COLORS["third"]))
+    for name, values, color in lines:
+        ax.plot(days, values, color=color, linewidth=2.2, label=t(f"reports.legend.{name}"),
+                marker="o" if len(df) <= 45 else None, markersize=3)
+        ax.fill_between(days, values, color=color, alpha=0.08)
+        last = int(values.iloc[-1])
+        ax.annotate(f"{last}", (days[-1], last), textcoords="offset points", xytext=(6, 0),
+                    va="center", fontweight="bold", color=color)
     ax.set_ylim(bottom=0)
     _count_axis(ax, t("reports.axis.subscribers"))
     _date_axis(ax, days)
+    if len(lines) > 1:
+        _legend(fig, ax)
     ax.grid(axis="y", alpha=0.3)
     return fig
 

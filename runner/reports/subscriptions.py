@@ -10,13 +10,15 @@ import pandas as pd
 
 from ..subscribers.keywords import Classifier
 from ..subscribers.privacy import masked_form
+from ..vocabulary import SUBSCRIBED, sql
 from .data import Period, execute, frame, scrubbed, word_count
 
 # Each state change with the state before it. lag() rather than trusting
 # from_state alone, so the series stays right even if events were recorded
 # out of order; from_state covers a citizen's first recorded event.
-# A moderated unsubscription is also «pending» (runner.subscribers): active ->
-# pending asks to leave, so its rejection (pending -> active) is no new subscription.
+# A moderated unsubscription is also «pending» (runner.subscribers): active (or paused)
+# -> pending asks to leave, so its rejection is no new subscription; nor is a resume
+# (paused -> active): the consent stood all along.
 _EVENTS = """
 events AS (
     SELECT citizen_id, ts, to_state, cause,
@@ -29,8 +31,8 @@ events AS (
     WINDOW w AS (PARTITION BY citizen_id ORDER BY ts)
 )"""
 
-_JOINS = """(to_state = 'active' AND prev_state IS DISTINCT FROM 'active'
-    AND NOT (prev_state = 'pending' AND prev2_state IS NOT DISTINCT FROM 'active'))"""
+_JOINS = f"""(to_state = 'active' AND coalesce(prev_state, '') NOT IN {sql(SUBSCRIBED)}
+    AND NOT (prev_state = 'pending' AND coalesce(prev2_state, '') IN {sql(SUBSCRIBED)}))"""
 
 _DAYS = """
 days AS (SELECT unnest(generate_series($first::DATE, $last::DATE, INTERVAL 1 DAY))::DATE AS day)
@@ -45,16 +47,20 @@ states AS (
 
 
 def active_over_time(con, period: Period) -> pd.DataFrame:
-    """day, active: subscribers in state ``active`` at the end of each day."""
+    """day, active, paused: subscribers in state ``active`` and ``paused`` (their pause
+    keyword: they receive nothing until they resume) at the end of each day."""
     return frame(con, f"""
         WITH {_EVENTS}, {_DAYS},
         daily AS (  -- earlier history folds into the first day: the starting count
             SELECT greatest(ts::DATE, $first::DATE) AS day,
                    sum((to_state = 'active')::INT
-                       - (coalesce(prev_state, '') = 'active')::INT) AS delta
+                       - (coalesce(prev_state, '') = 'active')::INT) AS delta,
+                   sum((to_state = 'paused')::INT
+                       - (coalesce(prev_state, '') = 'paused')::INT) AS paused_delta
             FROM events WHERE ts < $end GROUP BY 1
         )
-        SELECT days.day, sum(coalesce(delta, 0)) OVER (ORDER BY days.day)::BIGINT AS active
+        SELECT days.day, sum(coalesce(delta, 0)) OVER (ORDER BY days.day)::BIGINT AS active,
+               sum(coalesce(paused_delta, 0)) OVER (ORDER BY days.day)::BIGINT AS paused
         FROM days LEFT JOIN daily USING (day) ORDER BY days.day
     """, period)
 
@@ -88,7 +94,8 @@ def moderation(con, period: Period) -> pd.DataFrame:
     return frame(con, f"""
         WITH {_EVENTS}
         SELECT citizen_id,
-               CASE WHEN prev_state = 'active' THEN 'unsubscribe' ELSE 'subscribe' END AS kind,
+               CASE WHEN prev_state IN {sql(SUBSCRIBED)} THEN 'unsubscribe'
+                    ELSE 'subscribe' END AS kind,
                ts::TIMESTAMP AS requested_at,
                CASE WHEN next_ts < $as_of THEN next_ts::TIMESTAMP END AS decided_at,
                CASE WHEN next_ts IS NULL OR next_ts >= $as_of THEN 'pending'
@@ -175,6 +182,7 @@ def headline(con, period: Period) -> pd.DataFrame:
         WITH {_EVENTS}, {_STATES}
         SELECT
           (SELECT count(*) FROM states WHERE state = 'active'),
+          (SELECT count(*) FROM states WHERE state = 'paused'),
           (SELECT count(*) FROM events WHERE ts >= $start AND ts < $end AND {_JOINS}),
           (SELECT count(*) FROM events WHERE ts >= $start AND ts < $end
               AND to_state = 'unsubscribed' AND prev_state IS DISTINCT FROM 'unsubscribed'),
@@ -183,7 +191,8 @@ def headline(con, period: Period) -> pd.DataFrame:
           (SELECT count(*) FROM inbound WHERE kind = 'near_miss'
               AND ts >= $start AND ts < $end)
     """, period).fetchone()
-    names = ["active", "subscribed", "unsubscribed", "pending", "blocked", "near_misses"]
+    names = ["active", "paused", "subscribed", "unsubscribed", "pending", "blocked",
+             "near_misses"]
     return pd.DataFrame({"metric": names, "value": [int(v) for v in row]})
 
 

@@ -27,7 +27,7 @@ from ..announcements.policy import is_urgent
 from ..announcements.render import Media, RenderError, render
 from ..errors import ConfigError
 from ..messages import t
-from ..subscribers.notices import menu_text, reply_text
+from ..subscribers.notices import menu_text, reply_template_name, reply_text
 from ..subscribers.topics import EVERY_TOPIC, Topics, ack_keys
 from ..vocabulary import REPLY_KINDS, TEXT_REPLY_KINDS
 from ..whatsapp.answers import TEMPLATE_NOT_APPROVED, TEMPLATE_STATUS_CODES, Action, ApiError
@@ -161,7 +161,7 @@ def topic_menu(settings: Settings, topics: Topics, text: str) -> dict:
 def reply_template(settings: Settings, kind: str) -> str | None:
     """The approved template a reply goes out as outside the 24-hour window (an
     acknowledgement or a hint has none: it is only ever sent inside the window)."""
-    name = getattr(settings, f"{kind}_template", None)
+    name = reply_template_name(settings, kind)
     if name and name not in settings.templates:
         raise ConfigError(t("send.reply-template-unknown", kind=kind, name=name,
                             known=", ".join(sorted(settings.templates)) or "-"))

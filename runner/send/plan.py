@@ -23,7 +23,7 @@ import duckdb
 # One definition of quiet hours for sending and for the reviewer's "when it goes out".
 from ..announcements.schedule import in_quiet_hours  # noqa: F401 (re-exported)
 from ..subscribers.topics import Topics
-from ..vocabulary import EXPIRED, NOT_SUBSCRIBED, REACHED, SENDING, sql
+from ..vocabulary import CITIZEN_PAUSED, EXPIRED, NOT_SUBSCRIBED, PAUSED, REACHED, SENDING, sql
 from ..whatsapp.answers import PAYLOAD_CODES
 from .audiences import Audience, audience
 
@@ -37,7 +37,8 @@ class PlanSummary:
     planned: dict[str, int] = field(default_factory=dict)  # announcement id -> new deliveries
     cancelled: int = 0  # queued deliveries of cancelled announcements
     expired: int = 0    # queued deliveries of announcements that expired before going out
-    left: int = 0       # queued to citizens no longer active (left, asked to leave, blocked)
+    left: int = 0       # queued to citizens no longer active (left, asked to leave,
+                        # blocked, paused)
     unquoted: int = 0   # deliveries of corrections going on without the quote Meta refused
 
 
@@ -142,10 +143,11 @@ def _create(con, announcement_id: str, who: Audience, lo: str, hi: str | None,
 
 def _close_left(con, now: datetime) -> int:
     """Sending stops at once for a citizen who is no longer active: one who left, asked
-    staff to leave (a moderated unsubscription, pending) or was blocked."""
+    staff to leave (a moderated unsubscription, pending), was blocked, or paused."""
     return con.execute(
         """
-        UPDATE deliveries SET state = 'skipped', error_title = $reason, updated_at = $now
+        UPDATE deliveries SET state = 'skipped', updated_at = $now,
+               error_title = CASE WHEN s.state = $paused THEN $pause_reason ELSE $reason END
         FROM subscribers s
         WHERE deliveries.citizen_id = s.citizen_id AND s.state <> 'active'
           AND deliveries.kind = 'announcement' AND deliveries.state = 'queued'
@@ -153,7 +155,8 @@ def _close_left(con, now: datetime) -> int:
           AND deliveries.announcement_id NOT IN (
               SELECT announcement_id FROM announcements WHERE status IN ('exercise', 'test'))
         """,
-        {"now": now, "reason": NOT_SUBSCRIBED},
+        {"now": now, "reason": NOT_SUBSCRIBED, "paused": PAUSED,
+         "pause_reason": CITIZEN_PAUSED},
     ).fetchone()[0]
 
 

@@ -240,7 +240,7 @@ def _said(row: dict, masked: bool, known) -> str:
     text = row.get("text")
     if not masked:
         return text if text is not None else (row.get("form") or t("rights.show.text-gone"))
-    if row.get("kind", "subscribe") in ("subscribe", "unsubscribe"):
+    if row.get("kind", "subscribe") in ("subscribe", "unsubscribe", "pause", "resume"):
         keyword = row.get("keyword") or ""
         return keyword + (" …" if text and fold(text) != fold(keyword) else "")
     if text is None:

@@ -6,8 +6,9 @@ a subscription or unsubscription *for that topic* (``Match.topic``); a keyword
 followed by anything else is a near miss, never a subscription to everything.
 Where the town captures a name after the keyword, no topic is read there (the
 words are the name): topics are then chosen through the menu. The menu keyword
-(``ARGOMENTI``) is kind ``topics``, matched exactly and never a near miss: it is
-an everyday word.
+(``ARGOMENTI``) is kind ``topics``, and the pause and resume keywords (``PAUSA``,
+``RIPRENDI``) kinds ``pause`` and ``resume``: each matched exactly and never a near
+miss, being everyday words.
 
 People type and paste keywords in every way: lower case, accents, non-breaking
 or repeated spaces, the curly quotes of the town's web page (“MI ISCRIVO”),
@@ -36,7 +37,7 @@ if TYPE_CHECKING:
     from ..config import Settings
 
 
-Kind = Literal["subscribe", "unsubscribe", "topics", "near_miss", "ignored"]
+Kind = Literal["subscribe", "unsubscribe", "topics", "pause", "resume", "near_miss", "ignored"]
 
 # Look-alikes that NFKC does not fold: Cyrillic and Greek capitals and small
 # letters that render like Latin ones ("МI ISCRIVO" with a Cyrillic M).
@@ -111,9 +112,11 @@ class Classifier:
     """Classifies texts against one town's keywords."""
 
     def __init__(self, subscribe: list[str], unsubscribe: list[str], capture_name: bool = False,
-                 topics: dict[str, str] | None = None, menu: list[str] | tuple = ()):
+                 topics: dict[str, str] | None = None, menu: list[str] | tuple = (),
+                 pause: list[str] | tuple = (), resume: list[str] | tuple = ()):
         """``topics``: what may follow a keyword to name a topic -> the topic's id;
-        ``menu``: the keywords that ask for the topic menu."""
+        ``menu``: the keywords that ask for the topic menu; ``pause``/``resume``: the
+        keywords that suspend and restore deliveries."""
         self.capture_name = capture_name
         self._exact: dict[str, Match] = {}  # compact folded keyword -> match
         self._tokens: list[tuple[tuple[str, ...], Match]] = []
@@ -142,11 +145,15 @@ class Classifier:
         self._topics: dict[str, str] = {}
         if topics and not capture_name:
             self._add_topics(topics)
-        for keyword in menu:
-            self._add(_compact(fold(keyword)), Match("topics", keyword))
+        exact_only = [("topics", menu), ("pause", pause), ("resume", resume)]
+        for kind, words in exact_only:
+            for keyword in words:
+                if fold(keyword):
+                    self._add(_compact(fold(keyword)), Match(kind, keyword))
 
         self._keyword_words = {w for tokens, _ in self._tokens for w in tokens}
-        self._words = _PLAIN_WORDS | _INTENT_WORDS | self._keyword_words | set(self._topics)
+        self._words = (_PLAIN_WORDS | _INTENT_WORDS | self._keyword_words | set(self._topics)
+                       | {w for _, words in exact_only for k in words for w in fold(k).split()})
 
     def _add(self, key: str, match: Match) -> None:
         other = self._exact.get(key)
@@ -284,4 +291,6 @@ def classifier(settings: Settings) -> Classifier:
         settings.capture_name,
         Topics(settings).aliases(),
         list(settings.topics_keywords) if settings.topics_menu else (),
+        list(settings.pause_keywords),
+        list(settings.resume_keywords),
     )

@@ -32,7 +32,12 @@ KEYWORD_REPLIES_SQL = sql(REPLY_PREFIX)
 _TEXTS = {"welcome": "welcome_text", "goodbye": "goodbye_text",
           "ack_subscribe": "received_subscribe_text",
           "ack_unsubscribe": "received_unsubscribe_text", "hint": "hint_text",
-          "notice": "notice_text", "migration": "migration_text"}
+          "notice": "notice_text", "rejoined": "rejoined_text", "pause": "pause_text",
+          "resume": "resume_text", "migration": "migration_text"}
+# Outside the 24-hour window a returner's short reply goes as its own template where
+# the town has one, else as the welcome's: what every returner got before the short
+# reply existed (a moderating town approves a returner when only a template reaches).
+_TEMPLATE_FALLBACK = {"rejoined": "welcome"}
 
 
 def reply_text(settings: Settings, kind: str) -> str:
@@ -44,10 +49,22 @@ def reply_text(settings: Settings, kind: str) -> str:
         privacy_url=settings.privacy_url,
         subscribe_keyword=(settings.subscribe_keywords or [""])[0],
         unsubscribe_keyword=(settings.unsubscribe_keywords or [""])[0],
+        pause_keyword=(settings.pause_keywords or [""])[0],
+        resume_keyword=(settings.resume_keywords or [""])[0],
     )
     if kind == "welcome" and settings.topics_menu and settings.topic_texts.hint:
         text = f"{text} {_topic_format(settings, settings.topic_texts.hint)}"
     return text
+
+
+def reply_template_name(settings: Settings, kind: str) -> str | None:
+    """The setting naming the template a reply kind goes out as once the window has
+    closed (``<kind>_template``); None: the kind has none and is skipped there."""
+    for candidate in (kind, _TEMPLATE_FALLBACK.get(kind)):
+        name = getattr(settings, f"{candidate}_template", None) if candidate else None
+        if name:
+            return name
+    return None
 
 
 def menu_text(settings: Settings, topics: Topics, key: str) -> str:

@@ -2,7 +2,7 @@
 and the staff decisions about them, replayed in time order.
 
 States: ``pending`` (a moderated request waiting for staff; ``pending_action``
-says whether it asks to subscribe or to unsubscribe), ``active``,
+says whether it asks to subscribe or to unsubscribe), ``active``, ``paused``,
 ``unsubscribed``, ``rejected``, ``blocked``. Replayed in (timestamp, wamid)
 order, any order of files, lines and duplicates gives the same result, and
 ``sync --rebuild`` gives the same database.
@@ -14,7 +14,14 @@ Rules, in the words of the towns:
 - a moderated request is acknowledged at once (``ack_subscribe``/``ack_unsubscribe``),
   and a moderated unsubscription stops sending at once: the citizen is no longer
   ``active`` while staff decide;
-- forget erases the citizen's data and ignores every earlier event, also on rebuild.
+- forget erases the citizen's data and ignores every earlier event, also on rebuild;
+- a subscription that takes effect is welcomed (privacy notice, how to leave), unless
+  the citizen was welcomed before under the same privacy notice as this consent's
+  (``Event.notice``): a returner gets the short ``rejoined`` reply instead;
+- the pause keyword moves an active subscriber to ``paused`` and the resume keyword
+  (or the subscribe keyword) back to ``active``, each acknowledged; consent and topics
+  stand. From any other state they change nothing and are not answered. A paused
+  citizen may leave (moderated: back to ``paused`` if staff reject it) or be blocked.
 
 An imported consent (``import``: the town's old list, :mod:`.imports`) comes
 first if at all, and makes the citizen active at once, answered by the
@@ -34,12 +41,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from ..vocabulary import IMPORT, REPLY_PREFIX
+from ..vocabulary import IMPORT, REPLY_PREFIX, SUBSCRIBED
 from .decisions import Decision
 from .topics import Topics
 
-# inbound.kind values whose messages are replayed: keywords, the menu keyword, menu picks.
-REPLAYED_KINDS = ("subscribe", "unsubscribe", "topics", "topic")
+# inbound.kind values whose messages are replayed: keywords, the menu keyword, menu picks,
+# pause and resume.
+REPLAYED_KINDS = ("subscribe", "unsubscribe", "topics", "topic", "pause", "resume")
 
 
 @dataclass(frozen=True)
@@ -52,6 +60,7 @@ class Event:
     keyword: str | None = None
     name: str | None = None
     topic: str | None = None  # named after the keyword, or picked in the menu
+    notice: str | None = None  # the privacy notice in force at ts (notices.VERSION_AT)
 
 
 @dataclass
@@ -101,9 +110,15 @@ class _Replay:
         self.moderate_subscribe = moderate_subscribe
         self.moderate_unsubscribe = moderate_unsubscribe
         self.topics = topics
-        self.o = Outcome()
+        self.forget(None)
+
+    def forget(self, until: datetime | None) -> None:
+        """Start over: nothing before ``until`` is known any more."""
+        self.o = Outcome(forgotten_until=until)
         self.request: Event | None = None  # the pending request, if any
+        self.before_request: str | None = None  # active or paused, before asking to leave
         self.before_block: tuple[str | None, str | None] = (None, None)
+        self.welcomed_under: str | None = None  # the notice of the last welcome or rejoin
 
     def move(self, ts, to: str, cause: str, pending: str | None = None) -> None:
         o = self.o
@@ -114,10 +129,18 @@ class _Replay:
         if to == "active" and o.subscribed_at is None:
             o.subscribed_at = ts
 
+    def join(self, ts, request: Event, cause: str) -> None:
+        """A subscription takes effect: the welcome, or for a citizen welcomed before
+        under the same privacy notice, the short reply."""
+        self.move(ts, "active", cause)
+        back = request.notice is not None and request.notice == self.welcomed_under
+        self.o.replies.append(_reply(request, "rejoined" if back else "welcome"))
+        self.welcomed_under = request.notice
+
     def decision(self, d: Decision) -> None:
         o = self.o
         if d.action == "forget":
-            self.o, self.request = Outcome(forgotten_until=d.ts), None
+            self.forget(d.ts)
         elif d.action == "block" and o.state != "blocked":
             self.before_block = (o.state, o.pending_action)
             self.move(d.ts, "blocked", "decision:block")
@@ -126,20 +149,31 @@ class _Replay:
             self.move(d.ts, state or "unsubscribed", "decision:unblock", pending)
         elif d.action in ("approve", "reject") and o.state == "pending" and self.request:
             joining = o.pending_action == "subscribe"
-            if d.action == "approve":
-                self.move(d.ts, "active" if joining else "unsubscribed", "decision:approve")
-                o.replies.append(_reply(self.request, "welcome" if joining else "goodbye"))
+            if d.action == "approve" and joining:
+                self.join(d.ts, self.request, "decision:approve")
+            elif d.action == "approve":
+                self.move(d.ts, "unsubscribed", "decision:approve")
+                o.replies.append(_reply(self.request, "goodbye"))
             else:
-                self.move(d.ts, "rejected" if joining else "active", "decision:reject")
+                self.move(d.ts, "rejected" if joining else self.before_request or "active",
+                          "decision:reject")
             self.request = None
+
+    def imported(self, e: Event) -> None:
+        """A consent moved in (subscribers import): it counts only as the first event."""
+        o = self.o
+        if o.state is None:
+            o.consents.append(e.wamid)
+            self.move(e.ts, "active", e.wamid)
+            o.replies.append(_reply(e, "migration"))
 
     def keyword(self, e: Event) -> None:
         o = self.o
-        if e.kind == IMPORT:  # a consent moved in (subscribers import), only ever first
-            if o.state is None:
-                o.consents.append(e.wamid)
-                self.move(e.ts, "active", e.wamid)
-                o.replies.append(_reply(e, "migration"))
+        if e.kind == IMPORT:
+            self.imported(e)
+            return
+        if e.kind in ("pause", "resume"):
+            self.pause(e)
             return
         if e.kind in ("topics", "topic") or (e.topic and (o.state == "active"
                                                          or e.kind == "unsubscribe")):
@@ -151,6 +185,9 @@ class _Replay:
                 o.topics = None
                 o.replies.append(_reply(e, "topics", "topics-all"))
             if o.state == "active" or joining:
+                return
+            if o.state == "paused":  # wants messages again: their consent stands
+                self.pause(Event(e.ts, e.wamid, "resume"))
                 return
             if o.state == "pending":  # asked to leave, then to stay: nothing to moderate
                 self.move(e.ts, "active", e.wamid)
@@ -164,16 +201,27 @@ class _Replay:
                 self.request = e
                 o.replies.append(_reply(e, "ack_subscribe"))
             else:
-                self.move(e.ts, "active", e.wamid)
-                o.replies.append(_reply(e, "welcome"))
-        elif o.state == "active" and self.moderate_unsubscribe:
+                self.join(e.ts, e, e.wamid)
+        elif o.state in SUBSCRIBED and self.moderate_unsubscribe:
+            self.before_request = o.state
             self.move(e.ts, "pending", e.wamid, "unsubscribe")
             self.request = e
             o.replies.append(_reply(e, "ack_unsubscribe"))
-        elif o.state == "active" or joining:  # leaving needs no approval while joining
+        elif o.state in SUBSCRIBED or joining:  # leaving needs no approval while joining
             self.move(e.ts, "unsubscribed", e.wamid)
             o.replies.append(_reply(e, "goodbye"))
             self.request = None
+
+    def pause(self, e: Event) -> None:
+        """Pause an active subscriber, resume a paused one; anything else is chatter."""
+        o = self.o
+        if e.kind == "pause" and o.state == "active":
+            self.move(e.ts, "paused", e.wamid)
+        elif e.kind == "resume" and o.state == "paused":
+            self.move(e.ts, "active", e.wamid)
+        else:
+            return
+        o.replies.append(_reply(e, e.kind))
 
     def topic(self, e: Event) -> None:
         """The menu keyword, a menu pick, or a keyword naming a topic: only an active

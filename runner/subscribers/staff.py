@@ -136,7 +136,7 @@ class DecisionResult:
 _ALLOWED = {
     "approve": {"pending"},
     "reject": {"pending"},
-    "block": {None, "pending", "active", "unsubscribed", "rejected"},
+    "block": {None, "pending", "active", "paused", "unsubscribed", "rejected"},
     "unblock": {"blocked"},
     "forget": {None, *SUBSCRIBER_STATES},
 }

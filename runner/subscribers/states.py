@@ -1,15 +1,15 @@
 """Storing subscriber states: the outcome of replaying each citizen's keyword history,
 imported consent (:mod:`.imports`) and the staff decisions (:mod:`.replay`) written
 to subscribers (with their topics), subscriber_events, consents and the reply
-deliveries (welcome, goodbye, topic menu, migration).
+deliveries (welcome or rejoined, goodbye, topic menu, pause and resume, migration).
 
 Two ways to the same outcome:
 - where the town moderates nothing, staff decided nothing about a citizen and
-  the citizen never named a topic (almost everyone), the replay reduces to "a
-  keyword that differs from the previous one changes the state", which one SQL
-  pass over all citizens does;
+  the citizen never named a topic nor paused (almost everyone), the replay
+  reduces to "a keyword that differs from the previous one changes the state",
+  which one SQL pass over all citizens does;
 - everyone else goes through ``replay`` in Python.
-tests/test_subscribers.py checks on random histories that both agree.
+tests/subscribers/test_staff.py checks on random histories that both agree.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..db import insert_rows, temp_table
-from ..vocabulary import IMPORT
+from ..vocabulary import CALLBACK_PREFIX, IMPORT, REPLY_PREFIX
 from .decisions import Decision, load_decisions
 from .notices import KEYWORD_REPLIES_SQL, VERSION_AT, notice_version
 from .replay import REPLAYED_KINDS, Event, replay
@@ -57,11 +57,13 @@ QUALIFY row_number() OVER (PARTITION BY m.citizen_id ORDER BY m.ts, m.consent_id
 
 # The unmoderated, undecided replay in SQL: after any subscribe (or the imported
 # consent that comes first), each change of keyword kind is a transition;
-# unsubscribing before ever subscribing is nothing.
+# unsubscribing before ever subscribing is nothing. A subscription under the notice
+# of the one before it is answered "rejoined".
 _PLAIN_REPLAY = f"""
 CREATE OR REPLACE TEMP TABLE rc_transitions AS
 SELECT citizen_id, ts, wamid, kind, keyword, captured_name,
-       CASE kind WHEN 'unsubscribe' THEN 'unsubscribed' ELSE 'active' END AS to_state
+       CASE kind WHEN 'unsubscribe' THEN 'unsubscribed' ELSE 'active' END AS to_state,
+       {VERSION_AT.format(ts="ts").replace("?", "$version")} AS notice
 FROM (
     SELECT citizen_id, ts, wamid, kind, keyword, captured_name,
            lag(kind) OVER (PARTITION BY citizen_id ORDER BY ts, wamid) AS prev
@@ -70,8 +72,9 @@ FROM (
           UNION ALL SELECT citizen_id, ts, wamid, kind, NULL, NULL FROM rc_imports)
     WHERE citizen_id IN (SELECT citizen_id FROM rc_plain))
 WHERE (kind IN ('subscribe', '{IMPORT}') AND coalesce(prev, 'unsubscribe') = 'unsubscribe')
-   OR (kind = 'unsubscribe' AND prev IN ('subscribe', '{IMPORT}'));
-
+   OR (kind = 'unsubscribe' AND prev IN ('subscribe', '{IMPORT}'))
+"""
+_PLAIN_OUTCOME = f"""
 INSERT INTO rc_events
 SELECT citizen_id, ts, lag(to_state) OVER (PARTITION BY citizen_id ORDER BY ts, wamid),
        to_state, wamid
@@ -89,10 +92,14 @@ WHERE kind <> 'unsubscribe';
 
 -- (the migration reply is due only while the imported subscription lasts)
 INSERT INTO rc_replies
-SELECT CASE kind WHEN 'subscribe' THEN 'w:' WHEN '{IMPORT}' THEN 'x:' ELSE 'g:' END || wamid,
-       CASE kind WHEN 'subscribe' THEN 'welcome' WHEN '{IMPORT}' THEN 'migration'
-                 ELSE 'goodbye' END, citizen_id, ts, NULL
-FROM (SELECT *, lead(kind) OVER (PARTITION BY citizen_id ORDER BY ts, wamid) AS next
+SELECT CASE reply {" ".join(f"WHEN '{k}' THEN '{v}:'" for k, v in REPLY_PREFIX.items())}
+       END || wamid, reply, citizen_id, ts, NULL
+FROM (SELECT *, CASE WHEN kind = 'unsubscribe' THEN 'goodbye'
+                     WHEN kind = '{IMPORT}' THEN 'migration'
+                     WHEN notice = lag(notice) OVER (PARTITION BY citizen_id, kind
+                                                     ORDER BY ts, wamid) THEN 'rejoined'
+                     ELSE 'welcome' END AS reply,
+             lead(kind) OVER (PARTITION BY citizen_id ORDER BY ts, wamid) AS next
       FROM rc_transitions)
 WHERE kind <> '{IMPORT}' OR next IS NULL;
 """
@@ -118,32 +125,38 @@ def recompute(con, settings: Settings, citizens, *, decisions: list[Decision] | 
         SELECT DISTINCT citizen_id FROM {citizens or f"({keyworded} UNION ALL "
                                                       "SELECT citizen_id FROM rc_decided)"}""")
     moderated = settings.moderate_subscribe or settings.moderate_unsubscribe
-    # Whoever named a topic (or asked for the menu) goes through Python too.
+    # Whoever named a topic (or asked for the menu), paused or resumed goes through
+    # Python too.
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE rc_plain AS
         SELECT citizen_id FROM rc_scope
         WHERE {'false' if moderated else 'true'}
           AND citizen_id NOT IN (SELECT citizen_id FROM rc_decided)
           AND citizen_id NOT IN (SELECT citizen_id FROM inbound
-                                 WHERE kind IN ('topics', 'topic') OR topic IS NOT NULL)""")
+                                 WHERE kind IN ('topics', 'topic', 'pause', 'resume')
+                                    OR topic IS NOT NULL)""")
+    version = notice_version(settings)
     con.execute(_OUTCOME_TABLES)
     con.execute(_FIRST_IMPORTS)
-    con.execute(_PLAIN_REPLAY)
-    _replay_in_python(con, settings, decided)
-    _store(con, notice_version(settings), summary)
+    con.execute(_PLAIN_REPLAY, {"version": version})
+    con.execute(_PLAIN_OUTCOME)
+    _replay_in_python(con, settings, decided, version)
+    _store(con, version, summary)
     return con.execute("SELECT count(*) FROM rc_scope").fetchall()[0][0]
 
 
-def _replay_in_python(con, settings: Settings, decided: dict[str, list[Decision]]) -> None:
+def _replay_in_python(con, settings: Settings, decided: dict[str, list[Decision]],
+                      version: str) -> None:
     rows = con.execute(f"""
-        SELECT s.citizen_id, i.ts, i.wamid, i.kind, i.keyword, i.captured_name, i.topic
+        SELECT s.citizen_id, i.ts, i.wamid, i.kind, i.keyword, i.captured_name, i.topic,
+               {VERSION_AT.format(ts="i.ts")}
         FROM rc_scope s LEFT JOIN (
             SELECT citizen_id, ts, wamid, kind, keyword, captured_name, topic FROM inbound
             WHERE kind IN {REPLAYED_KINDS}
             UNION ALL SELECT citizen_id, ts, wamid, kind, NULL, NULL, NULL FROM rc_imports) i
           ON i.citizen_id = s.citizen_id
         WHERE s.citizen_id NOT IN (SELECT citizen_id FROM rc_plain)
-        ORDER BY s.citizen_id, i.ts, i.wamid""").fetchall()
+        ORDER BY s.citizen_id, i.ts, i.wamid""", [version]).fetchall()
     subs, events, consents, replies = [], [], [], []
     topics = Topics(settings)
     for cid, group in groupby(rows, key=lambda r: r[0]):
@@ -191,6 +204,7 @@ def _store(con, version: str, summary) -> None:
     con.execute("""
         CREATE OR REPLACE TEMP TABLE rc_replies_new AS SELECT * FROM rc_replies
         WHERE delivery_id NOT IN (SELECT delivery_id FROM deliveries)""")
+    _answer_once(con)
     con.execute("""
         INSERT INTO deliveries (delivery_id, kind, citizen_id, state, created_at, payload)
         SELECT delivery_id, kind, citizen_id, 'queued', ts, payload FROM rc_replies_new""")
@@ -198,8 +212,32 @@ def _store(con, version: str, summary) -> None:
         counts = dict(con.execute("SELECT kind, count(*) FROM rc_replies_new GROUP BY ALL")
                       .fetchall())
         summary.welcome += counts.get("welcome", 0)
+        summary.rejoined += counts.get("rejoined", 0)
         summary.goodbye += counts.get("goodbye", 0)
         summary.migration += counts.get("migration", 0)
+
+
+# A subscription is answered by a welcome or by the short reply, never both.
+_ANSWERS = {"welcome": REPLY_PREFIX["rejoined"], "rejoined": REPLY_PREFIX["welcome"]}
+
+
+def _answer_once(con) -> None:
+    """Drop a new welcome or short reply for a subscription the other already answers:
+    a database (or, once it was lost, the status webhooks) from before returners got
+    the short reply holds their welcome, which must not be followed by a second one."""
+    cases = " ".join(f"WHEN '{kind}' THEN '{other}:'" for kind, other in _ANSWERS.items())
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE rc_other AS
+        SELECT delivery_id,
+               CASE kind {cases} END || substr(delivery_id, strpos(delivery_id, ':') + 1) AS other
+        FROM rc_replies_new WHERE kind IN {tuple(_ANSWERS)}""")
+    con.execute(f"""
+        DELETE FROM rc_replies_new WHERE delivery_id IN (
+            SELECT delivery_id FROM rc_other
+            WHERE other IN (SELECT delivery_id FROM deliveries)
+               OR '{CALLBACK_PREFIX}' || other IN (
+                   SELECT callback FROM statuses WHERE callback IN (
+                       SELECT '{CALLBACK_PREFIX}' || other FROM rc_other)))""")
 
 
 def erase(con, citizen_id: str, before=None) -> int:

@@ -81,6 +81,7 @@ class Summary:
     malformed: dict[str, int] = field(default_factory=dict)  # all malformed lines, by reason
     states: dict[str, int] = field(default_factory=dict)  # subscribers by state
     welcome: int = 0  # welcome replies queued by this sync
+    rejoined: int = 0  # short replies to citizens back under the notice of their welcome
     goodbye: int = 0
     imported: int = 0  # consents read from import records (subscribers import)
     migration: int = 0  # migration replies queued (migration_template, outside the window)
@@ -113,12 +114,7 @@ class Summary:
         if self.kinds:
             out.append(t("sync.kinds", detail=_counts(self.kinds)))
         out.append(t("sync.states", detail=_counts(self.states) or "-"))
-        if self.welcome or self.goodbye:
-            out.append(t("sync.replies", welcome=self.welcome, goodbye=self.goodbye))
-        if self.imported or self.migration:
-            out.append(t("sync.imported", count=self.imported, migration=self.migration))
-            if self.migration and not self.migration_template:
-                out.append(t("sync.migration-no-template"))
+        out += self._reply_lines()
         out += self._rights_lines()
         if self.malformed:
             out.append(t("sync.malformed", total=sum(self.malformed.values()),
@@ -132,6 +128,19 @@ class Summary:
                          path=self.decisions_file,
                          lines=", ".join(map(str, self.unmatched[:10]))
                          + (", ..." if len(self.unmatched) > 10 else "")))
+        return out
+
+    def _reply_lines(self) -> list[str]:
+        """The replies this sync queued: welcomes, goodbyes, returners', the move's news."""
+        out = []
+        if self.welcome or self.goodbye:
+            out.append(t("sync.replies", welcome=self.welcome, goodbye=self.goodbye))
+        if self.imported or self.migration:
+            out.append(t("sync.imported", count=self.imported, migration=self.migration))
+            if self.migration and not self.migration_template:
+                out.append(t("sync.migration-no-template"))
+        if self.rejoined:
+            out.append(t("sync.rejoined", count=self.rejoined))
         return out
 
     def _rights_lines(self) -> list[str]:
@@ -289,7 +298,8 @@ class _Sync:
         # a database synced before is rebuilt once.
         parts = [FORMAT, st.subscribe_keywords, st.unsubscribe_keywords, st.capture_name,
                  st.moderate_subscribe, st.moderate_unsubscribe,
-                 hashlib.sha256(self.key or b"").hexdigest()]
+                 hashlib.sha256(self.key or b"").hexdigest(),
+                 st.pause_keywords, st.resume_keywords]
         # Topics change what a keyword or a menu pick means; the menu keyword counts
         # only where there is a menu.
         parts += [Topics(st).fingerprint(), st.topics_menu and st.topics_keywords]

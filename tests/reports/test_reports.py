@@ -233,8 +233,8 @@ def test_missing_database_is_a_clear_error(tmp_path):
 
 def test_subscriber_headline(con, period):
     assert _values(subscriptions.headline(con, period)) == {
-        "active": 6, "subscribed": 8, "unsubscribed": 1, "pending": 1, "blocked": 1,
-        "near_misses": 5}
+        "active": 6, "paused": 0, "subscribed": 8, "unsubscribed": 1, "pending": 1,
+        "blocked": 1, "near_misses": 5}
     assert subscriptions.unreadable_log_lines(con) == 1
 
 

@@ -6,7 +6,7 @@ import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
@@ -243,20 +243,26 @@ NUMBERS = ["393330000001", "393330000002", "393330000003"]
 @given(st.lists(st.tuples(st.integers(0, 2), st.integers(0, 30),
                           st.sampled_from(["MI ISCRIVO", "MI CANCELLO", "ciao"])),
                 max_size=25))
+@example([(0, 0, "MI ISCRIVO"), (0, 1, "MI CANCELLO"), (0, 2, "MI ISCRIVO"),  # same notice
+          (1, 0, "MI ISCRIVO"), (1, 1, "MI CANCELLO"), (1, 20, "MI ISCRIVO")])  # a new one
 def test_sql_and_python_replays_agree(tmp_path_factory, history):
     """Everyone without decisions goes through the SQL replay; a decision that
-    changes nothing (approve before anything happened) sends them through Python."""
+    changes nothing (approve before anything happened) sends them through Python.
+    A new privacy notice comes into force halfway: a returner under the notice of
+    their welcome gets the short reply, under another the welcome, in both."""
     root = tmp_path_factory.mktemp("replay")
     (root / "logs").mkdir()
-    write(root / "logs" / "a.jsonl", [
-        message(NUMBERS[who], f"wamid.{n:03d}", T0 + 60 * minute, text)
-        for n, (who, minute, text) in enumerate(history)])
+    (root / "empty").mkdir()
+    write(root / "logs" / "a.jsonl", [  # 6 hours apart: the history spans 7.5 days
+        message(NUMBERS[who], f"wamid.{n:03d}", T0 + 6 * 3600 * step, text)
+        for n, (who, step, text) in enumerate(history)])
     (root / "noop.txt").write_text("".join(
         f"2000-01-01T00:00:00+00:00 approve {citizen_id(n)}\n" for n in NUMBERS))
-    common = {"webhook_logs": str(root / "logs"), "subscribe_keywords": ["MI ISCRIVO"],
-              "unsubscribe_keywords": ["MI CANCELLO"]}
-    sync(load_settings(database=root / "sql.duckdb", decisions_file=root / "none.txt",
-                       **common))
-    sync(load_settings(database=root / "py.duckdb", decisions_file=root / "noop.txt",
-                       **common))
+    common = {"subscribe_keywords": ["MI ISCRIVO"], "unsubscribe_keywords": ["MI CANCELLO"],
+              "now": datetime(2024, 4, 10, 12, 0, tzinfo=UTC)}
+    for db, decisions in (("sql.duckdb", "none.txt"), ("py.duckdb", "noop.txt")):
+        for logs, notice in (("empty", "2024-03-01"), ("logs", "2024-03-24")):
+            sync(load_settings(database=root / db, decisions_file=root / decisions,
+                               webhook_logs=str(root / logs), privacy_notice_date=notice,
+                               **common))
     assert state(root / "sql.duckdb") == state(root / "py.duckdb")

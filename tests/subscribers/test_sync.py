@@ -113,7 +113,8 @@ def test_sample_logs(town, monkeypatch):
     assert summary.states == {"active": 38, "unsubscribed": 3}
     assert summary.malformed == {"truncated": 1}
     assert summary.kinds["near_miss"] == 2
-    assert summary.welcome == 42 and summary.goodbye == 4
+    # one citizen left and came back under the same privacy notice: a short reply
+    assert (summary.welcome, summary.rejoined, summary.goodbye) == (41, 1, 4)
     assert summary.errors == 1
     assert summary.duplicates == 1  # Meta delivered one POST twice
     # a reaction and an image are recorded and ignored
@@ -214,6 +215,14 @@ EVENTS = [
             extra={"interactive": {"type": "list_reply", "list_reply": {
                 "id": "banditore:topic:eventi", "title": "Eventi"}}}),
     message("393330000001", "wamid.a4", T0 + 130, "MI CANCELLO EVENTI"),
+    # pause and resume, each twice, and a pause before subscribing (changes nothing)
+    message("393330000005", "wamid.e0", T0, "PAUSA"),
+    message("393330000005", "wamid.e1", T0 + 20, "MI ISCRIVO"),
+    message("393330000005", "wamid.e2", T0 + 40, "Pausa"),
+    message("393330000005", "wamid.e3", T0 + 40, "pausa!"),
+    message("393330000005", "wamid.e4", T0 + 70, "RIPRENDI"),
+    message("393330000005", "wamid.e5", T0 + 80, "riprendi"),
+    message("393330000005", "wamid.e6", T0 + 90, "PAUSA"),
     status("wamid.out1", "read", T0 + 300),
     status("wamid.out1", "delivered", T0 + 200),
     status("wamid.out1", "sent", T0 + 100),
@@ -270,8 +279,9 @@ def test_leaving_and_coming_back(town):
     db = town / "subscribers.duckdb"
     assert query(db, "SELECT to_state FROM subscriber_events ORDER BY ts") == [
         ("active",), ("unsubscribed",), ("active",)]
-    assert query(db, "SELECT delivery_id FROM deliveries ORDER BY 1") == [
-        ("g:wamid.2",), ("w:wamid.1",), ("w:wamid.3",)]
+    # back under the privacy notice of the welcome: "di nuovo iscritto", not the welcome
+    assert query(db, "SELECT delivery_id, kind FROM deliveries ORDER BY 1") == [
+        ("d:wamid.3", "rejoined"), ("g:wamid.2", "goodbye"), ("w:wamid.1", "welcome")]
     assert query(db, "SELECT count(*) FROM consents") == [(2,)]
 
 
