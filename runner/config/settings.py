@@ -32,6 +32,7 @@ from .parts import (
     CapCategories,
     CapLevelsByUrgency,
     LifecycleLabels,
+    ReceiverSettings,
     TemplateConfig,
     TimeZone,
     TopicTexts,
@@ -40,7 +41,7 @@ from .parts import (
 from .sources import DotEnvSource, PyprojectSource
 
 
-class Settings(BaseSettings):
+class Settings(BaseSettings, ReceiverSettings):
     model_config = SettingsConfigDict(
         env_prefix="BANDITORE_",
         env_file=".env",
@@ -69,14 +70,6 @@ class Settings(BaseSettings):
     whatsapp_phone_number_id: str = ""
     whatsapp_api_base: str = "https://graph.facebook.com"
     whatsapp_api_version: str = "v25.0"
-    whatsapp_app_secret: SecretStr | None = None
-    whatsapp_verify_token: SecretStr | None = None
-    # --- the receiver asks GitHub for a send run (runner.webhook.dispatch) ----------
-    # The town's repository ("owner/name") and a fine-grained token limited to it
-    # (Actions: read and write). Unset: no dispatch, the schedule alone.
-    github_repository: str = Field("", pattern=r"^([\w.-]+/[\w.-]+)?$")
-    github_dispatch_token: SecretStr | None = None
-    github_api_base: str = "https://api.github.com"  # GitHub Enterprise: its API address
     rate_per_second: float = Field(80, gt=0, le=1000)
     # DuckDB's memory during `send` (see runner.send.manager): flat whatever the queue.
     send_memory_mb: int = Field(128, ge=1)
