@@ -6,9 +6,12 @@ maximum) of an unauthenticated body is read first. Unbounded, 20 clients each
 sending 3 MB slowly took the receiver from 36 to 96 MB. So, per process:
 
 - a body announcing more than :data:`MAX_BODY` is refused (413) unread;
-- the bodies being read may hold :data:`IN_FLIGHT` bytes together: one that does
-  not fit is refused at once with 503 (Meta sends it again later), unread, so a
-  crowd of large slow bodies costs at most that much memory;
+- the large bodies being read (over :data:`SMALL_BODY`) may hold
+  :data:`IN_FLIGHT` bytes together: one that does not fit is refused at once with
+  503 (Meta sends it again later), unread, so a crowd of large slow bodies costs
+  at most that much memory. Small bodies, nearly every webhook Meta sends, are not
+  counted, so a crowd of large ones cannot keep them out; each costs at most
+  :data:`SMALL_BODY` for at most the time below;
 - a body must arrive within :data:`BODY_SECONDS` (408 otherwise). Each read of
   the connection also gives up after that long without a byte: the built-in
   server sets it on its sockets, and :func:`install_read_timeout` on gunicorn's,
@@ -26,7 +29,8 @@ import time
 from collections.abc import Callable
 
 MAX_BODY = 3 * 1024 * 1024  # Meta's webhook payloads are at most 3 MB
-IN_FLIGHT = 4 * MAX_BODY  # bytes of unauthenticated bodies held at once, per process
+SMALL_BODY = 64 * 1024  # a status or a message; Meta's batches are the large ones
+IN_FLIGHT = 4 * MAX_BODY  # bytes of large unauthenticated bodies held at once, per process
 BODY_SECONDS = 10.0
 _READ_CHUNK = 64 * 1024
 
@@ -62,7 +66,7 @@ class BodyReader:
         self.seconds = seconds
         self._clock = clock
         self._lock = threading.Lock()
-        self.held = 0  # bytes reserved by the bodies being read
+        self.held = 0  # bytes reserved by the large bodies being read
 
     def read(self, environ: dict) -> bytearray:
         length = environ.get("CONTENT_LENGTH", "")
@@ -71,15 +75,16 @@ class BodyReader:
         size = content_length(length)
         if size > MAX_BODY:
             raise Rejected("413 Content Too Large", f"body of {size} bytes")
+        counted = size if size > SMALL_BODY else 0
         with self._lock:
-            if self.held + size > self.in_flight:
-                raise Rejected("503 Service Unavailable", "too many bodies in flight")
-            self.held += size
+            if self.held + counted > self.in_flight:
+                raise Rejected("503 Service Unavailable", "too many large bodies in flight")
+            self.held += counted
         try:
             return self._read(environ["wsgi.input"], size)
         finally:
             with self._lock:
-                self.held -= size
+                self.held -= counted
 
     def _read(self, stream, size: int) -> bytearray:
         # One buffer of the announced size, filled in place: no list of chunks
@@ -119,5 +124,5 @@ def install_read_timeout(worker, seconds: float = BODY_SECONDS) -> None:
     worker.handle = handle_with_timeout
 
 
-__all__ = ["BODY_SECONDS", "IN_FLIGHT", "MAX_BODY", "BodyReader", "Rejected", "content_length",
-           "install_read_timeout"]
+__all__ = ["BODY_SECONDS", "IN_FLIGHT", "MAX_BODY", "SMALL_BODY", "BodyReader", "Rejected",
+           "content_length", "install_read_timeout"]

@@ -80,17 +80,20 @@ class Dispatcher:
 
     ``clock`` (wall time: the ledger is shared between processes) and ``sleep``
     (tenacity's waits between attempts) are injectable; a test that moves its
-    clock calls :meth:`nudge` so the thread looks at it again.
+    clock calls :meth:`nudge` so the thread looks at it again. ``attempt_seconds``
+    bounds the retries of one claim (tenacity's own clock: real time).
     """
 
     def __init__(self, github: GitHubActions, ledger: SharedLedger, *,
                  window: float = WINDOW, heartbeat: float = HEARTBEAT,
+                 attempt_seconds: float = ATTEMPT_SECONDS,
                  clock: Callable[[], float] = time.time,
                  sleep: Callable[[float], None] = time.sleep):
         self.github = github
         self.ledger = ledger
         self.window = window
         self.heartbeat = heartbeat
+        self.attempt_seconds = attempt_seconds
         self._clock = clock
         self._sleep = sleep
         self._cond = threading.Condition()
@@ -163,7 +166,7 @@ class Dispatcher:
         why = "heartbeat" if claim.heartbeat else f"{waiting} new message(s)"
         retrying = Retrying(retry=retry_if_exception(_transient),
                             wait=wait_exponential(multiplier=1, max=8),
-                            stop=stop_after_delay(ATTEMPT_SECONDS), sleep=self._sleep,
+                            stop=stop_after_delay(self.attempt_seconds), sleep=self._sleep,
                             before_sleep=_log_retry, reraise=True)
         try:
             ref = retrying(self._enable_and_dispatch)
