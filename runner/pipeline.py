@@ -43,7 +43,7 @@ def run(settings: Settings, environ: Mapping[str, str],
     if text.strip():
         emit(text)
     emit(t("send.run-sync"))
-    emit("\n".join(sync(settings).lines_text()))
+    emit("\n".join(sync(settings, environ=environ).lines_text()))
     emit(t("send.run-send"))
     summary = send(settings, result.valid, environ=environ)
     emit(report(summary))
