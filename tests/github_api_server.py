@@ -1,7 +1,10 @@
 """A real HTTP server on 127.0.0.1 that answers like GitHub's REST API, for the four
 calls the receiver's dispatcher makes (runner/webhook/github.py).
 
-Used by tests/webhook/test_dispatch.py (in a thread) and bench/dispatch.py.
+Used by tests/webhook/test_dispatch.py (in a thread) and bench/dispatch.py (as a
+process: ``python tests/github_api_server.py`` prints its base URL, then one JSON
+line per call, ``{"kind": ..., "at": <time.monotonic()>}``, until stopped; the
+monotonic clock is the machine's, so the bench compares it with its own).
 
 - ``GET /repos/{owner}/{name}``: ``{"default_branch": ...}``.
 - ``GET /repos/{owner}/{name}/actions/workflows/{file}``: ``{"state": ...}``.
@@ -46,6 +49,7 @@ class GitHubApiServer:
         self.state = state
         self.outage: str | None = None
         self.fail_next = 0
+        self.on_call = None  # called with each Call as it arrives
         self.calls: list[Call] = []
         self._lock = threading.Lock()
         self._release = threading.Event()  # ends every hanging answer
@@ -128,8 +132,11 @@ class GitHubApiServer:
                 length = int(self.headers.get("Content-Length") or 0)
                 raw = self.rfile.read(length) if length else b""
                 body = json.loads(raw) if raw else {}
+                call = Call(self.command, self.path, body, time.monotonic())
                 with server._lock:
-                    server.calls.append(Call(self.command, self.path, body, time.monotonic()))
+                    server.calls.append(call)
+                if server.on_call:
+                    server.on_call(call)
                 status, answer = server._answer(self.command, self.path,
                                                 self.headers.get("Authorization", ""), body)
                 data = json.dumps(answer).encode() if answer is not None else b""
@@ -143,6 +150,12 @@ class GitHubApiServer:
                     pass  # the client gave up waiting (a hanging outage)
 
             do_GET = do_POST = do_PUT = _serve
+
+            def handle(self):
+                try:
+                    super().handle()
+                except (BrokenPipeError, ConnectionResetError):
+                    pass  # a client that went away (a receiver stopped, a timeout)
 
             def log_message(self, *args):  # quiet
                 pass
@@ -158,3 +171,22 @@ def _kind(call: Call) -> str:
     if "/actions/workflows/" in call.path:
         return "state"
     return "repo"
+
+
+def main() -> None:
+    server = GitHubApiServer()
+
+    def report(call: Call) -> None:
+        print(json.dumps({"kind": _kind(call), "at": call.at}), flush=True)
+
+    server.on_call = report
+    with server:
+        print(server.base, flush=True)
+        try:
+            threading.Event().wait()
+        except KeyboardInterrupt:
+            pass
+
+
+if __name__ == "__main__":
+    main()

@@ -22,9 +22,9 @@ Both servers check the raw ``Content-Length`` lines with :func:`length_lines_ok`
   missing or wrong), JSON in UTF-8 that Python can parse (400; nesting deeper
   than its recursion limit included). Nothing is written for a rejected
   request. An accepted body goes to the :class:`~runner.webhook.logwriter.LogWriter` and
-  the ``200`` is sent only once its line is on disk. A citizen's message then
-  pokes the :class:`~runner.webhook.dispatch.Dispatcher`, if GitHub dispatch is
-  configured, which asks GitHub for a run on a thread of its own.
+  the ``200`` is sent only once its line is on disk. Once that answer is sent,
+  a citizen's message pokes the :class:`~runner.webhook.dispatch.Dispatcher`, if
+  GitHub dispatch is configured, which asks GitHub for a run on a thread of its own.
 
 What a line holds: the raw body bytes exactly as Meta sent them, whenever they
 are one line (Meta's bodies are compact JSON, so in practice always): the
@@ -61,6 +61,7 @@ log = logging.getLogger("banditore.webhook")
 
 RESERIALISED_KEY = "banditore_reserialised"
 HEALTH_PATH = "/healthz"
+_POKE = "banditore.dispatch"  # environ key: this request's message asks for a run
 
 
 class WebhookApp:
@@ -98,6 +99,8 @@ class WebhookApp:
             log.info("%s rejected (%s): %s", method, exc.status[:3], exc.reason)
         headers.append(("Content-Length", str(len(body))))
         start_response(status, headers)
+        if environ.get(_POKE):
+            return _ThenPoke(body, self.dispatcher)
         return [body]
 
     def _health(self) -> bytes:
@@ -131,7 +134,7 @@ class WebhookApp:
             # Not acknowledged: Meta retries, and nothing is lost.
             raise Rejected("503 Service Unavailable", f"log: {exc.strerror}") from None
         if self.dispatcher is not None and carries_message(parsed):
-            self.dispatcher.poke()  # memory only: GitHub is called from its own thread
+            environ[_POKE] = True
         return b"OK"
 
     def _signed(self, raw: bytes, header: str | None) -> bool:
@@ -141,6 +144,22 @@ class WebhookApp:
         # WSGI gives header values as latin-1 strings; compare bytes in constant time.
         given = header.strip().lower().encode("latin-1", "replace")
         return hmac.compare_digest(expected.encode(), given)
+
+
+class _ThenPoke:
+    """The answer's body; closing it, which a WSGI server does once the answer is
+    sent, pokes the dispatcher: Meta gets its 200 first, and the dispatcher's
+    thread (memory only, then GitHub) never competes with the answer."""
+
+    def __init__(self, body: bytes, dispatcher: Dispatcher):
+        self._body = body
+        self._dispatcher = dispatcher
+
+    def __iter__(self):
+        yield self._body
+
+    def close(self) -> None:
+        self._dispatcher.poke()
 
 
 _LENGTH_LINE = re.compile(rb"content-length: ?[0-9]+", re.IGNORECASE)

@@ -5,8 +5,8 @@ every 15 minutes on paper, later when GitHub is busy, never once GitHub has
 disabled the schedule of a public repository left quiet for 60 days.
 
 :meth:`Dispatcher.poke` is all a request does: it counts the message in memory
-and wakes the dispatcher's thread, after the webhook's line is on disk and
-before its ``200`` goes back. Everything that talks to GitHub happens on that
+and wakes the dispatcher's thread, once the webhook's line is on disk and its
+``200`` has been sent (the receiver pokes when the server closes the answer). Everything that talks to GitHub happens on that
 thread, so GitHub's answers never hold a request, and an outage of GitHub never
 loses or delays a webhook line. The thread (one per process, started again in a
 forked child, like the log writer's) records the messages in the ledger every
