@@ -6,16 +6,15 @@ disabled the schedule of a public repository left quiet for 60 days.
 
 :meth:`Dispatcher.poke` is all a request does: it counts the message in memory
 and wakes the dispatcher's thread, once the webhook's line is on disk and its
-``200`` has been sent (the receiver pokes when the server closes the answer). Everything that talks to GitHub happens on that
-thread, so GitHub's answers never hold a request, and an outage of GitHub never
-loses or delays a webhook line. The thread (one per process, started again in a
-forked child, like the log writer's) records the messages in the ledger every
-process shares (:mod:`.coalesce`, which decides when), and, when its process
-claims a dispatch:
+``200`` has been sent (the receiver pokes when the server closes the answer).
+Everything that talks to GitHub happens on that thread, so GitHub's answers
+never hold a request, and an outage of GitHub never loses or delays a webhook
+line. The thread (one per process, started again in a forked child, like the log
+writer's) records the messages in the ledger every process shares
+(:mod:`.coalesce`, which decides when), and, when its process claims a dispatch:
 
 1. reads the workflow's state; ``disabled_inactivity`` is turned back on first
-   (``disabled_manually`` is staff's choice and left alone: logged, not retried
-   until the next message or heartbeat);
+   (``disabled_manually`` is staff's choice and left alone: a refusal, logged);
 2. dispatches the send workflow on the default branch.
 
 A call that fails for a reason that may pass (no answer, 5xx, 429, a rate limit)
