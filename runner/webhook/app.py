@@ -48,14 +48,17 @@ import logging
 import re
 from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import parse_qs
 
 from ..config import Settings, load_settings
 from ..errors import ConfigError
 from ..messages import t
 from .body import MAX_BODY, BodyReader, Rejected, content_length
-from .dispatch import Dispatcher, carries_message, dispatcher_for
 from .logwriter import LogWriter, logs_folder
+
+if TYPE_CHECKING:
+    from .dispatch import Dispatcher
 
 log = logging.getLogger("banditore.webhook")
 
@@ -133,7 +136,7 @@ class WebhookApp:
         except OSError as exc:
             # Not acknowledged: Meta retries, and nothing is lost.
             raise Rejected("503 Service Unavailable", f"log: {exc.strerror}") from None
-        if self.dispatcher is not None and carries_message(parsed):
+        if self.dispatcher is not None and self.dispatcher.wants_run(parsed):
             environ[_POKE] = True
         return b"OK"
 
@@ -238,9 +241,15 @@ def create_app(settings: Settings | None = None) -> WebhookApp:
                             names=", ".join(missing)))
     folder = logs_folder(settings.webhook_logs)
     _check_writable(folder, settings.language)
-    dispatcher = dispatcher_for(settings, folder)
-    if dispatcher is not None:
+    dispatcher = None
+    if settings.github_repository or settings.github_dispatch_token is not None:
+        # Imported only then: its HTTPS client and tenacity cost a worker 4 MB.
+        from .dispatch import dispatcher_for
+
+        dispatcher = dispatcher_for(settings, folder)
         dispatcher.start()  # the daily heartbeat runs even if nobody writes
+    else:
+        log.info("no GitHub dispatch configured: replies wait for the scheduled run")
     return WebhookApp(secret, token, LogWriter(folder), dispatcher)
 
 

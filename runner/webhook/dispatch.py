@@ -101,6 +101,10 @@ class Dispatcher:
         self._pid: int | None = None
 
     # --- called by requests: memory only, never blocks -----------------------
+    @staticmethod
+    def wants_run(body) -> bool:
+        return carries_message(body)
+
     def poke(self) -> None:
         """A citizen's message was logged: a run should follow."""
         with self._cond:
@@ -193,14 +197,11 @@ def _log_retry(state) -> None:
                 state.next_action.sleep)
 
 
-def dispatcher_for(settings: Settings, folder: Path) -> Dispatcher | None:
-    """The dispatcher the settings ask for, its ledger in the logs ``folder``;
-    None without a repository and a token (the schedule alone)."""
+def dispatcher_for(settings: Settings, folder: Path) -> Dispatcher:
+    """The dispatcher the settings ask for, its ledger in the logs ``folder``.
+    Both the repository and the token are needed: half of them is an error."""
     token = settings.github_dispatch_token
     repository = settings.github_repository
-    if not repository and token is None:
-        log.info("no GitHub dispatch configured: replies wait for the scheduled run")
-        return None
     if not repository or token is None:
         missing = "BANDITORE_GITHUB_DISPATCH_TOKEN" if repository else "BANDITORE_GITHUB_REPOSITORY"
         raise ConfigError(t("webhook.dispatch-incomplete", settings.language, missing=missing))

@@ -115,7 +115,7 @@ def served(tmp_path, github):
     logs.mkdir()
     clock = FakeClock()
     slept: list[float] = []
-    dispatcher = Dispatcher(GitHubActions(github.base, REPOSITORY, TOKEN, timeout=(2, 1)),
+    dispatcher = Dispatcher(GitHubActions(github.base, REPOSITORY, TOKEN, timeout=1.0),
                             SharedLedger(logs), clock=clock, sleep=slept.append,
                             attempt_seconds=1.0)
     dispatcher.slept = slept
