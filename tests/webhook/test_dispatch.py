@@ -308,6 +308,32 @@ def test_workers_sharing_the_logs_folder_coalesce_together(tmp_path, github):
     assert ledger(logs)["covered"] == ledger(logs)["seen"] == 40
 
 
+def test_the_documented_gunicorn_deployment_coalesces_across_its_workers(tmp_path, github):
+    """gunicorn, gevent, two workers: 100 keywords at once start one dispatch (the
+    next may come only when the window ends, a minute later)."""
+    pytest.importorskip("gevent", reason="the receiver extra is not installed")
+    from .slow_clients import start_gunicorn, stop
+
+    logs = tmp_path / "webhook-logs"
+    logs.mkdir()
+    proc, url = start_gunicorn(logs, SECRET, VERIFY, env={
+        "BANDITORE_GITHUB_REPOSITORY": REPOSITORY, "BANDITORE_GITHUB_DISPATCH_TOKEN": TOKEN,
+        "BANDITORE_GITHUB_API_BASE": github.base})
+    try:
+        with ThreadPoolExecutor(8) as pool:
+            answers = list(pool.map(lambda i: post(url, keyword(i)), range(100)))
+        assert answers == [200] * 100
+        assert len(github.wait_for(1, seconds=5)) == 1
+        deadline = time.monotonic() + 5  # every worker has recorded what it saw
+        while ledger(logs)["seen"] < 100 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert ledger(logs)["seen"] == 100
+        assert len(github.dispatches()) == 1
+    finally:
+        stop(proc)
+    assert lines(logs) == 100
+
+
 # --- configuration -----------------------------------------------------------------
 
 
