@@ -21,6 +21,12 @@ of lines on disk must equal the number of 200s.
    (``gunicorn -c python:runner.webhook.gunicorn_conf``, gevent workers).
    Target for the documented one: p99 < 1 s, no errors.
 
+4. **Large slow bodies.** ``--big N`` (default 20) clients each announce a 3 MB
+   body, send all of it but the last byte and hold it. The receiver's resident
+   memory before and at its peak, side by side: with the caps of
+   runner/webhook/body.py, and without them (the same receiver with an unlimited
+   budget and time, as before the caps).
+
     .venv/bin/python bench/receiver.py                 # 240/s for 20 s, then the ceiling
     .venv/bin/python bench/receiver.py --rate 480 --seconds 10 --logs /var/tmp/x
 """
@@ -83,12 +89,87 @@ server.serve_forever()
 """
 
 
-def start_receiver(logs: Path, fsync_ms: float) -> tuple[subprocess.Popen, str, int]:
+# The receiver with its body caps (argv[1] == "capped") or without them.
+BODIES = """
+import sys
+from runner.webhook.app import create_app
+from runner.webhook.body import BodyReader
+from runner.webhook.server import make_server
+app = create_app()
+if sys.argv[1] != "capped":
+    app.bodies = BodyReader(in_flight=10**12, seconds=10**6)
+server = make_server(app, "127.0.0.1", 0)
+print(f"listening on http://127.0.0.1:{server.server_address[1]}/", flush=True)
+server.serve_forever()
+"""
+
+
+def rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def hold_big_body(host: str, port: int, size: int, release: threading.Event) -> None:
+    """Announce ``size`` bytes, send all but the last, hold until ``release``."""
+    import socket
+
+    sock = socket.create_connection((host, port), timeout=30)
+    try:
+        sock.sendall(f"POST / HTTP/1.1\r\nHost: x\r\nX-Hub-Signature-256: sha256={'0' * 64}"
+                     f"\r\nContent-Length: {size}\r\n\r\n".encode())
+        sock.sendall(b" " * (size - 1))
+    except OSError:
+        pass  # refused (503) and closed while sending: nothing held
+    release.wait()
+    sock.close()
+
+
+def big_bodies(count: int) -> None:
+    from runner.webhook.body import MAX_BODY
+
+    print(f"\n{count} clients each holding a 3 MB body but its last byte (built-in server):")
+    for label in ("uncapped", "capped"):
+        with tempfile.TemporaryDirectory(prefix="bench-receiver-") as tmp:
+            logs = Path(tmp) / "webhook-logs"
+            logs.mkdir()
+            proc, host, port = start_receiver(logs, 0, [sys.executable, "-c", BODIES, label])
+            try:
+                time.sleep(0.5)
+                before = rss_mb(proc.pid)
+                release = threading.Event()
+                clients = [threading.Thread(target=hold_big_body,
+                                            args=(host, port, MAX_BODY, release))
+                           for _ in range(count)]
+                for client in clients:
+                    client.start()
+                peak, until = before, time.monotonic() + 4
+                while time.monotonic() < until:
+                    peak = max(peak, rss_mb(proc.pid))
+                    time.sleep(0.05)
+                release.set()
+                for client in clients:
+                    client.join()
+            finally:
+                proc.terminate()
+                proc.wait(15)
+                proc.stdout.close()
+        print(f"  {label:9s} {before:6.1f} MB before, {peak:6.1f} MB at the peak "
+              f"(+{peak - before:.1f} MB)")
+        if label == "uncapped":
+            grown = peak - before
+        else:
+            print(f"  growth capped / uncapped: {(peak - before) / grown:.2f}")
+
+
+def start_receiver(logs: Path, fsync_ms: float,
+                   command: list[str] | None = None) -> tuple[subprocess.Popen, str, int]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("BANDITORE_")}
     env.update(PYTHONPATH=str(ROOT), BANDITORE_WHATSAPP_APP_SECRET=SECRET,
                BANDITORE_WHATSAPP_VERIFY_TOKEN="bench", BANDITORE_WEBHOOK_LOGS=str(logs))
-    command = [sys.executable, "-m", "runner", "webhook", "serve", "--host", "127.0.0.1",
-               "--port", "0"]
+    command = command or [sys.executable, "-m", "runner", "webhook", "serve", "--host",
+                          "127.0.0.1", "--port", "0"]
     if fsync_ms:
         command = [sys.executable, "-c", SLOW_DISK, str(fsync_ms)]
     proc = subprocess.Popen(command,
@@ -217,7 +298,14 @@ def main() -> int:
                         help="make each fsync this much slower, to see group commit at work")
     parser.add_argument("--slow", type=int, default=1000,
                         help="slow clients held open in the last phase (0: skip it)")
+    parser.add_argument("--big", type=int, default=20,
+                        help="clients holding a 3 MB body, capped and not (0: skip it)")
+    parser.add_argument("--only-big", action="store_true", help="run the --big phase alone")
     args = parser.parse_args()
+    if args.big:
+        big_bodies(args.big)
+    if args.only_big:
+        return 0
     if args.slow:
         slow_clients(args.slow)
 

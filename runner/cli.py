@@ -145,7 +145,7 @@ def add_sync(commands):
 def _sync(args, settings: Settings) -> int:
     from .subscribers.sync import sync
 
-    print("\n".join(sync(settings, rebuild=args.rebuild).lines_text()))
+    print("\n".join(sync(settings, rebuild=args.rebuild, environ=os.environ).lines_text()))
     return 0
 
 

@@ -40,7 +40,7 @@ def run(settings: Settings, environ: Mapping[str, str],
     # Sync before validating: the template states validate and send decide on are
     # the ones this sync stored (validating first used the previous run's).
     emit(t("send.run-sync"))
-    emit("\n".join(sync(settings).lines_text()))
+    emit("\n".join(sync(settings, environ=environ).lines_text()))
     result = check(settings)
     fmt = "github" if environ.get("GITHUB_ACTIONS") == "true" else "text"
     text = publish(result, settings, fmt, environ)

@@ -86,3 +86,39 @@ def test_clock_override_is_timezone_aware(town, monkeypatch):
     monkeypatch.setenv("BANDITORE_NOW", "2024-03-28T09:00:00")
     now = load_settings().current_time()
     assert now.utcoffset().total_seconds() == 3600  # Europe/Rome in March, before DST
+
+
+@pytest.mark.parametrize("name, value", [
+    ("whatsapp_api_base", "https://graph.facebook.com.evil.example"),
+    ("telegram_api_base", "https://api.telegram.org"),  # even the default: set nowhere but env
+    ("github_api_base", "http://127.0.0.1:9"),
+    ("github_dispatch_token", "github_pat_oops"),
+])
+@pytest.mark.parametrize("where", ["pyproject.toml", ".env"])
+def test_where_the_tokens_go_is_refused_from_a_file(town, where, name, value):
+    """A merged settings change must not be able to send a token to another host."""
+    if where == ".env":
+        (town / ".env").write_text(f"BANDITORE_{name.upper()}={value}\n")
+    else:
+        text = (town / "pyproject.toml").read_text()
+        (town / "pyproject.toml").write_text(
+            text.replace("[tool.banditore]\n", f'[tool.banditore]\n{name} = "{value}"\n'))
+    with pytest.raises(ConfigError, match=f"BANDITORE_{name.upper()}"):
+        load_settings()
+
+
+def test_where_the_tokens_go_comes_from_the_environment(town, monkeypatch):
+    monkeypatch.setenv("BANDITORE_WHATSAPP_API_BASE", "http://127.0.0.1:8081")
+    monkeypatch.setenv("BANDITORE_GITHUB_API_BASE", "https://github.comune.example/api/v3")
+    monkeypatch.setenv("BANDITORE_GITHUB_REPOSITORY", "comune-esempio/banditore")
+    s = load_settings()
+    assert s.whatsapp_api_base == "http://127.0.0.1:8081"
+    assert s.github_api_base == "https://github.comune.example/api/v3"
+    assert s.github_repository == "comune-esempio/banditore"
+    assert load_settings(telegram_api_base="http://127.0.0.1:9").telegram_api_base.endswith(":9")
+
+
+def test_a_repository_is_owner_slash_name(town, monkeypatch):
+    monkeypatch.setenv("BANDITORE_GITHUB_REPOSITORY", "https://github.com/comune/banditore")
+    with pytest.raises(ConfigError, match="github_repository"):
+        load_settings()

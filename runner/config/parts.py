@@ -7,7 +7,7 @@ import zoneinfo
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr
 
 DEFAULT_CATEGORIES = [
     "emergenze",
@@ -168,3 +168,17 @@ CapCategories = Annotated[dict[str, CapCategory],
                           AfterValidator(lambda value: {**DEFAULT_CAP_CATEGORIES, **value})]
 CapLevelsByUrgency = Annotated[dict[str, CapLevels],
                                AfterValidator(lambda value: {**default_cap_levels(), **value})]
+
+
+class ReceiverSettings(BaseModel):
+    """The settings only the webhook receiver reads (runner.webhook), all from its
+    server's environment: Meta's app secret (signatures) and verify token
+    (handshake), and asking GitHub for a send run when a citizen writes
+    (runner.webhook.dispatch; without a repository and a token, the schedule alone)."""
+
+    whatsapp_app_secret: SecretStr | None = None
+    whatsapp_verify_token: SecretStr | None = None
+    # "owner/name", and a fine-grained token limited to it (Actions: read and write).
+    github_repository: str = Field("", pattern=r"^([\w.-]+/[\w.-]+)?$")
+    github_dispatch_token: SecretStr | None = None
+    github_api_base: str = "https://api.github.com"  # GitHub Enterprise: its API address

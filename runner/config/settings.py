@@ -37,6 +37,7 @@ from .parts import (
     CapLevelsByUrgency,
     LifecycleLabels,
     PhoneNumbers,
+    ReceiverSettings,
     TemplateConfig,
     TimeZone,
     TopicTexts,
@@ -45,7 +46,7 @@ from .parts import (
 from .sources import DotEnvSource, PyprojectSource
 
 
-class Settings(BaseSettings):
+class Settings(BaseSettings, ReceiverSettings):
     model_config = SettingsConfigDict(
         env_prefix="BANDITORE_",
         env_file=".env",
@@ -74,8 +75,6 @@ class Settings(BaseSettings):
     whatsapp_phone_number_id: str = ""
     whatsapp_api_base: str = "https://graph.facebook.com"
     whatsapp_api_version: str = "v25.0"
-    whatsapp_app_secret: SecretStr | None = None
-    whatsapp_verify_token: SecretStr | None = None
     rate_per_second: float = Field(80, gt=0, le=1000)
     # DuckDB's memory during `send` (see runner.send.manager): flat whatever the queue.
     send_memory_mb: int = Field(128, ge=1)

@@ -36,6 +36,7 @@ from __future__ import annotations
 import hashlib
 import json
 import time
+from collections.abc import Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -44,6 +45,7 @@ from typing import TYPE_CHECKING
 
 from .. import db
 from ..db import temp_table
+from ..errors import BanditoreError
 from ..messages import t
 from . import imports, logs, template_updates
 from .decisions import load_decisions
@@ -187,12 +189,19 @@ def _counts(d: dict[str, int]) -> str:
     return ", ".join(f"{k} {v}" for k, v in sorted(d.items()))
 
 
-def sync(settings: Settings, rebuild: bool = False) -> Summary:
-    """Read what is new in the webhook logs into the database; see the module docstring."""
+def sync(settings: Settings, rebuild: bool = False,
+         environ: Mapping[str, str] | None = None) -> Summary:
+    """Read what is new in the webhook logs into the database; see the module docstring.
+
+    In CI (``CI=true`` in ``environ``) finding no log file is an error, raised
+    before anything is written: there the logs were fetched by an earlier step,
+    and a run that went on without them would look green while nobody's message
+    was read (and a rebuilt database would have nobody to send to)."""
     started = time.perf_counter()
+    ci = (environ or {}).get("CI") == "true"
     con = db.connect(settings.database)
     try:
-        summary = _Sync(con, settings).run(rebuild)
+        summary = _Sync(con, settings, ci).run(rebuild)
     finally:
         con.close()
     if summary.compact:
@@ -203,9 +212,11 @@ def sync(settings: Settings, rebuild: bool = False) -> Summary:
 
 
 class _Sync:
-    def __init__(self, con: duckdb.DuckDBPyConnection, settings: Settings) -> None:
+    def __init__(self, con: duckdb.DuckDBPyConnection, settings: Settings,
+                 ci: bool = False) -> None:
         self.con = con
         self.settings = settings
+        self.ci = ci
         self.key = pseudonym_key(settings)
         self.decisions = load_decisions(Path(settings.decisions_file))
         self.forgotten = [d for d in self.decisions if d.action == "forget"]
@@ -232,6 +243,8 @@ class _Sync:
             p: logs.Offset(size, lines, tail) for p, size, lines, tail in
             con.execute("SELECT path, size, lines, tail FROM log_files").fetchall()}
         listing = logs.log_files(self.settings.webhook_logs)
+        if self.ci and not listing.files:
+            raise BanditoreError(t("sync.no-logs-ci", path=self.settings.webhook_logs))
         s.no_logs, s.logs, s.links = not listing.files, self.settings.webhook_logs, listing.links
         reads = [r for r in (logs.plan(p, known.get(p)) for p in listing.files) if r]
         con.execute("CREATE OR REPLACE TEMP TABLE stage_affected (citizen_id VARCHAR)")

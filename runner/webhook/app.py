@@ -16,12 +16,15 @@ Both servers check the raw ``Content-Length`` lines with :func:`length_lines_ok`
 - ``POST`` checks, in this order: a ``Content-Length`` (411 without, 413 above
   3 MB, Meta's maximum, before reading a byte of the body; 400 unless it is
   plain digits; both servers refuse any line but ``Content-Length: <digits>``
-  before the application runs), the
+  before the application runs), room for the body among those being read and
+  its arrival in time (503, 408: :mod:`.body`), the
   ``X-Hub-Signature-256`` HMAC of the raw body with the app secret (401 when
   missing or wrong), JSON in UTF-8 that Python can parse (400; nesting deeper
   than its recursion limit included). Nothing is written for a rejected
   request. An accepted body goes to the :class:`~runner.webhook.logwriter.LogWriter` and
-  the ``200`` is sent only once its line is on disk.
+  the ``200`` is sent only once its line is on disk. Once that answer is sent,
+  a citizen's message pokes the :class:`~runner.webhook.dispatch.Dispatcher`, if
+  GitHub dispatch is configured, which asks GitHub for a run on a thread of its own.
 
 What a line holds: the raw body bytes exactly as Meta sent them, whenever they
 are one line (Meta's bodies are compact JSON, so in practice always): the
@@ -45,39 +48,37 @@ import logging
 import re
 from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import parse_qs
 
 from ..config import Settings, load_settings
 from ..errors import ConfigError
 from ..messages import t
+from .body import MAX_BODY, BodyReader, Rejected, content_length
 from .logwriter import LogWriter, logs_folder
+
+if TYPE_CHECKING:
+    from .dispatch import Dispatcher
 
 log = logging.getLogger("banditore.webhook")
 
-MAX_BODY = 3 * 1024 * 1024  # Meta's webhook payloads are at most 3 MB
 RESERIALISED_KEY = "banditore_reserialised"
 HEALTH_PATH = "/healthz"
-_READ_CHUNK = 64 * 1024
-
-
-class Rejected(Exception):
-    """A request that is refused with ``status``; ``reason`` is for the log only."""
-
-    def __init__(self, status: str, reason: str):
-        super().__init__(reason)
-        self.status = status
-        self.reason = reason
+_POKE = "banditore.dispatch"  # environ key: this request's message asks for a run
 
 
 class WebhookApp:
     """The WSGI application. Build it with :func:`create_app`."""
 
-    def __init__(self, app_secret: bytes, verify_token: bytes, log: LogWriter):
+    def __init__(self, app_secret: bytes, verify_token: bytes, log: LogWriter,
+                 dispatcher: Dispatcher | None = None, bodies: BodyReader | None = None):
         if not app_secret or not verify_token:
             raise ValueError("the app secret and the verify token must not be empty")
         self._secret = app_secret
         self._verify_token = verify_token
         self.log = log
+        self.dispatcher = dispatcher
+        self.bodies = bodies or BodyReader()
 
     def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
         method = environ.get("REQUEST_METHOD", "")
@@ -101,6 +102,8 @@ class WebhookApp:
             log.info("%s rejected (%s): %s", method, exc.status[:3], exc.reason)
         headers.append(("Content-Length", str(len(body))))
         start_response(status, headers)
+        if environ.get(_POKE):
+            return _ThenPoke(body, self.dispatcher)
         return [body]
 
     def _health(self) -> bytes:
@@ -124,15 +127,17 @@ class WebhookApp:
         return challenge.encode("utf-8", "surrogateescape")
 
     def _receive(self, environ: dict) -> bytes:
-        raw = _read_body(environ)
+        raw = self.bodies.read(environ)
         if not self._signed(raw, environ.get("HTTP_X_HUB_SIGNATURE_256")):
             raise Rejected("401 Unauthorized", "missing or wrong X-Hub-Signature-256")
-        line = log_line(raw)
+        parsed = _parse(raw)
         try:
-            self.log.append(line)
+            self.log.append(_line(raw, parsed))
         except OSError as exc:
             # Not acknowledged: Meta retries, and nothing is lost.
             raise Rejected("503 Service Unavailable", f"log: {exc.strerror}") from None
+        if self.dispatcher is not None and self.dispatcher.wants_run(parsed):
+            environ[_POKE] = True
         return b"OK"
 
     def _signed(self, raw: bytes, header: str | None) -> bool:
@@ -144,17 +149,20 @@ class WebhookApp:
         return hmac.compare_digest(expected.encode(), given)
 
 
-def content_length(value: str) -> int:
-    """The body size a Content-Length value announces: ASCII digits only.
+class _ThenPoke:
+    """The answer's body; closing it, which a WSGI server does once the answer is
+    sent, pokes the dispatcher: Meta gets its 200 first, and the dispatcher's
+    thread (memory only, then GitHub) never competes with the answer."""
 
-    ``int()`` alone would also take ``1_0``, ``+2``, `` 2 `` or ``٢``, which
-    other HTTP parsers (a proxy in front) read differently or refuse: two
-    readings of one request's length are how requests get smuggled.
-    Raises :class:`Rejected` (400).
-    """
-    if not (value.isascii() and value.isdigit()):
-        raise Rejected("400 Bad Request", "bad Content-Length")
-    return int(value)
+    def __init__(self, body: bytes, dispatcher: Dispatcher):
+        self._body = body
+        self._dispatcher = dispatcher
+
+    def __iter__(self):
+        yield self._body
+
+    def close(self) -> None:
+        self._dispatcher.poke()
 
 
 _LENGTH_LINE = re.compile(rb"content-length: ?[0-9]+", re.IGNORECASE)
@@ -186,24 +194,6 @@ def length_lines_ok(lines: Iterable[bytes]) -> bool:
     return True
 
 
-def _read_body(environ: dict) -> bytes:
-    length = environ.get("CONTENT_LENGTH", "")
-    if not length:
-        raise Rejected("411 Length Required", "no Content-Length")
-    size = content_length(length)
-    if size > MAX_BODY:
-        raise Rejected("413 Content Too Large", f"body of {size} bytes")
-    stream = environ["wsgi.input"]
-    chunks, left = [], size
-    while left:
-        chunk = stream.read(min(left, _READ_CHUNK))
-        if not chunk:
-            raise Rejected("400 Bad Request", "body shorter than Content-Length")
-        chunks.append(chunk)
-        left -= len(chunk)
-    return b"".join(chunks)
-
-
 def _no_constants(name: str):
     raise ValueError(f"{name} is not JSON")
 
@@ -213,13 +203,20 @@ def log_line(raw: bytes) -> bytes:
 
     Raises :class:`Rejected` (400) when the body is not JSON in UTF-8.
     """
+    return _line(raw, _parse(raw))
+
+
+def _parse(raw: bytes):
     try:
-        parsed = json.loads(raw.decode("utf-8"), parse_constant=_no_constants)
+        return json.loads(raw.decode("utf-8"), parse_constant=_no_constants)
     except (UnicodeDecodeError, ValueError):
         raise Rejected("400 Bad Request", "not JSON in UTF-8") from None
     except RecursionError:
         # Nested deeper than Python's parser goes (Meta nests five levels).
         raise Rejected("400 Bad Request", "JSON nested too deep") from None
+
+
+def _line(raw: bytes, parsed) -> bytes:
     if b"\n" not in raw and b"\r" not in raw:
         return raw + b"\n"
     record = dict(parsed) if isinstance(parsed, dict) else {"body": parsed}
@@ -230,8 +227,9 @@ def log_line(raw: bytes) -> bytes:
 def create_app(settings: Settings | None = None) -> WebhookApp:
     """The receiver configured from the settings (environment, .env, pyproject.toml).
 
-    Refuses to start without the app secret and the verify token, and without
-    a logs folder it can write to.
+    Refuses to start without the app secret and the verify token, without
+    a logs folder it can write to, and with only half of GitHub dispatch's
+    settings (a repository without a token, or the reverse).
     """
     settings = settings or load_settings()
     secret = _secret_value(settings.whatsapp_app_secret)
@@ -243,7 +241,16 @@ def create_app(settings: Settings | None = None) -> WebhookApp:
                             names=", ".join(missing)))
     folder = logs_folder(settings.webhook_logs)
     _check_writable(folder, settings.language)
-    return WebhookApp(secret, token, LogWriter(folder))
+    dispatcher = None
+    if settings.github_repository or settings.github_dispatch_token is not None:
+        # Imported only then: its HTTPS client and tenacity cost a worker 4 MB.
+        from .dispatch import dispatcher_for
+
+        dispatcher = dispatcher_for(settings, folder)
+        dispatcher.start()  # the daily heartbeat runs even if nobody writes
+    else:
+        log.info("no GitHub dispatch configured: replies wait for the scheduled run")
+    return WebhookApp(secret, token, LogWriter(folder), dispatcher)
 
 
 def _secret_value(secret) -> bytes:

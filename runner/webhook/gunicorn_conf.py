@@ -13,9 +13,16 @@ group commit. Each worker holds up to ``worker_connections`` connections (and
 as many file descriptors: raise the service's LimitNOFILE above it).
 
 A Content-Length is refused (400) unless spelt ``Content-Length: <digits>``,
-as under ``webhook serve``: :mod:`.gunicorn_length` says why and how.
+as under ``webhook serve``: :mod:`.gunicorn_length` says why and how. A body
+must arrive in time, each read of a connection giving up after 10 s without a
+byte, as under ``webhook serve`` (:mod:`.body`).
+
+Do not add ``preload_app``: each worker builds the receiver itself, and with it
+its GitHub dispatcher's thread (:mod:`.dispatch`; the workers agree on when to
+dispatch through a file beside the logs).
 """
 
+from runner.webhook.body import install_read_timeout
 from runner.webhook.gunicorn_length import install
 
 worker_class = "gevent"
@@ -38,3 +45,4 @@ http_parser = "python"
 
 def post_worker_init(worker):
     install(worker)
+    install_read_timeout(worker)

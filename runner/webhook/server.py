@@ -12,6 +12,7 @@ from wsgiref.simple_server import WSGIRequestHandler, WSGIServer
 
 from ..config import Settings
 from .app import MAX_BODY, WebhookApp, create_app, length_lines_ok
+from .body import BODY_SECONDS
 
 log = logging.getLogger("banditore.webhook")
 
@@ -31,7 +32,9 @@ class ThreadingServer(socketserver.ThreadingMixIn, WSGIServer):
 class QuietHandler(WSGIRequestHandler):
     """An access log without query strings, client addresses or bodies."""
 
-    timeout = 30  # a stalled client must not hold a thread for ever
+    # A stalled client must not hold a thread for ever: each read of its headers
+    # or its body gives up after this long without a byte (runner.webhook.body).
+    timeout = BODY_SECONDS
     # HTTP/1.1 so that a client sending "Expect: 100-continue" (curl does for
     # large bodies) gets its "100 Continue" at once instead of waiting a second
     # before sending. wsgiref still serves one request per connection.

@@ -36,12 +36,13 @@ def gunicorn_env(logs: Path, secret: str, token: str) -> dict[str, str]:
 
 
 def start_gunicorn(logs: Path, secret: str, token: str, settings: list[str] = DOCUMENTED,
-                   workers: int = 2) -> tuple[subprocess.Popen, str]:
-    """gunicorn serving ``runner.webhook:create_app()`` on a free loopback port;
-    returns once every worker answers /healthz."""
+                   workers: int = 2, env: dict[str, str] | None = None
+                   ) -> tuple[subprocess.Popen, str]:
+    """gunicorn serving ``runner.webhook:create_app()`` on a free loopback port,
+    with ``env`` added to its environment; returns once every worker answers /healthz."""
     proc = subprocess.Popen(gunicorn_command(settings), cwd=logs.parent,
-                            env=gunicorn_env(logs, secret, token), stderr=subprocess.PIPE,
-                            text=True)
+                            env={**gunicorn_env(logs, secret, token), **(env or {})},
+                            stderr=subprocess.PIPE, text=True)
     url, booted = None, 0
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and booted < workers:
