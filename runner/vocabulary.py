@@ -44,12 +44,18 @@ DELIVERY_STATES = (QUEUED, SENDING, *REACHED, FAILED, SKIPPED, CANCELLED)
 STATUS_VALUES = (SENT, DELIVERED, READ, FAILED, PLAYED)
 
 # --- deliveries.error_title of a skipped delivery: why it was not made -----------------
+# (a failed one has Meta's error code and title instead). Staff read each word as
+# ``send.reason.<word>`` in the message catalogue.
 OUTSIDE_WINDOW = "outside_24h_window"        # a reply with no template, the window closed
 NO_PHONE_NUMBER = "no_phone_number"          # neither a number nor a business-scoped id
 NOT_SUBSCRIBED = "not_subscribed"            # left, asked to leave, or blocked meanwhile
 EXPIRED = "expired"                          # the announcement expired before it went out
-WELCOME_NOT_DELIVERED = "welcome_not_delivered"  # (older databases only: no longer written)
+# Older databases only: announcements once waited behind a welcome that could not go.
+# Welcome first is an order now, never a gate; the next run sends those still current.
+WELCOME_NOT_DELIVERED = "welcome_not_delivered"
 SKIP_REASONS = (OUTSIDE_WINDOW, NO_PHONE_NUMBER, NOT_SUBSCRIBED, EXPIRED, WELCOME_NOT_DELIVERED)
+# Why a member of an announcement's audience cannot be reached at all (no address).
+UNREACHABLE_REASONS = (NO_PHONE_NUMBER,)
 
 # --- subscribers.state ------------------------------------------------------------------
 PENDING, ACTIVE, UNSUBSCRIBED, REJECTED, BLOCKED = (
