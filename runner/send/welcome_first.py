@@ -22,6 +22,7 @@ from datetime import datetime
 import duckdb
 
 from ..vocabulary import NO_PHONE_NUMBER, WELCOME_NOT_DELIVERED
+from .audience import address
 
 # The announcements that never wait for a welcome and go before everything else: the
 # emergencies, their corrections and withdrawals.
@@ -47,12 +48,11 @@ def release_held_back(con: duckdb.DuckDBPyConnection, now: datetime) -> int:
     want of a number where the citizen is now reachable (a business-scoped id is an
     address): back in the queue, if the announcement is still current."""
     return con.execute(
-        """
+        f"""
         UPDATE deliveries SET state = 'queued', error_title = NULL, updated_at = $now
         WHERE kind = 'announcement' AND state = 'skipped'
           AND (error_title = $lost OR (error_title = $no_address AND citizen_id IN (
-                  SELECT citizen_id FROM citizens
-                  WHERE coalesce(nullif(wa_id, ''), nullif(user_id, '')) IS NOT NULL)))
+                  SELECT citizen_id FROM citizens c WHERE {address()} IS NOT NULL)))
           AND announcement_id IN (
               SELECT announcement_id FROM announcements
               WHERE NOT cancelled AND publish_at <= $now
