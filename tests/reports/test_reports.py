@@ -687,3 +687,16 @@ def test_report_on_the_sample_right_after_the_main_command(tmp_path, monkeypatch
         assert not [n for n in numbers if n in page]
         assert not [n for n in names if n in page]
         assert not _numbers_in(page)
+
+
+def test_skipped_deliveries_are_listed_with_their_reason(con, period, rendered):
+    from runner.reports.reasons import skip_reasons
+
+    df = skip_reasons(con, period)
+    # The one skipped of the known database was written before reasons were recorded.
+    assert df.to_dict("records") == [{"message": "avviso", "reason": None,
+                                      "meaning": t("send.reason.unknown", "it"),
+                                      "skipped": 1, "announcements": 1}]
+    page = rendered[2]["deliveries"]
+    assert t("reports.section.skipped", "it") in page
+    assert t("send.reason.unknown", "it") in page

@@ -19,6 +19,8 @@ from pathlib import Path
 import pytest
 
 from runner.cli import main
+from runner.reports import data
+from runner.reports.reasons import skip_reasons
 from tests.cloud_api_server import CloudApiServer
 from tests.send.test_send import write_announcement
 from tests.subscribers.test_sync import message, write
@@ -115,6 +117,14 @@ def test_a_first_run_over_months_old_logs_reaches_every_subscriber_with_the_emer
     assert code == 0
     assert re.search(rf"welcome\s+skipped \({reason}", shown)
     assert re.search(r"announcement\s+Allerta meteo rossa\s+sent", shown)
+    # and the deliveries report lists them, with the reason
+    con = data.open_db("subscribers.duckdb")
+    try:
+        rows = skip_reasons(con, data.resolve_period(con, now=NOW.isoformat()))
+    finally:
+        con.close()
+    assert rows[["message", "reason", "skipped"]].values.tolist() == [
+        ["benvenuto", "outside_24h_window", 300]]
 
 
 # --- (b) an outage, a returner, a newcomer ----------------------------------------------
