@@ -305,6 +305,7 @@ def test_per_announcement_counts(con, period):
     assert df.loc["2024-03-25-servizio-whatsapp", columns].tolist() == [6, 6, 5, 3, 1, 0]
     assert df.loc["2024-03-28-allerta-meteo", columns].tolist() == [6, 6, 6, 5, 0, 0]
     assert df.loc["2024-04-02-scadenza-tari", columns].tolist() == [5, 3, 2, 1, 1, 2]
+    assert df["skipped"].tolist() == [0, 0, 1]  # never sent: the skip reasons say why
 
 
 def test_announcements_outside_the_period_are_left_out(con):
