@@ -70,7 +70,9 @@ def child(args) -> dict:
     reached = next((row[2] + row[3] for row in summary.table if row[0] == SLUG), 0)
     return {"reached": reached, "rate": round(summary.rate, 1),
             "seconds": round(summary.send_elapsed, 1), "exit": summary.exit_code,
-            "skipped_welcomes": sum(n for (kind, _), n in summary.skipped_by.items()
+            # (getattr: the same script measures a checkout from before issue 20)
+            "skipped_welcomes": sum(n for (kind, _), n in getattr(summary, "skipped_by",
+                                                                  {}).items()
                                     if kind == "welcome")}
 
 
