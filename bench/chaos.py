@@ -85,7 +85,8 @@ def hear_ctrl_c() -> None:
 
 
 class Town:
-    """A copy of a prepared database with ``n`` subscribers and one announcement due."""
+    """A copy of a prepared database with ``n`` subscribers (from webhook log lines, synced:
+    bench/send.py's make_db) and one announcement due."""
 
     templates: dict[int, Path] = {}
 

@@ -10,6 +10,10 @@ plain sequential ``requests`` loop; and the outbox (no token) over all 100,000.
 Memory as the queue grows to 1,000,000 (and the history to 3,000,000) is
 bench/send_memory.py's.
 
+The subscribers come as a town's data brings them (bench/town_logs.py): webhook log
+lines (MI ISCRIVO, and the status webhooks of their welcomes, which went out) synced
+into the database, never rows written into it.
+
 Each rate is timed over a fixed window (default 25 s) rather than all 100,000
 messages (which would take 21 minutes at 80 msg/s): the engine is given
 ``max_seconds`` and leaves the rest queued, as a CI job with a time limit would.
@@ -29,8 +33,9 @@ everyone without looking at them. Then the same list for an announcement of a
 topic (the topic filter evaluated for a million, everyone passing it); then a
 million with 10 topics, each subscriber having chosen some (or everything): an
 announcement of one topic, and one of a mandatory category. Target: topic
-planning within 1.2 x the single list. Measured (2 shared CPUs, load average 8 from
-other jobs, so the ranges are wide): baseline 6.75 s (3.39-10.39); a topic's
+planning within 1.2 x the single list. Measured when the benchmark still wrote the
+subscriber rows itself (2 shared CPUs, load average 8 from other jobs, so the ranges
+are wide): baseline 6.75 s (3.39-10.39); a topic's
 announcement on the single list 6.92 s, 1.03x; 10 topics, one topic (363,837
 deliveries) 2.28 s, 0.34x; 10 topics, a mandatory category 4.71 s, 0.70x.
 """
@@ -46,11 +51,12 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
 NOW = "2024-04-03T10:00:00+02:00"
 
 
@@ -59,63 +65,76 @@ def peak_rss_mb() -> float:
 
 
 def make_db(folder: Path, subscribers: int):
-    """A database with ``subscribers`` active citizens and one announcement file due now."""
-    from runner.db import connect
+    """A town with ``subscribers`` active citizens and one announcement file due now, made
+    as a town's data makes it (bench/town_logs.py): each citizen wrote MI ISCRIVO three
+    days ago and their welcome went out (its status webhook is in the logs), then
+    ``sync`` and a run with nothing due (which settles the welcomes from the logs)."""
+    import town_logs
 
-    ann = folder / "announcements" / "2024"
-    ann.mkdir(parents=True, exist_ok=True)
-    (ann / "2024-04-03-bench.md").write_text(
-        "---\ntitle: Chiusura di via Roma\ncategory: viabilita\n"
-        "publish_at: 2024-04-03T09:00:00+02:00\n---\n"
-        "Via Roma resta chiusa per lavori fino a venerdì.\n\nSeconda riga del testo.\n")
-    db = folder / "bench.duckdb"
-    con = connect(db)
-    con.execute("""
-        INSERT INTO citizens (citizen_id, wa_id)
-        SELECT 'c_' || lpad(i::VARCHAR, 8, '0'), '3933' || lpad(i::VARCHAR, 8, '0')
-        FROM range(?) t(i)""", [subscribers])
-    con.execute("""
-        INSERT INTO subscribers (citizen_id, state, keyword, since, subscribed_at)
-        SELECT 'c_' || lpad(i::VARCHAR, 8, '0'), 'active', 'MI ISCRIVO', now(), now()
-        FROM range(?) t(i)""", [subscribers])
-    con.close()
-    return db, folder / "announcements"
+    from runner.config import Settings
+    from runner.send import send
+
+    ann = folder / "announcements"
+    town_logs.announcement(ann, "2024-04-03-bench")
+    subscribed = datetime.fromisoformat(NOW) - timedelta(days=3)
+    logs = folder / "logs"
+    town_logs.write(logs / "2024-03-31.jsonl", town_logs.subscriptions(subscribers, subscribed))
+    town_logs.write(logs / "2024-03-31.jsonl",
+                    town_logs.welcomes_gone(subscribers, subscribed + timedelta(minutes=5)))
+    settings = Settings(database=folder / "bench.duckdb", webhook_logs=str(logs),
+                        announcements_dir=ann, outbox=folder / "prepare-outbox.jsonl",
+                        now=datetime.fromisoformat(NOW), templates={}, default_template=None,
+                        send_memory_mb=1024)
+    town_logs.sync_logs(settings)
+    with open(os.devnull, "w") as quiet:
+        send(settings, [], out=quiet)
+    shutil.rmtree(logs)  # the runs to measure read the database, not the logs
+    (folder / "prepare-outbox.jsonl").unlink(missing_ok=True)
+    return settings.database, ann
 
 
 PLAN_TOPICS = [f"argomento-{i}" for i in range(10)]
 
 
+def plan_settings(folder: Path):
+    from runner.config import Settings
+
+    return Settings(database=folder / "plan.duckdb", webhook_logs=str(folder / "logs"),
+                    now=datetime.fromisoformat(NOW), categories=[*PLAN_TOPICS, "emergenze"],
+                    emergency_categories=["emergenze"], send_memory_mb=2048)
+
+
 def make_plan_db(folder: Path, subscribers: int, topics: bool) -> None:
-    """``subscribers`` active citizens; with ``topics``, each chose some of 10 topics:
-    a fifth everything (NULL), the rest 1 to 4 topics drawn by a hash of their number
-    (so one topic reaches about four in ten)."""
-    from runner.db import connect
+    """``subscribers`` active citizens from the logs; with ``topics``, each chose some of 10
+    topics on the menu: a fifth everything (the plain keyword), the rest 1 to 4 topics
+    drawn from their number (so one topic reaches about four in ten)."""
+    import town_logs
 
     folder.mkdir(parents=True, exist_ok=True)
-    con = connect(folder / "plan.duckdb")
-    choice = "NULL"
+    logs = folder / "logs" / "2024-03-31.jsonl"
+    subscribed = datetime.fromisoformat(NOW) - timedelta(days=3)
+    town_logs.write(logs, town_logs.subscriptions(subscribers, subscribed))
     if topics:
-        choice = f"""CASE WHEN i % 5 = 0 THEN NULL ELSE list_sort(list_distinct(
-            [{PLAN_TOPICS!r}[1 + (hash(i, k) % 10)::BIGINT] for k in range(i % 4 + 1)])) END"""
-    con.execute(f"""
-        INSERT INTO subscribers (citizen_id, state, keyword, since, subscribed_at, topics)
-        SELECT 'c_' || lpad(i::VARCHAR, 8, '0'), 'active', 'MI ISCRIVO', now(), now(),
-               {choice}
-        FROM range(?) t(i)""", [subscribers])
-    con.close()
+        from runner.subscribers.topics import PICK_PREFIX
+
+        def chosen(i: int) -> list[str]:  # distinct, in the order they are picked
+            return list(dict.fromkeys(PLAN_TOPICS[(i * 7919 + k * 104729) % 10]
+                                      for k in range(i % 4 + 1)))
+        town_logs.write(logs, town_logs.picks(
+            ((i, PICK_PREFIX + topic) for i in range(subscribers) if i % 5
+             for topic in chosen(i)), subscribed + timedelta(hours=1)))
+    town_logs.sync_logs(plan_settings(folder))
+    shutil.rmtree(folder / "logs")
 
 
 def child_plan(args) -> dict:
     """One planning of one announcement on a copy of the prepared database."""
     from runner.announcements.model import Announcement, Source
-    from runner.config import Settings
     from runner.db import connect
     from runner.send.plan import plan
 
     folder = Path(args.folder)
-    settings = Settings(database=folder / "plan.duckdb", now=datetime.fromisoformat(NOW),
-                        categories=[*PLAN_TOPICS, "emergenze"],
-                        emergency_categories=["emergenze"])
+    settings = plan_settings(folder).model_copy(update={"send_memory_mb": 128})
     ann = Announcement(title="Prova", category=args.category)
     ann._source = Source(Path("announcements/2024/2024-04-03-prova.md"), "prova.md", "Testo.", 5)
     con = connect(settings.database, memory_limit=f"{settings.send_memory_mb}MB")

@@ -3,6 +3,11 @@
     .venv/bin/python bench/send_memory.py             # about 90 s
     .venv/bin/python bench/send_memory.py --only outbox   # or cloud
 
+The town is made as its data arrives (bench/town_logs.py): subscribers and the status
+webhooks of what went out before are webhook log lines, synced; earlier deliveries are
+planned and settled from those statuses by a run, never written into the database.
+Figures in the table below are from before that, when the rows were written directly.
+
 Each row is one ``runner.send.send`` in a fresh child process started by this
 small parent (``ru_maxrss`` carries over a fork+exec, so a child of a big
 process would inherit its peak). Scenarios, each with one announcement due now:
@@ -42,6 +47,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
 NOW = "2024-04-03T10:00:00+02:00"
 SCENARIOS = {  # name -> (subscribers, finished deliveries)
     "100,000 queued": (100_000, 0),
@@ -51,39 +57,48 @@ SCENARIOS = {  # name -> (subscribers, finished deliveries)
 
 
 def prepare(folder: Path, subscribers: int, finished: int) -> None:
-    """bench/send.py's database, plus ``finished`` deliveries of earlier announcements."""
-    from runner.db import connect
+    """bench/send.py's town (subscribers from webhook log lines, synced), plus a year of
+    ``finished`` deliveries of earlier announcements, as a town's data makes them: each
+    earlier announcement sent to every subscriber, its status webhooks in the logs (read,
+    or sent for a third); a run with those files due plans their deliveries and settles
+    each from its status; then the files go (they expired long ago)."""
+    from datetime import date, timedelta
 
-    sys.path.insert(0, str(ROOT / "bench"))
+    import town_logs
     from send import make_db  # bench/send.py
+
+    from runner.announcements.reading import load_all
+    from runner.config import Settings
+    from runner.send import send
+    from runner.subscribers.privacy import citizen_id
 
     db, _ = make_db(folder, subscribers)
     if not finished:
         return
-    past = finished // subscribers
-    con = connect(db)
-    con.execute("""
-        INSERT INTO announcements (announcement_id, path, title, category, urgency, publish_at)
-        SELECT 'past-' || lpad(a::VARCHAR, 3, '0'), 'x.md', 'Earlier', 'eventi', 'normal',
-               TIMESTAMPTZ '2023-04-01 10:00:00+02' + INTERVAL (a * 5) DAY
-        FROM range(?) t(a)""", [past])
-    # One status webhook per message sent, carrying the callback, as in a real year.
-    con.execute("""
-        CREATE TEMP TABLE past AS
-        SELECT 'a:past-' || lpad(a::VARCHAR, 3, '0') || ':c_' || lpad(i::VARCHAR, 8, '0') AS id,
-               'past-' || lpad(a::VARCHAR, 3, '0') AS ann, 'c_' || lpad(i::VARCHAR, 8, '0') AS cit,
-               'wamid.' || a || '.' || i AS wamid, CASE WHEN i % 3 = 0 THEN 'sent' ELSE 'read' END
-               AS state, TIMESTAMPTZ '2023-04-01 10:00:00+02' + INTERVAL (a * 5) DAY AS ts
-        FROM range(?) t(a), range(?) u(i)""", [past, subscribers])
-    con.execute("""
-        INSERT INTO deliveries (delivery_id, kind, announcement_id, citizen_id, state, wamid,
-                                attempts, created_at, sent_at, updated_at)
-        SELECT id, 'announcement', ann, cit, state, wamid, 1, ts, ts, ts FROM past""")
-    con.execute("""
-        INSERT INTO statuses (wamid, status, ts, sent_at, read_at, recipient_id, callback)
-        SELECT wamid, state, ts, ts, CASE WHEN state = 'read' THEN ts END, '39' || cit,
-               'banditore:' || id FROM past""")
-    con.close()
+    cids = [citizen_id(town_logs.number(i)) for i in range(subscribers)]
+    past, logs = folder / "past", folder / "logs"
+    for a in range(finished // subscribers):
+        day = date(2023, 4, 1) + timedelta(days=5 * a)
+        slug = f"{day.isoformat()}-avviso-{a:03d}"
+        publish = f"{day.isoformat()}T10:00:00+02:00"
+        town_logs.announcement(past, slug, category="eventi", publish_at=publish,
+                               expires_at="2024-04-03T09:30:00+02:00", title="Earlier")
+        town_logs.write(logs / f"{day.isoformat()}.jsonl", town_logs.statuses(
+            ((f"a:{slug}:{cid}", i, "sent" if i % 3 == 0 else "read")
+             for i, cid in enumerate(cids)), datetime.fromisoformat(publish), tag=f"P{a:03d}"))
+    settings = Settings(database=db, webhook_logs=str(logs), announcements_dir=past,
+                        outbox=folder / "prepare-outbox.jsonl",
+                        now=datetime.fromisoformat("2024-04-03T09:00:00+02:00"),
+                        templates={}, default_template=None, send_memory_mb=2048)
+    town_logs.sync_logs(settings)
+    with open(os.devnull, "w") as quiet:
+        summary = send(settings, load_all(settings), out=quiet)
+    if summary.sent:
+        raise SystemExit(f"{summary.sent} earlier deliveries were sent: each should have "
+                         "been settled from its status webhook")
+    shutil.rmtree(past)
+    shutil.rmtree(logs)
+    (folder / "prepare-outbox.jsonl").unlink(missing_ok=True)
 
 
 def child(args) -> dict:

@@ -49,14 +49,20 @@ DELIVERY_STATES = (QUEUED, SENDING, *REACHED, FAILED, SKIPPED, CANCELLED)
 STATUS_VALUES = (SENT, DELIVERED, READ, FAILED, PLAYED)
 
 # --- deliveries.error_title of a skipped delivery: why it was not made -----------------
+# (a failed one has Meta's error code and title instead). Staff read each word as
+# ``send.reason.<word>`` in the message catalogue.
 OUTSIDE_WINDOW = "outside_24h_window"        # a reply with no template, the window closed
 NO_PHONE_NUMBER = "no_phone_number"          # neither a number nor a business-scoped id
 NOT_SUBSCRIBED = "not_subscribed"            # left, asked to leave, or blocked meanwhile
 CITIZEN_PAUSED = "paused"                    # the citizen paused (pause keyword) meanwhile
 EXPIRED = "expired"                          # the announcement expired before it went out
-WELCOME_NOT_DELIVERED = "welcome_not_delivered"  # (older databases only: no longer written)
+# Older databases only: announcements once waited behind a welcome that could not go.
+# Welcome first is an order now, never a gate; the next run sends those still current.
+WELCOME_NOT_DELIVERED = "welcome_not_delivered"
 SKIP_REASONS = (OUTSIDE_WINDOW, NO_PHONE_NUMBER, NOT_SUBSCRIBED, CITIZEN_PAUSED, EXPIRED,
                 WELCOME_NOT_DELIVERED)
+# Why a member of an announcement's audience cannot be reached at all (no address).
+UNREACHABLE_REASONS = (NO_PHONE_NUMBER,)
 
 # --- consents moved in from a list the town kept before (subscribers import) ------------
 # The replay's event kind and the consent's keyword of an imported consent; its id is

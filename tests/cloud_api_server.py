@@ -15,6 +15,9 @@ prints its base URL, and its counts as JSON when stopped).
 - ``GET /<version>/<waba_id>/message_templates``: the account's templates
   (``templates``), ``limit`` per page, with Meta's cursor paging
   (``paging.cursors.before/after``, ``paging.next`` on every page but the last).
+- A citizen known only by a business-scoped user id is addressed with ``recipient``
+  instead of ``to`` (``to`` wins when both are given); the answer then carries
+  ``contacts[].user_id`` and no ``wa_id``. A body with neither is refused with 100.
 - A wrong bearer token answers 401 with code 190, as Meta does.
 - ``refuse_quotes``: every body quoting a message (``context``) is refused with 131009,
   as Meta might where a quote is not allowed (undocumented for templates).
@@ -96,7 +99,7 @@ class Counts:
 
 @dataclass
 class Accepted:
-    to: str
+    to: str  # the number (with "+"), or the business-scoped id of a ``recipient`` send
     callback: str | None
     wamid: str
     body: dict
@@ -193,10 +196,12 @@ class Handler(BaseHTTPRequestHandler):
         if self.path.endswith("/messages") and self.headers.get(
                 "Authorization") == f"Bearer {st.token}":
             body = json.loads(raw)
-            to = body.get("to", "")
+            to = body.get("to") or body.get("recipient") or ""
             problems = self._refusals(raw, body) if st.record else []
             if problems:
                 step = (NONCONFORMING, problems)
+            elif not to:
+                step = 100
             elif st.refuse_quotes and "context" in body:
                 step = 131009
             else:
@@ -285,8 +290,9 @@ class Handler(BaseHTTPRequestHandler):
             self.close_connection = True
             self.connection.shutdown(2)
             return
-        self._json(200, {"messaging_product": "whatsapp",
-                         "contacts": [{"input": to, "wa_id": to.lstrip("+")}],
+        contact = ({"input": to, "wa_id": to.lstrip("+")} if body.get("to")
+                   else {"input": to, "user_id": to})
+        self._json(200, {"messaging_product": "whatsapp", "contacts": [contact],
                          "messages": [{"id": wamid, "message_status": "accepted"}]})
 
     def _accept(self, to: str, body: dict, raw: bytes) -> str:

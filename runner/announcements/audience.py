@@ -4,16 +4,22 @@ A pull request's check has no database (it holds phone numbers, and a fork's
 pull request must not reach it), so the send job publishes what a reviewer
 needs as counts and nothing else (``counts_file``, JSON)::
 
-    {"generated_at": "2024-04-03T10:00:00+02:00",
+    {"generated_at": "2024-04-03T10:00:00+02:00",    # when it was computed
      "active": 38,                                   # last known active subscribers
-     "audiences": {"eventi": 21, "emergenze": 38},   # active subscribers each category
-                                                     # reaches (its topic's, or everyone)
+     "audiences": {                                  # who each category reaches (its
+       "eventi": {"members": 21, "unreachable": {}}, # topic's subscribers, or everyone)
+       "emergenze": {"members": 38,                  # and who of them cannot be reached,
+                     "unreachable": {"no_phone_number": 1}}},          # by reason
      "sent": {"2024-04-01-chiusura-via-roma": 37},   # citizens reached per announcement
+     "received": {"2024-04-01-chiusura-via-roma":    # of them, those still subscribed:
+                  {"members": 36, "unreachable": {}}},  # a correction's audience
      "templates": {"avviso_comune:it": {"status": "APPROVED", "category": "MARKETING",
                                         "at": "2024-04-02T08:00:00+00:00"}}}
 
 ``templates`` holds the status and category changes Meta announced by webhook
-after the catalogue was synced. :mod:`runner.send.counts` writes the file.
+after the catalogue was synced. :mod:`runner.send.counts` writes the file from
+:mod:`runner.send.audience`, the one place an audience is computed; a file
+written before audiences had reasons (a plain count per category) still reads.
 
 Template states have one truth, what the latest sync stored
 (:func:`template_changes`): the database's where there is one, else this file's.
@@ -23,6 +29,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass, field
+from datetime import datetime
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -37,16 +44,50 @@ if TYPE_CHECKING:
 
 
 @dataclass(frozen=True)
+class Reach:
+    """An audience's figures: who is in it, and who of them cannot be reached, by reason
+    (the words of :data:`runner.vocabulary.UNREACHABLE_REASONS`)."""
+
+    members: int = 0
+    unreachable: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def reachable(self) -> int:
+        return self.members - sum(self.unreachable.values())
+
+    @classmethod
+    def parse(cls, value: object) -> Reach | None:
+        if isinstance(value, int) and value >= 0:  # a file from before reasons
+            return cls(value)
+        if not isinstance(value, dict) or not isinstance(value.get("members"), int):
+            return None
+        why = value.get("unreachable") if isinstance(value.get("unreachable"), dict) else {}
+        return cls(value["members"], {str(k): v for k, v in why.items()
+                                      if isinstance(v, int) and v > 0})
+
+
+@dataclass(frozen=True)
 class Counts:
     generated_at: str | None = None
     active: int | None = None  # None: unknown (no file yet)
-    audiences: dict[str, int] = field(default_factory=dict)  # category -> who it reaches
+    audiences: dict[str, Reach] = field(default_factory=dict)  # category -> who it reaches
     sent: dict[str, int] = field(default_factory=dict)
+    received: dict[str, Reach] = field(default_factory=dict)  # original -> its correction's
     templates: dict[str, dict[str, str]] = field(default_factory=dict)
 
     @property
     def known(self) -> bool:
         return self.active is not None
+
+    def age_days(self, now: datetime) -> float | None:
+        """How old the figures are at ``now``, in days (None: no date, or not a date)."""
+        try:
+            at = datetime.fromisoformat(self.generated_at or "")
+        except ValueError:
+            return None
+        if at.tzinfo is None or now.tzinfo is None:
+            return None
+        return (now - at).total_seconds() / 86400
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), ensure_ascii=False, indent=1, sort_keys=True)
@@ -64,15 +105,21 @@ def parse_counts(text: str) -> Counts:
     active = data.get("active")
     sent = data.get("sent") if isinstance(data.get("sent"), dict) else {}
     audiences = data.get("audiences") if isinstance(data.get("audiences"), dict) else {}
+    received = data.get("received") if isinstance(data.get("received"), dict) else {}
     templates = data.get("templates") if isinstance(data.get("templates"), dict) else {}
     return Counts(
         generated_at=str(data["generated_at"]) if data.get("generated_at") else None,
         active=active if isinstance(active, int) and active >= 0 else None,
-        audiences={str(k): v for k, v in audiences.items() if isinstance(v, int)},
+        audiences=_reaches(audiences),
         sent={str(k): v for k, v in sent.items() if isinstance(v, int)},
+        received=_reaches(received),
         templates={str(k): {a: str(b) for a, b in v.items()}
                    for k, v in templates.items() if isinstance(v, dict)},
     )
+
+
+def _reaches(values: dict) -> dict[str, Reach]:
+    return {str(k): reach for k, v in values.items() if (reach := Reach.parse(v)) is not None}
 
 
 @cache

@@ -5,10 +5,12 @@ When it goes out (publish time, the wait for quiet hours, expiry), category and
 urgency, the template and its category, the audience (from the counts-only file
 the send workflow publishes, :mod:`.audience`: the subscribers of the category's
 topic, the original's recipients for a correction or withdrawal; the staff test
-group for a drill), the estimated duration at the number's rate, the estimated
-cost at the template category's price (``prices``), the week's cap with the
-announcements that use it, and a warning when the change edits an announcement
-that already went out. Figures only: no personal data exists here.
+group for a drill; how many of them cannot be reached, and why; the date of the
+figures, marked when older than a day), the estimated duration at the number's
+rate and cost at the template category's price (``prices``) of those reached, the
+week's cap with the announcements that use it, and a warning when the change
+edits an announcement that already went out. Figures only: no personal data
+exists here.
 """
 
 from __future__ import annotations
@@ -18,7 +20,8 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from ..messages import t, tn
-from .audience import known_templates, read_counts
+from ..whatsapp.answers import skip_meaning
+from .audience import Reach, known_templates, read_counts
 from .policy import week_of
 from .schedule import goes_out_at
 
@@ -28,6 +31,7 @@ if TYPE_CHECKING:
     from .validate import CheckResult
 
 COMMENT_MARKER = "<!-- banditore-review -->"
+OLD_AFTER_DAYS = 1.0  # counts older than this are marked as old in the block
 
 
 def human_duration(seconds: float) -> str:
@@ -60,8 +64,10 @@ class Review:
     template_category: str | None = None
     audience: int | None = None  # None: not known yet (no counts published)
     audience_of: str = "active"  # active | category | original | drill
+    unreachable: dict[str, int] = field(default_factory=dict)  # reason -> citizens
     capped: bool = True  # counted against the weekly cap
     counts_at: str | None = None
+    counts_age_days: float | None = None
     seconds: float | None = None
     cost: float | None = None
     week: str | None = None
@@ -80,16 +86,20 @@ def review(ann: Announcement, result: CheckResult, settings: Settings) -> Review
     r = Review(ann.file, ann.id, ann.title, ann.category, ann.urgency,
                ann.effective_publish_at, goes_out_at(ann, settings, ann.id in result.urgent),
                ann.effective_expires_at,
-               counts_at=counts.generated_at, already_sent=counts.sent.get(ann.id, 0))
-    r.audience, r.audience_of = _audience(ann, counts, settings)
+               counts_at=counts.generated_at, already_sent=counts.sent.get(ann.id, 0),
+               counts_age_days=counts.age_days(settings.current_time()))
+    reach, r.audience_of = _audience(ann, counts, settings)
+    if reach is not None:
+        r.audience, r.unreachable = reach.members, dict(reach.unreachable)
     if rendered is not None and rendered.template is not None:
         r.template = rendered.template
         tpl = known_templates(settings).get(rendered.template, rendered.language)
         r.template_category = tpl.category if tpl else settings.templates[r.template].category
-    if r.audience is not None:
-        r.seconds = r.audience / settings.rate_per_second
+    if r.audience is not None:  # what is sent, and paid for: those who can be reached
+        reached = r.audience - sum(r.unreachable.values())
+        r.seconds = reached / settings.rate_per_second
         price = settings.prices.get(r.template_category or "")
-        r.cost = r.audience * price if price is not None else None
+        r.cost = reached * price if price is not None else None
     r.week = week_of(ann, settings)
     # Only what the cap counts is in its week: emergencies, their corrections and
     # withdrawals, and drills are not.
@@ -100,17 +110,22 @@ def review(ann: Announcement, result: CheckResult, settings: Settings) -> Review
     return r
 
 
-def _audience(ann: Announcement, counts, settings: Settings) -> tuple[int | None, str]:
-    """Who it goes to, and what that number is: the staff test group for a drill, the
-    original's recipients for a correction or withdrawal, else the category's audience
-    (its topic's subscribers; everyone for an emergency or mandatory category)."""
+def _audience(ann: Announcement, counts, settings: Settings) -> tuple[Reach | None, str]:
+    """Who it goes to, as the send stage computed it (runner.send.audience): the staff
+    test group for a drill, the original's recipients still subscribed for a correction
+    or withdrawal, else the category's audience (its topic's subscribers; everyone for
+    an emergency or mandatory category)."""
     if ann.is_drill:
-        return len(settings.test_recipients), "drill"
+        return Reach(len(settings.test_recipients)), "drill"
     if ann.references:
-        return (counts.sent.get(ann.references, 0) if counts.known else None), "original"
+        if not counts.known:
+            return None, "original"
+        # (a file from before "received": everyone who received it)
+        return counts.received.get(ann.references,
+                                   Reach(counts.sent.get(ann.references, 0))), "original"
     if ann.category in counts.audiences:
         return counts.audiences[ann.category], "category"
-    return counts.active, "active"
+    return (Reach(counts.active) if counts.known else None), "active"
 
 
 def _when(moment: datetime | None, settings: Settings) -> str:
@@ -138,8 +153,17 @@ def review_lines(r: Review, settings: Settings) -> list[str]:
     else:
         key = {"active": "review.audience-known", "category": "review.audience-category",
                "original": "review.audience-original", "drill": "review.audience-drill"}
-        rows.append((t("review.audience"), tn(key[r.audience_of], r.audience,
-                                              at=r.counts_at or "?", category=r.category)))
+        audience = tn(key[r.audience_of], r.audience, at=r.counts_at or "?",
+                      category=r.category)
+        if r.unreachable:
+            reasons = ", ".join(t("send.reason-count", count=n, reason=skip_meaning(why))
+                                for why, n in sorted(r.unreachable.items()))
+            audience += "; " + tn("review.audience-unreachable", sum(r.unreachable.values()),
+                                  reasons=reasons)
+        if (r.counts_age_days or 0) > OLD_AFTER_DAYS:
+            audience += " " + t("review.counts-old", at=r.counts_at,
+                                days=int(r.counts_age_days))
+        rows.append((t("review.audience"), audience))
         rows.append((t("review.duration"), t("review.duration-value",
                                              duration=human_duration(r.seconds or 0),
                                              rate=f"{settings.rate_per_second:g}")))

@@ -352,6 +352,16 @@ MIGRATIONS: list[tuple[str, str]] = [
         ALTER TABLE consents ADD COLUMN imported_from VARCHAR;
         """,
     ),
+    (
+        "0013_planned_audience",
+        """
+        -- An announcement's audience at its latest planning while due (NULL: never
+        -- planned while due), and how many of them could be reached: with the
+        -- deliveries, this tells "nobody to send it to" from "not sent".
+        ALTER TABLE announcements ADD COLUMN audience INTEGER;
+        ALTER TABLE announcements ADD COLUMN reachable INTEGER;
+        """,
+    ),
 ]
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from ..vocabulary import ARRIVED, NOT_MADE, PLAYED, REACHED, READ, sql
+from ..vocabulary import ARRIVED, NOT_MADE, PLAYED, REACHED, READ, SKIPPED, sql
 from ..whatsapp.answers import meaning
 from ..whatsapp.bodies import callback_delivery_id_sql
 from .data import Period, execute, frame
@@ -52,6 +52,7 @@ by_delivery AS (  -- a delivery sent twice (a timeout, then a retry) has two wam
 )
 SELECT d.delivery_id, d.kind, d.announcement_id, d.citizen_id, d.created_at,
     d.state NOT IN {sql(NOT_MADE)} AS in_audience,
+    d.state = '{SKIPPED}' AS skipped,
     (s.delivery_id IS NOT NULL OR d.wamid IS NOT NULL
         OR d.state IN {sql(REACHED)}) AS accepted,
     coalesce(s.sent_at, d.sent_at) AS sent_at,
@@ -84,7 +85,8 @@ selected AS (
         count(*) FILTER (o.in_audience AND o.accepted) AS sent,
         count(o.delivered_at) FILTER (o.in_audience) AS delivered,
         count(o.read_at) FILTER (o.in_audience) AS read,
-        count(*) FILTER (o.in_audience AND o.failed) AS failed
+        count(*) FILTER (o.in_audience AND o.failed) AS failed,
+        count(*) FILTER (o.skipped) AS skipped
     FROM {_OUTCOMES_TABLE} o LEFT JOIN announcements a USING (announcement_id)
     WHERE o.kind = 'announcement'
     GROUP BY o.announcement_id
@@ -111,14 +113,15 @@ def outcomes_table(con) -> str:
 def announcements(con, period: Period) -> pd.DataFrame:
     """Per announcement: announcement_id, title, category, urgency, publish_at,
     started_at, audience, sent, delivered, read, failed, pending (neither
-    delivered nor failed yet), oldest first."""
+    delivered nor failed yet), skipped (never sent: reasons.skip_reasons says why),
+    oldest first."""
     _outcomes(con)
     df = frame(con, f"""
         WITH {_SELECTED}
         SELECT announcement_id, title, category, urgency,
                publish_at::TIMESTAMP AS publish_at, started_at::TIMESTAMP AS started_at,
                audience, sent, delivered, read, failed,
-               audience - delivered - failed AS pending
+               audience - delivered - failed AS pending, skipped
         FROM selected ORDER BY coalesce(publish_at, started_at), announcement_id
     """, period)
     return df

@@ -1,11 +1,13 @@
 """The counts-only file a send run publishes for reviewers (see
 :mod:`runner.announcements.audience` for its shape and its reader).
 
-Only counts leave the database here: the active subscribers (and how many each
-category reaches, by topic), the citizens each announcement reached, and the
-template status/category changes Meta announced by webhook. The send workflow
-uploads the file as an artifact; a pull request's check downloads it, since it
-has no database (and a fork must not reach one).
+Only counts leave the database here: the active subscribers, who an alert of each
+category would reach and who of them cannot be reached (by reason), the citizens
+each announcement reached and how many of them a correction would reach now, and
+the template status/category changes Meta announced by webhook. Every audience
+figure comes from :mod:`.audience`, as planning's do. The send workflow uploads
+the file as an artifact; a pull request's check downloads it, since it has no
+database (and a fork must not reach one); ``generated_at`` tells it how old it is.
 """
 
 from __future__ import annotations
@@ -17,33 +19,22 @@ from typing import TYPE_CHECKING
 from .. import db
 from ..announcements.audience import Counts
 from ..files import replace_durably
-from ..subscribers.topics import Topics
-from ..subscribers.topics import counts as topic_counts
 from ..vocabulary import REACHED, sql
 from ..whatsapp import template_state
+from .audience import active_count, category_reach, received_reach
 
 if TYPE_CHECKING:
     from ..config import Settings
 
 
-
 def collect_counts(con, now: datetime, settings: Settings | None = None) -> Counts:
-    active = con.execute("SELECT count(*) FROM subscribers WHERE state = 'active'").fetchone()[0]
-    audiences = category_audiences(con, settings, active) if settings is not None else {}
+    audiences = category_reach(con, settings) if settings is not None else {}
     sent = dict(con.execute(
         f"SELECT announcement_id, count(*) FROM deliveries WHERE kind = 'announcement' "
         f"AND state IN {sql(REACHED)} GROUP BY ALL ORDER BY ALL").fetchall())
-    templates = template_state.changes(con)
-    return Counts(generated_at=now.isoformat(timespec="seconds"), active=active,
-                  audiences=audiences, sent=sent, templates=templates)
-
-
-def category_audiences(con, settings: Settings, active: int) -> dict[str, int]:
-    """Active subscribers each of the town's categories reaches: those who chose its
-    topic or every topic; all ``active`` for an emergency or mandatory category."""
-    topics, found = Topics(settings), topic_counts(con)
-    return {category: active if (topic := topics.of_category(category)) is None
-            else found.receiving(topic) for category in settings.categories}
+    return Counts(generated_at=now.isoformat(timespec="seconds"), active=active_count(con),
+                  audiences=audiences, sent=sent, received=received_reach(con),
+                  templates=template_state.changes(con))
 
 
 def write_counts(settings: Settings) -> Path:

@@ -11,6 +11,11 @@ with its due time, and a refused or unanswered request does not hold the
 citizen's 6 s gap. So after a kill -9 only requests in flight are ambiguous,
 and the next run settles them (:mod:`.settle`).
 
+Welcome first is an order: the queue holds a citizen's announcement back while
+their welcome is queued or out (:mod:`.welcome_first`). When the queue runs dry
+after welcomes were answered, the engine asks it again for what they released,
+so the announcement goes in the same run (the pacer keeps the citizen's 6 s gap).
+
 Stopping (Ctrl-C, SIGTERM, an account error, the time limit) closes the gate:
 no request starts after it, those already out are waited for (at most
 ``GRACE_S``) and journaled before the run's final record, and retries still
@@ -47,6 +52,9 @@ from .summary import SendSummary
 
 HALT_AFTER = 3  # payload errors, with no success, before an announcement is halted
 GRACE_S = 5.0   # how long a stop waits for the requests already out
+# Once the queue ran dry, how often (s, on the run's clock) it is asked again while
+# welcomes are still being answered: each answer may release an announcement.
+LOOK_AGAIN_S = 1.0
 # delivery_id, citizen_id, body, payload key, attempts so far, the last attempt's error
 Item = tuple[str, str, bytes, str, int, ApiError | None]
 # the item (as it is to be tried next), the journaled row (None: not tried), when it is due again
@@ -193,6 +201,7 @@ class Engine:
         self.results: deque[Outcome] = deque()
         self.held: set[str] = set()  # dispatched or waiting for a retry: not selected again
         self.inflight = 0
+        self.released = False  # a welcome answered: what it held back may go now
         # Once the queue is empty, each result wakes the main thread (a retry may be due
         # after it); before, it naps: waking it for each of 80 results a second costs CPU.
         self._wake = threading.Event()
@@ -272,11 +281,17 @@ class Engine:
         fresh = self._batches(payloads)
         more = True
         room = self.workers + 2 * self.batch
+        look_again = 0.0
         try:
             while (not self.courier.stopping() and not self._out_of_time()
                    and self.log.error is None):
                 self._collect()
                 self._dispatch(self.retries.pop_due(self.clock(), room - self.inflight), work)
+                if not more and self.released and (not self.inflight
+                                                   or self.clock() >= look_again):
+                    self.released, more = False, True  # ask the queue again
+                    fresh = self._batches(payloads)
+                    look_again = self.clock() + LOOK_AGAIN_S
                 if more and room - self.inflight >= self.batch:
                     batch = next(fresh, None)
                     more = batch is not None
@@ -335,6 +350,7 @@ class Engine:
             else:
                 self.held.discard(item[0])
                 done.append(row)
+                self.released = self.released or item[3].startswith("welcome")
         if done:
             self._count(done)
 

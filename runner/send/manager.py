@@ -3,7 +3,10 @@
 In order: fold what a killed run journaled, settle ambiguous deliveries from the
 status webhooks and the outbox, plan the due announcements, settle again (a
 rebuilt database re-creates rows that already went out), skip what cannot be
-sent, build the bodies, and let the :class:`~runner.send.engine.Engine` send.
+sent (with the reason), build the bodies, and let the
+:class:`~runner.send.engine.Engine` send. Last, what the run left undone is
+counted by reason, and any active subscriber an emergency missed makes it exit 1
+(:mod:`.left_out`).
 Planning and settling also run after ``sync --rebuild`` from an empty database,
 so losing the database never repeats a broadcast. Failures that can succeed now
 (transient errors whose retries ran out, 131049 after 24 h) go back to the queue
@@ -27,18 +30,20 @@ import duckdb
 from .. import db
 from ..errors import BanditoreError
 from ..messages import t
-from ..vocabulary import REPLY_KINDS
+from ..vocabulary import ANNOUNCEMENT, EXPIRED, NOT_SUBSCRIBED, REPLY_KINDS
 from ..whatsapp.answers import advice
 from ..whatsapp.pacing import workers_for
 from ..whatsapp.transport import Transport, make_transport
 from . import payloads as bodies
 from .engine import Engine
 from .journal import SendLog, log_path
+from .left_out import left_out, watch
 from .plan import plan
 from .progress import Progress
 from .queue import Queue, fold_log, requeue_failed
 from .settle import settle
 from .summary import SendSummary, write_step_summary
+from .welcome_first import release_held_back
 
 if TYPE_CHECKING:
     from ..announcements.model import Announcement
@@ -106,6 +111,7 @@ class _Run:
         summary, queue = self.summary, self.queue
         summary.dry_run = dry_run
         outbox_path = Path(self.settings.outbox)
+        watch(self.con, announcements, self.now)  # before anything changes
         fold_log(self.con, self.log, discard=True)  # what a killed run journaled, first
         at_once = summary.transport == "outbox"  # the outbox is the whole truth
         # A dry run plans and counts in a transaction it rolls back: it changes nothing.
@@ -113,18 +119,27 @@ class _Run:
             summary.settled = settle(self.con, self.now, outbox_path, at_once=at_once)
             # before planning, which closes those of expired announcements
             summary.requeued_failed = requeue_failed(self.con, self.now, payload=retry_failed)
+            summary.requeued_failed += release_held_back(self.con, self.now)
             summary.plan = plan(self.con, self.settings, announcements, self.now)
             again = settle(self.con, self.now, outbox_path, at_once=at_once)
             summary.settled.from_statuses += again.from_statuses
             summary.settled.from_outbox += again.from_outbox
             summary.settled.awaiting = again.awaiting
-            summary.skipped = queue.skip_unsendable(
+            skipped = queue.skip_unsendable(
                 [k for k in REPLY_KINDS if not bodies.reply_template(self.settings, k)])
+            for reason, n in ((NOT_SUBSCRIBED, summary.plan.left),
+                              (EXPIRED, summary.plan.expired)):
+                skipped[ANNOUNCEMENT, reason] += n
+            summary.skipped_by = +skipped  # (without the reasons of none)
+            summary.skipped = sum(summary.skipped_by.values())
             built = bodies.build(self.settings, announcements, queue, self.transport, self.now,
                                  preview_only=dry_run)
             summary.announcements = built.plans
+            for entry in built.plans:
+                entry.reach = summary.plan.reach.get(entry.id)
             total, summary.replies_queued = queue.prepare(built.announcement_ids())
-            if dry_run:
+            if dry_run:  # what the run would leave an emergency's audience without
+                summary.left_out = left_out(self.con)
                 return summary
         engine = Engine(queue, SendLog(self.log, self._now_ms), self.transport, summary,
                         rate=self.settings.rate_per_second, clock=self.clock, sleep=self.sleep,
@@ -153,6 +168,7 @@ class _Run:
         summary.table = self.queue.table(ids)
         summary.halted = {key: t("send.halted", code=err.code, title=err.title)
                           for key, err in engine.courier.halted.items()}
+        summary.left_out = left_out(self.con)
         if engine.stop_error is not None:
             err = engine.stop_error
             summary.stopped = t("send.stopped", code=err.code, title=err.title,

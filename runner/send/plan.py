@@ -1,9 +1,11 @@
 """Planning: due announcements x their audience become deliveries, in SQL (one
 statement per announcement and range of about 100,000 citizens). The audience
-(:mod:`.audiences`) is the subscribers of the announcement's topic, the
+(:mod:`.audience`) is the subscribers of the announcement's topic, the
 recipients of the original for a correction or withdrawal, or the staff test
-group for a drill. A withdrawal cancels what the original still had queued,
-before anything is sent.
+group for a drill; its figures at this planning are kept with the announcement
+(``announcements.audience``, ``reachable``): what the dry run shows, and how the
+public channels tell "nobody to send to" from "not sent". A withdrawal cancels
+what the original still had queued, before anything is sent.
 
 Deliveries are keyed deterministically (``a:<announcement_id>:<citizen_id>``),
 so planning again, or after the database was rebuilt from the logs, adds only
@@ -25,7 +27,7 @@ from ..announcements.schedule import in_quiet_hours  # noqa: F401 (re-exported)
 from ..subscribers.topics import Topics
 from ..vocabulary import CITIZEN_PAUSED, EXPIRED, NOT_SUBSCRIBED, PAUSED, REACHED, SENDING, sql
 from ..whatsapp.answers import PAYLOAD_CODES
-from .audiences import Audience, audience
+from .audience import ACTIVE_SUBSCRIBERS, Audience, Reach, active_count, audience, reach
 
 if TYPE_CHECKING:
     from ..announcements.model import Announcement
@@ -35,6 +37,7 @@ if TYPE_CHECKING:
 @dataclass
 class PlanSummary:
     planned: dict[str, int] = field(default_factory=dict)  # announcement id -> new deliveries
+    reach: dict[str, Reach] = field(default_factory=dict)  # announcement id -> its audience
     cancelled: int = 0  # queued deliveries of cancelled announcements
     expired: int = 0    # queued deliveries of announcements that expired before going out
     left: int = 0       # queued to citizens no longer active (left, asked to leave,
@@ -88,6 +91,9 @@ def plan(con: duckdb.DuckDBPyConnection, settings: Settings,
         for a in due:
             who = audience(con, settings, a, topics)
             summary.planned[a.id] = sum(_create(con, a.id, who, lo, hi, now) for lo, hi in bounds)
+            summary.reach[a.id] = figures = reach(con, who)
+            con.execute("UPDATE announcements SET audience = ?, reachable = ? "
+                        "WHERE announcement_id = ?", [figures.members, figures.reachable, a.id])
     summary.left = _close_left(con, now)
     summary.cancelled = _close(con, "cancelled", "a.cancelled", now)
     summary.expired = _close(con, "skipped", "a.expires_at <= $now", now, reason=EXPIRED)
@@ -101,13 +107,12 @@ BATCH = 100_000
 
 def _citizen_bounds(con) -> list[tuple[str, str | None]]:
     """Ranges of citizen ids of about BATCH active subscribers each, from a sample."""
-    active = con.execute("SELECT count(*) FROM subscribers WHERE state = 'active'").fetchone()[0]
-    parts = -(-active // BATCH)
+    parts = -(-active_count(con) // BATCH)
     if parts <= 1:
         return [("", None)]
     sample = sorted(row[0] for row in con.execute(
-        "SELECT citizen_id FROM (SELECT citizen_id FROM subscribers WHERE state = 'active') "
-        "USING SAMPLE reservoir(10000 ROWS)").fetchall())
+        f"SELECT citizen_id FROM ({ACTIVE_SUBSCRIBERS}) USING SAMPLE reservoir(10000 ROWS)"
+        ).fetchall())
     cuts = sorted({sample[len(sample) * k // parts] for k in range(1, parts)} - {""})
     return list(zip(["", *cuts], [*cuts, None], strict=True))
 

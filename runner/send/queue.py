@@ -10,6 +10,7 @@ the end of a run and at the start of the next. Deliveries move
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Collection
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -18,14 +19,7 @@ import duckdb
 
 from ..db import transaction
 from ..subscribers.notices import REPLY_KINDS_SQL
-from ..vocabulary import (
-    ARRIVED,
-    NO_PHONE_NUMBER,
-    OUTSIDE_WINDOW,
-    REPLY_KINDS,
-    TEXT_REPLY_KINDS,
-    sql,
-)
+from ..vocabulary import ARRIVED, OUTSIDE_WINDOW, REPLY_KINDS, TEXT_REPLY_KINDS, sql
 from ..whatsapp.answers import (
     PAYLOAD_CODES,
     RETRY_LATER_AFTER_S,
@@ -33,9 +27,11 @@ from ..whatsapp.answers import (
     TRANSIENT_CODES,
 )
 from . import journal, welcome_first
+from .audience import address, unreachable
 
 # Queued deliveries the run may send (temp tables filled by Queue.prepare), not held
-# by the engine (in a worker's hands or waiting for a retry).
+# by the engine (in a worker's hands or waiting for a retry), and no announcement
+# before the citizen's welcome while that welcome can still go (welcome_first).
 _QUEUED_SENDABLE = f"""d.state = 'queued' AND (d.kind IN (SELECT kind FROM sendable_kinds)
     OR (d.kind = 'announcement' AND d.announcement_id IN (SELECT announcement_id FROM sendable)
         AND NOT {welcome_first.AWAITS_WELCOME}))
@@ -125,8 +121,14 @@ def _fold_table(con: duckdb.DuckDBPyConnection) -> int:
     return changed
 
 
-# A queued delivery as the engine takes it: delivery_id, citizen_id, wa_id, payload key,
-# and the wamid its body quotes (None: no quote).
+def _used(params: dict, statement: str) -> dict:
+    """The named parameters ``statement`` uses (DuckDB refuses others)."""
+    return {k: v for k, v in params.items() if f"${k}" in statement}
+
+
+# A queued delivery as the engine takes it: delivery_id, citizen_id, address (the number,
+# or the business-scoped id of a citizen known only by it), payload key, and the wamid
+# its body quotes (None: no quote).
 Row = tuple[str, str, str, str, str | None]
 
 
@@ -142,29 +144,34 @@ class Queue:
         self.last_first: str | None = None
 
     # --- before sending ---------------------------------------------------------
-    def skip_unsendable(self, no_template: list[str]) -> int:
-        """Replies of ``no_template`` kinds outside the 24-hour window, or to a citizen
-        with no number: skipped, with the reason."""
-        skipped = self.con.execute(
-            """
-            UPDATE deliveries SET state = 'skipped', error_title = $reason, updated_at = $now
-            FROM citizens c
-            WHERE deliveries.citizen_id = c.citizen_id AND deliveries.state = 'queued'
-              AND deliveries.kind IN (SELECT unnest($no_template::VARCHAR[]))
-              AND (c.last_inbound_at IS NULL OR c.last_inbound_at < $window)
-            """,
-            {"now": self.now, "reason": OUTSIDE_WINDOW, "window": self._window(),
-             "no_template": no_template},
-        ).fetchone()[0]
-        skipped += self.con.execute(
-            """
-            UPDATE deliveries SET state = 'skipped', error_title = $reason, updated_at = $now
-            WHERE state = 'queued' AND citizen_id NOT IN (
-                SELECT citizen_id FROM citizens WHERE wa_id IS NOT NULL AND wa_id <> '')
-            """,
-            {"now": self.now, "reason": NO_PHONE_NUMBER},
-        ).fetchone()[0]
-        return skipped + welcome_first.skip_lost(self.con, self.now)
+    def skip_unsendable(self, no_template: list[str]) -> Counter:
+        """Replies of ``no_template`` kinds outside the 24-hour window, and deliveries to
+        a citizen who cannot be reached (no number, no business-scoped id): skipped,
+        with the reason. What was skipped: (kind, reason) -> deliveries."""
+        # Each rule counted by kind, then applied: a first run may skip a million
+        # welcomes, too many to bring back as rows.
+        rules = [("""FROM deliveries d JOIN citizens c USING (citizen_id)
+                      WHERE d.state = 'queued'
+                        AND d.kind IN (SELECT unnest($no_template::VARCHAR[]))
+                        AND (c.last_inbound_at IS NULL OR c.last_inbound_at < $window)""",
+                  f"'{OUTSIDE_WINDOW}'"),
+                 (f"""FROM deliveries d LEFT JOIN citizens c USING (citizen_id)
+                      WHERE d.state = 'queued' AND {address()} IS NULL""", unreachable())]
+        params = {"now": self.now, "window": self._window(), "no_template": no_template}
+        skipped: Counter = Counter()
+        for where, reason in rules:
+            count = f"SELECT d.kind, {reason}, count(*) {where} GROUP BY ALL"
+            found = self.con.execute(count, _used(params, count)).fetchall()
+            if not found:
+                continue
+            skipped.update({(kind, why): n for kind, why, n in found})
+            update = f"""
+                UPDATE deliveries SET state = 'skipped', error_title = u.reason,
+                       updated_at = $now
+                FROM (SELECT d.delivery_id, {reason} AS reason {where}) u
+                WHERE deliveries.delivery_id = u.delivery_id"""
+            self.con.execute(update, _used(params, update))
+        return skipped
 
     def queued_announcements(self) -> dict[str, int]:
         """Queued deliveries per announcement."""
@@ -179,6 +186,7 @@ class Queue:
         self.con.execute("CREATE OR REPLACE TEMP TABLE sendable_kinds AS "
                          "SELECT unnest(?::VARCHAR[]) AS kind", [list(REPLY_KINDS)])
         self.con.execute("CREATE OR REPLACE TEMP TABLE held (delivery_id VARCHAR)")
+        self.con.execute(f"CREATE OR REPLACE TEMP TABLE urgent AS {welcome_first.URGENT}")
         replies = self.con.execute(
             "SELECT count(*) FROM deliveries WHERE state = 'queued' "
             f"AND kind IN {REPLY_KINDS_SQL}").fetchone()[0]
@@ -214,11 +222,13 @@ class Queue:
 
     def next_chunk(self, size: int, held: Collection[str] = ()) -> list[Row]:
         """Up to ``size`` queued deliveries not ``held`` by the engine (in a worker's hands,
-        or waiting for a retry): (delivery_id, citizen_id, wa_id, payload key, the wamid
+        or waiting for a retry): (delivery_id, citizen_id, address, payload key, the wamid
         a correction or withdrawal quotes).
 
-        Replies first (the 24-hour window is closing), then emergencies; within an
-        announcement by citizen, so one citizen's messages are a whole pass apart.
+        Emergencies first (they wait for nothing), then replies (the 24-hour window is
+        closing: and a welcome goes before the citizen's other announcements), then the
+        rest; within an announcement by citizen, so one citizen's messages are a whole
+        pass apart.
         One group (the replies, or one announcement) at a time, and within it only the
         citizens below a bound that holds about a chunk: sorting the whole queue for
         each chunk held 140 MB at 1,000,000 queued.
@@ -234,15 +244,16 @@ class Queue:
             FROM deliveries d LEFT JOIN announcements a USING (announcement_id)
             WHERE {_QUEUED_SENDABLE}
             GROUP BY ALL
-            ORDER BY min(CASE WHEN d.kind <> 'announcement' THEN 0
-                              WHEN a.urgency = 'emergency' THEN 1 ELSE 2 END),
+            ORDER BY min(CASE WHEN d.kind <> 'announcement' THEN 1
+                              WHEN d.announcement_id IN (SELECT announcement_id FROM urgent)
+                              THEN 0 ELSE 2 END),
                      min(a.publish_at), d.announcement_id NULLS FIRST
             LIMIT 1
             """).fetchall()
         if not group:
             return []
         announcement_id, queued = group[0]
-        # (_QUEUED_SENDABLE holds an announcement back until the citizen's welcome went)
+        # (_QUEUED_SENDABLE holds an announcement back while the citizen's welcome may go)
         where = ("d.kind IN (SELECT kind FROM sendable_kinds)" if announcement_id is None
                  else "d.kind = 'announcement' AND d.announcement_id = $ann")
         params = {} if announcement_id is None else {"ann": announcement_id}
@@ -267,7 +278,7 @@ class Queue:
                 WHERE {_QUEUED_SENDABLE} AND {where} {bound}
                 ORDER BY d.citizen_id
                 LIMIT $n)
-            SELECT next.delivery_id, next.citizen_id, c.wa_id,
+            SELECT next.delivery_id, next.citizen_id, {address()},
                    CASE WHEN next.payload IN (SELECT unnest($templated::VARCHAR[]))
                          AND (c.last_inbound_at IS NULL OR c.last_inbound_at < $window)
                         THEN next.payload || '-template' ELSE next.payload END,

@@ -1,5 +1,8 @@
 """What a send did, for staff: the summary object, the text ``send`` prints and the
-job summary on GitHub. Citizens appear only as counts: no number is ever shown."""
+job summary on GitHub. Every delivery not made is counted with its reason (skipped:
+the vocabulary's word; failed: Meta's code), and an emergency that missed an active
+subscriber is named with the count. Citizens appear only as counts: no number is
+ever shown."""
 
 from __future__ import annotations
 
@@ -7,8 +10,11 @@ from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from ..announcements.audience import Reach
 from ..announcements.review import human_duration
 from ..messages import t
+from ..whatsapp.answers import meaning, skip_meaning
+from .left_out import LeftOut
 from .plan import PlanSummary
 from .settle import AMBIGUOUS_WAIT, Settled
 
@@ -20,7 +26,8 @@ class AnnouncementPlan:
     id: str
     title: str
     urgency: str
-    audience: int = 0
+    audience: int = 0  # deliveries queued for it when the run sent (or would send)
+    reach: Reach | None = None  # its audience's figures at this planning
     held: bool = False  # not sent this time: quiet hours, or its media could not be uploaded
     preview: str = ""
     note: str = ""  # why it was held
@@ -54,12 +61,14 @@ class SendSummary:
     replies_queued: int = 0
     # announcement (or reply kind) -> why it was halted: Meta rejected the body itself
     halted: dict[str, str] = field(default_factory=dict)
+    skipped_by: Counter = field(default_factory=Counter)  # (kind, reason) -> skipped now
+    left_out: list[LeftOut] = field(default_factory=list)  # emergencies that missed someone
 
     @property
     def exit_code(self) -> int:
         if self.stopped:
             return 2
-        return 1 if self.failed or self.halted else 0
+        return 1 if self.failed or self.halted or self.left_out else 0
 
 
 # One way to say a duration, for the reviewer's estimate and the dry run alike.
@@ -81,8 +90,12 @@ def report(summary: SendSummary) -> str:
                            urgency=ann.urgency, audience=ann.audience,
                            duration=_duration(ann.audience / rate), rate=f"{rate:g}",
                            held=f" ({ann.note.strip()})" if ann.held else ""))
+            if ann.reach is not None:
+                lines.append(reach_line(ann.reach))
             lines.extend("   | " + line for line in ann.preview.split("\n"))
         lines.append(t("send.dry-run-replies", count=summary.replies_queued))
+        lines.extend(_skipped(summary))
+        lines.extend(left_out_lines(summary.left_out))
         return "\n".join(lines)
     lines.append(t("send.summary-title", transport=summary.transport, sent=summary.sent,
                    failed=summary.failed, skipped=summary.skipped,
@@ -90,6 +103,7 @@ def report(summary: SendSummary) -> str:
                    retries=summary.retries, throttled=summary.throttled))
     for (code, title), count in summary.failures.most_common():
         lines.append(t("send.failure-line", code=code, title=title, count=count))
+    lines.extend(_skipped(summary))
     if summary.throttled:
         lines.append(t("send.throttled-rate", throttled=summary.throttled,
                        rate=f"{summary.paced_rate:.0f}", configured=f"{summary.configured_rate:g}"))
@@ -100,11 +114,49 @@ def report(summary: SendSummary) -> str:
         lines.append(f"{key}: {note}")
     if summary.table:
         lines.extend(markdown_table(summary))
+    lines.extend(left_out_lines(summary.left_out))
     if summary.stopped:
         lines.append(summary.stopped)
     elif summary.failed:
         lines.append(t("send.failed-exit"))
     return "\n".join(lines)
+
+
+def reasons_text(counts: dict[str, int]) -> str:
+    """``2 per <reason>, 1 per <reason>``: skip reasons in words, most first."""
+    return ", ".join(t("send.reason-count", count=n, reason=skip_meaning(word))
+                     for word, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
+
+
+def reach_line(reach: Reach) -> str:
+    """An audience's figures, as the dry run shows them."""
+    unreachable = (t("send.unreachable", reasons=reasons_text(reach.unreachable))
+                   if reach.unreachable else "")
+    return t("send.reach", members=reach.members, reachable=reach.reachable,
+             unreachable=unreachable)
+
+
+def _skipped(summary: SendSummary) -> list[str]:
+    return [t("send.skipped-line", kind=kind, count=count, reason=skip_meaning(reason))
+            for (kind, reason), count in sorted(summary.skipped_by.items(),
+                                                key=lambda kv: (-kv[1], kv[0]))]
+
+
+def left_out_lines(left: list[LeftOut]) -> list[str]:
+    """One line per emergency that left active subscribers without it, with the reasons."""
+    by: dict[str, list[LeftOut]] = {}
+    for row in left:
+        by.setdefault(row.announcement_id, []).append(row)
+    lines = []
+    for ann, rows in by.items():
+        reasons = ", ".join(
+            t("send.left-out-skipped", count=r.count, reason=skip_meaning(r.reason))
+            if r.state == "skipped" else
+            t("send.left-out-failed", count=r.count, code=r.reason, meaning=meaning(r.reason))
+            for r in rows)
+        lines.append(t("send.left-out", id=ann, count=sum(r.count for r in rows),
+                       reasons=reasons))
+    return lines
 
 
 def _settled(settled: Settled) -> list[str]:
@@ -139,5 +191,9 @@ def write_step_summary(summary: SendSummary, environ: Mapping[str, str]) -> None
             fh.write("\n".join(markdown_table(summary)) + "\n\n")
         for (code, title), count in summary.failures.most_common():
             fh.write(f"- {t('send.failure-line', code=code, title=title, count=count).strip()}\n")
+        for line in _skipped(summary):
+            fh.write(f"- {line.strip()}\n")
+        for line in left_out_lines(summary.left_out):
+            fh.write(f"\n> ⚠️ {line}\n")
         if summary.stopped:
             fh.write(f"\n> {summary.stopped}\n")

@@ -1,11 +1,18 @@
-"""Welcome first: no citizen receives an announcement before the welcome, which
-carries the privacy notice and how to leave. The SQL of that rule, in one place.
+"""Welcome first is an order, not a gate: the SQL of that rule, in one place.
 
-An announcement waits while the citizen's latest welcome has not gone (queued, in
-flight, or failed with a code a later run retries). When that welcome can never
-arrive (skipped, or failed for good), the announcements are skipped with the
-reason instead of waiting for ever. A citizen with no welcome row (subscribed
-before replies were recorded) is not held.
+The welcome carries the privacy notice and how to leave, so a citizen's
+announcement waits while a welcome of theirs can still go *in this run*: queued
+(and welcomes are being sent) or in the engine's hands. Once the API accepts it
+(journaled ``sent`` and folded before the next chunk; no status webhook, which
+only a later run would read) the announcement goes, in the same run: the engine
+asks the queue again for what the welcomes released. A welcome that cannot go
+(the 24-hour window closed and there is no welcome template; failed, whatever
+the code; a body Meta refused) is recorded with its reason and holds nothing.
+An emergency (and a correction or withdrawal of one) never waits, and goes first.
+
+Older versions skipped announcements behind a welcome that could not go
+(``welcome_not_delivered``): :func:`release_held_back` puts those of announcements
+still current back in the queue.
 """
 
 from __future__ import annotations
@@ -14,34 +21,42 @@ from datetime import datetime
 
 import duckdb
 
-from ..vocabulary import REACHED, WELCOME_NOT_DELIVERED, sql
-from ..whatsapp.answers import RETRY_LATER_CODES, TRANSIENT_CODES
+from ..vocabulary import NO_PHONE_NUMBER, WELCOME_NOT_DELIVERED
+from .audience import address
 
-WELCOME_GONE = sql(REACHED)
+# The announcements that never wait for a welcome and go before everything else: the
+# emergencies, their corrections and withdrawals.
+URGENT = """
+    SELECT a.announcement_id FROM announcements a
+    LEFT JOIN announcements o ON o.announcement_id = coalesce(a.updates, a.cancels)
+    WHERE a.urgency = 'emergency' OR o.urgency = 'emergency'"""
 
-# A condition on deliveries ``d``: the citizen's latest welcome has not gone yet.
-AWAITS_WELCOME = f"""d.citizen_id IN (
-    SELECT w.citizen_id FROM deliveries w
-    WHERE w.kind = 'welcome' AND w.state NOT IN {WELCOME_GONE}
-      AND NOT EXISTS (SELECT 1 FROM deliveries v
-                      WHERE v.kind = 'welcome' AND v.citizen_id = w.citizen_id
-                        AND v.state IN {WELCOME_GONE} AND v.created_at > w.created_at))"""
+# A condition on deliveries ``d`` (an announcement): it waits for a welcome that can
+# still go in this run. ``sendable_kinds`` (the reply kinds the run sends: a kind
+# whose body Meta refused is taken out), ``held`` (in a worker's hands or waiting
+# for a retry) and ``urgent`` are the run's temporary tables (Queue.prepare).
+AWAITS_WELCOME = """(d.announcement_id NOT IN (SELECT announcement_id FROM urgent)
+    AND d.citizen_id IN (
+        SELECT w.citizen_id FROM deliveries w
+        WHERE w.kind = 'welcome'
+          AND ((w.state = 'queued' AND 'welcome' IN (SELECT kind FROM sendable_kinds))
+               OR w.delivery_id IN (SELECT delivery_id FROM held))))"""
 
 
-def skip_lost(con: duckdb.DuckDBPyConnection, now: datetime) -> int:
-    """Skip (reason ``welcome_not_delivered``) the queued announcements of citizens whose
-    latest welcome was skipped or failed with a code no later run retries."""
+def release_held_back(con: duckdb.DuckDBPyConnection, now: datetime) -> int:
+    """Announcements an older version skipped behind a welcome that could not go, or for
+    want of a number where the citizen is now reachable (a business-scoped id is an
+    address): back in the queue, if the announcement is still current."""
     return con.execute(
-        """
-        UPDATE deliveries SET state = 'skipped', error_title = $reason,
-               updated_at = $now
-        WHERE state = 'queued' AND kind = 'announcement' AND citizen_id IN (
-            SELECT citizen_id FROM deliveries WHERE kind = 'welcome'
-            QUALIFY row_number() OVER (PARTITION BY citizen_id
-                                       ORDER BY created_at DESC, delivery_id DESC) = 1
-                AND (state = 'skipped' OR (state = 'failed' AND coalesce(error_code, 0)
-                     NOT IN (SELECT unnest($retried::INTEGER[])))))
+        f"""
+        UPDATE deliveries SET state = 'queued', error_title = NULL, updated_at = $now
+        WHERE kind = 'announcement' AND state = 'skipped'
+          AND (error_title = $lost OR (error_title = $no_address AND citizen_id IN (
+                  SELECT citizen_id FROM citizens c WHERE {address()} IS NOT NULL)))
+          AND announcement_id IN (
+              SELECT announcement_id FROM announcements
+              WHERE NOT cancelled AND publish_at <= $now
+                AND (expires_at IS NULL OR expires_at > $now))
         """,
-        {"now": now, "reason": WELCOME_NOT_DELIVERED,
-         "retried": sorted(TRANSIENT_CODES | RETRY_LATER_CODES)},
+        {"now": now, "lost": WELCOME_NOT_DELIVERED, "no_address": NO_PHONE_NUMBER},
     ).fetchone()[0]

@@ -20,7 +20,8 @@ from typing import TYPE_CHECKING
 
 from .. import db
 from ..messages import t
-from ..whatsapp.answers import meaning
+from ..vocabulary import SKIPPED
+from ..whatsapp.answers import meaning, skip_meaning
 from .decisions import DecisionError, load_decisions
 from .keywords import classifier, fold
 from .privacy import citizen_id as pseudonym
@@ -161,7 +162,9 @@ def record(settings: Settings, cid: str) -> dict:
     out = {"citizen_id": cid, **(citizen[0] if citizen else {"number": None}),
            "subscription": (out.pop("subscription") or [None])[0], **out}
     for delivery in out["deliveries"]:
-        if delivery["error_code"] is not None:
+        if delivery["state"] == SKIPPED:  # why it was not made: the reason's words
+            delivery["reason"] = skip_meaning(delivery["error_title"])
+        elif delivery["error_code"] is not None:
             delivery["error_meaning"] = meaning(delivery["error_code"])
     out["decisions"] = [{"ts": d.ts, "action": d.action}
                         for d in load_decisions(Path(settings.decisions_file))
@@ -223,8 +226,7 @@ def _text(settings: Settings, data: dict, *, masked: bool) -> str:
         ("messages", lambda r: f"{_when(r['ts'])}  {r['kind']:12s} «{_said(r, masked, known)}»"),
         ("deliveries", lambda r: f"{_when(r['created_at'])}  {r['kind']:12s} "
                                  f"{r['title'] or r['announcement_id'] or ''}  {r['state']}"
-                                 + (f" ({r['error_code']}: {r['error_meaning']})"
-                                    if r["error_code"] is not None else "")),
+                                 + _why(r)),
         ("decisions", lambda r: f"{_when(r['ts'])}  {r['action']}"),
     ]
     for name, line in sections:
@@ -232,6 +234,15 @@ def _text(settings: Settings, data: dict, *, masked: bool) -> str:
         lines += [f"  {line(row)}" for row in data[name]]
     lines.append(t("rights.show.retention", days=data["retention_days"]))
     return "\n".join(lines)
+
+
+def _why(delivery: dict) -> str:
+    """Why a delivery was not made or failed: the skip reason, or Meta's code."""
+    if "reason" in delivery:
+        return f" ({delivery['reason']})"
+    if "error_meaning" in delivery:
+        return f" ({delivery['error_code']}: {delivery['error_meaning']})"
+    return ""
 
 
 def _said(row: dict, masked: bool, known) -> str:

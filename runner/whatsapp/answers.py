@@ -150,3 +150,12 @@ def meaning(code) -> str:
     except MissingMessage:
         return t("reports.error.unknown")
 
+
+
+def skip_meaning(word: str | None) -> str:
+    """Why a delivery was skipped, in words: the runner's own reasons for not making one
+    (``runner.vocabulary.SKIP_REASONS``), beside Meta's codes of :func:`meaning`."""
+    try:
+        return t(f"send.reason.{word}")
+    except MissingMessage:
+        return t("send.reason.unknown") if not word else str(word)

@@ -3,6 +3,10 @@
 A broadcast sends the same body to thousands of citizens with only ``to`` and
 the delivery id changing, so each body is serialised once into a ``Payload``
 and per message only two strings are spliced in: no per-message json.dumps.
+
+A citizen known only by a business-scoped user id (BSUID, ``CC.`` and letters
+and digits; no number: they adopted a username) is addressed with ``recipient``
+instead of ``to`` (cloud-api.md, section 1).
 """
 
 from __future__ import annotations
@@ -28,23 +32,31 @@ def callback_delivery_id_sql(column: str) -> str:
 _TO = "\x00TO\x00"
 _ID = "\x00ID\x00"
 _QUOTE = "\x00QUOTE\x00"
+_TO_KEY = b'"to":"+'
+_RECIPIENT_KEY = b'"recipient":"'
 
 
 @dataclass(frozen=True, slots=True)
 class Payload:
     """A request body serialised once, with holes for the recipient and the delivery id."""
 
-    head: bytes
+    head: bytes  # ends with '"to":"+'
     middle: bytes
     tail: bytes
 
-    def body(self, wa_id: str, delivery_id: str, quote: str | None = None) -> bytes:
-        """The body for one citizen (``quote`` is :class:`QuotingPayload`'s: a plain
-        payload quotes nothing)."""
-        # wa_id is digits; the delivery id is made of slugs and hex, escaped only if it must be.
+    def body(self, address: str, delivery_id: str, quote: str | None = None) -> bytes:
+        """The body for one citizen, at their number (``to``) or business-scoped id
+        (``recipient``); ``quote`` is :class:`QuotingPayload`'s: a plain payload quotes
+        nothing."""
+        # The delivery id is made of slugs and hex, escaped only if it must be.
         did = delivery_id if delivery_id.isascii() and '"' not in delivery_id \
             and "\\" not in delivery_id else json.dumps(delivery_id)[1:-1]
-        return b"".join((self.head, wa_id.encode(), self.middle, did.encode(), self.tail))
+        if address.isdigit():  # a number (a business-scoped id has "CC." and letters)
+            head, to = self.head, address.encode()
+        else:
+            head = self.head[:-len(_TO_KEY)] + _RECIPIENT_KEY
+            to = json.dumps(address)[1:-1].encode()
+        return b"".join((head, to, self.middle, did.encode(), self.tail))
 
 
 class QuotingPayload:
@@ -63,10 +75,10 @@ class QuotingPayload:
         self.start = Payload(quoted.head, quoted.middle, before)  # up to the quoted wamid
         self.plain = compile_payload(message)
 
-    def body(self, wa_id: str, delivery_id: str, quote: str | None = None) -> bytes:
+    def body(self, address: str, delivery_id: str, quote: str | None = None) -> bytes:
         if quote is None:
-            return self.plain.body(wa_id, delivery_id)
-        return b"".join((self.start.body(wa_id, delivery_id),
+            return self.plain.body(address, delivery_id)
+        return b"".join((self.start.body(address, delivery_id),
                          json.dumps(quote)[1:-1].encode(), self.tail))
 
 

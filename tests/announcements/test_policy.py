@@ -341,7 +341,7 @@ def test_every_message_key_used_exists_in_both_languages():
     used |= {"policy.phone-mobile", "policy.phone-landline"}  # f"phone-{kind}"
     used |= {f"render.kind-{k}" for k in ("image", "video", "document")}
     flat = {}
-    for path in ("announcements", "templates", "topics"):
+    for path in ("announcements", "templates", "topics", "reach"):
         catalogue = tomllib.loads((root / f"messages/{path}.toml").read_text("utf-8"))
         flat |= {f"{area}.{key}": texts for area, keys in catalogue.items()
                  for key, texts in keys.items() if set(texts) <= {"it", "en"}}

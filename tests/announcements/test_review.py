@@ -161,3 +161,23 @@ def test_the_audience_is_the_topics_the_originals_or_the_staff_group(repo):
             "nessun cittadino) |") in text
     assert "| Tetto settimanale | non conta (esercitazione) |" in text
     assert "| Durata stimata | 3.8 s a 80 messaggi/s |" in text  # 300, not the 1200 active
+
+
+def test_who_cannot_be_reached_is_counted_with_the_reason_and_left_out_of_the_estimate(repo):
+    repo.write("banditore-counts.json", json.dumps({**COUNTS, "audiences": {
+        "eventi": {"members": 300, "unreachable": {"no_phone_number": 20}}}}))
+    repo.add("2024-04-03-sagra", category="eventi")
+    text = summary_for(repo, "announcements/2024/2024-04-03-sagra.md")
+    assert ("| Destinatari | 300 iscritti attivi ricevono «eventi» (ultimo dato: "
+            "2024-03-31T10:00:00+02:00); 20 di loro non sono raggiungibili: 20 per nessun "
+            "numero e nessun identificativo WhatsApp (BSUID) noto |") in text
+    assert "| Durata stimata | 3.5 s a 80 messaggi/s |" in text  # the 280 who can be
+
+
+def test_figures_older_than_a_day_are_marked_as_old(repo):
+    repo.write("banditore-counts.json", json.dumps(
+        {**COUNTS, "generated_at": "2024-03-28T10:00:00+02:00"}))
+    repo.add("2024-04-03-sagra", category="eventi")
+    text = summary_for(repo, "announcements/2024/2024-04-03-sagra.md")
+    assert ("1200 iscritti attivi (ultimo dato: 2024-03-28T10:00:00+02:00) ⚠️ dati vecchi: "
+            "calcolati il 2024-03-28T10:00:00+02:00, 3 giorni fa") in text

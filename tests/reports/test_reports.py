@@ -305,6 +305,7 @@ def test_per_announcement_counts(con, period):
     assert df.loc["2024-03-25-servizio-whatsapp", columns].tolist() == [6, 6, 5, 3, 1, 0]
     assert df.loc["2024-03-28-allerta-meteo", columns].tolist() == [6, 6, 6, 5, 0, 0]
     assert df.loc["2024-04-02-scadenza-tari", columns].tolist() == [5, 3, 2, 1, 1, 2]
+    assert df["skipped"].tolist() == [0, 0, 1]  # never sent: the skip reasons say why
 
 
 def test_announcements_outside_the_period_are_left_out(con):
@@ -687,3 +688,16 @@ def test_report_on_the_sample_right_after_the_main_command(tmp_path, monkeypatch
         assert not [n for n in numbers if n in page]
         assert not [n for n in names if n in page]
         assert not _numbers_in(page)
+
+
+def test_skipped_deliveries_are_listed_with_their_reason(con, period, rendered):
+    from runner.reports.reasons import skip_reasons
+
+    df = skip_reasons(con, period)
+    # The one skipped of the known database was written before reasons were recorded.
+    assert df.to_dict("records") == [{"message": "avviso", "reason": None,
+                                      "meaning": t("send.reason.unknown", "it"),
+                                      "skipped": 1, "announcements": 1}]
+    page = rendered[2]["deliveries"]
+    assert t("reports.section.skipped", "it") in page
+    assert t("send.reason.unknown", "it") in page

@@ -1,6 +1,8 @@
-"""Welcome first, in a moderating town (Cerveno) against the loopback Cloud API: the
-request is acknowledged at once, the welcome goes as a template when staff approve
-two days later, and no announcement reaches the citizen before it."""
+"""Welcome first is an order, not a gate, in a moderating town (Cerveno) against the
+loopback Cloud API: the request is acknowledged at once, the welcome goes as a template
+when staff approve two days later, and the announcement follows it in the same run,
+6 s later at least. A welcome that cannot go (failed, whatever the code) holds nothing;
+an emergency never waits for one and goes first."""
 
 from __future__ import annotations
 
@@ -33,7 +35,9 @@ def cerveno(tmp_path, monkeypatch):
         message(NUMBER, "wamid.req", int(REQUEST.timestamp()), "Servizio Info ON Paolo Rossi")])
     write_announcement(tmp_path / "announcements", "2024-04-03-via-roma",
                        publish_at=APPROVAL.isoformat())
-    with CloudApiServer() as api:
+    fake = FakeClock()  # the server's clock too: the 6 s between two messages shows
+    with CloudApiServer(clock=fake.clock) as api:
+        api.fake = fake
         yield Settings(
             database=tmp_path / "db.duckdb", announcements_dir=tmp_path / "announcements",
             webhook_logs=str(tmp_path / "logs"), decisions_file=tmp_path / "decisions.txt",
@@ -45,62 +49,87 @@ def cerveno(tmp_path, monkeypatch):
             whatsapp_api_base=api.base, now=REQUEST + timedelta(minutes=5)), api
 
 
-def run(settings):
-    fake = FakeClock()
-    return send(settings, load_all(settings), clock=fake.clock, sleep=fake.sleep)
+def run(settings, api):
+    return send(settings, load_all(settings), clock=api.fake.clock, sleep=api.fake.sleep)
 
 
-def test_a_late_approval_gets_the_welcome_before_any_announcement(cerveno):
-    settings, api = cerveno
+def approved(settings, api):
+    """The request synced and acknowledged, then approved two days later (the window
+    closed): the settings of that later run."""
     sync(settings)
-    run(settings)  # minutes after the request: the acknowledgement, as text
-    [ack] = api.accepted
-    assert ack.callback == "banditore:r:wamid.req" and ack.body["type"] == "text"
-    assert "Richiesta ricevuta" in ack.body["text"]["body"]
-
+    run(settings, api)
     later = settings.model_copy(update={"now": APPROVAL + timedelta(minutes=1)})
-    decide(later, "approve", "+" + NUMBER)  # two days later: the window has closed
-    sync(later)
-    run(later)
-    run(later)  # a second run: the announcement may have waited for the welcome's result
-    kinds = [a.callback.split(":")[1] for a in api.accepted]
-    assert kinds == ["r", "w", "a"]
-    welcome = api.accepted[1].body
-    assert welcome["type"] == "template" and welcome["template"]["name"] == "benvenuto"
-    con = connect(settings.database)
-    assert con.execute("SELECT count(*) FROM deliveries WHERE state = 'queued'"
-                       ).fetchone()[0] == 0
-    con.close()
-
-
-def _announcement_after_welcome_fails(cerveno, *codes: int) -> tuple:
-    settings, api = cerveno
-    later = settings.model_copy(update={"now": APPROVAL + timedelta(minutes=1)})
-    sync(later)
     decide(later, "approve", "+" + NUMBER)
     sync(later)
-    api.fail_all(*codes)
-    run(later)
-    run(later)
-    assert not any(a.callback.split(":")[1] == "a" for a in api.accepted)
+    return later
+
+
+def kinds(api) -> list[str]:
+    return [a.callback.split(":")[1] for a in api.accepted]
+
+
+def outcomes(settings) -> dict[str, tuple]:
     con = connect(settings.database)
     try:
-        return con.execute("SELECT state, error_title FROM deliveries "
-                           "WHERE kind = 'announcement'").fetchone()
+        return {kind: (state, code, attempts) for kind, state, code, attempts in con.execute(
+            "SELECT kind, state, error_code, attempts FROM deliveries "
+            "WHERE kind IN ('welcome', 'announcement')").fetchall()}
     finally:
         con.close()
 
 
-def test_until_the_welcome_has_gone_the_announcement_waits(cerveno):
-    # 131000 is transient: each run retries the welcome, the announcement waits for it.
-    assert _announcement_after_welcome_fails(cerveno, *[131000] * 40) == ("queued", None)
+def test_a_late_approval_gets_the_welcome_then_the_announcement_in_the_same_run(cerveno):
+    settings, api = cerveno
+    later = approved(settings, api)
+    [ack] = api.accepted
+    assert ack.callback == "banditore:r:wamid.req" and ack.body["type"] == "text"
+    assert "Richiesta ricevuta" in ack.body["text"]["body"]
+
+    summary = run(later, api)  # one run: the welcome is accepted, then the announcement goes
+    assert kinds(api) == ["r", "w", "a"] and summary.exit_code == 0
+    welcome, announcement = api.accepted[1], api.accepted[2]
+    assert welcome.body["type"] == "template" and welcome.body["template"]["name"] == "benvenuto"
+    assert announcement.at - welcome.at >= 6  # one message per 6 s to a citizen
+    assert outcomes(later) == {"welcome": ("sent", None, 1), "announcement": ("sent", None, 1)}
 
 
-def test_a_welcome_that_can_never_arrive_releases_the_announcement_as_skipped(cerveno):
-    # 131026: not on WhatsApp any more. The announcement is skipped with the reason,
-    # never sent before a welcome and never left queued for ever.
-    assert _announcement_after_welcome_fails(cerveno, 131026) == (
-        "skipped", "welcome_not_delivered")
+def test_a_welcome_retried_in_the_run_holds_the_announcement_until_it_is_accepted(cerveno):
+    settings, api = cerveno
+    later = approved(settings, api)
+    api.fail("+" + NUMBER, 131000, 131000)  # the welcome's first two tries; it goes on the third
+    run(later, api)
+    assert kinds(api) == ["r", "w", "a"]
+    # Three tries of the welcome: the announcement never took one of its failures.
+    assert outcomes(later) == {"welcome": ("sent", None, 3), "announcement": ("sent", None, 1)}
+
+
+@pytest.mark.parametrize("codes", [
+    (131026,),        # not on WhatsApp any more: failed for good
+    (131000,) * 6,    # transient, but its retries ran out in this run
+])
+def test_a_welcome_that_cannot_go_is_recorded_and_holds_nothing(cerveno, codes):
+    settings, api = cerveno
+    later = approved(settings, api)
+    api.fail("+" + NUMBER, *codes)
+    summary = run(later, api)
+    assert kinds(api) == ["r", "a"]  # the announcement went, in the same run
+    assert outcomes(later) == {"welcome": ("failed", codes[0], len(codes)),
+                               "announcement": ("sent", None, 1)}
+    assert summary.exit_code == 1 and sum(summary.failures.values()) == 1
+
+
+def test_an_emergency_never_waits_for_a_welcome_and_goes_first(cerveno, tmp_path):
+    settings, api = cerveno
+    write_announcement(tmp_path / "announcements", "2024-04-03-allerta", category="emergenze",
+                       urgency="emergency", title="Allerta meteo rossa",
+                       publish_at=APPROVAL.isoformat())
+    later = approved(settings, api)
+    run(later, api)
+    order = [a.callback.split(":")[1:3] for a in api.accepted]
+    # The emergency first, then the welcome (6 s later: the citizen's gap), then the rest.
+    assert order == [["r", "wamid.req"], ["a", "2024-04-03-allerta"], ["w", "wamid.req"],
+                     ["a", "2024-04-03-via-roma"]]
+    assert api.accepted[2].at - api.accepted[1].at >= 6
 
 
 def test_a_moderated_unsubscription_is_acknowledged_and_stops_sending_at_once(cerveno):
@@ -121,7 +150,7 @@ def test_a_moderated_unsubscription_is_acknowledged_and_stops_sending_at_once(ce
     write(Path(settings.webhook_logs) / "a.jsonl", [message(
         NUMBER, "wamid.off", int(APPROVAL.timestamp()), "Servizio Info OFF")], mode="a")
     sync(due)
-    run(due)
+    run(due, api)
     kinds = [a.callback.split(":")[1] for a in api.accepted]
     assert "l" in kinds and "a" not in kinds  # acknowledged; nothing more goes out
     leaving = next(a.body for a in api.accepted if a.callback.startswith("banditore:l:"))

@@ -1,0 +1,37 @@
+"""Why deliveries were not made: every skipped delivery of the period, by message kind
+and reason (runner.vocabulary's words, said in words), beside
+:func:`.deliveries.failure_reasons` (the failed ones, by Meta's code). Nothing drops
+a citizen silently: the report shows each one. Counts only, never a citizen.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from ..messages import MissingMessage, t
+from ..vocabulary import SKIPPED
+from ..whatsapp.answers import skip_meaning
+from .data import Period, frame
+
+
+def skip_reasons(con, period: Period) -> pd.DataFrame:
+    """message (the kind, in words), reason (the word), meaning, skipped, announcements:
+    deliveries skipped in the period (when the run skipped them), most first."""
+    df = frame(con, f"""
+        SELECT kind, error_title AS reason, count(*) AS skipped,
+               count(DISTINCT announcement_id) AS announcements
+        FROM deliveries
+        WHERE state = '{SKIPPED}' AND coalesce(updated_at, created_at) >= $start
+          AND coalesce(updated_at, created_at) < $end
+        GROUP BY ALL ORDER BY skipped DESC, kind, reason
+    """, period)
+    df.insert(0, "message", [_kind(kind) for kind in df["kind"]])
+    df.insert(3, "meaning", [skip_meaning(reason) for reason in df["reason"]])
+    return df.drop(columns="kind")
+
+
+def _kind(kind: str) -> str:
+    try:
+        return t(f"reports.delivery-kind.{kind}")
+    except MissingMessage:  # a kind newer than this catalogue: its own name
+        return kind
