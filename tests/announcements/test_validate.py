@@ -165,7 +165,7 @@ def test_step_summary_has_problems_previews_and_budget(repo, capsys, monkeypatch
     assert text.startswith("# earlier step\n## Banditore: controllo degli avvisi")
     assert f"| `{BAD}` | 4:1 | Banditore: intestazione non valida | La voce «categroy»" in text
     assert f"| `{BAD}` | 6:7 | Banditore: dati personali |" in text
-    assert "| 2024-W14 | 1/3 |" in text
+    assert "| settimana da lunedì 1 a domenica 7 aprile 2024 | 1/3 |" in text
     assert f"<summary><code>{GOOD}</code></summary>" in text
     assert "│ [immagine: announcements/media/foto.png]" in text
     assert "│ Via *Roma* chiusa. Dettagli." in text
