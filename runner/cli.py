@@ -85,6 +85,28 @@ def _validate(args, settings: Settings) -> int:
     return result.exit_code
 
 
+def add_review_pr(commands):
+    p = commands.add_parser("review-pr", help=t("pull-request.help"))
+    p.add_argument("--files", required=True, metavar="FILE", help=t("pull-request.files-help"))
+    p.add_argument("--fetched", required=True, metavar="DIR",
+                   help=t("pull-request.fetched-help"))
+    p.add_argument("--out", metavar="FILE", help=t("pull-request.out-help"))
+    p.set_defaults(handler=_review_pr)
+
+
+def _review_pr(args, settings: Settings) -> int:
+    from pathlib import Path
+
+    from .announcements.pull_request import comment_from_files
+
+    text = comment_from_files(settings, Path(args.files), Path(args.fetched))
+    if text and args.out:
+        Path(args.out).write_text(text + "\n", encoding="utf-8")
+    elif text:
+        print(text)
+    return 0
+
+
 def add_preview(commands):
     p = commands.add_parser("preview", help=t("preview.help"))
     p.add_argument("path", metavar="PATH", help=t("preview.path-help"))
@@ -315,7 +337,7 @@ PSEUDONYMOUS = {"sync", "run", "subscribers"}
 
 # In the order a reader meets them: setting up, the announcement workflow and its
 # public channels, then subscribers, templates, reports, the receiver and the form.
-COMMANDS: list = [add_init, add_validate, add_preview, add_sync, add_send, add_run,
+COMMANDS: list = [add_init, add_validate, add_preview, add_review_pr, add_sync, add_send, add_run,
                   add_publish, add_telegram, add_subscribers, add_templates, add_report,
                   add_webhook, add_cms]
 

@@ -30,7 +30,7 @@ ignore the cap and quiet hours (:func:`is_urgent`).
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -82,6 +82,12 @@ class Context:
     week_rank: dict[str, tuple[str, int]] = field(default_factory=dict)
     budget: dict[str, int] = field(default_factory=dict)
     now: datetime | None = None
+    # Repository path -> where its content is, for files read as data (validate.check)
+    files: Mapping[str, Path] = field(default_factory=dict)
+
+    def content_of(self, path: Path) -> Path:
+        """Where to read the repository file at ``path`` (absolute, under ``root``)."""
+        return self.files.get(path.relative_to(self.root).as_posix(), path)
 
     @classmethod
     def build(cls, settings: Settings, announcements: list[Announcement], root: Path | None = None,

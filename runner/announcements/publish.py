@@ -183,9 +183,12 @@ def step_summary(result: CheckResult, settings: Settings, fmt: str = "text") -> 
     return "\n".join(out)
 
 
-def pull_request_comment(result: CheckResult, settings: Settings) -> str:
-    """The one comment the trusted workflow keeps up to date on the pull request."""
+def pull_request_comment(result: CheckResult, settings: Settings,
+                         notes: list[str] = ()) -> str:
+    """The one comment the trusted workflow keeps up to date on the pull request
+    (:mod:`.pull_request`), with ``notes`` (Markdown) under the counts."""
     out = [COMMENT_MARKER, f"## {t('review.comment-title')}", "", _counts_line(result), ""]
+    out += [*(f"> {note}" for note in notes), *([""] if notes else [])]
     block = review_block(result, settings)
     out += problems_table(result, in_block=IN_THE_BLOCK if block else frozenset())
     if block:

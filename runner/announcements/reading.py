@@ -60,14 +60,15 @@ def parse(path: Path, settings: Settings) -> tuple[Announcement | None, list[Pro
     return ann, problems
 
 
-def read(path: Path, settings: Settings):
-    """Like :func:`parse`, plus a *partial* announcement when only the front matter's
-    values are wrong: its title and body can still be checked (links, personal data),
-    so staff see every problem in one round."""
+def read(path: Path, settings: Settings, content: Path | None = None):
+    """Like :func:`parse`, plus a *draft* announcement when only the front matter's
+    values are wrong: everything else can still be checked, so staff see every problem
+    in one round. ``content``: where the file's bytes are, when not at ``path`` (a pull
+    request's file, fetched as data)."""
     path = Path(path)
     shown = display_path(path)
     try:
-        raw = path.read_bytes()
+        raw = (content or path).read_bytes()
     except OSError as exc:
         return None, [Problem(shown, 1, 1, "file-unreadable",
                               t("announcement.unreadable", detail=exc.strerror or exc))], None

@@ -190,6 +190,7 @@ def media_file(ann, ctx):
     if not path.is_relative_to(ctx.root):
         yield problem(ann, "media", "media-outside-repo", where, name=media.source)
         return
+    path = ctx.content_of(path)
     if not path.is_file():
         yield problem(ann, "media", "media-missing", where, name=media.source)
         return

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import multiprocessing as mp
 import os
+from collections.abc import Mapping
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -92,11 +93,32 @@ def _expand(paths) -> list[Path]:
     return found
 
 
-def check(settings: Settings, paths=None) -> CheckResult:
-    """Validate ``paths`` (files or folders; default: every announcement) in the repo's context."""
+@dataclass(frozen=True)
+class _Run:
+    """What every file's check shares (it travels to the worker processes)."""
+
+    settings: Settings
+    root: Path
+    now: object
+    reviewing: bool = False
+    # Repository path -> where its content is, for files read as data (a pull
+    # request's, fetched through the API: see :mod:`.pull_request`).
+    files: Mapping[str, Path] = field(default_factory=dict)
+
+
+def check(settings: Settings, paths=None, *, overlay: Mapping[str, Path] | None = None,
+          removed: frozenset[str] = frozenset()) -> CheckResult:
+    """Validate ``paths`` (files or folders; default: every announcement) in the repo's
+    context. ``overlay``: repository paths whose content is elsewhere (the working tree
+    does not have them, or has another version): they join the repository, and
+    ``removed`` paths leave it; ``paths`` then name repository paths."""
     check_templates(settings)
-    repo = announcement_files(settings)
-    targets = repo if paths is None else _expand(paths)
+    overlay = dict(overlay or {})
+    repo = [p for p in announcement_files(settings) if display_path(p) not in removed]
+    repo += [Path(p) for p in sorted(overlay) if p.endswith(".md") and p not in removed
+             and not Path(p).exists()]
+    targets = (repo if paths is None else [Path(p) for p in paths] if overlay
+               else _expand(paths))
     # Whole-repo context, each file once even when named twice or by another spelling.
     unique: dict[str, Path] = {}
     for path in [*repo, *targets]:
@@ -112,7 +134,7 @@ def check(settings: Settings, paths=None) -> CheckResult:
     bad_files: set[str] = set()
     now = settings.current_time()
     reviewing = paths is not None
-    results = _check_files(items, settings, now, reviewing)
+    results = _check_files(items, _Run(settings, Path.cwd().resolve(), now, reviewing, overlay))
     for (path, is_target), (ann, found, out) in zip(items, results, strict=True):
         if ann is not None:
             everything.append(ann)
@@ -132,7 +154,7 @@ def check(settings: Settings, paths=None) -> CheckResult:
     newcomers = {a.file for a in checked} if reviewing else set()
     unsendable = set(bad_files)  # as the week's ranks saw them (not its own cap problem)
     ctx = Context.build(settings, everything, newcomers=newcomers, broken=unsendable)
-    ctx.now = now
+    ctx.now, ctx.files = now, overlay
     review = ("review",) if reviewing else ()
     for ann in checked:
         scopes = ("always",) if _is_history(ann, now) else ("always", "repo")
@@ -169,21 +191,20 @@ def _is_history(ann: Announcement, now) -> bool:
     return not ann.source.broken & {"publish_at", "expires_at"} and is_history(ann, now)
 
 
-def _check_one(path: Path, settings: Settings, is_target: bool, root: Path, now,
-               reviewing: bool = False):
+def _check_one(path: Path, is_target: bool, run: _Run):
     """Read one file and, when it is checked, render it and apply the per-file rules:
     (announcement, a draft or None, problems, Rendered/RenderError or None)."""
     try:
-        return _check_file(path, settings, is_target, root, now, reviewing)
+        return _check_file(path, is_target, run)
     except Exception as exc:  # noqa: BLE001 - one odd file must not stop the others
         detail = f"{type(exc).__name__}: {exc}"
         return None, [Problem(display_path(path), 1, 1, "internal-error",
                               t("validate.internal-error", detail=detail))], None
 
 
-def _check_file(path: Path, settings: Settings, is_target: bool, root: Path, now,
-                reviewing: bool):
-    ann, problems, draft = read(path, settings)
+def _check_file(path: Path, is_target: bool, run: _Run):
+    settings, now = run.settings, run.now
+    ann, problems, draft = read(path, settings, run.files.get(display_path(path)))
     if not is_target:
         return ann, problems, None
     # Wrong front-matter values: the draft is checked as far as it goes, so staff see
@@ -191,10 +212,10 @@ def _check_file(path: Path, settings: Settings, is_target: bool, root: Path, now
     ann = ann if ann is not None else draft
     if ann is None:
         return None, problems, None
-    ctx = Context(settings, root, now=now)
+    ctx = Context(settings, run.root, now=now, files=run.files)
     # History is held only to being readable, unless it is a file under review: then
     # "expired" comes with everything else that is wrong with it.
-    if _is_history(ann, now) and not reviewing:
+    if _is_history(ann, now) and not run.reviewing:
         return ann, problems, None
     try:
         out = render(ann, settings)
@@ -211,33 +232,30 @@ def check_draft(path: Path, settings: Settings, root: Path) -> tuple:
     media resolved under ``root``. (announcement or None, problems, Rendered/RenderError
     or None): what the staff's form shows while the announcement is being written."""
     now = settings.current_time()
-    ann, problems, out = _check_one(path, settings, True, root, now, reviewing=True)
+    ann, problems, out = _check_one(path, True, _Run(settings, root, now, reviewing=True))
     if ann is not None:
         problems = [*problems, *run_rules(ann, Context(settings, root, now=now), "review")]
     return ann, problems, out
 
 
 def _check_chunk(job):
-    items, settings, root, now, reviewing = job
-    return [_check_one(path, settings, wanted, root, now, reviewing) for path, wanted in items]
+    items, run = job
+    return [_check_one(path, wanted, run) for path, wanted in items]
 
 
 # Below this many files, starting worker processes costs more than it saves.
 PARALLEL_FROM = 500
 
 
-def _check_files(items, settings: Settings, now, reviewing: bool = False) -> list:
+def _check_files(items, run: _Run) -> list:
     """:func:`_check_one` for every item, in order. Markdown parsing dominates, so a
     large repository is spread over the CPUs (fork: workers inherit the loaded modules
     and the message language)."""
-    root = Path.cwd().resolve()
     workers = min(os.cpu_count() or 1, 4)
     if len(items) < PARALLEL_FROM or workers < 2 or "fork" not in mp.get_all_start_methods():
-        return [_check_one(path, settings, wanted, root, now, reviewing)
-                for path, wanted in items]
+        return [_check_one(path, wanted, run) for path, wanted in items]
     size = -(-len(items) // (workers * 4))
-    jobs = [(items[i:i + size], settings, root, now, reviewing)
-            for i in range(0, len(items), size)]
+    jobs = [(items[i:i + size], run) for i in range(0, len(items), size)]
     with ProcessPoolExecutor(workers, mp_context=mp.get_context("fork")) as pool:
         return [result for chunk in pool.map(_check_chunk, jobs) for result in chunk]
 

@@ -371,10 +371,10 @@ def test_unreadable_and_crashing_files_are_reported_and_the_rest_checked(repo, m
         ("announcements/2024/2024-04-01-cartella.md", "file-unreadable")]
     real_read = validate.read
 
-    def read_that_breaks(path, settings):  # a bug in a rule or parser, simulated
+    def read_that_breaks(path, settings, content=None):  # a bug in a parser, simulated
         if "strano" in str(path):
             raise KeyError("boom")
-        return real_read(path, settings)
+        return real_read(path, settings, content)
 
     monkeypatch.setattr(validate, "read", read_that_breaks)
     result = check(repo.settings())
