@@ -15,13 +15,13 @@ tests/test_subscribers.py checks on random histories that both agree.
 from __future__ import annotations
 
 from itertools import groupby
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..db import insert_rows, temp_table
 from .decisions import Decision, load_decisions
 from .notices import KEYWORD_REPLIES_SQL, VERSION_AT, notice_version
 from .replay import REPLAYED_KINDS, Event, replay
+from .repository import decisions_path
 from .topics import Topics
 
 if TYPE_CHECKING:
@@ -80,7 +80,7 @@ def recompute(con, settings: Settings, citizens, *, decisions: list[Decision] | 
     """Replay and store the state of some citizens: a list of ids, the name of a
     table with a citizen_id column, or None for everyone. Returns how many."""
     if decisions is None:
-        decisions = load_decisions(Path(settings.decisions_file))
+        decisions = load_decisions(decisions_path(settings))
     decided: dict[str, list[Decision]] = {}
     for d in decisions:
         decided.setdefault(d.citizen_id, []).append(d)
