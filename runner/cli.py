@@ -23,8 +23,56 @@ if TYPE_CHECKING:
 
 
 
+class _Commands(argparse._SubParsersAction):
+    """Subcommands whose ``--help`` starts with what they do (their one-line help)."""
+
+    def add_parser(self, name, **kwargs):
+        kwargs.setdefault("description", kwargs.get("help"))
+        return super().add_parser(name, **kwargs)
+
+
+class _Parser(argparse.ArgumentParser):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.register("action", "parsers", _Commands)
+
+
+class _ReaderMayLeave:
+    """stdout for ``banditore run | head``: once the reader has gone, what is left to
+    print goes nowhere and the command carries on (a send is never cut short by a
+    closed pipe) and exits with its own code, without a traceback."""
+
+    def __init__(self, stream):
+        self.stream, self.gone = stream, False
+
+    def write(self, text: str) -> int:
+        if not self.gone:
+            try:
+                return self.stream.write(text)
+            except BrokenPipeError:
+                self._leave()
+        return len(text)
+
+    def flush(self) -> None:
+        if not self.gone:
+            try:
+                self.stream.flush()
+            except BrokenPipeError:
+                self._leave()
+
+    def _leave(self) -> None:
+        self.gone = True
+        try:  # what the interpreter still flushes at exit goes nowhere too
+            os.dup2(os.open(os.devnull, os.O_WRONLY), self.stream.fileno())
+        except (OSError, ValueError):
+            pass
+
+    def __getattr__(self, name):
+        return getattr(self.stream, name)
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="banditore",
         description=t("cli.description"),
     )
@@ -268,6 +316,14 @@ COMMANDS: list = [add_init, add_validate, add_preview, add_review_pr, add_sync, 
 
 
 def main(argv: list[str] | None = None) -> int:
+    stdout, sys.stdout = sys.stdout, _ReaderMayLeave(sys.stdout)
+    try:
+        return _main(argv)
+    finally:
+        sys.stdout = stdout
+
+
+def _main(argv: list[str] | None) -> int:
     # Settings first, so help and errors are in the town's language; a broken
     # configuration still lets --help through and is reported after parsing.
     try:

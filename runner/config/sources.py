@@ -7,14 +7,8 @@ from pydantic_settings import DotEnvSettingsSource, PyprojectTomlConfigSettingsS
 
 from ..errors import ConfigError
 from ..messages import t
+from .environment_only import ENVIRONMENT_ONLY, SECRET_FIELDS  # noqa: F401 (re-exported)
 from .explain import config_language
-
-SECRET_FIELDS = frozenset(
-    {"whatsapp_token", "whatsapp_app_secret", "whatsapp_verify_token", "pseudonym_key",
-     "telegram_token"}
-)
-# Accepted only from the environment too: phone numbers, which git must never hold.
-ENVIRONMENT_ONLY = SECRET_FIELDS | {"test_recipients"}
 
 
 class _RefuseSecrets:
