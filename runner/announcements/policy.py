@@ -155,12 +155,19 @@ def is_urgent(ann: Announcement, announcements: dict[str, Announcement]) -> bool
                                           and original.urgency == "emergency")
 
 
+def cap_counts(status: str, urgency: str, original_urgency: str | None = None) -> bool:
+    """The one definition of what the weekly cap counts, on plain values (validate's
+    files and the reports' database rows alike): what citizens receive as news. Not
+    drills (staff only), not emergencies nor their corrections and withdrawals
+    (``original_urgency``). Cancelled or withdrawn later, it still counts: it may
+    already have gone out, and its week's budget with it."""
+    return status == "actual" and "emergency" not in (urgency, original_urgency)
+
+
 def counts_toward_cap(ann: Announcement, announcements: dict[str, Announcement]) -> bool:
-    """The one definition of what the weekly cap counts (validate and the reports'
-    cap chart): what citizens receive as news. Not drills (staff only), not emergencies
-    nor their corrections and withdrawals. Cancelled or withdrawn later, it still
-    counts: it may already have gone out, and its week's budget with it."""
-    return not ann.is_drill and not is_urgent(ann, announcements)
+    """:func:`cap_counts` of an announcement (its original found in ``announcements``)."""
+    original = announcements.get(ann.references) if ann.references else None
+    return cap_counts(ann.status, ann.urgency, original.urgency if original else None)
 
 
 def weekly_counts(announcements, settings: Settings, newcomers: set[str] = frozenset(),
