@@ -66,6 +66,11 @@ NOT_PHONES = [
 ]
 _NOT_PHONES = [re.compile(pattern) for _, pattern in NOT_PHONES]
 _BLANK = "#"
+# The separators the search does not see as they are (most texts have none: one scan).
+_ODD = re.compile("[" + re.escape("".join(c for c, to in SEPARATORS.items() if c != to)) + "]")
+_OTHER_DIGIT = re.compile(r"(?![0-9])\d")  # a decimal digit of another script
+# Six digits close together: without them there is no phone number to look for.
+_ENOUGH_DIGITS = re.compile(r"\d(?:\D{0,3}\d){5}")
 
 # A run of digit groups and separators, maybe after "+" or "(": cut into numbers below.
 _CANDIDATE = re.compile(r"(?<!\w)(?<!\d[.,])[(+]{0,2}\d(?:\d|[ .\-/()\n]{1,3}\+?(?=\d))*")
@@ -76,24 +81,48 @@ _MAX_GROUPS = 12  # "3 4 7 1 2 3 4 5 6 7": one digit at a time
 def canonical(text: str) -> str:
     """``text`` with every digit as 0-9 and every separator as one of `` .-/()``, the
     same length, so an offset found here is an offset in ``text``."""
-    out = []
-    for char in text:
-        if char in SEPARATORS:
-            out.append(SEPARATORS[char])
-        elif char.isdecimal() and not char.isascii():
-            out.append(str(unicodedata.decimal(char)))
+    text = _ODD.sub(lambda m: SEPARATORS[m.group()], text)
+    return _OTHER_DIGIT.sub(lambda m: str(unicodedata.decimal(m.group())), text)
+
+
+def _windows(text: str) -> list[tuple[int, int]]:
+    """Where a look-alike could touch a run of digits that might be a number: from the
+    start of its web address or a code's name (40 characters before it, back to a space)
+    to a currency after it, cut at spaces so that no pattern sees a different edge."""
+    found: list[tuple[int, int]] = []
+    for match in _CANDIDATE.finditer(text):
+        if not _ENOUGH_DIGITS.search(match.group()):
+            continue
+        start, end = match.span()
+        left = min(start - 40, _space_before(text, start))
+        left = _space_before(text, max(left, 0))
+        right = text.find(" ", min(len(text), end + 20))
+        right = len(text) if right < 0 else right
+        if found and left <= found[-1][1]:
+            found[-1] = (found[-1][0], right)
         else:
-            out.append(char)
-    return "".join(out)
+            found.append((left, right))
+    return found
+
+
+def _space_before(text: str, at: int) -> int:
+    return max(text.rfind(" ", 0, at), text.rfind("\n", 0, at)) + 1
 
 
 def _blanked(text: str) -> str:
-    """``text`` with everything :data:`NOT_PHONES` lists replaced by ``#``."""
-    chars = list(text)
-    for pattern in _NOT_PHONES:
-        for match in pattern.finditer(text):
-            chars[match.start():match.end()] = _BLANK * (match.end() - match.start())
-    return "".join(chars)
+    """``text`` with everything :data:`NOT_PHONES` lists replaced by ``#`` (looked for
+    only around runs of digits: a long text is mostly words)."""
+    spans = sorted(m.span() for left, right in _windows(text)
+                   for pattern in _NOT_PHONES for m in pattern.finditer(text, left, right))
+    if not spans:
+        return text
+    out, position = [], 0
+    for start, end in spans:
+        if end > position:
+            start = max(start, position)
+            out += [text[position:start], _BLANK * (end - start)]
+            position = end
+    return "".join([*out, text[position:]])
 
 
 # --- what a number is --------------------------------------------------------------------
@@ -167,16 +196,24 @@ def find_phones(text: str) -> Iterator[tuple[int, str, str]]:
     """(offset, candidate, kind) of every phone number in ``text``: in each run of digits,
     the longest stretch of whole groups that reads as a number, left to right ("ore 10
     0721 123456" is the hour, then a number; two numbers side by side are two)."""
-    searched = _blanked(canonical(text))
+    searched = canonical(text)
+    if not _ENOUGH_DIGITS.search(searched):
+        return
+    searched = _blanked(searched)
     for match in _CANDIDATE.finditer(searched):
         run, base = match.group(0), match.start()
         groups = list(_GROUP.finditer(run))
+        digits = [0]  # digits[k]: how many in the first k groups
+        for g in groups:
+            digits.append(digits[-1] + len(g.group(0)))
         i = 0
         while i < len(groups):
             found = None
             first = groups[i].start()
             plus = run.rfind("+", max(0, first - 2), first)  # "+39", "(+39"
             for j in range(min(len(groups), i + _MAX_GROUPS), i, -1):
+                if not 6 <= digits[j] - digits[i] <= 15:  # no number is shorter or longer
+                    continue
                 kind = _kind_of_groups([g.group(0) for g in groups[i:j]], plus >= 0)
                 if kind:
                     start = plus if plus >= 0 else first
