@@ -143,7 +143,7 @@ def review_lines(r: Review, settings: Settings) -> list[str]:
     if r.waits_for_quiet_hours:
         when = t("review.quiet-wait", publish=when, out=_when(r.goes_out_at, settings))
     if r.blocked:
-        when = t("review.blocked", publish=when)
+        when = t("review.blocked", publish=_when(r.publish_at, settings))
     rows.append((t("review.when"), when))
     rows.append((t("review.expires"), _when(r.expires_at, settings)))
     rows.append((t("review.category"), f"{escape.text(r.category or '-')} · "
