@@ -12,20 +12,67 @@ import sys
 from typing import TYPE_CHECKING
 
 from . import messages
+from .cli_staff import add_subscribers
 from .config import load_settings, pseudonym_key_check
 from .config.explain import config_language
 from .errors import BanditoreError, ConfigError
 from .messages import t
-from .subscribers.decisions import ACTIONS
-from .vocabulary import SUBSCRIBER_STATES
 
 if TYPE_CHECKING:
     from .config import Settings
 
 
 
+class _Commands(argparse._SubParsersAction):
+    """Subcommands whose ``--help`` starts with what they do (their one-line help)."""
+
+    def add_parser(self, name, **kwargs):
+        kwargs.setdefault("description", kwargs.get("help"))
+        return super().add_parser(name, **kwargs)
+
+
+class _Parser(argparse.ArgumentParser):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.register("action", "parsers", _Commands)
+
+
+class _ReaderMayLeave:
+    """stdout for ``banditore run | head``: once the reader has gone, what is left to
+    print goes nowhere and the command carries on (a send is never cut short by a
+    closed pipe) and exits with its own code, without a traceback."""
+
+    def __init__(self, stream):
+        self.stream, self.gone = stream, False
+
+    def write(self, text: str) -> int:
+        if not self.gone:
+            try:
+                return self.stream.write(text)
+            except BrokenPipeError:
+                self._leave()
+        return len(text)
+
+    def flush(self) -> None:
+        if not self.gone:
+            try:
+                self.stream.flush()
+            except BrokenPipeError:
+                self._leave()
+
+    def _leave(self) -> None:
+        self.gone = True
+        try:  # what the interpreter still flushes at exit goes nowhere too
+            os.dup2(os.open(os.devnull, os.O_WRONLY), self.stream.fileno())
+        except (OSError, ValueError):
+            pass
+
+    def __getattr__(self, name):
+        return getattr(self.stream, name)
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="banditore",
         description=t("cli.description"),
     )
@@ -83,6 +130,28 @@ def _validate(args, settings: Settings) -> int:
     result = check(settings, args.paths or None)
     print(publish(result, settings, args.format, os.environ, review_dir=args.review_dir))
     return result.exit_code
+
+
+def add_review_pr(commands):
+    p = commands.add_parser("review-pr", help=t("pull-request.help"))
+    p.add_argument("--files", required=True, metavar="FILE", help=t("pull-request.files-help"))
+    p.add_argument("--fetched", required=True, metavar="DIR",
+                   help=t("pull-request.fetched-help"))
+    p.add_argument("--out", metavar="FILE", help=t("pull-request.out-help"))
+    p.set_defaults(handler=_review_pr)
+
+
+def _review_pr(args, settings: Settings) -> int:
+    from pathlib import Path
+
+    from .announcements.pull_request import comment_from_files
+
+    text = comment_from_files(settings, Path(args.files), Path(args.fetched))
+    if text and args.out:
+        Path(args.out).write_text(text + "\n", encoding="utf-8")
+    elif text:
+        print(text)
+    return 0
 
 
 def add_preview(commands):
@@ -149,96 +218,6 @@ def _sync(args, settings: Settings) -> int:
     return 0
 
 
-
-
-def add_subscribers(commands):
-    p = commands.add_parser("subscribers", help=t("subscribers.help"))
-    sub = p.add_subparsers(dest="action", required=True, metavar="ACTION")
-    ls = sub.add_parser("list", help=t("subscribers.list-help"))
-    ls.add_argument("--state", choices=SUBSCRIBER_STATES)
-    ls.add_argument("--format", choices=["table", "json"], default="table")
-    ls.add_argument("--unmasked", action="store_true", help=t("subscribers.unmasked-help"))
-    ls.set_defaults(handler=_subscribers_list)
-    for action in ACTIONS:
-        d = sub.add_parser(action, help=t(f"subscribers.{action}-help"))
-        d.add_argument("who", help=t("subscribers.who-help"))
-        d.set_defaults(handler=_subscribers_decide)
-    show = sub.add_parser("show", help=t("rights.show-help"))
-    show.add_argument("who", help=t("subscribers.who-help"))
-    show.set_defaults(handler=_subscribers_show)
-    export = sub.add_parser("export", help=t("rights.export-help"))
-    export.add_argument("who", help=t("subscribers.who-help"))
-    export.add_argument("--format", choices=["json", "text"], default="json")
-    export.set_defaults(handler=_subscribers_export)
-    near = sub.add_parser("near-misses", help=t("rights.near-misses.help"))
-    near.add_argument("--since", metavar="YYYY-MM-DD", help=t("rights.near-misses.since-help"))
-    near.add_argument("--format", choices=["table", "json"], default="table")
-    near.set_defaults(handler=_subscribers_near_misses)
-    erase = sub.add_parser("erase-lines", help=t("rights.erase-lines-help"))
-    erase.add_argument("citizen_id", metavar="ID", help=t("rights.erase-id-help"))
-    erase.add_argument("paths", nargs="*", metavar="PATH", help=t("rights.erase-paths-help"))
-    erase.set_defaults(handler=_subscribers_erase_lines)
-    imp = sub.add_parser("import", help=t("import.help"))
-    imp.add_argument("file", metavar="FILE", help=t("import.file-help"))
-    imp.add_argument("--consented-on", required=True, metavar="YYYY-MM-DD",
-                     help=t("import.consented-on-help"))
-    imp.add_argument("--notice-version", metavar="V", help=t("import.notice-version-help"))
-    imp.add_argument("--column", metavar="NAME|N", help=t("import.column-help"))
-    imp.set_defaults(handler=_subscribers_import)
-
-
-def _subscribers_list(args, settings: Settings) -> int:
-    from .subscribers.staff import listing
-
-    print(listing(settings, state=args.state, fmt=args.format, unmasked=args.unmasked))
-    return 0
-
-
-def _subscribers_show(args, settings: Settings) -> int:
-    from .subscribers.access import show
-
-    print(show(settings, args.who))
-    return 0
-
-
-def _subscribers_export(args, settings: Settings) -> int:
-    from .subscribers.access import export
-
-    print(export(settings, args.who, args.format))
-    return 0
-
-
-def _subscribers_near_misses(args, settings: Settings) -> int:
-    from .subscribers.near_misses import report
-
-    print(report(settings, args.since, args.format))
-    return 0
-
-
-def _subscribers_erase_lines(args, settings: Settings) -> int:
-    from .subscribers.erasure import erase_copy
-
-    erased = erase_copy(settings, args.citizen_id, args.paths)
-    print(t("rights.erased-lines", removed=erased.removed, rewritten=erased.rewritten,
-            files=len(erased.files)))
-    return 0
-
-
-def _subscribers_import(args, settings: Settings) -> int:
-    from .subscribers.imports import import_file
-
-    result = import_file(settings, args.file, args.consented_on,
-                         notice_version=args.notice_version, column=args.column)
-    print(result.text())
-    return result.exit_code
-
-
-def _subscribers_decide(args, settings: Settings) -> int:
-    from .subscribers.staff import decide
-
-    result = decide(settings, args.action, args.who, os.environ)
-    print(result.text(settings))
-    return result.exit_code
 
 
 def add_templates(commands):
@@ -333,12 +312,20 @@ PSEUDONYMOUS = {"sync", "run", "subscribers"}
 
 # In the order a reader meets them: setting up, the announcement workflow and its
 # public channels, then subscribers, templates, reports, the receiver and the form.
-COMMANDS: list = [add_init, add_validate, add_preview, add_sync, add_send, add_run,
+COMMANDS: list = [add_init, add_validate, add_preview, add_review_pr, add_sync, add_send, add_run,
                   add_publish, add_telegram, add_subscribers, add_templates, add_report,
                   add_webhook, add_cms]
 
 
 def main(argv: list[str] | None = None) -> int:
+    stdout, sys.stdout = sys.stdout, _ReaderMayLeave(sys.stdout)
+    try:
+        return _main(argv)
+    finally:
+        sys.stdout = stdout
+
+
+def _main(argv: list[str] | None) -> int:
     # Settings first, so help and errors are in the town's language; a broken
     # configuration still lets --help through and is reported after parsing.
     try:

@@ -30,7 +30,7 @@ LAYERS = [
     {"runner.send"},
     {"runner.webhook", "runner.reports", "runner.channels"},
     {"runner.pipeline", "runner.towns", "runner.cms"},
-    {"runner.cli", "runner.__main__"},
+    {"runner.cli", "runner.cli_staff", "runner.__main__"},
 ]
 
 

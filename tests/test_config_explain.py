@@ -70,6 +70,28 @@ def test_each_configuration_error_is_explained(town, monkeypatch, capsys, set_up
         assert part in err
 
 
+@pytest.mark.parametrize(("value", "expected"), [
+    ('["98765"]', "prefisso del paese"),  # not "a list": the country code is missing
+    ("393331112222,393339998888", "non è una lista JSON"),
+    ('["3933311"]', "prefisso del paese"),
+])
+def test_test_recipients_are_never_repeated_not_even_rewritten(town, monkeypatch, capsys,
+                                                               value, expected):
+    monkeypatch.setenv("BANDITORE_TEST_RECIPIENTS", value)
+    err = error_of(capsys)
+    assert expected in err and "BANDITORE_TEST_RECIPIENTS" in err
+    digits = [part for part in value.replace('"', " ").replace(",", " ").split() if part]
+    assert not any(d.strip("[]") in err for d in digits if len(d.strip("[]")) >= 5)
+    assert "lista" not in err or expected == "non è una lista JSON"
+
+
+def test_a_pattern_is_explained_in_words(town, capsys):
+    settings_file(town, 'istat_code = "16205"\n')
+    err = error_of(capsys)
+    assert "il codice ISTAT del Comune, sei cifre" in err
+    assert "String should match pattern" not in err
+
+
 def test_errors_speak_the_town_language_even_when_its_settings_fail(town, capsys):
     settings_file(town, 'language = "en"\nweekly_cup = 10\nmoderate_subscribe = "yes please"\n')
     err = error_of(capsys)
@@ -145,8 +167,27 @@ def test_init_mends_a_file_that_does_not_load_and_refuses_an_unknown_town(town, 
 
 def test_init_into_a_repository_without_pyproject(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
-    (tmp_path / "templates.toml").write_text("# the town's own catalogue\n")
     assert main(["init", "--town", "cerveno"]) == 0
     assert load_settings().capture_name is True
     assert "templates.toml" in capsys.readouterr().out
-    assert (tmp_path / "templates.toml").read_text() == "# the town's own catalogue\n"
+
+
+def test_init_replaces_a_catalogue_without_the_new_towns_templates(tmp_path, monkeypatch,
+                                                                   capsys):
+    """Another town's catalogue (or none of these templates) would fail every announcement
+    of the new town: it is replaced, and kept beside."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "templates.toml").write_text((TOWNS / "templates" / "jesi.toml").read_text())
+    assert main(["init", "--town", "cerveno"]) == 0
+    out = capsys.readouterr().out
+    assert "non aveva i modelli di cerveno" in out and "templates.toml.bak" in out
+    assert (tmp_path / "templates.toml").read_bytes() == (
+        TOWNS / "templates" / "cerveno.toml").read_bytes()
+    assert (tmp_path / "templates.toml.bak").read_bytes() == (
+        TOWNS / "templates" / "jesi.toml").read_bytes()
+    # The town's own catalogue, which knows its templates (and more): kept as it is.
+    own = (TOWNS / "templates" / "cerveno.toml").read_text() + "\n# synced by the town\n"
+    (tmp_path / "templates.toml").write_text(own)
+    assert main(["init", "--town", "cerveno"]) == 0
+    assert "è rimasto com'era" in capsys.readouterr().out
+    assert (tmp_path / "templates.toml").read_text() == own

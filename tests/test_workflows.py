@@ -171,16 +171,23 @@ def test_minimal_read_only_permissions(path):
 
 
 def test_the_comment_workflow_never_runs_pull_request_code():
-    """Fork-safe: the pull request's run only uploads; the trusted run (from main)
-    never checks out, reads the review as text, and checks the head commit."""
+    """Fork-safe: the pull request's run is the pull request's to write, so the trusted
+    run (from main) takes only its number and head commit, checks them against the
+    API, checks out main's code alone and computes the comment over the pull
+    request's files fetched as data (run for real in test_review_comment_workflow.py)."""
     path = WORKFLOWS / "review-comment.yml"
     workflow = load(path)
     assert set(triggers(workflow)) == {"workflow_run"}
     text = path.read_text(encoding="utf-8")
-    assert "actions/checkout" not in text and "python" not in text
+    [checkout] = [s for s in steps(workflow) if "actions/checkout" in s.get("uses", "")]
+    assert "ref" not in checkout["with"] and checkout["with"]["persist-credentials"] is False
     assert "HEAD_SHA" in text and ".head.sha" in text
+    runs = runs_text(workflow)
+    assert "python -m runner review-pr --files" in runs
+    assert "review.md" not in runs and "untrusted/pr-number.txt" in runs
     validate = (WORKFLOWS / "validate.yml").read_text(encoding="utf-8")
     assert "--review-dir review" in validate and "name: banditore-review" in validate
+    assert "review/head-sha.txt" in validate
     assert "name: banditore-counts" in (WORKFLOWS / "send.yml").read_text(encoding="utf-8")
 
 

@@ -7,21 +7,25 @@ withdrawal) and about drills.
   earlier ``cancels``): a withdrawn alert has nothing left to correct;
 - ``lifecycle-category``: a correction or withdrawal keeps the original's
   category, since it goes to the original's recipients, who were chosen by it;
-- ``exercise-recipients``: a drill needs the staff test group configured.
+- ``exercise-recipients``: a drill needs the staff test group configured;
+- ``title-label``: a title that already says "Rettifica:" is not printed as
+  "RETTIFICA: Rettifica: …"; staff are told (a warning).
 """
 
 from __future__ import annotations
 
 import difflib
 
+from ..messages import t
 from .policy import problem, rule
+from .render import applicable_labels, repeated_label
 
 
 def _key(ann) -> str:
     return "updates" if ann.updates else "cancels"
 
 
-@rule("lifecycle-reference", scope="repo")
+@rule("lifecycle-reference", scope="repo", needs=("updates", "cancels"))
 def reference_exists(ann, ctx):
     if ann.updates and ann.cancels:
         yield problem(ann, "lifecycle-reference", "lifecycle-both", "cancels")
@@ -37,7 +41,7 @@ def reference_exists(ann, ctx):
                       hint=f" «{close[0]}»?" if close else "")
 
 
-@rule("lifecycle-withdrawn", scope="repo")
+@rule("lifecycle-withdrawn", scope="repo", needs=("updates", "cancels"))
 def reference_not_withdrawn(ann, ctx):
     ref = ann.references
     if ref is None:
@@ -51,7 +55,8 @@ def reference_not_withdrawn(ann, ctx):
             return
 
 
-@rule("lifecycle-category", scope="repo")
+@rule("lifecycle-category", scope="repo",
+      needs=("updates", "cancels", "category"))
 def keeps_category(ann, ctx):
     original = ctx.by_id.get(ann.references) if ann.references else None
     if original is not None and original.category != ann.category:
@@ -59,8 +64,17 @@ def keeps_category(ann, ctx):
                       id=original.id, category=original.category, mine=ann.category)
 
 
-@rule("exercise-recipients")
+@rule("exercise-recipients", needs=("status",))
 def drill_has_recipients(ann, ctx):
     if ann.is_drill and not ctx.settings.test_recipients:
         yield problem(ann, "exercise-recipients", "exercise-recipients", "status",
                       status=ann.status)
+
+
+@rule("title-label", needs=("title", "status", "updates", "cancels"))
+def title_repeats_label(ann, ctx):
+    found = repeated_label(ann, ctx.settings).strip(" :-–—·.")
+    if found:
+        kind, label = next(iter(applicable_labels(ann, ctx.settings).items()))
+        yield problem(ann, "title-label", "title-label", "title", severity="warning",
+                      found=found, label=label, what=t(f"policy.title-label-{kind}"))

@@ -74,6 +74,9 @@ class Source:
     lines: dict[str, int] = field(default_factory=dict)
     tz: ZoneInfo = ZoneInfo("Europe/Rome")
     validity_days: int = 7
+    # Front-matter keys whose value is wrong or missing: a draft (reading.py) holds the
+    # rest, and the rules that read none of these still apply to it.
+    broken: frozenset[str] = frozenset()
 
     @property
     def id(self) -> str:
@@ -160,6 +163,12 @@ class Announcement(BaseModel):
     @property
     def body(self) -> str:
         return self.source.body
+
+    @property
+    def is_draft(self) -> bool:
+        """Read with some front-matter values wrong or missing (:attr:`Source.broken`):
+        checked as far as it can be, never sent."""
+        return bool(self.source.broken)
 
     @property
     def body_line(self) -> int:

@@ -14,7 +14,7 @@ category, emergency-category, weekly-cap, expiry, expired, file-name, file-date,
 year-folder, duplicate-id, template, template-header, length, media,
 link-domain, personal-data, markup, template-required, template-approved,
 template-text, template-length, already-sent, quiet-hours, lifecycle-reference,
-lifecycle-withdrawn, lifecycle-category, exercise-recipients. The rules live in
+lifecycle-withdrawn, lifecycle-category, exercise-recipients, title-label. The rules live in
 :mod:`.rules` (front matter, file, template, media), :mod:`.text_rules` (what
 the title and body say), :mod:`.markup_rules` (Markdown WhatsApp cannot show),
 :mod:`.template_rules` (the template as Meta has it), :mod:`.schedule` (quiet
@@ -30,7 +30,7 @@ ignore the cap and quiet hours (:func:`is_urgent`).
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -53,9 +53,17 @@ SCOPES: dict[str, set[str]] = {
     "content": set(), "file": set(), "repo": set(), "always": set(), "review": set()}
 
 
-def rule(rule_id: str, scope: str = "file"):
+# What decides when an announcement goes out and whether the weekly cap counts it.
+WHEN_KEYS = ("publish_at", "expires_at", "urgency", "status", "updates", "cancels")
+
+
+def rule(rule_id: str, scope: str = "file", needs: tuple[str, ...] = ()):
+    """Register a rule; ``needs``: the front-matter keys it reads, so that a draft whose
+    value for one of them is wrong or missing is spared a rule that would only repeat
+    (or garble) that problem, and gets every other rule in the same round."""
+
     def register(func):
-        func.rule_id = rule_id
+        func.rule_id, func.needs = rule_id, frozenset(needs)
         RULES.append((rule_id, func))
         SCOPES[scope].add(rule_id)
         return func
@@ -74,12 +82,19 @@ class Context:
     week_rank: dict[str, tuple[str, int]] = field(default_factory=dict)
     budget: dict[str, int] = field(default_factory=dict)
     now: datetime | None = None
+    # Repository path -> where its content is, for files read as data (validate.check)
+    files: Mapping[str, Path] = field(default_factory=dict)
+
+    def content_of(self, path: Path) -> Path:
+        """Where to read the repository file at ``path`` (absolute, under ``root``)."""
+        return self.files.get(path.relative_to(self.root).as_posix(), path)
 
     @classmethod
     def build(cls, settings: Settings, announcements: list[Announcement], root: Path | None = None,
-              newcomers: set[str] = frozenset()):
+              newcomers: set[str] = frozenset(), broken: set[str] = frozenset()):
         """``newcomers``: files under review; they take the weekly budget last, so a
-        pull request is told when its file does not fit in an already full week."""
+        pull request is told when its file does not fit in an already full week.
+        ``broken``: files with errors, never sent: after everyone else, not in the totals."""
         ctx = cls(settings, (root or Path.cwd()).resolve(), announcements,
                   now=settings.current_time())
         files: dict[str, list[str]] = defaultdict(list)
@@ -87,7 +102,7 @@ class Context:
             files[ann.id].append(ann.file)
         ctx.id_files = dict(files)
         ctx.by_id = by_id(announcements)
-        ctx.week_rank, ctx.budget = weekly_counts(announcements, settings, newcomers)
+        ctx.week_rank, ctx.budget = weekly_counts(announcements, settings, newcomers, broken)
         return ctx
 
 
@@ -101,8 +116,9 @@ def problem(ann: Announcement, rule_id: str, key: str, where: str | int | None =
 def run_rules(ann: Announcement, ctx: Context, *scopes: str) -> Iterator[Problem]:
     """Problems from the rules of ``scopes`` (default: all of them)."""
     wanted = set().union(*(SCOPES[s] for s in scopes)) if scopes else None
+    broken = ann.source.broken
     for rule_id, func in RULES:
-        if wanted is None or rule_id in wanted:
+        if (wanted is None or rule_id in wanted) and not func.needs & broken:
             yield from func(ann, ctx)
 
 
@@ -139,22 +155,39 @@ def is_urgent(ann: Announcement, announcements: dict[str, Announcement]) -> bool
                                           and original.urgency == "emergency")
 
 
-def weekly_counts(announcements, settings: Settings, newcomers: set[str] = frozenset()):
-    """Rank of each announcement the cap counts in its ISO week (town time), and totals:
-    neither emergencies (with their corrections and withdrawals) nor drills."""
+def cap_counts(status: str, urgency: str, original_urgency: str | None = None) -> bool:
+    """The one definition of what the weekly cap counts, on plain values (validate's
+    files and the reports' database rows alike): what citizens receive as news. Not
+    drills (staff only), not emergencies nor their corrections and withdrawals
+    (``original_urgency``). Cancelled or withdrawn later, it still counts: it may
+    already have gone out, and its week's budget with it."""
+    return status == "actual" and "emergency" not in (urgency, original_urgency)
+
+
+def counts_toward_cap(ann: Announcement, announcements: dict[str, Announcement]) -> bool:
+    """:func:`cap_counts` of an announcement (its original found in ``announcements``)."""
+    original = announcements.get(ann.references) if ann.references else None
+    return cap_counts(ann.status, ann.urgency, original.urgency if original else None)
+
+
+def weekly_counts(announcements, settings: Settings, newcomers: set[str] = frozenset(),
+                  broken: set[str] = frozenset()):
+    """Rank of each announcement the cap counts in its ISO week (town time), and the
+    totals of each week (without ``broken`` files, which rank last: never sent)."""
     by_week: dict[str, list[Announcement]] = defaultdict(list)
     known = by_id(announcements)
     for ann in announcements:
         week = week_of(ann, settings)
-        # Cancelled ones still count: they may already have been sent.
-        if week and not ann.is_drill and not is_urgent(ann, known):
+        if week and counts_toward_cap(ann, known):
             by_week[week].append(ann)
     ranks = {}
     for week, anns in by_week.items():
-        anns.sort(key=lambda a: (a.file in newcomers, a.effective_publish_at, a.id))
+        anns.sort(key=lambda a: (a.file in broken, a.file in newcomers,
+                                 a.effective_publish_at, a.id))
         for i, ann in enumerate(anns, 1):
             ranks[ann.file] = (week, i)
-    return ranks, {week: len(anns) for week, anns in sorted(by_week.items())}
+    return ranks, {week: sum(a.file not in broken for a in anns)
+                   for week, anns in sorted(by_week.items())}
 
 
 def rule_ids() -> list[str]:

@@ -10,7 +10,8 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..messages import MissingMessage, t, tn
+from ..messages import MissingMessage, dates, t, tn
+from . import escape
 from .bubble import as_text, bubble_of, html_page
 from .policy import week_of
 from .problems import Problem
@@ -74,8 +75,9 @@ def format_json(problems: list[Problem], **extra) -> str:
 
 
 def markdown_cell(text: str) -> str:
-    """Text safe inside a Markdown table cell."""
-    return text.replace("|", "\\|").replace("\r", "").replace("\n", "<br>")
+    """Text safe inside a Markdown table cell: a message may quote the file (a link, a
+    value), so it is inert (:mod:`.escape`), and one line."""
+    return escape.text(text)
 
 
 # --- whole results -----------------------------------------------------------------
@@ -114,20 +116,33 @@ def format_result(result: CheckResult, fmt: str = "text") -> str:
     return "\n".join([*lines, _counts_line(result)])
 
 
-def problems_table(result: CheckResult, fmt: str = "text") -> list[str]:
-    """Every problem, and how many GitHub could not annotate."""
-    if not result.problems:
+# Warnings the reviewer's block shows in its own words, next to the figures.
+IN_THE_BLOCK = frozenset({"already-sent"})
+
+
+def problems_table(result: CheckResult, fmt: str = "text",
+                   in_block: frozenset[str] = frozenset()) -> list[str]:
+    """The problems to fix, then what is worth knowing (warnings: it goes out anyway,
+    less those the reviewer's block already says), and how many GitHub could not
+    annotate."""
+    warnings = [p for p in result.warnings if p.rule not in in_block]
+    if not result.errors and not warnings:
         return []
-    out = [f"### {t('summary.problems')}", ""]
+    out = []
     rest = split_annotated(result.problems)[1] if fmt == "github" else []
     if rest:
         out += [t("review.not-annotated", count=len(rest)), ""]
-    out += [f"| {t('summary.file')} | {t('summary.line')} | {t('summary.rule')} "
-            f"| {t('summary.message')} |", "|---|---|---|---|"]
-    out += [f"| `{markdown_cell(p.file)}` | {p.line}:{p.col} | "
-            f"{'⚠️ ' if not p.is_error else ''}{markdown_cell(rule_title(p.rule))} "
-            f"| {markdown_cell(p.message)} |" for p in result.problems]
-    out.append("")
+    for title, problems in (("summary.problems", result.errors),
+                            ("summary.warnings", warnings)):
+        if not problems:
+            continue
+        out += [f"### {t(title)}", "",
+                f"| {t('summary.file')} | {t('summary.line')} | {t('summary.rule')} "
+                f"| {t('summary.message')} |", "|---|---|---|---|"]
+        out += [f"| {escape.code(p.file)} | {p.line}:{p.col} | "
+                f"{'⚠️ ' if not p.is_error else ''}{markdown_cell(rule_title(p.rule))} "
+                f"| {markdown_cell(p.message)} |" for p in problems]
+        out.append("")
     return out
 
 
@@ -139,7 +154,7 @@ def previews(result: CheckResult, settings: Settings) -> list[str]:
     for file, rendered in list(result.rendered.items())[:MAX_PREVIEWS]:
         body = as_text(bubble_of(rendered, settings, file))
         fence = "`" * max(4, _longest_backticks(body) + 1)
-        out += [f"<details><summary><code>{file}</code></summary>", "",
+        out += [f"<details><summary><code>{escape.html(file)}</code></summary>", "",
                 fence + "text", body, fence, "", "</details>", ""]
     hidden = len(result.rendered) - MAX_PREVIEWS
     if hidden > 0:
@@ -151,8 +166,8 @@ def step_summary(result: CheckResult, settings: Settings, fmt: str = "text") -> 
     """Markdown for GITHUB_STEP_SUMMARY: every problem, the reviewer's block, the weekly
     budget and the bubbles."""
     out = [f"## {t('summary.title')}", "", _counts_line(result), ""]
-    out += problems_table(result, fmt)
     block = review_block(result, settings)
+    out += problems_table(result, fmt, IN_THE_BLOCK if block else frozenset())
     if block:
         out += [block, ""]
     weeks = sorted({w for w in (week_of(a, settings) for a in result.checked) if w})
@@ -162,17 +177,20 @@ def step_summary(result: CheckResult, settings: Settings, fmt: str = "text") -> 
         for week in weeks:
             used = result.budget.get(week, 0)
             flag = " ⚠️" if used > result.weekly_cap else ""
-            out.append(f"| {week} | {used}/{result.weekly_cap}{flag} |")
+            out.append(f"| {dates.week(week)} | {used}/{result.weekly_cap}{flag} |")
         out.append("")
     out += previews(result, settings)
     return "\n".join(out)
 
 
-def pull_request_comment(result: CheckResult, settings: Settings) -> str:
-    """The one comment the trusted workflow keeps up to date on the pull request."""
+def pull_request_comment(result: CheckResult, settings: Settings,
+                         notes: list[str] = ()) -> str:
+    """The one comment the trusted workflow keeps up to date on the pull request
+    (:mod:`.pull_request`), with ``notes`` (Markdown) under the counts."""
     out = [COMMENT_MARKER, f"## {t('review.comment-title')}", "", _counts_line(result), ""]
-    out += problems_table(result)
+    out += [*(f"> {note}" for note in notes), *([""] if notes else [])]
     block = review_block(result, settings)
+    out += problems_table(result, in_block=IN_THE_BLOCK if block else frozenset())
     if block:
         out += [block, ""]
     out += previews(result, settings)

@@ -8,6 +8,7 @@ schema become plain-language problems at the key's line.
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import os
 import re
@@ -59,14 +60,15 @@ def parse(path: Path, settings: Settings) -> tuple[Announcement | None, list[Pro
     return ann, problems
 
 
-def read(path: Path, settings: Settings):
-    """Like :func:`parse`, plus a *partial* announcement when only the front matter's
-    values are wrong: its title and body can still be checked (links, personal data),
-    so staff see every problem in one round."""
+def read(path: Path, settings: Settings, content: Path | None = None):
+    """Like :func:`parse`, plus a *draft* announcement when only the front matter's
+    values are wrong: everything else can still be checked, so staff see every problem
+    in one round. ``content``: where the file's bytes are, when not at ``path`` (a pull
+    request's file, fetched as data)."""
     path = Path(path)
     shown = display_path(path)
     try:
-        raw = path.read_bytes()
+        raw = (content or path).read_bytes()
     except OSError as exc:
         return None, [Problem(shown, 1, 1, "file-unreadable",
                               t("announcement.unreadable", detail=exc.strerror or exc))], None
@@ -95,9 +97,11 @@ def _parse_bytes(raw: bytes, path: Path, settings: Settings, shown: str):
 
     key_lines: dict[str, int] = {}
     problems: list[Problem] = []
+    twice: set[str] = set()
     for key_node, _ in node.value:
         key, line = str(key_node.value), key_node.start_mark.line + 2
         if key in key_lines:
+            twice.add(key)
             problems.append(Problem(shown, line, key_node.start_mark.column + 1, "schema",
                                     t("announcement.duplicate-key", key=key,
                                       first=key_lines[key])))
@@ -109,13 +113,31 @@ def _parse_bytes(raw: bytes, path: Path, settings: Settings, shown: str):
     try:
         ann = Announcement.model_validate(data, context={"tz": settings.tz})
     except ValidationError as exc:
-        problems.extend(_schema_problems(exc, source))
-        title = data.get("title")
-        partial = Announcement.model_construct(title=title if isinstance(title, str) else "")
-        partial._source = source
-        return None, problems, partial
-    ann._source = source
+        problems.extend(_schema_problems(exc, source, settings))
+        return None, problems, _draft(data, exc, source, settings)
+    # A key written twice: which value was meant is unknown, the rest is a draft.
+    ann._source = dataclasses.replace(source, broken=frozenset(twice))
     return (None if problems else ann), problems, ann
+
+
+# What stands in for a required value that is wrong or missing, so the rest can be read.
+_STAND_INS = {"title": "", "category": ""}
+
+
+def _draft(data: dict, exc: ValidationError, source: Source, settings: Settings):
+    """The announcement with every value that is right, and a stand-in for the others
+    (their keys in ``source.broken``): checked and previewed as far as it goes, in the
+    same round that reports what is wrong, never sent."""
+    broken = {str(e["loc"][0]) for e in exc.errors() if e["loc"]}
+    good = {k: v for k, v in data.items() if k not in broken}
+    try:
+        draft = Announcement.model_validate({"title": "-", "category": "-", **good},
+                                            context={"tz": settings.tz})
+    except ValidationError:  # values wrong only together: keep just the title
+        draft, broken = Announcement.model_construct(), set(FRONT_MATTER_KEYS)
+    draft = draft.model_copy(update={k: v for k, v in _STAND_INS.items() if k in broken})
+    draft._source = dataclasses.replace(source, broken=frozenset(broken))
+    return draft
 
 
 def _decode(raw: bytes) -> str:
@@ -171,7 +193,7 @@ def _compose(text: str):
         loader.dispose()
 
 
-def _schema_problems(exc: ValidationError, source: Source):
+def _schema_problems(exc: ValidationError, source: Source, settings: Settings):
     errors = exc.errors()
     # "categroy: x" already says "did you mean category?": no second "category is missing".
     suggested = {_suggestion(str(e["loc"][0])) for e in errors if e["type"] == "extra_forbidden"}
@@ -180,7 +202,7 @@ def _schema_problems(exc: ValidationError, source: Source):
         if err["type"] == "missing" and key in suggested:
             continue
         line = source.lines.get(key, 1)
-        yield Problem(source.file, line, 1, "schema", schema_message(err, key))
+        yield Problem(source.file, line, 1, "schema", schema_message(err, key, settings))
 
 
 def _suggestion(key: str) -> str | None:
@@ -188,7 +210,7 @@ def _suggestion(key: str) -> str | None:
     return close[0] if close else None
 
 
-def schema_message(err: dict, key: str) -> str:
+def schema_message(err: dict, key: str, settings: Settings | None = None) -> str:
     """A plain-language message for one pydantic error on front-matter key ``key``."""
     kind = err["type"]
     if kind == "extra_forbidden":
@@ -196,6 +218,9 @@ def schema_message(err: dict, key: str) -> str:
         hint = t("announcement.did-you-mean", suggestion=close) if close else ""
         return t("announcement.unknown-key", key=key, allowed=", ".join(FRONT_MATTER_KEYS),
                  hint=hint)
+    if key == "category" and settings is not None and (
+            kind == "missing" or err.get("input") in ("", None)):
+        return t("announcement.missing-category", allowed=", ".join(settings.categories))
     if kind == "missing":
         return t("announcement.missing-key", key=key)
     if kind == "literal_error":

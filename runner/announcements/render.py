@@ -302,7 +302,7 @@ def render(announcement, settings: Settings) -> Rendered:
     title = flatten(announcement.title)
     label = lifecycle_label(announcement, settings)
     if label:
-        title = f"{label}: {title}"
+        title = f"{label}: {title[len(repeated_label(announcement, settings)):]}"
     text = "\n\n".join([f"*{title}*", *blocks]) if blocks else f"*{title}*"
     header = resolve_media(announcement.media)
     name = template_for(announcement, settings)
@@ -332,16 +332,34 @@ def render(announcement, settings: Settings) -> Rendered:
     return rendered
 
 
+def applicable_labels(announcement, settings: Settings) -> dict[str, str]:
+    """The lifecycle labels that apply ({"update": "RETTIFICA"}), in the bubble's order."""
+    labels = settings.lifecycle_labels
+    kinds = ([announcement.status] if announcement.status != "actual" else []) + (
+        [announcement.msg_type] if announcement.msg_type != "alert" else [])
+    return {kind: getattr(labels, kind) for kind in kinds if getattr(labels, kind)}
+
+
 def lifecycle_label(announcement, settings: Settings) -> str:
     """What the bubble says before the title of a drill, a correction or a withdrawal
     ("ESERCITAZIONE · RETTIFICA"), so no one mistakes it for a new alert; "" otherwise."""
-    labels = settings.lifecycle_labels
-    found = []
-    if announcement.status != "actual":
-        found.append(getattr(labels, announcement.status))
-    if announcement.msg_type != "alert":
-        found.append(getattr(labels, announcement.msg_type))
-    return " · ".join(label for label in found if label)
+    return " · ".join(applicable_labels(announcement, settings).values())
+
+
+_LABEL_END = re.compile(r"\s*[:\-–—·.]\s*")
+
+
+def repeated_label(announcement, settings: Settings) -> str:
+    """The start of the title that already says the label ("Rettifica: " in "Rettifica:
+    orari" for a correction), which the bubble drops rather than print the word twice;
+    "" when there is none. The ``title-label`` rule tells staff."""
+    title, cut = flatten(announcement.title), 0
+    for label in applicable_labels(announcement, settings).values():
+        if title[cut:].casefold().startswith(label.casefold()):
+            end = _LABEL_END.match(title, cut + len(label))
+            if end:
+                cut = end.end()
+    return title[:cut]
 
 
 def _paragraph_number(source: str) -> int:

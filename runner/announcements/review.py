@@ -11,6 +11,10 @@ rate and cost at the template category's price (``prices``) of those reached, th
 week's cap with the announcements that use it, and a warning when the change
 edits an announcement that already went out. Figures only: no personal data
 exists here.
+
+A file with errors is never sent: its block says so instead of when it goes out,
+and it takes no place in its week's cap. What comes from the file (title, id,
+category) is shown inert (:mod:`.escape`): the comment is posted under the bot's name.
 """
 
 from __future__ import annotations
@@ -19,8 +23,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from ..messages import t, tn
+from ..messages import MissingMessage, dates, t, tn
 from ..whatsapp.answers import skip_meaning
+from . import escape
 from .audience import Reach, known_templates, read_counts
 from .policy import week_of
 from .schedule import goes_out_at
@@ -74,6 +79,7 @@ class Review:
     week_used: int = 0
     week_ids: list[str] = field(default_factory=list)
     already_sent: int = 0
+    blocked: bool = False  # it has errors: it does not go out until they are fixed
 
     @property
     def waits_for_quiet_hours(self) -> bool:
@@ -91,6 +97,7 @@ def review(ann: Announcement, result: CheckResult, settings: Settings) -> Review
     reach, r.audience_of = _audience(ann, counts, settings)
     if reach is not None:
         r.audience, r.unreachable = reach.members, dict(reach.unreachable)
+    r.blocked = any(p.file == ann.file for p in result.errors)
     if rendered is not None and rendered.template is not None:
         r.template = rendered.template
         tpl = known_templates(settings).get(rendered.template, rendered.language)
@@ -132,6 +139,14 @@ def _when(moment: datetime | None, settings: Settings) -> str:
     return moment.astimezone(settings.tz).strftime("%d/%m/%Y %H:%M") if moment else "-"
 
 
+def _meta_category(category: str | None) -> str:
+    """Meta's template category as staff read it: «di servizio (UTILITY)»."""
+    try:
+        return t(f"review.meta-category.{category}")
+    except MissingMessage:
+        return category or "?"
+
+
 def _money(amount: float, currency: str) -> str:
     return f"≈ {amount:,.2f} {currency}".replace(",", "·").replace(".", ",").replace("·", ".")
 
@@ -142,11 +157,14 @@ def review_lines(r: Review, settings: Settings) -> list[str]:
     when = _when(r.publish_at, settings)
     if r.waits_for_quiet_hours:
         when = t("review.quiet-wait", publish=when, out=_when(r.goes_out_at, settings))
+    if r.blocked:
+        when = t("review.blocked", publish=_when(r.publish_at, settings))
     rows.append((t("review.when"), when))
     rows.append((t("review.expires"), _when(r.expires_at, settings)))
-    rows.append((t("review.category"), f"{r.category} · {t(f'review.urgency-{r.urgency}')}"))
-    rows.append((t("review.template"), f"`{r.template}` · {r.template_category or '?'}"
-                 if r.template else t("review.no-template")))
+    rows.append((t("review.category"), f"{escape.text(r.category or '-')} · "
+                 f"{t(f'review.urgency-{r.urgency}')}"))
+    rows.append((t("review.template"), f"{escape.code(r.template)} · "
+                 f"{r.template_category or '?'}" if r.template else t("review.no-template")))
     if r.audience is None:
         rows.append((t("review.audience"), t("review.audience-unknown",
                                              file=settings.counts_file)))
@@ -167,25 +185,32 @@ def review_lines(r: Review, settings: Settings) -> list[str]:
         rows.append((t("review.duration"), t("review.duration-value",
                                              duration=human_duration(r.seconds or 0),
                                              rate=f"{settings.rate_per_second:g}")))
+        kind = _meta_category(r.template_category)
         rows.append((t("review.cost"), t("review.cost-value", cost=_money(
-            r.cost, settings.price_currency), category=r.template_category or "?")
-            if r.cost is not None else t("review.cost-unknown",
-                                         category=r.template_category or "?")))
+            r.cost, settings.price_currency), category=kind)
+            if r.cost is not None else t("review.cost-unknown", category=kind)))
     if r.audience_of == "drill":
         rows.append((t("review.week"), t("review.week-drill")))
+    elif r.blocked and not r.capped:
+        rows.append((t("review.week"), t("review.week-blocked")))
     elif not r.capped:
         rows.append((t("review.week"), t("review.week-emergency")))
     elif r.week:
         over = " ⚠️" if r.week_used > settings.weekly_cap else ""
-        rows.append((t("review.week-of", week=r.week), f"{r.week_used}/{settings.weekly_cap}"
-                     f"{over}: " + ", ".join(f"`{i}`" for i in r.week_ids)))
-    out = [f"#### `{r.id}` — {r.title}", "", f"| | {t('review.value')} |", "|---|---|"]
+        rows.append((t("review.week-of", week=dates.week(r.week)),
+                     f"{r.week_used}/{settings.weekly_cap}{over}: "
+                     + ", ".join(escape.code(i) for i in r.week_ids)))
+    out = [f"#### {escape.code(r.id)} — {escape.text(r.title)}", "",
+           f"| | {t('review.value')} |", "|---|---|"]
     out += [f"| {k} | {v} |" for k, v in rows]
     out.append("")
+    # What the reviewer should know before approving: not a problem to fix, so here
+    # and not among the problems.
     if r.already_sent:
         out += [f"> ⚠️ {tn('review.already-sent', r.already_sent)}", ""]
     if r.week_used > settings.weekly_cap and r.capped:
-        over = t("review.over-cap", week=r.week, used=r.week_used, cap=settings.weekly_cap)
+        over = t("review.over-cap", week=dates.week(r.week), used=r.week_used,
+                 cap=settings.weekly_cap)
         out += [f"> ⚠️ {over}", ""]
     return out
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime, time, timedelta
 from typing import TYPE_CHECKING
 
-from .policy import is_urgent, problem, rule
+from .policy import WHEN_KEYS, is_urgent, problem, rule
 
 if TYPE_CHECKING:
     from ..config import Settings
@@ -51,7 +51,7 @@ def goes_out_at(ann: Announcement, settings: Settings,
     return quiet_end(start, settings)
 
 
-@rule("quiet-hours", scope="repo")
+@rule("quiet-hours", scope="repo", needs=WHEN_KEYS)
 def quiet_hours_past_expiry(ann, ctx):
     start, end = ann.effective_publish_at, ann.effective_expires_at
     out = goes_out_at(ann, ctx.settings, is_urgent(ann, ctx.by_id))

@@ -15,10 +15,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from ..messages import t
 from .audience import known_templates, read_counts, template_changes
 from .bubble import make_bubble
 from .policy import problem, rule
-from .render import Rendered
+from .render import HEADER_TEXT_LIMIT, Limit, Rendered
 
 
 def _rendered_template(ann, ctx):
@@ -28,14 +29,14 @@ def _rendered_template(ann, ctx):
     return rendered, known_templates(ctx.settings).get(rendered.template, rendered.language)
 
 
-@rule("template-required")
+@rule("template-required", needs=("template",))
 def template_required(ann, ctx):
     rendered = ctx.rendered.get(ann.file)
     if isinstance(rendered, Rendered) and rendered.template is None:
         yield problem(ann, "template-required", "template-required", "template")
 
 
-@rule("template-approved")
+@rule("template-approved", needs=("template",))
 def template_known_and_approved(ann, ctx):
     rendered, tpl = _rendered_template(ann, ctx)
     if rendered is None:
@@ -68,7 +69,7 @@ def _announced(settings, tpl) -> str | None:
         "%d/%m/%Y %H:%M")
 
 
-@rule("template-text")
+@rule("template-text", needs=("template",))
 def template_matches_settings(ann, ctx):
     rendered, tpl = _rendered_template(ann, ctx)
     if tpl is None:
@@ -100,19 +101,33 @@ def expected_header(tpl) -> str:
     return tpl.header.lower()
 
 
-@rule("template-length")
+def body_with_fixed_text(ann, ctx) -> Limit | None:
+    """The body's length with the template's fixed text, when the catalogue knows it."""
+    rendered, tpl = _rendered_template(ann, ctx)
+    if tpl is None:
+        return None
+    return next((lim for lim in make_bubble(rendered, tpl).limits
+                 if lim.label == t("bubble.limit-body")), None)
+
+
+@rule("template-length", needs=("template",))
 def template_lengths(ann, ctx):
-    """Fixed text and parameters together, against the limits of a template message."""
+    """Fixed text and parameters together, against the limits of a template message.
+    When the parameters themselves are too long, the `length` rule's one problem
+    already counts the fixed text in: the body is not reported twice."""
     rendered, tpl = _rendered_template(ann, ctx)
     if tpl is None:
         return
     own = rendered.limits()  # each parameter's own limit is the `length` rule's
+    params_over = any(not lim.ok and lim.limit != HEADER_TEXT_LIMIT for lim in own)
+    body = body_with_fixed_text(ann, ctx)
     for limit in make_bubble(rendered, tpl).limits:
-        if not limit.ok and limit not in own:
-            yield problem(ann, "template-length", "too-long",
-                          ann.line("title") if limit.source == "title" else ann.body_line,
-                          what=limit.label, length=limit.length, limit=limit.limit,
-                          over=limit.length - limit.limit)
+        if limit.ok or limit in own or (params_over and limit == body):
+            continue
+        yield problem(ann, "template-length", "too-long",
+                      ann.line("title") if limit.source == "title" else ann.body_line,
+                      what=limit.label, length=limit.length, limit=limit.limit,
+                      over=limit.length - limit.limit)
 
 
 @rule("already-sent", scope="review")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import multiprocessing as mp
 import os
+from collections.abc import Mapping
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -93,14 +94,35 @@ def _expand(paths) -> list[Path]:
     return found
 
 
-def check(settings: Settings, paths=None) -> CheckResult:
-    """Validate ``paths`` (files or folders; default: every announcement) in the repo's context."""
+@dataclass(frozen=True)
+class _Run:
+    """What every file's check shares (it travels to the worker processes)."""
+
+    settings: Settings
+    root: Path
+    now: object
+    reviewing: bool = False
+    # Repository path -> where its content is, for files read as data (a pull
+    # request's, fetched through the API: see :mod:`.pull_request`).
+    files: Mapping[str, Path] = field(default_factory=dict)
+
+
+def check(settings: Settings, paths=None, *, overlay: Mapping[str, Path] | None = None,
+          removed: frozenset[str] = frozenset()) -> CheckResult:
+    """Validate ``paths`` (files or folders; default: every announcement) in the repo's
+    context. ``overlay``: repository paths whose content is elsewhere (the working tree
+    does not have them, or has another version): they join the repository, and
+    ``removed`` paths leave it; ``paths`` then name repository paths."""
     check_templates(settings)
     # The template states the latest sync stored, read once here: the rules ask for
     # them per file, and worker processes inherit what was read.
     known_templates(settings)
-    repo = announcement_files(settings)
-    targets = repo if paths is None else _expand(paths)
+    overlay = dict(overlay or {})
+    repo = [p for p in announcement_files(settings) if display_path(p) not in removed]
+    repo += [Path(p) for p in sorted(overlay) if p.endswith(".md") and p not in removed
+             and not Path(p).exists()]
+    targets = (repo if paths is None else [Path(p) for p in paths] if overlay
+               else _expand(paths))
     # Whole-repo context, each file once even when named twice or by another spelling.
     unique: dict[str, Path] = {}
     for path in [*repo, *targets]:
@@ -115,7 +137,8 @@ def check(settings: Settings, paths=None) -> CheckResult:
     files: list[str] = []
     bad_files: set[str] = set()
     now = settings.current_time()
-    results = _check_files(items, settings, now)
+    reviewing = paths is not None
+    results = _check_files(items, _Run(settings, Path.cwd().resolve(), now, reviewing, overlay))
     for (path, is_target), (ann, found, out) in zip(items, results, strict=True):
         if ann is not None:
             everything.append(ann)
@@ -130,13 +153,15 @@ def check(settings: Settings, paths=None) -> CheckResult:
             rendered[ann.file] = out
 
     # The rules about the whole repository: duplicate ids, the weekly cap (which
-    # counts history too: what went out this week already used the budget).
-    newcomers = set() if paths is None else {a.file for a in checked}
-    ctx = Context.build(settings, everything, newcomers=newcomers)
-    ctx.now = now
-    review = () if paths is None else ("review",)
+    # counts history too: what went out this week already used the budget). A file
+    # with errors is never sent: it takes no one's place in the week.
+    newcomers = {a.file for a in checked} if reviewing else set()
+    unsendable = set(bad_files)  # as the week's ranks saw them (not its own cap problem)
+    ctx = Context.build(settings, everything, newcomers=newcomers, broken=unsendable)
+    ctx.now, ctx.files = now, overlay
+    review = ("review",) if reviewing else ()
     for ann in checked:
-        scopes = ("always",) if is_history(ann, now) else ("always", "repo")
+        scopes = ("always",) if _is_history(ann, now) else ("always", "repo")
         found = list(run_rules(ann, ctx, *scopes, *review))
         problems.extend(found)
         bad_files.update(p.file for p in found if p.is_error)
@@ -148,41 +173,53 @@ def check(settings: Settings, paths=None) -> CheckResult:
         rendered=rendered,
         budget=ctx.budget,
         weekly_cap=settings.weekly_cap,
-        weeks=_weeks(ctx.week_rank, everything),
-        reviewed=paths is not None,
+        weeks=_weeks(ctx.week_rank, everything, unsendable),
+        reviewed=reviewing,
         urgent={a.id for a in checked if is_urgent(a, ctx.by_id)},
     )
 
 
-def _weeks(week_rank: dict[str, tuple[str, int]], announcements) -> dict[str, list[str]]:
+def _weeks(week_rank: dict[str, tuple[str, int]], announcements,
+           bad: set[str]) -> dict[str, list[str]]:
+    """ISO week -> ids the cap counts, in rank order (a file with errors is not sent)."""
     ids = {a.file: a.id for a in announcements}
     weeks: dict[str, list[tuple[int, str]]] = {}
     for file, (week, rank) in week_rank.items():
-        weeks.setdefault(week, []).append((rank, ids[file]))
+        if file not in bad:
+            weeks.setdefault(week, []).append((rank, ids[file]))
     return {week: [i for _, i in sorted(pairs)] for week, pairs in weeks.items()}
 
 
-def _check_one(path: Path, settings: Settings, is_target: bool, root: Path, now):
-    """Read one file and, when it is under review, render it and apply the per-file
-    rules: (announcement or None, problems, Rendered/RenderError or None)."""
+def _is_history(ann: Announcement, now) -> bool:
+    """History (see :func:`.policy.is_history`), when its dates can be read at all."""
+    return not ann.source.broken & {"publish_at", "expires_at"} and is_history(ann, now)
+
+
+def _check_one(path: Path, is_target: bool, run: _Run):
+    """Read one file and, when it is checked, render it and apply the per-file rules:
+    (announcement, a draft or None, problems, Rendered/RenderError or None)."""
     try:
-        return _check_file(path, settings, is_target, root, now)
+        return _check_file(path, is_target, run)
     except Exception as exc:  # noqa: BLE001 - one odd file must not stop the others
         detail = f"{type(exc).__name__}: {exc}"
         return None, [Problem(display_path(path), 1, 1, "internal-error",
                               t("validate.internal-error", detail=detail))], None
 
 
-def _check_file(path: Path, settings: Settings, is_target: bool, root: Path, now):
-    ann, problems, draft = read(path, settings)
+def _check_file(path: Path, is_target: bool, run: _Run):
+    settings, now = run.settings, run.now
+    ann, problems, draft = read(path, settings, run.files.get(display_path(path)))
     if not is_target:
         return ann, problems, None
-    ctx = Context(settings, root, now=now)
+    # Wrong front-matter values: the draft is checked as far as it goes, so staff see
+    # every problem at once (the rules that read a wrong value are skipped).
+    ann = ann if ann is not None else draft
     if ann is None:
-        if draft is not None:  # wrong front matter: still check title and body
-            problems.extend(run_rules(draft, ctx, "content"))
         return None, problems, None
-    if is_history(ann, now):
+    ctx = Context(settings, run.root, now=now, files=run.files)
+    # History is held only to being readable, unless it is a file under review: then
+    # "expired" comes with everything else that is wrong with it.
+    if _is_history(ann, now) and not run.reviewing:
         return ann, problems, None
     try:
         out = render(ann, settings)
@@ -199,31 +236,30 @@ def check_draft(path: Path, settings: Settings, root: Path) -> tuple:
     media resolved under ``root``. (announcement or None, problems, Rendered/RenderError
     or None): what the staff's form shows while the announcement is being written."""
     now = settings.current_time()
-    ann, problems, out = _check_one(path, settings, True, root, now)
+    ann, problems, out = _check_one(path, True, _Run(settings, root, now, reviewing=True))
     if ann is not None:
         problems = [*problems, *run_rules(ann, Context(settings, root, now=now), "review")]
     return ann, problems, out
 
 
 def _check_chunk(job):
-    items, settings, root, now = job
-    return [_check_one(path, settings, wanted, root, now) for path, wanted in items]
+    items, run = job
+    return [_check_one(path, wanted, run) for path, wanted in items]
 
 
 # Below this many files, starting worker processes costs more than it saves.
 PARALLEL_FROM = 500
 
 
-def _check_files(items, settings: Settings, now) -> list:
+def _check_files(items, run: _Run) -> list:
     """:func:`_check_one` for every item, in order. Markdown parsing dominates, so a
     large repository is spread over the CPUs (fork: workers inherit the loaded modules
     and the message language)."""
-    root = Path.cwd().resolve()
     workers = min(os.cpu_count() or 1, 4)
     if len(items) < PARALLEL_FROM or workers < 2 or "fork" not in mp.get_all_start_methods():
-        return [_check_one(path, settings, wanted, root, now) for path, wanted in items]
+        return [_check_one(path, wanted, run) for path, wanted in items]
     size = -(-len(items) // (workers * 4))
-    jobs = [(items[i:i + size], settings, root, now) for i in range(0, len(items), size)]
+    jobs = [(items[i:i + size], run) for i in range(0, len(items), size)]
     with ProcessPoolExecutor(workers, mp_context=mp.get_context("fork")) as pool:
         return [result for chunk in pool.map(_check_chunk, jobs) for result in chunk]
 
@@ -243,6 +279,8 @@ def preview(settings: Settings, path) -> tuple[str, int]:
                 lines.append(exc.message())
         if rendered is not None:
             lines.append(as_text(bubble_of(rendered, settings, ann.file)))
-    if result.problems:
-        lines += ["", t("preview.problems"), *(format_text(p) for p in result.problems)]
+    if result.errors:
+        lines += ["", t("preview.problems"), *(format_text(p) for p in result.errors)]
+    if result.warnings:  # not problems to fix: the announcement goes out as it is
+        lines += ["", t("preview.warnings"), *(format_text(p) for p in result.warnings)]
     return "\n".join(lines), result.exit_code

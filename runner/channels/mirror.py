@@ -32,6 +32,7 @@ from tenacity import Retrying, retry_if_exception, stop_after_attempt
 
 from .. import db
 from ..announcements.validate import check
+from ..errors import BanditoreError
 from ..messages import t
 from .markup import Texts, telegram_html
 from .selection import Entry, select
@@ -120,8 +121,12 @@ def mirror(settings: Settings, announcements: list[Announcement] | None = None, 
     try:
         journal = PostJournal(con)
         journal.settle_killed(now)
-        if repost:
-            journal.forget(repost, now)
+        if repost and not journal.forget(repost, now):
+            # A typo would otherwise print the usual summary and exit 0, as if done.
+            unresolved = sorted({a for (a, _), (s, _) in journal.states().items()
+                                 if s in ("unknown", "failed")})
+            raise BanditoreError(t("telegram.repost-unknown", id=repost,
+                                   unresolved=", ".join(unresolved) or "-"))
         entries = select(settings, announcements, now, records_of(con))
         current = [e for e in entries
                    if not e.withdrawn and (e.expires is None or e.expires > now)]

@@ -16,6 +16,7 @@ import tomllib
 import zoneinfo
 
 from ..messages import t
+from .environment_only import ENVIRONMENT_ONLY
 
 _PYPROJECT = "pyproject.toml"
 
@@ -55,6 +56,9 @@ def _expected(name: str, error: dict, fields: dict) -> str:
         bound = ", ".join(f"{op} {ctx[k]}" for k, op in (("ge", "≥"), ("gt", ">"), ("le", "≤"))
                           if k in ctx)
         return t("config.expect-number", language, bound=bound)
+    if kind == "string_pattern_mismatch":
+        return t(f"config.expect-pattern-{name}", language) if name in _PATTERNS else \
+            t("config.expect-pattern", language)
     annotation = str(field.annotation) if field else ""
     for marker, key in (("list", "config.expect-list"), ("dict", "config.expect-table"),
                         ("bool", "config.expect-bool"), ("int", "config.expect-int"),
@@ -87,6 +91,11 @@ def explain(errors: list[dict], overrides: dict, fields: dict) -> str:
                            where=_where(name, overrides),
                            guess=_guess(name, fields)))
             continue
+        if name in ENVIRONMENT_ONLY:  # never repeat it, not even rewritten
+            lines.append(t("config.bad-secret", language, name=name,
+                           variable=f"BANDITORE_{name.upper()}",
+                           expected=_secret_expected(name, error, fields)))
+            continue
         guess = ""
         if name == "timezone":
             guess = _guess(value, zoneinfo.available_timezones())
@@ -97,6 +106,18 @@ def explain(errors: list[dict], overrides: dict, fields: dict) -> str:
                        where=_where(name, overrides), expected=_expected(name, error, fields),
                        guess=guess))
     return "\n".join(lines)
+
+
+# Settings with a pattern, each explained in words (config.expect-pattern-NAME).
+_PATTERNS = {"istat_code", "cap_sender"}
+
+
+def _secret_expected(name: str, error: dict, fields: dict) -> str:
+    """What an environment-only setting takes, said without its value: a validator's
+    own reason when it gave one (test_recipients: the country code)."""
+    if name == "test_recipients" and error.get("type") == "value_error":
+        return t("config.expect-test-recipients", config_language())
+    return _expected(name, error, fields)
 
 
 def _shown(value) -> str:
@@ -112,6 +133,8 @@ def explain_unreadable(message: str) -> str:
     name = found.group(1) if found else "?"
     variable = f"BANDITORE_{name.upper()}"
     value = os.environ.get(variable)
+    if name in ENVIRONMENT_ONLY:  # never repeat it, not even rewritten as JSON
+        return t("config.secret-not-json", language, name=name, variable=variable)
     if value is None:
         return t("config.unreadable", language, name=name, detail=message)
     example = json.dumps([part.strip() for part in value.split(",") if part.strip()],

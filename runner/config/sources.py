@@ -8,20 +8,8 @@ from pydantic_settings import DotEnvSettingsSource, PyprojectTomlConfigSettingsS
 
 from ..errors import ConfigError
 from ..messages import t
+from .environment_only import ENVIRONMENT_ONLY, TOKEN_ADDRESSES
 from .explain import config_language
-
-SECRET_FIELDS = frozenset(
-    {"whatsapp_token", "whatsapp_app_secret", "whatsapp_verify_token", "pseudonym_key",
-     "telegram_token", "github_dispatch_token"}
-)
-# Where each token goes. Read from a file, a merged change to pyproject.toml (a
-# pull request staff may approve for its announcements' settings) could send the
-# WhatsApp, Telegram or GitHub token to another host; from the environment only,
-# changing them takes the server's or the workflow's own configuration. Tests and
-# GitHub Enterprise set them there, or through the constructor.
-TOKEN_ADDRESSES = frozenset({"whatsapp_api_base", "telegram_api_base", "github_api_base"})
-# Accepted only from the environment too: phone numbers, which git must never hold.
-ENVIRONMENT_ONLY = SECRET_FIELDS | {"test_recipients"}
 
 
 class _RefuseSecrets:

@@ -2,15 +2,16 @@
 
 subscribers.duckdb is a cache of the webhook logs (``sync --rebuild`` rebuilds it)
 plus the send engine's record of what went out; every other stage reaches it
-through :func:`connect` and :func:`transaction`; :func:`compact` rewrites the file
+through :func:`connect` (:func:`reading` for a command that only reads, which never
+creates the file) and :func:`transaction`; :func:`compact` rewrites the file
 so that erased rows leave no bytes behind.
 """
 
 from .columns import insert_rows, temp_table
 from .compact import compact
-from .connection import connect
+from .connection import connect, reading, require
 from .migrations import applied_migrations, migrate
 from .transactions import transaction
 
-__all__ = ["applied_migrations", "compact", "connect", "insert_rows", "migrate", "temp_table",
-           "transaction"]
+__all__ = ["applied_migrations", "compact", "connect", "insert_rows", "migrate", "reading",
+           "require", "temp_table", "transaction"]

@@ -1,15 +1,17 @@
 """Figures for topics and the alert lifecycle: who chose which topic, each chain of
-corrections and withdrawals with its reach, and the time from merge to first delivery.
+corrections and withdrawals with its reach, and the time from publication to first
+delivery.
 
-Time to alert starts at the later of ``planned_at`` (when the send job first saw
-the file, right after the merge pushed it to main) and ``publish_at`` (an
-announcement merged ahead of its time is not late until then). ``planned_at``
-rather than the commit time in git: the reports read the database alone, the CI
-checkout is shallow (a file's commit is not there to read), and the time that
-matters to citizens starts when the town said "send", which the merge is and a
-commit on the pull-request branch is not. It leaves out the minute or two the
-send job takes to start after the merge. A first delivery before that start (a
-database rebuilt after the fact) is not a measurement: left empty.
+Time to alert runs from ``publish_at``, when the town said citizens should know,
+to the first delivery: a send job that starts late is late for citizens, and
+shows. How much of it the send stage was not yet at work is its own figure, the
+job's delay: from ``publish_at`` to ``planned_at``, when the send job first saw
+the file (a merge after its publication time, or a job that started late; zero
+for a file merged ahead of its time). The reports read the database alone, and
+the CI checkout is shallow (a file's commit is not there to read): ``planned_at``
+is the closest the database holds to the merge. A first delivery before
+publication is not a measurement, nor is a ``planned_at`` after the first delivery
+(a database rebuilt after the fact): left empty.
 """
 
 from __future__ import annotations
@@ -72,26 +74,27 @@ def chains(con, period: Period) -> pd.DataFrame:
 
 
 def time_to_alert(con, period: Period) -> pd.DataFrame:
-    """announcement_id, title, urgency, status, start_at (the later of planned_at and
-    publish_at), first_delivered_at, minutes_to_alert: per announcement published in
-    the period and sent, newest last (see the module docstring for the start)."""
+    """announcement_id, title, urgency, status, publish_at, planned_at,
+    first_delivered_at, minutes_to_alert (publish_at to the first delivery),
+    job_delay_minutes (publish_at to planned_at, zero if planned before): per
+    announcement published in the period and sent, newest last (see the module
+    docstring)."""
     table = outcomes_table(con)
     return frame(con, f"""
         WITH first AS (
             SELECT announcement_id, min(delivered_at) AS first_delivered_at
             FROM {table} WHERE kind = 'announcement' GROUP BY announcement_id
-        ),
-        started AS (
-            SELECT a.*, greatest(coalesce(a.planned_at, a.publish_at), a.publish_at) AS start_at
-            FROM announcements a
-            WHERE a.publish_at >= $start AND a.publish_at < $end
         )
-        SELECT s.announcement_id, s.title, s.urgency, coalesce(s.status, 'actual') AS status,
-               s.start_at::TIMESTAMP AS start_at,
+        SELECT a.announcement_id, a.title, a.urgency, coalesce(a.status, 'actual') AS status,
+               a.publish_at::TIMESTAMP AS publish_at, a.planned_at::TIMESTAMP AS planned_at,
                f.first_delivered_at::TIMESTAMP AS first_delivered_at,
-               CASE WHEN f.first_delivered_at >= s.start_at THEN
-                   round((epoch(f.first_delivered_at) - epoch(s.start_at)) / 60, 1) END
-                   AS minutes_to_alert
-        FROM started s JOIN first f USING (announcement_id)
-        ORDER BY s.start_at, s.announcement_id
+               CASE WHEN f.first_delivered_at >= a.publish_at THEN
+                   round((epoch(f.first_delivered_at) - epoch(a.publish_at)) / 60, 1) END
+                   AS minutes_to_alert,
+               CASE WHEN a.planned_at <= f.first_delivered_at THEN
+                   round(greatest(epoch(a.planned_at) - epoch(a.publish_at), 0) / 60, 1) END
+                   AS job_delay_minutes
+        FROM announcements a JOIN first f USING (announcement_id)
+        WHERE a.publish_at >= $start AND a.publish_at < $end
+        ORDER BY a.publish_at, a.announcement_id
     """, period)

@@ -123,7 +123,7 @@ def _formatter(name: str):
         return percent
     if name.startswith("tier_"):
         return tier
-    if name.startswith("minutes_"):
+    if name.startswith("minutes_") or name.endswith("_minutes"):
         return minutes
     if name.endswith("hours"):
         return hours

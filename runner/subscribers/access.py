@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 import re
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .. import db
@@ -26,6 +25,7 @@ from .decisions import DecisionError, load_decisions
 from .keywords import classifier, fold
 from .privacy import citizen_id as pseudonym
 from .privacy import mask_number, masked_form, pseudonym_key
+from .repository import decisions_path
 
 if TYPE_CHECKING:
     from ..config import Settings
@@ -51,9 +51,26 @@ def number_id(settings: Settings, typed: str) -> str | None:
 
 
 def shown(typed: str) -> str:
-    """What staff typed, as it may be echoed: masked if it holds digits."""
+    """What staff typed, as it may be echoed: masked if it holds digits (an id is
+    pseudonymous already, and shown as typed)."""
     typed = typed.strip()
+    if _ID.fullmatch(typed):
+        return typed
     return mask_number(typed) if re.search(r"\d{3}", typed) else typed
+
+
+def key_matches(con, settings: Settings) -> bool | None:
+    """Whether the database's ids were made with this BANDITORE_PSEUDONYM_KEY (None: no
+    citizen with a number to tell). Numbers are found by their id, so with another
+    key (or none, where CI has one) no number is ever found."""
+    row = next(iter(con.execute("SELECT citizen_id, wa_id FROM citizens WHERE wa_id IS NOT "
+                                "NULL ORDER BY citizen_id LIMIT 1").fetchall()), None)
+    return None if row is None else pseudonym(row[1], pseudonym_key(settings)) == row[0]
+
+
+def _key_error(settings: Settings) -> DecisionError:
+    key = "rights.key-missing" if settings.pseudonym_key is None else "rights.key-other"
+    return DecisionError(t(key, database=settings.database))
 
 
 def find(con, settings: Settings, who: str, *, known_only: bool = False) -> list[str]:
@@ -62,6 +79,9 @@ def find(con, settings: Settings, who: str, *, known_only: bool = False) -> list
     who = who.strip()
     cid = who if _ID.fullmatch(who) else number_id(settings, who)
     if cid is not None:
+        # A number made into an id with the wrong key names no one (or the wrong one).
+        if cid != who and key_matches(con, settings) is False:
+            raise _key_error(settings)
         if known_only and not _known(con, cid):
             return []
         return [cid]
@@ -152,12 +172,9 @@ _QUERIES = {
 
 def record(settings: Settings, cid: str) -> dict:
     """Everything held about one citizen, as plain values (times in the town's zone)."""
-    con = db.connect(settings.database)
-    try:
+    with db.reading(settings.database) as con:
         con.execute(f"SET TimeZone = '{settings.timezone}'")
         out = {name: _rows(con, sql, cid) for name, sql in _QUERIES.items()}
-    finally:
-        con.close()
     citizen = out.pop("citizen")
     out = {"citizen_id": cid, **(citizen[0] if citizen else {"number": None}),
            "subscription": (out.pop("subscription") or [None])[0], **out}
@@ -167,18 +184,15 @@ def record(settings: Settings, cid: str) -> dict:
         elif delivery["error_code"] is not None:
             delivery["error_meaning"] = meaning(delivery["error_code"])
     out["decisions"] = [{"ts": d.ts, "action": d.action}
-                        for d in load_decisions(Path(settings.decisions_file))
+                        for d in load_decisions(decisions_path(settings))
                         if d.citizen_id == cid]
     out["retention_days"] = settings.retention_days
     return out
 
 
 def locate(settings: Settings, who: str) -> str:
-    con = db.connect(settings.database)
-    try:
+    with db.reading(settings.database) as con:
         return one(con, settings, who)
-    finally:
-        con.close()
 
 
 def export(settings: Settings, who: str, fmt: str = "json") -> str:
@@ -230,7 +244,11 @@ def _text(settings: Settings, data: dict, *, masked: bool) -> str:
         ("decisions", lambda r: f"{_when(r['ts'])}  {r['action']}"),
     ]
     for name, line in sections:
-        lines.append(t(f"rights.show.{name}", count=len(data[name])))
+        # What a citizen wrote is shown in its masked form here, as export never is:
+        # the header says so, so that «grazie» here and "Grazie!" there do not puzzle.
+        masked_text = masked and name == "messages" and data[name]
+        lines.append(t(f"rights.show.{name}" + ("-masked" if masked_text else ""),
+                       count=len(data[name])))
         lines += [f"  {line(row)}" for row in data[name]]
     lines.append(t("rights.show.retention", days=data["retention_days"]))
     return "\n".join(lines)

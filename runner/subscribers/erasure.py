@@ -23,6 +23,7 @@ import json
 import os
 import re
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -31,8 +32,10 @@ from ..errors import BanditoreError
 from ..files import replace_durably
 from ..messages import t
 from . import logs
+from .decisions import DecisionError
 from .privacy import citizen_id as pseudonym
 from .privacy import pseudonym_key
+from .repository import beside_database
 
 if TYPE_CHECKING:
     from ..config import Settings
@@ -180,15 +183,23 @@ def erase_everywhere(webhook_logs: str, outbox: Path, cid: str, key: bytes | Non
             erase_lines(outboxes, identities, whole_lines=True))
 
 
-def erase_copy(settings: Settings, cid: str, paths: list[str]) -> Erased:
+def erase_copy(settings: Settings, cid: str, paths: list[str],
+               confirm: Callable[[str], bool] | None = None) -> Erased:
     """``subscribers erase-lines``: the citizen's lines out of the given files or folders
     of webhook logs (a copy: the receiver's, a bucket's), or, with none given, out of
-    the configured logs and outbox. Raises :class:`ErasureError` naming what failed."""
+    the logs and outbox of the database's repository (:mod:`.repository`), once
+    ``confirm`` (None: no question) agrees. Raises :class:`ErasureError` naming what
+    failed, :class:`~.decisions.DecisionError` when not confirmed."""
+    where = [str(beside_database(settings, settings.webhook_logs)),
+             str(beside_database(settings, settings.outbox))]
+    if confirm is not None and not confirm(t("rights.confirm-erase-lines", citizen_id=cid,
+                                             paths=", ".join(paths or where))):
+        raise DecisionError(t("rights.not-confirmed"))
     if paths:
         files = sorted({f for path in paths for f in logs.log_files(path).files})
         result = erase_lines(files, find_identities(files, cid, pseudonym_key(settings)))
     else:
-        result, outbox = erase_everywhere(settings.webhook_logs, Path(settings.outbox), cid,
+        result, outbox = erase_everywhere(where[0], Path(where[1]), cid,
                                           pseudonym_key(settings))
         result.add(outbox)
     if result.failed:

@@ -34,8 +34,7 @@ class Group:
 def near_misses(settings: Settings, since: str | date | None = None) -> list[Group]:
     """The near misses since a day (default: all), most frequent first."""
     first = _day(since)
-    con = db.connect(settings.database)
-    try:
+    with db.reading(settings.database) as con:
         rows = con.execute("""
             SELECT coalesce(form, '…') AS form, keyword, count(*), count(DISTINCT citizen_id),
                    max(ts)
@@ -44,8 +43,6 @@ def near_misses(settings: Settings, since: str | date | None = None) -> list[Gro
             GROUP BY ALL ORDER BY 3 DESC, 5 DESC, 1""",
             {"since": datetime.combine(first, datetime.min.time(), settings.tz) if first
              else None}).fetchall()
-    finally:
-        con.close()
     return [Group(*row) for row in rows]
 
 

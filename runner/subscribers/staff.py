@@ -1,13 +1,15 @@
 """What staff do about subscribers: list them, and decide (approve, reject, block,
-unblock, forget), each decision recorded in the repository and applied at once.
-Forgetting also erases the citizen's lines from the local logs and outbox
-(:mod:`.erasure`) and says how to reach the other copies (:mod:`.copies`)."""
+unblock, forget), each decision recorded in the database's repository
+(:mod:`.repository`) and applied at once. Forgetting also erases the citizen's
+lines from that repository's logs and outbox (:mod:`.erasure`), after staff confirm
+it, and says how to reach the other copies (:mod:`.copies`). Listing only reads:
+it never creates a database."""
 
 from __future__ import annotations
 
 import json
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -22,6 +24,7 @@ from .copies import elsewhere
 from .decisions import ACTIONS, Decision, DecisionError, append_decision
 from .erasure import Erased, erase_everywhere
 from .privacy import mask_number, pseudonym_key
+from .repository import beside_database, decisions_path, shown
 from .topics import Topics
 from .topics import counts as topic_counts
 
@@ -43,8 +46,7 @@ class Row:
 
 def list_subscribers(settings: Settings, state: str | None = None,
                      unmasked: bool = False) -> list[Row]:
-    con = db.connect(settings.database)
-    try:
+    with db.reading(settings.database) as con:
         rows = con.execute(
             """
             SELECT s.citizen_id, c.wa_id, c.user_id, s.state, s.pending_action, s.name,
@@ -55,8 +57,6 @@ def list_subscribers(settings: Settings, state: str | None = None,
             """,
             {"state": state},
         ).fetchall()
-    finally:
-        con.close()
     return [
         Row(cid, (wa or user or "") if unmasked else (mask_number(wa) if wa else t(
             "subscribers.no-number")), st, pa, name, since, sub, chosen)
@@ -91,11 +91,8 @@ def listing(settings: Settings, state: str | None = None, fmt: str = "table",
 
 def topic_lines(settings: Settings) -> list[str]:
     """Active subscribers per topic (who chose it, plus everyone with every topic)."""
-    con = db.connect(settings.database)
-    try:
+    with db.reading(settings.database) as con:
         found = topic_counts(con)
-    finally:
-        con.close()
     lines = [t("topics.counts-header", every=found.every, none=found.none)]
     for topic in Topics(settings).topics:
         lines.append(t("topics.counts-line", topic=topic.label,
@@ -122,7 +119,7 @@ class DecisionResult:
     def text(self, settings: Settings) -> str:
         lines = [t("subscribers.done", action=self.action, citizen_id=self.citizen_id,
                    before=self.before or "-", after=self.after or "-",
-                   path=settings.decisions_file)]
+                   path=shown(decisions_path(settings)))]
         if self.action == "forget":
             lines.append(t("subscribers.forgotten", citizen_id=self.citizen_id))
             for name, erased in (("logs", self.logs), ("outbox", self.outbox)):
@@ -143,13 +140,18 @@ _ALLOWED = {
 
 
 def decide(settings: Settings, action: str, who: str,
-           environ: Mapping[str, str] | None = None) -> DecisionResult:
-    """Record a staff decision in the repository and apply it to the database now;
-    ``forget`` also erases the citizen's lines from the local logs and outbox
-    (``environ`` names the copies out of reach, as in CI)."""
+           environ: Mapping[str, str] | None = None,
+           confirm: Callable[[str], bool] | None = None) -> DecisionResult:
+    """Record a staff decision in the database's repository and apply it to the
+    database now; ``forget`` also erases the citizen's lines from that repository's
+    logs and outbox (``environ`` names the copies out of reach, as in CI), once
+    ``confirm`` (asked what will be erased; None: no question) agrees. Only a block
+    may be decided before the database exists (someone who never wrote)."""
     if action not in ACTIONS:
         raise DecisionError(t("subscribers.action-unknown", action=action,
                               allowed=", ".join(ACTIONS)))
+    if action != "block":
+        db.require(settings.database)
     con = db.connect(settings.database)
     try:
         # An id or a number may name someone not seen yet (a block before any message).
@@ -165,9 +167,11 @@ def decide(settings: Settings, action: str, who: str,
         if before not in _ALLOWED[action]:
             raise DecisionError(t("subscribers.not-allowed", action=action, state=before or "-",
                                   citizen_id=cid))
+        if action == "forget" and confirm is not None and not confirm(
+                _forget_question(settings, cid, before, identities)):
+            raise DecisionError(t("subscribers.not-confirmed", citizen_id=cid))
         # The repository file first: if the database step fails, the next sync applies it.
-        append_decision(Path(settings.decisions_file),
-                        Decision(settings.current_time(), action, cid))
+        append_decision(decisions_path(settings), Decision(settings.current_time(), action, cid))
         with db.transaction(con):
             if action == "forget":
                 states.erase(con, cid)
@@ -185,13 +189,25 @@ def decide(settings: Settings, action: str, who: str,
     return result
 
 
+def _forget_question(settings: Settings, cid: str, state: str | None, identities) -> str:
+    number = next((i for i in identities or () if i and i[:1].isdigit()), None)
+    return t("subscribers.confirm-forget", citizen_id=cid,
+             number=mask_number(number) if number else t("subscribers.no-number"),
+             state=state or "-", database=shown(Path(settings.database).absolute()),
+             logs=shown(beside_database(settings, settings.webhook_logs)),
+             outbox=shown(beside_database(settings, settings.outbox)),
+             decisions=shown(decisions_path(settings)))
+
+
 def _erase_files(con, settings: Settings, result: DecisionResult, known: set[str],
                  environ: Mapping[str, str]) -> None:
-    """After the database: the lines in the local logs and outbox (the decision is
-    recorded, so sync never reads them back in meanwhile), then what is out of reach."""
+    """After the database: the lines in the local logs and outbox of the database's
+    repository (the decision is recorded, so sync never reads them back in meanwhile),
+    then what is out of reach."""
     result.logs, result.outbox = erase_everywhere(
-        settings.webhook_logs, Path(settings.outbox), result.citizen_id, pseudonym_key(settings),
-        {k for k in known if k})
+        str(beside_database(settings, settings.webhook_logs)),
+        beside_database(settings, settings.outbox), result.citizen_id,
+        pseudonym_key(settings), {k for k in known if k})
     if result.logs.files:  # shorter files: the next sync reads them again from the start
         with db.transaction(con):
             con.execute("DELETE FROM log_files WHERE path IN (SELECT unnest(?::VARCHAR[]))",

@@ -15,7 +15,6 @@ tests/subscribers/test_staff.py checks on random histories that both agree.
 from __future__ import annotations
 
 from itertools import groupby
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..db import insert_rows, temp_table
@@ -23,6 +22,7 @@ from ..vocabulary import CALLBACK_PREFIX, IMPORT, REPLY_PREFIX
 from .decisions import Decision, load_decisions
 from .notices import KEYWORD_REPLIES_SQL, VERSION_AT, notice_version
 from .replay import REPLAYED_KINDS, Event, replay
+from .repository import decisions_path
 from .topics import Topics
 
 if TYPE_CHECKING:
@@ -110,7 +110,7 @@ def recompute(con, settings: Settings, citizens, *, decisions: list[Decision] | 
     """Replay and store the state of some citizens: a list of ids, the name of a
     table with a citizen_id column, or None for everyone. Returns how many."""
     if decisions is None:
-        decisions = load_decisions(Path(settings.decisions_file))
+        decisions = load_decisions(decisions_path(settings))
     decided: dict[str, list[Decision]] = {}
     for d in decisions:
         decided.setdefault(d.citizen_id, []).append(d)

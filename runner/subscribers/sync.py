@@ -52,6 +52,7 @@ from .decisions import load_decisions
 from .inbound import classify, drop_old_texts, identify, insert_inbound
 from .notices import queue_hints, queue_notices, record_notice
 from .privacy import pseudonym_key
+from .repository import decisions_path, shown
 from .staging import stage
 from .states import erase, recompute
 from .statuses import merge_statuses
@@ -199,7 +200,8 @@ def sync(settings: Settings, rebuild: bool = False,
     was read (and a rebuilt database would have nobody to send to)."""
     started = time.perf_counter()
     ci = (environ or {}).get("CI") == "true"
-    con = db.connect(settings.database)
+    # Rebuilding is also the way out of a damaged file: it is set aside, not reused.
+    con = db.connect(settings.database, set_aside_damaged=rebuild)
     try:
         summary = _Sync(con, settings, ci).run(rebuild)
     finally:
@@ -218,7 +220,7 @@ class _Sync:
         self.settings = settings
         self.ci = ci
         self.key = pseudonym_key(settings)
-        self.decisions = load_decisions(Path(settings.decisions_file))
+        self.decisions = load_decisions(decisions_path(settings))
         self.forgotten = [d for d in self.decisions if d.action == "forget"]
         self.summary = Summary()
 
@@ -394,4 +396,4 @@ class _Sync:
                 "SELECT citizen_id FROM citizens WHERE citizen_id IN "
                 "(SELECT citizen_id FROM decided)").fetchall()}
             s.unmatched = sorted(d.line for d in kept if d.citizen_id not in known)
-            s.decisions_file = str(self.settings.decisions_file)
+            s.decisions_file = shown(decisions_path(self.settings))

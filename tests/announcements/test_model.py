@@ -89,7 +89,8 @@ def test_a_date_alone_is_midnight_town_time(repo):
         (announcement(titel="x"), 4, "Forse intendevi «title»?"),
         # The typo alone: no second problem saying that category is missing.
         ("---\ntitle: a\ncategroy: eventi\n---\nx\n", 3, "Forse intendevi «category»?"),
-        ("---\ntitle: Solo titolo\n---\ntesto\n", 1, "Manca la voce obbligatoria «category»"),
+        ("---\ntitle: Solo titolo\n---\ntesto\n", 1,
+         "Manca la categoria (o è vuota). Aggiungi «category:» con una di: emergenze,"),
         (announcement(urgency="urgente"), 4, "Usa uno di: normal, high, emergency"),
         (announcement(publish_at="domani"), 4, "non è una data e ora valida"),
         (announcement(title="2024"), 2, "deve essere un testo"),

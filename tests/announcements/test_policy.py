@@ -109,6 +109,8 @@ GOOD = [
                             "updates": "2024-04-02-originale"}),
     ("exercise-recipients", {"status": "exercise", "_settings": STAFF}),
     ("exercise-recipients", {"status": "actual"}),
+    ("title-label", {"_files": chain(), "title": "Nuovi orari", "updates": "2024-04-02-originale"}),
+    ("title-label", {"title": "\"Rettifica: i dati di marzo\""}),  # not a correction: kept
     # A correction of an emergency goes out in quiet hours like the emergency.
     ("quiet-hours", {"_files": chain(category="allerta-meteo", urgency="emergency"),
                      "category": "allerta-meteo", "updates": "2024-04-02-originale",
@@ -126,23 +128,26 @@ BAD = [
     ("category", {"category": "Eventi"}, "Usa una di: emergenze"),
     ("emergency-category", {"category": "eventi", "urgency": "emergency"}, "allerta-meteo"),
     ("weekly-cap", {"_files": week_of_three()}, "4° avviso"),
-    ("weekly-cap", {"_files": week_of_three({"cancelled": "true"})}, "settimana 2024-W14"),
+    ("weekly-cap", {"_files": week_of_three({"cancelled": "true"})},
+     "settimana da lunedì 1 a domenica 7 aprile 2024"),
     # Sunday 23:30 UTC is Monday in Rome: week 15 here, so it takes week 15's budget...
     ("weekly-cap", {"_files": {f"announcements/2024/2024-04-08-a{i}.md": announcement()
                                for i in range(3)},
                     "_path": "announcements/2024/2024-04-08-prova.md",
-                    "publish_at": "2024-04-07T23:30:00+00:00"}, "2024-W15"),
+                    "publish_at": "2024-04-07T23:30:00+00:00"}, "da lunedì 8 a domenica 14"),
     ("expiry", {"publish_at": "2024-04-03T10:00:00+02:00", "expires_at": "2024-04-03T10:00"},
-     "non è dopo"),
+     "Scadrebbe il 3 aprile 2024 alle 10:00, non dopo l'uscita del 3 aprile 2024 alle 10:00"),
     ("expiry", {"expires_at": "2024-04-02T23:00:00+02:00"}, "expires_at"),
-    ("expired", {"_path": "announcements/2024/2024-03-20-prova.md"}, "scaduto (2024-03-27 00:00)"),
+    ("expired", {"_path": "announcements/2024/2024-03-20-prova.md"},
+     "scaduto il 27 marzo 2024 alle 00:00"),
     ("expired", {"publish_at": "2024-04-03T10:00:00+02:00",
                  "expires_at": "2024-03-31T10:00:00+02:00"}, "non verrà mai inviato"),
     ("file-name", {"_path": "announcements/2024/Avviso Prova.md"}, "AAAA-MM-GG"),
     ("file-name", {"_path": "announcements/2024/2024-04-03_prova.md"}, "2024-04-03_prova.md"),
     ("file-name", {"_path": "announcements/2024/2024-02-30-prova.md"}, "AAAA-MM-GG"),
-    ("file-date", {"publish_at": "2024-04-05T10:00:00+02:00"}, "indica il 2024-04-03"),
-    ("file-date", {"publish_at": "2024-04-03T22:30:00+00:00"}, "2024-04-04"),
+    ("file-date", {"publish_at": "2024-04-05T10:00:00+02:00"},
+     "indica il 3 aprile 2024 ma publish_at è il 5 aprile 2024"),
+    ("file-date", {"publish_at": "2024-04-03T22:30:00+00:00"}, "4 aprile 2024"),
     ("year-folder", {"_path": "announcements/2023/2024-04-03-prova.md"}, "announcements/2024/"),
     ("year-folder", {"_path": "announcements/2024-04-03-prova.md"}, "announcements/2024/"),
     ("duplicate-id", {"_files": {"announcements/2024/vecchi/2024-04-03-prova.md":
@@ -156,8 +161,8 @@ BAD = [
     ("template-header", {"media": MEDIA, "_files": {MEDIA: PNG_RGB}}, "non verrebbe inviato"),
     ("template-header", {"template": "foto", "media": "announcements/media/a.pdf",
                          "_files": {"announcements/media/a.pdf": b"%PDF-1.4"}}, "document"),
-    ("length", {"body": "x" * 1030}, "parametro 2 (body) ha 1030"),
-    ("length", {"title": "t" * 30, "body": "x" * 1000}, "tutti i parametri"),
+    ("length", {"body": "x" * 1030}, "togline almeno 45 (il più lungo è parametro 2 (body), 1030"),
+    ("length", {"title": "t" * 30, "body": "x" * 1000}, "corpo (testo fisso + parametri) ha 1054"),
     ("length", {"body": "x" * 4100, "_settings": {"default_template": None}}, "4096"),
     ("markup", {"body": "| giorno | orario |\n|---|---|\n| lun | 9-12 |"}, "tabelle"),
     ("markup", {"body": "Testo\n\n<b>importante</b>"}, "HTML <b>"),
@@ -230,6 +235,8 @@ BAD = [
     ("personal-data", {"body": "IBAN IT60 X054 2811 1010 0000 0123 456"}, "IBAN"),
     ("personal-data", {"body": "IBAN IT60X0542811101000000123456"}, "IBAN"),
     ("personal-data", {"body": "IBAN DE89370400440532013000"}, "IBAN"),
+    ("title-label", {"_files": chain(), "title": "\"Rettifica: nuovi orari\"",
+                     "updates": "2024-04-02-originale"}, "«RETTIFICA: Rettifica…»"),
     ("lifecycle-reference", {"_files": chain(), "updates": "2024-04-02-originale",
                              "cancels": "2024-04-02-originale"}, "non entrambe"),
     ("lifecycle-reference", {"updates": "2024-04-03-prova"}, "a sé stesso"),
@@ -243,7 +250,7 @@ BAD = [
     ("exercise-recipients", {"status": "exercise"}, "BANDITORE_TEST_RECIPIENTS"),
     # A correction of an ordinary announcement is news like any other.
     ("weekly-cap", {"_files": {**week_of_three(), **chain()},
-                    "updates": "2024-04-02-originale"}, "settimana 2024-W14"),
+                    "updates": "2024-04-02-originale"}, "settimana da lunedì 1"),
 ]
 
 
@@ -364,10 +371,10 @@ def test_unreadable_and_crashing_files_are_reported_and_the_rest_checked(repo, m
         ("announcements/2024/2024-04-01-cartella.md", "file-unreadable")]
     real_read = validate.read
 
-    def read_that_breaks(path, settings):  # a bug in a rule or parser, simulated
+    def read_that_breaks(path, settings, content=None):  # a bug in a parser, simulated
         if "strano" in str(path):
             raise KeyError("boom")
-        return real_read(path, settings)
+        return real_read(path, settings, content)
 
     monkeypatch.setattr(validate, "read", read_that_breaks)
     result = check(repo.settings())
@@ -383,9 +390,10 @@ def test_history_is_not_held_to_todays_policy(repo):
     repo.write("announcements/2024/2024-03-02-rotto.md", "senza intestazione")
     assert [(p.rule, p.file) for p in check(repo.settings()).problems] == [
         ("front-matter-missing", "announcements/2024/2024-03-02-rotto.md")]
-    # ...but a pull request adding an already expired file is told.
-    [problem] = check(repo.settings(), ["announcements/2024/2024-03-01-vecchio.md"]).problems
-    assert problem.rule == "expired"
+    # ...but a pull request adding an already expired file is told, with everything
+    # else that is wrong with it, in the same round (issue 25).
+    problems = check(repo.settings(), ["announcements/2024/2024-03-01-vecchio.md"]).problems
+    assert {p.rule for p in problems} == {"expired", "category", "personal-data"}
 
 
 def test_history_still_counts_in_the_weekly_budget(repo):

@@ -41,7 +41,8 @@ def test_due_in_quiet_hours_shows_when_it_really_goes_out(repo):
     assert "| Modello WhatsApp | `avviso` · UTILITY |" in text
     assert "| Destinatari | 1200 iscritti attivi (ultimo dato: 2024-03-31T10:00:00+02:00) |" in text
     assert "| Durata stimata | 15 s a 80 messaggi/s |" in text
-    assert "| Costo stimato | ≈ 36,00 USD (tariffa UTILITY in prices) |" in text
+    assert "| Costo stimato | ≈ 36,00 USD (al prezzo di un messaggio di servizio (UTILITY)) |" \
+        in text
 
 
 def test_quiet_hours_past_expiry_is_an_error_with_the_times(repo):
@@ -57,9 +58,11 @@ def test_over_the_cap_lists_the_announcements_that_use_the_week(repo):
         repo.add(f"2024-04-{day}-avviso")
     repo.add("2024-04-04-quarto")
     text = summary_for(repo, "announcements/2024/2024-04-04-quarto.md")
-    assert ("| Settimana 2024-W14 | 4/3 ⚠️: `2024-04-01-avviso`, `2024-04-02-avviso`, "
-            "`2024-04-03-avviso`, `2024-04-04-quarto` |") in text
-    assert "> ⚠️ La settimana 2024-W14 conta 4 avvisi non urgenti, oltre il tetto di 3." in text
+    assert ("| Tetto della settimana da lunedì 1 a domenica 7 aprile 2024 | 4/3 ⚠️: "
+            "`2024-04-01-avviso`, `2024-04-02-avviso`, `2024-04-03-avviso`, "
+            "`2024-04-04-quarto` |") in text
+    assert ("> ⚠️ Nella settimana da lunedì 1 a domenica 7 aprile 2024 contano nel tetto "
+            "4 avvisi, oltre il massimo di 3") in text
     assert "4° avviso" in text  # and the weekly-cap problem itself
 
 
@@ -77,9 +80,10 @@ def test_an_edit_after_sending_warns_with_the_count_and_nothing_is_resent(repo):
     assert result.ok and [p.rule for p in result.warnings] == ["already-sent"]
     assert len(result.valid) == 1  # a warning never stops it
     text = step_summary(result, repo.settings())
-    assert "> ⚠️ Questo avviso è già stato inviato a 37 cittadini: la modifica non arriverà a " \
-           "loro (nulla viene reinviato)." in text
-    assert "| ⚠️ Banditore: avviso già inviato |" in text
+    assert "> ⚠️ Questo avviso è già stato inviato a 37 cittadini: una modifica al file non " \
+           "arriverà a loro (nulla viene reinviato)." in text
+    # Said once, by the block, next to the figures: not among the problems to fix.
+    assert "Banditore: avviso già inviato" not in text and "Problemi da correggere" not in text
     assert text.splitlines()[2] == "1 avviso controllato: nessun problema. Da leggere: " \
                                    "1 avvertenza."
 
@@ -181,3 +185,62 @@ def test_figures_older_than_a_day_are_marked_as_old(repo):
     text = summary_for(repo, "announcements/2024/2024-04-03-sagra.md")
     assert ("1200 iscritti attivi (ultimo dato: 2024-03-28T10:00:00+02:00) ⚠️ dati vecchi: "
             "calcolati il 2024-03-28T10:00:00+02:00, 3 giorni fa") in text
+
+
+def test_a_file_with_errors_does_not_go_out_nor_take_a_place_in_the_week(repo):
+    for day in ("01", "02"):
+        repo.add(f"2024-04-{day}-avviso")
+    repo.add("2024-04-03-rotto", category="evento")
+    repo.add("2024-04-04-buono")
+    text = summary_for(repo, "announcements/2024/2024-04-03-rotto.md",
+                       "announcements/2024/2024-04-04-buono.md")
+    rotto, buono = text.split("#### `2024-04-03-rotto`")[1].split("#### `2024-04-04-buono`")
+    assert ("| Quando parte | non parte finché non sono corretti i problemi segnalati "
+            "(era previsto: 03/04/2024 00:00") in rotto
+    assert "| Tetto settimanale | non conta finché non è corretto" in rotto
+    # The good one is the third of three, not the fourth: the broken one is not counted.
+    assert ("| 3/3: `2024-04-01-avviso`, `2024-04-02-avviso`, `2024-04-04-buono` |"
+            in buono)
+    assert "| `announcements/2024/2024-04-04-buono.md` |" not in text  # no problem
+    assert "| Quando parte | 04/04/2024 00:00" in buono
+
+
+def rendered_text(markdown: str) -> str:
+    """What GitHub would interpret: the comment without fenced blocks and code spans,
+    where nothing is (no HTML, no link, no mention)."""
+    import re
+
+    markdown = re.sub(r"(?ms)^(`{3,})text$.*?^\1$", "", markdown)
+    return re.sub(r"(`+)(?!`).*?(?<!`)\1(?!`)", "", markdown)
+
+
+def test_what_comes_from_the_file_is_inert_in_the_comment(repo):
+    title = "@octocat <img src=x onerror=alert(1)> [clicca](https://evil.example)"
+    repo.add("2024-04-03-trappola", title=f'"{title}"')
+    result = check(repo.settings(), [repo.root / "announcements/2024/2024-04-03-trappola.md"])
+    from runner.announcements.publish import pull_request_comment
+
+    comment = pull_request_comment(result, repo.settings())
+    shown = rendered_text(comment)
+    assert "@octocat" not in shown and "<img" not in shown
+    assert "](https://" not in shown and "https://evil" not in shown
+    heading = next(line for line in comment.splitlines() if line.startswith("#### "))
+    assert heading == ("#### `2024-04-03-trappola` — @\u2060octocat &lt;img src=x "
+                       "onerror=alert(1)&gt; \\[clicca\\](https:\u2060//evil.example)")
+    # The bubble, in its fenced block, reads as the citizen reads it.
+    assert f"│ Avviso del Comune di Prova: *{title}*" not in comment  # (template text)
+    assert f"*{title}*" in comment.split("````text")[1]
+
+
+def test_a_file_name_cannot_break_out_of_the_preview_summary(repo):
+    name = "announcements/2024/2024-04-03-a`b<img src=x>@x.md"
+    repo.write(name, announcement())
+    result = check(repo.settings(), [repo.root / name])
+    from runner.announcements.publish import pull_request_comment
+
+    comment = pull_request_comment(result, repo.settings())
+    shown = rendered_text(comment)
+    assert "<img" not in shown and "@x" not in shown
+    assert "``announcements/2024/2024-04-03-a`b<img src=x>@x.md``" in comment  # as code
+    assert ("<summary><code>announcements/2024/2024-04-03-a`b&lt;img src=x&gt;@\u2060x.md"
+            "</code></summary>") in comment

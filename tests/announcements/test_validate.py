@@ -165,7 +165,7 @@ def test_step_summary_has_problems_previews_and_budget(repo, capsys, monkeypatch
     assert text.startswith("# earlier step\n## Banditore: controllo degli avvisi")
     assert f"| `{BAD}` | 4:1 | Banditore: intestazione non valida | La voce «categroy»" in text
     assert f"| `{BAD}` | 6:7 | Banditore: dati personali |" in text
-    assert "| 2024-W14 | 1/3 |" in text
+    assert "| settimana da lunedì 1 a domenica 7 aprile 2024 | 1/3 |" in text
     assert f"<summary><code>{GOOD}</code></summary>" in text
     assert "│ [immagine: announcements/media/foto.png]" in text
     assert "│ Via *Roma* chiusa. Dettagli." in text
@@ -244,3 +244,70 @@ def test_the_shipped_samples_are_valid():
     done = subprocess.run([sys.executable, "-m", "runner", "validate"], cwd=ROOT, env=env,
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+# --- one round: every problem of a file at once (issue 25) ------------------------------
+
+def rules_of(capsys, *argv):
+    code, out, _ = run(capsys, "validate", "--format", "json", *argv)
+    return code, sorted(p["rule"] for p in json.loads(out)["problems"])
+
+
+def test_a_missing_category_still_reports_the_body_length_and_shows_the_bubble(repo, capsys):
+    path = repo.write("announcements/2024/2024-04-05-senza.md",
+                      "---\ntitle: Senza categoria\n---\n" + "parola " * 200 + "\n")
+    code, rules = rules_of(capsys, str(path))
+    assert (code, rules) == (1, ["length", "schema"])
+    code, out, _ = run(capsys, "preview", str(path))
+    assert "Manca la categoria" in out and "Usa una di" not in out
+    assert "emergenze, protezione-civile" in out  # the categories to choose from
+    assert "*Senza categoria*" in out and "parola parola" in out  # the bubble, as known
+
+
+def test_a_wrong_file_name_does_not_hide_the_rest(repo, capsys):
+    path = repo.write("announcements/2024/Avviso_strano.md", (
+        "---\ntitle: Prova\ncategory: evento\nurgency: alta\npublish_at: ieri\n---\n"
+        "Chiama il 347.123.45.67 o vai su https://example.com\n"))
+    code, rules = rules_of(capsys, str(path))
+    assert code == 1
+    assert rules == ["category", "file-name", "link-domain", "personal-data", "schema",
+                     "schema"]
+
+
+def test_an_old_file_reports_everything_without_a_clock_override(repo, capsys, monkeypatch):
+    # No `now` (the real clock): a file of 2024 is long expired.
+    text = (repo.root / "pyproject.toml").read_text()
+    (repo.root / "pyproject.toml").write_text(
+        "\n".join(line for line in text.splitlines() if not line.startswith("now =")))
+    path = repo.add("2024-04-06-vecchio", category="evento", body="Tel. 347 1234567")
+    code, rules = rules_of(capsys, str(path))
+    assert (code, rules) == (1, ["category", "expired", "personal-data"])
+
+
+def test_one_long_body_is_one_problem(repo, capsys):
+    path = repo.add("2024-04-06-lungo", body="parola " * 300)
+    code, out, _ = run(capsys, "validate", str(path))
+    [line] = [line for line in out.splitlines() if "error[" in line]
+    assert "togline almeno" in line and "il più lungo è parametro 2 (body)" in line
+
+
+def test_a_title_that_says_rettifica_is_not_printed_twice(repo, capsys):
+    repo.add("2024-04-02-originale")
+    path = repo.add("2024-04-06-rettifica", title='"Rettifica: orari"',
+                    updates="2024-04-02-originale")
+    code, out, _ = run(capsys, "preview", str(path))
+    assert code == 0  # a warning: it goes out
+    assert "*RETTIFICA: orari*" in out and "Rettifica: orari*" not in out.replace(
+        "RETTIFICA: orari", "")
+    warnings = out.split("Da sapere (non blocca la pubblicazione):")[1]
+    assert "warning[title-label]" in warnings
+    assert "Problemi da correggere" not in out
+
+
+def test_the_weekly_cap_speaks_of_every_urgency_and_of_weeks_as_dates(repo, capsys):
+    for day in ("01", "02", "03"):
+        repo.add(f"2024-04-{day}-avviso")
+    path = repo.add("2024-04-05-quarto", urgency="high")
+    code, out, _ = run(capsys, "validate", str(path))
+    assert "non urgente" not in out and "W14" not in out
+    assert "della settimana da lunedì 1 a domenica 7 aprile 2024 che conta nel tetto" in out

@@ -157,6 +157,19 @@ def test_a_dropped_answer_is_unknown_never_reposted_until_staff_say(town, api):
     assert mirror(settings, repost=CURRENT[1]).posted == [CURRENT[1]]
 
 
+def test_reposting_an_id_with_nothing_to_repost_says_so(town, api):
+    from runner.errors import BanditoreError
+
+    api.state.script.extend([None, DROP])
+    settings = on(town, api)
+    mirror(settings)  # CURRENT[1] is left unknown
+    with pytest.raises(BanditoreError) as err:
+        mirror(settings, repost="2024-04-02-tary")  # a typo: nothing to repost
+    assert "«2024-04-02-tary» non ha post in sospeso" in str(err.value)
+    assert CURRENT[1] in str(err.value)  # what could be meant
+    assert journal(settings)[CURRENT[1]] == "unknown"  # nothing changed, nothing posted
+
+
 def _telegram_process(town, api) -> subprocess.Popen:
     env = {k: v for k, v in os.environ.items() if not k.startswith("BANDITORE_")}
     env |= {"BANDITORE_TELEGRAM_TOKEN": TOKEN, "BANDITORE_TELEGRAM_CHAT_ID": CHAT,

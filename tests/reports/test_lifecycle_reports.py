@@ -4,7 +4,6 @@ corrected and withdrawn alert, topic choices and planning times."""
 from __future__ import annotations
 
 import shutil
-from datetime import timedelta
 
 import pytest
 
@@ -71,14 +70,35 @@ def test_a_chain_shows_the_original_its_correction_and_withdrawal_with_their_rea
     assert "rettifica" in show.table(df, ["step"]).data
 
 
-def test_time_to_alert_runs_from_the_later_of_merge_and_publish_to_first_delivery(con, period):
+def test_time_to_alert_runs_from_publication_and_the_jobs_delay_is_its_own(con, period):
     df = lifecycle.time_to_alert(con, period).set_index("announcement_id")
     assert df.loc[ALERT, "minutes_to_alert"] == 1.0  # merged early: from publish_at
-    assert df.loc["2024-04-02-scadenza-tari", "minutes_to_alert"] == 8.0  # from the merge
-    assert df.loc["2024-04-02-scadenza-tari", "start_at"] == (
-        at("2024-04-02 09:00") + timedelta(minutes=2)).replace(tzinfo=None)
+    assert df.loc[ALERT, "job_delay_minutes"] == 0.0
+    # Taken up two minutes late: citizens waited ten minutes, two of them for the job.
+    assert df.loc["2024-04-02-scadenza-tari", "minutes_to_alert"] == 10.0
+    assert df.loc["2024-04-02-scadenza-tari", "job_delay_minutes"] == 2.0
+    assert df.loc["2024-04-02-scadenza-tari", "publish_at"] == (
+        at("2024-04-02 09:00")).replace(tzinfo=None)
     assert df.loc["2024-03-25-servizio-whatsapp", "minutes_to_alert"] == 1.0  # no snapshot time
-    assert "1 min" in show.table(df.reset_index(), ["minutes_to_alert"]).data
+    page = show.table(df.reset_index(), ["minutes_to_alert", "job_delay_minutes"]).data
+    assert "10 min" in page and "2 min" in page and "ritardo dell" in page
+
+
+def test_a_late_send_job_is_not_hidden(db_path, tmp_path, period):
+    """Due an hour before the send job took it up, first delivered a minute after: an
+    hour for citizens (the old figure started at the job and said a minute)."""
+    copy = shutil.copy(db_path, tmp_path / "late.duckdb")
+    rw = connect(copy)
+    rw.execute("UPDATE announcements SET planned_at = publish_at, "
+               "publish_at = publish_at - INTERVAL 1 HOUR WHERE announcement_id = ?", [ALERT])
+    rw.close()
+    con = data.open_db(copy)
+    try:
+        df = lifecycle.time_to_alert(con, period).set_index("announcement_id")
+    finally:
+        con.close()
+    assert df.loc[ALERT, "minutes_to_alert"] == 61.0
+    assert df.loc[ALERT, "job_delay_minutes"] == 60.0
 
 
 def test_a_first_delivery_before_the_start_is_no_measurement(db_path, tmp_path, period):
@@ -92,4 +112,5 @@ def test_a_first_delivery_before_the_start_is_no_measurement(db_path, tmp_path, 
         df = lifecycle.time_to_alert(con, period).set_index("announcement_id")
     finally:
         con.close()
-    assert df["minutes_to_alert"].isna()[ALERT]
+    assert df["job_delay_minutes"].isna()[ALERT]  # planned after it went out: no figure
+    assert df.loc[ALERT, "minutes_to_alert"] == 1.0  # publication to delivery still holds

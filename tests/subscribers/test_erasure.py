@@ -85,7 +85,7 @@ def test_forget_leaves_no_trace_here_and_keeps_every_other_line(town, capsys):
     before = {f: [line for line in lines(f) if GONE.encode() not in line] for f in files}
     assert GONE in database_text(town) and GONE_ID in database_text(town)
 
-    assert main(["subscribers", "forget", "+39 347 111 2233"]) == 0
+    assert main(["subscribers", "forget", "+39 347 111 2233", "--yes"]) == 0
     out = capsys.readouterr().out
     for f in files:
         kept = lines(f)
@@ -124,10 +124,10 @@ def test_a_copy_is_erased_by_id_with_the_key_and_without_a_database(town, tmp_pa
     write(copy / "2024-03-21.jsonl", [message(GONE, "wamid.1", T0, "MI ISCRIVO"),
                                       message(STAYS, "wamid.2", T0, "MI ISCRIVO")])
     keep = (copy / "2024-03-21.jsonl").read_bytes().split(b"\n")[1]
-    assert main(["subscribers", "erase-lines", citizen_id(GONE), str(copy)]) == 0
+    assert main(["subscribers", "erase-lines", citizen_id(GONE), str(copy), "--yes"]) == 0
     assert GONE in (copy / "2024-03-21.jsonl").read_text()  # another key: another id
     keyed = citizen_id(GONE, b"the-town-key")
-    assert main(["subscribers", "erase-lines", keyed, str(copy)]) == 0
+    assert main(["subscribers", "erase-lines", keyed, str(copy), "--yes"]) == 0
     assert (copy / "2024-03-21.jsonl").read_bytes().split(b"\n") == [keep, b""]
     assert "1" in capsys.readouterr().out
 

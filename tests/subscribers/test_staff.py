@@ -223,7 +223,7 @@ def test_cli_decisions_and_exit_codes(town, capsys):
     assert main(["subscribers", "approve", PAOLO]) == 1  # already active
     assert "active" in capsys.readouterr().err
     assert main(["subscribers", "block", "393330000002"]) == 0
-    assert main(["subscribers", "forget", PAOLO]) == 0
+    assert main(["subscribers", "forget", PAOLO, "--yes"]) == 0
     out = capsys.readouterr().out
     assert "webhook" in out.lower() and "backup" in out.lower()
 
