@@ -63,6 +63,12 @@ def require(path: str | Path) -> None:
 def _open(path: Path, read_only: bool) -> duckdb.DuckDBPyConnection:
     try:
         con = duckdb.connect(str(path), read_only=read_only)
+    except duckdb.ConnectionException:
+        # This process holds the file already, in another configuration (read-only vs
+        # read-write): nothing is wrong with the file, and the caller decides (see
+        # runner.whatsapp.template_state). Called damage, `sync --rebuild` would set a
+        # good database aside.
+        raise
     except duckdb.Error as exc:
         raise unreadable(path, exc) from None
     try:  # the record of migrations is read first: a damaged file usually fails here

@@ -258,7 +258,7 @@ def test_forget_erases_the_imported_consent_and_a_later_list_does_not_bring_it_b
         town, cli):
     cli("subscribers", "import", "rubrica.vcf", "--consented-on", "2024-03-01")
     cli("sync")
-    assert cli("subscribers", "forget", "+39 333 000 0003")[0] == 0
+    assert cli("subscribers", "forget", "+39 333 000 0003", "--yes")[0] == 0
     assert "393330000003" not in "".join(
         p.read_text() for p in (town / "logs").glob("import-*.jsonl"))
     (town / "other.csv").write_text("telefono\n+39 333 000 0003\n", encoding="utf-8")
