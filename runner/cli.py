@@ -79,7 +79,9 @@ def add_validate(commands):
 def _validate(args, settings: Settings) -> int:
     from .announcements.publish import publish
     from .announcements.validate import check
+    from .channels.cap import check_settings
 
+    check_settings(settings)  # the town's CAP needs site_url: said at review time
     result = check(settings, args.paths or None)
     print(publish(result, settings, args.format, os.environ, review_dir=args.review_dir))
     return result.exit_code

@@ -29,7 +29,6 @@ from ..announcements.render import (
     MARKDOWN,
     PARAM_LIMIT,
     TEXT_LIMIT,
-    category_label,
 )
 from ..errors import ConfigError
 from ..messages import t
@@ -93,7 +92,7 @@ def body_pattern() -> str:
 
 
 def _emergency(settings: Settings) -> str:
-    return ", ".join(category_label(c) for c in settings.emergency_categories)
+    return ", ".join(settings.category_labels.of(c) for c in settings.emergency_categories)
 
 
 def _title(name, info, settings: Settings) -> dict:
@@ -104,7 +103,8 @@ def _title(name, info, settings: Settings) -> dict:
 
 def _category(name, info, settings: Settings) -> dict:
     return {"widget": "select", "hint": t("cms.hint.category", emergency=_emergency(settings)),
-            "options": [{"label": category_label(c), "value": c} for c in settings.categories]}
+            "options": [{"label": settings.category_labels.of(c), "value": c}
+                        for c in settings.categories]}
 
 
 def _urgency(name, info, settings: Settings) -> dict:
@@ -146,6 +146,10 @@ def _reference(name, info, settings: Settings) -> dict:
             "pattern": [FILE_NAME.pattern, t("cms.pattern.id")]}
 
 
+def _plain(name, info, settings: Settings) -> dict:
+    return {"widget": "text", "hint": t(f"cms.hint.{name}"), "default": ""}
+
+
 def _literal(name, info, settings: Settings) -> dict:
     return _choice(name, info)
 
@@ -154,7 +158,7 @@ def _literal(name, info, settings: Settings) -> dict:
 WIDGETS = {"title": _title, "category": _category, "urgency": _urgency,
            "publish_at": _moment, "expires_at": _moment, "media": _media,
            "template": _template, "cancelled": _toggle, "updates": _reference,
-           "cancels": _reference, "status": _literal}
+           "cancels": _reference, "status": _literal, "instruction": _plain}
 
 
 def _field(name: str, settings: Settings) -> dict:

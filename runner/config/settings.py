@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Literal
 from zoneinfo import ZoneInfo
 
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from ..errors import ConfigError
@@ -31,8 +31,10 @@ from .parts import (
     NOTICE_TEXT,
     CapCategories,
     CapLevelsByUrgency,
+    CategoryLabels,
     LifecycleLabels,
     TemplateConfig,
+    TestRecipients,
     TimeZone,
     TopicTexts,
     default_cap_levels,
@@ -104,6 +106,7 @@ class Settings(BaseSettings):
     emergency_categories: list[str] = Field(
         default_factory=lambda: list(DEFAULT_EMERGENCY_CATEGORIES)
     )
+    category_labels: CategoryLabels = Field(default_factory=dict)  # public names, accented
     weekly_cap: int = Field(10, ge=0)
     quiet_hours_start: time = time(21, 0)
     quiet_hours_end: time = time(8, 0)
@@ -154,24 +157,27 @@ class Settings(BaseSettings):
     # --- the alert lifecycle: corrections, withdrawals, drills -------------------
     # The staff test group that receives drills (status: exercise | test). Only from the
     # environment, BANDITORE_TEST_RECIPIENTS='["393471234567"]': never committed.
-    test_recipients: list[str] = Field(default_factory=list)
+    test_recipients: TestRecipients = Field(default_factory=list)
     lifecycle_labels: LifecycleLabels = Field(default_factory=LifecycleLabels)
     # Corrections and withdrawals quote the original (context.message_id); false if
     # Meta refuses quotes on the town's templates.
     quote_original: bool = True
 
     # --- the staff's form (Decap CMS, admin/config.yml) ---------------------------
-    # The GitHub repository ("owner/name") and branch the form opens pull requests on,
-    # and the address of the OAuth service that logs staff in to GitHub (Decap's
-    # base_url; empty: Netlify's). `make cms` needs none of them.
+    # The GitHub repository ("owner/name") and branch it opens pull requests on; the
+    # receiver's address, whose /auth and /callback log staff in (runner.webhook.oauth)
+    # with the town's GitHub OAuth app. `make cms` needs none of them.
     cms_repo: str = ""
     cms_branch: str = "main"
     cms_auth_url: str = ""
+    cms_oauth_client_id: str = ""
+    cms_oauth_client_secret: SecretStr | None = None  # from the environment only
+    github_url: str = "https://github.com"  # GitHub Enterprise: its own (API at /api/v3)
 
     # --- public channels: archive site, Atom, CAP 1.2, Telegram (runner.channels) ---
-    # The site's address (the Pages workflow sets it), for feeds and CAP alerts to link
-    # to; unset: relative links. No istat_code (the CAP area's geocode): no CAP alerts.
+    # The site's address (Pages sets it): absolute links in feeds; CAP (istat_code) needs it.
     site_url: str = ""
+    public_number: str = Field("", pattern=r"^(\+[0-9 ().-]+)?$")  # "+39 0165 123456": join
     site_feed_entries: int = Field(50, ge=1)  # the latest N in each Atom feed
     istat_code: str = Field("", pattern=r"^(\d{6})?$")  # the town's, 6 digits
     cap_sender: str = Field("", pattern=r"^[^\s,<&]*$")  # unique; unset: town_site
@@ -190,15 +196,6 @@ class Settings(BaseSettings):
 
     # --- clock ------------------------------------------------------------------
     now: datetime | None = None
-
-    @field_validator("test_recipients")
-    @classmethod
-    def _numbers(cls, value: list[str]) -> list[str]:
-        digits = ["".join(c for c in number if c.isdigit()) for number in value]
-        if any(len(d) < 8 for d in digits):
-            raise ValueError("each test recipient is a number with its country code, "
-                             "e.g. 393471234567")
-        return digits
 
     @model_validator(mode="after")
     def _welcome_first(self):

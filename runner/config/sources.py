@@ -11,7 +11,7 @@ from .explain import config_language
 
 SECRET_FIELDS = frozenset(
     {"whatsapp_token", "whatsapp_app_secret", "whatsapp_verify_token", "pseudonym_key",
-     "telegram_token"}
+     "telegram_token", "cms_oauth_client_secret"}
 )
 # Accepted only from the environment too: phone numbers, which git must never hold.
 ENVIRONMENT_ONLY = SECRET_FIELDS | {"test_recipients"}

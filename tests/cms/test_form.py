@@ -18,7 +18,6 @@ from pathlib import Path
 
 import pytest
 
-from runner.announcements.render import category_label
 from runner.announcements.validate import check
 from runner.cms.server import DECAP_DIST, DECAP_SERVER, start
 from runner.config import load_settings
@@ -108,8 +107,8 @@ def test_a_first_announcement_through_the_form(page, town, tmp_path, monkeypatch
 
     page.goto(page.url.split("#")[0] + "#/collections/announcements/new")
     page.locator("[id^='title-field-']").fill(TITLE)
-    offered = select(page, "category", category_label("protezione-civile"))
-    assert offered == [category_label(c) for c in settings.categories]
+    offered = select(page, "category", settings.category_labels.of("protezione-civile"))
+    assert offered == [settings.category_labels.of(c) for c in settings.categories]
     select(page, "urgency", "Emergenza")
     select(page, "template", "avviso_immagine")
     body = page.locator("[data-slate-editor='true']")
