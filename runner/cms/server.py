@@ -71,102 +71,107 @@ def served_config(config_path: Path, origin: str) -> str:
     return yaml.safe_dump(config, allow_unicode=True, sort_keys=False)
 
 
-def _handler(app: AdminApp):
-    class Handler(BaseHTTPRequestHandler):
-        def log_message(self, *args):  # quiet: the terminal shows only the address
-            pass
+class Handler(BaseHTTPRequestHandler):
+    """The admin server's requests; ``app`` is bound by :func:`_handler`."""
 
-        def parse_request(self):
-            # The header parser strips a value's spaces (" 5" would read as 5): the
-            # raw lines decide, as the webhook receiver's do.
-            self.rfile = head = _HeadLines(self.rfile)
-            try:
-                if not super().parse_request():
-                    return False
-            finally:
-                self.rfile = head.rfile
-            if not length_lines_ok(head.lines):
-                self.close_connection = True
-                self.send_error(400, "bad Content-Length")
+    app: AdminApp
+
+    def log_message(self, *args):  # quiet: the terminal shows only the address
+        pass
+
+    def parse_request(self):
+        # The header parser strips a value's spaces (" 5" would read as 5): the
+        # raw lines decide, as the webhook receiver's do.
+        self.rfile = head = _HeadLines(self.rfile)
+        try:
+            if not super().parse_request():
                 return False
-            return True
-
-        def do_GET(self):
-            url = urlsplit(self.path)
-            try:
-                self._guard(login=parse_qs(url.query).get(TOKEN_PARAM, [""])[0])
-            except Refused as exc:
-                return self._refuse(exc)
-            if url.path in ("/", "/admin"):
-                return self._redirect("/admin/")
-            found = app.file_for(url.path, self.headers.get("Host", ""))
-            if found is None:
-                self.send_error(404)
-                return
-            body, kind = found
-            self._reply(200, body, kind)
-
-        def do_POST(self):
-            try:
-                self._guard()
-                if self.path not in ("/api/preview", API):
-                    raise Refused(404, "no such endpoint")
-                length = content_length(self.headers.get("Content-Length"))
-                if length > MAX_POST:
-                    raise Refused(413, f"body of {length} bytes")
-                raw = self.rfile.read(length)
-                try:
-                    payload = json.loads(raw or b"{}")
-                except ValueError:
-                    raise Refused(400, "not JSON") from None
-                if self.path == API:
-                    app.guard.check_proxy(payload)
-                    return self._proxied(raw)
-            except Refused as exc:
-                return self._refuse(exc)
-            answer = preview_draft(app.settings, payload if isinstance(payload, dict) else {})
-            self._reply(200, json.dumps(answer, ensure_ascii=False).encode(),
-                        "application/json; charset=utf-8")
-
-        def _proxied(self, raw: bytes):
-            status, kind, body = app.proxy.forward(raw)
-            self._reply(status, body, kind)
-
-        def _guard(self, login: str = ""):
-            """Host and Origin always; the token from the cookie, or once from the
-            address (then the cookie is set and the token leaves the address bar)."""
-            host, origin = self.headers.get("Host"), self.headers.get("Origin")
-            if login and app.guard.token_matches(login):
-                app.guard.check_host(host, origin)
-                self._redirect(urlsplit(self.path).path, cookie=app.guard.cookie())
-                raise _Done
-            app.guard.check_request(host, origin, self.headers.get("Cookie"))
-
-        def _redirect(self, to: str, cookie: str | None = None):
-            self.send_response(302)
-            self.send_header("Location", to)
-            if cookie:
-                self.send_header("Set-Cookie", cookie)
-            self.send_header("Content-Length", "0")
-            self.end_headers()
-
-        def _refuse(self, exc: Refused):
-            if isinstance(exc, _Done):
-                return
+        finally:
+            self.rfile = head.rfile
+        if not length_lines_ok(head.lines):
             self.close_connection = True
-            self._reply(exc.status, f"{exc.status} {exc.reason}\n".encode(),
-                        "text/plain; charset=utf-8")
+            self.send_error(400, "bad Content-Length")
+            return False
+        return True
 
-        def _reply(self, code: int, body: bytes, kind: str):
-            self.send_response(code)
-            self.send_header("Content-Type", kind)
-            self.send_header("Content-Length", str(len(body)))
-            self.send_header("Cache-Control", "no-store")
-            self.send_header("X-Content-Type-Options", "nosniff")
-            self.end_headers()
-            self.wfile.write(body)
+    def do_GET(self):
+        url = urlsplit(self.path)
+        try:
+            self._guard(login=parse_qs(url.query).get(TOKEN_PARAM, [""])[0])
+        except Refused as exc:
+            return self._refuse(exc)
+        if url.path in ("/", "/admin"):
+            return self._redirect("/admin/")
+        found = self.app.file_for(url.path, self.headers.get("Host", ""))
+        if found is None:
+            self.send_error(404)
+            return
+        body, kind = found
+        self._reply(200, body, kind)
 
-    return Handler
+    def do_POST(self):
+        try:
+            self._guard()
+            if self.path not in ("/api/preview", API):
+                raise Refused(404, "no such endpoint")
+            length = content_length(self.headers.get("Content-Length"))
+            if length > MAX_POST:
+                raise Refused(413, f"body of {length} bytes")
+            raw = self.rfile.read(length)
+            try:
+                payload = json.loads(raw or b"{}")
+            except ValueError:
+                raise Refused(400, "not JSON") from None
+            if self.path == API:
+                self.app.guard.check_proxy(payload)
+                return self._proxied(raw)
+        except Refused as exc:
+            return self._refuse(exc)
+        answer = preview_draft(self.app.settings, payload if isinstance(payload, dict) else {})
+        self._reply(200, json.dumps(answer, ensure_ascii=False).encode(),
+                    "application/json; charset=utf-8")
+
+    def _proxied(self, raw: bytes):
+        status, kind, body = self.app.proxy.forward(raw)
+        self._reply(status, body, kind)
+
+    def _guard(self, login: str = ""):
+        """Host and Origin always; the token from the cookie, or once from the
+        address (then the cookie is set and the token leaves the address bar)."""
+        host, origin = self.headers.get("Host"), self.headers.get("Origin")
+        if login and self.app.guard.token_matches(login):
+            self.app.guard.check_host(host, origin)
+            self._redirect(urlsplit(self.path).path, cookie=self.app.guard.cookie())
+            raise _Done
+        self.app.guard.check_request(host, origin, self.headers.get("Cookie"))
+
+    def _redirect(self, to: str, cookie: str | None = None):
+        self.send_response(302)
+        self.send_header("Location", to)
+        if cookie:
+            self.send_header("Set-Cookie", cookie)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def _refuse(self, exc: Refused):
+        if isinstance(exc, _Done):
+            return
+        self.close_connection = True
+        self._reply(exc.status, f"{exc.status} {exc.reason}\n".encode(),
+                    "text/plain; charset=utf-8")
+
+    def _reply(self, code: int, body: bytes, kind: str):
+        self.send_response(code)
+        self.send_header("Content-Type", kind)
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Cache-Control", "no-store")
+        self.send_header("X-Content-Type-Options", "nosniff")
+        self.end_headers()
+        self.wfile.write(body)
+
+
+def _handler(app: AdminApp) -> type[Handler]:
+    return type("BoundHandler", (Handler,), {"app": app})
 
 
 class _Done(Refused):
