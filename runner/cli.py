@@ -244,13 +244,14 @@ def _templates_sync(args, settings: Settings) -> int:
 def add_publish(commands):
     p = commands.add_parser("publish", help=t("publish.help"))
     p.add_argument("--out", default="site", metavar="DIR", help=t("publish.out-help"))
+    p.add_argument("--form", action="store_true", help=t("cms.form-help"))
     p.set_defaults(handler=_publish)
 
 
 def _publish(args, settings: Settings) -> int:
-    from .channels.publish import publish
+    from .cms.deploy import publish_site
 
-    print("\n".join(publish(settings, args.out).lines(settings)))
+    print("\n".join(publish_site(settings, args.out, form=args.form).lines(settings)))
     return 0
 
 

@@ -194,8 +194,11 @@ def build_config(settings: Settings) -> dict:
     folder = settings.announcements_dir.as_posix()
     media = f"{folder}/media"
     backend = {"name": "github", "repo": settings.cms_repo, "branch": settings.cms_branch}
-    if settings.cms_auth_url:
-        backend["base_url"] = settings.cms_auth_url
+    if settings.cms_auth_url:  # the receiver host: runner.webhook.oauth's /auth
+        backend["base_url"] = settings.cms_auth_url.rstrip("/")
+    github = settings.github_url.rstrip("/")
+    if github != "https://github.com":  # GitHub Enterprise's API is under /api/v3
+        backend["api_root"] = github + "/api/v3"
     body = {"name": "body", "label": t("cms.field.body"), "widget": "markdown",
             "hint": t("cms.hint.body"), "buttons": _BUTTONS, "editor_components": [],
             "modes": ["rich_text", "raw"], "sanitize_preview": True,

@@ -51,6 +51,7 @@ from ..config import Settings, load_settings
 from ..errors import ConfigError
 from ..messages import t
 from .logwriter import LogWriter, logs_folder
+from .oauth import with_oauth
 
 log = logging.getLogger("banditore.webhook")
 
@@ -227,7 +228,7 @@ def log_line(raw: bytes) -> bytes:
     return json.dumps(record, separators=(",", ":"), ensure_ascii=True).encode() + b"\n"
 
 
-def create_app(settings: Settings | None = None) -> WebhookApp:
+def create_app(settings: Settings | None = None) -> Callable:
     """The receiver configured from the settings (environment, .env, pyproject.toml).
 
     Refuses to start without the app secret and the verify token, and without
@@ -243,7 +244,8 @@ def create_app(settings: Settings | None = None) -> WebhookApp:
                             names=", ".join(missing)))
     folder = logs_folder(settings.webhook_logs)
     _check_writable(folder, settings.language)
-    return WebhookApp(secret, token, LogWriter(folder))
+    # The staff form's GitHub login (/auth, /callback) when the town set it up.
+    return with_oauth(WebhookApp(secret, token, LogWriter(folder)), settings)
 
 
 def _secret_value(secret) -> bytes:
