@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from ..config import Settings
 
 DECAP_DIST = Path("node_modules/decap-cms/dist")
-PAGE_FILES = ("index.html", "preview.js", "preview.css")
+PAGE_FILES = ("index.html", "preview.js", "preview.css", "a11y.js", "a11y.css")
 
 
 def publish_site(settings: Settings, out: str | Path = "site", *,

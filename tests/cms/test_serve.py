@@ -14,7 +14,7 @@ import pytest
 import requests
 
 from runner.cms.server import DECAP_SERVER
-from tests.cms.test_form import git
+from tests.cms.conftest import git
 
 ROOT = Path(__file__).resolve().parents[2]
 
