@@ -10,25 +10,28 @@
     return label ? label.textContent.trim() : "";
   }
 
+  // Only real changes: writing a value again would wake the observer below again.
+  function set(el, name, value) {
+    if (el.getAttribute(name) !== value) el.setAttribute(name, value);
+  }
+
   function mend(root) {
     // The Markdown/rich-text switch has no name and says "not checked" by leaving the
     // attribute out: its name is the label beside it, its state always said.
     root.querySelectorAll("[role=switch]").forEach(function (sw) {
-      if (!sw.hasAttribute("aria-checked")) sw.setAttribute("aria-checked", "false");
+      if (!sw.hasAttribute("aria-checked")) set(sw, "aria-checked", "false");
       var next = sw.nextElementSibling;
-      if (!sw.getAttribute("aria-label") && !sw.id && next) {
-        sw.setAttribute("aria-label", next.textContent.trim());
-      }
+      if (!sw.id && next) set(sw, "aria-label", next.textContent.trim());
     });
     // The body's editor (Slate) is a textbox with no name: it is the field's label.
     root.querySelectorAll("[data-slate-editor='true']:not([aria-label])").forEach(function (box) {
       var field = box.closest("[class*='ControlContainer'], [class*='EditorControl']");
       var label = field && field.querySelector("label");
-      if (label) box.setAttribute("aria-label", label.textContent.trim());
+      if (label) set(box, "aria-label", label.textContent.trim());
     });
     // The preview pane's frame has no title.
     root.querySelectorAll("iframe#preview-pane:not([title])").forEach(function (frame) {
-      frame.setAttribute("title", document.documentElement.lang === "en"
+      set(frame, "title", document.documentElement.lang === "en"
         ? "Preview of the message" : "Anteprima del messaggio");
     });
     // "Now" buttons are named in English, whatever they show: their own words first.
@@ -36,18 +39,19 @@
       var text = button.textContent.trim();
       var field = labelOf(button.parentElement.querySelector("input"));
       var wanted = field ? text + " (" + field + ")" : text;
-      if (button.getAttribute("aria-label") !== wanted) button.setAttribute("aria-label", wanted);
+      set(button, "aria-label", wanted);
     });
     // A toolbar menu (headings) is a real button inside a span playing a button: the
     // span stops playing (its click and key handlers still get the inner button's
     // events, which bubble), and the inner button says it opens a menu.
-    root.querySelectorAll("span[role=button]").forEach(function (outer) {
+    root.querySelectorAll("span[role=button], span[aria-expanded]").forEach(function (outer) {
       var inner = outer.querySelector("button");
       if (!inner) return;
-      inner.setAttribute("aria-haspopup", "true");
-      inner.setAttribute("aria-expanded", outer.getAttribute("aria-expanded") || "false");
+      set(inner, "aria-haspopup", "true");
+      set(inner, "aria-expanded", outer.getAttribute("aria-expanded") ||
+                                  inner.getAttribute("aria-expanded") || "false");
       ["role", "tabindex", "aria-haspopup", "aria-expanded"].forEach(function (name) {
-        outer.removeAttribute(name);
+        if (outer.hasAttribute(name)) outer.removeAttribute(name);
       });
     });
   }
