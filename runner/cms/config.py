@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import TYPE_CHECKING, get_args
+from urllib.parse import urlsplit
 
 import yaml
 
@@ -195,6 +196,9 @@ def build_config(settings: Settings) -> dict:
     media = f"{folder}/media"
     backend = {"name": "github", "repo": settings.cms_repo, "branch": settings.cms_branch}
     if settings.cms_auth_url:  # the receiver host: runner.webhook.oauth's /auth
+        # Decap takes the login window's message only from exactly this origin.
+        if urlsplit(settings.cms_auth_url).path.strip("/"):
+            raise ConfigError(t("cms.auth-url-path", url=settings.cms_auth_url))
         backend["base_url"] = settings.cms_auth_url.rstrip("/")
     github = settings.github_url.rstrip("/")
     if github != "https://github.com":  # GitHub Enterprise's API is under /api/v3

@@ -51,3 +51,9 @@ def test_without_the_npm_packages_it_says_what_to_run(town, capsys):
     assert main(["publish", "--out", "site", "--form"]) == 2
     assert "npm" in capsys.readouterr().err
     assert not (town / "site").exists()  # nothing half built
+
+
+def test_an_auth_url_with_a_path_is_refused(town, monkeypatch, capsys):
+    monkeypatch.setenv("BANDITORE_CMS_AUTH_URL", "https://whatsapp.comune.esempio.it/oauth")
+    assert main(["cms", "config"]) == 2
+    assert "cms_auth_url" in capsys.readouterr().err
