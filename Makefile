@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 TEST_STAMP := $(VENV)/.installed-test
 NODE_STAMP := node_modules/.installed
 
-.PHONY: run test bench clean chromium cms cms-config cms-screenshots cms-site
+.PHONY: run test bench clean chromium cms cms-config cms-screenshots cms-site site
 
 # The main job on the sample data: validate the announcements, sync subscribers
 # from the sample webhook logs and send through the local outbox (no
@@ -37,12 +37,12 @@ cms-config: $(STAMP)
 cms-screenshots: $(TEST_STAMP) $(NODE_STAMP) chromium
 	CMS_SCREENSHOTS=docs/img/redazione $(BIN)/python -m pytest -q tests/cms/test_form.py
 
-# The form for a static host (GitHub Pages): admin/ plus Decap's files from npm.
-cms-site: $(NODE_STAMP)
-	rm -rf site/admin
-	mkdir -p site/admin/decap-cms
-	cp admin/index.html admin/config.yml admin/preview.js admin/preview.css site/admin/
-	cp node_modules/decap-cms/dist/*.js site/admin/decap-cms/
+# The public site as the pages workflow builds it: the archive, its feeds and CAP
+# alerts, and the staff's form in site/admin/ (admin/ plus Decap's files from npm).
+site: $(STAMP) $(NODE_STAMP)
+	$(BIN)/python -m runner publish --out site --form
+
+cms-site: site
 
 # The main job installs lean (no reports stack); the tests install everything.
 $(STAMP): pyproject.toml

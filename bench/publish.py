@@ -8,7 +8,8 @@ every 20th). In the same run, alternating, it times:
 - ``validate`` as bench/validate.py does (the clock before every file: every rule
   applies to every file): the baseline;
 - ``publish`` with the clock after every file (all 10,000 have gone out): pages,
-  Atom feeds, CAP alerts and the media, into a fresh folder each time;
+  Atom feeds, the CAP alerts of the warnings and the media, into a fresh folder
+  each time;
 - ``validate`` at publish's clock too (then every file is history: read, not
   checked), the part of publish that validate already is.
 
@@ -65,7 +66,8 @@ def main() -> int:
             times["validate"].append(seconds)
             shutil.rmtree(root / "site", ignore_errors=True)
             seconds, built = timed(lambda: publish(later, root / "site"))
-            assert built.pages == built.alerts == args.count, built
+            # Every page; an alert for each warning (CAP is not for deadlines or events).
+            assert built.pages == args.count and 0 < built.alerts < args.count, built
             times["publish"].append(seconds)
             times["history"].append(timed(lambda: check(later))[0])
         files = sum(1 for _ in (root / "site").rglob("*") if _.is_file())

@@ -126,7 +126,9 @@ def add_validate(commands):
 def _validate(args, settings: Settings) -> int:
     from .announcements.publish import publish
     from .announcements.validate import check
+    from .channels.cap import check_settings
 
+    check_settings(settings)  # the town's CAP needs site_url: said at review time
     result = check(settings, args.paths or None)
     print(publish(result, settings, args.format, os.environ, review_dir=args.review_dir))
     return result.exit_code
@@ -237,13 +239,14 @@ def _templates_sync(args, settings: Settings) -> int:
 def add_publish(commands):
     p = commands.add_parser("publish", help=t("publish.help"))
     p.add_argument("--out", default="site", metavar="DIR", help=t("publish.out-help"))
+    p.add_argument("--form", action="store_true", help=t("cms.form-help"))
     p.set_defaults(handler=_publish)
 
 
 def _publish(args, settings: Settings) -> int:
-    from .channels.publish import publish
+    from .cms.deploy import publish_site
 
-    print("\n".join(publish(settings, args.out).lines(settings)))
+    print("\n".join(publish_site(settings, args.out, form=args.form).lines(settings)))
     return 0
 
 

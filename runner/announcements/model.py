@@ -12,6 +12,7 @@
     template: avviso_comune
     updates: 2024-04-02-via-roma   # or cancels: ..., never both (see "Lifecycle")
     status: actual             # actual | exercise | test
+    instruction: Evitate via Roma   # what to do: the CAP alert's <instruction>
     ---
     Il testo in Markdown...
 
@@ -108,6 +109,9 @@ class Announcement(BaseModel):
     status: Literal["actual", "exercise", "test"] = Field(
         "actual", description="exercise or test: a drill, sent only to the staff test group "
         "(CAP status Actual / Exercise / Test)")
+    instruction: str | None = Field(
+        None, description="what citizens should do, in plain words: the CAP alert's "
+        "instruction (the WhatsApp message is the text below)")
 
     _source: Source = PrivateAttr()
 
@@ -119,7 +123,7 @@ class Announcement(BaseModel):
         return value
 
     @field_validator("publish_at", "expires_at", "media", "template", "updates", "cancels",
-                     mode="before")
+                     "instruction", mode="before")
     @classmethod
     def _blank_is_unset(cls, value):
         # "expires_at: ''" is how a form (the staff's CMS) writes a field emptied again.

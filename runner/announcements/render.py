@@ -287,11 +287,6 @@ def resolve_media(source: str | None, root: Path | None = None) -> Media | None:
     return Media(kind, mime, (root or Path.cwd()) / source, None, source)
 
 
-def category_label(category: str) -> str:
-    """A category as citizens and staff read it: ``protezione-civile`` → "Protezione civile"."""
-    return category.replace("-", " ").capitalize()
-
-
 def template_for(announcement, settings: Settings) -> str | None:
     return announcement.template or settings.default_template or None
 
@@ -390,7 +385,7 @@ def _source_value(src, announcement, settings: Settings, blocks, title, last_par
     if src == "body" or _paragraph_number(src):
         return join_blocks(_source_blocks(src, blocks, last_paragraph))
     if src == "category":
-        return category_label(announcement.category)
+        return settings.category_labels.of(announcement.category)
     if src == "town":
         return settings.town
     if src == "date":

@@ -21,7 +21,7 @@ from lxml import etree
 
 from ..messages import t
 from .selection import Entry
-from .site import category_label, page_path
+from .site import page_path
 
 if TYPE_CHECKING:
     from ..config import Settings
@@ -61,14 +61,16 @@ def latest(entries: list[Entry], by_id: dict[str, Entry], n: int) -> list[Entry]
     return sorted(entries, key=lambda e: (_updated(e, by_id), e.id), reverse=True)[:n]
 
 
-def listed(settings: Settings, entries: list[Entry]) -> set[str]:
-    """The ids that some feed lists (their content is needed once each)."""
+def listed(settings: Settings, entries: list[Entry], *more: list[Entry]) -> set[str]:
+    """The ids that some feed lists (their content is needed once each); ``more``: other
+    lists with a feed of their own (the CAP index)."""
     by_id = {e.id: e for e in entries}
     groups: dict[str, list[Entry]] = {}
     for entry in entries:
         groups.setdefault(entry.category, []).append(entry)
     n = settings.site_feed_entries
-    return {e.id for group in [entries, *groups.values()] for e in latest(group, by_id, n)}
+    return {e.id for group in [entries, *groups.values(), *more]
+            for e in latest(group, by_id, n)}
 
 
 def feed(settings: Settings, path: str, title: str, entries: list[Entry],
@@ -105,7 +107,7 @@ def feed(settings: Settings, path: str, title: str, entries: list[Entry],
         links_of.insert(0, wanted)
         fe.published(entry.published)
         fe.updated(_updated(entry, by_id))
-        fe.category(term=entry.category, label=category_label(entry.category))
+        fe.category(term=entry.category, label=settings.category_labels.of(entry.category))
         fe.content(content(entry), type="html")
     return _with_link_attributes(fg.atom_str(pretty=True), links_of)
 
@@ -122,8 +124,9 @@ def _with_link_attributes(xml: bytes, links_of: list[list[dict]]) -> bytes:
 
 
 def feeds(settings: Settings, entries: list[Entry], content: Callable[[Entry], str],
-          links: Links, *, cap: bool) -> dict[str, bytes]:
-    """Every feed of the site, by path from the root."""
+          links: Links, *, cap: list[Entry] | None) -> dict[str, bytes]:
+    """Every feed of the site, by path from the root; ``cap``: the entries with a CAP
+    alert, listed in the CAP index (None: the town has no CAP)."""
     by_id = {e.id: e for e in entries}
     town, lang = settings.town, settings.language
     out = {"feed.xml": feed(settings, "feed.xml", t("site.feed-title", lang, town=town),
@@ -131,10 +134,11 @@ def feeds(settings: Settings, entries: list[Entry], content: Callable[[Entry], s
     for category in sorted({e.category for e in entries}):
         out[f"categorie/{category}.xml"] = feed(
             settings, f"categorie/{category}.xml",
-            t("site.feed-category", lang, town=town, category=category_label(category)),
+            t("site.feed-category", lang, town=town,
+              category=settings.category_labels.of(category)),
             [e for e in entries if e.category == category], by_id, content, links)
-    if cap:
+    if cap is not None:
         out["cap/index.xml"] = feed(settings, "cap/index.xml",
                                     t("site.cap-feed-title", lang, town=town),
-                                    entries, by_id, content, links, cap=True)
+                                    cap, by_id, content, links, cap=True)
     return out

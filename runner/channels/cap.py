@@ -1,14 +1,21 @@
-"""CAP 1.2 (OASIS Common Alerting Protocol): one ``cap/<id>.xml`` alert per announcement.
+"""CAP 1.2 (OASIS Common Alerting Protocol): one ``cap/<id>.xml`` alert per warning.
+
+CAP is for warnings: only announcements whose category ``cap_categories`` maps to a
+CAP category get an alert (a deadline or a festival maps to ``none`` and stays in the
+Atom feeds); a correction or withdrawal gets one when what it refers to is a warning.
 
 Every alert has ``identifier`` (``<sender>.<announcement id>``), ``sender`` (the
-town's: ``cap_sender``, or its site), ``sent`` (the publish time), ``status``
-(Actual; Exercise for a drill), ``msgType`` (Alert; Update or Cancel with
-``references`` to the original), ``scope`` Public, and one ``info`` in
-``cap_language``: ``category`` from ``cap_categories``, ``event`` (the category's
-name), ``urgency``/``severity``/``certainty`` from ``cap_levels`` by the
-announcement's urgency, ``expires``, ``senderName``, ``headline`` (the title),
-``description`` (the text citizens received), ``web`` (its archive page), the
-media as a ``resource``, and one ``area``: the town, by its ISTAT code.
+town's: ``cap_sender``, or its site), ``sent`` (when it really went out: WhatsApp
+accepted its first delivery), ``status`` (Actual; Exercise for a drill), ``msgType``
+(Alert; Update or Cancel with ``references`` to the original), ``scope`` Public, and
+one ``info`` in ``cap_language``: ``category`` from ``cap_categories``, ``event``
+(the category's label), ``urgency``/``severity``/``certainty`` from ``cap_levels``
+by the announcement's urgency, ``expires``, ``senderName``, ``headline`` (the
+title), ``description`` (the announcement's text, plain: no WhatsApp marks, no
+template words), ``instruction`` (the front matter's, when given), ``web`` (its
+archive page), the media as a ``resource``, and one ``area``: the town, by its
+ISTAT code. CAP asks for absolute URIs, so every link is under ``site_url``, which
+a town with CAP (an ``istat_code``) must set.
 
 Elements are written in the order the schema's sequences require; the tests
 validate every alert against the OASIS schema.
@@ -23,10 +30,12 @@ from typing import TYPE_CHECKING
 
 from lxml import etree
 
+from ..errors import ConfigError
+from ..messages import t
 from .atom import Links
-from .markup import Received, Texts
+from .markup import plain_text
 from .selection import Entry
-from .site import category_label, media_file, page_path
+from .site import media_file, page_path
 
 if TYPE_CHECKING:
     from ..config import Settings
@@ -38,6 +47,30 @@ GEOCODE_NAME = "ISTAT"  # the value is the town's six-digit ISTAT code
 def enabled(settings: Settings) -> bool:
     """CAP needs the town's ISTAT code for the area; without it no alert is written."""
     return bool(settings.istat_code)
+
+
+def check_settings(settings: Settings) -> None:
+    """A town with CAP needs ``site_url``: an alert's links must be absolute (CAP 1.2,
+    3.3.2), and an aggregator has no page to resolve a relative one against."""
+    if enabled(settings) and not settings.site_url.strip():
+        raise ConfigError(t("publish.cap-needs-site-url", istat=settings.istat_code))
+
+
+def warnings(settings: Settings, entries: list[Entry]) -> dict[str, str]:
+    """id -> CAP category of the entries that get an alert: those of a warning
+    category, and the corrections and withdrawals of one (in the original's)."""
+    found = {e.id: c for e in entries if (c := cap_category(settings, e.category))}
+    by_id = {e.id: e for e in entries}
+    for entry in entries:
+        for ref in entry.references:
+            category = cap_category(settings, by_id[ref].category) if ref in by_id else None
+            if entry.id not in found and category:
+                found[entry.id] = category
+    return found
+
+
+def cap_category(settings: Settings, category: str) -> str | None:
+    return settings.cap_categories.of(category, settings.emergency_categories)
 
 
 def sender(settings: Settings) -> str:
@@ -65,15 +98,13 @@ def _sub(parent, name: str, text: str | None = None):
     return node
 
 
-def alert(settings: Settings, entry: Entry, links: Links,
-          received: Received | None = None) -> bytes:
-    """The CAP 1.2 alert of ``entry`` as UTF-8 XML (``received``: its text, when
-    already rendered)."""
-    received = Texts(settings).received(entry) if received is None else received
+def alert(settings: Settings, entry: Entry, links: Links, category: str | None = None) -> bytes:
+    """The CAP 1.2 alert of ``entry`` as UTF-8 XML, in CAP ``category`` (default: its
+    own category's)."""
     root = etree.Element(f"{{{NS}}}alert", nsmap={None: NS})
     _sub(root, "identifier", identifier(settings, entry.id))
     _sub(root, "sender", sender(settings))
-    _sub(root, "sent", cap_time(entry.published))
+    _sub(root, "sent", cap_time(entry.went_out))
     _sub(root, "status", entry.status)
     _sub(root, "msgType", entry.msg_type)
     _sub(root, "scope", "Public")
@@ -84,8 +115,8 @@ def alert(settings: Settings, entry: Entry, links: Links,
         _sub(root, "references", " ".join(refs))
     info = _sub(root, "info")
     _sub(info, "language", settings.cap_language)
-    _sub(info, "category", settings.cap_categories.get(entry.category, "Other"))
-    _sub(info, "event", category_label(entry.category))
+    _sub(info, "category", category or cap_category(settings, entry.category) or "Other")
+    _sub(info, "event", settings.category_labels.of(entry.category))
     levels = settings.cap_levels[entry.urgency]
     _sub(info, "urgency", levels.urgency)
     _sub(info, "severity", levels.severity)
@@ -94,7 +125,11 @@ def alert(settings: Settings, entry: Entry, links: Links,
         _sub(info, "expires", cap_time(entry.expires))
     _sub(info, "senderName", settings.town)
     _sub(info, "headline", entry.title)
-    _sub(info, "description", received.plain())
+    description = plain_text(entry.ann.body)
+    if description:
+        _sub(info, "description", description)
+    if entry.ann.instruction:
+        _sub(info, "instruction", entry.ann.instruction)
     _sub(info, "web", links.url(page_path(entry.id), "cap"))
     _resource(info, entry, links)
     area = _sub(info, "area")

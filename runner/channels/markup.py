@@ -1,5 +1,5 @@
 """What citizens received, for the channels: the bubble's text, as HTML for the archive's
-pages and in the tags Telegram accepts.
+pages and in the tags Telegram accepts; and the announcement as plain text, for CAP.
 
 The text is :mod:`runner.announcements.bubble`'s: for a template, its fixed text
 with the parameters filled in (as flat as WhatsApp made them), its text header and
@@ -8,6 +8,11 @@ bubble's own :func:`~runner.announcements.bubble.whatsapp_html` (escaped first),
 so the archive shows exactly what the preview showed staff. When the template's
 text is not in the catalogue (or the template is gone), the body's paragraphs
 stand in for it.
+
+CAP's ``description`` is read by aggregators and their apps, not by WhatsApp: it is
+the announcement's own text (:func:`plain_text`), without WhatsApp's marks and without
+the template's fixed words ("Per cancellarti scrivi ..." is for the chat, not for a
+reader of an alert feed).
 """
 
 from __future__ import annotations
@@ -17,7 +22,7 @@ from typing import TYPE_CHECKING
 
 from ..announcements.audience import known_templates
 from ..announcements.bubble import make_bubble, whatsapp_html
-from ..announcements.render import RenderError, markdown_blocks, render
+from ..announcements.render import MARKDOWN, RenderError, markdown_blocks, render
 
 if TYPE_CHECKING:
     from ..config import Settings
@@ -36,7 +41,7 @@ class Received:
     title: str = ""  # set when the body does not carry the title itself (a text message)
 
     def plain(self) -> str:
-        """Header, body and footer as text (CAP's description): marks kept, as read."""
+        """Header, body and footer as text: marks kept, as read."""
         return "\n\n".join(part for part in (self.header, self.body, self.footer) if part)
 
 
@@ -85,3 +90,52 @@ def _telegram(markup: str) -> str:
     text = whatsapp_html(markup).replace("<br>", "\n")
     text = text.replace(_QUOTE_OPEN, "<blockquote>").replace(_QUOTE_CLOSE, "</blockquote>")
     return text.replace("</blockquote>\n<blockquote>", "\n")
+
+
+def plain_text(source: str) -> str:
+    """A Markdown body as plain text: paragraphs apart, list items one a line with their
+    ``-`` or number, links as ``text (address)``, emphasis and quotes as bare text."""
+    blocks: list[str] = []
+    lines: list[str] = []
+    lists: list[list] = []  # [ordered, next number]
+    marker = ""  # a list item's marker, waiting for the item's first line
+    for tok in MARKDOWN.parse(source):
+        if tok.type in ("bullet_list_open", "ordered_list_open"):
+            lists.append([tok.type == "ordered_list_open", int(tok.attrGet("start") or 1)])
+        elif tok.type in ("bullet_list_close", "ordered_list_close"):
+            lists.pop()
+        elif tok.type == "list_item_open":
+            ordered, number = lists[-1]
+            lists[-1][1] += 1
+            marker = "  " * (len(lists) - 1) + (f"{number}. " if ordered else "- ")
+        elif tok.type in ("inline", "fence", "code_block"):
+            text = (_plain_inline(tok.children or []) if tok.type == "inline"
+                    else tok.content.rstrip("\n"))
+            lines.append(marker + text)
+            marker = ""
+        if tok.level == 0 and tok.nesting <= 0 and tok.block and lines:
+            blocks.append("\n".join(line.rstrip() for line in lines))
+            lines = []
+    return "\n\n".join(b for b in blocks if b.strip())
+
+
+def _plain_inline(children) -> str:
+    out: list[str] = []
+    links: list[tuple[int, str]] = []
+    for tok in children:
+        if tok.type in ("text", "code_inline"):
+            out.append(tok.content)
+        elif tok.type == "softbreak":
+            out.append(" ")
+        elif tok.type == "hardbreak":
+            out.append("\n")
+        elif tok.type == "link_open":
+            links.append((len(out), str(tok.attrGet("href") or "")))
+        elif tok.type == "link_close" and links:
+            start, href = links.pop()
+            shown = href.removeprefix("mailto:").removeprefix("tel:")
+            if "".join(out[start:]).strip() not in (shown, href):
+                out.append(f" ({shown})")
+        elif tok.type == "image":
+            out.append(tok.content.strip() or str(tok.attrGet("src") or ""))
+    return "".join(out)

@@ -28,6 +28,7 @@ from ..announcements.validate import PARALLEL_FROM, check
 from ..errors import ConfigError
 from ..messages import t
 from . import atom, cap
+from .join import QR_FILE, qr_svg
 from .markup import page_html
 from .selection import Entry, select
 from .site import Site, media_file, page_path
@@ -65,33 +66,44 @@ class PublishResult:
 
 def publish(settings: Settings, out: str | Path = "site") -> PublishResult:
     """Build the site of what has gone out by now into ``out``."""
+    cap.check_settings(settings)
     result = check(settings)
     records = send_records(settings.database)
     entries = select(settings, result.valid, settings.current_time(), records)
-    built = build(settings, entries, Path(out))
+    built = build(settings, entries, Path(out), due_only=records is None)
     built.database = records is not None
     built.left_out = len({p.file for p in result.errors})  # warnings do not stop a send
     return built
 
 
-def build(settings: Settings, entries: list[Entry], out: Path) -> PublishResult:
-    """Write the site of ``entries`` to ``out`` (replacing the one there)."""
+def build(settings: Settings, entries: list[Entry], out: Path, *,
+          due_only: bool = False) -> PublishResult:
+    """Write the site of ``entries`` to ``out`` (replacing the one there); ``due_only``:
+    there were no send records, and every page says the list is of what was due."""
     _check_target(out)
     new = out.with_name(out.name + ".new")
     shutil.rmtree(new, ignore_errors=True)
     with_cap = cap.enabled(settings)
-    site = Site(settings, entries, cap=with_cap)
+    alerts = cap.warnings(settings, entries) if with_cap else {}
+    site = Site(settings, entries, cap=set(alerts) if with_cap else None, due_only=due_only)
     links = atom.Links(settings)
     result = PublishResult(out=out, cap=with_cap)
     for folder in ("avvisi", "archivio", "categorie", *(["cap"] if with_cap else [])):
         (new / folder).mkdir(parents=True)
-    job = _Job(settings, site, links, entries, new, atom.listed(settings, entries))
+    warned = [e for e in entries if e.id in alerts]
+    job = _Job(settings, site, links, entries, new, atom.listed(settings, entries, warned),
+               alerts)
     result.pages, result.alerts, bodies = _write_entries(job)
     for path, text in site.listings().items():
         (new / path).write_text(text, encoding="utf-8")
     (new / "style.css").write_bytes(site.stylesheet())
+    if site.join is not None:
+        (new / QR_FILE).write_bytes(qr_svg(site.join, settings.language))
+    else:
+        result.notes.append(t("publish.no-number"))
     result.notes += _copy_media(entries, new, settings)
-    written = atom.feeds(settings, entries, lambda entry: bodies[entry.id], links, cap=with_cap)
+    written = atom.feeds(settings, entries, lambda entry: bodies[entry.id], links,
+                         cap=warned if with_cap else None)
     for path, data in written.items():
         (new / path).write_bytes(data)
     result.feeds = len(written)
@@ -148,6 +160,7 @@ class _Job:
     entries: list[Entry]
     root: Path
     in_feeds: set[str]  # ids whose body HTML the feeds need back
+    alerts: dict[str, str]  # ids that get a CAP alert -> its CAP category
 
 
 _JOB: _Job | None = None  # what forked workers inherit (nothing is pickled but a range)
@@ -165,9 +178,9 @@ def _write_range(bounds: tuple[int, int]) -> tuple[int, int, dict[str, str]]:
         if entry.id in job.in_feeds:
             bodies[entry.id] = body
         _write(job.root / page_path(entry.id), job.site.page(entry, body).encode())
-        if job.site.cap:
+        if entry.id in job.alerts:
             _write(job.root / "cap" / f"{entry.id}.xml",
-                   cap.alert(job.settings, entry, job.links, received))
+                   cap.alert(job.settings, entry, job.links, job.alerts[entry.id]))
             alerts += 1
     return bounds[1] - bounds[0], alerts, bodies
 

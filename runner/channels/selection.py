@@ -1,7 +1,11 @@
 """Which announcements the public channels show: those that have gone out.
 
 An announcement has gone out when its publish time has passed and the send
-stage's records agree (:func:`has_gone_out`). It is *withdrawn* when a withdrawal
+stage's records agree (:func:`has_gone_out`): WhatsApp accepted at least one of its
+deliveries. No deliveries at all is not "no audience": it is what an announcement
+held by quiet hours, or never planned, looks like, so it is not shown. Without a
+database (a fresh checkout) the clock alone decides, and the site says that it lists
+what was due. It is *withdrawn* when a withdrawal
 (``cancels: <id>``) of it has gone out, or when it was stopped after some citizens
 had it (``cancelled: true`` once sending began); *updated* when a correction
 (``updates: <id>``) has. One left out of WhatsApp is left out everywhere:
@@ -36,10 +40,13 @@ class Entry:
     ann: Announcement
     published: datetime  # effective publish time, in the town's zone
     expires: datetime | None
+    # When it really went out (WhatsApp accepted its first delivery); without a
+    # database, the publish time (what was due).
+    sent: datetime | None = None
     status: str = "Actual"  # CAP status: Actual, or Exercise for a drill
     msg_type: str = "Alert"  # CAP msgType: Alert, Update (a correction), Cancel (a withdrawal)
     references: tuple[str, ...] = ()  # ids of the announcements it updates or cancels
-    # When each of those was published (CAP's references name it by sender, id, sent).
+    # When each of those went out (CAP's references name it by sender, id, sent).
     reference_sent: dict[str, datetime] = field(default_factory=dict)
     withdrawn: bool = False
     withdrawn_by: str | None = None  # the withdrawal's id (None: stopped by `cancelled`)
@@ -48,6 +55,10 @@ class Entry:
     @property
     def id(self) -> str:
         return self.ann.id
+
+    @property
+    def went_out(self) -> datetime:
+        return self.sent or self.published
 
     @property
     def title(self) -> str:
@@ -76,17 +87,13 @@ def lifecycle(ann: Announcement) -> tuple[str, str, tuple[str, ...]]:
 def has_gone_out(ann: Announcement, now: datetime, evidence: Evidence | None,
                  have_records: bool) -> bool:
     """The publish time has passed, and: with no database, it was not cancelled; with
-    one, some citizen has it, or it had no audience at all (and was not cancelled)."""
+    one, WhatsApp accepted at least one of its deliveries."""
     start = ann.effective_publish_at
     if start is None or start > now:
         return False
     if not have_records:
         return not ann.cancelled
-    if evidence is None:  # the send stage never saw it: it has not gone out yet
-        return False
-    if evidence.reached:
-        return True
-    return evidence.total == 0 and not ann.cancelled
+    return evidence is not None and evidence.reached > 0
 
 
 def select(settings: Settings, announcements: list[Announcement], now: datetime,
@@ -96,6 +103,7 @@ def select(settings: Settings, announcements: list[Announcement], now: datetime,
     tz = settings.tz
     published = {a.id: a.effective_publish_at for a in announcements}
     entries: dict[str, Entry] = {}
+    sent = {key: e.first_sent for key, e in (records or {}).items() if e.first_sent}
     for ann in announcements:
         status, msg_type, references = lifecycle(ann)
         if status != "Actual":  # drills and tests reach the staff only, never the public
@@ -104,12 +112,13 @@ def select(settings: Settings, announcements: list[Announcement], now: datetime,
         if not has_gone_out(ann, now, evidence, records is not None):
             continue
         expires = ann.effective_expires_at
+        start = ann.effective_publish_at.astimezone(tz)
         entries[ann.id] = Entry(
-            ann=ann, published=ann.effective_publish_at.astimezone(tz),
-            expires=expires.astimezone(tz) if expires else None, status=status,
-            msg_type=msg_type, references=references, withdrawn=ann.cancelled,
-            reference_sent={r: published[r].astimezone(tz) for r in references
-                            if published.get(r) is not None})
+            ann=ann, published=start, expires=expires.astimezone(tz) if expires else None,
+            sent=sent[ann.id].astimezone(tz) if ann.id in sent else start,
+            status=status, msg_type=msg_type, references=references, withdrawn=ann.cancelled,
+            reference_sent={r: (sent.get(r) or published[r]).astimezone(tz)
+                            for r in references if published.get(r) is not None})
     for entry in entries.values():
         for ref in entry.references:
             original = entries.get(ref)

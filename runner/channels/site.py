@@ -2,10 +2,13 @@
 
 ``index.html`` (the latest, the categories, the months), ``archivio/YYYY-MM.html``
 (a month, by day), ``categorie/<category>.html`` (by month), ``avvisi/<id>.html``
-(one announcement: the text citizens received, its media, its withdrawal or
-corrections), ``style.css``. Every link is relative, so the same folder works on
-GitHub Pages under a sub-path, on any web server, or opened from disk. Templates
-are Jinja2's, autoescaped; the body's HTML comes from :mod:`.markup`.
+(one announcement: the message as citizens received it on WhatsApp, framed as that
+message, footer included; its media, its withdrawal or corrections), ``style.css``.
+Every page says how to join (:mod:`.join`), and, when the site was built without the
+send stage's records, that it lists what was due rather than what went out.
+Category names are the settings' labels. Every link is relative, so the same folder
+works on GitHub Pages under a sub-path, on any web server, or opened from disk.
+Templates are Jinja2's, autoescaped; the body's HTML comes from :mod:`.markup`.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
 
 from ..messages import t
+from .join import QR_FILE, join
 from .markup import Texts, page_html
 from .selection import Entry
 
@@ -29,12 +33,8 @@ if TYPE_CHECKING:
 
 LATEST = 20  # on the home page
 _TEXTS = ("skip", "nav", "latest", "categories", "by-date", "feed", "feeds", "feed-all",
-          "feed-this", "cap-feed", "cap", "footer", "withdrawn", "updated", "expires", "empty")
-
-
-def category_label(category: str) -> str:
-    """``allerta-meteo`` -> ``Allerta meteo``: how a category is named to the public."""
-    return category.replace("-", " ").capitalize()
+          "feed-this", "cap-feed", "cap", "footer", "withdrawn", "updated", "expires", "empty",
+          "message", "due-only", "join-title", "join-open", "join-privacy", "join-qr-note")
 
 
 def page_path(entry_id: str) -> str:
@@ -73,18 +73,32 @@ class Calendar:
 class Site:
     """Renders the archive's pages for ``entries`` (everything that has gone out)."""
 
-    def __init__(self, settings: Settings, entries: list[Entry], *, cap: bool) -> None:
+    def __init__(self, settings: Settings, entries: list[Entry], *, cap: set[str] | None = None,
+                 due_only: bool = False) -> None:
         self.settings = settings
         self.entries = entries
         self.by_id = {e.id: e for e in entries}
-        self.cap = cap
+        self.cap = cap  # the ids that have a CAP alert; None: the town has no CAP
         self.lang = settings.language
         self.calendar = Calendar(self.lang)
         self.env = Environment(loader=PackageLoader("runner.channels", "templates"),
                                autoescape=select_autoescape(["html"]), trim_blocks=False)
         self.text = {key.replace("-", "_"): t(f"site.{key}", self.lang) for key in _TEXTS}
-        self.common = {"lang": self.lang, "town": settings.town, "text": self.text}
+        self.join = join(settings)
+        self.common = {"lang": self.lang, "town": settings.town, "text": self.text,
+                       "join": self.join, "join_lines": self._join_lines(),
+                       "qr": QR_FILE, "due_only": due_only}
         self.texts = Texts(settings)
+
+    def _join_lines(self) -> dict[str, str]:
+        found = self.join
+        if found is None:
+            return {}
+        how = "site.join-how-name" if found.with_name else "site.join-how"
+        return {"how": t(how, self.lang, keyword=found.keyword, number=found.number),
+                "leave": t("site.join-leave", self.lang, keyword=found.unsubscribe),
+                "qr_alt": t("site.join-qr-alt", self.lang, keyword=found.keyword,
+                            number=found.number)}
 
     @cached_property
     def _page(self):
@@ -101,11 +115,14 @@ class Site:
                    if entry.urgency != "normal" else "")
         return self._page.render(
             **self.common, root="../", page_title=entry.title, e=entry,
-            when=self.calendar.when(entry.published), category=category_label(entry.category),
+            when=self.calendar.when(entry.published), category=self.label(entry.category),
             urgency=urgency, withdrawn_by=self.by_id.get(entry.withdrawn_by or ""),
             updated_by=related, refers=refers, media=self.media(entry),
-            body=Markup(body), cap=self.cap,
+            body=Markup(body), cap=entry.id in (self.cap or ()),
             expires=self.calendar.when(entry.expires) if entry.expires else "")
+
+    def label(self, category: str) -> str:
+        return self.settings.category_labels.of(category)
 
     def text_for(self, key: str) -> str:
         return t(f"site.{key}", self.lang)
@@ -130,7 +147,7 @@ class Site:
         return {"id": entry.id, "title": entry.title, "withdrawn": entry.withdrawn,
                 "when": self.calendar.when(entry.published),
                 "datetime": entry.published.isoformat(),
-                "category": category_label(entry.category)}
+                "category": self.label(entry.category)}
 
     def listings(self) -> dict[str, str]:
         """Every page that lists announcements, by path from the root: the home page,
@@ -159,7 +176,7 @@ class Site:
                 by_month[self.calendar.month(entry.published)].append(entry)
             pages[f"categorie/{name}.html"] = listing.render(
                 **self.common, root="../", feed=f"{name}.xml",
-                page_title=t("site.category-title", self.lang, category=category_label(name)),
+                page_title=t("site.category-title", self.lang, category=self.label(name)),
                 groups=[{"label": month, "items": [self._item(e) for e in items]}
                         for month, items in by_month.items()])
         return pages
@@ -174,10 +191,10 @@ class Site:
                 {"key": key, "label": self.calendar.month(found[0].published),
                  "count": len(found)})
         return self.env.get_template("index.html").render(
-            **self.common, root="", cap=self.cap,
+            **self.common, root="", cap=self.cap is not None,
             page_title=t("site.title", self.lang, town=self.settings.town),
             latest=[self._item(e) for e in newest[:LATEST]],
-            categories=[{"name": c, "label": category_label(c), "count": counts[c]}
+            categories=[{"name": c, "label": self.label(c), "count": counts[c]}
                         for c in order],
             years=[{"label": year, "months": items} for year, items in years.items()])
 

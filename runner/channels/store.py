@@ -1,5 +1,6 @@
-"""Every SQL statement of the channels: what the send stage's records say went out,
-and the Telegram journal (``channel_posts``, migration ``0010_channels``).
+"""Every SQL statement of the channels: what the send stage's records say went out
+(read through the data's words, :mod:`runner.vocabulary`), and the Telegram journal
+(``channel_posts``, migration ``0010_channels``).
 
 The journal's states, per (channel, announcement, part):
 ``posting`` (written and committed *before* the request) -> ``posted`` with the
@@ -19,10 +20,11 @@ import duckdb
 
 from .. import db
 from ..db import transaction
-from ..vocabulary import OPEN, REACHED, sql
+from ..vocabulary import ANNOUNCEMENT, NOT_MADE, OPEN, REACHED, sql
 
 _REACHED = sql(REACHED)
 _OPEN = sql(OPEN)
+_NOT_MADE = sql(NOT_MADE)
 
 
 @dataclass(frozen=True)
@@ -32,6 +34,8 @@ class Evidence:
     reached: int  # deliveries that reached WhatsApp (sent or later)
     open: int     # deliveries still queued or in flight
     total: int
+    not_made: int = 0  # skipped or cancelled, each with its reason
+    first_sent: datetime | None = None  # when WhatsApp first accepted one of them
 
 
 def send_records(path: Path) -> dict[str, Evidence] | None:
@@ -54,12 +58,14 @@ def records_of(con: duckdb.DuckDBPyConnection) -> dict[str, Evidence]:
     try:
         rows = con.execute(
             f"""
-            SELECT a.announcement_id, count_if(d.state IN {_REACHED}),
-                   count_if(d.state IN {_OPEN}), count(d.delivery_id)
+            SELECT a.announcement_id, coalesce(count_if(d.state IN {_REACHED}), 0),
+                   coalesce(count_if(d.state IN {_OPEN}), 0), count(d.delivery_id),
+                   coalesce(count_if(d.state IN {_NOT_MADE}), 0),
+                   min(coalesce(d.sent_at, d.updated_at)) FILTER (d.state IN {_REACHED})
             FROM announcements a LEFT JOIN deliveries d
-                 ON d.announcement_id = a.announcement_id AND d.kind = 'announcement'
+                 ON d.announcement_id = a.announcement_id AND d.kind = $kind
             GROUP BY ALL
-            """).fetchall()
+            """, {"kind": ANNOUNCEMENT}).fetchall()
     except duckdb.CatalogException:  # a file the runner never migrated: no table yet
         return {}
     return {row[0]: Evidence(*row[1:]) for row in rows}

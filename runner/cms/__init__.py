@@ -13,5 +13,8 @@ preview pane (``CMS.registerPreviewTemplate``), which the WhatsApp bubble needs.
 - :mod:`.preview`: what the preview pane shows: the bubble ``preview`` prints (one
   renderer, :mod:`runner.announcements.bubble`) and validate's problems;
 - :mod:`.server`: the local try-out (``make cms``): the admin page, the preview
-  endpoint and decap-server on a scratch copy of the repository.
+  endpoint, and decap-server's requests on a scratch copy of the repository;
+- :mod:`.proxy`: decap-server itself, on a private Unix socket only the admin server
+  reaches; :mod:`.guard`: what the admin server lets through (Host, Origin, the
+  session's token, the paths decap-server may touch).
 """

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import TYPE_CHECKING, get_args
+from urllib.parse import urlsplit
 
 import yaml
 
@@ -29,7 +30,6 @@ from ..announcements.render import (
     MARKDOWN,
     PARAM_LIMIT,
     TEXT_LIMIT,
-    category_label,
 )
 from ..errors import ConfigError
 from ..messages import t
@@ -93,7 +93,7 @@ def body_pattern() -> str:
 
 
 def _emergency(settings: Settings) -> str:
-    return ", ".join(category_label(c) for c in settings.emergency_categories)
+    return ", ".join(settings.category_labels.of(c) for c in settings.emergency_categories)
 
 
 def _title(name, info, settings: Settings) -> dict:
@@ -104,7 +104,8 @@ def _title(name, info, settings: Settings) -> dict:
 
 def _category(name, info, settings: Settings) -> dict:
     return {"widget": "select", "hint": t("cms.hint.category", emergency=_emergency(settings)),
-            "options": [{"label": category_label(c), "value": c} for c in settings.categories]}
+            "options": [{"label": settings.category_labels.of(c), "value": c}
+                        for c in settings.categories]}
 
 
 def _urgency(name, info, settings: Settings) -> dict:
@@ -146,6 +147,10 @@ def _reference(name, info, settings: Settings) -> dict:
             "pattern": [FILE_NAME.pattern, t("cms.pattern.id")]}
 
 
+def _plain(name, info, settings: Settings) -> dict:
+    return {"widget": "text", "hint": t(f"cms.hint.{name}"), "default": ""}
+
+
 def _literal(name, info, settings: Settings) -> dict:
     return _choice(name, info)
 
@@ -154,7 +159,7 @@ def _literal(name, info, settings: Settings) -> dict:
 WIDGETS = {"title": _title, "category": _category, "urgency": _urgency,
            "publish_at": _moment, "expires_at": _moment, "media": _media,
            "template": _template, "cancelled": _toggle, "updates": _reference,
-           "cancels": _reference, "status": _literal}
+           "cancels": _reference, "status": _literal, "instruction": _plain}
 
 
 def _field(name: str, settings: Settings) -> dict:
@@ -190,8 +195,14 @@ def build_config(settings: Settings) -> dict:
     folder = settings.announcements_dir.as_posix()
     media = f"{folder}/media"
     backend = {"name": "github", "repo": settings.cms_repo, "branch": settings.cms_branch}
-    if settings.cms_auth_url:
-        backend["base_url"] = settings.cms_auth_url
+    if settings.cms_auth_url:  # the receiver host: runner.webhook.oauth's /auth
+        # Decap takes the login window's message only from exactly this origin.
+        if urlsplit(settings.cms_auth_url).path.strip("/"):
+            raise ConfigError(t("cms.auth-url-path", url=settings.cms_auth_url))
+        backend["base_url"] = settings.cms_auth_url.rstrip("/")
+    github = settings.github_url.rstrip("/")
+    if github != "https://github.com":  # GitHub Enterprise's API is under /api/v3
+        backend["api_root"] = github + "/api/v3"
     body = {"name": "body", "label": t("cms.field.body"), "widget": "markdown",
             "hint": t("cms.hint.body"), "buttons": _BUTTONS, "editor_components": [],
             "modes": ["rich_text", "raw"], "sanitize_preview": True,

@@ -67,7 +67,17 @@ def _send_day(value, settings: Settings):
 
 def _inside(relative: str) -> bool:
     path = PurePosixPath(relative)
-    return bool(path.parts) and not path.is_absolute() and ".." not in path.parts
+    return (bool(path.parts) and not path.is_absolute() and ".." not in path.parts
+            and "\\" not in relative)
+
+
+def _confined(root: Path, source: str) -> str | None:
+    """The attachment's path in the draft's folder, or None when ``source`` leads out
+    of it (absolute, ``..``, a link)."""
+    if not _inside(source):
+        return None
+    target = (root / source).resolve()
+    return str(target) if target.is_relative_to(root) and target.is_file() else None
 
 
 def _write_media(root: Path, media: dict) -> None:
@@ -99,8 +109,9 @@ def preview_draft(settings: Settings, payload: dict) -> dict:
             bubble = bubble_of(out, settings, shown)
             if out.header is not None and out.header.path is not None:
                 # render() reads media: against the working directory; the draft's
-                # attachment is in this folder.
-                bubble.media_path = str(root / out.header.source)
+                # attachment is in this folder, and nothing outside it is ever read
+                # (``media: /home/...`` or ``../`` once embedded any image on the machine).
+                bubble.media_path = _confined(root, out.header.source)
             html, text = as_html(bubble), as_text(bubble)
         elif isinstance(out, RenderError):
             text = out.message()

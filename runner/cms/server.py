@@ -1,54 +1,52 @@
 """The form, locally: ``make cms`` (``python -m runner cms serve``) and the browser test.
 
-Three things on 127.0.0.1, none needing a GitHub account or the network:
+One HTTP server on 127.0.0.1, needing no GitHub account and no network:
 
-* **decap-server** (npm) in git mode on a *scratch* git repository: saving a draft
-  makes a ``cms/announcements/...`` branch there, approving merges it, exactly the
-  editorial workflow GitHub pull requests give. Scratch, because the proxy checks
-  branches out and commits with ``git add .`` in the repository it serves: never
-  the working copy someone is editing. ``make cms`` clones this repository into
-  ``.cms/repo`` once and reuses it, drafts included.
 * the **admin page**: ``admin/`` as committed, Decap's JavaScript from
   ``node_modules/decap-cms/dist`` (installed by npm, never a CDN), and
-  ``config.yml`` with ``local_backend`` pointed at that decap-server;
+  ``config.yml`` with ``local_backend`` pointed at this server's ``/api/v1``;
+* ``POST /api/v1``: decap-server's git proxy (:mod:`.proxy`), reached only through
+  here, over a private Unix socket, once :mod:`.guard` has checked the request;
 * ``POST /api/preview``: the preview pane's answers (:mod:`.preview`).
+
+Every request must come with this server's own Host (and Origin, when there is one)
+and the session's token: ``make cms`` prints the address with the token, which the
+first visit exchanges for a cookie (:mod:`.guard` says why each check is there).
+``make cms`` clones this repository into ``.cms/repo`` once and reuses it, drafts
+included.
 """
 
 from __future__ import annotations
 
 import json
 import mimetypes
-import os
-import socket
+import secrets
 import subprocess
-import tempfile
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import TYPE_CHECKING
+from urllib.parse import parse_qs, urlsplit
 
-import requests
 import yaml
 
-from ..errors import ConfigError
-from ..messages import t
+from ..webhook.app import length_lines_ok
+from ..webhook.server import _HeadLines
 from .config import CONFIG_PATH
+from .guard import TOKEN_PARAM, Guard, Refused, content_length
 from .preview import MEDIA_MAX_BYTES, preview_draft
+from .proxy import DECAP_SERVER, DecapServer
 
 if TYPE_CHECKING:
     from ..config import Settings
 
+__all__ = ["DECAP_DIST", "DECAP_SERVER", "AdminApp", "DecapServer", "serve", "start"]
+
 DECAP_DIST = Path("node_modules/decap-cms/dist")
-DECAP_SERVER = Path("node_modules/decap-server/dist/index.js")
 SANDBOX = Path(".cms/repo")
 MAX_POST = 2 * MEDIA_MAX_BYTES  # base64 of the largest attachment, plus the text
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+API = "/api/v1"
 
 
 def prepare_sandbox(source: Path, dest: Path, branch: str) -> Path:
@@ -65,124 +63,150 @@ def prepare_sandbox(source: Path, dest: Path, branch: str) -> Path:
     return dest
 
 
-class DecapServer:
-    """decap-server (git mode) on ``repo``, on a free port, stopped by :meth:`stop`."""
-
-    def __init__(self, repo: Path, node_modules_root: Path = Path(".")):
-        script = (node_modules_root / DECAP_SERVER).resolve()
-        if not script.is_file():
-            raise ConfigError(t("cms.no-node-modules", path=script))
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}/api/v1"
-        env = {**os.environ, "MODE": "git", "GIT_REPO_DIRECTORY": str(repo.resolve()),
-               "PORT": str(self.port), "BIND_HOST": "127.0.0.1", "LOG_LEVEL": "warn"}
-        # Its log goes to a file, not a pipe: a long session would fill a pipe nobody
-        # reads and stall the proxy. cwd: the repository, so its dotenv finds no .env
-        # of ours with secrets in it.
-        self.log = tempfile.TemporaryFile()
-        self.process = subprocess.Popen(["node", str(script)], cwd=repo, env=env,
-                                        stdout=self.log, stderr=subprocess.STDOUT)
-        self._wait()
-
-    def _wait(self, timeout: float = 30) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                self.log.seek(0)
-                detail = self.log.read().decode(errors="replace")[-500:]
-                self.log.close()
-                raise ConfigError(t("cms.proxy-failed", detail=detail))
-            try:
-                requests.post(self.url, json={"action": "info"}, timeout=2)
-                return
-            except requests.ConnectionError:
-                time.sleep(0.1)
-        self.stop()
-        raise ConfigError(t("cms.proxy-failed", detail=f"no answer in {timeout:.0f} s"))
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        self.log.close()
-
-
-def served_config(config_path: Path, proxy_url: str) -> str:
-    """The committed config, pointed at the local decap-server."""
+def served_config(config_path: Path, origin: str) -> str:
+    """The committed config, pointed at this server's own proxy endpoint, under the
+    origin the browser uses (Decap wants an absolute address)."""
     config = yaml.safe_load(config_path.read_text(encoding="utf-8"))
-    config["local_backend"] = {"url": proxy_url}
+    config["local_backend"] = {"url": origin + API}
     return yaml.safe_dump(config, allow_unicode=True, sort_keys=False)
 
 
-def _handler(app: AdminApp):
-    class Handler(BaseHTTPRequestHandler):
-        def log_message(self, *args):  # quiet: the terminal shows only the address
-            pass
+class Handler(BaseHTTPRequestHandler):
+    """The admin server's requests; ``app`` is bound by :func:`_handler`."""
 
-        def do_GET(self):
-            path = self.path.split("?", 1)[0]
-            if path in ("/", "/admin"):
-                self.send_response(302)
-                self.send_header("Location", "/admin/")
-                self.end_headers()
-                return
-            found = app.file_for(path)
-            if found is None:
-                self.send_error(404)
-                return
-            body, kind = found
-            self._reply(200, body, kind)
+    app: AdminApp
 
-        def do_POST(self):
-            if self.path != "/api/preview":
-                self.send_error(404)
-                return
-            length = int(self.headers.get("Content-Length") or 0)
+    def log_message(self, *args):  # quiet: the terminal shows only the address
+        pass
+
+    def parse_request(self):
+        # The header parser strips a value's spaces (" 5" would read as 5): the
+        # raw lines decide, as the webhook receiver's do.
+        self.rfile = head = _HeadLines(self.rfile)
+        try:
+            if not super().parse_request():
+                return False
+        finally:
+            self.rfile = head.rfile
+        if not length_lines_ok(head.lines):
+            self.close_connection = True
+            self.send_error(400, "bad Content-Length")
+            return False
+        return True
+
+    def do_GET(self):
+        url = urlsplit(self.path)
+        try:
+            self._guard(login=parse_qs(url.query).get(TOKEN_PARAM, [""])[0])
+        except Refused as exc:
+            return self._refuse(exc)
+        if url.path in ("/", "/admin"):
+            return self._redirect("/admin/")
+        found = self.app.file_for(url.path, self.headers.get("Host", ""))
+        if found is None:
+            self.send_error(404)
+            return
+        body, kind = found
+        self._reply(200, body, kind)
+
+    def do_POST(self):
+        try:
+            self._guard()
+            if self.path not in ("/api/preview", API):
+                raise Refused(404, "no such endpoint")
+            length = content_length(self.headers.get("Content-Length"))
             if length > MAX_POST:
-                self.send_error(413)
-                return
+                raise Refused(413, f"body of {length} bytes")
+            raw = self.rfile.read(length)
             try:
-                payload = json.loads(self.rfile.read(length) or b"{}")
+                payload = json.loads(raw or b"{}")
             except ValueError:
-                self.send_error(400)
-                return
-            answer = preview_draft(app.settings, payload if isinstance(payload, dict) else {})
-            self._reply(200, json.dumps(answer, ensure_ascii=False).encode(),
-                        "application/json; charset=utf-8")
+                raise Refused(400, "not JSON") from None
+            if self.path == API:
+                self.app.guard.check_proxy(payload)
+                return self._proxied(raw)
+        except Refused as exc:
+            return self._refuse(exc)
+        answer = preview_draft(self.app.settings, payload if isinstance(payload, dict) else {})
+        self._reply(200, json.dumps(answer, ensure_ascii=False).encode(),
+                    "application/json; charset=utf-8")
 
-        def _reply(self, code: int, body: bytes, kind: str):
-            self.send_response(code)
-            self.send_header("Content-Type", kind)
-            self.send_header("Content-Length", str(len(body)))
-            self.send_header("Cache-Control", "no-store")
-            self.end_headers()
-            self.wfile.write(body)
+    def _proxied(self, raw: bytes):
+        status, kind, body = self.app.proxy.forward(raw)
+        self._reply(status, body, kind)
 
-    return Handler
+    def _guard(self, login: str = ""):
+        """Host and Origin always; the token from the cookie, or once from the
+        address (then the cookie is set and the token leaves the address bar)."""
+        host, origin = self.headers.get("Host"), self.headers.get("Origin")
+        if login and self.app.guard.token_matches(login):
+            self.app.guard.check_host(host, origin)
+            self._redirect(urlsplit(self.path).path, cookie=self.app.guard.cookie())
+            raise _Done
+        self.app.guard.check_request(host, origin, self.headers.get("Cookie"))
+
+    def _redirect(self, to: str, cookie: str | None = None):
+        self.send_response(302)
+        self.send_header("Location", to)
+        if cookie:
+            self.send_header("Set-Cookie", cookie)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def _refuse(self, exc: Refused):
+        if isinstance(exc, _Done):
+            return
+        self.close_connection = True
+        self._reply(exc.status, f"{exc.status} {exc.reason}\n".encode(),
+                    "text/plain; charset=utf-8")
+
+    def _reply(self, code: int, body: bytes, kind: str):
+        self.send_response(code)
+        self.send_header("Content-Type", kind)
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Cache-Control", "no-store")
+        self.send_header("X-Content-Type-Options", "nosniff")
+        self.end_headers()
+        self.wfile.write(body)
+
+
+def _handler(app: AdminApp) -> type[Handler]:
+    return type("BoundHandler", (Handler,), {"app": app})
+
+
+class _Done(Refused):
+    """The request was answered already (the token's redirect)."""
+
+    def __init__(self):
+        super().__init__(302, "answered")
 
 
 class AdminApp:
-    """The admin page and the preview endpoint, over a running :class:`DecapServer`."""
+    """The admin page, the proxy and the preview endpoint, over a running
+    :class:`~.proxy.DecapServer`. ``url`` carries the session's token: open it once."""
 
     def __init__(self, settings: Settings, proxy: DecapServer, root: Path = Path("."),
                  port: int = 0):
         self.settings, self.proxy = settings, proxy
         self.admin = (root / CONFIG_PATH.parent).resolve()
         self.dist = (root / DECAP_DIST).resolve()
-        self.config = served_config(root / CONFIG_PATH, proxy.url).encode()
+        self.config_path = root / CONFIG_PATH
         self.httpd = ThreadingHTTPServer(("127.0.0.1", port), _handler(self))
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/admin/"
+        port = self.httpd.server_address[1]
+        token = secrets.token_urlsafe(32)
+        self.guard = Guard(port, token, settings.cms_branch,
+                           settings.announcements_dir.as_posix())
+        self.base = f"http://127.0.0.1:{port}"
+        self.url = f"{self.base}/admin/?{TOKEN_PARAM}={token}"
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
         self.thread.start()
 
-    def file_for(self, path: str) -> tuple[bytes, str] | None:
-        """(content, type) of a page file: the served config, Decap's bundle, admin/."""
+    def file_for(self, path: str, host: str) -> tuple[bytes, str] | None:
+        """(content, type) of a page file: the served config, Decap's bundle, admin/
+        (``host``: the request's, already checked to be this server's)."""
         if path == "/admin/config.yml":
-            return self.config, "text/yaml; charset=utf-8"
+            config = served_config(self.config_path, f"http://{host.lower()}")
+            return config.encode(), "text/yaml; charset=utf-8"
         if path == "/admin/":
             path = "/admin/index.html"
         if path.startswith("/admin/decap-cms/"):

@@ -5,7 +5,7 @@ only as it was given, not rewritten."""
 
 SECRET_FIELDS = frozenset(
     {"whatsapp_token", "whatsapp_app_secret", "whatsapp_verify_token", "pseudonym_key",
-     "telegram_token", "github_dispatch_token"}
+     "telegram_token", "github_dispatch_token", "cms_oauth_client_secret"}
 )
 # Accepted only from the environment too: phone numbers, which git must never hold.
 ENVIRONMENT_ONLY = SECRET_FIELDS | {"test_recipients"}

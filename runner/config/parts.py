@@ -20,6 +20,18 @@ DEFAULT_CATEGORIES = [
     "info-comune",
 ]
 DEFAULT_EMERGENCY_CATEGORIES = ["emergenze", "protezione-civile", "allerta-meteo"]
+# How each category is named to the public (the site, the feeds, CAP's event, the form),
+# accents included: a slug cannot carry them.
+DEFAULT_CATEGORY_LABELS = {
+    "emergenze": "Emergenze",
+    "protezione-civile": "Protezione civile",
+    "allerta-meteo": "Allerta meteo",
+    "viabilita": "Viabilità",
+    "scadenze": "Scadenze",
+    "disservizi": "Disservizi",
+    "eventi": "Eventi",
+    "info-comune": "Info dal Comune",
+}
 
 
 def _known_timezone(value: str) -> str:
@@ -129,18 +141,41 @@ class LifecycleLabels(BaseModel):
 
 
 # --- public channels: CAP 1.2 vocabulary (OASIS CAP 1.2, section 3.2.2) ---------------
+# CAP is for warnings: a category mapped to "none" (TOML has no null) gets no alert and
+# stays in the Atom feeds. A deadline or a festival is not a warning.
+NO_CAP = "none"
 CapCategory = Literal["Geo", "Met", "Safety", "Security", "Rescue", "Fire", "Health", "Env",
-                      "Transport", "Infra", "CBRNE", "Other"]
+                      "Transport", "Infra", "CBRNE", "Other", "none"]
 DEFAULT_CAP_CATEGORIES: dict[str, str] = {
     "emergenze": "Safety",
     "protezione-civile": "Safety",
     "allerta-meteo": "Met",
     "viabilita": "Transport",
-    "scadenze": "Other",
+    "scadenze": NO_CAP,
     "disservizi": "Infra",
-    "eventi": "Other",
-    "info-comune": "Other",
+    "eventi": NO_CAP,
+    "info-comune": NO_CAP,
 }
+
+
+class CapTable(dict):
+    """category -> CAP category, "none" for those that are not warnings."""
+
+    def of(self, category: str, emergency_categories: list[str]) -> str | None:
+        """The CAP category of an announcement's category; None: not a warning, no
+        alert. A category the table lacks is a warning only if it is an emergency one."""
+        found = self.get(category)
+        if found is None:
+            return "Safety" if category in emergency_categories else None
+        return None if found == NO_CAP else found
+
+
+class Labels(dict):
+    """category -> how the public reads it (``viabilita`` -> "Viabilità")."""
+
+    def of(self, category: str) -> str:
+        """The category's label; one without: its name, spaced and capitalised."""
+        return self.get(category) or category.replace("-", " ").capitalize()
 
 
 class CapLevels(BaseModel):
@@ -165,7 +200,11 @@ def default_cap_levels() -> dict[str, CapLevels]:
 
 # A town that maps one category or urgency keeps the defaults for the rest.
 CapCategories = Annotated[dict[str, CapCategory],
-                          AfterValidator(lambda value: {**DEFAULT_CAP_CATEGORIES, **value})]
+                          AfterValidator(lambda value: CapTable({**DEFAULT_CAP_CATEGORIES,
+                                                                 **value}))]
+CategoryLabels = Annotated[dict[str, str],
+                           AfterValidator(lambda value: Labels({**DEFAULT_CATEGORY_LABELS,
+                                                                **value}))]
 CapLevelsByUrgency = Annotated[dict[str, CapLevels],
                                AfterValidator(lambda value: {**default_cap_levels(), **value})]
 

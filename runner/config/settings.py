@@ -35,6 +35,7 @@ from .parts import (
     RESUME_TEXT,
     CapCategories,
     CapLevelsByUrgency,
+    CategoryLabels,
     LifecycleLabels,
     PhoneNumbers,
     ReceiverSettings,
@@ -117,6 +118,7 @@ class Settings(BaseSettings, ReceiverSettings):
     emergency_categories: list[str] = Field(
         default_factory=lambda: list(DEFAULT_EMERGENCY_CATEGORIES)
     )
+    category_labels: CategoryLabels = Field(default_factory=dict)  # public names, accented
     weekly_cap: int = Field(10, ge=0)
     quiet_hours_start: time = time(21, 0)
     quiet_hours_end: time = time(8, 0)
@@ -174,17 +176,20 @@ class Settings(BaseSettings, ReceiverSettings):
     quote_original: bool = True
 
     # --- the staff's form (Decap CMS, admin/config.yml) ---------------------------
-    # The GitHub repository ("owner/name") and branch the form opens pull requests on,
-    # and the address of the OAuth service that logs staff in to GitHub (Decap's
-    # base_url; empty: Netlify's). `make cms` needs none of them.
+    # The GitHub repository ("owner/name") and branch it opens pull requests on; the
+    # receiver's address, whose /auth and /callback log staff in (runner.webhook.oauth)
+    # with the town's GitHub OAuth app. `make cms` needs none of them.
     cms_repo: str = ""
     cms_branch: str = "main"
     cms_auth_url: str = ""
+    cms_oauth_client_id: str = ""
+    cms_oauth_client_secret: SecretStr | None = None  # from the environment only
+    github_url: str = "https://github.com"  # GitHub Enterprise: its own (API at /api/v3)
 
     # --- public channels: archive site, Atom, CAP 1.2, Telegram (runner.channels) ---
-    # The site's address (the Pages workflow sets it), for feeds and CAP alerts to link
-    # to; unset: relative links. No istat_code (the CAP area's geocode): no CAP alerts.
+    # The site's address (Pages sets it): absolute links in feeds; CAP (istat_code) needs it.
     site_url: str = ""
+    public_number: str = Field("", pattern=r"^(\+[0-9 ().-]+)?$")  # "+39 0165 123456": join
     site_feed_entries: int = Field(50, ge=1)  # the latest N in each Atom feed
     istat_code: str = Field("", pattern=r"^(\d{6})?$")  # the town's, 6 digits
     cap_sender: str = Field("", pattern=r"^[^\s,<&]*$")  # unique; unset: town_site

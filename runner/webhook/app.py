@@ -56,6 +56,7 @@ from ..errors import ConfigError
 from ..messages import t
 from .body import MAX_BODY, BodyReader, Rejected, content_length
 from .logwriter import LogWriter, logs_folder
+from .oauth import with_oauth
 
 if TYPE_CHECKING:
     from .dispatch import Dispatcher
@@ -224,7 +225,7 @@ def _line(raw: bytes, parsed) -> bytes:
     return json.dumps(record, separators=(",", ":"), ensure_ascii=True).encode() + b"\n"
 
 
-def create_app(settings: Settings | None = None) -> WebhookApp:
+def create_app(settings: Settings | None = None) -> Callable:
     """The receiver configured from the settings (environment, .env, pyproject.toml).
 
     Refuses to start without the app secret and the verify token, without
@@ -250,7 +251,8 @@ def create_app(settings: Settings | None = None) -> WebhookApp:
         dispatcher.start()  # the daily heartbeat runs even if nobody writes
     else:
         log.info("no GitHub dispatch configured: replies wait for the scheduled run")
-    return WebhookApp(secret, token, LogWriter(folder), dispatcher)
+    # The staff form's GitHub login (/auth, /callback) when the town set it up.
+    return with_oauth(WebhookApp(secret, token, LogWriter(folder), dispatcher), settings)
 
 
 def _secret_value(secret) -> bytes:

@@ -50,7 +50,7 @@ def test_a_complete_file(repo):
 def test_front_matter_keys_are_the_model_fields():
     assert FRONT_MATTER_KEYS == ("title", "category", "urgency", "publish_at", "expires_at",
                                  "media", "template", "cancelled", "updates", "cancels",
-                                 "status")
+                                 "status", "instruction")
     assert Announcement.model_config["extra"] == "forbid"
 
 

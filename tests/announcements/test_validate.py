@@ -55,7 +55,7 @@ def test_problems_exit_1_in_text_format(repo, capsys):
     assert lines[0] == (f"{BAD}:4:1: error[schema]: La voce «categroy» non è prevista. "
                         "Forse intendevi «category»? Voci ammesse: title, category, urgency, "
                         "publish_at, expires_at, media, template, cancelled, updates, cancels, "
-                        "status.")
+                        "status, instruction.")
     assert lines[-1] == "2 avvisi controllati: 2 problemi in 1 avviso."
 
 

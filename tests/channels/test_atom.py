@@ -6,7 +6,7 @@ import feedparser
 import pytest
 
 from runner.channels.publish import publish
-from tests.channels.town import PUBLISHED, SENT, make_town
+from tests.channels.town import PUBLISHED, SENT, WARNED, make_town
 
 
 @pytest.fixture(scope="module")
@@ -44,6 +44,8 @@ def test_the_whole_service_lists_everything_that_went_out_newest_first(site):
     [tari] = [e for e in feed.entries if slug(e) == "2024-04-02-tari"]
     assert "<em>prima rata</em>" in tari.content[0].value
     assert tari.tags[0].term == "scadenze"
+    [road] = [e for e in feed.entries if slug(e) == "2024-04-01-via-roma"]
+    assert road.tags[0].label == "Viabilità"  # the settings' label, with its accent
 
 
 def test_one_feed_per_category_with_only_its_entries(site):
@@ -60,7 +62,7 @@ def test_one_feed_per_category_with_only_its_entries(site):
 
 def test_the_cap_index_links_each_alert_as_cap_xml(site):
     feed = parse(site / "cap" / "index.xml")
-    assert {slug(e) for e in feed.entries} == PUBLISHED
+    assert {slug(e) for e in feed.entries} == WARNED  # warnings only
     for entry in feed.entries:
         cap = [link for link in entry.links if link.type == "application/cap+xml"]
         assert [link.rel for link in cap] == ["alternate"]
@@ -70,7 +72,7 @@ def test_the_cap_index_links_each_alert_as_cap_xml(site):
 
 def test_a_feed_holds_the_latest_n(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    settings = make_town(tmp_path, site_feed_entries=2)
+    settings = make_town(tmp_path, site_feed_entries=2, site_url="", istat_code="")
     publish(settings, tmp_path / "site")
     feed = parse(tmp_path / "site" / "feed.xml")
     # The newest two: the fair (09:30, withdrawn since) and the water (09:00)...

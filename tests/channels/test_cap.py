@@ -16,7 +16,7 @@ from runner.channels.publish import publish
 from runner.channels.selection import Entry, lifecycle
 from runner.config import load_settings
 from runner.errors import ConfigError
-from tests.channels.town import PUBLISHED, make_town
+from tests.channels.town import WARNED, make_town
 
 NS = {"cap": "urn:oasis:names:tc:emergency:cap:1.2"}
 SCHEMA = etree.XMLSchema(etree.parse(str(
@@ -40,15 +40,14 @@ def site(tmp_path_factory):
     root = tmp_path_factory.mktemp("town")
     with pytest.MonkeyPatch.context() as mp:
         mp.chdir(root)
-        settings = make_town(root, site_url="https://comune-prova.github.io/sito/",
-                             cap_sender="protezione.civile@comune.prova.it")
+        settings = make_town(root, cap_sender="protezione.civile@comune.prova.it")
         publish(settings, root / "site")
     return root / "site"
 
 
 def test_every_alert_validates_against_the_oasis_schema(site):
     files = sorted((site / "cap").glob("2024-*.xml"))
-    assert {p.stem for p in files} == PUBLISHED
+    assert {p.stem for p in files} == WARNED
     for path in files:
         assert_valid(path.read_bytes(), path.name)
 
@@ -64,7 +63,9 @@ def test_an_emergency_alert_carries_every_element(site):
     doc = etree.parse(str(site / "cap" / "2024-04-03-vento.xml")).getroot()
     assert text(doc, "cap:identifier") == "protezione.civile@comune.prova.it.2024-04-03-vento"
     assert text(doc, "cap:sender") == "protezione.civile@comune.prova.it"
-    assert text(doc, "cap:sent") == "2024-04-03T08:30:00+02:00"
+    # Due at 08:30, it went out when the send run (at 10:00, after the welcomes) had
+    # WhatsApp accept it.
+    assert text(doc, "cap:sent").startswith("2024-04-03T10:00:")
     assert [text(doc, f"cap:{k}") for k in ("status", "msgType", "scope")] == \
         ["Actual", "Alert", "Public"]
     assert doc.find("cap:references", NS) is None
@@ -77,10 +78,9 @@ def test_an_emergency_alert_carries_every_element(site):
         "expires": "2024-04-04T23:59:00+02:00", "senderName": "Comune di Prova",
         "headline": "Avviso vento",
         "web": "https://comune-prova.github.io/sito/avvisi/2024-04-03-vento.html"}
-    assert text(info, "cap:description") == (
-        "Allerta dal Comune di Prova: *Avviso vento*\n\n"
-        "Allerta arancione per vento forte. «Restate in casa.»\n\n"
-        "Per cancellarti scrivi MI CANCELLO")
+    # The announcement itself, plain: no WhatsApp marks, no template words, no footer.
+    assert text(info, "cap:description") == "Allerta arancione per vento forte.\n\nRestate in casa."
+    assert text(info, "cap:instruction") == "Restate in casa e fissate gli oggetti sui balconi."
     assert text(info, "cap:resource/cap:mimeType") == "image/png"
     assert text(info, "cap:resource/cap:uri") == \
         "https://comune-prova.github.io/sito/announcements/media/vento.png"
@@ -91,9 +91,7 @@ def test_an_emergency_alert_carries_every_element(site):
 
 @pytest.mark.parametrize(("slug", "category", "levels"), [
     ("2024-04-01-via-roma", "Transport", ["Future", "Minor", "Observed"]),
-    ("2024-04-02-tari", "Other", ["Future", "Minor", "Observed"]),
     ("2024-04-03-acqua", "Infra", ["Future", "Minor", "Observed"]),
-    ("2024-04-03-fiera", "Other", ["Future", "Minor", "Observed"]),
 ])
 def test_categories_and_urgency_follow_the_default_tables(site, slug, category, levels):
     info = etree.parse(str(site / "cap" / f"{slug}.xml")).getroot().find("cap:info", NS)
@@ -101,14 +99,37 @@ def test_categories_and_urgency_follow_the_default_tables(site, slug, category, 
     assert [text(info, f"cap:{k}") for k in ("urgency", "severity", "certainty")] == levels
 
 
+def test_every_link_is_absolute_and_no_text_carries_whatsapp_marks(site):
+    for path in (site / "cap").glob("2024-*.xml"):
+        doc = etree.parse(str(path)).getroot()
+        for uri in [*doc.iterfind(".//cap:web", NS), *doc.iterfind(".//cap:uri", NS)]:
+            assert uri.text.startswith("https://comune-prova.github.io/sito/"), path
+        description = text(doc, "cap:info/cap:description")
+        assert not any(mark in description for mark in ("*", "_", "MI CANCELLO")), path
+
+
+@pytest.mark.parametrize("slug", ["2024-04-02-tari", "2024-04-03-fiera"])
+def test_a_deadline_or_a_festival_is_no_cap_alert(site, slug):
+    assert not (site / "cap" / f"{slug}.xml").exists()
+    assert (site / "avvisi" / f"{slug}.html").exists()  # still on the site and in Atom
+    assert slug in (site / "feed.xml").read_text()
+    assert slug not in (site / "cap" / "index.xml").read_text()
+
+
 def test_the_tables_are_settings_over_the_defaults(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("BANDITORE_CAP_CATEGORIES", '{"eventi": "Safety"}')
+    monkeypatch.setenv("BANDITORE_CAP_CATEGORIES", '{"eventi": "Safety", "viabilita": "none"}')
     monkeypatch.setenv("BANDITORE_CAP_LEVELS", '{"high": {"urgency": "Immediate", '
                        '"severity": "Extreme", "certainty": "Likely"}}')
     settings = load_settings()
     assert settings.cap_categories["eventi"] == "Safety"
     assert settings.cap_categories["allerta-meteo"] == "Met"  # the default stays
+    assert cap.cap_category(settings, "eventi") == "Safety"
+    assert cap.cap_category(settings, "viabilita") is None  # "none": no alert
+    assert cap.cap_category(settings, "scadenze") is None  # the default: not a warning
+    assert cap.cap_category(settings, "ignota") is None
+    emergency = settings.model_copy(update={"emergency_categories": ["ignota"]})
+    assert cap.cap_category(emergency, "ignota") == "Safety"  # a warning the table lacks
     assert settings.cap_levels["high"].severity == "Extreme"
     assert settings.cap_levels["emergency"].urgency == "Immediate"
     monkeypatch.setenv("BANDITORE_CAP_CATEGORIES", '{"eventi": "Party"}')

@@ -17,17 +17,19 @@ from runner.channels.publish import publish
 from runner.send import send
 from tests.channels.test_cap import NS, assert_valid, text
 from tests.channels.test_telegram import CHAT, TOKEN
-from tests.channels.town import AFTER, PUBLISHED, make_town
-from tests.send.test_send import write_announcement
+from tests.channels.town import AFTER, PUBLISHED, cloud_api, make_town
+from tests.cloud_api_server import CloudApiServer
+from tests.send.test_send import FakeClock, write_announcement
 from tests.telegram_api_server import TelegramApiServer
 
-UPDATE, CANCEL, DRILL = "2024-04-03-acqua-rettifica", "2024-04-03-tari-revoca", "2024-04-03-prova"
+UPDATE, CANCEL, DRILL = ("2024-04-03-acqua-rettifica", "2024-04-03-via-roma-revoca",
+                         "2024-04-03-prova")
 
 
 @pytest.fixture(scope="module")
 def town(tmp_path_factory):
     """The town, then a second send run with a correction of the water notice, a
-    withdrawal of the TARI one and a drill; published ten minutes later."""
+    withdrawal of the road one and a drill; published ten minutes later."""
     root = tmp_path_factory.mktemp("town")
     with pytest.MonkeyPatch.context() as mp:
         mp.chdir(root)
@@ -37,16 +39,19 @@ def town(tmp_path_factory):
                            category="disservizi", publish_at="2024-04-03T10:40:00+02:00",
                            extra="updates: 2024-04-03-acqua\n",
                            body="L'acqua torna alle 12, non alle 13.")
-        write_announcement(ann, CANCEL, title="TARI, avviso ritirato", category="scadenze",
+        write_announcement(ann, CANCEL, title="Via Roma, avviso ritirato", category="viabilita",
                            publish_at="2024-04-03T10:45:00+02:00",
-                           extra="cancels: 2024-04-02-tari\n",
-                           body="L'avviso sulla TARI conteneva un errore: ignoratelo.")
+                           extra="cancels: 2024-04-01-via-roma\n",
+                           body="L'avviso su via Roma conteneva un errore: ignoratelo.")
         write_announcement(ann, DRILL, title="Esercitazione", category="protezione-civile",
                            publish_at="2024-04-03T10:50:00+02:00", extra="status: exercise\n")
         result = check(settings)
         assert {UPDATE, CANCEL, DRILL} <= {a.id for a in result.valid}, [
             (p.file, p.message) for p in result.errors if "rotto" not in p.file]
-        send(settings, result.valid)
+        fake = FakeClock()
+        with CloudApiServer() as api:
+            send(settings.model_copy(update=cloud_api(api)), result.valid,
+                 clock=fake.clock, sleep=fake.sleep)
         later = settings.model_copy(update={"now": AFTER + timedelta(minutes=10)})
         publish(later, root / "site")
         yield root / "site", later
@@ -61,18 +66,20 @@ def cap_of(site, slug):
 def test_an_update_and_a_cancel_reference_their_originals(site):
     update, cancel = cap_of(site, UPDATE), cap_of(site, CANCEL)
     assert text(update, "cap:msgType") == "Update"
-    assert text(update, "cap:references") == \
-        "comune.prova.it,comune.prova.it.2024-04-03-acqua,2024-04-03T09:00:00+02:00"
-    assert text(cancel, "cap:msgType") == "Cancel"
-    assert text(cancel, "cap:references") == \
-        "comune.prova.it,comune.prova.it.2024-04-02-tari,2024-04-02T09:00:00+02:00"
+    # An original is named by its sender, identifier and sent, as its own alert says.
     original = cap_of(site, "2024-04-03-acqua")
+    assert text(update, "cap:references") == \
+        f"comune.prova.it,comune.prova.it.2024-04-03-acqua,{text(original, 'cap:sent')}"
+    assert text(cancel, "cap:msgType") == "Cancel"
+    road = cap_of(site, "2024-04-01-via-roma")
+    assert text(cancel, "cap:references") == \
+        f"comune.prova.it,comune.prova.it.2024-04-01-via-roma,{text(road, 'cap:sent')}"
     assert (text(original, "cap:msgType"), original.find("cap:references", NS)) == ("Alert", None)
 
 
 def test_the_withdrawn_and_the_corrected_pages_say_so_and_link_each_other(site):
-    tari = (site / "avvisi" / "2024-04-02-tari.html").read_text()
-    assert 'Avviso ritirato.</strong> <a href="2024-04-03-tari-revoca.html">' in tari
+    road = (site / "avvisi" / "2024-04-01-via-roma.html").read_text()
+    assert f'Avviso ritirato.</strong> <a href="{CANCEL}.html">' in road
     water = (site / "avvisi" / "2024-04-03-acqua.html").read_text()
     assert 'Aggiornato da:</strong> <a href="2024-04-03-acqua-rettifica.html">' in water
     update = (site / "avvisi" / f"{UPDATE}.html").read_text()
@@ -89,9 +96,9 @@ def test_drills_never_reach_the_public(site):
 
 def test_the_feed_moves_the_withdrawn_one_to_its_withdrawal(site):
     feed = feedparser.parse((site / "feed.xml").read_bytes())
-    [tari] = [e for e in feed.entries if e.id.endswith("/2024-04-02-tari")]
-    assert tari.title == "Avviso ritirato. Avviso tari"
-    assert tari.updated == "2024-04-03T10:45:00+02:00"
+    [road] = [e for e in feed.entries if e.id.endswith("/2024-04-01-via-roma")]
+    assert road.title == "Avviso ritirato. Avviso via-roma"
+    assert road.updated == "2024-04-03T10:45:00+02:00"
     assert not [e for e in feed.entries if e.id.endswith(DRILL)]
 
 
@@ -104,7 +111,7 @@ def test_telegram_posts_the_correction_and_the_withdrawal_not_the_withdrawn_or_t
             "telegram_token": SecretStr(TOKEN), "telegram_chat_id": CHAT,
             "telegram_api_base": api.base})).posted
     assert {UPDATE, CANCEL} <= set(posted)
-    assert "2024-04-02-tari" not in posted and DRILL not in posted
+    assert "2024-04-01-via-roma" not in posted and DRILL not in posted
 
 
 @pytest.fixture

@@ -5,10 +5,15 @@ from __future__ import annotations
 import html5lib
 import pytest
 
+from runner.announcements.validate import check
+from runner.channels.join import join, qr_svg
 from runner.channels.publish import MARKER, publish
+from runner.channels.store import send_records
 from runner.cli import main
 from runner.errors import ConfigError
-from tests.channels.town import AFTER, PUBLISHED, WITHDRAWN, make_town
+from runner.send import send
+from tests.channels.town import AFTER, PUBLISHED, WARNED, WITHDRAWN, make_town
+from tests.send.test_send import write_announcement
 
 
 @pytest.fixture
@@ -26,8 +31,8 @@ def test_only_what_has_gone_out_is_published(town, tmp_path):
     site = tmp_path / "site"
     # Not: cancelled before sending, merged after the run, in the future, broken.
     assert pages(site) == PUBLISHED
-    assert {p.stem for p in (site / "cap").glob("2024-*.xml")} == PUBLISHED
-    assert (result.pages, result.alerts, result.left_out) == (5, 5, 1)
+    assert {p.stem for p in (site / "cap").glob("2024-*.xml")} == WARNED
+    assert (result.pages, result.alerts, result.left_out) == (5, 3, 1)
     assert result.database and result.cap
 
 
@@ -46,10 +51,16 @@ def test_the_page_holds_the_text_citizens_received(town, tmp_path):
     page = (tmp_path / "site" / "avvisi" / "2024-04-01-via-roma.html").read_text()
     # The template's text with its parameters, as WhatsApp showed it (flat: Meta
     # allows no line break in a parameter), its footer, and no Markdown left.
-    assert ("<p>Avviso del Comune di Prova: <strong>Avviso via-roma</strong></p>\n"
+    # The footer is inside the message's frame, under the caption that says this is
+    # the WhatsApp message: part of what citizens received, not advice to the reader.
+    assert ('<figure class="message">\n'
+            "<figcaption>Il messaggio come è arrivato su WhatsApp:</figcaption>\n"
+            '<div class="text">\n'
+            "<p>Avviso del Comune di Prova: <strong>Avviso via-roma</strong></p>\n"
             "<p>Via Roma è <strong>chiusa</strong>. Deviazione: via Manzoni; "
             "bus in piazza Garibaldi.</p>\n"
-            '<p class="footer">Per cancellarti scrivi MI CANCELLO</p>') in page
+            '<p class="footer">Per cancellarti scrivi MI CANCELLO</p>\n</div>\n</figure>') in page
+    assert '<a href="../categorie/viabilita.html">Viabilità</a>' in page
     tari = (tmp_path / "site" / "avvisi" / "2024-04-02-tari.html").read_text()
     assert ('<em>prima rata</em> scade il 16 aprile: come pagare (<a href='
             '"https://www.comune.prova.it/tari">https://www.comune.prova.it/tari</a>).') in tari
@@ -87,6 +98,27 @@ def test_without_a_database_the_clock_decides(town, tmp_path):
     assert pages(tmp_path / "site") == (PUBLISHED - WITHDRAWN) | {"2024-04-03-nuovo"}
     assert not result.database
     assert "Nessun database" in "\n".join(result.lines(town))
+    # Every page says so to its reader.
+    for path in (tmp_path / "site").rglob("*.html"):
+        assert "il registro degli invii non era disponibile" in path.read_text(), path
+
+
+def test_with_a_database_every_page_lists_what_went_out_without_a_caveat(town, tmp_path):
+    publish(town, tmp_path / "site")
+    for path in (tmp_path / "site").rglob("*.html"):
+        assert "registro degli invii" not in path.read_text(), path
+
+
+def test_no_deliveries_is_not_gone_out(town, tmp_path):
+    """An announcement merged after it expired: the send run records it and sends
+    nothing, so it has no deliveries at all. It never went out, and is not published
+    (it was, read as an announcement with no audience)."""
+    write_announcement(town.announcements_dir, "2024-03-20-vecchio", title="Mai partito",
+                       publish_at="2024-03-20T09:00:00+02:00")
+    send(town, check(town).valid)
+    assert send_records(town.database)["2024-03-20-vecchio"].total == 0
+    publish(town, tmp_path / "site")
+    assert "2024-03-20-vecchio" not in pages(tmp_path / "site")
 
 
 def test_publishing_again_replaces_the_site_whole(town, tmp_path):
@@ -112,6 +144,42 @@ def test_a_folder_publish_did_not_write_is_never_replaced(town, tmp_path):
     with pytest.raises(ConfigError, match="non è un sito"):
         publish(town, tmp_path / "announcements")
     assert (tmp_path / "announcements" / "2024").is_dir()
+
+
+def test_cap_without_site_url_is_refused_saying_what_to_set(town, tmp_path, monkeypatch,
+                                                           capsys):
+    with pytest.raises(ConfigError, match="site_url"):
+        publish(town.model_copy(update={"site_url": ""}), tmp_path / "site")
+    monkeypatch.setenv("BANDITORE_SITE_URL", "")  # unset, as GitHub passes an empty secret
+    (tmp_path / "pyproject.toml").write_text(
+        (tmp_path / "pyproject.toml").read_text().replace('site_url = "https://comune-prova'
+                                                          '.github.io/sito/"\n', ""))
+    monkeypatch.setenv("BANDITORE_NOW", AFTER.isoformat())
+    assert main(["validate"]) == 2
+    err = capsys.readouterr().err
+    assert "site_url" in err and "pyproject.toml" in err and "istat_code" in err
+
+
+def test_every_page_says_how_to_join_with_a_qr_code(town, tmp_path):
+    publish(town, tmp_path / "site")
+    site = tmp_path / "site"
+    link = "https://wa.me/390372123456?text=MI%20ISCRIVO"
+    files = sorted(site.rglob("*.html"))
+    for path in files:
+        page = path.read_text()
+        assert "Scrivi MI ISCRIVO su WhatsApp al numero +39 0372 123456." in page, path
+        assert f'href="{link}"' in page, path
+        assert "iscriviti.svg" in page and "privacy-whatsapp" in page, path
+    qr = (site / "iscriviti.svg").read_text()
+    assert qr.startswith("<?xml") and "<svg" in qr and "MI ISCRIVO" in qr
+    # The code holds the link: the same matrix segno makes for it.
+    assert qr.encode() == qr_svg(join(town), "it") and join(town).link == link
+
+
+def test_no_public_number_means_no_box_and_a_note(town, tmp_path):
+    result = publish(town.model_copy(update={"public_number": ""}), tmp_path / "site")
+    assert "wa.me" not in (tmp_path / "site" / "index.html").read_text()
+    assert "public_number" in "\n".join(result.lines(town))
 
 
 def test_no_istat_code_means_no_cap_and_a_note(town, tmp_path):

@@ -101,7 +101,7 @@ def test_images_load_and_a_screenshot_is_saved(served, browser, tmp_path):
     context = browser.new_context(viewport=PHONE, device_scale_factor=1)
     page, problems = open_page(context, base + "avvisi/2024-04-03-vento.html")
     assert problems == []
-    img = page.locator("figure img")
+    img = page.locator("figure.media img")
     assert img.evaluate("el => el.complete && el.naturalWidth > 0")
     assert img.get_attribute("alt") == "Immagine dell'avviso: Avviso vento"
     shot = tmp_path / "avviso-vento.png"

@@ -12,17 +12,16 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
 from datetime import datetime
 from pathlib import Path
 
 import pytest
 
-from runner.announcements.render import category_label
 from runner.announcements.validate import check
-from runner.cms.server import DECAP_DIST, DECAP_SERVER, start
+from runner.cms.server import DECAP_DIST, DECAP_SERVER
 from runner.config import load_settings
-from tests.browser import CHROMIUM, launch
+from tests.browser import CHROMIUM
+from tests.cms.conftest import git
 
 ROOT = Path(__file__).resolve().parents[2]
 TITLE = "Allerta: vento forte domani"
@@ -31,47 +30,6 @@ SAMPLE_IMAGE = ROOT / "announcements" / "media" / "allerta-vento.png"
 missing = [str(p) for p in (Path(CHROMIUM), ROOT / DECAP_DIST, ROOT / DECAP_SERVER)
            if not p.exists()]
 pytestmark = pytest.mark.skipif(bool(missing), reason=f"make test installs {missing}")
-
-
-def git(repo: Path, *args: str) -> str:
-    return subprocess.run(["git", "-C", str(repo), *args], check=True,
-                          capture_output=True, text=True).stdout
-
-
-@pytest.fixture
-def town(tmp_path):
-    """The sample's announcements in a fresh git repository on the configured branch."""
-    repo = tmp_path / "town"
-    shutil.copytree(ROOT / "announcements", repo / "announcements")
-    for name in ("pyproject.toml", "templates.toml"):  # the town's settings and templates
-        shutil.copy(ROOT / name, repo / name)
-    settings = load_settings()
-    git(repo.parent, "init", "--quiet", "-b", settings.cms_branch, str(repo))
-    git(repo, "config", "user.name", "Prova")
-    git(repo, "config", "user.email", "prova@localhost")
-    git(repo, "add", ".")
-    git(repo, "commit", "--quiet", "-m", "sample")
-    return repo, settings
-
-
-@pytest.fixture
-def page(town):
-    from playwright.sync_api import sync_playwright
-
-    repo, settings = town
-    app = start(settings, repo, ROOT)
-    try:
-        with sync_playwright() as pw:
-            browser = launch(pw)
-            context = browser.new_context(viewport={"width": 1280, "height": 900},
-                                          timezone_id="Europe/Rome", locale="it-IT")
-            page = context.new_page()
-            page.set_default_timeout(20_000)
-            page.goto(app.url)
-            yield page
-            browser.close()
-    finally:
-        app.stop()
 
 
 def shoot(page, tmp_path, name: str) -> None:
@@ -108,8 +66,8 @@ def test_a_first_announcement_through_the_form(page, town, tmp_path, monkeypatch
 
     page.goto(page.url.split("#")[0] + "#/collections/announcements/new")
     page.locator("[id^='title-field-']").fill(TITLE)
-    offered = select(page, "category", category_label("protezione-civile"))
-    assert offered == [category_label(c) for c in settings.categories]
+    offered = select(page, "category", settings.category_labels.of("protezione-civile"))
+    assert offered == [settings.category_labels.of(c) for c in settings.categories]
     select(page, "urgency", "Emergenza")
     select(page, "template", "avviso_immagine")
     body = page.locator("[data-slate-editor='true']")

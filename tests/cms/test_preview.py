@@ -82,17 +82,17 @@ def test_the_endpoint_and_the_admin_page_over_http(settings, tmp_path):
     subprocess.run(["git", "init", "--quiet", "-b", settings.cms_branch, str(repo)], check=True)
     app = start(settings, repo, ROOT)
     try:
-        base = app.url.removesuffix("/admin/")
-        answer = requests.post(f"{base}/api/preview", json={"fields": FIELDS, "body": BODY},
-                               timeout=30).json()
-        assert answer["ok"] and "wa-bubble" in answer["html"]
-        page = requests.get(app.url, timeout=10)
+        base, browser = app.base, requests.Session()
+        page = browser.get(app.url, timeout=10)  # the printed address: token -> cookie
         assert 'src="decap-cms/decap-cms.js"' in page.text
-        script = requests.get(f"{app.url}decap-cms/decap-cms.js", timeout=10)
+        answer = browser.post(f"{base}/api/preview", json={"fields": FIELDS, "body": BODY},
+                              timeout=30).json()
+        assert answer["ok"] and "wa-bubble" in answer["html"]
+        script = browser.get(f"{base}/admin/decap-cms/decap-cms.js", timeout=10)
         assert script.status_code == 200 and len(script.content) > 1_000_000
-        config = requests.get(f"{app.url}config.yml", timeout=10).text
-        assert f"url: http://127.0.0.1:{app.proxy.port}/api/v1" in config
-        assert requests.get(f"{app.url}../pyproject.toml", timeout=10).status_code == 404
-        assert requests.post(f"{base}/api/preview", data=b"{", timeout=10).status_code == 400
+        config = browser.get(f"{base}/admin/config.yml", timeout=10).text
+        assert f"url: {base}/api/v1" in config  # this server's own proxy endpoint
+        assert browser.get(f"{base}/admin/../pyproject.toml", timeout=10).status_code == 404
+        assert browser.post(f"{base}/api/preview", data=b"{", timeout=10).status_code == 400
     finally:
         app.stop()

@@ -14,7 +14,7 @@ import pytest
 import requests
 
 from runner.cms.server import DECAP_SERVER
-from tests.cms.test_form import git
+from tests.cms.conftest import git
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -39,10 +39,14 @@ def test_serve_works_on_a_scratch_clone_and_leaves_the_working_copy_alone(tmp_pa
                               preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     try:
         line = server.stdout.readline()
-        url = re.search(r"http://127\.0\.0\.1:\d+/admin/", line).group(0)
-        config = requests.get(url + "config.yml", timeout=10).text
+        url = re.search(r"http://127\.0\.0\.1:\d+/admin/\?token=[\w-]+", line).group(0)
+        base = url.split("/admin/")[0]
+        browser = requests.Session()
+        browser.get(url, timeout=10)
+        config = browser.get(base + "/admin/config.yml", timeout=10).text
         proxy = re.search(r"url: (http://127\.0\.0\.1:\d+/api/v1)", config).group(1)
-        info = requests.post(proxy, json={"action": "info"}, timeout=10).json()
+        assert proxy == base + "/api/v1"  # the admin server itself: no second port
+        info = browser.post(proxy, json={"action": "info"}, timeout=10).json()
         assert "editorial_workflow" in info["publish_modes"]
     finally:
         server.send_signal(signal.SIGINT)
@@ -57,5 +61,5 @@ def test_serve_works_on_a_scratch_clone_and_leaves_the_working_copy_alone(tmp_pa
     # The clone is on the configured branch; the working copy kept its own.
     assert git(town / ".cms" / "repo", "branch", "--show-current").strip() == "main"
     assert git(town, "branch", "--show-current").strip() == "work"
-    with pytest.raises(requests.ConnectionError):  # decap-server stopped with it
-        requests.post(proxy, json={"action": "info"}, timeout=5)
+    with pytest.raises(requests.ConnectionError):  # both stopped
+        browser.post(proxy, json={"action": "info"}, timeout=5)
