@@ -12,7 +12,8 @@
 - :mod:`.validate`: every rule over the repository, and ``preview``;
 - :mod:`.problems` the Problem type, :mod:`.publish` how problems are printed,
   :mod:`.review` the reviewer's block;
-- :mod:`.audience`: the counts-only file the send workflow publishes.
+- :mod:`.counts_file`: the counts-only file the send workflow publishes, as the
+  reviewer reads it; :mod:`.catalogue`: the templates as Meta has them now.
 
 Importing the package registers every rule, so the registry is never half full.
 """

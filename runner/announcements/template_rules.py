@@ -3,7 +3,7 @@
 Announcements reach people whose 24-hour window closed long ago, so they go out
 as approved templates, always. The catalogue (:mod:`runner.whatsapp.templates`,
 with the changes Meta announced by webhook since, as the latest sync stored them:
-:func:`.audience.template_changes`) must know the template; it
+:func:`runner.announcements.catalogue.template_changes`) must know the template; it
 must be APPROVED; its placeholders must match what the settings fill; its header
 must be the kind the announcement brings; its footer must tell how to leave. A
 MARKETING template is allowed but warned about (it costs more, Meta caps it per
@@ -16,8 +16,9 @@ from __future__ import annotations
 from datetime import datetime
 
 from ..messages import t
-from .audience import known_templates, read_counts, template_changes
 from .bubble import make_bubble
+from .catalogue import known_templates, template_changes
+from .counts_file import read_counts
 from .policy import problem, rule
 from .render import HEADER_TEXT_LIMIT, Limit, Rendered
 

@@ -19,8 +19,8 @@ from typing import TYPE_CHECKING
 
 from ..errors import ConfigError
 from ..messages import t
-from .audience import known_templates
 from .bubble import as_text, bubble_of
+from .catalogue import known_templates
 from .model import Announcement
 from .policy import Context, is_history, is_urgent, run_rules
 from .problems import Problem

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .. import db
-from ..announcements.audience import Counts
+from ..announcements.counts_file import Counts
 from ..files import replace_durably
 from ..vocabulary import REACHED, sql
 from ..whatsapp import template_state

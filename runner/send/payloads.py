@@ -20,8 +20,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..announcements.audience import known_templates
 from ..announcements.bubble import as_text, bubble_of
+from ..announcements.catalogue import known_templates
 from ..announcements.policy import by_id as announcements_by_id
 from ..announcements.policy import is_urgent
 from ..announcements.render import Media, RenderError, render
