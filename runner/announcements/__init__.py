@@ -5,9 +5,9 @@
   (:mod:`.oneline`: blocks on one line, for a template parameter);
 - :mod:`.bubble`: the whole message as the citizen sees it (text and HTML), the one
   renderer every preview uses;
-- :mod:`.policy`: the rule registry; :mod:`.rules`, :mod:`.text_rules`,
-  :mod:`.markup_rules`, :mod:`.template_rules`, :mod:`.schedule` and
-  :mod:`.lifecycle` (corrections, withdrawals, drills) the rules;
+- :mod:`.schedule`: when it goes out (quiet hours, urgency, expiry);
+  :mod:`.weekly_cap`: what the weekly cap counts, week by week;
+- :mod:`.rules`: the town's policy, one module per family of rules, and their registry;
   :mod:`.personal_data` finds phone numbers, e-mails, codici fiscali (citizens' texts too);
 - :mod:`.validate`: every rule over the repository, and ``preview``;
 - :mod:`.problems` the Problem type, :mod:`.publish` how problems are printed,
@@ -18,4 +18,4 @@
 Importing the package registers every rule, so the registry is never half full.
 """
 
-from . import lifecycle, markup_rules, rules, schedule, template_rules, text_rules  # noqa: F401
+from . import rules  # noqa: F401

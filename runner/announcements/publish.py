@@ -13,9 +13,9 @@ from typing import TYPE_CHECKING
 from ..messages import MissingMessage, dates, t, tn
 from . import escape
 from .bubble import as_text, bubble_of, html_page
-from .policy import week_of
 from .problems import Problem
 from .review import COMMENT_MARKER, review_block
+from .weekly_cap import week_of
 
 if TYPE_CHECKING:
     from ..config import Settings

@@ -28,8 +28,8 @@ from ..whatsapp.answers import skip_meaning
 from . import escape
 from .catalogue import known_templates
 from .counts_file import Reach, read_counts
-from .policy import week_of
 from .schedule import goes_out_at
+from .weekly_cap import week_of
 
 if TYPE_CHECKING:
     from ..config import Settings

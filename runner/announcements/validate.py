@@ -1,8 +1,8 @@
 """Check announcements against the policy: what ``validate`` reports and what ``send`` may use.
 
 ``check(settings)`` reads every announcement in the repository (the weekly cap
-and duplicate ids are about the whole repo), applies every rule to the files
-asked for (all by default) and returns the problems, the rendered messages and
+and duplicate ids are about the whole repo), applies every rule (:mod:`.rules`)
+to the files asked for (all by default) and returns the problems, the rendered messages and
 the announcements that passed. A bad announcement is reported, never sent:
 ``send`` uses only ``CheckResult.valid``.
 """
@@ -22,11 +22,13 @@ from ..messages import t
 from .bubble import as_text, bubble_of
 from .catalogue import known_templates
 from .model import Announcement
-from .policy import Context, is_history, is_urgent, run_rules
 from .problems import Problem
 from .publish import format_text
 from .reading import announcement_files, display_path, read
 from .render import Rendered, RenderError, check_source, render
+from .rules.context import Context
+from .rules.registry import run_rules
+from .schedule import is_history, is_urgent
 
 if TYPE_CHECKING:
     from ..config import Settings
@@ -191,7 +193,7 @@ def _weeks(week_rank: dict[str, tuple[str, int]], announcements,
 
 
 def _is_history(ann: Announcement, now) -> bool:
-    """History (see :func:`.policy.is_history`), when its dates can be read at all."""
+    """History (see :func:`.schedule.is_history`), when its dates can be read at all."""
     return not ann.source.broken & {"publish_at", "expires_at"} and is_history(ann, now)
 
 

@@ -15,12 +15,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from ..messages import t
-from .bubble import make_bubble
-from .catalogue import known_templates, template_changes
-from .counts_file import read_counts
-from .policy import problem, rule
-from .render import HEADER_TEXT_LIMIT, Limit, Rendered
+from ...messages import t
+from ..bubble import make_bubble
+from ..catalogue import known_templates, template_changes
+from ..render import HEADER_TEXT_LIMIT, Limit, Rendered
+from .registry import problem, rule
 
 
 def _rendered_template(ann, ctx):
@@ -130,10 +129,3 @@ def template_lengths(ann, ctx):
                       what=limit.label, length=limit.length, limit=limit.limit,
                       over=limit.length - limit.limit)
 
-
-@rule("already-sent", scope="review")
-def edited_after_sending(ann, ctx):
-    """An edit to an announcement citizens already received reaches none of them."""
-    count = read_counts(ctx.settings).sent.get(ann.id, 0)
-    if count:
-        yield problem(ann, "already-sent", "already-sent", 1, severity="warning", count=count)
