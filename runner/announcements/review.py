@@ -34,9 +34,8 @@ from .weekly_cap import week_of
 if TYPE_CHECKING:
     from ..config import Settings
     from .model import Announcement
-    from .validate import CheckResult
+    from .results import CheckResult
 
-COMMENT_MARKER = "<!-- banditore-review -->"
 OLD_AFTER_DAYS = 1.0  # counts older than this are marked as old in the block
 
 

@@ -5,7 +5,7 @@ A rule is a small generator ``rule(announcement, ctx)`` registered with
 :class:`~runner.announcements.problems.Problem` (made by :func:`problem`) with the
 file, the line and a message from the catalogue (``policy.*``) that says how to
 fix it. ``ctx`` is a :class:`~.context.Context`. How the problems are printed is
-the reporter's business (:mod:`runner.announcements.publish`).
+the reporter's business (:mod:`runner.announcements.formats`).
 """
 
 from __future__ import annotations
