@@ -124,13 +124,13 @@ def add_validate(commands):
 
 
 def _validate(args, settings: Settings) -> int:
-    from .announcements.publish import publish
+    from .announcements.report import report_result
     from .announcements.validate import check
     from .channels.cap import check_settings
 
     check_settings(settings)  # the town's CAP needs site_url: said at review time
     result = check(settings, args.paths or None)
-    print(publish(result, settings, args.format, os.environ, review_dir=args.review_dir))
+    print(report_result(result, settings, args.format, os.environ, review_dir=args.review_dir))
     return result.exit_code
 
 
@@ -163,7 +163,7 @@ def add_preview(commands):
 
 
 def _preview(args, settings: Settings) -> int:
-    from .announcements.validate import preview
+    from .announcements.report import preview
 
     text, code = preview(settings, args.path)
     print(text)

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING
 
-from .announcements.publish import publish
+from .announcements.report import report_result
 from .announcements.validate import check
 from .channels.mirror import mirror
 from .channels.telegram import configured
@@ -43,7 +43,7 @@ def run(settings: Settings, environ: Mapping[str, str],
     emit("\n".join(sync(settings, environ=environ).lines_text()))
     result = check(settings)
     fmt = "github" if environ.get("GITHUB_ACTIONS") == "true" else "text"
-    text = publish(result, settings, fmt, environ)
+    text = report_result(result, settings, fmt, environ)
     emit(t("review.run-validate", checked=tn("count.checked", len(result.checked)),
            valid=tn("count.valid", len(result.valid)),
            problems=tn("count.problem", len(result.errors))))

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from runner.announcements.review import COMMENT_MARKER
+from runner.announcements.summaries import COMMENT_MARKER
 from tests.announcement_repo import Repo, announcement
 from tests.github_pulls_server import GitHubAPI, PullRequest
 

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING
 
 from ..messages import t
 from ..whatsapp.templates import Catalogue, Template
-from .audience import known_templates
+from .catalogue import known_templates
 from .render import (
     HEADER_TEXT_LIMIT,
     MEDIA_MAX_BYTES,

@@ -46,7 +46,7 @@ Lifecycle (the same vocabulary as CAP 1.2's msgType and status):
   ``actual`` (the default) is CAP's Actual.
 
 Validation follows the same clock: an expired announcement is history, held only
-to being readable and to a unique id (:func:`.policy.is_history`), so a later
+to being readable and to a unique id (:func:`.schedule.is_history`), so a later
 policy change never turns old files into errors.
 
 Reading a file into this model is :mod:`.reading`'s job.

@@ -1,6 +1,6 @@
 """A problem found in an announcement: what, where (file:line:col) and the rule's id.
 
-Rules only *yield* problems; how they are shown is :mod:`.publish`'s business.
+Rules only *yield* problems; how they are shown is :mod:`.formats`'s business.
 A ``warning`` is shown like an error but never stops an announcement (for example
 its template is now MARKETING): only errors count in ``CheckResult.ok``.
 """

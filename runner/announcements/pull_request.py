@@ -28,8 +28,8 @@ from typing import TYPE_CHECKING
 from ..errors import ConfigError
 from ..messages import t
 from . import escape
-from .publish import pull_request_comment
 from .render import MEDIA_TYPES
+from .summaries import pull_request_comment
 from .validate import check
 
 if TYPE_CHECKING:

@@ -3,7 +3,7 @@ pull request's comment, per announcement under review.
 
 When it goes out (publish time, the wait for quiet hours, expiry), category and
 urgency, the template and its category, the audience (from the counts-only file
-the send workflow publishes, :mod:`.audience`: the subscribers of the category's
+the send workflow publishes, :mod:`.counts_file`: the subscribers of the category's
 topic, the original's recipients for a correction or withdrawal; the staff test
 group for a drill; how many of them cannot be reached, and why; the date of the
 figures, marked when older than a day), the estimated duration at the number's
@@ -26,16 +26,16 @@ from typing import TYPE_CHECKING
 from ..messages import MissingMessage, dates, t, tn
 from ..whatsapp.answers import skip_meaning
 from . import escape
-from .audience import Reach, known_templates, read_counts
-from .policy import week_of
+from .catalogue import known_templates
+from .counts_file import Reach, read_counts
 from .schedule import goes_out_at
+from .weekly_cap import week_of
 
 if TYPE_CHECKING:
     from ..config import Settings
     from .model import Announcement
-    from .validate import CheckResult
+    from .results import CheckResult
 
-COMMENT_MARKER = "<!-- banditore-review -->"
 OLD_AFTER_DAYS = 1.0  # counts older than this are marked as old in the block
 
 

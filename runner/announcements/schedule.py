@@ -3,15 +3,18 @@
 ``send`` holds a non-emergency announcement that is due in quiet hours until they
 end (:func:`in_quiet_hours`, the one definition both use); the reviewer sees that
 wait (:func:`goes_out_at`), and an announcement that the wait would push past its
-expiry is an error: it would never reach anyone.
+expiry is an error (the ``quiet-hours`` rule, :mod:`.rules.timing`): it would never
+reach anyone.
+
+An emergency, and the correction or withdrawal of one (:func:`is_urgent`), ignores
+quiet hours and the weekly cap. An expired announcement is history
+(:func:`is_history`): it can never be sent again.
 """
 
 from __future__ import annotations
 
 from datetime import datetime, time, timedelta
 from typing import TYPE_CHECKING
-
-from .policy import WHEN_KEYS, is_urgent, problem, rule
 
 if TYPE_CHECKING:
     from ..config import Settings
@@ -44,22 +47,33 @@ def goes_out_at(ann: Announcement, settings: Settings,
                 urgent: bool | None = None) -> datetime | None:
     """When sending starts: publish time, moved to the end of quiet hours unless urgent
     (an emergency; ``urgent`` says so for the correction or withdrawal of one, which
-    only the repository knows: :func:`.policy.is_urgent`)."""
+    only the repository knows: :func:`is_urgent`)."""
     start = ann.effective_publish_at
     if start is None or (ann.urgency == "emergency" if urgent is None else urgent):
         return start
     return quiet_end(start, settings)
 
 
-@rule("quiet-hours", scope="repo", needs=WHEN_KEYS)
-def quiet_hours_past_expiry(ann, ctx):
-    start, end = ann.effective_publish_at, ann.effective_expires_at
-    out = goes_out_at(ann, ctx.settings, is_urgent(ann, ctx.by_id))
-    if start is None or end is None or out is None or out == start or out < end:
-        return
-    tz = ctx.settings.tz
-    yield problem(ann, "quiet-hours", "quiet-hours-expiry",
-                  "expires_at" if ann.expires_at else "publish_at",
-                  publish=start.astimezone(tz).strftime("%d/%m %H:%M"),
-                  out=out.astimezone(tz).strftime("%d/%m %H:%M"),
-                  expires=end.astimezone(tz).strftime("%d/%m %H:%M"))
+def is_history(ann: Announcement, now: datetime) -> bool:
+    """Expired: it can never be sent again, so only reading errors and its id matter.
+
+    A policy change (a lower weekly cap, a category removed) must not turn years of
+    history into errors that block every new pull request."""
+    end = ann.effective_expires_at
+    return end is not None and end <= now
+
+
+def by_id(announcements) -> dict[str, Announcement]:
+    """Announcements by id (the first file, where an id is duplicated)."""
+    found: dict[str, Announcement] = {}
+    for ann in announcements:
+        found.setdefault(ann.id, ann)
+    return found
+
+
+def is_urgent(ann: Announcement, announcements: dict[str, Announcement]) -> bool:
+    """An emergency, or the correction or withdrawal of one (found in ``announcements``,
+    by id): it ignores the weekly cap and quiet hours."""
+    original = announcements.get(ann.references) if ann.references else None
+    return ann.urgency == "emergency" or (original is not None
+                                          and original.urgency == "emergency")

@@ -1,10 +1,13 @@
 """Check announcements against the policy: what ``validate`` reports and what ``send`` may use.
 
 ``check(settings)`` reads every announcement in the repository (the weekly cap
-and duplicate ids are about the whole repo), applies every rule to the files
-asked for (all by default) and returns the problems, the rendered messages and
-the announcements that passed. A bad announcement is reported, never sent:
-``send`` uses only ``CheckResult.valid``.
+and duplicate ids are about the whole repo), applies every rule
+(:mod:`.rules`) to the files asked for (all by default) and returns a
+:class:`~.results.CheckResult`: the problems, the rendered messages and the
+announcements that passed. A bad announcement is reported, never sent: ``send``
+uses only ``CheckResult.valid``. How a result is shown is its presenters'
+business (:mod:`.formats`, :mod:`.summaries`, :mod:`.report`); the checker
+imports none of them.
 """
 
 from __future__ import annotations
@@ -19,52 +22,18 @@ from typing import TYPE_CHECKING
 
 from ..errors import ConfigError
 from ..messages import t
-from .audience import known_templates
-from .bubble import as_text, bubble_of
+from .catalogue import known_templates
 from .model import Announcement
-from .policy import Context, is_history, is_urgent, run_rules
 from .problems import Problem
-from .publish import format_text
 from .reading import announcement_files, display_path, read
 from .render import Rendered, RenderError, check_source, render
+from .results import CheckResult
+from .rules.context import Context
+from .rules.registry import run_rules
+from .schedule import is_history, is_urgent
 
 if TYPE_CHECKING:
     from ..config import Settings
-
-
-
-@dataclass
-class CheckResult:
-    files: list[str]  # the files checked, as shown to staff
-    problems: list[Problem]
-    checked: list[Announcement]  # every checked file that could be read
-    valid: list[Announcement]  # checked, and without any problem: what may be sent
-    rendered: dict[str, Rendered] = field(default_factory=dict)  # by file
-    budget: dict[str, int] = field(default_factory=dict)  # ISO week -> non-emergency count
-    weekly_cap: int = 10
-    weeks: dict[str, list[str]] = field(default_factory=dict)  # ISO week -> ids, in rank order
-    # ids of checked emergencies and of corrections/withdrawals of one: no quiet hours
-    urgent: set[str] = field(default_factory=set)
-    reviewed: bool = False  # named files (a pull request's), not the whole repository
-
-    @property
-    def ok(self) -> bool:
-        return not self.errors
-
-    @property
-    def errors(self) -> list[Problem]:
-        return [p for p in self.problems if p.is_error]
-
-    @property
-    def warnings(self) -> list[Problem]:
-        return [p for p in self.problems if not p.is_error]
-
-    @property
-    def exit_code(self) -> int:
-        return 0 if self.ok else 1
-
-    def rendered_for(self, ann: Announcement) -> Rendered | None:
-        return self.rendered.get(ann.file)
 
 
 def check_templates(settings: Settings) -> None:
@@ -191,7 +160,7 @@ def _weeks(week_rank: dict[str, tuple[str, int]], announcements,
 
 
 def _is_history(ann: Announcement, now) -> bool:
-    """History (see :func:`.policy.is_history`), when its dates can be read at all."""
+    """History (see :func:`.schedule.is_history`), when its dates can be read at all."""
     return not ann.source.broken & {"publish_at", "expires_at"} and is_history(ann, now)
 
 
@@ -262,25 +231,3 @@ def _check_files(items, run: _Run) -> list:
     jobs = [(items[i:i + size], run) for i in range(0, len(items), size)]
     with ProcessPoolExecutor(workers, mp_context=mp.get_context("fork")) as pool:
         return [result for chunk in pool.map(_check_chunk, jobs) for result in chunk]
-
-
-def preview(settings: Settings, path) -> tuple[str, int]:
-    """What a citizen receives for the announcement at ``path``: the whole bubble, with
-    counts and any problems; and the exit code (0 ready to publish, 1 problems)."""
-    result = check(settings, [path])
-    lines: list[str] = []
-    for ann in result.checked:
-        lines.append(ann.file)
-        rendered = result.rendered_for(ann)
-        if rendered is None:  # expired ones are not rendered by check: show them anyway
-            try:
-                rendered = render(ann, settings)
-            except RenderError as exc:
-                lines.append(exc.message())
-        if rendered is not None:
-            lines.append(as_text(bubble_of(rendered, settings, ann.file)))
-    if result.errors:
-        lines += ["", t("preview.problems"), *(format_text(p) for p in result.errors)]
-    if result.warnings:  # not problems to fix: the announcement goes out as it is
-        lines += ["", t("preview.warnings"), *(format_text(p) for p in result.warnings)]
-    return "\n".join(lines), result.exit_code

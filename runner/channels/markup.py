@@ -20,8 +20,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from ..announcements.audience import known_templates
 from ..announcements.bubble import make_bubble, whatsapp_html
+from ..announcements.catalogue import known_templates
 from ..announcements.render import MARKDOWN, RenderError, markdown_blocks, render
 
 if TYPE_CHECKING:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from ..announcements.policy import cap_counts
+from ..announcements.weekly_cap import cap_counts
 from ..vocabulary import ARRIVED, NOT_MADE, PLAYED, REACHED, READ, SKIPPED, sql
 from ..whatsapp.answers import meaning
 from ..whatsapp.bodies import callback_delivery_id_sql
@@ -226,7 +226,7 @@ def weekly_cap_use(con, period: Period, cap: int) -> pd.DataFrame:
     """week (its Monday), regular, emergency, cap: the announcements the send stage took
     up, per ISO week of publication in the town's timezone. ``regular`` is what the
     weekly cap counts, by the one definition validate uses
-    (:func:`~runner.announcements.policy.cap_counts`): cancelled or withdrawn after
+    (:func:`~runner.announcements.weekly_cap.cap_counts`): cancelled or withdrawn after
     going out, it still counts; ``emergency`` the emergencies and their corrections
     and withdrawals; drills reach staff only and are in neither."""
     weeks = frame(con, """

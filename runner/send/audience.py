@@ -26,7 +26,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ..announcements.audience import Reach
+from ..announcements.counts_file import Reach
 from ..db import temp_table
 from ..subscribers.privacy import citizen_id as pseudonym
 from ..subscribers.privacy import pseudonym_key

@@ -1,5 +1,5 @@
 """The counts-only file a send run publishes for reviewers (see
-:mod:`runner.announcements.audience` for its shape and its reader).
+:mod:`runner.announcements.counts_file` for its shape and its reader).
 
 Only counts leave the database here: the active subscribers, who an alert of each
 category would reach and who of them cannot be reached (by reason), the citizens
@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .. import db
-from ..announcements.audience import Counts
+from ..announcements.counts_file import Counts
 from ..files import replace_durably
 from ..vocabulary import REACHED, sql
 from ..whatsapp import template_state

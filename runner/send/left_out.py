@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from ..announcements.policy import by_id, is_urgent
+from ..announcements.schedule import by_id, is_urgent
 from ..vocabulary import ACTIVE, FAILED, OPEN, SKIPPED, sql
 from .welcome_first import URGENT
 

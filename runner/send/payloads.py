@@ -20,11 +20,11 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..announcements.audience import known_templates
 from ..announcements.bubble import as_text, bubble_of
-from ..announcements.policy import by_id as announcements_by_id
-from ..announcements.policy import is_urgent
+from ..announcements.catalogue import known_templates
 from ..announcements.render import Media, RenderError, render
+from ..announcements.schedule import by_id as announcements_by_id
+from ..announcements.schedule import is_urgent
 from ..errors import ConfigError
 from ..messages import t
 from ..subscribers.notices import menu_text, reply_template_name, reply_text

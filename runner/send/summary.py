@@ -10,7 +10,7 @@ from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from ..announcements.audience import Reach
+from ..announcements.counts_file import Reach
 from ..announcements.review import human_duration
 from ..messages import t
 from ..whatsapp.answers import meaning, skip_meaning

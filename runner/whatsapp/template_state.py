@@ -8,7 +8,7 @@ database (:mod:`runner.subscribers.template_updates`, view ``template_state``),
 and they apply on top of the committed catalogue (:func:`.templates.updated`).
 They are read here from the database when there is one, opened read-only and
 never created; a pull request's check has none, and reads the same changes from
-the counts file the last run published (:mod:`runner.announcements.audience`).
+the counts file the last run published (:mod:`runner.announcements.counts_file`).
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ import json
 import pytest
 
 from runner.announcements.personal_data import find_phones
-from runner.announcements.policy import rule_ids
+from runner.announcements.rules.registry import rule_ids
 from runner.announcements.validate import check
 from tests.announcement_repo import CATALOGUE, PNG_RGB, Repo, announcement, png
 
@@ -271,10 +271,10 @@ def test_bad(repo, rule, fields, says):
 
 
 def test_every_rule_has_good_and_bad_cases_and_is_documented():
-    import runner.announcements.policy
+    import runner.announcements.rules
 
     assert set(rule_ids()) == {r for r, _ in GOOD} == {r for r, *_ in BAD}
-    assert all(rule_id in runner.announcements.policy.__doc__ for rule_id in rule_ids())
+    assert all(rule_id in runner.announcements.rules.__doc__ for rule_id in rule_ids())
 
 
 def test_problems_point_at_the_line_and_column(repo):

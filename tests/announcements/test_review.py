@@ -7,8 +7,10 @@ import json
 
 import pytest
 
-from runner.announcements.publish import format_result, publish, step_summary
+from runner.announcements.formats import format_result
+from runner.announcements.report import report_result
 from runner.announcements.review import human_duration
+from runner.announcements.summaries import step_summary
 from runner.announcements.validate import check
 from runner.cli import main
 from tests.announcement_repo import Repo, announcement
@@ -121,7 +123,7 @@ def test_github_annotates_ten_errors_and_the_summary_lists_all(repo, tmp_path):
     assert sum(line.startswith("::error ") for line in lines) == 10
     assert sum(": error[personal-data]:" in line for line in lines) == 4  # plain lines
     summary = tmp_path / "summary.md"
-    publish(result, repo.settings(), "github", {"GITHUB_STEP_SUMMARY": str(summary)})
+    report_result(result, repo.settings(), "github", {"GITHUB_STEP_SUMMARY": str(summary)})
     text = summary.read_text(encoding="utf-8")
     assert "al massimo 10 errori e 10 avvertenze per passo: 4 qui sotto non sono segnati" in text
     assert text.count("| Banditore: dati personali |") == 14
@@ -218,7 +220,7 @@ def test_what_comes_from_the_file_is_inert_in_the_comment(repo):
     title = "@octocat <img src=x onerror=alert(1)> [clicca](https://evil.example)"
     repo.add("2024-04-03-trappola", title=f'"{title}"')
     result = check(repo.settings(), [repo.root / "announcements/2024/2024-04-03-trappola.md"])
-    from runner.announcements.publish import pull_request_comment
+    from runner.announcements.summaries import pull_request_comment
 
     comment = pull_request_comment(result, repo.settings())
     shown = rendered_text(comment)
@@ -236,7 +238,7 @@ def test_a_file_name_cannot_break_out_of_the_preview_summary(repo):
     name = "announcements/2024/2024-04-03-a`b<img src=x>@x.md"
     repo.write(name, announcement())
     result = check(repo.settings(), [repo.root / name])
-    from runner.announcements.publish import pull_request_comment
+    from runner.announcements.summaries import pull_request_comment
 
     comment = pull_request_comment(result, repo.settings())
     shown = rendered_text(comment)

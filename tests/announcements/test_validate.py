@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from runner import messages
+from runner.announcements.formats import format_github, format_text
 from runner.announcements.problems import Problem
-from runner.announcements.publish import format_github, format_text
 from runner.cli import main
 from tests.announcement_repo import PNG_RGB, Repo
 

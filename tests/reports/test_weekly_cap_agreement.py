@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from runner.announcements.policy import weekly_counts
 from runner.announcements.reading import load_all
+from runner.announcements.weekly_cap import weekly_counts
 from runner.config import Settings
 from runner.reports import data, deliveries
 from tests.send.test_send import NOW, add_citizens, run

@@ -1,14 +1,14 @@
 """Rules about what an announcement says: links to allowed sites only, no personal data
-(found by :mod:`.personal_data`)."""
+(found by :mod:`runner.announcements.personal_data`)."""
 
 from __future__ import annotations
 
 import re
 from urllib.parse import urlsplit
 
-from .model import Announcement
-from .personal_data import EMAIL, find_codici_fiscali, find_ibans, find_phones, national_number
-from .policy import problem, rule
+from ..model import Announcement
+from ..personal_data import EMAIL, find_codici_fiscali, find_ibans, find_phones, national_number
+from .registry import problem, rule
 
 # --- links -----------------------------------------------------------------------------
 _URL = re.compile(r"(?i)\b(?:https?://|www\.)[^\s<>()\[\]\"'`]+")

@@ -1,4 +1,4 @@
-"""The counts-only file the send workflow publishes, as the reviewer reads it.
+"""The counts-only file the send workflow publishes: its shape, and its reader.
 
 A pull request's check has no database (it holds phone numbers, and a fork's
 pull request must not reach it), so the send job publishes what a reviewer
@@ -17,12 +17,10 @@ needs as counts and nothing else (``counts_file``, JSON)::
                                         "at": "2024-04-02T08:00:00+00:00"}}}
 
 ``templates`` holds the status and category changes Meta announced by webhook
-after the catalogue was synced. :mod:`runner.send.counts` writes the file from
-:mod:`runner.send.audience`, the one place an audience is computed; a file
-written before audiences had reasons (a plain count per category) still reads.
-
-Template states have one truth, what the latest sync stored
-(:func:`template_changes`): the database's where there is one, else this file's.
+after the catalogue was synced (read through :mod:`.catalogue`).
+:mod:`runner.send.counts` writes the file from :mod:`runner.send.audience`, the
+one place an audience is computed; the reviewer's block (:mod:`.review`) reads it.
+A file written before audiences had reasons (a plain count per category) still reads.
 """
 
 from __future__ import annotations
@@ -34,12 +32,7 @@ from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..whatsapp import template_state
-from ..whatsapp.templates import Catalogue, load_catalogue, updated
-
 if TYPE_CHECKING:
-    import duckdb
-
     from ..config import Settings
 
 
@@ -133,22 +126,3 @@ def read_counts(settings: Settings) -> Counts:
         return _cached(str(path.resolve()), path.stat().st_mtime_ns)
     except OSError:
         return Counts()
-
-
-def template_changes(settings: Settings, con: duckdb.DuckDBPyConnection | None = None
-                     ) -> dict[str, dict[str, str]]:
-    """The template status/category changes the latest sync stored: from ``con`` or
-    the database file (read-only, never created) where there is one, else from the
-    counts file a pull request's check downloads (it has no database). So validate,
-    the reviewer's block and send all decide on the same state, right after a sync."""
-    if con is not None:
-        return template_state.changes(con)
-    stored = template_state.stored(settings.database)
-    return stored if stored is not None else read_counts(settings).templates
-
-
-def known_templates(settings: Settings, con: duckdb.DuckDBPyConnection | None = None
-                    ) -> Catalogue:
-    """The committed catalogue with the changes Meta announced since (see
-    :func:`template_changes`; ``con``: a connection the caller holds already)."""
-    return updated(load_catalogue(settings), template_changes(settings, con))

@@ -9,16 +9,20 @@ withdrawal) and about drills.
   category, since it goes to the original's recipients, who were chosen by it;
 - ``exercise-recipients``: a drill needs the staff test group configured;
 - ``title-label``: a title that already says "Rettifica:" is not printed as
-  "RETTIFICA: Rettifica: …"; staff are told (a warning).
+  "RETTIFICA: Rettifica: …"; staff are told (a warning);
+- ``already-sent``: a pull request that edits an announcement citizens already
+  received is told that the edit reaches none of them (a warning: a correction is
+  a new file with ``updates``).
 """
 
 from __future__ import annotations
 
 import difflib
 
-from ..messages import t
-from .policy import problem, rule
-from .render import applicable_labels, repeated_label
+from ...messages import t
+from ..counts_file import read_counts
+from ..render import applicable_labels, repeated_label
+from .registry import problem, rule
 
 
 def _key(ann) -> str:
@@ -78,3 +82,11 @@ def title_repeats_label(ann, ctx):
         kind, label = next(iter(applicable_labels(ann, ctx.settings).items()))
         yield problem(ann, "title-label", "title-label", "title", severity="warning",
                       found=found, label=label, what=t(f"policy.title-label-{kind}"))
+
+
+@rule("already-sent", scope="review")
+def edited_after_sending(ann, ctx):
+    """An edit to an announcement citizens already received reaches none of them."""
+    count = read_counts(ctx.settings).sent.get(ann.id, 0)
+    if count:
+        yield problem(ann, "already-sent", "already-sent", 1, severity="warning", count=count)

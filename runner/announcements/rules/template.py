@@ -3,7 +3,7 @@
 Announcements reach people whose 24-hour window closed long ago, so they go out
 as approved templates, always. The catalogue (:mod:`runner.whatsapp.templates`,
 with the changes Meta announced by webhook since, as the latest sync stored them:
-:func:`.audience.template_changes`) must know the template; it
+:func:`runner.announcements.catalogue.template_changes`) must know the template; it
 must be APPROVED; its placeholders must match what the settings fill; its header
 must be the kind the announcement brings; its footer must tell how to leave. A
 MARKETING template is allowed but warned about (it costs more, Meta caps it per
@@ -15,11 +15,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from ..messages import t
-from .audience import known_templates, read_counts, template_changes
-from .bubble import make_bubble
-from .policy import problem, rule
-from .render import HEADER_TEXT_LIMIT, Limit, Rendered
+from ...messages import t
+from ..bubble import make_bubble
+from ..catalogue import known_templates, template_changes
+from ..render import HEADER_TEXT_LIMIT, Limit, Rendered
+from .registry import problem, rule
 
 
 def _rendered_template(ann, ctx):
@@ -129,10 +129,3 @@ def template_lengths(ann, ctx):
                       what=limit.label, length=limit.length, limit=limit.limit,
                       over=limit.length - limit.limit)
 
-
-@rule("already-sent", scope="review")
-def edited_after_sending(ann, ctx):
-    """An edit to an announcement citizens already received reaches none of them."""
-    count = read_counts(ctx.settings).sent.get(ann.id, 0)
-    if count:
-        yield problem(ann, "already-sent", "already-sent", 1, severity="warning", count=count)

@@ -11,7 +11,7 @@ import re
 
 from markdown_it import MarkdownIt
 
-from .policy import problem, rule
+from .registry import problem, rule
 
 # Headings of level 1 and 2 become one bold line; a third level would look the same,
 # so the structure the writer meant is lost.
