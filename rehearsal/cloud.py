@@ -58,6 +58,7 @@ class Poster:
         self.queue: deque[tuple[float, bytes, int]] = deque()  # (not before, body, tries)
         self.delivered = 0
         self.retries = 0
+        self.last_refusal = ""  # the receiver's last answer other than 200, for the report
         self.lock = threading.Condition()
 
     def post_now(self, body: bytes) -> int:
@@ -86,10 +87,12 @@ class Poster:
             for item in ready:
                 self.queue.remove(item)
         for _, body, tries in ready:
-            if self.post_now(body) == 200:
+            status = self.post_now(body)
+            if status == 200:
                 self.delivered += 1
             else:
                 self.retries += 1
+                self.last_refusal = f"HTTP {status}" if status else "no connection"
                 with self.lock:  # Meta: retried with decreasing frequency
                     self.queue.append((time.monotonic() + min(0.25 * 2 ** tries, 5.0), body,
                                        tries + 1))

@@ -361,12 +361,20 @@ def expressions_in(text: str) -> list[str]:
     return [m.group(1).strip() for m in _TEMPLATE.finditer(text)]
 
 
+def _only_expression(text: str) -> str | None:
+    """The expression when ``text`` is one ``${{ }}`` and nothing else."""
+    found = list(_TEMPLATE.finditer(text))
+    if len(found) == 1 and found[0].span() == (0, len(text)):
+        return found[0].group(1).strip()
+    return None
+
+
 def interpolate(text: str, evaluator: Evaluator):
     """A string with ``${{ }}`` parts: the value itself when the string is one
     expression and nothing else, otherwise the string with each part written in."""
-    whole = _TEMPLATE.fullmatch(text.strip())
-    if whole and text.strip() == text:
-        return evaluator.evaluate(whole.group(1).strip())
+    whole = _only_expression(text)
+    if whole is not None:
+        return evaluator.evaluate(whole)
     return _TEMPLATE.sub(lambda m: to_string(evaluator.evaluate(m.group(1).strip())), text)
 
 
@@ -377,10 +385,7 @@ def condition(text: str | bool | None, evaluator: Evaluator) -> bool:
     if isinstance(text, bool):
         return text and evaluator.status == "success"
     source = str(text).strip()
-    whole = _TEMPLATE.fullmatch(source)
-    if whole:
-        source = whole.group(1).strip()
-    tree = parse(source)
+    tree = parse(_only_expression(source) or source)
     if not _uses_status(tree):
         return evaluator.status == "success" and truthy(evaluator.node(tree))
     return truthy(evaluator.node(tree))

@@ -29,6 +29,7 @@ from typing import Protocol
 
 from . import actions
 from .expressions import Evaluator, ExpressionError, condition, interpolate, to_string
+from .jobenv import JobState, parse_env_file
 from .workflows import Job, Workflow, WorkflowError, action_name, load_action, local_action
 
 SHELL = {None: ["bash", "-e", "{0}"], "bash": ["bash", "--noprofile", "--norc", "-eo",
@@ -158,7 +159,7 @@ class JobRunner:
         env = self._base_env(job, workspace, temp, home / "home")
         secrets = self.host.secrets(job.environment, run.ref, where)
         contexts = self._contexts(job, token, secrets, env)
-        state = _JobState(job, workspace, temp, env, contexts, home)
+        state = JobState(job, workspace, temp, env, contexts, home)
         self.host.log(f"  job {job.id}" + (f" (environment {job.environment})"
                                            if job.environment else ""))
         try:
@@ -207,7 +208,7 @@ class JobRunner:
 
     # --- steps ---------------------------------------------------------------------------
 
-    def _evaluator(self, state: _JobState, steps: dict | None = None,
+    def _evaluator(self, state: JobState, steps: dict | None = None,
                    inputs: dict | None = None) -> Evaluator:
         contexts = dict(state.contexts)
         contexts["env"] = {**state.workflow_env(self.run.workflow), **state.job_env,
@@ -219,7 +220,7 @@ class JobRunner:
             contexts["inputs"] = inputs
         return Evaluator(contexts, status=state.status, workspace=state.workspace)
 
-    def _evaluate(self, mapping: dict, state: _JobState, where: str, steps=None, inputs=None):
+    def _evaluate(self, mapping: dict, state: JobState, where: str, steps=None, inputs=None):
         evaluator = self._evaluator(state, steps, inputs)
         try:
             return {k: interpolate(str(v), evaluator) if isinstance(v, str) else v
@@ -227,7 +228,7 @@ class JobRunner:
         except ExpressionError as exc:
             raise WorkflowError(f"{where}: {exc}") from None
 
-    def _steps(self, steps: list[dict], state: _JobState, where: str, context: dict,
+    def _steps(self, steps: list[dict], state: JobState, where: str, context: dict,
                inputs: dict | None = None, action_dir: Path | None = None) -> None:
         from .workflows import step_label
 
@@ -267,7 +268,7 @@ class JobRunner:
             if conclusion == "failure":
                 state.status = "failure"
 
-    def _step(self, step: dict, state: _JobState, where: str, context: dict,
+    def _step(self, step: dict, state: JobState, where: str, context: dict,
               inputs: dict | None, action_dir: Path | None) -> dict:
         step_env = self._evaluate(step.get("env") or {}, state, where, context, inputs)
         with_ = self._evaluate(step.get("with") or {}, state, where, context, inputs)
@@ -292,7 +293,7 @@ class JobRunner:
         except actions.ActionFailed as exc:
             raise StepFailed(str(exc)) from None
 
-    def _composite(self, path: Path, with_: dict, state: _JobState, where: str,
+    def _composite(self, path: Path, with_: dict, state: JobState, where: str,
                    step_env: dict) -> dict:
         action = load_action(path)
         inputs = {}
@@ -319,7 +320,7 @@ class JobRunner:
         return {name: interpolate(str(spec.get("value", "")), evaluator)
                 for name, spec in (action.get("outputs") or {}).items()}
 
-    def _shell(self, script: str, step: dict, state: _JobState, step_env: dict,
+    def _shell(self, script: str, step: dict, state: JobState, step_env: dict,
                action_dir: Path | None) -> dict:
         shell = step.get("shell")
         if shell not in SHELL:
@@ -363,60 +364,6 @@ class JobRunner:
             if line.startswith(("::error", "::warning")):
                 self.run.annotations.append(line)
                 self.host.log("      " + line[:300])
-
-
-def parse_env_file(text: str) -> dict[str, str]:
-    """GITHUB_ENV / GITHUB_OUTPUT: ``NAME=value`` lines and ``NAME<<DELIMITER`` blocks."""
-    values, lines, at = {}, text.splitlines(), 0
-    while at < len(lines):
-        line = lines[at]
-        at += 1
-        if "<<" in line and ("=" not in line or line.index("<<") < line.index("=")):
-            name, delimiter = line.split("<<", 1)
-            block = []
-            while at < len(lines) and lines[at] != delimiter:
-                block.append(lines[at])
-                at += 1
-            at += 1
-            values[name] = "\n".join(block)
-        elif "=" in line:
-            name, value = line.split("=", 1)
-            values[name] = value
-    return values
-
-
-class _JobState:
-    def __init__(self, job: Job, workspace: Path, temp: Path, env: dict, contexts: dict,
-                 home: Path):
-        self.job, self.workspace, self.temp, self.base_env = job, workspace, temp, env
-        self.contexts, self.home = contexts, home
-        self.job_env: dict[str, str] = {}
-        self.exported: dict[str, str] = {}  # GITHUB_ENV
-        self.path_add: list[str] = []  # GITHUB_PATH, newest first
-        self.step_env_stack: dict[str, str] = {}  # a composite action's caller's step env
-        self.status = "success"
-        self.workspace_kept: Path | None = None
-
-    @staticmethod
-    def workflow_env(workflow: Workflow) -> dict[str, str]:
-        return {k: to_string(v) for k, v in (workflow.doc.get("env") or {}).items()}
-
-    def env_for(self, workflow: Workflow, step_env: dict) -> dict[str, str]:
-        env = dict(self.base_env)
-        env.update(self.workflow_env(workflow))
-        env.update(self.job_env)
-        env.update(self.exported)
-        env.update(self.step_env_stack)
-        env.update({k: to_string(v) for k, v in step_env.items()})
-        if self.path_add:
-            env["PATH"] = os.pathsep.join([*self.path_add, env.get("PATH", "")])
-        return env
-
-    def read_env_files(self, files: dict[str, Path]) -> None:
-        self.exported.update(parse_env_file(files["GITHUB_ENV"].read_text(encoding="utf-8")))
-        for line in files["GITHUB_PATH"].read_text(encoding="utf-8").splitlines():
-            if line.strip():
-                self.path_add.insert(0, line.strip())
 
 
 def _is_install(step: dict) -> bool:

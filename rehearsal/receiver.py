@@ -47,6 +47,9 @@ class Receiver:
         self.env.update(PYTHONPATH=str(source), BANDITORE_WHATSAPP_APP_SECRET=app_secret,
                         BANDITORE_WHATSAPP_VERIFY_TOKEN=verify_token,
                         BANDITORE_WEBHOOK_LOGS=str(self.logs), **(dispatch or {}))
+        # gunicorn's control socket lives in $HOME/.gunicorn: one of its own, so that
+        # a restart (or another gunicorn on the machine) never meets a stale one.
+        self.env["HOME"] = str(folder)
         self.proc: subprocess.Popen | None = None
         self.restarts = 0
         self.stderr = folder / "gunicorn.log"

@@ -156,8 +156,8 @@ class Town:
         return {"PATH": path, "BANDITORE_NOW": self.clock.now().isoformat(timespec="seconds"),
                 "BANDITORE_WHATSAPP_API_BASE": self.cloud.base,
                 "GH_HOST": "github.localhost", "HTTP_PROXY": self.api.base,
-                "http_proxy": self.api.base, "NO_PROXY": "127.0.0.1,localhost",
-                "no_proxy": "127.0.0.1,localhost", "GH_NO_UPDATE_NOTIFIER": "1",
+                "http_proxy": self.api.base, "NO_PROXY": "127.0.0.1",
+                "no_proxy": "127.0.0.1", "GH_NO_UPDATE_NOTIFIER": "1",
                 "GH_PROMPT_DISABLED": "1", "GH_CONFIG_DIR": str(self.scratch / "gh-config"),
                 **self.toolcache.env()}
 
