@@ -81,12 +81,12 @@ chromium:
 rehearsal: $(TEST_STAMP) rehearsal-tools
 	$(BIN)/python -m rehearsal
 
-# What the rehearsal runs besides Python, as GitHub's runners and a receiver host have
-# them: gh (the workflows call it), rsync and openssh-server (the ssh log source), gpg
-# (the state cache). Installed with apt when missing, like chromium.
+# What the rehearsal runs besides Python packages, as GitHub's runners and a receiver
+# host have them: rsync and openssh-server (the ssh log source), gpg (the state cache).
+# Installed with apt when missing, like chromium. (gh and the aws CLI come from PyPI.)
 rehearsal-tools:
 	@missing=""; \
-	for pair in gh:gh rsync:rsync rrsync:rsync sshd:openssh-server gpg:gnupg; do \
+	for pair in rsync:rsync rrsync:rsync sshd:openssh-server gpg:gnupg; do \
 		command -v "$${pair%%:*}" >/dev/null || test -x "/usr/sbin/$${pair%%:*}" || \
 			missing="$$missing $${pair#*:}"; \
 	done; \

@@ -95,13 +95,16 @@ def check(town, sent: list[Sent], run_times: dict[int, str], sending_runs: set[i
             out.unexpected.append(f"{label} got {ann.id}")
         out.duplicates += [f"{people[n].label} got {a} {k} times"
                            for (n, a), k in to_announcement.items() if a == ann.id and k > 1]
-    replies = Counter(m.to.lstrip("+") for m in accepted if parse(m.callback)[0] == "w")
-    out.welcomes = sum(replies.values())
+    # A reply's delivery id is its kind's prefix and the wamid of the message it
+    # answers: whatever the kind (welcome, "di nuovo iscritto"...), each subscription
+    # must be answered.
+    answered = {parse(m.callback)[1] for m in accepted if parse(m.callback)[0] != "a"}
     for c in citizens.people:
-        if c.subscribed and not replies.get(c.number):
-            out.missing.append(f"{c.label} subscribed and got no welcome")
-        if not c.subscribed and replies.get(c.number):
-            out.unexpected.append(f"{c.label} never subscribed and got a welcome")
+        for wamid in c.keyword_wamids:
+            if wamid in answered:
+                out.welcomes += 1
+            else:
+                out.missing.append(f"{c.label} subscribed and got no welcome")
     if database is not None and database.exists():
         out.recorded = _unmade(database)
         out.states_wrong = _states(town, database)

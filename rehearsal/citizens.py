@@ -31,6 +31,7 @@ class Citizen:
     paused: bool = False
     subscribed: int = 0  # times they joined (each earns one welcome)
     keyword_at: list[float] = field(default_factory=list)  # monotonic time of each subscribe
+    keyword_wamids: list[str] = field(default_factory=list)  # the messages a welcome answers
 
     def receives(self, category: str, everyone: frozenset[str], topic_of: dict[str, str]) -> bool:
         if not self.active or self.paused:
@@ -74,9 +75,9 @@ class Citizens:
         else:
             self.poster.send(body)  # Meta retries until the receiver takes it
         self.written += 1
-        self._apply(citizen, text, time.monotonic())
+        self._apply(citizen, text, time.monotonic(), wamid)
 
-    def _apply(self, citizen: Citizen, text: str, at: float) -> None:
+    def _apply(self, citizen: Citizen, text: str, at: float, wamid: str) -> None:
         words = text.strip().upper()
         subscribe = [k.upper() for k in self.settings.subscribe_keywords]
         unsubscribe = [k.upper() for k in self.settings.unsubscribe_keywords]
@@ -86,6 +87,7 @@ class Citizens:
             if not citizen.active:
                 citizen.subscribed += 1
                 citizen.keyword_at.append(at)
+                citizen.keyword_wamids.append(wamid)
                 citizen.active, citizen.topics = True, None
             if topic:
                 citizen.topics = sorted({*(citizen.topics or []), topic}) \

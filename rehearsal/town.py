@@ -46,6 +46,9 @@ ENVIRONMENT_SECRETS = ("BANDITORE_WHATSAPP_TOKEN", "BANDITORE_CACHE_PASSPHRASE",
                        "BANDITORE_TELEGRAM_TOKEN")
 
 
+RUNNER_IMAGE_TOOLS = ("gh", "aws")
+
+
 class Clock:
     def __init__(self, start: datetime):
         self.base, self.real = start, time.monotonic()
@@ -78,6 +81,7 @@ class Town:
         self.source_name = ""
         self.unavailable: dict[str, str] = {}
         self.pages_dir = folder / "pages"
+        self.image_tools = folder / "runner-image-tools"
         self.toolcache = ToolCache(folder / "toolcache")
         self.caches = CacheStore(folder / "actions-cache")
         self.artifacts = ArtifactStore(folder / "artifacts")
@@ -91,6 +95,14 @@ class Town:
 
     def start(self) -> None:
         (self.scratch / "github").mkdir(parents=True)
+        # The runner image's tools the workflows call (gh, aws), from the rehearsal extra.
+        self.image_tools.mkdir()
+        for tool in RUNNER_IMAGE_TOOLS:
+            found = Path(sys.executable).with_name(tool)
+            if not found.exists():
+                raise RuntimeError(f"{tool} is missing: pip install -e '.[rehearsal]' "
+                                   "(make rehearsal does it)")
+            (self.image_tools / tool).symlink_to(found)
         self.pages_dir.mkdir()
         self.toolcache.create()
         self.remote.create(self.source)
@@ -151,8 +163,7 @@ class Town:
     def machine_env(self) -> dict[str, str]:
         import os
 
-        tools = str(Path(sys.executable).parent)  # the aws CLI, as on GitHub's runner images
-        path = os.pathsep.join([os.environ.get("PATH", "/usr/bin:/bin"), tools])
+        path = os.pathsep.join([str(self.image_tools), os.environ.get("PATH", "/usr/bin:/bin")])
         return {"PATH": path, "BANDITORE_NOW": self.clock.now().isoformat(timespec="seconds"),
                 "BANDITORE_WHATSAPP_API_BASE": self.cloud.base,
                 "GH_HOST": "github.localhost", "HTTP_PROXY": self.api.base,

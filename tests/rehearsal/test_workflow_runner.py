@@ -154,13 +154,13 @@ runs:
 def test_a_run_as_github_runs_it(tmp_path):
     """GITHUB_ENV, GITHUB_OUTPUT (heredoc too), GITHUB_PATH, step outputs in if: and env:,
     continue-on-error, always(), a composite action of the repository, needs outputs."""
-    path = write(tmp_path, "w.yml", f"""\
+    path = write(tmp_path, "w.yml", """\
         name: w
         on: push
-        env: {{FROM_WORKFLOW: wf}}
+        env: {FROM_WORKFLOW: wf}
         jobs:
           first:
-            outputs: {{greeting: "${{{{ steps.greet.outputs.said }}}}"}}
+            outputs: {greeting: "${{ steps.greet.outputs.said }}"}
             steps:
               - run: |
                   mkdir -p .github/actions bin
@@ -168,16 +168,16 @@ def test_a_run_as_github_runs_it(tmp_path):
                   printf '#!/bin/sh\\necho tool\\n' > bin/tool && chmod +x bin/tool
                   echo "$PWD/bin" >> "$GITHUB_PATH"
                   echo "EXPORTED=yes" >> "$GITHUB_ENV"
-                  {{ echo 'multi<<END'; echo x; echo 'a b'; echo END; }} >> "$GITHUB_OUTPUT"
+                  { echo 'multi<<END'; echo x; echo 'a b'; echo END; } >> "$GITHUB_OUTPUT"
                 id: setup
               - id: greet
                 uses: ./.github/actions/greet
-                with: {{who: "${{{{ vars.WHERE }}}}"}}
+                with: {who: "${{ vars.WHERE }}"}
               - id: broken
                 continue-on-error: true
                 run: exit 3
               - if: steps.broken.outcome == 'failure' && endsWith(steps.setup.outputs.multi, 'a b')
-                env: {{PASS: "${{{{ secrets.PASS }}}}"}}
+                env: {PASS: "${{ secrets.PASS }}"}
                 run: |
                   test "$EXPORTED" = yes && test "$FROM_WORKFLOW" = wf && test "$(tool)" = tool
                   test "$PASS" = p4ss && test "$CI" = true && test -f "$GITHUB_EVENT_PATH"
@@ -190,7 +190,8 @@ def test_a_run_as_github_runs_it(tmp_path):
             needs: first
             if: always()
             steps:
-              - env: {{GOT: "${{{{ needs.first.outputs.greeting }}}} ${{{{ needs.first.result }}}}"}}
+              - env:
+                  GOT: "${{ needs.first.outputs.greeting }} ${{ needs.first.result }}"
                 run: test "$GOT" = "hello here failure"
         """)
     (tmp_path / "greet").mkdir()
