@@ -24,8 +24,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     os.chdir(ROOT)  # the town's settings are its pyproject.toml and environment
     sys.path.insert(0, str(ROOT))
+    from .actions import MAPPINGS
     from .scenario import Options, Week
     from .town import Town
+    from .workflows import check
 
     started = time.monotonic()
 

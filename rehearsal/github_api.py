@@ -46,6 +46,7 @@ class Request:
     query: dict[str, str]
     body: dict
     token: str | None
+    accept: str = ""
 
 
 @dataclass
@@ -108,7 +109,8 @@ class GitHub:
     def workflow(self, key: str) -> WorkflowRecord | None:
         return next((w for w in self.workflows.values() if key in (w.file, str(w.id))), None)
 
-    def handle(self, method: str, url: str, body: bytes, token: str | None) -> Answer:
+    def handle(self, method: str, url: str, body: bytes, token: str | None,
+               accept: str = "") -> Answer:
         parts = urlsplit(url)
         query = {k: v[0] for k, v in parse_qs(parts.query).items()}
         path = parts.path.rstrip("/")
@@ -130,7 +132,7 @@ class GitHub:
                 return Answer(403, {"message": "Resource not accessible by integration",
                                     "needs": f"{needs[0]}: {needs[1]}"})
             with self.lock:
-                return fn(self, match, Request(method, path, query, data, token))
+                return fn(self, match, Request(method, path, query, data, token, accept))
         return Answer(404, {"message": f"Not Found: the rehearsal's GitHub API has no "
                                        f"{method} {path} (rehearsal/github_api.py)"})
 
@@ -171,12 +173,20 @@ def list_pull_files(gh: GitHub, m, r: Request) -> Answer:
                         for f in pr.files])
 
 
+@route("GET", r"/repos/{repo}/commits/(?P<sha>[0-9a-f]{40})/pulls", ("pull-requests", "read"))
+def list_commit_pulls(gh: GitHub, m, r: Request) -> Answer:
+    return Answer(200, [_pr_json(pr) for pr in gh.remote.pulls.values()
+                        if m["sha"] in (pr.head, pr.merge)])
+
+
 @route("GET", r"/repos/{repo}/contents/(?P<path>.+)", ("contents", "read"))
 def get_contents(gh: GitHub, m, r: Request) -> Answer:
     ref = r.query.get("ref", "main")
     data = gh.remote.show(ref, m["path"])
     if data is None:
         return Answer(404, {"message": "Not Found"})
+    if "vnd.github.raw" in r.accept:  # the file itself, as GitHub's raw media type gives it
+        return Answer(200, data, "application/octet-stream")
     return Answer(200, {"type": "file", "path": m["path"], "name": m["path"].rsplit("/", 1)[-1],
                         "encoding": "base64", "size": len(data),
                         "sha": gh.remote.blob_sha(ref, m["path"]),
@@ -306,7 +316,8 @@ class _Handler(BaseHTTPRequestHandler):
         body = self.rfile.read(length) if length else b""
         auth = self.headers.get("Authorization") or ""
         token = auth.split(" ", 1)[1].strip() if " " in auth else None
-        answer = self.github.handle(self.command, self.path, body, token)
+        answer = self.github.handle(self.command, self.path, body, token,
+                                    self.headers.get("Accept") or "")
         self.github.requests.append((self.command, urlsplit(self.path).path, answer.status))
         data = answer.body if isinstance(answer.body, bytes) else (
             b"" if answer.body is None else json.dumps(answer.body).encode())

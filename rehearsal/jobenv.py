@@ -45,7 +45,6 @@ class JobState:
         self.path_add: list[str] = []  # GITHUB_PATH, newest first
         self.step_env_stack: dict[str, str] = {}  # a composite action's caller's step env
         self.status = "success"
-        self.workspace_kept: Path | None = None
 
     @staticmethod
     def workflow_env(workflow: Workflow) -> dict[str, str]:

@@ -157,7 +157,11 @@ class JobRunner:
             permissions = dict(job.spec["permissions"] or {})
         token = self.host.new_token(permissions)
         env = self._base_env(job, workspace, temp, home / "home")
-        secrets = self.host.secrets(job.environment, run.ref, where)
+        try:
+            secrets = self.host.secrets(job.environment, run.ref, where)
+        except PermissionError as exc:  # an environment's branch rule: GitHub fails the job
+            self.host.log(f"  job {job.id}: FAILED {exc}")
+            return {"result": "failure", "outputs": {}}
         contexts = self._contexts(job, token, secrets, env)
         state = JobState(job, workspace, temp, env, contexts, home)
         self.host.log(f"  job {job.id}" + (f" (environment {job.environment})"
@@ -173,8 +177,6 @@ class JobRunner:
         evaluator = self._evaluator(state)
         for name, text in (job.spec.get("outputs") or {}).items():
             outputs[name] = to_string(interpolate(str(text), evaluator))
-        state.workspace_kept = workspace
-        self.last_workspace = workspace
         return {"result": state.status, "outputs": outputs, "workspace": str(workspace)}
 
     def _base_env(self, job: Job, workspace: Path, temp: Path, home: Path) -> dict[str, str]:

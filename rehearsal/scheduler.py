@@ -145,6 +145,9 @@ class Scheduler:
         self.town.before_run(run)
         JobRunner(self.town, run, scratch).go()
         record.status, record.conclusion = "completed", run.conclusion
+        # What the run printed, for whoever keeps the scratch folder (--keep).
+        (scratch / "output.log").write_text("\n".join(run.output) + "\n", encoding="utf-8")
+        (scratch / "step-summary.md").write_text("".join(run.summary), encoding="utf-8")
         self.town.log(f"run {record.id}: {run.conclusion} in {run.ended - run.started:.1f} s")
         self.runs.append(run)
         self._completed(run)

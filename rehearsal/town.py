@@ -184,7 +184,8 @@ class Town:
         if environment != "production":
             return shared
         if ref not in ("refs/heads/main",):
-            raise RuntimeError(f"{where}: branch {ref} may not deploy to production")
+            raise PermissionError(f"{where}: branch {ref} may not use the environment "
+                                  "production (deployment branches: main)")
         return every
 
     def variables(self) -> dict[str, str]:

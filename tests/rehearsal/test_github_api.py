@@ -61,6 +61,9 @@ def test_gh_reads_a_pull_request_and_comments_with_the_permission_it_has(github)
                 f"repos/{REPO}/issues/{pr.number}/comments", "-f", "body=hi")
     assert posted.returncode == 0, posted.stderr
     assert [c["body"] for c in gh_state.comments[pr.number]] == ["hi"]
+    raw = gh(server, tmp_path, reader, "api", "-H", "Accept: application/vnd.github.raw+json",
+             f"repos/{REPO}/contents/announcements/a.md?ref={pr.head}")
+    assert raw.stdout == "x\n", raw.stderr
     missing = gh(server, tmp_path, reader, "api", f"repos/{REPO}/teams")
     assert "the rehearsal's GitHub API has no GET" in missing.stdout + missing.stderr
 
