@@ -167,9 +167,8 @@ class JobRunner:
         self.host.log(f"  job {job.id}" + (f" (environment {job.environment})"
                                            if job.environment else ""))
         try:
-            for key in ("env",):
-                for name, value in self._evaluate(job.spec.get(key) or {}, state, where).items():
-                    state.job_env[name] = to_string(value)
+            for name, value in self._evaluate(job.spec.get("env") or {}, state, where).items():
+                state.job_env[name] = to_string(value)
             self._steps(job.steps, state, where, contexts["steps"])
         finally:
             _stop_gpg_agent(home / "home")
@@ -214,7 +213,7 @@ class JobRunner:
                    inputs: dict | None = None) -> Evaluator:
         contexts = dict(state.contexts)
         contexts["env"] = {**state.workflow_env(self.run.workflow), **state.job_env,
-                           **state.exported}
+                           **state.exported, **state.step_env_stack}
         contexts["job"] = {"status": state.status}
         if steps is not None:
             contexts["steps"] = steps
