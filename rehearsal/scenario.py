@@ -196,8 +196,6 @@ class Week:
         self.expect(town.receiver.lines() == town.poster.delivered,
                     f"the receiver's logs hold every acknowledged webhook "
                     f"({town.receiver.lines()} lines, {town.poster.delivered} answered 200)")
-        if not self.options.short:
-            self.settle()
 
     def _restart_while_statuses_arrive(self) -> None:
         town = self.town
@@ -276,10 +274,10 @@ class Week:
     # --- the whole week ----------------------------------------------------------------------
 
     def play(self) -> bool:
-        self.day1()
-        self.day2()
-        self.day3()
-        self.day4()
+        for day in (self.day1, self.day2, self.day3, self.day4):
+            day()
+            if not self.options.short:  # the rest of the day's 15-minute schedule
+                self.settle()
         if not self.options.short:
             self.rest_of_week()
         self.settle()

@@ -43,6 +43,9 @@ class ToolCache:
                                f"`pip install .`: {done.stderr.strip()[-500:]}")
 
     def env(self) -> dict[str, str]:
-        """pip as setup-python's would be, but offline and from what is installed."""
+        """pip as setup-python's would be, but offline and from what is installed; and
+        the data files the layered environment installed outside site-packages
+        (nbconvert's templates, Jupyter's kernels), which Jupyter finds by sys.prefix."""
         return {"PIP_NO_INDEX": "1", "PIP_NO_BUILD_ISOLATION": "0",
-                "PIP_DISABLE_PIP_VERSION_CHECK": "1", "PIP_NO_WARN_SCRIPT_LOCATION": "1"}
+                "PIP_DISABLE_PIP_VERSION_CHECK": "1", "PIP_NO_WARN_SCRIPT_LOCATION": "1",
+                "JUPYTER_PATH": str(Path(sys.prefix) / "share" / "jupyter")}
