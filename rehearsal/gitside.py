@@ -91,6 +91,21 @@ class Remote:
         self.pulls[number] = pr
         return pr
 
+    def push_to_pull_request(self, pr: PullRequest, files: dict[str, str], message: str) -> None:
+        """Staff push a fix to the branch: a new head and a new test merge."""
+        git(self.staff, "checkout", "-q", pr.branch)
+        for name, text in files.items():
+            (self.staff / name).write_text(text, encoding="utf-8")
+        git(self.staff, "commit", "-q", "-am", message)
+        git(self.staff, "push", "-q", "origin", f"HEAD:refs/heads/{pr.branch}")
+        pr.head, pr.base = self.sha(f"refs/heads/{pr.branch}"), self.sha("main")
+        git(self.staff, "checkout", "-q", "--detach", "origin/main")
+        git(self.staff, "merge", "-q", "--no-ff", "-m", f"Merge {pr.head} into {pr.base}",
+            pr.branch)
+        pr.merge = git(self.staff, "rev-parse", "HEAD").strip()
+        git(self.staff, "push", "-q", "-f", "origin", f"{pr.head}:refs/pull/{pr.number}/head",
+            f"{pr.merge}:refs/pull/{pr.number}/merge")
+
     def merge(self, pr: PullRequest) -> tuple[str, str]:
         """Main moves to the pull request's merge commit: (before, after)."""
         before = self.sha("main")

@@ -80,7 +80,8 @@ class Workflow:
 
 
 def step_label(step: dict, index: int) -> str:
-    return repr(step.get("name") or step.get("id") or step.get("uses")
+    uses = action_name(step["uses"]) if step.get("uses") else None  # the same, tag or SHA
+    return repr(step.get("name") or step.get("id") or uses
                 or (step.get("run") or "").strip().splitlines()[0][:60] or f"#{index + 1}")
 
 
