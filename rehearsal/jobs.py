@@ -93,22 +93,34 @@ class StepFailed(Exception):
 
 
 class JobRunner:
-    """Runs the jobs of one :class:`Run` in ``needs`` order."""
+    """Runs the jobs of one :class:`Run` in ``needs`` order; with ``workflow``, those of a
+    reusable workflow a job calls (``jobs.<id>.uses: ./.github/workflows/x.yml``), given
+    its ``inputs`` and, unless ``secrets: inherit``, only the ``secrets`` passed to it."""
 
-    def __init__(self, host: Host, run: Run, scratch: Path):
+    def __init__(self, host: Host, run: Run, scratch: Path, workflow: Workflow | None = None,
+                 inputs: dict | None = None, secrets: dict | None = None, prefix: str = ""):
         self.host = host
         self.run = run
         self.scratch = scratch
+        self.workflow = workflow or run.workflow
+        self.inputs = run.inputs if inputs is None else inputs
+        self.passed_secrets = secrets
+        self.prefix = prefix  # "caller/" for the jobs of a called workflow
+        self.jobs: dict[str, dict] = {}
 
     def go(self) -> Run:
         run = self.run
         run.started = time.monotonic()
-        for job in run.workflow.jobs:
-            run.jobs[job.id] = self._job(job)
+        self.run.jobs = self.jobs
+        self._all()
         results = {j["result"] for j in run.jobs.values()}
         run.conclusion = "failure" if "failure" in results else "success"
         run.ended = time.monotonic()
         return run
+
+    def _all(self) -> None:
+        for job in self.workflow.jobs:
+            self.jobs[job.id] = self._job(job)
 
     # --- a job ---------------------------------------------------------------------------
 
@@ -120,7 +132,7 @@ class JobRunner:
                 "ref_name": run.head_branch, "sha": run.sha, "repository": self.host.repository,
                 "repository_owner": self.host.repository.split("/")[0],
                 "run_id": str(run.id), "run_attempt": str(run.attempt),
-                "run_number": str(run.id), "workflow": run.workflow.name, "job": job.id,
+                "run_number": str(run.id), "workflow": self.workflow.name, "job": job.id,
                 "actor": "rehearsal", "token": token, "server_url": "https://github.localhost",
                 "api_url": "http://api.github.localhost",
                 "base_ref": (run.event.get("pull_request") or {}).get("base", {}).get("ref", ""),
@@ -128,16 +140,16 @@ class JobRunner:
                 "workspace": env["GITHUB_WORKSPACE"],
             },
             "env": {}, "vars": self.host.variables(), "secrets": {**secrets, "GITHUB_TOKEN": token},
-            "inputs": run.inputs, "steps": {}, "runner": {"os": "Linux", "arch": "X64",
-                                                          "temp": env["RUNNER_TEMP"]},
-            "needs": {n: run.jobs.get(n, {"result": "skipped", "outputs": {}})
+            "inputs": self.inputs, "steps": {}, "runner": {"os": "Linux", "arch": "X64",
+                                                           "temp": env["RUNNER_TEMP"]},
+            "needs": {n: self.jobs.get(n, {"result": "skipped", "outputs": {}})
                       for n in job.needs},
             "job": {"status": "success"}, "strategy": {}, "matrix": {},
         }
 
     def _job(self, job: Job) -> dict:
-        workflow, run = self.run.workflow, self.run
-        need_results = [run.jobs.get(n, {}).get("result") for n in job.needs]
+        workflow, run = self.workflow, self.run
+        need_results = [self.jobs.get(n, {}).get("result") for n in job.needs]
         status = "success" if all(r == "success" for r in need_results) else "failure"
         where = workflow.where(job.id)
         probe = Evaluator(self._contexts(job, "", {}, {"GITHUB_WORKSPACE": "", "RUNNER_TEMP": ""}),
@@ -148,6 +160,10 @@ class JobRunner:
                 return {"result": "skipped", "outputs": {}}
         except ExpressionError as exc:
             raise WorkflowError(f"{where}: if: {exc}") from None
+        if "uses" in job.spec:
+            from .reusable import call
+
+            return call(self, job, probe, where)
         home = Path(tempfile.mkdtemp(prefix=f"job-{job.id}-", dir=self.scratch))
         workspace, temp = home / "work", home / "temp"
         for folder in (workspace, temp, home / "home"):
@@ -158,7 +174,8 @@ class JobRunner:
         token = self.host.new_token(permissions)
         env = self._base_env(job, workspace, temp, home / "home")
         try:
-            secrets = self.host.secrets(job.environment, run.ref, where)
+            secrets = self.host.secrets(job.environment, run.ref, where) \
+                if self.passed_secrets is None else self.passed_secrets
         except PermissionError as exc:  # an environment's branch rule: GitHub fails the job
             self.host.log(f"  job {job.id}: FAILED {exc}")
             return {"result": "failure", "outputs": {}}
@@ -197,7 +214,7 @@ class JobRunner:
             "GITHUB_SHA": run.sha, "GITHUB_EVENT_NAME": run.event_name,
             "GITHUB_EVENT_PATH": str(event_path), "GITHUB_RUN_ID": str(run.id),
             "GITHUB_RUN_NUMBER": str(run.id), "GITHUB_RUN_ATTEMPT": str(run.attempt),
-            "GITHUB_WORKFLOW": run.workflow.name, "GITHUB_JOB": job.id,
+            "GITHUB_WORKFLOW": self.workflow.name, "GITHUB_JOB": job.id,
             "GITHUB_ACTOR": "rehearsal", "GITHUB_SERVER_URL": "https://github.localhost",
             "GITHUB_API_URL": "http://api.github.localhost",
             "GITHUB_BASE_REF": (run.event.get("pull_request") or {}).get("base", {})
@@ -212,7 +229,7 @@ class JobRunner:
     def _evaluator(self, state: JobState, steps: dict | None = None,
                    inputs: dict | None = None) -> Evaluator:
         contexts = dict(state.contexts)
-        contexts["env"] = {**state.workflow_env(self.run.workflow), **state.job_env,
+        contexts["env"] = {**state.workflow_env(self.workflow), **state.job_env,
                            **state.exported, **state.step_env_stack}
         contexts["job"] = {"status": state.status}
         if steps is not None:
@@ -255,8 +272,8 @@ class JobRunner:
                 self.host.log(f"    step {label}: FAILED {exc}")
             seconds = time.monotonic() - started
             install = _is_install(step)
-            self.run.times.append(StepTime(self.run.workflow.file, state.job.id, label.strip("'"),
-                                           seconds, install, outcome, started))
+            self.run.times.append(StepTime(self.workflow.file, self.prefix + state.job.id,
+                                           label.strip("'"), seconds, install, outcome, started))
             self.host.log(f"    step {label}: {outcome}, {seconds:.1f} s"
                           + (" (installation)" if install else ""))
             continue_on_error = step.get("continue-on-error", False)
@@ -286,7 +303,7 @@ class JobRunner:
         if mapping is None:
             raise WorkflowError(f"{where}: the action {action_name(uses)} has no local mapping")
         ctx = actions.StepContext(host=self.host, run=self.run, workspace=state.workspace,
-                                  temp=state.temp, env=state.env_for(self.run.workflow, step_env),
+                                  temp=state.temp, env=state.env_for(self.workflow, step_env),
                                   token=state.contexts["github"]["token"], log=self.host.log,
                                   path_add=state.path_add)
         try:
@@ -334,7 +351,7 @@ class JobRunner:
         script_path = state.temp / f"step-{time.monotonic_ns()}.sh"
         script_path.write_text(script, encoding="utf-8")
         self.run.scripts.append(script)
-        env = state.env_for(self.run.workflow, step_env)
+        env = state.env_for(self.workflow, step_env)
         env.update({k: str(v) for k, v in files.items()})
         if action_dir is not None:
             env["GITHUB_ACTION_PATH"] = str(action_dir)

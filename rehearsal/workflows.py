@@ -148,6 +148,11 @@ def check(root: Path, mapped: set[str]) -> list[str]:
     for workflow in load_all(root).values():
         problems += _expressions(workflow.doc, workflow.where())
         for job in workflow.jobs:
+            uses = job.spec.get("uses")
+            if uses and not (str(uses).startswith("./.github/workflows/")
+                             and (root / str(uses)[2:]).is_file()):
+                problems.append(f"{workflow.where(job.id)}: uses {uses}: only a reusable "
+                                "workflow of the repository is run")
             for index, step in enumerate(job.steps):
                 where = workflow.where(job.id, step, index)
                 problems += _step(root, step, where, mapped, set())

@@ -209,3 +209,51 @@ def test_a_run_as_github_runs_it(tmp_path):
     assert list(tmp_path.glob("runs/job-first-*/ran"))
     assert [t.outcome for t in run.times if t.job == "first"] == [
         "success", "success", "success", "failure", "success", "failure", "success"]
+
+
+def test_a_reusable_workflow_of_the_repository_runs_its_jobs(tmp_path):
+    """How the site could be built from send.yml: a job calling ./.github/workflows/x.yml."""
+    write(tmp_path, "site.yml", """\
+        on:
+          workflow_call:
+            inputs: {sha: {type: string}, flavour: {type: string, default: plain}}
+            outputs: {url: {value: "${{ jobs.build.outputs.url }}"}}
+        jobs:
+          build:
+            outputs: {url: "${{ steps.made.outputs.url }}"}
+            steps:
+              - id: made
+                env: {SHA: "${{ inputs.sha }}", PASS: "${{ secrets.PASS }}"}
+                run: |
+                  test "$PASS" = p4ss
+                  echo "url=site-$SHA-${{ inputs.flavour }}" >> "$GITHUB_OUTPUT"
+        """)
+    path = write(tmp_path, "send.yml", """\
+        on: push
+        jobs:
+          send: {steps: [{run: "true"}]}
+          site:
+            needs: send
+            uses: ./.github/workflows/site.yml
+            with: {sha: "${{ github.sha }}"}
+            secrets: inherit
+          after:
+            needs: site
+            steps:
+              - env: {URL: "${{ needs.site.outputs.url }}"}
+                run: test "$URL" = "site-abc-plain"
+        """)
+    assert check(tmp_path, set(MAPPINGS)) == []
+    (tmp_path / "runs").mkdir()
+    run = Run(1, load(path), "push", {}, "refs/heads/main", "abc")
+    JobRunner(Host(), run, tmp_path / "runs").go()
+    assert {k: v["result"] for k, v in run.jobs.items()} == {
+        "send": "success", "site": "success", "after": "success"}
+    assert [t.job for t in run.times] == ["send", "site/build", "after"]
+
+
+def test_a_reusable_workflow_of_another_repository_is_refused(tmp_path):
+    write(tmp_path, "w.yml", "on: push\njobs:\n  a:\n    uses: someone/else/.github/workflows/"
+                             "x.yml@0123456789abcdef0123456789abcdef01234567\n")
+    [problem] = check(tmp_path, set(MAPPINGS))
+    assert ".github/workflows/w.yml, job a" in problem and "only a reusable workflow" in problem
