@@ -57,8 +57,10 @@ def main(argv: list[str] | None = None) -> int:
             log(f"!!! LOG SOURCE {name} CANNOT RUN ON THIS MACHINE: {why}")
         ok = Week(town, options).play()
     finally:
+        log("stopping the town")
         town.stop()
         if not args.keep:
+            log("removing the scratch folder")
             town.cleanup()
     log(f"rehearsal took {time.monotonic() - started:.0f} s")
     return 0 if ok else 1

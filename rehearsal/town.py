@@ -147,12 +147,13 @@ class Town:
         self._stack.append(thing)
 
     def stop(self) -> None:
-        for source in self.sources.values():
-            source.stop()
-        if getattr(self, "receiver", None):
-            self.receiver.stop()
+        # Meta first (no more webhooks), then the receiver, then the log sources.
         while self._stack:
             self._stack.pop().__exit__(None, None, None)
+        if getattr(self, "receiver", None):
+            self.receiver.stop()
+        for source in self.sources.values():
+            source.stop()
 
     def use_source(self, name: str) -> None:
         self.source_name = name
