@@ -6,7 +6,8 @@ STAMP := $(VENV)/.installed
 TEST_STAMP := $(VENV)/.installed-test
 NODE_STAMP := node_modules/.installed
 
-.PHONY: run test bench clean chromium cms cms-config cms-screenshots cms-site site
+.PHONY: run test bench clean chromium cms cms-config cms-screenshots cms-site site \
+	rehearsal rehearsal-tools
 
 # The main job on the sample data: validate the announcements, sync subscribers
 # from the sample webhook logs and send through the local outbox (no
@@ -21,7 +22,7 @@ run: export BANDITORE_PSEUDONYM_KEY ?= banditore-sample-data-only
 run: $(STAMP)
 	$(BIN)/python -m runner run
 
-test: $(TEST_STAMP) $(NODE_STAMP) chromium
+test: $(TEST_STAMP) $(NODE_STAMP) chromium rehearsal-tools
 	$(BIN)/python -m pytest
 
 # The staff's form (Decap CMS) on a scratch copy of this repository, with its local
@@ -72,6 +73,29 @@ chromium:
 		DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null && \
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
 			chromium >/dev/null; }
+
+# A town's week on loopback with the real pieces (docs/town-setup.md, "Rehearse before
+# going live"): the workflows run step by step, the receiver under gunicorn, every log
+# source. Prints what happened and how long each step took; exits 1 on any loss.
+# `python -m rehearsal --short` is the version the test suite runs.
+rehearsal: $(TEST_STAMP) rehearsal-tools
+	$(BIN)/python -m rehearsal
+
+# What the rehearsal runs besides Python packages, as GitHub's runners and a receiver
+# host have them: rsync and openssh-server (the ssh log source), gpg (the state cache).
+# Installed with apt when missing, like chromium. (gh and the aws CLI come from PyPI.)
+rehearsal-tools:
+	@missing=""; \
+	for pair in rsync:rsync rrsync:rsync sshd:openssh-server gpg:gnupg; do \
+		command -v "$${pair%%:*}" >/dev/null || test -x "/usr/sbin/$${pair%%:*}" || \
+			missing="$$missing $${pair#*:}"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+		echo "Installing Debian's$$missing for the rehearsal..."; \
+		DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+			$$missing >/dev/null; \
+	fi
 
 # The benchmark scripts, one after the other; each prints its figures.
 bench: $(TEST_STAMP)

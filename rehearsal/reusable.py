@@ -1,0 +1,55 @@
+"""A job that calls a reusable workflow of the repository (``jobs.<id>.uses:``).
+
+The called file is read from the same commit as its caller; its jobs run in
+``needs`` order with the ``inputs`` its ``with:`` gives (defaults from
+``on.workflow_call.inputs``) and either the caller's secrets (``secrets: inherit``)
+or only those it names; the calling job succeeds when they all do, and its
+outputs are ``on.workflow_call.outputs`` read over the called jobs. A reusable
+workflow of another repository is an error, never skipped.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from .expressions import Evaluator, ExpressionError, interpolate, to_string
+from .workflows import Job, WorkflowError, load
+
+
+def call(runner, job: Job, probe: Evaluator, where: str) -> dict:
+    uses = str(job.spec["uses"])
+    path = runner.workflow.path.parent / Path(uses).name
+    if not uses.startswith("./.github/workflows/") or not path.is_file():
+        raise WorkflowError(f"{where}: uses {uses}: only a reusable workflow of the "
+                            "repository (./.github/workflows/...) is run")
+    called = load(path)
+    spec = called.on.get("workflow_call") or {}
+    try:
+        inputs = {name: (d or {}).get("default") for name, d in
+                  (spec.get("inputs") or {}).items()}
+        inputs.update({k: interpolate(str(v), probe) if isinstance(v, str) else v
+                       for k, v in (job.spec.get("with") or {}).items()})
+        secrets = None  # secrets: inherit
+        if job.spec.get("secrets") != "inherit":
+            every = runner.host.secrets(job.environment, runner.run.ref, where)
+            probe.contexts = {**probe.contexts, "secrets": every}
+            secrets = {k: to_string(interpolate(str(v), probe))
+                       for k, v in (job.spec.get("secrets") or {}).items()}
+    except ExpressionError as exc:
+        raise WorkflowError(f"{where}: {exc}") from None
+    runner.host.log(f"  job {job.id}: calls {called.file}")
+    inner = type(runner)(runner.host, runner.run, runner.scratch, called, inputs, secrets,
+                         f"{runner.prefix}{job.id}/")
+    inner._all()
+    results = {j["result"] for j in inner.jobs.values()}
+    evaluator = Evaluator({**probe.contexts, "jobs": inner.jobs, "inputs": inputs})
+    try:
+        outputs = {name: to_string(interpolate(str((d or {}).get("value", "")), evaluator))
+                   for name, d in (spec.get("outputs") or {}).items()}
+    except ExpressionError as exc:
+        raise WorkflowError(f"{where}: outputs of {called.file}: {exc}") from None
+    done = {"result": "failure" if "failure" in results else "success", "outputs": outputs}
+    workspaces = [j["workspace"] for j in inner.jobs.values() if j.get("workspace")]
+    if workspaces:
+        done["workspace"] = workspaces[0]
+    return done
