@@ -142,7 +142,7 @@ class _Run:
             total, summary.replies_queued = queue.prepare(built.announcement_ids())
             if dry_run:  # what the run would leave an emergency's audience without
                 summary.left_out = left_out(self.con)
-        if dry_run:
+        if dry_run:  # (the rollback took the queue's tables with it)
             unwatch(self.con)
             return summary
         engine = Engine(queue, SendLog(self.log, self._now_ms), self.transport,
