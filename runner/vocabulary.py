@@ -11,6 +11,9 @@ from collections.abc import Iterable
 
 # --- deliveries.kind ------------------------------------------------------------------
 ANNOUNCEMENT = "announcement"
+# The reply a subscription earns, with the privacy notice and how to leave: the one
+# a citizen's announcements are ordered after (welcome first).
+WELCOME = "welcome"
 # The replies the service sends besides announcements: a keyword earns a welcome or a
 # goodbye (and, where staff moderate, an acknowledgement; a topic menu where asked),
 # a citizen back under the privacy notice they were welcomed with a short "di nuovo

@@ -8,13 +8,16 @@
   outbox over the database after a crash;
 - :mod:`.welcome_first` orders a citizen's welcome before their announcements
   (never a gate; emergencies never wait);
-- :mod:`.queue` holds every SQL statement of sending (the queue, folding the journal);
-- :mod:`.journal` is the fsynced file each delivery's moves are appended to;
+- :mod:`.queue` decides what goes next and folds the journal into the database;
+  :mod:`.journal` is the fsynced file each delivery's moves are appended to;
+- :mod:`.store` holds every SQL statement of sending, each named, and the contract
+  of the temporary tables; a delivery's state changes only in :mod:`.store.transitions`;
 - :mod:`.payloads` builds what is sent; :mod:`.retry` decides retries and holds
   them until their time;
 - :mod:`.engine` only moves messages, in worker threads;
-- :mod:`.summary` and :mod:`.progress` tell staff what happened, every delivery not
-  made with its reason; :mod:`.left_out` names an emergency that missed someone.
+- :mod:`.results` holds what each step returns; :mod:`.summary` and :mod:`.progress`
+  tell staff what happened, every delivery not made with its reason;
+  :mod:`.left_out` names an emergency that missed someone.
 """
 
 from .manager import send

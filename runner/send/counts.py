@@ -19,21 +19,19 @@ from typing import TYPE_CHECKING
 from .. import db
 from ..announcements.counts_file import Counts
 from ..files import replace_durably
-from ..vocabulary import REACHED, sql
 from ..whatsapp import template_state
-from .audience import active_count, category_reach, received_reach
+from .audience import category_reach, received_reach
+from .store import audiences, figures
 
 if TYPE_CHECKING:
     from ..config import Settings
 
 
 def collect_counts(con, now: datetime, settings: Settings | None = None) -> Counts:
-    audiences = category_reach(con, settings) if settings is not None else {}
-    sent = dict(con.execute(
-        f"SELECT announcement_id, count(*) FROM deliveries WHERE kind = 'announcement' "
-        f"AND state IN {sql(REACHED)} GROUP BY ALL ORDER BY ALL").fetchall())
-    return Counts(generated_at=now.isoformat(timespec="seconds"), active=active_count(con),
-                  audiences=audiences, sent=sent, received=received_reach(con),
+    by_category = category_reach(con, settings) if settings is not None else {}
+    return Counts(generated_at=now.isoformat(timespec="seconds"),
+                  active=audiences.active_count(con), audiences=by_category,
+                  sent=figures.reached_per_announcement(con), received=received_reach(con),
                   templates=template_state.changes(con))
 
 

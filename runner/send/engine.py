@@ -34,6 +34,7 @@ import time
 from collections import Counter, deque
 from collections.abc import Callable, Iterator
 
+from ..vocabulary import FAILED, QUEUED, SENDING, SENT, WELCOME
 from ..whatsapp.answers import (
     INTERNAL_ERROR,
     NO_ANSWER_CODES,
@@ -47,8 +48,8 @@ from ..whatsapp.pacing import Pacer, wake_grid, workers_for
 from .journal import JournalRow, SendLog
 from .progress import Progress
 from .queue import Queue, fold_log
+from .results import Sending
 from .retry import RETRYABLE, RetryPolicy, RetryQueue
-from .summary import SendSummary
 
 HALT_AFTER = 3  # payload errors, with no success, before an announcement is halted
 GRACE_S = 5.0   # how long a stop waits for the requests already out
@@ -122,7 +123,7 @@ class Courier:
                 self.pacer.release(citizen_id, slot)
             return self._not_sent(item, last)
         try:
-            self.log.write(((delivery_id, "sending", None, None, None, 0),))
+            self.log.write(((delivery_id, SENDING, None, None, None, 0),))
             result = self.transport.post(body)
             return self._answer(item, slot, result)
         finally:
@@ -135,7 +136,7 @@ class Courier:
             if slot is not None:
                 self.pacer.answered(slot, False)
             self._worked.add(key)
-            return self._final(item, (delivery_id, "sent", result.wamid, None, None, 1))
+            return self._final(item, (delivery_id, SENT, result.wamid, None, None, 1))
         if slot is not None:  # the citizen's gap is held by accepted messages only
             self.pacer.release(citizen_id, slot)
             if err.code not in NO_ANSWER_CODES:
@@ -143,18 +144,18 @@ class Courier:
         if err.action is Action.STOP:
             if self.stop_error is None:
                 self.stop_error = err
-            return self._final(item, (delivery_id, "queued", None, err.code, err.title, 1))
+            return self._final(item, (delivery_id, QUEUED, None, err.code, err.title, 1))
         wait = self.policy(result, tries + 1)
         if wait is not None:
             self.backoffs.append(wait)
             # Still `sending`: with a Meta code it was refused (the next run may send it
             # at once after a kill); without one it is ambiguous.
-            row = (delivery_id, "sending", None, err.code, err.title, 1)
+            row = (delivery_id, SENDING, None, err.code, err.title, 1)
             self.log.write((row,))
             return (delivery_id, citizen_id, body, key, tries + 1, err), row, self.clock() + wait
-        state = "failed"
+        state = FAILED
         if err.action in RETRYABLE and self.stopping():
-            state = "queued"  # the run is ending: the next one sends it
+            state = QUEUED  # the run is ending: the next one sends it
         elif err.code in PAYLOAD_CODES and key not in self._worked:
             self._payload_failed(key, err)
         return self._final(item, (delivery_id, state, None, err.code, err.title, 1))
@@ -166,9 +167,9 @@ class Courier:
     def _not_sent(self, item: Item, err: ApiError | None) -> Outcome:
         """Back to the queue untried (journaled if an earlier attempt left it `sending`), or
         left ambiguous if that attempt went unanswered: the next run settles it."""
-        row = (item[0], "queued", None, err.code if err else None, err.title if err else None, 0)
+        row = (item[0], QUEUED, None, err.code if err else None, err.title if err else None, 0)
         if item[4] and err is not None and err.code in NO_ANSWER_CODES:
-            return item, (item[0], "sending", None, err.code, err.title, 0), None
+            return item, (item[0], SENDING, None, err.code, err.title, 0), None
         if item[4]:
             self.log.write((row,))
         return item, row, None
@@ -185,11 +186,12 @@ class Courier:
 class Engine:
     """Worker threads sending a run's deliveries; the main thread feeds them and counts."""
 
-    def __init__(self, queue: Queue, log: SendLog, transport, summary: SendSummary, *,
+    def __init__(self, queue: Queue, log: SendLog, transport, *,
                  rate: float, clock: Callable[[], float] = time.monotonic,
                  sleep: Callable[[float], object] = time.sleep,
                  deadline: float | None = None) -> None:
-        self.queue, self.log, self.transport, self.summary = queue, log, transport, summary
+        self.queue, self.log, self.transport = queue, log, transport
+        self.done = Sending()  # what it did, counted as the answers come back
         self.clock, self.sleep = clock, sleep
         self.deadline = deadline  # on the clock: take no new chunk after it
         self.concurrent = getattr(transport, "concurrent", True)
@@ -213,7 +215,7 @@ class Engine:
         self.idle = min(0.05, self.batch / rate / 4) if self.concurrent else 0.0
         # Rows taken from the queue per query: up to half a minute, at most 10,000 (the
         # outbox ignores the rate). Each chunk is Python tuples and journal rows to fold:
-        # 30,000 at a time raised the peak of a 1,000,000 send from 190 to 206 MB.
+        # larger ones raise the run's peak memory (docs/send-measurements.md).
         self.chunk = min(10_000, max(2_000, int(rate * 30))) if self.concurrent else 10_000
         self.workers = workers_for(rate) if self.concurrent else 1
         self.progress: Progress | None = None
@@ -226,7 +228,7 @@ class Engine:
     def stop_error(self, err: ApiError | None) -> None:
         self.courier.stop_error = err
 
-    def run(self, payloads: dict[str, Payload], progress: Progress) -> None:
+    def run(self, payloads: dict[str, Payload], progress: Progress) -> Sending:
         """Send every sendable queued delivery (or until stopped or out of time)."""
         self.progress = progress
         started, cpu = self.clock(), time.process_time()
@@ -241,9 +243,10 @@ class Engine:
                 self.log.close()
             fold_log(self.queue.con, self.log.path, discard=quiet)
         self.log.check()
-        self.summary.send_elapsed = self.clock() - started
-        self.summary.send_cpu = time.process_time() - cpu
+        self.done.elapsed = self.clock() - started
+        self.done.cpu = time.process_time() - cpu
         progress.close()
+        return self.done
 
     # --- feeding ---------------------------------------------------------------------
     def _out_of_time(self) -> bool:
@@ -264,9 +267,9 @@ class Engine:
 
     def _send_inline(self, payloads: dict[str, Payload]) -> None:
         for items in self._batches(payloads):
-            self.log.write((item[0], "sending", None, None, None, 0) for item in items)
-            rows = [(item[0], "sent", result.wamid, None, None, 1) if result.error is None
-                    else (item[0], "failed", None, result.error.code, result.error.title, 1)
+            self.log.write((item[0], SENDING, None, None, None, 0) for item in items)
+            rows = [(item[0], SENT, result.wamid, None, None, 1) if result.error is None
+                    else (item[0], FAILED, None, result.error.code, result.error.title, 1)
                     for item in items for result in (self.transport.post(item[2]),)]
             self.transport.sync()  # durable before they are journaled sent
             self.log.write(rows)
@@ -326,7 +329,7 @@ class Engine:
         self._collect()
         # Retries still waiting go back to the queue, for the next run; those whose request
         # went unanswered stay ambiguous (`sending`), for the next run to settle.
-        rows = [(item[0], "queued", None, item[5].code, item[5].title, 0)
+        rows = [(item[0], QUEUED, None, item[5].code, item[5].title, 0)
                 for item in self.retries.drain()
                 if item[5] is not None and item[5].code not in NO_ANSWER_CODES]
         if rows:
@@ -346,26 +349,16 @@ class Engine:
             self.inflight -= 1
             if due is not None:
                 self.retries.push(due, item)
-                self.summary.retries += row is not None
+                self.done.retries += row is not None
             else:
                 self.held.discard(item[0])
                 done.append(row)
-                self.released = self.released or item[3].startswith("welcome")
+                self.released = self.released or item[3].startswith(WELCOME)
         if done:
             self._count(done)
 
-    def _count(self, done: list[JournalRow]) -> None:
-        summary = self.summary
-        sent = failed = 0
-        for _, state, _, code, title, _ in done:
-            if state == "sent":
-                sent += 1
-            elif state == "failed":
-                failed += 1
-                summary.failures[(code, title)] += 1
-        summary.sent += sent
-        summary.failed += failed
-        self.progress.update(sent, failed)
+    def _count(self, answered: list[JournalRow]) -> None:
+        self.progress.update(*self.done.count(answered))
 
     # --- the workers -------------------------------------------------------------------
     def _worker(self, work: queues.SimpleQueue) -> None:
@@ -375,7 +368,7 @@ class Engine:
                 if self._eager:
                     self._wake.set()
             except Exception as exc:  # never lose a delivery's outcome to a bug
-                row = (item[0], "failed", None, INTERNAL_ERROR, repr(exc)[:200], 1)
+                row = (item[0], FAILED, None, INTERNAL_ERROR, repr(exc)[:200], 1)
                 try:
                     self.log.write((row,))
                 except Exception:  # noqa: S110 (the journal broke: the run stops on it)

@@ -6,11 +6,9 @@ message. A line is in the file (the kernel's) when ``write`` returns: a kill -9
 loses nothing, and a delivery whose last line is ``sending`` had its request in
 flight: only those can be ambiguous. Against the machine itself dying, the file
 is fdatasynced in groups: by the first writer that finds the last sync
-``SYNC_EVERY_S`` old, and on close. One fdatasync costs ~1.4 ms of wall time and
-~0.065 ms of CPU on the CI's disk: waiting for one per line (two per message)
-cost 0.53-0.55 ms of CPU per message at 80 msg/s; one every 50 ms shared by
-everyone, 0.35-0.37 beside 0.31-0.36 for the engine before this journal
-(bench/send.py's child, run alternately).
+``SYNC_EVERY_S`` old, and on close: waiting for an fdatasync per line (two per
+message) cost far more CPU per message than one shared by everyone every
+``SYNC_EVERY_S`` (bench/send.py; docs/send-measurements.md).
 
 The file (``<database>.sendlog``) starts with a line naming it with a random id.
 :func:`runner.send.queue.fold_log` applies it to the database from the offset the

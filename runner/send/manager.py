@@ -34,14 +34,16 @@ from ..vocabulary import ANNOUNCEMENT, EXPIRED, NOT_SUBSCRIBED, REPLY_KINDS
 from ..whatsapp.answers import advice
 from ..whatsapp.pacing import workers_for
 from ..whatsapp.transport import Transport, make_transport
-from . import payloads as bodies
+from . import payloads
 from .engine import Engine
 from .journal import SendLog, log_path
-from .left_out import left_out, watch
+from .left_out import left_out, unwatch, watch
 from .plan import plan
 from .progress import Progress
 from .queue import Queue, fold_log, requeue_failed
+from .results import Sending
 from .settle import settle
+from .store import figures
 from .summary import SendSummary, write_step_summary
 from .welcome_first import release_held_back
 
@@ -65,9 +67,9 @@ def send(settings: Settings, announcements: list[Announcement], *, dry_run: bool
     environ = environ or {}
     # DuckDB's share of a send (cache and query state; beyond it, joins spill to disk):
     # without a cap the blocks read from a year of deliveries and statuses stay cached.
-    # 96 MB is too little to settle 1,000,000 queued against a 1,000,000-line outbox
-    # (read_csv buffers are not spillable), 64 MB for a dry run planning 1,000,000 in
-    # one transaction; the default 128 MB does both (bench/send_memory.py).
+    # The default is what settling a million queued against a million-line outbox
+    # (read_csv buffers are not spillable) and a dry run planning a million in one
+    # transaction both need (bench/send_memory.py; docs/send-measurements.md).
     con = db.connect(settings.database, memory_limit=f"{settings.send_memory_mb}MB")
     own_transport = transport is None
     if transport is None and not dry_run:
@@ -126,37 +128,45 @@ class _Run:
             summary.settled.from_outbox += again.from_outbox
             summary.settled.awaiting = again.awaiting
             skipped = queue.skip_unsendable(
-                [k for k in REPLY_KINDS if not bodies.reply_template(self.settings, k)])
+                [k for k in REPLY_KINDS if not payloads.reply_template(self.settings, k)])
             for reason, n in ((NOT_SUBSCRIBED, summary.plan.left),
                               (EXPIRED, summary.plan.expired)):
                 skipped[ANNOUNCEMENT, reason] += n
             summary.skipped_by = +skipped  # (without the reasons of none)
             summary.skipped = sum(summary.skipped_by.values())
-            built = bodies.build(self.settings, announcements, queue, self.transport, self.now,
-                                 preview_only=dry_run)
+            built = payloads.build(self.settings, announcements, self.con, self.transport,
+                                   self.now, preview_only=dry_run)
             summary.announcements = built.plans
             for entry in built.plans:
                 entry.reach = summary.plan.reach.get(entry.id)
             total, summary.replies_queued = queue.prepare(built.announcement_ids())
             if dry_run:  # what the run would leave an emergency's audience without
                 summary.left_out = left_out(self.con)
-                return summary
-        engine = Engine(queue, SendLog(self.log, self._now_ms), self.transport, summary,
+        if dry_run:  # (the rollback took the queue's tables with it)
+            unwatch(self.con)
+            return summary
+        engine = Engine(queue, SendLog(self.log, self._now_ms), self.transport,
                         rate=self.settings.rate_per_second, clock=self.clock, sleep=self.sleep,
                         deadline=self.clock() + self.max_seconds if self.max_seconds else None)
         engine.stop_error = built.stop
         # A reply template Meta paused is never sent: its replies wait, queued, as if
         # Meta had refused the body (without asking it: 132015 would stop the run).
         engine.courier.halted.update({key: err for key, (err, _) in built.paused.items()})
+        sending = Sending()
         if engine.stop_error is None:
             with _sigterm_as_interrupt():
-                engine.run(built.bodies, progress or Progress(total, self.out, self.environ))
-        summary = self._finish(summary, engine)
+                sending = engine.run(built.bodies,
+                                     progress or Progress(total, self.out, self.environ))
+        queue.close()
+        summary = self._finish(summary, sending, engine)
         summary.halted.update({key: note for key, (_, note) in built.paused.items()})
         return summary
 
-    def _finish(self, summary: SendSummary, engine: Engine) -> SendSummary:
+    def _finish(self, summary: SendSummary, sending: Sending, engine: Engine) -> SendSummary:
         summary.elapsed = self.clock() - self.t0
+        summary.sent, summary.failed = sending.sent, sending.failed
+        summary.retries, summary.failures = sending.retries, sending.failures
+        summary.send_elapsed, summary.send_cpu = sending.elapsed, sending.cpu
         summary.throttled = engine.pacer.throttle_count
         summary.paced_rate = engine.pacer.rate
         summary.slowest_rate = min([engine.pacer.configured_rate,
@@ -165,10 +175,11 @@ class _Run:
         done = summary.sent + summary.failed
         summary.rate = done / summary.send_elapsed if summary.send_elapsed else 0.0
         ids = sorted({*summary.plan.planned, *(a.id for a in summary.announcements)})
-        summary.table = self.queue.table(ids)
+        summary.table = figures.run_table(self.con, ids)
         summary.halted = {key: t("send.halted", code=err.code, title=err.title)
                           for key, err in engine.courier.halted.items()}
         summary.left_out = left_out(self.con)
+        unwatch(self.con)
         if engine.stop_error is not None:
             err = engine.stop_error
             summary.stopped = t("send.stopped", code=err.code, title=err.title,

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -24,12 +24,12 @@ from ..announcements.bubble import as_text, bubble_of
 from ..announcements.catalogue import known_templates
 from ..announcements.render import Media, RenderError, render
 from ..announcements.schedule import by_id as announcements_by_id
-from ..announcements.schedule import is_urgent
+from ..announcements.schedule import in_quiet_hours, is_urgent
 from ..errors import ConfigError
 from ..messages import t
 from ..subscribers.notices import menu_text, reply_template_name, reply_text
 from ..subscribers.topics import EVERY_TOPIC, Topics, ack_keys
-from ..vocabulary import REPLY_KINDS, TEXT_REPLY_KINDS
+from ..vocabulary import REPLY_KINDS, TEXT_REPLY_KINDS, WELCOME
 from ..whatsapp.answers import TEMPLATE_NOT_APPROVED, TEMPLATE_STATUS_CODES, Action, ApiError
 from ..whatsapp.bodies import (
     LIST_TEXT_LIMIT,
@@ -42,13 +42,17 @@ from ..whatsapp.bodies import (
     text_message,
 )
 from ..whatsapp.client import UploadError
-from .plan import in_quiet_hours
-from .summary import AnnouncementPlan
+from .results import AnnouncementPlan
+from .store import figures, uploads
 
 if TYPE_CHECKING:
+    import duckdb
+
     from ..announcements.model import Announcement
     from ..config import Settings
-    from .queue import Queue
+
+# How long an uploaded file's id is used: Meta keeps media 30 days.
+MEDIA_KEPT = timedelta(days=29)
 
 
 @dataclass
@@ -64,14 +68,15 @@ class Payloads:
         return [k for k in self.bodies if k.split("-")[0] not in REPLY_KINDS]
 
 
-def build(settings: Settings, announcements: list[Announcement], queue: Queue, transport,
-          now: datetime, *, preview_only: bool) -> Payloads:
+def build(settings: Settings, announcements: list[Announcement],
+          con: duckdb.DuckDBPyConnection, transport, now: datetime, *,
+          preview_only: bool) -> Payloads:
     """The bodies of the announcements queued and due at ``now``, and the replies'."""
     out = Payloads()
     quiet = in_quiet_hours(now, settings)
-    queued = queue.queued_announcements()
+    queued = figures.queued_per_announcement(con)
     by_id = announcements_by_id(announcements)
-    catalogue = known_templates(settings, queue.con)  # as the latest sync left it
+    catalogue = known_templates(settings, con)  # as the latest sync left it
     for ann in announcements:
         if ann.id not in queued or not ann.is_due(now):
             continue
@@ -95,10 +100,10 @@ def build(settings: Settings, announcements: list[Announcement], queue: Queue, t
             entry.held = True
             entry.note = t("send.template-held", name=tpl.name, status=tpl.status)
             continue
-        media = None
+        ref = None
         if rendered.header is not None:
             try:
-                media = media_ref(rendered.header, settings, queue, transport, preview_only)
+                ref = media_ref(rendered.header, settings, con, transport, now, preview_only)
             except UploadError as exc:
                 # Without its image the announcement waits (queued) for the next run;
                 # an account-level answer stops the run like any send would.
@@ -109,7 +114,7 @@ def build(settings: Settings, announcements: list[Announcement], queue: Queue, t
                 entry.held = True
                 entry.note = t("send.upload-failed", code=exc.error.code, title=exc.error.title)
                 continue
-        message = announcement_message(rendered, media)
+        message = announcement_message(rendered, ref)
         out.bodies[ann.id] = (QuotingPayload(message) if ann.references
                               else compile_payload(message))
     out.bodies.update(reply_bodies(settings))
@@ -132,7 +137,7 @@ def reply_bodies(settings: Settings) -> dict[str, Payload]:
     for kind in TEXT_REPLY_KINDS:
         text = reply_text(settings, kind)  # the text the consent record hashes
         message = text_message(text)
-        if kind == "welcome" and settings.topics_menu:
+        if kind == WELCOME and settings.topics_menu:
             if len(text) > LIST_TEXT_LIMIT:
                 raise ConfigError(t("topics.menu-too-long", length=len(text),
                                     most=LIST_TEXT_LIMIT))
@@ -168,23 +173,24 @@ def reply_template(settings: Settings, kind: str) -> str | None:
     return name
 
 
-def media_ref(media: Media, settings: Settings, queue: Queue, transport,
-              preview_only: bool) -> dict:
+def media_ref(header: Media, settings: Settings, con: duckdb.DuckDBPyConnection, transport,
+              now: datetime, preview_only: bool) -> dict:
     """``{"link": url}`` or ``{"id": ...}`` of a repo file uploaded once and cached."""
-    if media.url:
-        return {"link": media.url}
+    if header.url:
+        return {"link": header.url}
     if preview_only or transport is None:
-        return {"id": f"<{media.source}>"}
-    return {"id": media_id(queue, transport, Path(media.path), settings)}
+        return {"id": f"<{header.source}>"}
+    return {"id": media_id(con, transport, Path(header.path), settings, now)}
 
 
-def media_id(queue: Queue, transport, path: Path, settings: Settings) -> str:
+def media_id(con: duckdb.DuckDBPyConnection, transport, path: Path, settings: Settings,
+             now: datetime) -> str:
     """The id of a repo file uploaded through /media, uploading it only the first time."""
     digest = hashlib.sha256(Path(path).read_bytes()).hexdigest()
     scope = f"{transport.name}:{settings.whatsapp_phone_number_id}"
-    cached = queue.cached_media(digest, scope)
+    cached = uploads.uploaded_id(con, digest, scope, since=now - MEDIA_KEPT)
     if cached:
         return cached
-    media = transport.upload_media(Path(path))
-    queue.remember_media(digest, scope, str(path), media)
-    return media
+    uploaded = transport.upload_media(Path(path))
+    uploads.remember(con, digest, scope, str(path), uploaded, now)
+    return uploaded

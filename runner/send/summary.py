@@ -13,28 +13,17 @@ from dataclasses import dataclass, field
 from ..announcements.counts_file import Reach
 from ..announcements.review import human_duration
 from ..messages import t
+from ..vocabulary import SKIPPED
 from ..whatsapp.answers import meaning, skip_meaning
-from .left_out import LeftOut
-from .plan import PlanSummary
-from .settle import AMBIGUOUS_WAIT, Settled
-
-
-@dataclass
-class AnnouncementPlan:
-    """What one announcement sends, for the dry run and the summary."""
-
-    id: str
-    title: str
-    urgency: str
-    audience: int = 0  # deliveries queued for it when the run sent (or would send)
-    reach: Reach | None = None  # its audience's figures at this planning
-    held: bool = False  # not sent this time: quiet hours, or its media could not be uploaded
-    preview: str = ""
-    note: str = ""  # why it was held
+from .results import AnnouncementPlan, LeftOut, PlanSummary, Settled
+from .settle import AMBIGUOUS_WAIT
 
 
 @dataclass
 class SendSummary:
+    """What a send did: the steps' results (settled, plan, announcements, left_out),
+    the engine's figures, and the table per announcement, put together by the manager."""
+
     transport: str
     dry_run: bool = False
     settled: Settled = field(default_factory=Settled)
@@ -151,7 +140,7 @@ def left_out_lines(left: list[LeftOut]) -> list[str]:
     for ann, rows in by.items():
         reasons = ", ".join(
             t("send.left-out-skipped", count=r.count, reason=skip_meaning(r.reason))
-            if r.state == "skipped" else
+            if r.state == SKIPPED else
             t("send.left-out-failed", count=r.count, code=r.reason, meaning=meaning(r.reason))
             for r in rows)
         lines.append(t("send.left-out", id=ann, count=sum(r.count for r in rows),
