@@ -28,9 +28,9 @@ from typing import TYPE_CHECKING
 
 from ..announcements.audience import Reach
 from ..db import temp_table
+from ..subscribers.lifecycle.topics import Topics
 from ..subscribers.privacy import citizen_id as pseudonym
 from ..subscribers.privacy import pseudonym_key
-from ..subscribers.topics import Topics
 from ..vocabulary import ACTIVE, CALLBACK_PREFIX, NO_PHONE_NUMBER, REACHED, sql
 
 if TYPE_CHECKING:

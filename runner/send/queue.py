@@ -18,7 +18,7 @@ from pathlib import Path
 import duckdb
 
 from ..db import transaction
-from ..subscribers.notices import REPLY_KINDS_SQL
+from ..subscribers.lifecycle.notices import REPLY_KINDS_SQL
 from ..vocabulary import ARRIVED, OUTSIDE_WINDOW, REPLY_KINDS, TEXT_REPLY_KINDS, sql
 from ..whatsapp.answers import (
     PAYLOAD_CODES,

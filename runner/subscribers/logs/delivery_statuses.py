@@ -1,94 +1,30 @@
-"""Status webhooks from the stage into ``statuses``: the highest state each message
-we sent reached, merged so that any order and repetition give the same row."""
+"""Delivery statuses from the logs: the status webhooks Meta sent for each message we
+sent, merged into ``statuses`` (the highest state each reached) so that any order and
+repetition give the same row. A forgotten citizen's statuses up to their erasure are
+left out; their recipients are pseudonymised (in Python) only then."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from ..db import temp_table
-from .privacy import citizen_id as pseudonym
-from .states import drop_forgotten
+from ..privacy import citizen_id as pseudonym
+from ..store import statuses as store
 
 if TYPE_CHECKING:
     import duckdb
 
-    from .decisions import Decision
-    from .sync import Summary
+    from ..lifecycle.decisions import Decision
 
 
-def merge_statuses(con: duckdb.DuckDBPyConnection, summary: Summary, key: bytes | None,
-                   forgotten: list[Decision]) -> None:
-    """Highest state per wamid, as order-independent min/max merges."""
-    summary.statuses += con.execute("SELECT count(*) FROM stage_statuses").fetchall()[0][0]
+def merge_statuses(con: duckdb.DuckDBPyConnection, key: bytes | None,
+                   forgotten: Sequence[Decision]) -> int:
+    """Highest state per wamid, as order-independent min/max merges; returns how many
+    status webhooks were read."""
+    read = store.staged_count(con)
     if forgotten:
-        recipients = [r[0] for r in con.execute(
-            "SELECT DISTINCT recipient_id FROM stage_statuses "
-            "WHERE recipient_id IS NOT NULL").fetchall()]
-        temp_table(con, "rids", recipient_id=("VARCHAR", recipients),
-                   citizen_id=("VARCHAR", [pseudonym(r, key) for r in recipients]))
-        con.execute("""
-            CREATE OR REPLACE TEMP TABLE stage_statuses_kept AS
-            SELECT s.*, r.citizen_id FROM stage_statuses s
-            LEFT JOIN rids r USING (recipient_id)""")
-        drop_forgotten(con, "stage_statuses_kept", "ts", forgotten)
-        con.execute(_MERGE_STATUSES.format(source="stage_statuses_kept"))
+        recipients = store.recipients(con)
+        store.merge_kept(con, recipients, [pseudonym(r, key) for r in recipients], forgotten)
     else:
-        con.execute(_MERGE_STATUSES.format(source="stage_statuses"))
-
-# --- staff decisions ---------------------------------------------------------
-
-
-# Each status column merges by min/max, so any order and any repetition of the
-# webhooks gives the same row; failed wins only over what came before it (a
-# later delivered/read/played, from another device or a retry by Meta, means
-# the message did arrive). New and known wamids are merged in one pass.
-_MERGE_STATUSES = """
-CREATE OR REPLACE TEMP TABLE stage_merged AS
-WITH batch AS (
-    SELECT wamid,
-        min(ts) FILTER (status = 'sent') AS sent_at,
-        min(ts) FILTER (status = 'delivered') AS delivered_at,
-        min(ts) FILTER (status = 'read') AS read_at,
-        min(ts) FILTER (status = 'played') AS played_at,
-        max(ts) FILTER (status = 'failed') AS failed_at,
-        max((ts, error_code, error_title)) FILTER (status = 'failed') AS failure,
-        max(recipient_id) AS recipient_id, max(callback) AS callback,
-        max(pricing_category) AS pricing_category, max(pricing_type) AS pricing_type,
-        bool_or(billable) AS billable
-    FROM {source} GROUP BY wamid),
-merged AS (
-    SELECT b.wamid,
-        least(b.sent_at, o.sent_at) AS sent_at,
-        least(b.delivered_at, o.delivered_at) AS delivered_at,
-        least(b.read_at, o.read_at) AS read_at,
-        least(b.played_at, o.played_at) AS played_at,
-        greatest(b.failed_at, o.failed_at) AS failed_at,
-        greatest(b.failure, CASE WHEN o.failed_at IS NOT NULL
-                                 THEN (o.failed_at, o.error_code, o.error_title) END) AS failure,
-        greatest(b.recipient_id, o.recipient_id) AS recipient_id,
-        greatest(b.callback, o.callback) AS callback,
-        greatest(b.pricing_category, o.pricing_category) AS pricing_category,
-        greatest(b.pricing_type, o.pricing_type) AS pricing_type,
-        greatest(b.billable, o.billable) AS billable,
-        o.wamid IS NOT NULL AS known
-    FROM batch b LEFT JOIN statuses o USING (wamid))
-SELECT *,
-    failed_at IS NOT NULL AND failed_at > coalesce(
-        greatest(delivered_at, read_at, played_at), failed_at - INTERVAL 1 SECOND) AS failed
-FROM merged;
-
-DELETE FROM statuses WHERE wamid IN (SELECT wamid FROM stage_merged WHERE known);
-
-INSERT INTO statuses (wamid, status, ts, sent_at, delivered_at, read_at, failed_at,
-                      recipient_id, callback, error_code, error_title, pricing_category,
-                      played_at, pricing_type, billable)
-SELECT wamid,
-    CASE WHEN failed THEN 'failed' WHEN played_at IS NOT NULL THEN 'played'
-         WHEN read_at IS NOT NULL THEN 'read' WHEN delivered_at IS NOT NULL THEN 'delivered'
-         ELSE 'sent' END,
-    CASE WHEN failed THEN failed_at
-         ELSE coalesce(played_at, read_at, delivered_at, sent_at, failed_at) END,
-    sent_at, delivered_at, read_at, failed_at, recipient_id, callback,
-    failure[2], failure[3], pricing_category, played_at, pricing_type, billable
-FROM stage_merged;
-"""
+        store.merge(con)
+    return read

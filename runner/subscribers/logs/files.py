@@ -2,7 +2,7 @@
 
 The logs are the source of truth: one line = one webhook POST body. This module
 only finds files and cuts them into numbered lines, in blocks of bounded size,
-so memory stays flat however big a log grows; DuckDB parses the JSON (sync.py).
+so memory stays flat however big a log grows; DuckDB parses the JSON (:mod:`.staging`).
 Python's part is C-speed work: read bytes, decompress, split on newlines.
 
 Reading is incremental: ``log_files`` remembers how many bytes and lines of
@@ -29,11 +29,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..store.staging import NOT_UTF8
+
 BLOCK = 32 * 1024 * 1024  # bytes per block handed to DuckDB
 SUFFIXES = (".jsonl", ".jsonl.gz")
 BOM = "\ufeff".encode()  # some editors start a saved file with it
 NEWLINE = ord("\n")
-NOT_UTF8 = b"\x01"  # stands for a line that is not UTF-8 (already reported)
 _WINDOW = 64 * 1024
 
 
