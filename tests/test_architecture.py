@@ -6,7 +6,8 @@
 - every subpackage says in its ``__init__`` docstring what it owns.
 
 Imports under ``if TYPE_CHECKING:`` are annotations only and never run: they
-are left out.
+are left out, except where a stage's rooms are checked (a circle closed by
+``TYPE_CHECKING`` is still a circle for the reader).
 """
 
 from __future__ import annotations
@@ -51,11 +52,12 @@ def _type_checking_only(node: ast.AST) -> set[int]:
     return skipped
 
 
-def imports(name: str) -> set[str]:
-    """The runner modules ``name`` imports, anywhere in its body."""
+def imports(name: str, *, type_only: bool = False) -> set[str]:
+    """The runner modules ``name`` imports, anywhere in its body (with ``type_only``,
+    under ``if TYPE_CHECKING:`` too)."""
     path = MODULES[name]
     tree = ast.parse(path.read_text(encoding="utf-8"))
-    skipped = _type_checking_only(tree)
+    skipped = set() if type_only else _type_checking_only(tree)
     package = name if path.name == "__init__.py" else name.rpartition(".")[0]
     found = set()
     for node in ast.walk(tree):
@@ -116,6 +118,37 @@ def test_imports_flow_down_the_pipeline():
     wrong = sorted(f"{name} imports {dep}" for name, deps in GRAPH.items() for dep in deps
                    if _layer(dep) > _layer(name))
     assert wrong == []
+
+
+# The rooms of runner/subscribers/, lower first: a module imports its own room and
+# those before it, type-only imports included; the store runs every SQL statement
+# of the stage.
+SUBSCRIBERS = [{"store"}, {"lifecycle"}, {"privacy", "repository"}, {"logs"}, {"rights"},
+               {"staff"}, {"summary", "sync"}]
+
+
+def _room(name: str) -> int | None:
+    parts = name.split(".")
+    if parts[:2] != ["runner", "subscribers"] or len(parts) < 3:
+        return None
+    return next(depth for depth, rooms in enumerate(SUBSCRIBERS) if parts[2] in rooms)
+
+
+def test_the_subscribers_rooms_import_down_type_only_imports_included():
+    wrong = sorted(f"{name} imports {dep}" for name in MODULES if _room(name) is not None
+                   for dep in imports(name, type_only=True)
+                   if _room(dep) is not None and _room(dep) > _room(name))
+    assert wrong == []
+
+
+def test_only_the_subscribers_store_runs_sql():
+    runs = sorted(name for name, path in MODULES.items()
+                  if name.startswith("runner.subscribers.")
+                  and not name.startswith("runner.subscribers.store")
+                  and any(isinstance(node, ast.Attribute) and node.attr in ("execute",
+                                                                             "executemany")
+                          for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))))
+    assert runs == []
 
 
 @pytest.mark.parametrize("name", sorted(MODULES))
