@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 from ... import db
 from ...messages import t
-from ...vocabulary import SKIPPED
+from ...vocabulary import KEYWORDS, PAUSE, RESUME, SKIPPED, SUBSCRIBE
 from ...whatsapp.answers import meaning, skip_meaning
 from ..lifecycle.decisions import load_decisions
 from ..lifecycle.keywords import classifier, fold
@@ -127,7 +127,7 @@ def _said(row: dict, masked: bool, known) -> str:
     text = row.get("text")
     if not masked:
         return text if text is not None else (row.get("form") or t("rights.show.text-gone"))
-    if row.get("kind", "subscribe") in ("subscribe", "unsubscribe", "pause", "resume"):
+    if row.get("kind", SUBSCRIBE) in (*KEYWORDS, PAUSE, RESUME):
         keyword = row.get("keyword") or ""
         return keyword + (" …" if text and fold(text) != fold(keyword) else "")
     if text is None:
