@@ -46,7 +46,7 @@ from .logs.delivery_statuses import merge_statuses
 from .logs.inbound import classify, drop_old_texts, identify, insert_inbound
 from .privacy import pseudonym_key
 from .repository import decisions_path, shown
-from .store import citizens, erasure, reads, states, templates
+from .store import citizens, erasure, reads, subscriber_states, templates
 from .summary import Summary
 
 if TYPE_CHECKING:
@@ -121,7 +121,7 @@ class _Sync:
             if rebuild:
                 s.rebuilt, meta = True, {}
             new = self._new_lines(rebuild)
-            states.start_affected(con)
+            subscriber_states.start_affected(con)
             try:
                 if new:
                     # Outside the transaction: the stage is compressed and can spill,
@@ -132,7 +132,7 @@ class _Sync:
                     self._write(new, rebuild, meta, fingerprint, decisions_hash)
             finally:
                 staging.unstage(con)
-                states.drop_affected(con)
+                subscriber_states.drop_affected(con)
         return s
 
     def _new_lines(self, rebuild: bool) -> list[files.FileRead]:
@@ -160,7 +160,7 @@ class _Sync:
         if rebuild:
             affected = "all"
         elif decisions_changed:
-            states.affect(con, sorted({d.citizen_id for d in self.decisions}))
+            subscriber_states.affect(con, sorted({d.citizen_id for d in self.decisions}))
             affected = "some"
         if affected != "none":
             with self._step("state machine"):
@@ -244,7 +244,7 @@ class _Sync:
     def _totals(self) -> None:
         con, s = self.con, self.summary
         s.malformed = reads.malformed_counts(con)
-        s.states = states.state_counts(con)
+        s.states = subscriber_states.state_counts(con)
         # A decision about nobody the logs know is silently without effect: most likely
         # pseudonym_key changed (ids are keyed by it). Forgotten citizens are gone by
         # design, and so are the decisions about them before their erasure.

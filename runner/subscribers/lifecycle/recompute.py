@@ -2,7 +2,7 @@
 (:mod:`.machine`) makes of each one's keyword messages, imported consent and the staff
 decisions about them, written to subscribers (with their topics), subscriber_events,
 consents and the reply deliveries (welcome or rejoined, goodbye, topic menu, pause and
-resume, migration), through the store (:mod:`runner.subscribers.store.states`).
+resume, migration), through the store (:mod:`runner.subscribers.store.subscriber_states`).
 
 Two ways to the same outcome:
 - where the town moderates nothing, staff decided nothing about a citizen and
@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from itertools import groupby
 from typing import TYPE_CHECKING, Literal
 
-from ..store import states as store
+from ..store import subscriber_states as store
 from .decisions import Decision
 from .machine import Event, replay
 from .notices import notice_version

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from ..privacy import citizen_id as pseudonym
-from ..store import statuses as store
+from ..store import delivery_statuses as store
 
 if TYPE_CHECKING:
     import duckdb

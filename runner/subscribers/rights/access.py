@@ -22,7 +22,7 @@ from ..lifecycle.decisions import load_decisions
 from ..lifecycle.keywords import classifier, fold
 from ..privacy import mask_number, masked_form
 from ..repository import decisions_path
-from ..store import record as store
+from ..store import access_record as store
 from .who import one
 
 if TYPE_CHECKING:

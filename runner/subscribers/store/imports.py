@@ -5,7 +5,7 @@ Temporary tables, made and dropped here: ``stage_records`` (each staged import l
 read and checked), ``stage_import_ids`` (wa_id, citizen_id: the numbers not known
 before, pseudonymised in Python), ``stage_imports`` (the valid lines with their
 citizen, but forgotten citizens' up to their erasure). Their citizens go into
-``stage_affected`` (:mod:`.states`).
+``stage_affected`` (:mod:`.subscriber_states`).
 """
 
 from __future__ import annotations

@@ -15,7 +15,7 @@ Temporary tables, each made here and dropped by :func:`forget` (or, for
 - ``stage_new``: the messages not stored before, one row per wamid;
 - ``stage_citizens``: their senders, as the new messages describe them.
 
-The senders whose state must be replayed go into ``stage_affected`` (:mod:`.states`).
+The senders whose state must be replayed go into ``stage_affected`` (:mod:`.subscriber_states`).
 """
 
 from __future__ import annotations

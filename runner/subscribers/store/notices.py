@@ -1,6 +1,6 @@
 """The privacy notices' dates, and the replies sync queues once and never withdraws: a
 new notice for those who consented to an older one, a hint for a near miss. (The
-replies a keyword earns are the state machine's: :mod:`.states` stores them.)"""
+replies a keyword earns are the state machine's: :mod:`.subscriber_states` stores them.)"""
 
 from __future__ import annotations
 
