@@ -115,7 +115,7 @@ def make_plan_db(folder: Path, subscribers: int, topics: bool) -> None:
     subscribed = datetime.fromisoformat(NOW) - timedelta(days=3)
     town_logs.write(logs, town_logs.subscriptions(subscribers, subscribed))
     if topics:
-        from runner.subscribers.topics import PICK_PREFIX
+        from runner.subscribers.lifecycle.topics import PICK_PREFIX
 
         def chosen(i: int) -> list[str]:  # distinct, in the order they are picked
             return list(dict.fromkeys(PLAN_TOPICS[(i * 7919 + k * 104729) % 10]

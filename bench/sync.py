@@ -1,6 +1,7 @@
 """Benchmark: sync 1,000,000 webhook lines into DuckDB, messy ones included.
 
     .venv/bin/python bench/sync.py [--events 1000000] [--runs 3] [--dir /tmp/banditore-bench-messy]
+                                   [--against CHECKOUT]
 
 Generates webhook logs in Meta's shapes (subscriptions in real-world
 spellings, unsubscriptions, chatter, near misses, media, statuses with
@@ -24,8 +25,15 @@ wall time and peak RSS:
 - rebuild:  sync --rebuild
 
 and the medians: cold / baseline (target <= 0.75), no-op / cold (target
-<= 5 %), peak RSS (target <= 1.5 GB). A benchmark prints figures; it asserts
-nothing (tests do that).
+<= 5 %), peak RSS (target <= 1.5 GB). Each sync also prints the seconds of its
+steps (parse, identify, classify, inbound, statuses, imports, state machine,
+minimise and notify, write and commit): where the time goes.
+
+With ``--against CHECKOUT`` (another checkout, e.g. ``git worktree add`` of the
+commit before a change) each phase of sync runs there too, alternating with this
+one's, and the ratio of this one's median to it is printed: a change's cost,
+measured side by side. A benchmark prints figures; it asserts nothing (tests do
+that).
 """
 
 from __future__ import annotations
@@ -40,6 +48,7 @@ import statistics
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -318,12 +327,13 @@ PEAK = ("import re; print('peak_kb', re.search(r'VmHWM:\\s+(\\d+)', "
         "open('/proc/self/status').read()).group(1))")
 
 
-def _run(label: str, code: list[str], env: dict) -> tuple[float, float]:
-    """Run one phase in its own process; print and return (seconds, peak MB)."""
+def _run(label: str, code: list[str], env: dict, cwd: Path = ROOT) -> tuple[float, float]:
+    """Run one phase in its own process (in ``cwd``: the checkout whose runner it
+    imports); print and return (seconds, peak MB)."""
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu0 = usage.ru_utime + usage.ru_stime
     t0 = time.perf_counter()
-    out = subprocess.run(code, env=env, capture_output=True, text=True, cwd=ROOT)
+    out = subprocess.run(code, env=env, capture_output=True, text=True, cwd=cwd)
     elapsed = time.perf_counter() - t0
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = usage.ru_utime + usage.ru_stime - cpu0
@@ -332,10 +342,10 @@ def _run(label: str, code: list[str], env: dict) -> tuple[float, float]:
     lines = out.stdout.strip().splitlines()
     peak = next((int(x.split()[1]) for x in lines if x.startswith("peak_kb")), 0) / 1024
     shown = [x for x in lines if not x.startswith("peak_kb")][-2:]
-    print(f"{label:9s} {elapsed:6.2f} s  (CPU {cpu:5.1f} s)  peak RSS {peak:5.0f} MB  "
+    print(f"{label:13s} {elapsed:6.2f} s  (CPU {cpu:5.1f} s)  peak RSS {peak:5.0f} MB  "
           f"{shown[0][:150] if shown else ''}", flush=True)
     if len(shown) > 1:
-        print(f"{'':9s} {shown[1]}")  # seconds per step
+        print(f"{'':13s} {shown[1]}")  # seconds per step
     return elapsed, peak
 
 
@@ -348,14 +358,20 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3, help="cold and baseline runs each")
     parser.add_argument("--dir", type=Path, default=Path("/tmp/banditore-bench-messy"))
     parser.add_argument("--phases", default="cold,floor,noop,append,rebuild")
+    parser.add_argument("--against", type=Path, help="another checkout of the project (the "
+                        "commit before a change): its sync runs each phase too, alternating "
+                        "with this one's, into its own database, and the ratios are printed")
     args = parser.parse_args()
-    logs, db = args.dir / "logs", args.dir / "bench.duckdb"
+    logs = args.dir / "logs"
     _generated(args.dir, args.events)
-    env = {"PATH": "/usr/bin:/bin", "BANDITORE_DATABASE": str(db),
-           "BANDITORE_WEBHOOK_LOGS": str(logs),
+    env = {"PATH": "/usr/bin:/bin", "BANDITORE_WEBHOOK_LOGS": str(logs),
            "BANDITORE_SUBSCRIBE_KEYWORDS": '["MI ISCRIVO", "ISCRIVIMI"]',
            "BANDITORE_UNSUBSCRIBE_KEYWORDS": '["MI CANCELLO", "CANCELLAMI"]',
            "BANDITORE_DECISIONS_FILE": str(args.dir / "decisions.txt")}
+    # Each tree's sync imports the runner of the folder it runs in, into its own database.
+    trees = [Tree("", ROOT, args.dir / "bench.duckdb")]
+    if args.against:
+        trees.append(Tree(AGAINST, args.against.resolve(), args.dir / "against.duckdb"))
     py = sys.executable
     sync = [py, "-c", "import sys; from runner.config import load_settings; "
             "from runner.subscribers.sync import sync; "
@@ -363,34 +379,62 @@ def main() -> None:
             "print(s.one_line()); print({k: round(v, 2) for k, v in s.steps.items()}); " + PEAK]
     phases = args.phases.split(",")
     # Side by side: cold and the baseline (and the floor) alternate, so all meet the same noise.
-    side_by_side = [("cold", sync), ("baseline", [py, "-c", BASELINE + PEAK, str(logs)])]
+    others = [("baseline", [py, "-c", BASELINE + PEAK, str(logs)])]
     if "floor" in phases:
-        side_by_side.append(("floor", _floor(args.dir)))
+        others.append(("floor", _floor(args.dir)))
     times: dict[str, list[float]] = {}
     peaks: dict[str, float] = {}
 
-    def run(label: str, code: list[str]) -> None:
-        seconds, peak = _run(label, code, env)
-        times.setdefault(label, []).append(seconds)
-        peaks[label] = max(peak, peaks.get(label, 0))
+    def run(label: str, code: list[str], tree: Tree = trees[0]) -> None:
+        seconds, peak = _run(label + tree.label, code,
+                             {**env, "BANDITORE_DATABASE": str(tree.db)}, tree.root)
+        times.setdefault(label + tree.label, []).append(seconds)
+        peaks[label + tree.label] = max(peak, peaks.get(label + tree.label, 0))
 
     for phase in phases:
-        if phase == "cold":
-            for _ in range(args.runs):
-                for suffix in ("", ".wal"):
-                    Path(str(db) + suffix).unlink(missing_ok=True)
-                for label, code in side_by_side:
-                    run(label, code)
-        elif phase == "noop" and db.exists():
-            for _ in range(args.runs):
-                run("no-op", sync)
-        elif phase == "append":
-            extra = _new_day(args.dir, args.events // 100)
-            run("append", sync)
-            extra.unlink()
-        elif phase == "rebuild":
-            run("rebuild", [*sync, "-r"])
+        _phase(phase, args, trees, sync, others, run)
     _summary(times, peaks)
+
+
+def _phase(phase: str, args, trees: list[Tree], sync: list[str],
+           others: list[tuple[str, list[str]]], run) -> None:
+    """One phase, each tree's sync in turn (and, cold, the baseline and floor after)."""
+    if phase == "cold":
+        for _ in range(args.runs):
+            for tree in trees:
+                tree.empty()
+                run("cold", sync, tree)
+            for label, code in others:
+                run(label, code)
+    elif phase == "noop":
+        for _ in range(args.runs):
+            for tree in (t for t in trees if t.db.exists()):
+                run("no-op", sync, tree)
+    elif phase == "append":
+        extra = _new_day(args.dir, args.events // 100)
+        for tree in trees:
+            run("append", sync, tree)
+        extra.unlink()
+    elif phase == "rebuild":
+        for tree in trees:
+            run("rebuild", [*sync, "-r"], tree)
+
+
+AGAINST = "@against"
+
+
+@dataclass(frozen=True)
+class Tree:
+    """A checkout whose sync is measured: its label's suffix, its root, its database."""
+
+    label: str
+    root: Path
+    db: Path
+
+    def empty(self) -> None:
+        """No database: the next sync is cold."""
+        for suffix in ("", ".wal"):
+            Path(str(self.db) + suffix).unlink(missing_ok=True)
 
 
 def _generated(folder: Path, events: int) -> None:
@@ -429,6 +473,9 @@ def _summary(times: dict[str, list[float]], peaks: dict[str, float]) -> None:
         print(f"no-op / cold = {100 * median['no-op'] / median['cold']:.1f} % (target <= 5 %)")
     if syncs := [peak for label, peak in peaks.items() if label not in ("baseline", "floor")]:
         print(f"peak RSS of any sync: {max(syncs):.0f} MB (target <= 1536 MB)")
+    for label in [k for k in median if k + AGAINST in median]:
+        print(f"{label}: this / against = {median[label] / median[label + AGAINST]:.2f}, "
+              f"peak RSS {peaks[label]:.0f} / {peaks[label + AGAINST]:.0f} MB")
 
 
 def _stamp_of(folder: Path) -> str:

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from .errors import BanditoreError
 from .messages import t
-from .subscribers.decisions import ACTIONS
+from .subscribers.lifecycle.decisions import ACTIONS
 from .vocabulary import SUBSCRIBER_STATES
 
 if TYPE_CHECKING:
@@ -79,35 +79,35 @@ def add_subscribers(commands):
 
 
 def _subscribers_list(args, settings: Settings) -> int:
-    from .subscribers.staff import listing
+    from .subscribers.staff.listing import listing
 
     print(listing(settings, state=args.state, fmt=args.format, unmasked=args.unmasked))
     return 0
 
 
 def _subscribers_show(args, settings: Settings) -> int:
-    from .subscribers.access import show
+    from .subscribers.rights.access import show
 
     print(show(settings, args.who))
     return 0
 
 
 def _subscribers_export(args, settings: Settings) -> int:
-    from .subscribers.access import export
+    from .subscribers.rights.access import export
 
     print(export(settings, args.who, args.format))
     return 0
 
 
 def _subscribers_near_misses(args, settings: Settings) -> int:
-    from .subscribers.near_misses import report
+    from .subscribers.staff.near_misses import report
 
     print(report(settings, args.since, args.format))
     return 0
 
 
 def _subscribers_erase_lines(args, settings: Settings) -> int:
-    from .subscribers.erasure import erase_copy
+    from .subscribers.rights.erase_lines import erase_copy
 
     erased = erase_copy(settings, args.citizen_id, args.paths,
                         confirm=None if args.yes else ask("subscribers erase-lines"))
@@ -117,7 +117,7 @@ def _subscribers_erase_lines(args, settings: Settings) -> int:
 
 
 def _subscribers_import(args, settings: Settings) -> int:
-    from .subscribers.imports import import_file
+    from .subscribers.staff.imports import import_file
 
     result = import_file(settings, args.file, args.consented_on,
                          notice_version=args.notice_version, column=args.column)
@@ -126,7 +126,7 @@ def _subscribers_import(args, settings: Settings) -> int:
 
 
 def _subscribers_decide(args, settings: Settings) -> int:
-    from .subscribers.staff import decide
+    from .subscribers.staff.decide import decide
 
     confirm = None if getattr(args, "yes", True) else ask(f"subscribers {args.action}")
     result = decide(settings, args.action, args.who, os.environ, confirm=confirm)

@@ -72,6 +72,16 @@ UNREACHABLE_REASONS = (NO_PHONE_NUMBER,)
 # IMPORT_PREFIX + the imported file's SHA-256 (16 hex) + ":" + its place in the record.
 IMPORT = "import"
 IMPORT_PREFIX = "import:"
+# The key of an import record's line in the webhook logs (no Meta webhook has it).
+IMPORT_RECORD = "banditore_import"
+
+# --- inbound.kind: what a citizen's message is -----------------------------------------
+SUBSCRIBE, UNSUBSCRIBE, NEAR_MISS, IGNORED = "subscribe", "unsubscribe", "near_miss", "ignored"
+# the menu keyword, a pick in the menu, the pause and resume keywords
+TOPICS, TOPIC, PAUSE, RESUME = "topics", "topic", "pause", "resume"
+KEYWORDS = (SUBSCRIBE, UNSUBSCRIBE)
+# The messages the state machine replays: a citizen's history is these, in time order.
+REPLAYED_KINDS = (*KEYWORDS, TOPICS, TOPIC, PAUSE, RESUME)
 
 # --- subscribers.state ------------------------------------------------------------------
 # paused: the citizen's pause keyword; nothing reaches them until they resume, and

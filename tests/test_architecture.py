@@ -6,11 +6,10 @@
 - every subpackage says in its ``__init__`` docstring what it owns.
 
 Imports under ``if TYPE_CHECKING:`` are annotations only and never run: the
-layer and cycle checks of the whole package leave them out. Within
-runner/announcements/ they count too: a type-only import that closes a circle
-hides a real dependency (the checker on its presenter), so the types several
-modules share live in leaf modules instead (issue 21). The whole package follows
-once every stage is free of such circles.
+layer check leaves them out. The cycle check and the rooms' order count them: a
+circle closed by ``TYPE_CHECKING`` is still a circle for the reader (the checker
+depending on its presenter), so the types several modules share live in leaf
+modules that import nothing above them.
 """
 
 from __future__ import annotations
@@ -55,12 +54,12 @@ def _type_checking_only(node: ast.AST) -> set[int]:
     return skipped
 
 
-def imports(name: str, type_checking: bool = False) -> set[str]:
-    """The runner modules ``name`` imports, anywhere in its body (``type_checking``:
-    those under ``if TYPE_CHECKING:`` too)."""
+def imports(name: str, *, type_only: bool = False) -> set[str]:
+    """The runner modules ``name`` imports, anywhere in its body (with ``type_only``,
+    under ``if TYPE_CHECKING:`` too)."""
     path = MODULES[name]
     tree = ast.parse(path.read_text(encoding="utf-8"))
-    skipped = set() if type_checking else _type_checking_only(tree)
+    skipped = set() if type_only else _type_checking_only(tree)
     package = name if path.name == "__init__.py" else name.rpartition(".")[0]
     found = set()
     for node in ast.walk(tree):
@@ -82,7 +81,8 @@ def imports(name: str, type_checking: bool = False) -> set[str]:
     return found
 
 
-GRAPH = {name: imports(name) for name in MODULES}
+GRAPH = {name: imports(name) for name in MODULES}  # what runs
+TYPED_GRAPH = {name: imports(name, type_only=True) for name in MODULES}  # what a reader follows
 
 
 def _layer(name: str) -> int:
@@ -120,17 +120,9 @@ def find_cycle(graph: dict[str, set[str]]) -> list[str]:
     return []
 
 
-def test_no_import_cycles():
-    cycle = find_cycle(GRAPH)
+def test_no_import_cycles_type_only_imports_included():
+    cycle = find_cycle(TYPED_GRAPH)
     assert not cycle, "import cycle: " + " -> ".join(cycle)
-
-
-def test_no_import_cycles_in_announcements_counting_type_only_imports():
-    """The checker never depends on its presenters, not even for a type annotation."""
-    stage = {name for name in MODULES if name.startswith("runner.announcements")}
-    graph = {name: imports(name, type_checking=True) & stage for name in stage}
-    cycle = find_cycle(graph)
-    assert not cycle, "import cycle (type-only imports included): " + " -> ".join(cycle)
 
 
 def test_the_cycle_finder():
@@ -142,6 +134,37 @@ def test_imports_flow_down_the_pipeline():
     wrong = sorted(f"{name} imports {dep}" for name, deps in GRAPH.items() for dep in deps
                    if _layer(dep) > _layer(name))
     assert wrong == []
+
+
+# The rooms of runner/subscribers/, lower first: a module imports its own room and
+# those before it, type-only imports included; the store runs every SQL statement
+# of the stage.
+SUBSCRIBERS = [{"store"}, {"lifecycle"}, {"privacy", "repository"}, {"logs"}, {"rights"},
+               {"staff"}, {"summary", "sync"}]
+
+
+def _room(name: str) -> int | None:
+    parts = name.split(".")
+    if parts[:2] != ["runner", "subscribers"] or len(parts) < 3:
+        return None
+    return next(depth for depth, rooms in enumerate(SUBSCRIBERS) if parts[2] in rooms)
+
+
+def test_the_subscribers_rooms_import_down_type_only_imports_included():
+    wrong = sorted(f"{name} imports {dep}" for name in MODULES if _room(name) is not None
+                   for dep in imports(name, type_only=True)
+                   if _room(dep) is not None and _room(dep) > _room(name))
+    assert wrong == []
+
+
+def test_only_the_subscribers_store_runs_sql():
+    runs = sorted(name for name, path in MODULES.items()
+                  if name.startswith("runner.subscribers.")
+                  and not name.startswith("runner.subscribers.store")
+                  and any(isinstance(node, ast.Attribute) and node.attr in ("execute",
+                                                                             "executemany")
+                          for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))))
+    assert runs == []
 
 
 @pytest.mark.parametrize("name", sorted(MODULES))

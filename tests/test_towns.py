@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from runner.config import load_settings
-from runner.subscribers.keywords import classifier
+from runner.subscribers.lifecycle.keywords import classifier
 
 TOWNS = Path(__file__).parent.parent / "runner" / "towns"
 
@@ -63,7 +63,7 @@ def test_keywords(town):
 
 
 def test_texts_render_with_privacy_and_how_to_leave(town):
-    from runner.subscribers.notices import reply_text
+    from runner.subscribers.lifecycle.notices import reply_text
 
     _, settings = town
     welcome = reply_text(settings, "welcome")
@@ -76,7 +76,7 @@ def test_texts_render_with_privacy_and_how_to_leave(town):
 def test_pause_resume_and_returner_texts(town):
     """Every town pauses and resumes (Aymavilles offers it by name; the others keep the
     defaults), and its short texts render with the town's name and keywords."""
-    from runner.subscribers.notices import reply_text
+    from runner.subscribers.lifecycle.notices import reply_text
 
     _, settings = town
     c = classifier(settings)
@@ -225,7 +225,7 @@ def test_topic_keywords(town):
 
 def test_the_welcome_carries_the_topic_menu_and_says_how(town):
     from runner.send.payloads import reply_bodies
-    from runner.subscribers.notices import reply_text
+    from runner.subscribers.lifecycle.notices import reply_text
 
     _, settings = town
     welcome = reply_text(settings, "welcome")

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from ..subscribers.topics import counts
+from ..subscribers.lifecycle.topics import counts
 from .data import Period, frame
 from .deliveries import outcomes_table
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from ..subscribers.keywords import Classifier
+from ..subscribers.lifecycle.keywords import Classifier
 from ..subscribers.privacy import masked_form
 from ..vocabulary import SUBSCRIBED, sql
 from .data import Period, execute, frame, scrubbed, word_count

@@ -26,9 +26,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from ..announcements.counts_file import Reach
+from ..subscribers.lifecycle.topics import Topics
 from ..subscribers.privacy import citizen_id as pseudonym
 from ..subscribers.privacy import pseudonym_key
-from ..subscribers.topics import Topics
 from .store import audiences
 from .store.audiences import Audience
 

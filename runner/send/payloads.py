@@ -27,8 +27,8 @@ from ..announcements.schedule import by_id as announcements_by_id
 from ..announcements.schedule import in_quiet_hours, is_urgent
 from ..errors import ConfigError
 from ..messages import t
-from ..subscribers.notices import menu_text, reply_template_name, reply_text
-from ..subscribers.topics import EVERY_TOPIC, Topics, ack_keys
+from ..subscribers.lifecycle.notices import menu_text, reply_template_name, reply_text
+from ..subscribers.lifecycle.topics import EVERY_TOPIC, Topics, ack_keys
 from ..vocabulary import REPLY_KINDS, TEXT_REPLY_KINDS, WELCOME
 from ..whatsapp.answers import TEMPLATE_NOT_APPROVED, TEMPLATE_STATUS_CODES, Action, ApiError
 from ..whatsapp.bodies import (

@@ -24,7 +24,7 @@ import duckdb
 
 # One definition of quiet hours for sending and for the reviewer's "when it goes out".
 from ..announcements.schedule import in_quiet_hours  # noqa: F401 (re-exported)
-from ..subscribers.topics import Topics
+from ..subscribers.lifecycle.topics import Topics
 from ..whatsapp.answers import PAYLOAD_CODES
 from .audience import audience, reach
 from .results import PlanSummary

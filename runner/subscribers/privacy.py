@@ -14,7 +14,7 @@ import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from .keywords import fold
+from .lifecycle.keywords import fold
 
 if TYPE_CHECKING:
     from ..config import Settings

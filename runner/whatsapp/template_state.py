@@ -4,7 +4,7 @@ reviewer's block and send read.
 Meta announces a template's status and category changes by webhook
 (``message_template_status_update``: APPROVED, PAUSED, DISABLED, REJECTED,
 REINSTATED...; ``template_category_update``). ``sync`` stores them in the
-database (:mod:`runner.subscribers.template_updates`, view ``template_state``),
+database (:mod:`runner.subscribers.logs.template_updates`, view ``template_state``),
 and they apply on top of the committed catalogue (:func:`.templates.updated`).
 They are read here from the database when there is one, opened read-only and
 never created; a pull request's check has none, and reads the same changes from

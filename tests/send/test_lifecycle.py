@@ -17,9 +17,9 @@ from runner.config import load_settings
 from runner.db import connect
 from runner.send.counts import write_counts
 from runner.send.plan import plan
+from runner.subscribers.lifecycle.topics import EVERY_TOPIC, PICK_PREFIX, Topics
 from runner.subscribers.privacy import citizen_id
 from runner.subscribers.sync import sync
-from runner.subscribers.topics import EVERY_TOPIC, PICK_PREFIX, Topics
 from tests.cloud_api_server import CloudApiServer
 from tests.send.test_send import NOW, TOKEN, FakeClock, add_citizens, number, run, states
 from tests.send.test_send import write_announcement as announce

@@ -13,7 +13,7 @@ from pydantic import SecretStr
 from runner.config import TemplateConfig, load_settings
 from runner.db import connect
 from runner.subscribers.privacy import citizen_id
-from runner.subscribers.staff import decide
+from runner.subscribers.staff.decide import decide
 from runner.subscribers.sync import sync
 from tests.cloud_api_server import CloudApiServer
 from tests.send.test_send import NOW, TOKEN, run

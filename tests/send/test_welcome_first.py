@@ -16,7 +16,7 @@ from runner.announcements.reading import load_all
 from runner.config import Settings, TemplateConfig
 from runner.db import connect
 from runner.send import send
-from runner.subscribers.staff import decide
+from runner.subscribers.staff.decide import decide
 from runner.subscribers.sync import sync
 from tests.cloud_api_server import CloudApiServer
 from tests.send.test_send import FakeClock, write_announcement

@@ -9,10 +9,10 @@ import pytest
 
 from runner.cli import main
 from runner.config import load_settings
-from runner.subscribers.access import export, show
-from runner.subscribers.decisions import DecisionError
+from runner.subscribers.lifecycle.decisions import DecisionError
 from runner.subscribers.privacy import citizen_id
-from runner.subscribers.staff import decide
+from runner.subscribers.rights.access import export, show
+from runner.subscribers.staff.decide import decide
 from runner.subscribers.sync import sync
 from tests.subscribers.test_sync import T0, make_town, message, status, write
 

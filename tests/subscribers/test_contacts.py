@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from runner.subscribers.contacts import CSV, VCARD, UnreadableFile, read_contacts
-from runner.subscribers.numbers import read_number
+from runner.subscribers.staff.contacts import CSV, VCARD, UnreadableFile, read_contacts
+from runner.subscribers.staff.numbers import read_number
 from tests.contact_lists import EXCEL_CSV, MESSY_VCARD, NAMES
 
 

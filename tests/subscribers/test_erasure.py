@@ -13,9 +13,9 @@ import pytest
 
 from runner.cli import main
 from runner.config import load_settings
-from runner.subscribers.erasure import erase_file
 from runner.subscribers.privacy import citizen_id
-from runner.subscribers.staff import decide
+from runner.subscribers.rights.erase_lines import erase_file
+from runner.subscribers.staff.decide import decide
 from runner.subscribers.sync import sync
 from runner.webhook.logwriter import LogWriter
 from tests.subscribers.test_sync import T0, envelope, make_town, message, query, status, write

@@ -20,8 +20,8 @@ from hypothesis import strategies as st
 import runner.pipeline  # noqa: F401  (see below)
 from runner.cli import main
 from runner.config import load_settings
-from runner.subscribers.imports import import_file
 from runner.subscribers.privacy import citizen_id
+from runner.subscribers.staff.imports import import_file
 from runner.subscribers.sync import sync
 from tests.cloud_api_server import CloudApiServer
 from tests.contact_lists import EXCEL_CSV, MESSY_VCARD, NAMES

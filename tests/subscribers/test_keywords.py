@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from runner.subscribers.keywords import Classifier, KeywordError, fold
+from runner.subscribers.lifecycle.keywords import Classifier, KeywordError, fold
 
 AYMAVILLES = Classifier(["MI ISCRIVO"], ["MI CANCELLO"])
 JESI = Classifier(["JESI ON"], ["JESI OFF"])

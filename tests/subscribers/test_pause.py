@@ -11,13 +11,13 @@ from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
 from runner.config import Settings, load_settings
-from runner.subscribers.decisions import Decision
-from runner.subscribers.keywords import Classifier, KeywordError, classifier
+from runner.subscribers.lifecycle.decisions import Decision
+from runner.subscribers.lifecycle.keywords import Classifier, KeywordError, classifier
+from runner.subscribers.lifecycle.machine import Event, replay
+from runner.subscribers.lifecycle.topics import Topics
 from runner.subscribers.privacy import citizen_id
-from runner.subscribers.replay import Event, replay
-from runner.subscribers.staff import listing
+from runner.subscribers.staff.listing import listing
 from runner.subscribers.sync import sync
-from runner.subscribers.topics import Topics
 from tests.subscribers.test_sync import T0, make_town, message, query, state, status, write
 
 FREE = {"moderate_subscribe": False, "moderate_unsubscribe": False}

@@ -7,9 +7,9 @@ import json
 import pytest
 
 from runner.config import load_settings
-from runner.subscribers.keywords import Classifier
+from runner.subscribers.lifecycle.keywords import Classifier
 from runner.subscribers.privacy import masked_form
-from runner.subscribers.staff import decide
+from runner.subscribers.staff.decide import decide
 from runner.subscribers.sync import sync
 from tests.subscribers.test_sync import T0, make_town, message, query, write
 

@@ -12,10 +12,10 @@ from hypothesis import strategies as st
 
 from runner.cli import main
 from runner.config import load_settings
-from runner.subscribers.decisions import Decision, DecisionError, load_decisions
+from runner.subscribers.lifecycle.decisions import Decision, DecisionError, load_decisions
+from runner.subscribers.lifecycle.machine import Event, replay
 from runner.subscribers.privacy import citizen_id
-from runner.subscribers.replay import Event, replay
-from runner.subscribers.staff import decide
+from runner.subscribers.staff.decide import decide
 from runner.subscribers.sync import sync
 from tests.subscribers.test_sync import T0, make_town, message, query, state, status, write
 

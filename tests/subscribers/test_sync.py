@@ -14,7 +14,7 @@ from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
 from runner.config import load_settings
-from runner.subscribers.notices import notice_version
+from runner.subscribers.lifecycle.notices import notice_version
 from runner.subscribers.privacy import citizen_id
 from runner.subscribers.sync import sync
 

@@ -13,8 +13,8 @@ import duckdb
 import pytest
 
 from runner.config import load_settings
-from runner.subscribers import logs
-from runner.subscribers.staging import stage
+from runner.subscribers.logs import files as logs
+from runner.subscribers.logs.staging import stage
 from runner.subscribers.sync import sync
 
 from .test_sync import T0, envelope, make_town, message, query, status, write

@@ -10,12 +10,12 @@ import pytest
 
 from runner.config import Settings, load_settings
 from runner.errors import ConfigError
-from runner.subscribers.keywords import Classifier, KeywordError
+from runner.subscribers.lifecycle.keywords import Classifier, KeywordError
+from runner.subscribers.lifecycle.machine import Event, replay
+from runner.subscribers.lifecycle.topics import EVERY_TOPIC, Topics
 from runner.subscribers.privacy import citizen_id
-from runner.subscribers.replay import Event, replay
-from runner.subscribers.staff import listing
+from runner.subscribers.staff.listing import listing
 from runner.subscribers.sync import sync
-from runner.subscribers.topics import EVERY_TOPIC, Topics
 from tests.subscribers.test_sync import T0, make_town, message, query, write
 
 FREE = {"moderate_subscribe": False, "moderate_unsubscribe": False}

@@ -1,104 +1,32 @@
-"""What staff do about subscribers: list them, and decide (approve, reject, block,
-unblock, forget), each decision recorded in the database's repository
-(:mod:`.repository`) and applied at once. Forgetting also erases the citizen's
-lines from that repository's logs and outbox (:mod:`.erasure`), after staff confirm
-it, and says how to reach the other copies (:mod:`.copies`). Listing only reads:
-it never creates a database."""
+"""What staff decide about subscribers (approve, reject, block, unblock, forget): each
+decision recorded in the database's repository (:mod:`runner.subscribers.repository`)
+and applied at once. Forgetting also erases the citizen's lines from that repository's
+logs and outbox (:mod:`runner.subscribers.rights.erase_lines`), after staff confirm
+it, and says how to reach the other copies
+(:mod:`runner.subscribers.rights.out_of_reach`)."""
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .. import db
-from ..messages import t
-from ..vocabulary import SUBSCRIBER_STATES
-from . import states
-from .access import one
-from .copies import elsewhere
-from .decisions import ACTIONS, Decision, DecisionError, append_decision
-from .erasure import Erased, erase_everywhere
-from .privacy import mask_number, pseudonym_key
-from .repository import beside_database, decisions_path, shown
-from .topics import Topics
-from .topics import counts as topic_counts
+from ... import db
+from ...messages import t
+from ...vocabulary import BLOCKED, PENDING, SUBSCRIBER_STATES
+from ..lifecycle.decisions import ACTIONS, Decision, DecisionError, append_decision, load_decisions
+from ..lifecycle.recompute import recompute
+from ..privacy import mask_number, pseudonym_key
+from ..repository import beside_database, decisions_path, shown
+from ..rights.erase_lines import Erased, erase_everywhere
+from ..rights.out_of_reach import elsewhere
+from ..rights.who import one
+from ..store import citizens, erasure, reads
 
 if TYPE_CHECKING:
-    from ..config import Settings
-
-
-@dataclass
-class Row:
-    citizen_id: str
-    number: str
-    state: str
-    pending_action: str | None
-    name: str | None
-    since: datetime
-    subscribed_at: datetime | None
-    topics: list[str] | None = None  # None: every topic
-
-
-def list_subscribers(settings: Settings, state: str | None = None,
-                     unmasked: bool = False) -> list[Row]:
-    with db.reading(settings.database) as con:
-        rows = con.execute(
-            """
-            SELECT s.citizen_id, c.wa_id, c.user_id, s.state, s.pending_action, s.name,
-                   s.since, s.subscribed_at, s.topics
-            FROM subscribers s LEFT JOIN citizens c USING (citizen_id)
-            WHERE $state IS NULL OR s.state = $state
-            ORDER BY s.since, s.citizen_id
-            """,
-            {"state": state},
-        ).fetchall()
-    return [
-        Row(cid, (wa or user or "") if unmasked else (mask_number(wa) if wa else t(
-            "subscribers.no-number")), st, pa, name, since, sub, chosen)
-        for cid, wa, user, st, pa, name, since, sub, chosen in rows
-    ]
-
-
-def listing(settings: Settings, state: str | None = None, fmt: str = "table",
-            unmasked: bool = False) -> str:
-    """The subscribers as staff read them: a table, or JSON for scripts."""
-    rows = list_subscribers(settings, state, unmasked)
-    if fmt == "json":
-        return json.dumps([
-            {"citizen_id": r.citizen_id, "number": r.number, "state": r.state,
-             "pending_action": r.pending_action, "name": r.name,
-             "since": r.since.isoformat(),
-             "subscribed_at": r.subscribed_at.isoformat() if r.subscribed_at else None,
-             "topics": r.topics}
-            for r in rows], ensure_ascii=False, indent=2)
-    if not rows:
-        return t("subscribers.list-empty")
-    lines = [t("subscribers.list-header") + t("topics.list-column")]
-    every = t("topics.every")
-    for r in rows:
-        state = f"{r.state}:{r.pending_action}" if r.pending_action else r.state
-        since = r.since.astimezone(settings.tz).strftime("%Y-%m-%d %H:%M")
-        chosen = every if r.topics is None else ", ".join(r.topics) or "-"
-        lines.append(f"{r.citizen_id}  {r.number:16s}  {state:12s}  {(r.name or '-')[:20]:20s} "
-                     f"{since}  {chosen}")
-    return "\n".join([*lines, "", *topic_lines(settings)])
-
-
-def topic_lines(settings: Settings) -> list[str]:
-    """Active subscribers per topic (who chose it, plus everyone with every topic)."""
-    with db.reading(settings.database) as con:
-        found = topic_counts(con)
-    lines = [t("topics.counts-header", every=found.every, none=found.none)]
-    for topic in Topics(settings).topics:
-        lines.append(t("topics.counts-line", topic=topic.label,
-                       receiving=found.receiving(topic.id), chose=(found.chose or {}).get(
-                           topic.id, 0)))
-    return lines
+    from ...config import Settings
 
 
 @dataclass
@@ -130,11 +58,12 @@ class DecisionResult:
         return "\n".join(lines)
 
 
+# The states each decision may be made in (None: a citizen with no state yet).
 _ALLOWED = {
-    "approve": {"pending"},
-    "reject": {"pending"},
-    "block": {None, "pending", "active", "paused", "unsubscribed", "rejected"},
-    "unblock": {"blocked"},
+    "approve": {PENDING},
+    "reject": {PENDING},
+    "block": {None, *SUBSCRIBER_STATES} - {BLOCKED},
+    "unblock": {BLOCKED},
     "forget": {None, *SUBSCRIBER_STATES},
 }
 
@@ -156,13 +85,9 @@ def decide(settings: Settings, action: str, who: str,
     try:
         # An id or a number may name someone not seen yet (a block before any message).
         cid = one(con, settings, who, known_only=False)
-        # (fetchall, not fetchone: DuckDB 2 refuses register() while a result is open)
-        row = next(iter(con.execute("SELECT state FROM subscribers WHERE citizen_id = ?",
-                                    [cid]).fetchall()), None)
-        identities = next(iter(con.execute(
-            "SELECT wa_id, user_id FROM citizens WHERE citizen_id = ?", [cid]).fetchall()), None)
-        before = row[0] if row else None
-        if identities is None and row is None and action != "block":
+        before = citizens.state_of(con, cid)
+        identities = citizens.identities_of(con, cid)
+        if identities is None and before is None and action != "block":
             raise DecisionError(t("subscribers.unknown-citizen", citizen_id=cid))
         if before not in _ALLOWED[action]:
             raise DecisionError(t("subscribers.not-allowed", action=action, state=before or "-",
@@ -174,11 +99,9 @@ def decide(settings: Settings, action: str, who: str,
         append_decision(decisions_path(settings), Decision(settings.current_time(), action, cid))
         with db.transaction(con):
             if action == "forget":
-                states.erase(con, cid)
-            states.recompute(con, settings, [cid])
-        after = next(iter(con.execute("SELECT state FROM subscribers WHERE citizen_id = ?",
-                                      [cid]).fetchall()), None)
-        result = DecisionResult(cid, action, before, after[0] if after else None)
+                erasure.erase(con, cid)
+            recompute(con, settings, [cid], load_decisions(decisions_path(settings)))
+        result = DecisionResult(cid, action, before, citizens.state_of(con, cid))
         if action == "forget":
             _erase_files(con, settings, result, set(identities or ()),
                          os.environ if environ is None else environ)
@@ -210,6 +133,5 @@ def _erase_files(con, settings: Settings, result: DecisionResult, known: set[str
         pseudonym_key(settings), {k for k in known if k})
     if result.logs.files:  # shorter files: the next sync reads them again from the start
         with db.transaction(con):
-            con.execute("DELETE FROM log_files WHERE path IN (SELECT unnest(?::VARCHAR[]))",
-                        [result.logs.files])
+            reads.forget_files(con, result.logs.files)
     result.elsewhere = elsewhere(settings, result.citizen_id, environ)

@@ -21,11 +21,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
-from ..errors import ConfigError
-from ..messages import t
+from ...errors import ConfigError
+from ...messages import t
+from ..store import citizens
 
 if TYPE_CHECKING:
-    from ..config import Settings
+    from ...config import Settings
 
 # What the menu's rows answer (interactive.list_reply.id): the prefix and a topic id,
 # or EVERY_TOPIC for "all topics". Only ids with this prefix are menu picks.
@@ -167,13 +168,7 @@ class Counts:
 
 def counts(con) -> Counts:
     """How the active subscribers chose, from subscribers.topics."""
-    every, none = con.execute(
-        "SELECT count(*) FILTER (topics IS NULL), count(*) FILTER (len(topics) = 0) "
-        "FROM subscribers WHERE state = 'active'").fetchone()
-    chose = dict(con.execute(
-        "SELECT topic, count(*) FROM (SELECT unnest(topics) AS topic FROM subscribers "
-        "WHERE state = 'active') GROUP BY ALL ORDER BY ALL").fetchall())
-    return Counts(every, none, chose)
+    return Counts(*citizens.topic_choices(con))
 
 
 def ack_keys(topics: Topics) -> list[str]:

@@ -40,8 +40,8 @@ import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from ..errors import BanditoreError
-from ..messages import t
+from ...errors import BanditoreError
+from ...messages import t
 from .numbers import read_number
 
 VCARD, CSV = "vcard", "csv"

@@ -14,12 +14,13 @@ from dataclasses import asdict, dataclass
 from datetime import date, datetime
 from typing import TYPE_CHECKING
 
-from .. import db
-from ..errors import BanditoreError
-from ..messages import t
+from ... import db
+from ...errors import BanditoreError
+from ...messages import t
+from ..store import citizens
 
 if TYPE_CHECKING:
-    from ..config import Settings
+    from ...config import Settings
 
 
 @dataclass
@@ -35,14 +36,8 @@ def near_misses(settings: Settings, since: str | date | None = None) -> list[Gro
     """The near misses since a day (default: all), most frequent first."""
     first = _day(since)
     with db.reading(settings.database) as con:
-        rows = con.execute("""
-            SELECT coalesce(form, '…') AS form, keyword, count(*), count(DISTINCT citizen_id),
-                   max(ts)
-            FROM inbound
-            WHERE kind = 'near_miss' AND ($since IS NULL OR ts >= $since)
-            GROUP BY ALL ORDER BY 3 DESC, 5 DESC, 1""",
-            {"since": datetime.combine(first, datetime.min.time(), settings.tz) if first
-             else None}).fetchall()
+        rows = citizens.near_misses(con, datetime.combine(first, datetime.min.time(),
+                                                          settings.tz) if first else None)
     return [Group(*row) for row in rows]
 
 

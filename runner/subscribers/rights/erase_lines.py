@@ -1,4 +1,7 @@
-"""Erasure for real: a forgotten citizen's lines leave the webhook logs and the outbox.
+"""Erasing lines: a forgotten citizen's lines leave the webhook logs and the outbox here
+(``subscribers forget``), or a copy of the logs elsewhere (``subscribers erase-lines``).
+Their rows in the database are :mod:`runner.subscribers.store.erasure`'s; the copies
+no command here reaches, :mod:`.out_of_reach`'s.
 
 A file is rewritten atomically (a temporary file in the same folder, fsynced,
 then renamed over the original) under the exclusive ``flock`` the webhook
@@ -28,17 +31,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..errors import BanditoreError
-from ..files import replace_durably
-from ..messages import t
-from . import logs
-from .decisions import DecisionError
-from .privacy import citizen_id as pseudonym
-from .privacy import pseudonym_key
-from .repository import beside_database
+from ...errors import BanditoreError
+from ...files import replace_durably
+from ...messages import t
+from ..lifecycle.decisions import DecisionError
+from ..logs import files as logs
+from ..privacy import citizen_id as pseudonym
+from ..privacy import pseudonym_key
+from ..repository import beside_database
 
 if TYPE_CHECKING:
-    from ..config import Settings
+    from ...config import Settings
 
 _IDENTITY = re.compile(
     rb'"(?:wa_id|from|recipient_id|to|user_id|from_user_id|recipient_user_id)"\s*:\s*'
@@ -187,9 +190,10 @@ def erase_copy(settings: Settings, cid: str, paths: list[str],
                confirm: Callable[[str], bool] | None = None) -> Erased:
     """``subscribers erase-lines``: the citizen's lines out of the given files or folders
     of webhook logs (a copy: the receiver's, a bucket's), or, with none given, out of
-    the logs and outbox of the database's repository (:mod:`.repository`), once
+    the logs and outbox of the database's repository (:mod:`..repository`), once
     ``confirm`` (None: no question) agrees. Raises :class:`ErasureError` naming what
-    failed, :class:`~.decisions.DecisionError` when not confirmed."""
+    failed, :class:`~runner.subscribers.lifecycle.decisions.DecisionError` when not
+    confirmed."""
     where = [str(beside_database(settings, settings.webhook_logs)),
              str(beside_database(settings, settings.outbox))]
     if confirm is not None and not confirm(t("rights.confirm-erase-lines", citizen_id=cid,

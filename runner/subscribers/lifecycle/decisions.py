@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from ..errors import BanditoreError
-from ..messages import t
+from ...errors import BanditoreError
+from ...messages import t
 
 ACTIONS = ("approve", "reject", "block", "unblock", "forget")
 

@@ -23,7 +23,7 @@ Rules, in the words of the towns:
   stand. From any other state they change nothing and are not answered. A paused
   citizen may leave (moderated: back to ``paused`` if staff reject it) or be blocked.
 
-An imported consent (``import``: the town's old list, :mod:`.imports`) comes
+An imported consent (``import``: the town's old list, ``subscribers import``) comes
 first if at all, and makes the citizen active at once, answered by the
 ``migration`` reply instead of a welcome: they consented already. That reply is
 due only while they stay: leaving before it went withdraws it.
@@ -41,18 +41,15 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from ..vocabulary import IMPORT, REPLY_PREFIX, SUBSCRIBED
+from ...vocabulary import IMPORT, REPLY_PREFIX, SUBSCRIBED
 from .decisions import Decision
 from .topics import Topics
-
-# inbound.kind values whose messages are replayed: keywords, the menu keyword, menu picks,
-# pause and resume.
-REPLAYED_KINDS = ("subscribe", "unsubscribe", "topics", "topic", "pause", "resume")
 
 
 @dataclass(frozen=True)
 class Event:
-    """A message of one citizen that may change their state (kind: REPLAYED_KINDS)."""
+    """A message of one citizen that may change their state (kind: one of the
+    vocabulary's REPLAYED_KINDS, or IMPORT)."""
 
     ts: datetime
     wamid: str
@@ -60,7 +57,7 @@ class Event:
     keyword: str | None = None
     name: str | None = None
     topic: str | None = None  # named after the keyword, or picked in the menu
-    notice: str | None = None  # the privacy notice in force at ts (notices.VERSION_AT)
+    notice: str | None = None  # the privacy notice in force at ts (store.notices.VERSION_AT)
 
 
 @dataclass

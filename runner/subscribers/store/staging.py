@@ -1,63 +1,56 @@
-"""Staging: the new lines of the webhook logs, parsed by DuckDB into flat tables.
+"""The stage: the new lines of the webhook logs, parsed by DuckDB into flat tables in
+an attached in-memory database, ``stage`` (its tables are the store's contract,
+:mod:`runner.subscribers.store`).
 
 One JSON pass per line (``json_transform`` to a typed struct holding only what
 sync reads), then one row per item of entry[].changes[].value.{messages,
-statuses,errors}[], in an attached in-memory database, ``stage``:
+statuses,errors}[]:
 
 - ``stage.stage_items``: every message, status, webhook error and unusable line
   (with its reason: empty, not_json, truncated, wrong_shape), keyed by file and line;
   a line of an import record (``subscribers import``) is an item ``import`` kept
   whole, for :mod:`.imports` to read;
-- ``stage_messages`` and ``stage_statuses`` (views): the usable ones.
+- ``stage.template_items``: the template changes Meta announced (:mod:`.templates`);
+- ``stage_messages`` and ``stage_statuses`` (views): the usable messages and statuses.
 
-The reading thread only cuts files into blocks and checks they are UTF-8
-(logs.py); worker threads, each with its own cursor, hand DuckDB one block
-each as one bytes object, and DuckDB splits and parses it without holding the
-GIL, so parsing uses every core.
-
-Measured per block of 63,000 lines (32 MB, 1 % of them malformed), one core:
-Python 0.07 s (read, UTF-8 check); DuckDB 0.06 s to take and split the bytes,
-0.02 s to check the JSON, 0.07 s to transform it, 0.1 s to make and store the
-items (0.33 s in all before one-item lines skipped the unnesting and the
-workers their commit per block). A malformed line costs only itself: before
-json_valid guarded json_transform, the same block took 0.96 s.
+A malformed line costs only itself (the parse statement says how). bench/sync.py
+prints the time of each step of a sync, parsing included.
 """
 
 from __future__ import annotations
 
-import os
-import queue
-import threading
+from ...vocabulary import IMPORT_RECORD, STATUS_VALUES
 
-from ..vocabulary import STATUS_VALUES
-from . import logs, template_updates
+# Stands for a line that is not UTF-8 (the reader reported it already): the parse
+# statement skips it.
+NOT_UTF8 = b"\x01"
 
 # The parts of a webhook body sync reads; json_transform ignores the rest. The
 # fields that identify a message or hold what a citizen wrote come as JSON, so
 # that a number or a list there makes the message wrong_shape instead of being
 # read as its text ("from": 393... is not a sender).
-_CONTACT = '{"wa_id":"VARCHAR","user_id":"VARCHAR","profile":{"name":"VARCHAR"}}'
-_REPLY = '{"id":"VARCHAR","title":"VARCHAR"}'
-_MEDIA = '{"caption":"VARCHAR"}'
-_ERROR = '{"code":"INTEGER","title":"VARCHAR"}'
-_MESSAGE = (
+_CONTACT_TYPE = '{"wa_id":"VARCHAR","user_id":"VARCHAR","profile":{"name":"VARCHAR"}}'
+_REPLY_TYPE = '{"id":"VARCHAR","title":"VARCHAR"}'
+_MEDIA_TYPE = '{"caption":"VARCHAR"}'
+_ERROR_TYPE = '{"code":"INTEGER","title":"VARCHAR"}'
+_MESSAGE_TYPE = (
     '{"from":"JSON","from_user_id":"JSON","id":"JSON","timestamp":"VARCHAR",'
     '"type":"VARCHAR","text":{"body":"JSON"},"button":{"payload":"VARCHAR","text":"VARCHAR"},'
-    f'"interactive":{{"type":"VARCHAR","button_reply":{_REPLY},"list_reply":{_REPLY}}},'
-    f'"image":{_MEDIA},"video":{_MEDIA},"document":{_MEDIA}}}'
+    f'"interactive":{{"type":"VARCHAR","button_reply":{_REPLY_TYPE},"list_reply":{_REPLY_TYPE}}},'
+    f'"image":{_MEDIA_TYPE},"video":{_MEDIA_TYPE},"document":{_MEDIA_TYPE}}}'
 )
-_STATUS = (
+_STATUS_TYPE = (
     '{"id":"JSON","status":"VARCHAR","timestamp":"VARCHAR","recipient_id":"VARCHAR",'
     '"recipient_user_id":"VARCHAR","biz_opaque_callback_data":"VARCHAR",'
-    f'"errors":[{_ERROR}],'
+    f'"errors":[{_ERROR_TYPE}],'
     # billable as text: a value of another type must not make the whole line unreadable
     '"pricing":{"category":"VARCHAR","type":"VARCHAR","billable":"VARCHAR"}}'
 )
 WEBHOOK_TYPE = (
-    f'{{"entry":[{{"changes":[{{"field":"VARCHAR","value":{{"contacts":[{_CONTACT}],'
-    f'"messages":[{_MESSAGE}],"statuses":[{_STATUS}],"errors":[{_ERROR}]}}}}]}}]'
-    # A line of an import record: no webhook, a consent moved in (runner.subscribers.imports).
-    ',"banditore_import":"JSON"}'
+    f'{{"entry":[{{"changes":[{{"field":"VARCHAR","value":{{"contacts":[{_CONTACT_TYPE}],'
+    f'"messages":[{_MESSAGE_TYPE}],"statuses":[{_STATUS_TYPE}],"errors":[{_ERROR_TYPE}]}}}}]}}]'
+    # A line of an import record: no webhook, a consent moved in (subscribers import).
+    f',"{IMPORT_RECORD}":"JSON"}}'
 )
 # Unix seconds up to 9999-12-31T23:59:59Z: later ones have no datetime in Python.
 LAST_SECOND = 253402300799
@@ -79,80 +72,37 @@ def _moment(field: str) -> str:
     return f"CASE WHEN {seconds} BETWEEN 0 AND {LAST_SECOND} THEN to_timestamp({seconds}) END"
 
 
-PARSE_WORKERS = max(1, min(4, os.cpu_count() or 1))
-
-
-def stage(con, reads: list[logs.FileRead]) -> tuple[int, int]:
-    """Parse the new lines of ``reads`` into the stage; returns (files, lines) read.
-    The caller detaches ``stage`` when done (outside any transaction)."""
+def attach(con) -> None:
+    """Make the stage: the attached database and its two tables, empty."""
     con.execute("ATTACH IF NOT EXISTS ':memory:' AS stage")
-    con.execute(_STAGE_TABLE)
-    template_updates.prepare(con)
-    blocks: queue.Queue = queue.Queue(maxsize=PARSE_WORKERS + 1)
-    errors: list[BaseException] = []
-    files = lines = 0
-    # Each worker's statement runs on its own thread alone: DuckDB's own threads
-    # added 0.4-0.6 s CPU to the stage (scheduling) and no speed, the workers
-    # already keeping every core busy. The setting is the instance's: restored after.
-    threads = con.execute("SELECT current_setting('threads')").fetchall()[0][0]
-    con.execute("SET threads = 1")
-    workers = [threading.Thread(target=_work, args=(con, blocks, errors), daemon=True)
-               for _ in range(PARSE_WORKERS)]
-    for w in workers:
-        w.start()
-    try:
-        for read in reads:
-            for block in logs.blocks(read):
-                if errors:
-                    break
-                lines += block.count
-                blocks.put(block)
-            files += 1
-    finally:
-        for _ in workers:
-            blocks.put(None)
-        for w in workers:
-            w.join()
-        con.execute(f"SET threads = {int(threads)}")
-    if errors:
-        raise errors[0]
+    con.execute(_STAGE_TABLES)
+
+
+def detach(con) -> None:
+    """Drop the stage, its tables and the views over them (outside any transaction)."""
+    con.execute("DROP VIEW IF EXISTS stage_messages")
+    con.execute("DROP VIEW IF EXISTS stage_statuses")
+    con.execute("DETACH DATABASE IF EXISTS stage")
+
+
+def parse_block(cur, path: str, first_line: int, data: bytes) -> None:
+    """One block of lines (their bytes, joined by newlines) into ``stage.stage_items``.
+    One bytes object per block: DuckDB decodes and splits it without the GIL (a list
+    of a million Python strings took the GIL for their conversion)."""
+    cur.execute(_PARSE_BLOCK, {"file": path, "first": first_line, "block": data})
+
+
+def flatten_complex(con) -> None:
+    """The lines kept whole as ``complex``, once after the blocks: one row per item."""
     con.execute(_COMPLEX)
+
+
+def split(con) -> None:
+    """The views the next steps read: ``stage_messages`` and ``stage_statuses``."""
     con.execute(_SPLIT_STAGE)
-    return files, lines
 
 
-def _work(con, blocks: queue.Queue, errors: list[BaseException]) -> None:
-    """A parsing thread: blocks from the queue into the stage, until None."""
-    cur = con.cursor()
-    # One transaction per worker, not one per block: committing an append to
-    # the stage cost more than parsing the block whenever it completed a row
-    # group (0.3-0.45 s every other 32 MB block), and nothing here needs to
-    # be visible before the workers are done.
-    cur.execute("BEGIN TRANSACTION")
-    try:
-        while (block := blocks.get()) is not None:
-            if errors:
-                continue  # keep draining so the reader never blocks
-            try:
-                _parse(cur, block)
-            except BaseException as exc:  # re-raised by the reading thread
-                errors.append(exc)
-        cur.execute("ROLLBACK" if errors else "COMMIT")
-    except BaseException as exc:
-        errors.append(exc)
-    finally:
-        cur.close()
-
-
-def _parse(cur, block: logs.Block) -> None:
-    # One bytes object per block: DuckDB decodes and splits it without the GIL
-    # (a list of a million Python strings took the GIL for their conversion).
-    cur.execute(_PARSE_BLOCK, {"file": block.path, "first": block.first_line,
-                               "block": block.data})
-    template_updates.stage_block(cur, block.data)
-
-
-_STAGE_TABLE = """
+_STAGE_TABLES = """
 CREATE OR REPLACE TABLE stage.stage_items (
     file VARCHAR, line BIGINT,
     item VARCHAR,            -- line (unusable) | message | status | error | complex | import
@@ -161,7 +111,12 @@ CREATE OR REPLACE TABLE stage.stage_items (
     status VARCHAR, recipient_id VARCHAR, callback VARCHAR,
     error_code INTEGER, error_title VARCHAR, pricing_category VARCHAR,
     pricing_type VARCHAR, billable BOOLEAN, reason VARCHAR, detail VARCHAR,
-    raw VARCHAR)             -- a complex line, flattened after the blocks; an import line
+    raw VARCHAR);            -- a complex line, flattened after the blocks; an import line
+
+CREATE OR REPLACE TABLE stage.template_items (
+    ts TIMESTAMPTZ, field VARCHAR, template_id VARCHAR, name VARCHAR,
+    language VARCHAR, status VARCHAR, category VARCHAR, previous_category VARCHAR,
+    reason VARCHAR);
 """
 
 # --- one message ``m`` (with its value's ``contacts``) or one status ``s`` -> columns.
@@ -294,7 +249,7 @@ FROM (
                                 FROM (SELECT unnest(range($first, $first + len(l))) AS line,
                                              unnest(l) AS raw
                                       FROM (SELECT string_split(decode($block), chr(10)) AS l))
-                                WHERE raw <> chr({logs.NOT_UTF8[0]}))))))))  -- reported by logs.py
+                                WHERE raw <> chr({NOT_UTF8[0]}))))))))  -- reported by the reader
 """
 
 # The complex lines (several entries, changes or items, webhook errors, items of

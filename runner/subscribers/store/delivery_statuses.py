@@ -1,41 +1,51 @@
-"""Status webhooks from the stage into ``statuses``: the highest state each message
-we sent reached, merged so that any order and repetition give the same row."""
+"""Delivery statuses from the stage into ``statuses``: the highest state each message
+we sent reached, merged so that any order and repetition give the same row.
+
+Temporary tables, made and dropped here: ``rids`` (recipient_id, citizen_id) and
+``stage_statuses_kept`` (the staged statuses without those of forgotten citizens,
+up to their erasure), only when someone was forgotten; ``stage_merged`` (each
+wamid's row after the merge), dropped by the merge itself.
+"""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Sequence
 
-from ..db import temp_table
-from .privacy import citizen_id as pseudonym
-from .states import drop_forgotten
-
-if TYPE_CHECKING:
-    import duckdb
-
-    from .decisions import Decision
-    from .sync import Summary
+from ...db import temp_table
+from .erasure import Forget, drop_forgotten
 
 
-def merge_statuses(con: duckdb.DuckDBPyConnection, summary: Summary, key: bytes | None,
-                   forgotten: list[Decision]) -> None:
-    """Highest state per wamid, as order-independent min/max merges."""
-    summary.statuses += con.execute("SELECT count(*) FROM stage_statuses").fetchall()[0][0]
-    if forgotten:
-        recipients = [r[0] for r in con.execute(
-            "SELECT DISTINCT recipient_id FROM stage_statuses "
-            "WHERE recipient_id IS NOT NULL").fetchall()]
-        temp_table(con, "rids", recipient_id=("VARCHAR", recipients),
-                   citizen_id=("VARCHAR", [pseudonym(r, key) for r in recipients]))
-        con.execute("""
-            CREATE OR REPLACE TEMP TABLE stage_statuses_kept AS
-            SELECT s.*, r.citizen_id FROM stage_statuses s
-            LEFT JOIN rids r USING (recipient_id)""")
-        drop_forgotten(con, "stage_statuses_kept", "ts", forgotten)
-        con.execute(_MERGE_STATUSES.format(source="stage_statuses_kept"))
-    else:
-        con.execute(_MERGE_STATUSES.format(source="stage_statuses"))
+def staged_count(con) -> int:
+    """The usable status webhooks staged, repetitions included."""
+    return con.execute("SELECT count(*) FROM stage_statuses").fetchall()[0][0]
 
-# --- staff decisions ---------------------------------------------------------
+
+def recipients(con) -> list[str]:
+    """The distinct recipients of the staged statuses."""
+    return [r[0] for r in con.execute(
+        "SELECT DISTINCT recipient_id FROM stage_statuses "
+        "WHERE recipient_id IS NOT NULL").fetchall()]
+
+
+def merge(con) -> None:
+    """Merge every staged status into ``statuses``."""
+    con.execute(_MERGE_STATUSES.format(source="stage_statuses"))
+
+
+def merge_kept(con, recipients: Sequence[str], citizen_ids: Sequence[str],
+               forgotten: Sequence[Forget]) -> None:
+    """Merge the staged statuses into ``statuses``, but those of forgotten citizens (the
+    recipients' ``citizen_ids``) up to their erasure."""
+    temp_table(con, "rids", recipient_id=("VARCHAR", recipients),
+               citizen_id=("VARCHAR", citizen_ids))
+    con.execute("""
+        CREATE OR REPLACE TEMP TABLE stage_statuses_kept AS
+        SELECT s.*, r.citizen_id FROM stage_statuses s
+        LEFT JOIN rids r USING (recipient_id)""")
+    drop_forgotten(con, "stage_statuses_kept", forgotten)
+    con.execute(_MERGE_STATUSES.format(source="stage_statuses_kept"))
+    con.execute("DROP TABLE rids")
+    con.execute("DROP TABLE stage_statuses_kept")
 
 
 # Each status column merges by min/max, so any order and any repetition of the
@@ -91,4 +101,6 @@ SELECT wamid,
     sent_at, delivered_at, read_at, failed_at, recipient_id, callback,
     failure[2], failure[3], pricing_category, played_at, pricing_type, billable
 FROM stage_merged;
+
+DROP TABLE stage_merged;
 """

@@ -16,10 +16,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
-from ..messages import t
+from ...messages import t
 
 if TYPE_CHECKING:
-    from ..config import Settings
+    from ...config import Settings
 
 RECEIVER_PYTHON = "/var/lib/banditore/venv/bin/python"  # as docs/town-setup.md installs it
 RECEIVER_LOGS = "/var/lib/banditore/webhook-logs"

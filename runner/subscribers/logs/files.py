@@ -2,7 +2,7 @@
 
 The logs are the source of truth: one line = one webhook POST body. This module
 only finds files and cuts them into numbered lines, in blocks of bounded size,
-so memory stays flat however big a log grows; DuckDB parses the JSON (sync.py).
+so memory stays flat however big a log grows; DuckDB parses the JSON (:mod:`.staging`).
 Python's part is C-speed work: read bytes, decompress, split on newlines.
 
 Reading is incremental: ``log_files`` remembers how many bytes and lines of
@@ -29,11 +29,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..store.staging import NOT_UTF8
+
 BLOCK = 32 * 1024 * 1024  # bytes per block handed to DuckDB
 SUFFIXES = (".jsonl", ".jsonl.gz")
 BOM = "\ufeff".encode()  # some editors start a saved file with it
 NEWLINE = ord("\n")
-NOT_UTF8 = b"\x01"  # stands for a line that is not UTF-8 (already reported)
 _WINDOW = 64 * 1024
 
 
@@ -185,9 +186,9 @@ def _utf8(body: bytes, first: int, problems: list[tuple[int, str, str]]) -> byte
     """``body`` if it is UTF-8; else a copy whose lines that are not are replaced by
     :data:`NOT_UTF8` (each reported in ``problems``). Checked in windows of whole
     lines: a bad line costs its window's decode again, not the block's, and a
-    window's string stays small (decoding a 32 MB block at once cost 0.06 s, in
-    windows 0.008 s: the whole block's string, four bytes a character when one
-    emoji is in it, was most of the cost)."""
+    window's string stays small (decoding a whole block at once made one string of
+    it, four bytes a character when one emoji is in it, and that string was most of
+    the cost)."""
     view, pieces = memoryview(body), []
     pos = counted = 0
     number = first

@@ -1,47 +1,25 @@
-"""Template status and category changes Meta announces by webhook, from the logs.
+"""Template status and category changes, from the stage into ``template_updates``.
 
-Fields ``message_template_status_update`` (``value.event``: APPROVED, PAUSED,
-DISABLED, REJECTED...) and ``template_category_update`` (``value.new_category``)
-arrive in the same webhook logs as messages. Only the rare lines that mention a
-template are parsed again for them (a byte search per block), so a large sync
-costs the same; they land in ``template_updates``, whose ``template_state`` view is
-the one truth of template states (:mod:`runner.whatsapp.template_state`): validate
-warns from it when an announcement's template is now MARKETING or not APPROVED, the
-reviewer's block and the send read it, and so do the counts file (for a pull
-request's check, which has no database) and the reports.
+``stage.template_items`` (the stage's, :mod:`.staging`) is filled block by block from
+the lines that mention a template; ``template_lines`` holds one block's such lines on
+the parsing worker's own cursor, and goes with it.
 """
 
 from __future__ import annotations
 
-from ..db import temp_table
+from ...db import temp_table
 
 FIELDS = ("message_template_status_update", "template_category_update")
 _TYPE = ('{"entry":[{"time":"BIGINT","changes":[{"field":"VARCHAR","value":{'
          '"event":"VARCHAR","message_template_id":"VARCHAR","message_template_name":"VARCHAR",'
          '"message_template_language":"VARCHAR","reason":"VARCHAR",'
          '"previous_category":"VARCHAR","new_category":"VARCHAR"}}]}]}')
-_NEEDLE = b"template_"
 
 
-def prepare(con) -> None:
-    """The stage table (in the attached ``stage`` database) this step fills."""
-    con.execute("""
-        CREATE OR REPLACE TABLE stage.template_items (
-            ts TIMESTAMPTZ, field VARCHAR, template_id VARCHAR, name VARCHAR,
-            language VARCHAR, status VARCHAR, category VARCHAR, previous_category VARCHAR,
-            reason VARCHAR)""")
-
-
-def stage_block(cur, data: bytes) -> None:
-    """Parse the lines of one block (its bytes, lines joined by newlines) that
-    mention a template, if any: one byte search over the block first, then the
-    block is split only when it holds one."""
-    if _NEEDLE not in data:
-        return
-    found = [line for line in data.split(b"\n") if _NEEDLE in line]
-    if not found:
-        return
-    temp_table(cur, "template_lines", raw=("BLOB", found))
+def stage_lines(cur, lines: list[bytes]) -> None:
+    """Lines that mention a template (raw bytes) into ``stage.template_items``: each
+    change of a template's status or category they announce."""
+    temp_table(cur, "template_lines", raw=("BLOB", lines))
     cur.execute(f"""
         INSERT INTO stage.template_items
         SELECT to_timestamp(e.time), c.field, c.value.message_template_id,

@@ -9,8 +9,8 @@ logs folder, ``import-<day>-<the file's SHA-256, 8 hex>.jsonl``, one line a numb
      "notice_version": "2024-01-01", "file_sha256": "9f2c...", "imported_at": "..."}}
 
 a shape no Meta webhook has (no ``entry``). It travels with the logs (CI fetches every
-``*.jsonl``); sync stages its lines as items ``import`` (:mod:`.staging`) and
-:func:`merge` stores them in ``imports``; the replay takes a citizen's first imported
+``*.jsonl``); sync stages its lines as items ``import`` and stores them in ``imports``
+(:mod:`runner.subscribers.logs.import_records`); the replay takes a citizen's first imported
 consent, when nothing they wrote came before it, as a subscription: active at once
 (the town vetted its list, moderated or not) and answered once by the ``migration``
 reply, never by a welcome. A later import never brings back a citizen who left, and
@@ -29,34 +29,25 @@ import gzip
 import hashlib
 import json
 import os
-import re
 from dataclasses import dataclass, field
 from datetime import UTC, date
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..db import temp_table
-from ..errors import BanditoreError
-from ..files import logs_folder, replace_durably
-from ..messages import t
-from ..vocabulary import IMPORT_PREFIX
-from . import logs
+from ...errors import BanditoreError
+from ...files import logs_folder, replace_durably
+from ...messages import t
+from ...vocabulary import IMPORT_PREFIX, IMPORT_RECORD
+from ..lifecycle.notices import notice_version as notice_in_force
+from ..logs import files as logs
+from ..store.imports import SHA256, WA_ID
 from .contacts import UnreadableFile, read_contacts
-from .notices import notice_version as notice_in_force
 from .numbers import read_number
-from .privacy import citizen_id as pseudonym
-from .states import drop_forgotten
 
 if TYPE_CHECKING:
-    import duckdb
+    from ...config import Settings
 
-    from ..config import Settings
-    from .decisions import Decision
-
-RECORD_KEY = "banditore_import"
 RECORD_PREFIX = "import-"
-_WA_ID = re.compile(r"[1-9][0-9]{7,14}")
-_SHA256 = re.compile(r"[0-9a-f]{64}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,14 +69,14 @@ def parse_record(line: str | bytes) -> Record | None:
     """A line of an import record, or None when it is not one (or not a valid one)."""
     try:
         body = json.loads(line)
-        r = body[RECORD_KEY]
+        r = body[IMPORT_RECORD]
         n, wa_id, version, sha = r["n"], r["wa_id"], r["notice_version"], r["file_sha256"]
         day = date.fromisoformat(r["consented_on"])
     except (ValueError, TypeError, KeyError):
         return None
-    if (type(n) is not int or n < 1 or not isinstance(wa_id, str) or not _WA_ID.fullmatch(wa_id)
+    if (type(n) is not int or n < 1 or not isinstance(wa_id, str) or not WA_ID.fullmatch(wa_id)
             or not isinstance(version, str) or not version.strip()
-            or not isinstance(sha, str) or not _SHA256.fullmatch(sha)):
+            or not isinstance(sha, str) or not SHA256.fullmatch(sha)):
         return None
     return Record(n, wa_id, day, version, sha)
 
@@ -223,7 +214,7 @@ def _write(settings: Settings, result: Imported, numbers: list[str]) -> str:
                          "imported_at": now.astimezone(UTC).isoformat(timespec="seconds")},
                         separators=(",", ":"))[1:-1]
     # The number is digits only: the rest of each line is serialised once, not per line.
-    lines = [f'{{"{RECORD_KEY}":{{"n":{n},"wa_id":"{number}",{fields}}}}}'
+    lines = [f'{{"{IMPORT_RECORD}":{{"n":{n},"wa_id":"{number}",{fields}}}}}'
              for n, number in enumerate(numbers, 1)]
     replace_durably(target, ("\n".join(lines) + "\n").encode())
     listed = {os.path.realpath(p) for p in logs.log_files(settings.webhook_logs).files}
@@ -231,70 +222,3 @@ def _write(settings: Settings, result: Imported, numbers: list[str]) -> str:
         target.unlink()
         raise BanditoreError(t("import.not-read", path=target, setting=settings.webhook_logs))
     return str(target)
-
-
-# --- sync reads the records back --------------------------------------------------------------
-
-def merge(con: duckdb.DuckDBPyConnection, settings: Settings, key: bytes | None,
-          forgotten: list[Decision]) -> int:
-    """The import records' new lines (staged as items ``import``) into ``imports``, and
-    their citizens into ``citizens`` and the replay's scope. A line that is not a
-    valid record is malformed, like a webhook's. Returns how many consents were new.
-
-    DuckDB reads the lines (a Python json.loads of each cost more than the rest of the
-    step); Python only hashes the numbers it has not seen before."""
-    con.execute(_RECORDS, {"tz": settings.timezone})
-    con.execute("INSERT OR REPLACE INTO malformed SELECT file, line, 'wrong_shape', "
-                "'import record line without a valid n, wa_id, consented_on, notice_version "
-                "or file_sha256' FROM stage_records WHERE NOT valid")
-    numbers = [row[0] for row in con.execute(
-        "SELECT DISTINCT wa_id FROM stage_records WHERE valid AND wa_id NOT IN "
-        "(SELECT wa_id FROM citizens WHERE wa_id IS NOT NULL)").fetchall()]
-    temp_table(con, "stage_import_ids", wa_id=("VARCHAR", numbers),
-               citizen_id=("VARCHAR", [pseudonym(n, key) for n in numbers]))
-    con.execute("""
-        CREATE OR REPLACE TEMP TABLE stage_imports AS
-        SELECT r.consent_id, coalesce(c.citizen_id, i.citizen_id) AS citizen_id, r.wa_id,
-               r.ts, r.notice_version, r.file_sha256, r.file, r.line
-        FROM stage_records r
-        LEFT JOIN (SELECT wa_id, min(citizen_id) AS citizen_id FROM citizens
-                   WHERE wa_id IS NOT NULL GROUP BY wa_id) c USING (wa_id)
-        LEFT JOIN stage_import_ids i USING (wa_id)
-        WHERE r.valid""")
-    drop_forgotten(con, "stage_imports", "ts", forgotten)
-    new = con.execute("""
-        INSERT INTO imports
-        SELECT consent_id, citizen_id, ts, notice_version, file_sha256, file, line
-        FROM stage_imports WHERE consent_id NOT IN (SELECT consent_id FROM imports)
-        QUALIFY row_number() OVER (PARTITION BY consent_id ORDER BY file, line) = 1
-        """).fetchall()[0][0]
-    con.execute("""
-        INSERT INTO citizens (citizen_id, wa_id)
-        SELECT citizen_id, min(wa_id) FROM stage_imports
-        WHERE citizen_id NOT IN (SELECT citizen_id FROM citizens) GROUP BY citizen_id""")
-    con.execute("INSERT INTO stage_affected SELECT DISTINCT citizen_id FROM stage_imports")
-    return new
-
-
-# The staged import lines, read and checked: the number and the place in the record
-# must be JSON of the right kind (a number where the number's digits belong is not
-# taken for them), the day a date, the hash 64 hex digits. The consent is given at
-# midnight of that day in the town's zone.
-_RECORD_TYPE = ('{"banditore_import":{"n":"JSON","wa_id":"JSON","consented_on":"DATE",'
-                '"notice_version":"VARCHAR","file_sha256":"VARCHAR"}}')
-_RECORDS = f"""
-CREATE OR REPLACE TEMP TABLE stage_records AS
-SELECT file, line, wa_id, notice_version, file_sha256,
-       '{IMPORT_PREFIX}' || left(file_sha256, 16) || ':' || n AS consent_id,
-       timezone($tz, consented_on::TIMESTAMP) AS ts,
-       coalesce(n >= 1 AND regexp_full_match(wa_id, '{_WA_ID.pattern}')
-                AND consented_on IS NOT NULL AND trim(notice_version) <> ''
-                AND regexp_full_match(file_sha256, '{_SHA256.pattern}'), false) AS valid
-FROM (
-    SELECT file, line, r.consented_on, r.notice_version, r.file_sha256,
-           CASE WHEN json_type(r.n) = 'UBIGINT' THEN r.n::UBIGINT END AS n,
-           CASE WHEN json_type(r.wa_id) = 'VARCHAR' THEN r.wa_id ->> '$' END AS wa_id
-    FROM (SELECT file, line,
-                 try(json_transform(raw, '{_RECORD_TYPE}')).banditore_import AS r
-          FROM stage.stage_items WHERE item = 'import'))
-"""

@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Literal
 from .topics import Topics
 
 if TYPE_CHECKING:
-    from ..config import Settings
+    from ...config import Settings
 
 
 Kind = Literal["subscribe", "unsubscribe", "topics", "pause", "resume", "near_miss", "ignored"]

@@ -19,16 +19,14 @@ import hashlib
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from ..vocabulary import REPLY_KINDS, REPLY_PREFIX, sql
+from ...vocabulary import REPLY_KINDS, sql
+from ..store import notices as store
 
 if TYPE_CHECKING:
-    from ..config import Settings
+    from ...config import Settings
     from .topics import Topics
 
 REPLY_KINDS_SQL = sql(REPLY_KINDS)
-# The replies the state machine derives from keywords (:mod:`.states` withdraws them
-# when the history changes; a hint or a notice is queued once and stays).
-KEYWORD_REPLIES_SQL = sql(REPLY_PREFIX)
 _TEXTS = {"welcome": "welcome_text", "goodbye": "goodbye_text",
           "ack_subscribe": "received_subscribe_text",
           "ack_unsubscribe": "received_unsubscribe_text", "hint": "hint_text",
@@ -105,31 +103,16 @@ def record_notice(con, settings: Settings) -> str:
     if settings.privacy_notice_date:
         start = datetime.combine(settings.privacy_notice_date, datetime.min.time(), settings.tz)
     else:
-        first = not con.execute("SELECT count(*) FROM notices").fetchall()[0][0]
-        start = (con.execute("SELECT min(ts) FROM (SELECT ts FROM inbound UNION ALL "
-                             "SELECT ts FROM imports)").fetchall()[0][0] if first
+        start = (store.first_event(con) if not store.any_notice(con)
                  else None) or settings.current_time()
-    con.execute("INSERT OR IGNORE INTO notices VALUES (?, ?)", [version, start])
+    store.date_notice(con, version, start)
     return version
-
-
-# The version in force at a consent's time (SQL, ``ts`` being the consent's column).
-VERSION_AT = """coalesce((SELECT arg_max(n.version, n.in_force_from) FROM notices n
-                          WHERE n.in_force_from <= {ts}), ?)"""
 
 
 def queue_notices(con, settings: Settings, version: str) -> int:
     """A 'notice' reply to each active subscriber whose latest consent was given under
     another notice, once per version (the delivery id names it)."""
-    return con.execute("""
-        INSERT INTO deliveries (delivery_id, kind, citizen_id, state, created_at)
-        SELECT 'n:' || s.citizen_id || ':' || $version, 'notice', s.citizen_id, 'queued', $now
-        FROM subscribers s
-        JOIN (SELECT citizen_id, arg_max(notice_version, ts) AS version
-              FROM consents GROUP BY citizen_id) c USING (citizen_id)
-        WHERE s.state = 'active' AND c.version <> $version
-          AND 'n:' || s.citizen_id || ':' || $version NOT IN (SELECT delivery_id FROM deliveries)
-        """, {"version": version, "now": settings.current_time()}).fetchall()[0][0]
+    return store.queue_notices(con, version, settings.current_time())
 
 
 def queue_hints(con, settings: Settings) -> int:
@@ -139,22 +122,5 @@ def queue_hints(con, settings: Settings) -> int:
     if not settings.near_miss_hint:
         return 0
     now = settings.current_time()
-    return con.execute("""
-        INSERT INTO deliveries (delivery_id, kind, citizen_id, state, created_at)
-        WITH recent AS (SELECT wamid, citizen_id, ts, kind FROM inbound WHERE ts >= $since),
-        near AS (
-            SELECT wamid, citizen_id, ts,
-                   lag(ts) OVER (PARTITION BY citizen_id ORDER BY ts, wamid) AS previous
-            FROM recent WHERE kind = 'near_miss'),
-        keyworded AS (
-            SELECT citizen_id, max(ts) AS last_keyword FROM recent
-            WHERE kind IN ('subscribe', 'unsubscribe') GROUP BY citizen_id)
-        SELECT 'h:' || n.wamid, 'hint', n.citizen_id, 'queued', n.ts
-        FROM near n LEFT JOIN keyworded k USING (citizen_id)
-        WHERE n.ts >= $open
-          AND (n.previous IS NULL OR n.previous < n.ts - INTERVAL 24 HOUR)
-          AND (k.last_keyword IS NULL OR k.last_keyword < n.ts)
-          AND n.citizen_id NOT IN (SELECT citizen_id FROM subscribers WHERE state = 'blocked')
-          AND 'h:' || n.wamid NOT IN (SELECT delivery_id FROM deliveries)
-        """, {"since": now - timedelta(hours=48), "open": now - timedelta(hours=24)}
-    ).fetchall()[0][0]
+    return store.queue_hints(con, since=now - timedelta(hours=48),
+                             still_open=now - timedelta(hours=24))
