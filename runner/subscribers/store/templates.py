@@ -7,7 +7,7 @@ the parsing worker's own cursor, and goes with it.
 
 from __future__ import annotations
 
-from ...db import temp_table
+from ...db import count, temp_table
 
 FIELDS = ("message_template_status_update", "template_category_update")
 _TYPE = ('{"entry":[{"time":"BIGINT","changes":[{"field":"VARCHAR","value":{'
@@ -35,11 +35,11 @@ def stage_lines(cur, lines: list[bytes]) -> None:
 
 def merge(con) -> int:
     """New template changes into ``template_updates``; a change seen again is ignored."""
-    return con.execute("""
+    return count(con.execute("""
         INSERT INTO template_updates
         SELECT DISTINCT * FROM stage.template_items s
         WHERE NOT EXISTS (
             SELECT 1 FROM template_updates u
             WHERE u.ts = s.ts AND u.field = s.field AND u.name = s.name
               AND u.language = s.language AND u.status IS NOT DISTINCT FROM s.status
-              AND u.category IS NOT DISTINCT FROM s.category)""").fetchone()[0]
+              AND u.category IS NOT DISTINCT FROM s.category)"""))
