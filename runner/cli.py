@@ -341,7 +341,9 @@ def _main(argv: list[str] | None) -> int:
     try:
         if config_error and args.command not in WITHOUT_SETTINGS:
             raise config_error
-        if (args.command in PSEUDONYMOUS and getattr(args, "action", None) != "import"
+        # (settings is None only for a command that runs without them, never these)
+        if (settings is not None and args.command in PSEUDONYMOUS
+                and getattr(args, "action", None) != "import"
                 and (warning := pseudonym_key_check(settings, os.environ))):
             print(warning, file=sys.stderr)
         return args.handler(args, settings)

@@ -149,7 +149,8 @@ class Announcement(BaseModel):
     def source(self) -> Source:
         # Straight from the private dict: pydantic's __getattr__ fallback for private
         # attributes is slow, and rules read these thousands of times.
-        return self.__pydantic_private__["_source"]
+        # A model with private attributes always has this dict; pydantic types it optional.
+        return self.__pydantic_private__["_source"]  # type: ignore[index]
 
     @property
     def id(self) -> str:
@@ -221,7 +222,8 @@ class Announcement(BaseModel):
         start, end = self.effective_publish_at, self.effective_expires_at
         if now.tzinfo is None:  # a naive clock is the town's time, as in the files
             now = now.replace(tzinfo=self.source.tz)
-        return not self.cancelled and start is not None and start <= now < end
+        return not self.cancelled and start is not None and end is not None and \
+            start <= now < end
 
 
 FRONT_MATTER_KEYS = tuple(Announcement.model_fields)

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, get_args
 
 import yaml
 from pydantic import ValidationError
+from pydantic_core import ErrorDetails
 
 from ..messages import t
 from .model import FRONT_MATTER_KEYS, Announcement, Source
@@ -134,7 +135,7 @@ def _draft(data: dict, exc: ValidationError, source: Source, settings: Settings)
         draft = Announcement.model_validate({"title": "-", "category": "-", **good},
                                             context={"tz": settings.tz})
     except ValidationError:  # values wrong only together: keep just the title
-        draft, broken = Announcement.model_construct(), set(FRONT_MATTER_KEYS)
+        draft, broken = Announcement.model_construct(title="", category=""), set(FRONT_MATTER_KEYS)
     draft = draft.model_copy(update={k: v for k, v in _STAND_INS.items() if k in broken})
     draft._source = dataclasses.replace(source, broken=frozenset(broken))
     return draft
@@ -210,7 +211,7 @@ def _suggestion(key: str) -> str | None:
     return close[0] if close else None
 
 
-def schema_message(err: dict, key: str, settings: Settings | None = None) -> str:
+def schema_message(err: ErrorDetails, key: str, settings: Settings | None = None) -> str:
     """A plain-language message for one pydantic error on front-matter key ``key``."""
     kind = err["type"]
     if kind == "extra_forbidden":

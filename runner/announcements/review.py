@@ -178,9 +178,9 @@ def review_lines(r: Review, settings: Settings) -> list[str]:
                                 for why, n in sorted(r.unreachable.items()))
             audience += "; " + tn("review.audience-unreachable", sum(r.unreachable.values()),
                                   reasons=reasons)
-        if (r.counts_age_days or 0) > OLD_AFTER_DAYS:
-            audience += " " + t("review.counts-old", at=r.counts_at,
-                                days=int(r.counts_age_days))
+        age = r.counts_age_days
+        if age is not None and age > OLD_AFTER_DAYS:
+            audience += " " + t("review.counts-old", at=r.counts_at, days=int(age))
         rows.append((t("review.audience"), audience))
         rows.append((t("review.duration"), t("review.duration-value",
                                              duration=human_duration(r.seconds or 0),
@@ -208,7 +208,7 @@ def review_lines(r: Review, settings: Settings) -> list[str]:
     # and not among the problems.
     if r.already_sent:
         out += [f"> ⚠️ {tn('review.already-sent', r.already_sent)}", ""]
-    if r.week_used > settings.weekly_cap and r.capped:
+    if r.week and r.week_used > settings.weekly_cap and r.capped:
         over = t("review.over-cap", week=dates.week(r.week), used=r.week_used,
                  cap=settings.weekly_cap)
         out += [f"> ⚠️ {over}", ""]

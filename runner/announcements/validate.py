@@ -17,6 +17,7 @@ import os
 from collections.abc import Mapping
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -69,7 +70,7 @@ class _Run:
 
     settings: Settings
     root: Path
-    now: object
+    now: datetime
     reviewing: bool = False
     # Repository path -> where its content is, for files read as data (a pull
     # request's, fetched through the API: see :mod:`.pull_request`).
@@ -190,6 +191,7 @@ def _check_file(path: Path, is_target: bool, run: _Run):
     # "expired" comes with everything else that is wrong with it.
     if _is_history(ann, now) and not run.reviewing:
         return ann, problems, None
+    out: Rendered | RenderError
     try:
         out = render(ann, settings)
     except RenderError as exc:

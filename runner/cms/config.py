@@ -167,7 +167,7 @@ def _field(name: str, settings: Settings) -> dict:
     if name not in WIDGETS:
         raise ConfigError(t("cms.field-unknown", name=name))
     info = Announcement.model_fields[name]
-    field = {"name": name, "label": t(f"cms.field.{name}")}
+    field: dict[str, object] = {"name": name, "label": t(f"cms.field.{name}")}
     if not info.is_required():
         field["required"] = False
     return field | WIDGETS[name](name, info, settings)

@@ -80,7 +80,7 @@ def _confined(root: Path, source: str) -> str | None:
     return str(target) if target.is_relative_to(root) and target.is_file() else None
 
 
-def _write_media(root: Path, media: dict) -> None:
+def _write_media(root: Path, media: dict | None) -> None:
     for relative, data in (media or {}).items():
         if not _inside(relative):
             continue

@@ -82,7 +82,7 @@ class Handler(BaseHTTPRequestHandler):
     def parse_request(self):
         # The header parser strips a value's spaces (" 5" would read as 5): the
         # raw lines decide, as the webhook receiver's do.
-        self.rfile = head = _HeadLines(self.rfile)
+        self.rfile = head = _HeadLines(self.rfile)  # type: ignore[assignment]  # as webhook's
         try:
             if not super().parse_request():
                 return False

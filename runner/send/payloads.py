@@ -33,6 +33,7 @@ from ..vocabulary import REPLY_KINDS, TEXT_REPLY_KINDS, WELCOME
 from ..whatsapp.answers import TEMPLATE_NOT_APPROVED, TEMPLATE_STATUS_CODES, Action, ApiError
 from ..whatsapp.bodies import (
     LIST_TEXT_LIMIT,
+    AnyPayload,
     Payload,
     QuotingPayload,
     announcement_message,
@@ -57,7 +58,7 @@ MEDIA_KEPT = timedelta(days=29)
 
 @dataclass
 class Payloads:
-    bodies: dict[str, Payload] = field(default_factory=dict)  # by payload key
+    bodies: dict[str, AnyPayload] = field(default_factory=dict)  # by payload key
     plans: list[AnnouncementPlan] = field(default_factory=list)
     stop: ApiError | None = None  # an upload answered with an account-level error
     # reply bodies whose template Meta paused, disabled or rejected: never sent, their
@@ -180,7 +181,8 @@ def media_ref(header: Media, settings: Settings, con: duckdb.DuckDBPyConnection,
         return {"link": header.url}
     if preview_only or transport is None:
         return {"id": f"<{header.source}>"}
-    return {"id": media_id(con, transport, Path(header.path), settings, now)}
+    assert header.path is not None  # a header without a URL is a repository file
+    return {"id": media_id(con, transport, header.path, settings, now)}
 
 
 def media_id(con: duckdb.DuckDBPyConnection, transport, path: Path, settings: Settings,

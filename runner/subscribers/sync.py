@@ -248,7 +248,7 @@ class _Sync:
         # A decision about nobody the logs know is silently without effect: most likely
         # pseudonym_key changed (ids are keyed by it). Forgotten citizens are gone by
         # design, and so are the decisions about them before their erasure.
-        erased = {}
+        erased: dict[str, datetime] = {}
         for d in self.forgotten:
             erased[d.citizen_id] = max(d.ts, erased.get(d.citizen_id, d.ts))
         kept = [d for d in self.decisions if d.action != "forget"

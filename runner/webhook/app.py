@@ -48,8 +48,9 @@ import logging
 import re
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs
+from wsgiref.types import WSGIApplication
 
 from ..config import Settings, load_settings
 from ..errors import ConfigError
@@ -103,7 +104,7 @@ class WebhookApp:
             log.info("%s rejected (%s): %s", method, exc.status[:3], exc.reason)
         headers.append(("Content-Length", str(len(body))))
         start_response(status, headers)
-        if environ.get(_POKE):
+        if environ.get(_POKE) and self.dispatcher is not None:
             return _ThenPoke(body, self.dispatcher)
         return [body]
 
@@ -141,7 +142,7 @@ class WebhookApp:
             environ[_POKE] = True
         return b"OK"
 
-    def _signed(self, raw: bytes, header: str | None) -> bool:
+    def _signed(self, raw: bytes | bytearray, header: str | None) -> bool:
         if not header:
             return False
         expected = "sha256=" + hmac.new(self._secret, raw, hashlib.sha256).hexdigest()
@@ -207,7 +208,7 @@ def log_line(raw: bytes) -> bytes:
     return _line(raw, _parse(raw))
 
 
-def _parse(raw: bytes):
+def _parse(raw: bytes | bytearray) -> Any:
     try:
         return json.loads(raw.decode("utf-8"), parse_constant=_no_constants)
     except (UnicodeDecodeError, ValueError):
@@ -217,15 +218,15 @@ def _parse(raw: bytes):
         raise Rejected("400 Bad Request", "JSON nested too deep") from None
 
 
-def _line(raw: bytes, parsed) -> bytes:
+def _line(raw: bytes | bytearray, parsed: Any) -> bytes:
     if b"\n" not in raw and b"\r" not in raw:
-        return raw + b"\n"
+        return b"".join((raw, b"\n"))  # bytes in one copy (raw is the reader's bytearray)
     record = dict(parsed) if isinstance(parsed, dict) else {"body": parsed}
     record[RESERIALISED_KEY] = True
     return json.dumps(record, separators=(",", ":"), ensure_ascii=True).encode() + b"\n"
 
 
-def create_app(settings: Settings | None = None) -> Callable:
+def create_app(settings: Settings | None = None) -> WSGIApplication:
     """The receiver configured from the settings (environment, .env, pyproject.toml).
 
     Refuses to start without the app secret and the verify token, without

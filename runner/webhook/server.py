@@ -9,9 +9,10 @@ import sys
 from collections.abc import Callable
 from urllib.parse import urlsplit
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer
+from wsgiref.types import WSGIApplication
 
 from ..config import Settings
-from .app import MAX_BODY, WebhookApp, create_app, length_lines_ok
+from .app import MAX_BODY, create_app, length_lines_ok
 from .body import BODY_SECONDS
 
 log = logging.getLogger("banditore.webhook")
@@ -44,7 +45,9 @@ class QuietHandler(WSGIRequestHandler):
         # The base class hands the header lines to the email parser, which
         # strips a value's leading whitespace and also ends a line at a bare
         # CR: keep the raw lines, which decide (length_lines_ok).
-        self.rfile = self._head = _HeadLines(self.rfile)
+        # The parser calls only readline, which _HeadLines has; typeshed wants a
+        # whole BufferedIOBase.
+        self.rfile = self._head = _HeadLines(self.rfile)  # type: ignore[assignment]
         try:
             if not super().parse_request():
                 return False
@@ -88,7 +91,7 @@ class _HeadLines:
         return line
 
 
-def make_server(app: WebhookApp, host: str, port: int) -> ThreadingServer:
+def make_server(app: WSGIApplication, host: str, port: int) -> ThreadingServer:
     server = ThreadingServer((host, port), QuietHandler)
     server.set_app(app)
     return server
@@ -102,7 +105,7 @@ def serve(settings: Settings, host: str, port: int,
         logging.basicConfig(stream=sys.stderr, level=logging.INFO,
                             format="%(asctime)s %(levelname)s %(message)s")
     server = make_server(app, host, port)
-    bound_host, bound_port = server.server_address[:2]
+    bound_host, bound_port = server.socket.getsockname()[:2]
     previous = signal.signal(signal.SIGTERM, _raise_interrupt)
     try:
         if on_ready:

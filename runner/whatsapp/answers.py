@@ -152,7 +152,7 @@ def meaning(code) -> str:
 
 
 
-def skip_meaning(word: str | None) -> str:
+def skip_meaning(word: str | int | None) -> str:
     """Why a delivery was skipped, in words: the runner's own reasons for not making one
     (``runner.vocabulary.SKIP_REASONS``), beside Meta's codes of :func:`meaning`."""
     try:

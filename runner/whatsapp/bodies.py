@@ -82,6 +82,10 @@ class QuotingPayload:
                          json.dumps(quote)[1:-1].encode(), self.tail))
 
 
+# What a send is made from: one body per citizen, quoting or not.
+AnyPayload = Payload | QuotingPayload
+
+
 def compile_payload(message: dict) -> Payload:
     """``message`` is the type part (``{"type": "template", "template": {...}}``)."""
     body = {

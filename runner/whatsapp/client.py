@@ -48,10 +48,11 @@ class CloudTransport:
                 resp = self._http.post(body)
                 status, data, retry_after = resp.status, resp.body, resp.headers.get("retry-after")
             else:
-                resp = self.session.post(self.messages_url, data=body, headers=self._headers,
-                                         timeout=self.timeout, allow_redirects=False)
-                status, data = resp.status_code, resp.content
-                retry_after = resp.headers.get("Retry-After")
+                answered = self.session.post(self.messages_url, data=body,
+                                             headers=self._headers, timeout=self.timeout,
+                                             allow_redirects=False)
+                status, data = answered.status_code, answered.content
+                retry_after = answered.headers.get("Retry-After")
         except (OSError, requests.RequestException) as exc:
             # Timeouts and dropped connections: retried by the engine.
             return Result(error=ApiError(CONNECTION_ERROR, type(exc).__name__))

@@ -207,7 +207,7 @@ def _exactly(reader, n: int) -> bytes:
 
 
 def _chunked(reader) -> bytes:
-    parts = []
+    parts: list[bytes] = []
     while True:
         size_line = reader.readline(_MAX_LINE).split(b";", 1)[0].strip()
         try:

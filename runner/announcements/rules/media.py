@@ -33,6 +33,7 @@ def media_file(ann, ctx):
             yield problem(ann, "media", "media-type", where, name=media.source,
                           allowed=_allowed_types())
         return
+    assert media.path is not None  # a Media without a URL is a file (resolve_media)
     path = media.path.resolve()
     if not path.is_relative_to(ctx.root):
         yield problem(ann, "media", "media-outside-repo", where, name=media.source)
@@ -53,7 +54,7 @@ def media_file(ann, ctx):
         return
     with path.open("rb") as fh:
         head = fh.read(32)
-    if not head.startswith(_SIGNATURES.get(media.mime, (b"",))):
+    if not head.startswith(_SIGNATURES.get(media.mime or "", (b"",))):
         yield problem(ann, "media", "media-content", where, name=media.source, mime=media.mime)
     elif media.mime == "image/png" and not (head[24] == 8 and head[25] in (2, 6)):
         # WhatsApp takes 8-bit RGB or RGBA PNGs; palette or 16-bit images are refused.

@@ -31,12 +31,13 @@ def template_header(ann, ctx):
     expected = ctx.settings.templates[rendered.template].header
     media = rendered.header
     name = rendered.template
-    if expected in ("none", "text") and media is not None:
-        yield problem(ann, "template-header", "header-unused", "media", template=name)
-    elif expected not in ("none", "text") and media is None:
+    if expected in ("none", "text"):
+        if media is not None:
+            yield problem(ann, "template-header", "header-unused", "media", template=name)
+    elif media is None:
         yield problem(ann, "template-header", "header-missing", "template",
                       template=name, kind=expected)
-    elif expected not in ("none", "text") and media.kind and media.kind != expected:
+    elif media.kind and media.kind != expected:
         yield problem(ann, "template-header", "header-kind", "media",
                       template=name, kind=expected, found=media.kind)
 

@@ -43,7 +43,10 @@ from datetime import datetime
 
 from ...vocabulary import IMPORT, REPLY_PREFIX, SUBSCRIBED
 from .decisions import Decision
-from .topics import Topics
+from .topics import Action, Topics
+
+# What a topic event does to the choice: a menu pick, or a keyword naming a topic.
+_TOPIC_ACTIONS: dict[str, Action] = {"topic": "pick", "subscribe": "add", "unsubscribe": "remove"}
 
 
 @dataclass(frozen=True)
@@ -229,8 +232,10 @@ class _Replay:
         if e.kind == "topics":
             o.replies.append(_reply(e, "topics"))
             return
-        action = {"topic": "pick", "subscribe": "add", "unsubscribe": "remove"}[e.kind]
-        o.topics, ack = self.topics.choose(o.topics, action, e.topic)
+        # A pick always names its topic (inbound stages only known rows), and a keyword
+        # comes here only when it names one (apply).
+        assert e.topic is not None
+        o.topics, ack = self.topics.choose(o.topics, _TOPIC_ACTIONS[e.kind], e.topic)
         o.replies.append(_reply(e, "topics", ack))
 
 

@@ -189,7 +189,8 @@ def _utf8(body: bytes, first: int, problems: list[tuple[int, str, str]]) -> byte
     window's string stays small (decoding a whole block at once made one string of
     it, four bytes a character when one emoji is in it, and that string was most of
     the cost)."""
-    view, pieces = memoryview(body), []
+    view = memoryview(body)
+    pieces: list[bytes | memoryview] = []
     pos = counted = 0
     number = first
     reported = len(problems)

@@ -12,7 +12,7 @@ text only as its masked form) and :func:`export`, the copy handed to the citizen
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ... import db
 from ...messages import t
@@ -32,10 +32,10 @@ if TYPE_CHECKING:
 def record(settings: Settings, cid: str) -> dict:
     """Everything held about one citizen, as plain values (times in the town's zone)."""
     with db.reading(settings.database) as con:
-        out = store.record(con, cid, settings.timezone)
-    citizen = out.pop("citizen")
-    out = {"citizen_id": cid, **(citizen[0] if citizen else {"number": None}),
-           "subscription": (out.pop("subscription") or [None])[0], **out}
+        held = store.record(con, cid, settings.timezone)
+    citizen, subscription = held.pop("citizen"), held.pop("subscription")
+    out: dict[str, Any] = {"citizen_id": cid, **(citizen[0] if citizen else {"number": None}),
+                           "subscription": subscription[0] if subscription else None, **held}
     for delivery in out["deliveries"]:
         if delivery["state"] == SKIPPED:  # why it was not made: the reason's words
             delivery["reason"] = skip_meaning(delivery["error_title"])

@@ -140,12 +140,12 @@ def _vcard(text: str) -> Contacts:
     depth, card, tels = 0, 0, 0
     for number, line in _logical(_lines(text)):
         match = _NAME.match(line)
-        name = match.group(1).upper() if match else ""
-        if name == "BEGIN" and line[match.end():].strip().upper() == ":VCARD":
+        name, rest = (match.group(1).upper(), line[match.end():]) if match else ("", "")
+        if name == "BEGIN" and rest.strip().upper() == ":VCARD":
             depth += 1
             if depth == 1:
                 card, tels = number, 0
-        elif name == "END" and line[match.end():].strip().upper() == ":VCARD" and depth:
+        elif name == "END" and rest.strip().upper() == ":VCARD" and depth:
             depth -= 1
             if depth == 0:
                 out.contacts += 1
@@ -153,7 +153,7 @@ def _vcard(text: str) -> Contacts:
                     out.entries.append(Entry(card, None, NO_NUMBER))
         elif name == "TEL":
             tels += 1
-            out.entries.append(_tel(number, line[match.end():]))
+            out.entries.append(_tel(number, rest))
     if depth:  # the last card was never closed: still a card
         out.contacts += 1
         if not tels:

@@ -59,7 +59,7 @@ class DecisionResult:
 
 
 # The states each decision may be made in (None: a citizen with no state yet).
-_ALLOWED = {
+_ALLOWED: dict[str, set[str | None]] = {
     "approve": {PENDING},
     "reject": {PENDING},
     "block": {None, *SUBSCRIBER_STATES} - {BLOCKED},
@@ -122,7 +122,7 @@ def _forget_question(settings: Settings, cid: str, state: str | None, identities
              decisions=shown(decisions_path(settings)))
 
 
-def _erase_files(con, settings: Settings, result: DecisionResult, known: set[str],
+def _erase_files(con, settings: Settings, result: DecisionResult, known: set[str | None],
                  environ: Mapping[str, str]) -> None:
     """After the database: the lines in the local logs and outbox of the database's
     repository (the decision is recorded, so sync never reads them back in meanwhile),
