@@ -62,7 +62,7 @@ def split_annotated(problems: list[Problem]) -> tuple[list[Problem], list[Proble
     return annotated, rest
 
 
-def format_json(problems: list[Problem], **extra) -> str:
+def format_json(problems: list[Problem], **extra: object) -> str:
     return json.dumps(
         {"problems": [asdict(p) for p in problems], **extra}, ensure_ascii=False, indent=2
     )

@@ -123,7 +123,7 @@ def _secret_expected(name: str, error: ErrorDetails, fields: dict) -> str:
     return _expected(name, error, fields)
 
 
-def _shown(value) -> str:
+def _shown(value: object) -> str:
     text = value if isinstance(value, str) else repr(value)
     return text if len(text) <= 80 else text[:79] + "…"
 

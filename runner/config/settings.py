@@ -14,7 +14,7 @@ import tomllib
 from collections.abc import Mapping
 from datetime import date, datetime, time
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 from pydantic import Field, SecretStr, model_validator
@@ -212,7 +212,7 @@ class Settings(BaseSettings, ReceiverSettings):
     now: datetime | None = None
 
     @model_validator(mode="after")
-    def _welcome_first(self):
+    def _welcome_first(self) -> Settings:
         """Welcome first: a moderating town approves requests long after the citizen
         wrote, when only a template can reach them; without one the welcome (privacy
         notice, how to leave) would be skipped and announcements would follow it."""
@@ -251,7 +251,7 @@ class Settings(BaseSettings, ReceiverSettings):
         )
 
 
-def load_settings(**overrides) -> Settings:
+def load_settings(**overrides: Any) -> Settings:
     """Build the settings; any way they can be wrong is a ConfigError that
     :mod:`.explain` explains: never a traceback."""
     from pydantic import ValidationError

@@ -45,6 +45,7 @@ from ..whatsapp.answers import (
 )
 from ..whatsapp.bodies import AnyPayload
 from ..whatsapp.pacing import Pacer, wake_grid, workers_for
+from ..whatsapp.transport import Transport
 from .journal import JournalRow, SendLog
 from .progress import Progress
 from .queue import Queue, fold_log
@@ -93,7 +94,7 @@ class Gate:
 class Courier:
     """One attempt of one delivery, in a worker thread: never sleeps but for its slot."""
 
-    def __init__(self, transport, log: SendLog, pacer: Pacer | None, gate: Gate,
+    def __init__(self, transport: Transport, log: SendLog, pacer: Pacer | None, gate: Gate,
                  clock: Callable[[], float]) -> None:
         self.transport, self.log, self.pacer, self.gate, self.clock = (
             transport, log, pacer, gate, clock)
@@ -187,7 +188,7 @@ class Courier:
 class Engine:
     """Worker threads sending a run's deliveries; the main thread feeds them and counts."""
 
-    def __init__(self, queue: Queue, log: SendLog, transport, *,
+    def __init__(self, queue: Queue, log: SendLog, transport: Transport, *,
                  rate: float, clock: Callable[[], float] = time.monotonic,
                  sleep: Callable[[float], object] = time.sleep,
                  deadline: float | None = None) -> None:

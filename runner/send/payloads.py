@@ -51,6 +51,7 @@ if TYPE_CHECKING:
 
     from ..announcements.model import Announcement
     from ..config import Settings
+    from ..whatsapp.transport import Transport
 
 # How long an uploaded file's id is used: Meta keeps media 30 days.
 MEDIA_KEPT = timedelta(days=29)
@@ -70,7 +71,7 @@ class Payloads:
 
 
 def build(settings: Settings, announcements: list[Announcement],
-          con: duckdb.DuckDBPyConnection, transport, now: datetime, *,
+          con: duckdb.DuckDBPyConnection, transport: Transport | None, now: datetime, *,
           preview_only: bool) -> Payloads:
     """The bodies of the announcements queued and due at ``now``, and the replies'."""
     out = Payloads()
@@ -174,8 +175,8 @@ def reply_template(settings: Settings, kind: str) -> str | None:
     return name
 
 
-def media_ref(header: Media, settings: Settings, con: duckdb.DuckDBPyConnection, transport,
-              now: datetime, preview_only: bool) -> dict:
+def media_ref(header: Media, settings: Settings, con: duckdb.DuckDBPyConnection,
+              transport: Transport | None, now: datetime, preview_only: bool) -> dict:
     """``{"link": url}`` or ``{"id": ...}`` of a repo file uploaded once and cached."""
     if header.url:
         return {"link": header.url}
@@ -185,7 +186,7 @@ def media_ref(header: Media, settings: Settings, con: duckdb.DuckDBPyConnection,
     return {"id": media_id(con, transport, header.path, settings, now)}
 
 
-def media_id(con: duckdb.DuckDBPyConnection, transport, path: Path, settings: Settings,
+def media_id(con: duckdb.DuckDBPyConnection, transport: Transport, path: Path, settings: Settings,
              now: datetime) -> str:
     """The id of a repo file uploaded through /media, uploading it only the first time."""
     digest = hashlib.sha256(Path(path).read_bytes()).hexdigest()

@@ -87,7 +87,7 @@ def plan(con: duckdb.DuckDBPyConnection, settings: Settings,
 BATCH = 100_000
 
 
-def _citizen_bounds(con) -> list[tuple[str, str | None]]:
+def _citizen_bounds(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str | None]]:
     """Ranges of citizen ids of about BATCH active subscribers each, from a sample."""
     parts = -(-audiences.active_count(con) // BATCH)
     if parts <= 1:

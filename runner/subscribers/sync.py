@@ -28,8 +28,8 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from collections.abc import Mapping
-from contextlib import contextmanager
+from collections.abc import Iterator, Mapping
+from contextlib import AbstractContextManager, contextmanager
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -63,7 +63,7 @@ SYNC_TABLES = ("log_files", "malformed", "citizens", "inbound", "subscribers",
 
 
 @contextmanager
-def summary_step(summary: Summary, name: str):
+def summary_step(summary: Summary, name: str) -> Iterator[None]:
     """Time a step into ``summary.steps`` (the benchmarks print them)."""
     started = time.perf_counter()
     yield
@@ -184,7 +184,7 @@ class _Sync:
         reads.record_meaning(con, fingerprint, decisions_hash)
         self._totals()
 
-    def _step(self, name: str):
+    def _step(self, name: str) -> AbstractContextManager[None]:
         return summary_step(self.summary, name)
 
     def _fingerprint(self) -> str:

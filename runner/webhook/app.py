@@ -46,7 +46,7 @@ import hmac
 import json
 import logging
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs
@@ -60,6 +60,8 @@ from .logwriter import LogWriter, logs_folder
 from .oauth import with_oauth
 
 if TYPE_CHECKING:
+    from pydantic import SecretStr
+
     from .dispatch import Dispatcher
 
 log = logging.getLogger("banditore.webhook")
@@ -160,7 +162,7 @@ class _ThenPoke:
         self._body = body
         self._dispatcher = dispatcher
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[bytes]:
         yield self._body
 
     def close(self) -> None:
@@ -196,7 +198,7 @@ def length_lines_ok(lines: Iterable[bytes]) -> bool:
     return True
 
 
-def _no_constants(name: str):
+def _no_constants(name: str) -> None:
     raise ValueError(f"{name} is not JSON")
 
 
@@ -256,7 +258,7 @@ def create_app(settings: Settings | None = None) -> WSGIApplication:
     return with_oauth(WebhookApp(secret, token, LogWriter(folder), dispatcher), settings)
 
 
-def _secret_value(secret) -> bytes:
+def _secret_value(secret: SecretStr | None) -> bytes:
     return secret.get_secret_value().encode() if secret is not None else b""
 
 

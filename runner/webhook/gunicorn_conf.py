@@ -22,8 +22,15 @@ its GitHub dispatcher's thread (:mod:`.dispatch`; the workers agree on when to
 dispatch through a file beside the logs).
 """
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 from runner.webhook.body import install_read_timeout
 from runner.webhook.gunicorn_length import install
+
+if TYPE_CHECKING:
+    from gunicorn.workers.base_async import AsyncWorker
 
 worker_class = "gevent"
 workers = 2
@@ -43,6 +50,6 @@ accesslog = None
 http_parser = "python"
 
 
-def post_worker_init(worker):
+def post_worker_init(worker: AsyncWorker) -> None:
     install(worker)
     install_read_timeout(worker)

@@ -138,7 +138,7 @@ def advice(code: int) -> str:
     return "permission"
 
 
-def meaning(code) -> str:
+def meaning(code: int | float | str | None) -> str:
     """What an error code means, in words for the mayor's office (``reports.error.*``)."""
     if code is None or (isinstance(code, float) and math.isnan(code)):
         return t("reports.error.none")

@@ -14,6 +14,7 @@ proxy) goes through requests.
 
 from __future__ import annotations
 
+import io
 import os
 import select
 import socket
@@ -180,7 +181,7 @@ def _status_line(line: bytes) -> tuple[bytes, int]:
     return parts[0], int(parts[1])
 
 
-def _headers(reader) -> dict[str, str]:
+def _headers(reader: io.BufferedReader) -> dict[str, str]:
     headers: dict[str, str] = {}
     for _ in range(_MAX_HEADERS):
         line = reader.readline(_MAX_LINE)
@@ -199,14 +200,14 @@ def _length(value: str) -> int:
     return int(value)
 
 
-def _exactly(reader, n: int) -> bytes:
+def _exactly(reader: io.BufferedReader, n: int) -> bytes:
     data = reader.read(n)
     if len(data) != n:
         raise ProtocolError(f"body cut short: {len(data)} of {n} bytes")
     return data
 
 
-def _chunked(reader) -> bytes:
+def _chunked(reader: io.BufferedReader) -> bytes:
     parts: list[bytes] = []
     while True:
         size_line = reader.readline(_MAX_LINE).split(b";", 1)[0].strip()

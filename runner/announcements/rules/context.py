@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 
 @dataclass
 class Context:
-    settings: object
+    settings: Settings
     root: Path
     announcements: list[Announcement] = field(default_factory=list)  # the whole repo
     rendered: dict[str, Rendered | RenderError] = field(default_factory=dict)

@@ -3,11 +3,19 @@ file in the repository of a kind, size and format WhatsApp takes."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from ..render import MEDIA_MAX_BYTES, MEDIA_TYPES, resolve_media
 from .registry import problem, rule
 from .text import domain_allowed
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from ..model import Announcement
+    from ..problems import Problem
+    from .context import Context
 
 _SIGNATURES = {
     "image/png": (b"\x89PNG\r\n\x1a\n",),
@@ -17,7 +25,7 @@ _SIGNATURES = {
 
 
 @rule("media", needs=("media",))
-def media_file(ann, ctx):
+def media_file(ann: Announcement, ctx: Context) -> Iterator[Problem]:
     media = resolve_media(ann.media, ctx.root)
     if media is None:
         return

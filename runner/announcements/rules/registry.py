@@ -47,7 +47,7 @@ def rule(rule_id: str, scope: str = "file",
 
 
 def problem(ann: Announcement, rule_id: str, key: str, where: str | int | None = None,
-            col: int = 1, *, severity: str = "error", **values) -> Problem:
+            col: int = 1, *, severity: str = "error", **values: object) -> Problem:
     """A Problem at a front-matter key (``where`` a str) or at a line (an int)."""
     line = where if isinstance(where, int) else ann.line(where)
     return Problem(ann.file, line, col, rule_id, t(f"policy.{key}", **values), severity)

@@ -12,6 +12,8 @@ text only as its masked form) and :func:`export`, the copy handed to the citizen
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from ... import db
@@ -66,11 +68,11 @@ def show(settings: Settings, who: str) -> str:
     return _text(settings, record(settings, locate(settings, who)), masked=True)
 
 
-def _iso(value) -> str:
+def _iso(value: Any) -> str:
     return value.isoformat() if hasattr(value, "isoformat") else str(value)
 
 
-def _when(value) -> str:
+def _when(value: datetime | None) -> str:
     return value.strftime("%d/%m/%Y %H:%M") if value is not None else "-"
 
 
@@ -121,7 +123,7 @@ def _why(delivery: dict) -> str:
     return ""
 
 
-def _said(row: dict, masked: bool, known) -> str:
+def _said(row: dict, masked: bool, known: Callable[[str], bool]) -> str:
     """What the citizen wrote, as it may be printed here. A keyword (or consent) shows
     as the keyword, with «…» for a name after it; other text as its masked form."""
     text = row.get("text")

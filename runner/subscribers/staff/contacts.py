@@ -37,12 +37,18 @@ import io
 import quopri
 import re
 import unicodedata
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, TypeVar
 
 from ...errors import BanditoreError
 from ...messages import t
 from .numbers import read_number
+
+if TYPE_CHECKING:
+    from _csv import Reader as _CsvReader
+
+T = TypeVar("T")
 
 VCARD, CSV = "vcard", "csv"
 # Problems of an entry before its number: none at all, a value that cannot be decoded,
@@ -235,7 +241,7 @@ def _csv(text: str, first: str, name: str, column: str | None) -> Contacts:
     return out
 
 
-def _rows(reader) -> Iterator[tuple[int, list[str]]]:
+def _rows(reader: _CsvReader) -> Iterator[tuple[int, list[str]]]:
     """Each record with the line it starts on (a quoted cell may span lines)."""
     end = 0
     for row in reader:
@@ -243,7 +249,7 @@ def _rows(reader) -> Iterator[tuple[int, list[str]]]:
         end = reader.line_num
 
 
-def _chain(first, rest):
+def _chain(first: T, rest: Iterable[T]) -> Iterator[T]:
     yield first
     yield from rest
 
