@@ -217,7 +217,7 @@ class Engine:
         self.idle = min(0.05, self.batch / rate / 4) if self.concurrent else 0.0
         # Rows taken from the queue per query: up to half a minute, at most 10,000 (the
         # outbox ignores the rate). Each chunk is Python tuples and journal rows to fold:
-        # larger ones raise the run's peak memory (docs/send-measurements.md).
+        # larger ones raise the run's peak memory (docs/measurements.md).
         self.chunk = min(10_000, max(2_000, int(rate * 30))) if self.concurrent else 10_000
         self.workers = workers_for(rate) if self.concurrent else 1
         self.progress: Progress | None = None

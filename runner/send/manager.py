@@ -70,7 +70,7 @@ def send(settings: Settings, announcements: list[Announcement], *, dry_run: bool
     # without a cap the blocks read from a year of deliveries and statuses stay cached.
     # The default is what settling a million queued against a million-line outbox
     # (read_csv buffers are not spillable) and a dry run planning a million in one
-    # transaction both need (bench/send_memory.py; docs/send-measurements.md).
+    # transaction both need (bench/send_memory.py; docs/measurements.md).
     con = db.connect(settings.database, memory_limit=f"{settings.send_memory_mb}MB")
     own_transport = transport is None
     if transport is None and not dry_run:

@@ -83,7 +83,7 @@ def plan(con: duckdb.DuckDBPyConnection, settings: Settings,
 
 # Deliveries created per INSERT. DuckDB holds an INSERT's rows in memory until it
 # commits: one statement for a whole million-citizen audience held them all
-# (docs/send-measurements.md).
+# (docs/measurements.md).
 BATCH = 100_000
 
 

@@ -2,8 +2,9 @@
 held at once, and in time.
 
 The signature can only be checked on the whole body, so up to 3 MB (Meta's
-maximum) of an unauthenticated body is read first. Unbounded, 20 clients each
-sending 3 MB slowly took the receiver from 36 to 96 MB. So, per process:
+maximum) of an unauthenticated body is read first. Unbounded, a few clients each
+sending 3 MB slowly multiply the receiver's memory (docs/measurements.md). So, per
+process:
 
 - a body announcing more than :data:`MAX_BODY` is refused (413) unread;
 - the large bodies being read (over :data:`SMALL_BODY`) may hold
@@ -19,7 +20,7 @@ sending 3 MB slowly took the receiver from 36 to 96 MB. So, per process:
 
 Meta's webhooks are a few kilobytes, and up to 3 MB for a batch: from Meta's
 network a body arrives in well under a second. ``bench/receiver.py --big``
-measures the memory with and without these caps.
+prints the memory with and without these caps.
 """
 
 from __future__ import annotations

@@ -135,7 +135,7 @@ def settle_from_statuses(con: duckdb.DuckDBPyConnection, now: datetime) -> int:
     Only the statuses that move a delivery forward are aggregated: the join comes first,
     on a 64-bit hash of the id (a collision only adds a candidate that the outer join on
     the id itself drops). Aggregating every status of a year before joining took far
-    more memory (docs/send-measurements.md)."""
+    more memory (docs/measurements.md)."""
     return count(con.execute(
         f"""
         UPDATE deliveries SET state = s.status, wamid = s.wamid,
