@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, TextIO
 
 from . import messages
 from .cli_staff import add_subscribers
@@ -19,6 +19,7 @@ from .errors import BanditoreError, ConfigError
 from .messages import t
 
 if TYPE_CHECKING:
+    from .cli_staff import Commands
     from .config import Settings
 
 
@@ -26,13 +27,13 @@ if TYPE_CHECKING:
 class _Commands(argparse._SubParsersAction):
     """Subcommands whose ``--help`` starts with what they do (their one-line help)."""
 
-    def add_parser(self, name, **kwargs):
+    def add_parser(self, name: str, **kwargs: Any) -> argparse.ArgumentParser:
         kwargs.setdefault("description", kwargs.get("help"))
         return super().add_parser(name, **kwargs)
 
 
 class _Parser(argparse.ArgumentParser):
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.register("action", "parsers", _Commands)
 
@@ -42,7 +43,7 @@ class _ReaderMayLeave:
     print goes nowhere and the command carries on (a send is never cut short by a
     closed pipe) and exits with its own code, without a traceback."""
 
-    def __init__(self, stream):
+    def __init__(self, stream: TextIO) -> None:
         self.stream, self.gone = stream, False
 
     def write(self, text: str) -> int:
@@ -67,7 +68,7 @@ class _ReaderMayLeave:
         except (OSError, ValueError):
             pass
 
-    def __getattr__(self, name):
+    def __getattr__(self, name: str) -> Any:
         return getattr(self.stream, name)
 
 
@@ -82,7 +83,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def add_init(commands):
+def add_init(commands: Commands) -> None:
     p = commands.add_parser("init", help=t("towns.help"))
     p.add_argument("--town", required=True, help=t("towns.town-help"))
     p.add_argument("--pyproject", default="pyproject.toml", metavar="PATH",
@@ -90,14 +91,14 @@ def add_init(commands):
     p.set_defaults(handler=_init)
 
 
-def _init(args, settings: Settings | None) -> int:
+def _init(args: argparse.Namespace, settings: Settings | None) -> int:
     from .towns import adopt
 
     print(adopt(args.town, args.pyproject).text())
     return 0
 
 
-def add_webhook(commands):
+def add_webhook(commands: Commands) -> None:
     p = commands.add_parser("webhook", help=t("webhook.help"))
     actions = p.add_subparsers(dest="webhook_action", required=True, metavar="ACTION")
     serve = actions.add_parser("serve", help=t("webhook.serve-help"))
@@ -106,7 +107,7 @@ def add_webhook(commands):
     serve.set_defaults(handler=_webhook_serve)
 
 
-def _webhook_serve(args, settings: Settings) -> int:
+def _webhook_serve(args: argparse.Namespace, settings: Settings) -> int:
     from .webhook.server import serve
 
     serve(settings, args.host, args.port,
@@ -114,7 +115,7 @@ def _webhook_serve(args, settings: Settings) -> int:
     return 0
 
 
-def add_validate(commands):
+def add_validate(commands: Commands) -> None:
     p = commands.add_parser("validate", help=t("validate.help"))
     p.add_argument("paths", nargs="*", metavar="PATH", help=t("validate.paths-help"))
     p.add_argument("--format", choices=["text", "github", "json"], default="text",
@@ -123,7 +124,7 @@ def add_validate(commands):
     p.set_defaults(handler=_validate)
 
 
-def _validate(args, settings: Settings) -> int:
+def _validate(args: argparse.Namespace, settings: Settings) -> int:
     from .announcements.report import report_result
     from .announcements.validate import check
     from .channels.cap import check_settings
@@ -134,7 +135,7 @@ def _validate(args, settings: Settings) -> int:
     return result.exit_code
 
 
-def add_review_pr(commands):
+def add_review_pr(commands: Commands) -> None:
     p = commands.add_parser("review-pr", help=t("pull-request.help"))
     p.add_argument("--files", required=True, metavar="FILE", help=t("pull-request.files-help"))
     p.add_argument("--fetched", required=True, metavar="DIR",
@@ -143,7 +144,7 @@ def add_review_pr(commands):
     p.set_defaults(handler=_review_pr)
 
 
-def _review_pr(args, settings: Settings) -> int:
+def _review_pr(args: argparse.Namespace, settings: Settings) -> int:
     from pathlib import Path
 
     from .announcements.pull_request import comment_from_files
@@ -156,13 +157,13 @@ def _review_pr(args, settings: Settings) -> int:
     return 0
 
 
-def add_preview(commands):
+def add_preview(commands: Commands) -> None:
     p = commands.add_parser("preview", help=t("preview.help"))
     p.add_argument("path", metavar="PATH", help=t("preview.path-help"))
     p.set_defaults(handler=_preview)
 
 
-def _preview(args, settings: Settings) -> int:
+def _preview(args: argparse.Namespace, settings: Settings) -> int:
     from .announcements.report import preview
 
     text, code = preview(settings, args.path)
@@ -170,14 +171,14 @@ def _preview(args, settings: Settings) -> int:
     return code
 
 
-def add_send(commands):
+def add_send(commands: Commands) -> None:
     p = commands.add_parser("send", help=t("send.help"))
     p.add_argument("--dry-run", action="store_true", help=t("send.dry-run-help"))
     p.add_argument("--retry-failed", action="store_true", help=t("send.retry-failed-help"))
     p.set_defaults(handler=_send)
 
 
-def _send(args, settings: Settings) -> int:
+def _send(args: argparse.Namespace, settings: Settings) -> int:
     from .pipeline import send_valid
     from .send import report
 
@@ -187,7 +188,7 @@ def _send(args, settings: Settings) -> int:
     return summary.exit_code
 
 
-def add_report(commands):
+def add_report(commands: Commands) -> None:
     p = commands.add_parser("report", help=t("reports.cli.help"))
     p.add_argument("--out", default="reports", metavar="DIR", help=t("reports.cli.out-help"))
     p.add_argument("--since", metavar="YYYY-MM-DD", help=t("reports.cli.since-help"))
@@ -195,7 +196,7 @@ def add_report(commands):
     p.set_defaults(handler=_report)
 
 
-def _report(args, settings: Settings) -> int:
+def _report(args: argparse.Namespace, settings: Settings) -> int:
     try:
         from .reports import render_reports
     except ModuleNotFoundError as exc:  # the reports extra is not installed
@@ -207,13 +208,13 @@ def _report(args, settings: Settings) -> int:
     return 0
 
 
-def add_sync(commands):
+def add_sync(commands: Commands) -> None:
     p = commands.add_parser("sync", help=t("sync.help"))
     p.add_argument("--rebuild", action="store_true", help=t("sync.rebuild-help"))
     p.set_defaults(handler=_sync)
 
 
-def _sync(args, settings: Settings) -> int:
+def _sync(args: argparse.Namespace, settings: Settings) -> int:
     from .subscribers.sync import sync
 
     print("\n".join(sync(settings, rebuild=args.rebuild, environ=os.environ).lines_text()))
@@ -222,41 +223,41 @@ def _sync(args, settings: Settings) -> int:
 
 
 
-def add_templates(commands):
+def add_templates(commands: Commands) -> None:
     p = commands.add_parser("templates", help=t("templates.help"))
     actions = p.add_subparsers(dest="templates_action", required=True, metavar="ACTION")
     sync = actions.add_parser("sync", help=t("templates.sync-help"))
     sync.set_defaults(handler=_templates_sync)
 
 
-def _templates_sync(args, settings: Settings) -> int:
+def _templates_sync(args: argparse.Namespace, settings: Settings) -> int:
     from .whatsapp.templates import sync_catalogue
 
     print(sync_catalogue(settings).text())
     return 0
 
 
-def add_publish(commands):
+def add_publish(commands: Commands) -> None:
     p = commands.add_parser("publish", help=t("publish.help"))
     p.add_argument("--out", default="site", metavar="DIR", help=t("publish.out-help"))
     p.add_argument("--form", action="store_true", help=t("cms.form-help"))
     p.set_defaults(handler=_publish)
 
 
-def _publish(args, settings: Settings) -> int:
+def _publish(args: argparse.Namespace, settings: Settings) -> int:
     from .cms.deploy import publish_site
 
     print("\n".join(publish_site(settings, args.out, form=args.form).lines(settings)))
     return 0
 
 
-def add_telegram(commands):
+def add_telegram(commands: Commands) -> None:
     p = commands.add_parser("telegram", help=t("telegram.help"))
     p.add_argument("--repost", metavar="ID", help=t("telegram.repost-help"))
     p.set_defaults(handler=_telegram)
 
 
-def _telegram(args, settings: Settings) -> int:
+def _telegram(args: argparse.Namespace, settings: Settings) -> int:
     from .channels.mirror import mirror
 
     summary = mirror(settings, repost=args.repost)
@@ -264,18 +265,18 @@ def _telegram(args, settings: Settings) -> int:
     return summary.exit_code
 
 
-def add_run(commands):
+def add_run(commands: Commands) -> None:
     p = commands.add_parser("run", help=t("send.run-help"))
     p.set_defaults(handler=_run)
 
 
-def _run(args, settings: Settings) -> int:
+def _run(args: argparse.Namespace, settings: Settings) -> int:
     from .pipeline import run
 
     return run(settings, os.environ, emit=lambda text: print(text, flush=True))
 
 
-def add_cms(commands):
+def add_cms(commands: Commands) -> None:
     p = commands.add_parser("cms", help=t("cms.help"))
     actions = p.add_subparsers(dest="cms_action", required=True, metavar="ACTION")
     config = actions.add_parser("config", help=t("cms.config-help"))
@@ -288,7 +289,7 @@ def add_cms(commands):
     serve.set_defaults(handler=_cms_serve)
 
 
-def _cms_config(args, settings: Settings) -> int:
+def _cms_config(args: argparse.Namespace, settings: Settings) -> int:
     from .cms.config import config_command
 
     text, code = config_command(settings, "check" if args.check else
@@ -298,7 +299,7 @@ def _cms_config(args, settings: Settings) -> int:
     return code
 
 
-def _cms_serve(args, settings: Settings) -> int:
+def _cms_serve(args: argparse.Namespace, settings: Settings) -> int:
     from .cms.server import serve
 
     serve(settings, args.port,
@@ -341,7 +342,9 @@ def _main(argv: list[str] | None) -> int:
     try:
         if config_error and args.command not in WITHOUT_SETTINGS:
             raise config_error
-        if (args.command in PSEUDONYMOUS and getattr(args, "action", None) != "import"
+        # (settings is None only for a command that runs without them, never these)
+        if (settings is not None and args.command in PSEUDONYMOUS
+                and getattr(args, "action", None) != "import"
                 and (warning := pseudonym_key_check(settings, os.environ))):
             print(warning, file=sys.stderr)
         return args.handler(args, settings)

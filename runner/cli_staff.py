@@ -7,8 +7,10 @@ nothing.
 
 from __future__ import annotations
 
+import argparse
 import os
 import sys
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from .errors import BanditoreError
@@ -19,11 +21,14 @@ from .vocabulary import SUBSCRIBER_STATES
 if TYPE_CHECKING:
     from .config import Settings
 
+    # What each add_* function adds its command to (a parser's add_subparsers()).
+    Commands = argparse._SubParsersAction[argparse.ArgumentParser]
+
 # Answers that mean yes, in either language.
 YES = {"sì", "si", "s", "yes", "y"}
 
 
-def ask(command: str):
+def ask(command: str) -> Callable[[str], bool]:
     """A confirmation for ``command``: the question on the terminal, or a refusal
     (exit 2) when there is no terminal to ask."""
 
@@ -39,7 +44,7 @@ def ask(command: str):
     return confirm
 
 
-def add_subscribers(commands):
+def add_subscribers(commands: Commands) -> None:
     p = commands.add_parser("subscribers", help=t("subscribers.help"))
     sub = p.add_subparsers(dest="action", required=True, metavar="ACTION")
     ls = sub.add_parser("list", help=t("subscribers.list-help"))
@@ -78,35 +83,35 @@ def add_subscribers(commands):
     imp.set_defaults(handler=_subscribers_import)
 
 
-def _subscribers_list(args, settings: Settings) -> int:
+def _subscribers_list(args: argparse.Namespace, settings: Settings) -> int:
     from .subscribers.staff.listing import listing
 
     print(listing(settings, state=args.state, fmt=args.format, unmasked=args.unmasked))
     return 0
 
 
-def _subscribers_show(args, settings: Settings) -> int:
+def _subscribers_show(args: argparse.Namespace, settings: Settings) -> int:
     from .subscribers.rights.access import show
 
     print(show(settings, args.who))
     return 0
 
 
-def _subscribers_export(args, settings: Settings) -> int:
+def _subscribers_export(args: argparse.Namespace, settings: Settings) -> int:
     from .subscribers.rights.access import export
 
     print(export(settings, args.who, args.format))
     return 0
 
 
-def _subscribers_near_misses(args, settings: Settings) -> int:
+def _subscribers_near_misses(args: argparse.Namespace, settings: Settings) -> int:
     from .subscribers.staff.near_misses import report
 
     print(report(settings, args.since, args.format))
     return 0
 
 
-def _subscribers_erase_lines(args, settings: Settings) -> int:
+def _subscribers_erase_lines(args: argparse.Namespace, settings: Settings) -> int:
     from .subscribers.rights.erase_lines import erase_copy
 
     erased = erase_copy(settings, args.citizen_id, args.paths,
@@ -116,7 +121,7 @@ def _subscribers_erase_lines(args, settings: Settings) -> int:
     return 0
 
 
-def _subscribers_import(args, settings: Settings) -> int:
+def _subscribers_import(args: argparse.Namespace, settings: Settings) -> int:
     from .subscribers.staff.imports import import_file
 
     result = import_file(settings, args.file, args.consented_on,
@@ -125,7 +130,7 @@ def _subscribers_import(args, settings: Settings) -> int:
     return result.exit_code
 
 
-def _subscribers_decide(args, settings: Settings) -> int:
+def _subscribers_decide(args: argparse.Namespace, settings: Settings) -> int:
     from .subscribers.staff.decide import decide
 
     confirm = None if getattr(args, "yes", True) else ask(f"subscribers {args.action}")

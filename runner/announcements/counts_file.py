@@ -54,7 +54,7 @@ class Reach:
             return cls(value)
         if not isinstance(value, dict) or not isinstance(value.get("members"), int):
             return None
-        why = value.get("unreachable") if isinstance(value.get("unreachable"), dict) else {}
+        why = _table(value, "unreachable")
         return cls(value["members"], {str(k): v for k, v in why.items()
                                       if isinstance(v, int) and v > 0})
 
@@ -96,10 +96,8 @@ def parse_counts(text: str) -> Counts:
     if not isinstance(data, dict):
         return Counts()
     active = data.get("active")
-    sent = data.get("sent") if isinstance(data.get("sent"), dict) else {}
-    audiences = data.get("audiences") if isinstance(data.get("audiences"), dict) else {}
-    received = data.get("received") if isinstance(data.get("received"), dict) else {}
-    templates = data.get("templates") if isinstance(data.get("templates"), dict) else {}
+    sent, audiences = _table(data, "sent"), _table(data, "audiences")
+    received, templates = _table(data, "received"), _table(data, "templates")
     return Counts(
         generated_at=str(data["generated_at"]) if data.get("generated_at") else None,
         active=active if isinstance(active, int) and active >= 0 else None,
@@ -109,6 +107,12 @@ def parse_counts(text: str) -> Counts:
         templates={str(k): {a: str(b) for a, b in v.items()}
                    for k, v in templates.items() if isinstance(v, dict)},
     )
+
+
+def _table(data: dict, key: str) -> dict:
+    """The table at ``key``; anything else reads as empty."""
+    value = data.get(key)
+    return value if isinstance(value, dict) else {}
 
 
 def _reaches(values: dict) -> dict[str, Reach]:

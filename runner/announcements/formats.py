@@ -54,14 +54,15 @@ ANNOTATIONS_PER_STEP = 10
 def split_annotated(problems: list[Problem]) -> tuple[list[Problem], list[Problem]]:
     """(annotated, the rest) in order: the first 10 errors and the first 10 warnings."""
     seen = {"error": 0, "warning": 0}
-    annotated, rest = [], []
+    annotated: list[Problem] = []
+    rest: list[Problem] = []
     for p in problems:
         seen[p.severity] = seen.get(p.severity, 0) + 1
         (annotated if seen[p.severity] <= ANNOTATIONS_PER_STEP else rest).append(p)
     return annotated, rest
 
 
-def format_json(problems: list[Problem], **extra) -> str:
+def format_json(problems: list[Problem], **extra: object) -> str:
     return json.dumps(
         {"problems": [asdict(p) for p in problems], **extra}, ensure_ascii=False, indent=2
     )

@@ -58,10 +58,17 @@ import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationInfo,
+    field_validator,
+)
 
 FILE_NAME = re.compile(r"^(\d{4})-(\d{2})-(\d{2})-[a-z0-9]+(?:-[a-z0-9]+)*$")
 
@@ -125,20 +132,21 @@ class Announcement(BaseModel):
     @field_validator("publish_at", "expires_at", "media", "template", "updates", "cancels",
                      "instruction", mode="before")
     @classmethod
-    def _blank_is_unset(cls, value):
+    def _blank_is_unset(cls, value: Any) -> Any:
         # "expires_at: ''" is how a form (the staff's CMS) writes a field emptied again.
         return None if isinstance(value, str) and not value.strip() else value
 
     @field_validator("publish_at", "expires_at", mode="before")
     @classmethod
-    def _date_is_midnight(cls, value):
+    def _date_is_midnight(cls, value: Any) -> Any:
         if isinstance(value, date) and not isinstance(value, datetime):
             return datetime.combine(value, time(0))
         return value
 
     @field_validator("publish_at", "expires_at")
     @classmethod
-    def _naive_is_town_time(cls, value: datetime | None, info) -> datetime | None:
+    def _naive_is_town_time(cls, value: datetime | None,
+                            info: ValidationInfo) -> datetime | None:
         if value is not None and value.tzinfo is None:
             tz = (info.context or {}).get("tz") or ZoneInfo("Europe/Rome")
             value = value.replace(tzinfo=tz)
@@ -149,7 +157,8 @@ class Announcement(BaseModel):
     def source(self) -> Source:
         # Straight from the private dict: pydantic's __getattr__ fallback for private
         # attributes is slow, and rules read these thousands of times.
-        return self.__pydantic_private__["_source"]
+        # A model with private attributes always has this dict; pydantic types it optional.
+        return self.__pydantic_private__["_source"]  # type: ignore[index]
 
     @property
     def id(self) -> str:
@@ -221,7 +230,8 @@ class Announcement(BaseModel):
         start, end = self.effective_publish_at, self.effective_expires_at
         if now.tzinfo is None:  # a naive clock is the town's time, as in the files
             now = now.replace(tzinfo=self.source.tz)
-        return not self.cancelled and start is not None and start <= now < end
+        return not self.cancelled and start is not None and end is not None and \
+            start <= now < end
 
 
 FRONT_MATTER_KEYS = tuple(Announcement.model_fields)

@@ -12,11 +12,13 @@ import dataclasses
 import difflib
 import os
 import re
+from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, get_args
+from typing import TYPE_CHECKING, Any, get_args
 
 import yaml
 from pydantic import ValidationError
+from pydantic_core import ErrorDetails
 
 from ..messages import t
 from .model import FRONT_MATTER_KEYS, Announcement, Source
@@ -54,13 +56,18 @@ def display_path(path: Path) -> str:
         return Path(os.path.abspath(text)).as_posix()
     return relative.replace(os.sep, "/")
 
+# What reading a file gives: the announcement (None when it has problems), the problems,
+# and the draft of one whose front-matter values are wrong (see read).
+Read = tuple[Announcement | None, list[Problem], Announcement | None]
+
+
 def parse(path: Path, settings: Settings) -> tuple[Announcement | None, list[Problem]]:
     """Read one file: the announcement (or None) and the problems found while reading it."""
     ann, problems, _ = read(path, settings)
     return ann, problems
 
 
-def read(path: Path, settings: Settings, content: Path | None = None):
+def read(path: Path, settings: Settings, content: Path | None = None) -> Read:
     """Like :func:`parse`, plus a *draft* announcement when only the front matter's
     values are wrong: everything else can still be checked, so staff see every problem
     in one round. ``content``: where the file's bytes are, when not at ``path`` (a pull
@@ -78,12 +85,13 @@ def read(path: Path, settings: Settings, content: Path | None = None):
 class _Unreadable(Exception):
     """The file cannot be read as an announcement: rule id, message key, where."""
 
-    def __init__(self, rule: str, key: str, line: int = 1, col: int = 1, **values):
+    def __init__(self, rule: str, key: str, line: int = 1, col: int = 1,
+                 **values: object) -> None:
         super().__init__(rule)
         self.rule, self.key, self.line, self.col, self.values = rule, key, line, col, values
 
 
-def _parse_bytes(raw: bytes, path: Path, settings: Settings, shown: str):
+def _parse_bytes(raw: bytes, path: Path, settings: Settings, shown: str) -> Read:
     try:
         lines, end = _split(_decode(raw))
         node, data = _front_matter("\n".join(lines[1:end]))
@@ -124,7 +132,8 @@ def _parse_bytes(raw: bytes, path: Path, settings: Settings, shown: str):
 _STAND_INS = {"title": "", "category": ""}
 
 
-def _draft(data: dict, exc: ValidationError, source: Source, settings: Settings):
+def _draft(data: dict, exc: ValidationError, source: Source,
+           settings: Settings) -> Announcement:
     """The announcement with every value that is right, and a stand-in for the others
     (their keys in ``source.broken``): checked and previewed as far as it goes, in the
     same round that reports what is wrong, never sent."""
@@ -134,7 +143,7 @@ def _draft(data: dict, exc: ValidationError, source: Source, settings: Settings)
         draft = Announcement.model_validate({"title": "-", "category": "-", **good},
                                             context={"tz": settings.tz})
     except ValidationError:  # values wrong only together: keep just the title
-        draft, broken = Announcement.model_construct(), set(FRONT_MATTER_KEYS)
+        draft, broken = Announcement.model_construct(title="", category=""), set(FRONT_MATTER_KEYS)
     draft = draft.model_copy(update={k: v for k, v in _STAND_INS.items() if k in broken})
     draft._source = dataclasses.replace(source, broken=frozenset(broken))
     return draft
@@ -166,7 +175,7 @@ def _split(text: str) -> tuple[list[str], int]:
     return lines, end
 
 
-def _front_matter(yaml_text: str):
+def _front_matter(yaml_text: str) -> tuple[yaml.MappingNode, dict]:
     """The YAML mapping node (for key lines) and its values."""
     try:
         node, data = _compose(yaml_text)
@@ -184,7 +193,7 @@ def _front_matter(yaml_text: str):
     return node, data
 
 
-def _compose(text: str):
+def _compose(text: str) -> tuple[yaml.Node | None, Any]:
     loader = _Loader(text)
     try:
         node = loader.get_single_node()
@@ -193,7 +202,8 @@ def _compose(text: str):
         loader.dispose()
 
 
-def _schema_problems(exc: ValidationError, source: Source, settings: Settings):
+def _schema_problems(exc: ValidationError, source: Source,
+                     settings: Settings) -> Iterator[Problem]:
     errors = exc.errors()
     # "categroy: x" already says "did you mean category?": no second "category is missing".
     suggested = {_suggestion(str(e["loc"][0])) for e in errors if e["type"] == "extra_forbidden"}
@@ -210,7 +220,7 @@ def _suggestion(key: str) -> str | None:
     return close[0] if close else None
 
 
-def schema_message(err: dict, key: str, settings: Settings | None = None) -> str:
+def schema_message(err: ErrorDetails, key: str, settings: Settings | None = None) -> str:
     """A plain-language message for one pydantic error on front-matter key ``key``."""
     kind = err["type"]
     if kind == "extra_forbidden":
@@ -236,7 +246,7 @@ def schema_message(err: dict, key: str, settings: Settings | None = None) -> str
     return t("announcement.must-be-text", key=key, value=_shown(err.get("input")))
 
 
-def _shown(value) -> str:
+def _shown(value: object) -> str:
     """A value as staff wrote it, short; a list or mapping only by its brackets."""
     if isinstance(value, list | tuple):
         return "[…]"

@@ -23,12 +23,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from markdown_it import MarkdownIt
+from markdown_it.token import Token
 
 from ..messages import t
 from .oneline import PUNCTUATION, WHITESPACE, join_blocks
 
 if TYPE_CHECKING:
     from ..config import Settings
+    from .model import Announcement
 
 
 # html=False: raw HTML is shown as typed, which is what WhatsApp would show too.
@@ -68,7 +70,7 @@ SOURCES = ("title", "body", "category", "date", "town")  # plus paragraph:N
 class RenderError(Exception):
     """The announcement cannot be rendered; ``key``/``values`` name a catalogue message."""
 
-    def __init__(self, key: str, values: dict | None = None, **more):
+    def __init__(self, key: str, values: dict | None = None, **more: object) -> None:
         values = {**(values or {}), **more}
         super().__init__(key, values)  # both in args: it survives pickling between processes
         self.key, self.values = key, values
@@ -145,7 +147,7 @@ def markdown_blocks(source: str) -> list[str]:
 class _BlockWriter:
     """Walks markdown-it's block tokens, keeping the quote depth and list markers."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         self.blocks: list[str] = []
         self.lines: list[str] = []
         self.quote = 0
@@ -153,7 +155,7 @@ class _BlockWriter:
         self.pending = ""  # list marker waiting for the item's first line
         self.heading = False
 
-    def token(self, tok) -> None:
+    def token(self, tok: Token) -> None:
         handler = getattr(self, f"_{tok.type}", None)
         if handler is not None:
             handler(tok)
@@ -172,35 +174,35 @@ class _BlockWriter:
             self.lines.append("> " * self.quote + prefix + line)
         self.pending = ""
 
-    def _blockquote_open(self, tok):
+    def _blockquote_open(self, tok: Token) -> None:
         self.quote += 1
 
-    def _blockquote_close(self, tok):
+    def _blockquote_close(self, tok: Token) -> None:
         self.quote -= 1
 
-    def _bullet_list_open(self, tok):
+    def _bullet_list_open(self, tok: Token) -> None:
         self.lists.append([False, 1])
 
-    def _ordered_list_open(self, tok):
+    def _ordered_list_open(self, tok: Token) -> None:
         self.lists.append([True, int(tok.attrGet("start") or 1)])
 
-    def _bullet_list_close(self, tok):
+    def _bullet_list_close(self, tok: Token) -> None:
         self.lists.pop()
 
     _ordered_list_close = _bullet_list_close
 
-    def _list_item_open(self, tok):
+    def _list_item_open(self, tok: Token) -> None:
         ordered, number = self.lists[-1]
         self.pending = "   " * (len(self.lists) - 1) + (f"{number}. " if ordered else "- ")
         self.lists[-1][1] += 1
 
-    def _heading_open(self, tok):
+    def _heading_open(self, tok: Token) -> None:
         self.heading = True
 
-    def _heading_close(self, tok):
+    def _heading_close(self, tok: Token) -> None:
         self.heading = False
 
-    def _inline(self, tok):
+    def _inline(self, tok: Token) -> None:
         text = _inline(tok.children or [])
         if self.heading and text.strip():
             text = text.strip()
@@ -208,19 +210,19 @@ class _BlockWriter:
                 text = f"*{text}*"
         self.write(text)
 
-    def _fence(self, tok):
+    def _fence(self, tok: Token) -> None:
         self.write(f"```{tok.content.rstrip(chr(10))}```")
 
     _code_block = _fence
 
-    def _hr(self, tok):
+    def _hr(self, tok: Token) -> None:
         self.write("———")
 
 
 _MARKS = {"strong": "*", "em": "_", "s": "~"}
 
 
-def _inline(children) -> str:
+def _inline(children: list[Token]) -> str:
     out: list[str] = []
     links: list[tuple[int, str]] = []
     for tok in children:
@@ -287,11 +289,11 @@ def resolve_media(source: str | None, root: Path | None = None) -> Media | None:
     return Media(kind, mime, (root or Path.cwd()) / source, None, source)
 
 
-def template_for(announcement, settings: Settings) -> str | None:
+def template_for(announcement: Announcement, settings: Settings) -> str | None:
     return announcement.template or settings.default_template or None
 
 
-def render(announcement, settings: Settings) -> Rendered:
+def render(announcement: Announcement, settings: Settings) -> Rendered:
     """What the citizen receives for ``announcement``; RenderError if it cannot be built."""
     blocks = markdown_blocks(announcement.body)
     title = flatten(announcement.title)
@@ -327,7 +329,7 @@ def render(announcement, settings: Settings) -> Rendered:
     return rendered
 
 
-def applicable_labels(announcement, settings: Settings) -> dict[str, str]:
+def applicable_labels(announcement: Announcement, settings: Settings) -> dict[str, str]:
     """The lifecycle labels that apply ({"update": "RETTIFICA"}), in the bubble's order."""
     labels = settings.lifecycle_labels
     kinds = ([announcement.status] if announcement.status != "actual" else []) + (
@@ -335,7 +337,7 @@ def applicable_labels(announcement, settings: Settings) -> dict[str, str]:
     return {kind: getattr(labels, kind) for kind in kinds if getattr(labels, kind)}
 
 
-def lifecycle_label(announcement, settings: Settings) -> str:
+def lifecycle_label(announcement: Announcement, settings: Settings) -> str:
     """What the bubble says before the title of a drill, a correction or a withdrawal
     ("ESERCITAZIONE · RETTIFICA"), so no one mistakes it for a new alert; "" otherwise."""
     return " · ".join(applicable_labels(announcement, settings).values())
@@ -344,7 +346,7 @@ def lifecycle_label(announcement, settings: Settings) -> str:
 _LABEL_END = re.compile(r"\s*[:\-–—·.]\s*")
 
 
-def repeated_label(announcement, settings: Settings) -> str:
+def repeated_label(announcement: Announcement, settings: Settings) -> str:
     """The start of the title that already says the label ("Rettifica: " in "Rettifica:
     orari" for a correction), which the bubble drops rather than print the word twice;
     "" when there is none. The ``title-label`` rule tells staff."""
@@ -379,7 +381,8 @@ def check_source(source: str) -> bool:
     return source in SOURCES or _paragraph_number(source) > 0
 
 
-def _source_value(src, announcement, settings: Settings, blocks, title, last_paragraph) -> str:
+def _source_value(src: str, announcement: Announcement, settings: Settings,
+                  blocks: list[str], title: str, last_paragraph: int) -> str:
     if src == "title":
         return title
     if src == "body" or _paragraph_number(src):

@@ -37,7 +37,7 @@ def report_result(result: CheckResult, settings: Settings, fmt: str,
     return format_result(result, fmt)
 
 
-def preview(settings: Settings, path) -> tuple[str, int]:
+def preview(settings: Settings, path: str | Path) -> tuple[str, int]:
     """What a citizen receives for the announcement at ``path``: the whole bubble, with
     counts and any problems; and the exit code (0 ready to publish, 1 problems)."""
     result = check(settings, [path])

@@ -27,7 +27,7 @@ from ..messages import MissingMessage, dates, t, tn
 from ..whatsapp.answers import skip_meaning
 from . import escape
 from .catalogue import known_templates
-from .counts_file import Reach, read_counts
+from .counts_file import Counts, Reach, read_counts
 from .schedule import goes_out_at
 from .weekly_cap import week_of
 
@@ -117,7 +117,8 @@ def review(ann: Announcement, result: CheckResult, settings: Settings) -> Review
     return r
 
 
-def _audience(ann: Announcement, counts, settings: Settings) -> tuple[Reach | None, str]:
+def _audience(ann: Announcement, counts: Counts,
+              settings: Settings) -> tuple[Reach | None, str]:
     """Who it goes to, as the send stage computed it (runner.send.audience): the staff
     test group for a drill, the original's recipients still subscribed for a correction
     or withdrawal, else the category's audience (its topic's subscribers; everyone for
@@ -132,7 +133,7 @@ def _audience(ann: Announcement, counts, settings: Settings) -> tuple[Reach | No
                                    Reach(counts.sent.get(ann.references, 0))), "original"
     if ann.category in counts.audiences:
         return counts.audiences[ann.category], "category"
-    return (Reach(counts.active) if counts.known else None), "active"
+    return (Reach(counts.active) if counts.active is not None else None), "active"
 
 
 def _when(moment: datetime | None, settings: Settings) -> str:
@@ -178,9 +179,9 @@ def review_lines(r: Review, settings: Settings) -> list[str]:
                                 for why, n in sorted(r.unreachable.items()))
             audience += "; " + tn("review.audience-unreachable", sum(r.unreachable.values()),
                                   reasons=reasons)
-        if (r.counts_age_days or 0) > OLD_AFTER_DAYS:
-            audience += " " + t("review.counts-old", at=r.counts_at,
-                                days=int(r.counts_age_days))
+        age = r.counts_age_days
+        if age is not None and age > OLD_AFTER_DAYS:
+            audience += " " + t("review.counts-old", at=r.counts_at, days=int(age))
         rows.append((t("review.audience"), audience))
         rows.append((t("review.duration"), t("review.duration-value",
                                              duration=human_duration(r.seconds or 0),
@@ -208,7 +209,7 @@ def review_lines(r: Review, settings: Settings) -> list[str]:
     # and not among the problems.
     if r.already_sent:
         out += [f"> ⚠️ {tn('review.already-sent', r.already_sent)}", ""]
-    if r.week_used > settings.weekly_cap and r.capped:
+    if r.week and r.week_used > settings.weekly_cap and r.capped:
         over = t("review.over-cap", week=dates.week(r.week), used=r.week_used,
                  cap=settings.weekly_cap)
         out += [f"> ⚠️ {over}", ""]

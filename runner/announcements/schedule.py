@@ -13,6 +13,7 @@ quiet hours and the weekly cap. An expired announcement is history
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime, time, timedelta
 from typing import TYPE_CHECKING
 
@@ -63,7 +64,7 @@ def is_history(ann: Announcement, now: datetime) -> bool:
     return end is not None and end <= now
 
 
-def by_id(announcements) -> dict[str, Announcement]:
+def by_id(announcements: Iterable[Announcement]) -> dict[str, Announcement]:
     """Announcements by id (the first file, where an id is duplicated)."""
     found: dict[str, Announcement] = {}
     for ann in announcements:

@@ -9,6 +9,7 @@ a file is shown inert (:mod:`.escape`): the comment is posted under the bot's na
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -102,7 +103,7 @@ def step_summary(result: CheckResult, settings: Settings, fmt: str = "text") -> 
 
 
 def pull_request_comment(result: CheckResult, settings: Settings,
-                         notes: list[str] = ()) -> str:
+                         notes: Sequence[str] = ()) -> str:
     """The one comment the trusted workflow keeps up to date on the pull request
     (:mod:`.pull_request`), with ``notes`` (Markdown) under the counts."""
     out = [COMMENT_MARKER, f"## {t('review.comment-title')}", "", counts_line(result), ""]

@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import multiprocessing as mp
 import os
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -50,7 +51,12 @@ def check_templates(settings: Settings) -> None:
                             known=", ".join(sorted(settings.templates)) or "-"))
 
 
-def _expand(paths) -> list[Path]:
+# One file checked: the announcement (or the draft of one whose values are wrong, or
+# None), its problems, and its rendering (None when it is not checked or is history).
+Checked = tuple[Announcement | None, list[Problem], Rendered | RenderError | None]
+
+
+def _expand(paths: Iterable[str | Path]) -> list[Path]:
     found: list[Path] = []
     for raw in paths:
         path = Path(raw)
@@ -69,14 +75,15 @@ class _Run:
 
     settings: Settings
     root: Path
-    now: object
+    now: datetime
     reviewing: bool = False
     # Repository path -> where its content is, for files read as data (a pull
     # request's, fetched through the API: see :mod:`.pull_request`).
     files: Mapping[str, Path] = field(default_factory=dict)
 
 
-def check(settings: Settings, paths=None, *, overlay: Mapping[str, Path] | None = None,
+def check(settings: Settings, paths: Iterable[str | Path] | None = None, *,
+          overlay: Mapping[str, Path] | None = None,
           removed: frozenset[str] = frozenset()) -> CheckResult:
     """Validate ``paths`` (files or folders; default: every announcement) in the repo's
     context. ``overlay``: repository paths whose content is elsewhere (the working tree
@@ -118,8 +125,8 @@ def check(settings: Settings, paths=None, *, overlay: Mapping[str, Path] | None 
         bad_files.update(p.file for p in found if p.is_error)
         if ann is not None:
             checked.append(ann)
-        if isinstance(out, Rendered):
-            rendered[ann.file] = out
+            if isinstance(out, Rendered):
+                rendered[ann.file] = out
 
     # The rules about the whole repository: duplicate ids, the weekly cap (which
     # counts history too: what went out this week already used the budget). A file
@@ -148,7 +155,7 @@ def check(settings: Settings, paths=None, *, overlay: Mapping[str, Path] | None 
     )
 
 
-def _weeks(week_rank: dict[str, tuple[str, int]], announcements,
+def _weeks(week_rank: dict[str, tuple[str, int]], announcements: Iterable[Announcement],
            bad: set[str]) -> dict[str, list[str]]:
     """ISO week -> ids the cap counts, in rank order (a file with errors is not sent)."""
     ids = {a.file: a.id for a in announcements}
@@ -159,12 +166,12 @@ def _weeks(week_rank: dict[str, tuple[str, int]], announcements,
     return {week: [i for _, i in sorted(pairs)] for week, pairs in weeks.items()}
 
 
-def _is_history(ann: Announcement, now) -> bool:
+def _is_history(ann: Announcement, now: datetime) -> bool:
     """History (see :func:`.schedule.is_history`), when its dates can be read at all."""
     return not ann.source.broken & {"publish_at", "expires_at"} and is_history(ann, now)
 
 
-def _check_one(path: Path, is_target: bool, run: _Run):
+def _check_one(path: Path, is_target: bool, run: _Run) -> Checked:
     """Read one file and, when it is checked, render it and apply the per-file rules:
     (announcement, a draft or None, problems, Rendered/RenderError or None)."""
     try:
@@ -175,7 +182,7 @@ def _check_one(path: Path, is_target: bool, run: _Run):
                               t("validate.internal-error", detail=detail))], None
 
 
-def _check_file(path: Path, is_target: bool, run: _Run):
+def _check_file(path: Path, is_target: bool, run: _Run) -> Checked:
     settings, now = run.settings, run.now
     ann, problems, draft = read(path, settings, run.files.get(display_path(path)))
     if not is_target:
@@ -190,6 +197,7 @@ def _check_file(path: Path, is_target: bool, run: _Run):
     # "expired" comes with everything else that is wrong with it.
     if _is_history(ann, now) and not run.reviewing:
         return ann, problems, None
+    out: Rendered | RenderError
     try:
         out = render(ann, settings)
     except RenderError as exc:
@@ -199,7 +207,7 @@ def _check_file(path: Path, is_target: bool, run: _Run):
     return ann, problems, out
 
 
-def check_draft(path: Path, settings: Settings, root: Path) -> tuple:
+def check_draft(path: Path, settings: Settings, root: Path) -> Checked:
     """One file under review on its own: every rule validate applies to a pull request's
     file except those about the whole repository (weekly cap, duplicate ids), with
     media resolved under ``root``. (announcement or None, problems, Rendered/RenderError
@@ -211,7 +219,7 @@ def check_draft(path: Path, settings: Settings, root: Path) -> tuple:
     return ann, problems, out
 
 
-def _check_chunk(job):
+def _check_chunk(job: tuple[list[tuple[Path, bool]], _Run]) -> list[Checked]:
     items, run = job
     return [_check_one(path, wanted, run) for path, wanted in items]
 
@@ -220,7 +228,7 @@ def _check_chunk(job):
 PARALLEL_FROM = 500
 
 
-def _check_files(items, run: _Run) -> list:
+def _check_files(items: list[tuple[Path, bool]], run: _Run) -> list[Checked]:
     """:func:`_check_one` for every item, in order. Markdown parsing dominates, so a
     large repository is spread over the CPUs (fork: workers inherit the loaded modules
     and the message language)."""

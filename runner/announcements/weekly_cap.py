@@ -11,6 +11,7 @@ the reports alike.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Collection
 from typing import TYPE_CHECKING
 
 from .schedule import by_id
@@ -43,8 +44,9 @@ def counts_toward_cap(ann: Announcement, announcements: dict[str, Announcement])
     return cap_counts(ann.status, ann.urgency, original.urgency if original else None)
 
 
-def weekly_counts(announcements, settings: Settings, newcomers: set[str] = frozenset(),
-                  broken: set[str] = frozenset()):
+def weekly_counts(announcements: list[Announcement], settings: Settings,
+                  newcomers: Collection[str] = frozenset(), broken: Collection[str] = frozenset(),
+                  ) -> tuple[dict[str, tuple[str, int]], dict[str, int]]:
     """Rank of each announcement the cap counts in its ISO week (town time), and the
     totals of each week (without ``broken`` files, which rank last: never sent)."""
     by_week: dict[str, list[Announcement]] = defaultdict(list)
@@ -53,7 +55,7 @@ def weekly_counts(announcements, settings: Settings, newcomers: set[str] = froze
         week = week_of(ann, settings)
         if week and counts_toward_cap(ann, known):
             by_week[week].append(ann)
-    ranks = {}
+    ranks: dict[str, tuple[str, int]] = {}
     for week, anns in by_week.items():
         anns.sort(key=lambda a: (a.file in broken, a.file in newcomers,
                                  a.effective_publish_at, a.id))

@@ -26,6 +26,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from tenacity import Retrying, retry_if_exception, stop_after_attempt
@@ -83,7 +84,7 @@ class Part:
     number: int
     method: str  # sendMessage | sendPhoto
     text: str | None
-    photo: object = None  # a Path in the repository or an https URL
+    photo: Path | str | None = None  # a Path in the repository or an https URL
 
 
 def parts(entry: Entry, texts: Texts) -> list[Part]:
@@ -105,7 +106,7 @@ def _shown_length(markup: str) -> int:
 
 
 def mirror(settings: Settings, announcements: list[Announcement] | None = None, *,
-           api: BotApi | None = None, sleep: Callable[[float], object] = time.sleep,
+           api: BotApi | None = None, sleep: Callable[[float], None] = time.sleep,
            repost: str | None = None) -> MirrorSummary:
     """Post what has gone out and is current to the channel; ``repost``: an id whose
     ``unknown`` post staff found missing from the channel."""
@@ -117,6 +118,7 @@ def mirror(settings: Settings, announcements: list[Announcement] | None = None, 
     con = db.connect(settings.database)
     own_api = api is None
     if api is None:
+        assert settings.telegram_token is not None  # configured(settings) says so
         api = BotApi(settings.telegram_api_base, settings.telegram_token.get_secret_value())
     try:
         journal = PostJournal(con)
@@ -139,7 +141,7 @@ def mirror(settings: Settings, announcements: list[Announcement] | None = None, 
 
 class _Poster:
     def __init__(self, settings: Settings, journal: PostJournal, api: BotApi,
-                 sleep: Callable[[float], object], now: datetime) -> None:
+                 sleep: Callable[[float], None], now: datetime) -> None:
         self.settings, self.journal, self.api, self.sleep = settings, journal, api, sleep
         self.now = now
         self.summary = MirrorSummary()
@@ -178,7 +180,9 @@ class _Poster:
             self.journal.mark(entry_id, part.number, "posting", self.now, attempt=True)
             try:
                 if part.method == "sendPhoto":
+                    assert part.photo is not None  # parts() gives each photo part its photo
                     return self.api.send_photo(chat, part.photo, part.text)
+                assert part.text is not None  # ...and each message part its text
                 return self.api.send_message(chat, part.text)
             except (TelegramError, NotSent) as exc:  # certainly not posted
                 self.journal.mark(entry_id, part.number, "pending", self.now,

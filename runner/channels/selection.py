@@ -112,13 +112,15 @@ def select(settings: Settings, announcements: list[Announcement], now: datetime,
         if not has_gone_out(ann, now, evidence, records is not None):
             continue
         expires = ann.effective_expires_at
-        start = ann.effective_publish_at.astimezone(tz)
+        start = ann.effective_publish_at
+        assert start is not None  # has_gone_out: it has a publish time
+        start = start.astimezone(tz)
         entries[ann.id] = Entry(
             ann=ann, published=start, expires=expires.astimezone(tz) if expires else None,
             sent=sent[ann.id].astimezone(tz) if ann.id in sent else start,
             status=status, msg_type=msg_type, references=references, withdrawn=ann.cancelled,
-            reference_sent={r: (sent.get(r) or published[r]).astimezone(tz)
-                            for r in references if published.get(r) is not None})
+            reference_sent={r: (sent.get(r) or at).astimezone(tz)
+                            for r in references if (at := published.get(r)) is not None})
     for entry in entries.values():
         for ref in entry.references:
             original = entries.get(ref)

@@ -19,7 +19,7 @@ from pathlib import Path
 import duckdb
 
 from .. import db
-from ..db import transaction
+from ..db import count, transaction
 from ..vocabulary import ANNOUNCEMENT, NOT_MADE, OPEN, REACHED, sql
 
 _REACHED = sql(REACHED)
@@ -87,10 +87,10 @@ class PostJournal:
 
     def settle_killed(self, now: datetime) -> int:
         """Posts left ``posting`` by a run that died mid-request become ``unknown``."""
-        return self.con.execute(
+        return count(self.con.execute(
             "UPDATE channel_posts SET state = 'unknown', updated_at = $now "
             "WHERE channel = $channel AND state = 'posting'",
-            {"now": now, "channel": self.channel}).fetchone()[0]
+            {"now": now, "channel": self.channel}))
 
     def mark(self, announcement_id: str, part: int, state: str, now: datetime, *,
              message_id: int | None = None, error: str | None = None,
@@ -116,8 +116,8 @@ class PostJournal:
     def forget(self, announcement_id: str, now: datetime) -> int:
         """Staff checked the channel and an ``unknown`` post is not there (or fixed what
         made it ``failed``): post it again."""
-        return self.con.execute(
+        return count(self.con.execute(
             "UPDATE channel_posts SET state = 'pending', updated_at = $now "
             "WHERE channel = $channel AND announcement_id = $ann "
             "AND state IN ('unknown', 'failed')",
-            {"now": now, "channel": self.channel, "ann": announcement_id}).fetchone()[0]
+            {"now": now, "channel": self.channel, "ann": announcement_id}))

@@ -36,7 +36,9 @@ from ..messages import t
 from ..whatsapp.templates import Catalogue, fill, load_catalogue
 
 if TYPE_CHECKING:
-    from ..config import Settings
+    from pydantic.fields import FieldInfo
+
+    from ..config import Settings, TemplateConfig
 
 CONFIG_PATH = Path("admin/config.yml")
 COLLECTION = "announcements"
@@ -96,24 +98,24 @@ def _emergency(settings: Settings) -> str:
     return ", ".join(settings.category_labels.of(c) for c in settings.emergency_categories)
 
 
-def _title(name, info, settings: Settings) -> dict:
+def _title(name: str, info: FieldInfo, settings: Settings) -> dict:
     limit = title_limit(settings)
     return {"widget": "string", "hint": t("cms.hint.title", limit=limit),
             "pattern": [f"^.{{1,{limit}}}$", t("cms.pattern.title", limit=limit)]}
 
 
-def _category(name, info, settings: Settings) -> dict:
+def _category(name: str, info: FieldInfo, settings: Settings) -> dict:
     return {"widget": "select", "hint": t("cms.hint.category", emergency=_emergency(settings)),
             "options": [{"label": settings.category_labels.of(c), "value": c}
                         for c in settings.categories]}
 
 
-def _urgency(name, info, settings: Settings) -> dict:
+def _urgency(name: str, info: FieldInfo, settings: Settings) -> dict:
     return _choice(name, info) | {"hint": t("cms.hint.urgency", emergency=_emergency(settings),
                                             cap=settings.weekly_cap)}
 
 
-def _moment(name, info, settings: Settings) -> dict:
+def _moment(name: str, info: FieldInfo, settings: Settings) -> dict:
     field = {"widget": "datetime", "format": DATETIME_FORMAT, "picker_utc": False,
              "hint": t(f"cms.hint.{name}", timezone=settings.timezone,
                        days=settings.default_validity_days), "default": ""}
@@ -122,11 +124,11 @@ def _moment(name, info, settings: Settings) -> dict:
     return field
 
 
-def _media(name, info, settings: Settings) -> dict:
+def _media(name: str, info: FieldInfo, settings: Settings) -> dict:
     return {"widget": "file", "hint": t("cms.hint.media"), "default": "", "choose_url": False}
 
 
-def _template(name, info, settings: Settings) -> dict:
+def _template(name: str, info: FieldInfo, settings: Settings) -> dict:
     field = {"widget": "select",
              "hint": t("cms.hint.template", default=settings.default_template or "-"),
              "options": [_template_option(n, settings.templates[n])
@@ -136,22 +138,22 @@ def _template(name, info, settings: Settings) -> dict:
     return field
 
 
-def _toggle(name, info, settings: Settings) -> dict:
+def _toggle(name: str, info: FieldInfo, settings: Settings) -> dict:
     return {"widget": "boolean", "default": info.default, "hint": t(f"cms.hint.{name}")}
 
 
-def _reference(name, info, settings: Settings) -> dict:
+def _reference(name: str, info: FieldInfo, settings: Settings) -> dict:
     """updates/cancels: the id (file stem) of an earlier announcement. No default: an
     untouched field is not written at all."""
     return {"widget": "string", "hint": t(f"cms.hint.{name}"),
             "pattern": [FILE_NAME.pattern, t("cms.pattern.id")]}
 
 
-def _plain(name, info, settings: Settings) -> dict:
+def _plain(name: str, info: FieldInfo, settings: Settings) -> dict:
     return {"widget": "text", "hint": t(f"cms.hint.{name}"), "default": ""}
 
 
-def _literal(name, info, settings: Settings) -> dict:
+def _literal(name: str, info: FieldInfo, settings: Settings) -> dict:
     return _choice(name, info)
 
 
@@ -167,13 +169,13 @@ def _field(name: str, settings: Settings) -> dict:
     if name not in WIDGETS:
         raise ConfigError(t("cms.field-unknown", name=name))
     info = Announcement.model_fields[name]
-    field = {"name": name, "label": t(f"cms.field.{name}")}
+    field: dict[str, object] = {"name": name, "label": t(f"cms.field.{name}")}
     if not info.is_required():
         field["required"] = False
     return field | WIDGETS[name](name, info, settings)
 
 
-def _choice(name: str, info) -> dict:
+def _choice(name: str, info: FieldInfo) -> dict:
     """A select of a Literal field's values, labelled from messages (cms.NAME.VALUE);
     required, with the model's default, so the form always writes a value."""
     return {"widget": "select", "default": info.default, "required": True,
@@ -182,7 +184,7 @@ def _choice(name: str, info) -> dict:
                         for v in get_args(info.annotation)]}
 
 
-def _template_option(name: str, config) -> dict:
+def _template_option(name: str, config: TemplateConfig) -> dict:
     if config.header in ("image", "video", "document"):
         label = t("cms.template.header", name=name, kind=t(f"render.kind-{config.header}"))
     else:

@@ -22,7 +22,7 @@ from __future__ import annotations
 import base64
 import binascii
 import tempfile
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 
@@ -57,7 +57,7 @@ def _draft_path(root: Path, fields: dict, saved: str | None, settings: Settings)
     return root / settings.announcements_dir / str(day.year) / f"{day}-{DRAFT_SLUG}.md"
 
 
-def _send_day(value, settings: Settings):
+def _send_day(value: object, settings: Settings) -> date | None:
     try:
         moment = datetime.fromisoformat(str(value))
     except ValueError:
@@ -80,7 +80,7 @@ def _confined(root: Path, source: str) -> str | None:
     return str(target) if target.is_relative_to(root) and target.is_file() else None
 
 
-def _write_media(root: Path, media: dict) -> None:
+def _write_media(root: Path, media: dict | None) -> None:
     for relative, data in (media or {}).items():
         if not _inside(relative):
             continue
@@ -126,9 +126,10 @@ def preview_draft(settings: Settings, payload: dict) -> dict:
         "ready": t("cms.preview.ready"),
         "ok": not problems,
     }
-    if ann is not None and ann.effective_publish_at is not None:
+    start, end = (ann.effective_publish_at, ann.effective_expires_at) if ann else (None, None)
+    if start is not None and end is not None:  # (an announcement with a start has an end)
         moment = "%d/%m/%Y %H:%M"
         answer["when"] = t("cms.preview.when", timezone=settings.timezone,
-                           start=ann.effective_publish_at.astimezone(settings.tz).strftime(moment),
-                           end=ann.effective_expires_at.astimezone(settings.tz).strftime(moment))
+                           start=start.astimezone(settings.tz).strftime(moment),
+                           end=end.astimezone(settings.tz).strftime(moment))
     return answer

@@ -24,6 +24,7 @@ import secrets
 import subprocess
 import threading
 import time
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -76,13 +77,13 @@ class Handler(BaseHTTPRequestHandler):
 
     app: AdminApp
 
-    def log_message(self, *args):  # quiet: the terminal shows only the address
+    def log_message(self, *args: object) -> None:  # quiet: the terminal shows only the address
         pass
 
-    def parse_request(self):
+    def parse_request(self) -> bool:
         # The header parser strips a value's spaces (" 5" would read as 5): the
         # raw lines decide, as the webhook receiver's do.
-        self.rfile = head = _HeadLines(self.rfile)
+        self.rfile = head = _HeadLines(self.rfile)  # type: ignore[assignment]  # as webhook's
         try:
             if not super().parse_request():
                 return False
@@ -94,7 +95,7 @@ class Handler(BaseHTTPRequestHandler):
             return False
         return True
 
-    def do_GET(self):
+    def do_GET(self) -> None:
         url = urlsplit(self.path)
         try:
             self._guard(login=parse_qs(url.query).get(TOKEN_PARAM, [""])[0])
@@ -109,7 +110,7 @@ class Handler(BaseHTTPRequestHandler):
         body, kind = found
         self._reply(200, body, kind)
 
-    def do_POST(self):
+    def do_POST(self) -> None:
         try:
             self._guard()
             if self.path not in ("/api/preview", API):
@@ -131,11 +132,11 @@ class Handler(BaseHTTPRequestHandler):
         self._reply(200, json.dumps(answer, ensure_ascii=False).encode(),
                     "application/json; charset=utf-8")
 
-    def _proxied(self, raw: bytes):
+    def _proxied(self, raw: bytes) -> None:
         status, kind, body = self.app.proxy.forward(raw)
         self._reply(status, body, kind)
 
-    def _guard(self, login: str = ""):
+    def _guard(self, login: str = "") -> None:
         """Host and Origin always; the token from the cookie, or once from the
         address (then the cookie is set and the token leaves the address bar)."""
         host, origin = self.headers.get("Host"), self.headers.get("Origin")
@@ -145,7 +146,7 @@ class Handler(BaseHTTPRequestHandler):
             raise _Done
         self.app.guard.check_request(host, origin, self.headers.get("Cookie"))
 
-    def _redirect(self, to: str, cookie: str | None = None):
+    def _redirect(self, to: str, cookie: str | None = None) -> None:
         self.send_response(302)
         self.send_header("Location", to)
         if cookie:
@@ -153,14 +154,14 @@ class Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", "0")
         self.end_headers()
 
-    def _refuse(self, exc: Refused):
+    def _refuse(self, exc: Refused) -> None:
         if isinstance(exc, _Done):
             return
         self.close_connection = True
         self._reply(exc.status, f"{exc.status} {exc.reason}\n".encode(),
                     "text/plain; charset=utf-8")
 
-    def _reply(self, code: int, body: bytes, kind: str):
+    def _reply(self, code: int, body: bytes, kind: str) -> None:
         self.send_response(code)
         self.send_header("Content-Type", kind)
         self.send_header("Content-Length", str(len(body)))
@@ -177,7 +178,7 @@ def _handler(app: AdminApp) -> type[Handler]:
 class _Done(Refused):
     """The request was answered already (the token's redirect)."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         super().__init__(302, "answered")
 
 
@@ -239,7 +240,8 @@ def start(settings: Settings, repo: Path, root: Path = Path("."), port: int = 0)
         raise
 
 
-def serve(settings: Settings, port: int, on_ready, repo: Path | None = None) -> None:
+def serve(settings: Settings, port: int, on_ready: Callable[[str, Path], None],
+          repo: Path | None = None) -> None:
     """``make cms``: the form on the scratch copy until Ctrl+C."""
     repo = repo or prepare_sandbox(Path("."), SANDBOX, settings.cms_branch)
     app = start(settings, repo, Path("."), port)

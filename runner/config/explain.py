@@ -14,6 +14,9 @@ import os
 import re
 import tomllib
 import zoneinfo
+from collections.abc import Iterable
+
+from pydantic_core import ErrorDetails
 
 from ..messages import t
 from .environment_only import ENVIRONMENT_ONLY
@@ -24,7 +27,7 @@ _PYPROJECT = "pyproject.toml"
 def config_language() -> str:
     """The town's language even when its settings do not load: the variable, else
     pyproject.toml read on its own, else Italian."""
-    chosen = os.environ.get("BANDITORE_LANGUAGE", "")
+    chosen: str | None = os.environ.get("BANDITORE_LANGUAGE", "")
     if chosen not in ("it", "en"):
         try:
             with open(_PYPROJECT, "rb") as f:
@@ -43,7 +46,7 @@ def _where(name: str, overrides: dict) -> str:
     return t("config.where-pyproject", language, path=_PYPROJECT)
 
 
-def _expected(name: str, error: dict, fields: dict) -> str:
+def _expected(name: str, error: ErrorDetails, fields: dict) -> str:
     """What the setting takes, from its declaration (one schema: the model)."""
     language, kind = config_language(), error.get("type", "")
     field = fields.get(name)
@@ -70,12 +73,12 @@ def _expected(name: str, error: dict, fields: dict) -> str:
     return t("config.expect-text", language, detail=error.get("msg", ""))
 
 
-def _guess(word: str, choices) -> str:
+def _guess(word: object, choices: Iterable[object]) -> str:
     close = difflib.get_close_matches(str(word), [str(c) for c in choices], n=1, cutoff=0.6)
     return t("config.did-you-mean", config_language(), name=close[0]) if close else ""
 
 
-def explain(errors: list[dict], overrides: dict, fields: dict) -> str:
+def explain(errors: list[ErrorDetails], overrides: dict, fields: dict) -> str:
     """pydantic's validation errors as staff read them, one line each."""
     language = config_language()
     lines = []
@@ -112,7 +115,7 @@ def explain(errors: list[dict], overrides: dict, fields: dict) -> str:
 _PATTERNS = {"istat_code", "cap_sender"}
 
 
-def _secret_expected(name: str, error: dict, fields: dict) -> str:
+def _secret_expected(name: str, error: ErrorDetails, fields: dict) -> str:
     """What an environment-only setting takes, said without its value: a validator's
     own reason when it gave one (test_recipients: the country code)."""
     if name == "test_recipients" and error.get("type") == "value_error":
@@ -120,7 +123,7 @@ def _secret_expected(name: str, error: dict, fields: dict) -> str:
     return _expected(name, error, fields)
 
 
-def _shown(value) -> str:
+def _shown(value: object) -> str:
     text = value if isinstance(value, str) else repr(value)
     return text if len(text) <= 80 else text[:79] + "…"
 

@@ -4,10 +4,18 @@ as tables (a template, the topic texts, the lifecycle labels, CAP's vocabulary).
 from __future__ import annotations
 
 import zoneinfo
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    GetCoreSchemaHandler,
+    SecretStr,
+)
+from pydantic_core import CoreSchema, core_schema
 
 DEFAULT_CATEGORIES = [
     "emergenze",
@@ -158,8 +166,16 @@ DEFAULT_CAP_CATEGORIES: dict[str, str] = {
 }
 
 
-class CapTable(dict):
+class CapTable(dict[str, str]):
     """category -> CAP category, "none" for those that are not warnings."""
+
+    @classmethod
+    def __get_pydantic_core_schema__(cls, source: Any,
+                                     handler: GetCoreSchemaHandler) -> CoreSchema:
+        # Validated as the table a town writes, then kept as this class: the field's
+        # type says it has of(), and so does the value.
+        return core_schema.no_info_after_validator_function(
+            cls, handler(dict[str, CapCategory]))
 
     def of(self, category: str, emergency_categories: list[str]) -> str | None:
         """The CAP category of an announcement's category; None: not a warning, no
@@ -170,8 +186,14 @@ class CapTable(dict):
         return None if found == NO_CAP else found
 
 
-class Labels(dict):
+class Labels(dict[str, str]):
     """category -> how the public reads it (``viabilita`` -> "Viabilità")."""
+
+    @classmethod
+    def __get_pydantic_core_schema__(cls, source: Any,
+                                     handler: GetCoreSchemaHandler) -> CoreSchema:
+        # As CapTable's.
+        return core_schema.no_info_after_validator_function(cls, handler(dict[str, str]))
 
     def of(self, category: str) -> str:
         """The category's label; one without: its name, spaced and capitalised."""
@@ -199,10 +221,10 @@ def default_cap_levels() -> dict[str, CapLevels]:
 
 
 # A town that maps one category or urgency keeps the defaults for the rest.
-CapCategories = Annotated[dict[str, CapCategory],
+CapCategories = Annotated[CapTable,
                           AfterValidator(lambda value: CapTable({**DEFAULT_CAP_CATEGORIES,
                                                                  **value}))]
-CategoryLabels = Annotated[dict[str, str],
+CategoryLabels = Annotated[Labels,
                            AfterValidator(lambda value: Labels({**DEFAULT_CATEGORY_LABELS,
                                                                 **value}))]
 CapLevelsByUrgency = Annotated[dict[str, CapLevels],

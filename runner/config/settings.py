@@ -14,7 +14,7 @@ import tomllib
 from collections.abc import Mapping
 from datetime import date, datetime, time
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 from pydantic import Field, SecretStr, model_validator
@@ -35,7 +35,9 @@ from .parts import (
     RESUME_TEXT,
     CapCategories,
     CapLevelsByUrgency,
+    CapTable,
     CategoryLabels,
+    Labels,
     LifecycleLabels,
     PhoneNumbers,
     ReceiverSettings,
@@ -118,7 +120,7 @@ class Settings(BaseSettings, ReceiverSettings):
     emergency_categories: list[str] = Field(
         default_factory=lambda: list(DEFAULT_EMERGENCY_CATEGORIES)
     )
-    category_labels: CategoryLabels = Field(default_factory=dict)  # public names, accented
+    category_labels: CategoryLabels = Field(default_factory=Labels)  # public names, accented
     weekly_cap: int = Field(10, ge=0)
     quiet_hours_start: time = time(21, 0)
     quiet_hours_end: time = time(8, 0)
@@ -194,7 +196,7 @@ class Settings(BaseSettings, ReceiverSettings):
     istat_code: str = Field("", pattern=r"^(\d{6})?$")  # the town's, 6 digits
     cap_sender: str = Field("", pattern=r"^[^\s,<&]*$")  # unique; unset: town_site
     cap_language: str = "it-IT"
-    cap_categories: CapCategories = Field(default_factory=lambda: dict(DEFAULT_CAP_CATEGORIES))
+    cap_categories: CapCategories = Field(default_factory=lambda: CapTable(DEFAULT_CAP_CATEGORIES))
     cap_levels: CapLevelsByUrgency = Field(default_factory=default_cap_levels)
     telegram_token: SecretStr | None = None  # Telegram is on with both of these
     telegram_chat_id: str = ""  # @channelname or -100...
@@ -210,7 +212,7 @@ class Settings(BaseSettings, ReceiverSettings):
     now: datetime | None = None
 
     @model_validator(mode="after")
-    def _welcome_first(self):
+    def _welcome_first(self) -> Settings:
         """Welcome first: a moderating town approves requests long after the citizen
         wrote, when only a template can reach them; without one the welcome (privacy
         notice, how to leave) would be skipped and announcements would follow it."""
@@ -249,7 +251,7 @@ class Settings(BaseSettings, ReceiverSettings):
         )
 
 
-def load_settings(**overrides) -> Settings:
+def load_settings(**overrides: Any) -> Settings:
     """Build the settings; any way they can be wrong is a ConfigError that
     :mod:`.explain` explains: never a traceback."""
     from pydantic import ValidationError

@@ -4,6 +4,8 @@ addresses the tokens are sent to."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic_settings import DotEnvSettingsSource, PyprojectTomlConfigSettingsSource
 
 from ..errors import ConfigError
@@ -12,33 +14,30 @@ from .environment_only import ENVIRONMENT_ONLY, TOKEN_ADDRESSES
 from .explain import config_language
 
 
-class _RefuseSecrets:
-    """Mixed into a file source: secrets and token addresses found in a file are
-    refused, not used."""
-
-    where = ""
-
-    def __call__(self) -> dict:
-        values = super().__call__()
-        language = config_language()
-        found = sorted(ENVIRONMENT_ONLY & values.keys())
-        if found:
-            raise ConfigError(t("config.secret-in-file", language, where=self.where,
-                                found=", ".join(found), names=_variables(found)))
-        found = sorted(TOKEN_ADDRESSES & values.keys())
-        if found:
-            raise ConfigError(t("config.address-in-file", language, where=self.where,
-                                found=", ".join(found), names=_variables(found)))
-        return values
+def _refused(values: dict[str, Any], where: str) -> dict[str, Any]:
+    """A file source's values, unless the file holds secrets or token addresses:
+    those are refused, not used."""
+    language = config_language()
+    found = sorted(ENVIRONMENT_ONLY & values.keys())
+    if found:
+        raise ConfigError(t("config.secret-in-file", language, where=where,
+                            found=", ".join(found), names=_variables(found)))
+    found = sorted(TOKEN_ADDRESSES & values.keys())
+    if found:
+        raise ConfigError(t("config.address-in-file", language, where=where,
+                            found=", ".join(found), names=_variables(found)))
+    return values
 
 
 def _variables(names: list[str]) -> str:
     return ", ".join(f"BANDITORE_{name.upper()}" for name in names)
 
 
-class PyprojectSource(_RefuseSecrets, PyprojectTomlConfigSettingsSource):
-    where = "pyproject.toml"
+class PyprojectSource(PyprojectTomlConfigSettingsSource):
+    def __call__(self) -> dict[str, Any]:
+        return _refused(super().__call__(), "pyproject.toml")
 
 
-class DotEnvSource(_RefuseSecrets, DotEnvSettingsSource):
-    where = ".env"
+class DotEnvSource(DotEnvSettingsSource):
+    def __call__(self) -> dict[str, Any]:
+        return _refused(super().__call__(), ".env")

@@ -4,8 +4,7 @@ DuckDB keeps the blocks of deleted rows in the file and reuses them later: an
 erased citizen's number or a text past its retention could still be read from
 the file with ``strings``. :func:`compact` copies every table into a new file
 (schema, data, indexes, the migrations record) and renames it over the old one.
-Measured: 0.2 s for the sample's database (10 MB, of which half was free blocks),
-6.8 s for the tables of 1,000,000 webhook events (bench/sync.py, machine under load):
+Copying every table costs seconds for a large town's database (docs/measurements.md),
 so it runs after an erasure and at most daily for texts past retention, never routinely.
 """
 

@@ -83,7 +83,7 @@ def _open(path: Path, read_only: bool) -> duckdb.DuckDBPyConnection:
     return con
 
 
-def _has_migrations(con) -> bool:
+def _has_migrations(con: duckdb.DuckDBPyConnection) -> bool:
     return bool(con.execute("SELECT count(*) FROM information_schema.tables "
                             "WHERE table_name = '_migrations'").fetchall()[0][0])
 

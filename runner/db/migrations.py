@@ -187,7 +187,7 @@ MIGRATIONS: list[tuple[str, str]] = [
         -- The send engine's state transitions (queued -> sending -> sent | failed),
         -- appended in batches while it sends and folded into deliveries every
         -- chunk and at the end. An append costs the same whatever the size of
-        -- deliveries; an UPDATE of deliveries scans it (20 ms at 1,000,000 rows).
+        -- deliveries; an UPDATE of deliveries scans it (docs/measurements.md).
         -- Rows left by a killed run are folded in at the next start: a last
         -- state of 'sending' is an ambiguous delivery to settle.
         CREATE TABLE send_journal (

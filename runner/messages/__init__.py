@@ -16,6 +16,7 @@ A count takes its noun's number from :func:`tn`: ``[count.problem.one]`` and
 from __future__ import annotations
 
 import tomllib
+from collections.abc import Iterator
 from functools import cache
 from importlib import resources
 
@@ -41,7 +42,7 @@ def catalogue() -> dict[str, dict[str, str]]:
     return merged
 
 
-def _flatten(table: dict, prefix: str = ""):
+def _flatten(table: dict, prefix: str = "") -> Iterator[tuple[str, dict]]:
     for key, value in table.items():
         name = f"{prefix}{key}"
         if isinstance(value, dict) and set(value) <= set(LANGUAGES) and value:
@@ -58,7 +59,7 @@ def set_language(language: str) -> None:
     _current = language
 
 
-def t(key: str, language: str | None = None, /, **values) -> str:
+def t(key: str, language: str | None = None, /, **values: object) -> str:
     """The message ``key`` in ``language`` (default: the current one), formatted."""
     try:
         texts = catalogue()[key]
@@ -68,6 +69,6 @@ def t(key: str, language: str | None = None, /, **values) -> str:
     return text.format(**values) if values else text
 
 
-def tn(key: str, count: int, /, **values) -> str:
+def tn(key: str, count: int, /, **values: object) -> str:
     """The message ``key.one`` or ``key.other`` by ``count``, formatted with it."""
     return t(f"{key}.{'one' if count == 1 else 'other'}", count=count, **values)

@@ -18,6 +18,7 @@ import textwrap  # noqa: E402
 
 import matplotlib.dates as mdates  # noqa: E402
 import pandas as pd  # noqa: E402
+from matplotlib.axes import Axes  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.patches import Patch  # noqa: E402
 from matplotlib.ticker import MaxNLocator, PercentFormatter  # noqa: E402
@@ -35,7 +36,7 @@ _MAX_TICKS = 8
 MAX_BARS = 20
 
 
-def _figure(title: str, height: float = 3.6) -> tuple[Figure, object]:
+def _figure(title: str, height: float = 3.6) -> tuple[Figure, Axes]:
     fig = Figure(figsize=(WIDTH, height), layout="constrained")
     ax = fig.subplots()
     ax.set_title(title, loc="left", fontsize=13, fontweight="bold")

@@ -24,10 +24,13 @@ from .audience import category_reach, received_reach
 from .store import audiences, figures
 
 if TYPE_CHECKING:
+    import duckdb
+
     from ..config import Settings
 
 
-def collect_counts(con, now: datetime, settings: Settings | None = None) -> Counts:
+def collect_counts(con: duckdb.DuckDBPyConnection, now: datetime,
+                   settings: Settings | None = None) -> Counts:
     by_category = category_reach(con, settings) if settings is not None else {}
     return Counts(generated_at=now.isoformat(timespec="seconds"),
                   active=audiences.active_count(con), audiences=by_category,

@@ -43,8 +43,9 @@ from ..whatsapp.answers import (
     ApiError,
     Result,
 )
-from ..whatsapp.bodies import Payload
+from ..whatsapp.bodies import AnyPayload
 from ..whatsapp.pacing import Pacer, wake_grid, workers_for
+from ..whatsapp.transport import Transport
 from .journal import JournalRow, SendLog
 from .progress import Progress
 from .queue import Queue, fold_log
@@ -93,7 +94,7 @@ class Gate:
 class Courier:
     """One attempt of one delivery, in a worker thread: never sleeps but for its slot."""
 
-    def __init__(self, transport, log: SendLog, pacer: Pacer | None, gate: Gate,
+    def __init__(self, transport: Transport, log: SendLog, pacer: Pacer | None, gate: Gate,
                  clock: Callable[[], float]) -> None:
         self.transport, self.log, self.pacer, self.gate, self.clock = (
             transport, log, pacer, gate, clock)
@@ -119,7 +120,7 @@ class Courier:
             if slot is None:  # served < 6 s ago: back to the queue until they are ready
                 return item, None, self.pacer.ready_at(citizen_id)
         if not self.gate.enter():
-            if slot is not None:
+            if slot is not None and self.pacer is not None:
                 self.pacer.release(citizen_id, slot)
             return self._not_sent(item, last)
         try:
@@ -133,11 +134,12 @@ class Courier:
         delivery_id, citizen_id, body, key, tries, _ = item
         err = result.error
         if err is None:
-            if slot is not None:
+            if slot is not None and self.pacer is not None:
                 self.pacer.answered(slot, False)
             self._worked.add(key)
             return self._final(item, (delivery_id, SENT, result.wamid, None, None, 1))
-        if slot is not None:  # the citizen's gap is held by accepted messages only
+        # The citizen's gap is held by accepted messages only (a slot comes from the pacer).
+        if slot is not None and self.pacer is not None:
             self.pacer.release(citizen_id, slot)
             if err.code not in NO_ANSWER_CODES:
                 self.pacer.answered(slot, err.action is Action.THROUGHPUT, err.retry_after)
@@ -186,7 +188,7 @@ class Courier:
 class Engine:
     """Worker threads sending a run's deliveries; the main thread feeds them and counts."""
 
-    def __init__(self, queue: Queue, log: SendLog, transport, *,
+    def __init__(self, queue: Queue, log: SendLog, transport: Transport, *,
                  rate: float, clock: Callable[[], float] = time.monotonic,
                  sleep: Callable[[float], object] = time.sleep,
                  deadline: float | None = None) -> None:
@@ -215,7 +217,7 @@ class Engine:
         self.idle = min(0.05, self.batch / rate / 4) if self.concurrent else 0.0
         # Rows taken from the queue per query: up to half a minute, at most 10,000 (the
         # outbox ignores the rate). Each chunk is Python tuples and journal rows to fold:
-        # larger ones raise the run's peak memory (docs/send-measurements.md).
+        # larger ones raise the run's peak memory (docs/measurements.md).
         self.chunk = min(10_000, max(2_000, int(rate * 30))) if self.concurrent else 10_000
         self.workers = workers_for(rate) if self.concurrent else 1
         self.progress: Progress | None = None
@@ -228,7 +230,7 @@ class Engine:
     def stop_error(self, err: ApiError | None) -> None:
         self.courier.stop_error = err
 
-    def run(self, payloads: dict[str, Payload], progress: Progress) -> Sending:
+    def run(self, payloads: dict[str, AnyPayload], progress: Progress) -> Sending:
         """Send every sendable queued delivery (or until stopped or out of time)."""
         self.progress = progress
         started, cpu = self.clock(), time.process_time()
@@ -252,7 +254,7 @@ class Engine:
     def _out_of_time(self) -> bool:
         return self.deadline is not None and self.clock() >= self.deadline
 
-    def _batches(self, payloads: dict[str, Payload]) -> Iterator[list[Item]]:
+    def _batches(self, payloads: dict[str, AnyPayload]) -> Iterator[list[Item]]:
         while not self.courier.stopping() and not self._out_of_time():
             for key in self.courier.halted:  # a halted body's deliveries stay queued
                 self.queue.exclude(key)
@@ -265,17 +267,18 @@ class Engine:
                        for delivery_id, citizen_id, wa_id, key, quote
                        in rows[start:start + self.batch]]
 
-    def _send_inline(self, payloads: dict[str, Payload]) -> None:
+    def _send_inline(self, payloads: dict[str, AnyPayload]) -> None:
         for items in self._batches(payloads):
             self.log.write((item[0], SENDING, None, None, None, 0) for item in items)
-            rows = [(item[0], SENT, result.wamid, None, None, 1) if result.error is None
-                    else (item[0], FAILED, None, result.error.code, result.error.title, 1)
-                    for item in items for result in (self.transport.post(item[2]),)]
+            rows: list[JournalRow] = [
+                (item[0], SENT, result.wamid, None, None, 1) if result.error is None
+                else (item[0], FAILED, None, result.error.code, result.error.title, 1)
+                for item in items for result in (self.transport.post(item[2]),)]
             self.transport.sync()  # durable before they are journaled sent
             self.log.write(rows)
             self._count(rows)
 
-    def _send_threaded(self, payloads: dict[str, Payload]) -> None:
+    def _send_threaded(self, payloads: dict[str, AnyPayload]) -> None:
         work: queues.SimpleQueue = queues.SimpleQueue()
         threads = [threading.Thread(target=self._worker, args=(work,), daemon=True)
                    for _ in range(self.workers)]
@@ -343,7 +346,7 @@ class Engine:
                 self._wake.clear()
             else:
                 time.sleep(wait)
-        done = []
+        done: list[JournalRow] = []
         for _ in range(len(results)):
             item, row, due = results.popleft()
             self.inflight -= 1
@@ -352,12 +355,14 @@ class Engine:
                 self.done.retries += row is not None
             else:
                 self.held.discard(item[0])
+                assert row is not None  # only an outcome with a time to retry has no row
                 done.append(row)
                 self.released = self.released or item[3].startswith(WELCOME)
         if done:
             self._count(done)
 
     def _count(self, answered: list[JournalRow]) -> None:
+        assert self.progress is not None  # set by run(), the only way here
         self.progress.update(*self.done.count(answered))
 
     # --- the workers -------------------------------------------------------------------

@@ -8,7 +8,7 @@ flight: only those can be ambiguous. Against the machine itself dying, the file
 is fdatasynced in groups: by the first writer that finds the last sync
 ``SYNC_EVERY_S`` old, and on close: waiting for an fdatasync per line (two per
 message) cost far more CPU per message than one shared by everyone every
-``SYNC_EVERY_S`` (bench/send.py; docs/send-measurements.md).
+``SYNC_EVERY_S`` (bench/send.py; docs/measurements.md).
 
 The file (``<database>.sendlog``) starts with a line naming it with a random id.
 :func:`runner.send.queue.fold_log` applies it to the database from the offset the

@@ -23,6 +23,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
+from types import FrameType
 from typing import TYPE_CHECKING, TextIO
 
 import duckdb
@@ -69,7 +70,7 @@ def send(settings: Settings, announcements: list[Announcement], *, dry_run: bool
     # without a cap the blocks read from a year of deliveries and statuses stay cached.
     # The default is what settling a million queued against a million-line outbox
     # (read_csv buffers are not spillable) and a dry run planning a million in one
-    # transaction both need (bench/send_memory.py; docs/send-measurements.md).
+    # transaction both need (bench/send_memory.py; docs/measurements.md).
     con = db.connect(settings.database, memory_limit=f"{settings.send_memory_mb}MB")
     own_transport = transport is None
     if transport is None and not dry_run:
@@ -94,7 +95,8 @@ def send(settings: Settings, announcements: list[Announcement], *, dry_run: bool
 
 
 class _Run:
-    def __init__(self, con: duckdb.DuckDBPyConnection, settings: Settings, transport, *,
+    def __init__(self, con: duckdb.DuckDBPyConnection, settings: Settings,
+                 transport: Transport | None, *,
                  clock: Callable[[], float], sleep: Callable[[float], object], out: TextIO,
                  environ: Mapping[str, str], max_seconds: float | None) -> None:
         self.con, self.settings, self.transport = con, settings, transport
@@ -145,6 +147,7 @@ class _Run:
         if dry_run:  # (the rollback took the queue's tables with it)
             unwatch(self.con)
             return summary
+        assert self.transport is not None  # made by run() for every run that is not dry
         engine = Engine(queue, SendLog(self.log, self._now_ms), self.transport,
                         rate=self.settings.rate_per_second, clock=self.clock, sleep=self.sleep,
                         deadline=self.clock() + self.max_seconds if self.max_seconds else None)
@@ -205,5 +208,5 @@ def _sigterm_as_interrupt() -> Iterator[None]:
         signal.signal(signal.SIGTERM, previous)
 
 
-def _raise_interrupt(signum, frame):
+def _raise_interrupt(signum: int, frame: FrameType | None) -> None:
     raise KeyboardInterrupt

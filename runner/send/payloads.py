@@ -33,6 +33,7 @@ from ..vocabulary import REPLY_KINDS, TEXT_REPLY_KINDS, WELCOME
 from ..whatsapp.answers import TEMPLATE_NOT_APPROVED, TEMPLATE_STATUS_CODES, Action, ApiError
 from ..whatsapp.bodies import (
     LIST_TEXT_LIMIT,
+    AnyPayload,
     Payload,
     QuotingPayload,
     announcement_message,
@@ -50,6 +51,7 @@ if TYPE_CHECKING:
 
     from ..announcements.model import Announcement
     from ..config import Settings
+    from ..whatsapp.transport import Transport
 
 # How long an uploaded file's id is used: Meta keeps media 30 days.
 MEDIA_KEPT = timedelta(days=29)
@@ -57,7 +59,7 @@ MEDIA_KEPT = timedelta(days=29)
 
 @dataclass
 class Payloads:
-    bodies: dict[str, Payload] = field(default_factory=dict)  # by payload key
+    bodies: dict[str, AnyPayload] = field(default_factory=dict)  # by payload key
     plans: list[AnnouncementPlan] = field(default_factory=list)
     stop: ApiError | None = None  # an upload answered with an account-level error
     # reply bodies whose template Meta paused, disabled or rejected: never sent, their
@@ -69,7 +71,7 @@ class Payloads:
 
 
 def build(settings: Settings, announcements: list[Announcement],
-          con: duckdb.DuckDBPyConnection, transport, now: datetime, *,
+          con: duckdb.DuckDBPyConnection, transport: Transport | None, now: datetime, *,
           preview_only: bool) -> Payloads:
     """The bodies of the announcements queued and due at ``now``, and the replies'."""
     out = Payloads()
@@ -173,17 +175,18 @@ def reply_template(settings: Settings, kind: str) -> str | None:
     return name
 
 
-def media_ref(header: Media, settings: Settings, con: duckdb.DuckDBPyConnection, transport,
-              now: datetime, preview_only: bool) -> dict:
+def media_ref(header: Media, settings: Settings, con: duckdb.DuckDBPyConnection,
+              transport: Transport | None, now: datetime, preview_only: bool) -> dict:
     """``{"link": url}`` or ``{"id": ...}`` of a repo file uploaded once and cached."""
     if header.url:
         return {"link": header.url}
     if preview_only or transport is None:
         return {"id": f"<{header.source}>"}
-    return {"id": media_id(con, transport, Path(header.path), settings, now)}
+    assert header.path is not None  # a header without a URL is a repository file
+    return {"id": media_id(con, transport, header.path, settings, now)}
 
 
-def media_id(con: duckdb.DuckDBPyConnection, transport, path: Path, settings: Settings,
+def media_id(con: duckdb.DuckDBPyConnection, transport: Transport, path: Path, settings: Settings,
              now: datetime) -> str:
     """The id of a repo file uploaded through /media, uploading it only the first time."""
     digest = hashlib.sha256(Path(path).read_bytes()).hexdigest()

@@ -83,11 +83,11 @@ def plan(con: duckdb.DuckDBPyConnection, settings: Settings,
 
 # Deliveries created per INSERT. DuckDB holds an INSERT's rows in memory until it
 # commits: one statement for a whole million-citizen audience held them all
-# (docs/send-measurements.md).
+# (docs/measurements.md).
 BATCH = 100_000
 
 
-def _citizen_bounds(con) -> list[tuple[str, str | None]]:
+def _citizen_bounds(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str | None]]:
     """Ranges of citizen ids of about BATCH active subscribers each, from a sample."""
     parts = -(-audiences.active_count(con) // BATCH)
     if parts <= 1:

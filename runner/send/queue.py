@@ -130,7 +130,7 @@ class Queue:
         pass apart.
         One group (the replies, or one announcement) at a time, and within it only the
         citizens below a bound that holds about a chunk: sorting the whole queue for
-        each chunk held far more memory (docs/send-measurements.md).
+        each chunk held far more memory (docs/measurements.md).
         """
         if self.log is not None:
             fold_log(self.con, self.log)  # what went out is journaled: not selected again

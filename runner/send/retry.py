@@ -32,8 +32,16 @@ RETRYABLE = frozenset({Action.RETRY, Action.THROUGHPUT, Action.PAIR_RATE})
 MAX_WAIT_S = 600.0
 
 
+def _result(state: RetryCallState) -> Result:
+    # RetryPolicy sets the outcome before it asks any of the strategies below.
+    assert state.outcome is not None
+    return state.outcome.result()
+
+
 def _error(state: RetryCallState) -> ApiError:
-    return state.outcome.result().error
+    error = _result(state).error
+    assert error is not None  # stop and wait are asked only after retry found an error
+    return error
 
 
 class retry_if_transient(retry_base):  # noqa: N801 (tenacity's naming)
@@ -43,7 +51,7 @@ class retry_if_transient(retry_base):  # noqa: N801 (tenacity's naming)
         self.stopping = stopping
 
     def __call__(self, state: RetryCallState) -> bool:
-        result = state.outcome.result()
+        result = _result(state)
         return (result.error is not None and result.error.action in RETRYABLE
                 and not self.stopping())
 
@@ -90,7 +98,9 @@ class RetryPolicy:
         self.wait = wait_for_error()
 
     def __call__(self, result: Result, attempt: int) -> float | None:
-        state = RetryCallState(None, None, (), {})
+        # No Retrying loop runs here, so there is no retry object: tenacity reads it
+        # only inside its own loop, never in the strategies.
+        state = RetryCallState(None, None, (), {})  # type: ignore[arg-type]
         state.attempt_number = attempt
         state.set_result(result)
         if not self.retry(state) or self.stop(state):
@@ -119,7 +129,7 @@ class RetryQueue(Generic[T]):
 
     def pop_due(self, now: float, limit: int) -> list[T]:
         """Up to ``limit`` items whose time has come."""
-        out = []
+        out: list[T] = []
         heap = self._heap
         while heap and heap[0][0] <= now and len(out) < limit:
             out.append(heapq.heappop(heap)[2])

@@ -28,8 +28,8 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from collections.abc import Mapping
-from contextlib import contextmanager
+from collections.abc import Iterator, Mapping
+from contextlib import AbstractContextManager, contextmanager
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -63,7 +63,7 @@ SYNC_TABLES = ("log_files", "malformed", "citizens", "inbound", "subscribers",
 
 
 @contextmanager
-def summary_step(summary: Summary, name: str):
+def summary_step(summary: Summary, name: str) -> Iterator[None]:
     """Time a step into ``summary.steps`` (the benchmarks print them)."""
     started = time.perf_counter()
     yield
@@ -184,7 +184,7 @@ class _Sync:
         reads.record_meaning(con, fingerprint, decisions_hash)
         self._totals()
 
-    def _step(self, name: str):
+    def _step(self, name: str) -> AbstractContextManager[None]:
         return summary_step(self.summary, name)
 
     def _fingerprint(self) -> str:
@@ -248,7 +248,7 @@ class _Sync:
         # A decision about nobody the logs know is silently without effect: most likely
         # pseudonym_key changed (ids are keyed by it). Forgotten citizens are gone by
         # design, and so are the decisions about them before their erasure.
-        erased = {}
+        erased: dict[str, datetime] = {}
         for d in self.forgotten:
             erased[d.citizen_id] = max(d.ts, erased.get(d.citizen_id, d.ts))
         kept = [d for d in self.decisions if d.action != "forget"

@@ -46,10 +46,11 @@ import hmac
 import json
 import logging
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs
+from wsgiref.types import WSGIApplication
 
 from ..config import Settings, load_settings
 from ..errors import ConfigError
@@ -59,6 +60,8 @@ from .logwriter import LogWriter, logs_folder
 from .oauth import with_oauth
 
 if TYPE_CHECKING:
+    from pydantic import SecretStr
+
     from .dispatch import Dispatcher
 
 log = logging.getLogger("banditore.webhook")
@@ -103,7 +106,7 @@ class WebhookApp:
             log.info("%s rejected (%s): %s", method, exc.status[:3], exc.reason)
         headers.append(("Content-Length", str(len(body))))
         start_response(status, headers)
-        if environ.get(_POKE):
+        if environ.get(_POKE) and self.dispatcher is not None:
             return _ThenPoke(body, self.dispatcher)
         return [body]
 
@@ -141,7 +144,7 @@ class WebhookApp:
             environ[_POKE] = True
         return b"OK"
 
-    def _signed(self, raw: bytes, header: str | None) -> bool:
+    def _signed(self, raw: bytes | bytearray, header: str | None) -> bool:
         if not header:
             return False
         expected = "sha256=" + hmac.new(self._secret, raw, hashlib.sha256).hexdigest()
@@ -159,7 +162,7 @@ class _ThenPoke:
         self._body = body
         self._dispatcher = dispatcher
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[bytes]:
         yield self._body
 
     def close(self) -> None:
@@ -195,7 +198,7 @@ def length_lines_ok(lines: Iterable[bytes]) -> bool:
     return True
 
 
-def _no_constants(name: str):
+def _no_constants(name: str) -> None:
     raise ValueError(f"{name} is not JSON")
 
 
@@ -207,7 +210,7 @@ def log_line(raw: bytes) -> bytes:
     return _line(raw, _parse(raw))
 
 
-def _parse(raw: bytes):
+def _parse(raw: bytes | bytearray) -> Any:
     try:
         return json.loads(raw.decode("utf-8"), parse_constant=_no_constants)
     except (UnicodeDecodeError, ValueError):
@@ -217,15 +220,15 @@ def _parse(raw: bytes):
         raise Rejected("400 Bad Request", "JSON nested too deep") from None
 
 
-def _line(raw: bytes, parsed) -> bytes:
+def _line(raw: bytes | bytearray, parsed: Any) -> bytes:
     if b"\n" not in raw and b"\r" not in raw:
-        return raw + b"\n"
+        return b"".join((raw, b"\n"))  # bytes in one copy (raw is the reader's bytearray)
     record = dict(parsed) if isinstance(parsed, dict) else {"body": parsed}
     record[RESERIALISED_KEY] = True
     return json.dumps(record, separators=(",", ":"), ensure_ascii=True).encode() + b"\n"
 
 
-def create_app(settings: Settings | None = None) -> Callable:
+def create_app(settings: Settings | None = None) -> WSGIApplication:
     """The receiver configured from the settings (environment, .env, pyproject.toml).
 
     Refuses to start without the app secret and the verify token, without
@@ -244,7 +247,8 @@ def create_app(settings: Settings | None = None) -> Callable:
     _check_writable(folder, settings.language)
     dispatcher = None
     if settings.github_repository or settings.github_dispatch_token is not None:
-        # Imported only then: its HTTPS client and tenacity cost a worker 4 MB.
+        # Imported only then: its HTTPS client and tenacity cost every worker
+        # memory (docs/measurements.md).
         from .dispatch import dispatcher_for
 
         dispatcher = dispatcher_for(settings, folder)
@@ -255,7 +259,7 @@ def create_app(settings: Settings | None = None) -> Callable:
     return with_oauth(WebhookApp(secret, token, LogWriter(folder), dispatcher), settings)
 
 
-def _secret_value(secret) -> bytes:
+def _secret_value(secret: SecretStr | None) -> bytes:
     return secret.get_secret_value().encode() if secret is not None else b""
 
 

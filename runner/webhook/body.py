@@ -2,8 +2,9 @@
 held at once, and in time.
 
 The signature can only be checked on the whole body, so up to 3 MB (Meta's
-maximum) of an unauthenticated body is read first. Unbounded, 20 clients each
-sending 3 MB slowly took the receiver from 36 to 96 MB. So, per process:
+maximum) of an unauthenticated body is read first. Unbounded, a few clients each
+sending 3 MB slowly multiply the receiver's memory (docs/measurements.md). So, per
+process:
 
 - a body announcing more than :data:`MAX_BODY` is refused (413) unread;
 - the large bodies being read (over :data:`SMALL_BODY`) may hold
@@ -19,7 +20,7 @@ sending 3 MB slowly took the receiver from 36 to 96 MB. So, per process:
 
 Meta's webhooks are a few kilobytes, and up to 3 MB for a batch: from Meta's
 network a body arrives in well under a second. ``bench/receiver.py --big``
-measures the memory with and without these caps.
+prints the memory with and without these caps.
 """
 
 from __future__ import annotations
@@ -27,6 +28,13 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+from wsgiref.types import InputStream
+
+if TYPE_CHECKING:
+    import socket
+
+    from gunicorn.workers.base_async import AsyncWorker
 
 MAX_BODY = 3 * 1024 * 1024  # Meta's webhook payloads are at most 3 MB
 SMALL_BODY = 64 * 1024  # a status or a message; Meta's batches are the large ones
@@ -86,7 +94,7 @@ class BodyReader:
             with self._lock:
                 self.held -= counted
 
-    def _read(self, stream, size: int) -> bytearray:
+    def _read(self, stream: InputStream, size: int) -> bytearray:
         # One buffer of the announced size, filled in place: no list of chunks
         # to join into a second copy.
         body = bytearray(size)
@@ -108,7 +116,7 @@ class BodyReader:
         return body
 
 
-def install_read_timeout(worker, seconds: float = BODY_SECONDS) -> None:
+def install_read_timeout(worker: AsyncWorker, seconds: float = BODY_SECONDS) -> None:
     """Give every connection of this gunicorn worker a read timeout of ``seconds``.
 
     gunicorn's gevent workers time only the wait for a request's headers
@@ -117,11 +125,12 @@ def install_read_timeout(worker, seconds: float = BODY_SECONDS) -> None:
     """
     handle = worker.handle
 
-    def handle_with_timeout(listener, client, addr):
+    def handle_with_timeout(listener: socket.socket, client: socket.socket, addr: Any) -> None:
         client.settimeout(seconds)
         return handle(listener, client, addr)
 
-    worker.handle = handle_with_timeout
+    # The worker's own handler, wrapped: the one hook gunicorn has for this.
+    worker.handle = handle_with_timeout  # type: ignore[method-assign]
 
 
 __all__ = ["BODY_SECONDS", "IN_FLIGHT", "MAX_BODY", "SMALL_BODY", "BodyReader", "Rejected",

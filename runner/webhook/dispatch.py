@@ -35,6 +35,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from tenacity import (
+    RetryCallState,
     Retrying,
     retry_if_exception,
     stop_after_delay,
@@ -54,7 +55,7 @@ log = logging.getLogger("banditore.webhook.dispatch")
 ATTEMPT_SECONDS = 20.0
 
 
-def carries_message(body) -> bool:
+def carries_message(body: object) -> bool:
     """Whether a webhook body holds a citizen's message (``value.messages[]`` under a
     ``messages`` change). Delivery statuses, errors and template updates ask for
     no run: nobody waits for an answer to them."""
@@ -102,7 +103,7 @@ class Dispatcher:
 
     # --- called by requests: memory only, never blocks -----------------------
     @staticmethod
-    def wants_run(body) -> bool:
+    def wants_run(body: object) -> bool:
         return carries_message(body)
 
     def poke(self) -> None:
@@ -192,7 +193,9 @@ class Dispatcher:
         return self.github.dispatch()
 
 
-def _log_retry(state) -> None:
+def _log_retry(state: RetryCallState) -> None:
+    # Called before each sleep: the failed outcome and the wait are known.
+    assert state.outcome is not None and state.next_action is not None
     log.warning("dispatch: %s; trying again in %.0f s", state.outcome.exception(),
                 state.next_action.sleep)
 

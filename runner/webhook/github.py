@@ -17,8 +17,8 @@ any other refusal says what to fix and is not retried at once. Errors carry the
 call and the status, never the token.
 
 The standard library's client, as for the rest of the receiver: ``requests``
-would add 10 MB to every worker for four calls. Redirects are not followed (the
-token would go along).
+would add megabytes to every worker for four calls (docs/measurements.md).
+Redirects are not followed (the token would go along).
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from __future__ import annotations
 import json
 import urllib.error
 import urllib.request
+from typing import Any
 
 from .. import __version__
 
@@ -45,7 +46,7 @@ class GitHubError(Exception):
 
 
 class _NoRedirects(urllib.request.HTTPRedirectHandler):
-    def redirect_request(self, *args, **kwargs):
+    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
         return None  # a 3xx is then an answer like any other refusal
 
 

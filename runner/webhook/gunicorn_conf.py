@@ -3,9 +3,10 @@
 Event-loop workers (gevent), not threads: a connection costs a greenlet, not a
 thread, while it sends its headers and body, so clients that send slowly (a
 flaky mobile network, or someone holding connections open on purpose) cannot
-occupy every worker. With ``gthread`` and 2 x 32 threads, 80 slow clients
-stopped every normal POST; with these settings normal POSTs keep their p99
-under a second with 1,000 slow clients open (bench/receiver.py --slow 1000).
+occupy every worker. With ``gthread`` and 2 x 32 threads, a few dozen slow
+clients stopped every normal POST; with these settings normal POSTs keep a p99
+under a second with a thousand slow clients open (``bench/receiver.py --slow``
+prints it; docs/measurements.md).
 
 gevent makes the log writer's thread and its waits cooperative; fsync still
 blocks a worker's loop for the time of one disk flush, shared by the whole
@@ -22,8 +23,15 @@ its GitHub dispatcher's thread (:mod:`.dispatch`; the workers agree on when to
 dispatch through a file beside the logs).
 """
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 from runner.webhook.body import install_read_timeout
 from runner.webhook.gunicorn_length import install
+
+if TYPE_CHECKING:
+    from gunicorn.workers.base_async import AsyncWorker
 
 worker_class = "gevent"
 workers = 2
@@ -43,6 +51,6 @@ accesslog = None
 http_parser = "python"
 
 
-def post_worker_init(worker):
+def post_worker_init(worker: AsyncWorker) -> None:
     install(worker)
     install_read_timeout(worker)

@@ -20,6 +20,7 @@ from __future__ import annotations
 from gunicorn.http.errors import InvalidHeader
 from gunicorn.http.message import Request
 from gunicorn.http.parser import RequestParser
+from gunicorn.workers.base import Worker
 
 from .app import length_lines_ok
 
@@ -27,7 +28,7 @@ from .app import length_lines_ok
 class StrictLengthRequest(Request):
     """A request whose Content-Length lines are checked before gunicorn strips them."""
 
-    def parse_headers(self, data, from_trailer=False):
+    def parse_headers(self, data: bytes, from_trailer: bool = False) -> list[tuple[str, str]]:
         # ``data`` is the raw header block (or trailer block) without its final CRLF.
         if not length_lines_ok(data.split(b"\r\n")):
             # gunicorn's own error: it answers 400 and closes the connection.
@@ -35,7 +36,7 @@ class StrictLengthRequest(Request):
         return super().parse_headers(data, from_trailer)
 
 
-def install(worker) -> None:
+def install(worker: Worker) -> None:
     """Make this worker parse requests as :class:`StrictLengthRequest`."""
     if worker.cfg.http_parser != "python":
         raise RuntimeError("the receiver needs http_parser = 'python' "

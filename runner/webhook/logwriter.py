@@ -37,8 +37,10 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
-# logs_folder: re-exported, the receiver's app and its tests import it from here.
-from ..files import fsync_dir, logs_folder  # noqa: F401
+from ..files import fsync_dir
+
+# Re-exported (the "as" says so): the receiver's app and its tests import it from here.
+from ..files import logs_folder as logs_folder
 
 log = logging.getLogger("banditore.webhook")
 

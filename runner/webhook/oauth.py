@@ -30,12 +30,16 @@ import logging
 import secrets
 from collections.abc import Callable, Iterable
 from http.cookies import CookieError, SimpleCookie
+from typing import TYPE_CHECKING
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import requests
 
 from ..errors import ConfigError
 from ..messages import t
+
+if TYPE_CHECKING:
+    from ..config import Settings
 
 log = logging.getLogger("banditore.webhook")
 
@@ -170,7 +174,7 @@ def site_origin(site_url: str) -> str:
     return f"{parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else ""
 
 
-def with_oauth(inner: Callable, settings) -> Callable:
+def with_oauth(inner: Callable, settings: Settings) -> Callable:
     """``inner`` with the login endpoints in front when the town set up the OAuth app;
     a half set-up one (an id without its secret or without site_url) is refused."""
     if not settings.cms_oauth_client_id:

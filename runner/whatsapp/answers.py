@@ -138,7 +138,7 @@ def advice(code: int) -> str:
     return "permission"
 
 
-def meaning(code) -> str:
+def meaning(code: int | float | str | None) -> str:
     """What an error code means, in words for the mayor's office (``reports.error.*``)."""
     if code is None or (isinstance(code, float) and math.isnan(code)):
         return t("reports.error.none")
@@ -152,7 +152,7 @@ def meaning(code) -> str:
 
 
 
-def skip_meaning(word: str | None) -> str:
+def skip_meaning(word: str | int | None) -> str:
     """Why a delivery was skipped, in words: the runner's own reasons for not making one
     (``runner.vocabulary.SKIP_REASONS``), beside Meta's codes of :func:`meaning`."""
     try:

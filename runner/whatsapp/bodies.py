@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from ..vocabulary import CALLBACK_PREFIX
 
@@ -82,6 +82,10 @@ class QuotingPayload:
                          json.dumps(quote)[1:-1].encode(), self.tail))
 
 
+# What a send is made from: one body per citizen, quoting or not.
+AnyPayload = Payload | QuotingPayload
+
+
 def compile_payload(message: dict) -> Payload:
     """``message`` is the type part (``{"type": "template", "template": {...}}``)."""
     body = {
@@ -121,7 +125,7 @@ def list_message(text: str, button: str, section: str,
 
 def template_message(name: str, language: str, parameters: list[str],
                      parameter_names: list[str] | None = None,
-                     header: tuple[str, dict] | None = None) -> dict:
+                     header: tuple[str, dict | str] | None = None) -> dict:
     """A template send: body parameters (named when the template has names) and a media header.
 
     ``header`` is ``(media type, {"id": ...} or {"link": ...})`` or ``("text", value)``.
@@ -159,14 +163,38 @@ def reply_template_message(name: str, config: TemplateConfig, text: str,
     return template_message(name, config.language, params, list(config.parameter_names))
 
 
-def announcement_message(rendered, media: dict | None) -> dict:
+class _Header(Protocol):
+    @property
+    def kind(self) -> str | None: ...
+    @property
+    def source(self) -> str: ...
+
+
+class RenderedMessage(Protocol):
+    """What :func:`announcement_message` reads of a rendered announcement
+    (:class:`runner.announcements.render.Rendered`, a layer above this one)."""
+
+    text: str
+    template: str | None
+    language: str
+    parameters: list[str]
+    parameter_names: list[str]
+    header_text: str | None
+
+    @property
+    def header(self) -> _Header | None: ...
+
+
+def announcement_message(rendered: RenderedMessage, media: dict | None) -> dict:
     """The message part for a rendered announcement (runner.announcements.render.Rendered).
 
     ``media`` is the header/attachment reference, ``{"id": ...}`` or ``{"link": ...}``.
     """
     header = rendered.header
     if rendered.template is not None:
-        head = (header.kind, media) if header is not None and media is not None else None
+        head: tuple[str, dict | str] | None = None
+        if header is not None and header.kind is not None and media is not None:
+            head = (header.kind, media)  # (a kind WhatsApp has no type for never passes validate)
         if rendered.header_text is not None:
             head = ("text", rendered.header_text)
         return template_message(rendered.template, rendered.language, rendered.parameters,

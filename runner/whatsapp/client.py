@@ -33,9 +33,9 @@ class CloudTransport:
         self.session.headers.update({"Authorization": f"Bearer {token}"})
         headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json",
                    "Accept": "application/json", "User-Agent": "banditore"}
-        # The hot path, one POST per citizen, goes through .http1: at 80 msg/s
-        # it costs 0.1-0.25 ms of CPU per message, urllib3 alone 0.45-0.75 ms and
-        # session.post more. A proxy, which only requests speaks, takes the Session.
+        # The hot path, one POST per citizen, goes through .http1: urllib3 alone
+        # costs several times its CPU per message, session.post more
+        # (docs/measurements.md). A proxy, which only requests speaks, takes the Session.
         self._http = None
         if not requests.utils.get_environ_proxies(self.messages_url):
             self._http = http1.Client(self.messages_url, headers, connect_timeout=timeout[0],
@@ -48,10 +48,11 @@ class CloudTransport:
                 resp = self._http.post(body)
                 status, data, retry_after = resp.status, resp.body, resp.headers.get("retry-after")
             else:
-                resp = self.session.post(self.messages_url, data=body, headers=self._headers,
-                                         timeout=self.timeout, allow_redirects=False)
-                status, data = resp.status_code, resp.content
-                retry_after = resp.headers.get("Retry-After")
+                answered = self.session.post(self.messages_url, data=body,
+                                             headers=self._headers, timeout=self.timeout,
+                                             allow_redirects=False)
+                status, data = answered.status_code, answered.content
+                retry_after = answered.headers.get("Retry-After")
         except (OSError, requests.RequestException) as exc:
             # Timeouts and dropped connections: retried by the engine.
             return Result(error=ApiError(CONNECTION_ERROR, type(exc).__name__))

@@ -1,10 +1,10 @@
 """A lean keep-alive HTTP/1.1 client for the one request a broadcast repeats.
 
-requests, urllib3 and http.client together spend 0.3-0.75 ms of CPU per POST
-(header dicts merged per call, the email parser for the answer's headers, a
-Response object), more than the send engine's whole budget of 0.5 ms per
-message. Here the request head is built once, each message goes out in one
-write, and the answer is parsed with a buffered reader: about 0.1 ms.
+requests, urllib3 and http.client together spend more CPU per POST (header dicts
+merged per call, the email parser for the answer's headers, a Response object)
+than the send engine's whole budget per message. Here the request head is built
+once, each message goes out in one write, and the answer is parsed with a buffered
+reader: a fraction of that (docs/measurements.md; bench/send.py).
 
 It speaks what the Cloud API answers and no more: bodies with Content-Length
 or chunked, keep-alive or ``Connection: close``, plain HTTP or TLS verified
@@ -14,6 +14,7 @@ proxy) goes through requests.
 
 from __future__ import annotations
 
+import io
 import os
 import select
 import socket
@@ -180,7 +181,7 @@ def _status_line(line: bytes) -> tuple[bytes, int]:
     return parts[0], int(parts[1])
 
 
-def _headers(reader) -> dict[str, str]:
+def _headers(reader: io.BufferedReader) -> dict[str, str]:
     headers: dict[str, str] = {}
     for _ in range(_MAX_HEADERS):
         line = reader.readline(_MAX_LINE)
@@ -199,15 +200,15 @@ def _length(value: str) -> int:
     return int(value)
 
 
-def _exactly(reader, n: int) -> bytes:
+def _exactly(reader: io.BufferedReader, n: int) -> bytes:
     data = reader.read(n)
     if len(data) != n:
         raise ProtocolError(f"body cut short: {len(data)} of {n} bytes")
     return data
 
 
-def _chunked(reader) -> bytes:
-    parts = []
+def _chunked(reader: io.BufferedReader) -> bytes:
+    parts: list[bytes] = []
     while True:
         size_line = reader.readline(_MAX_LINE).split(b";", 1)[0].strip()
         try:

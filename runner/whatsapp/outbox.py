@@ -14,6 +14,7 @@ from pathlib import Path
 
 import duckdb
 
+from ..db import count
 from ..files import ends_mid_line
 from ..vocabulary import CALLBACK_PREFIX
 from .answers import Result
@@ -75,4 +76,4 @@ def load_callbacks(con: duckdb.DuckDBPyConnection, path: Path,
         """,
         [str(path)],
     )
-    return con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+    return count(con.execute(f"SELECT count(*) FROM {table}"))

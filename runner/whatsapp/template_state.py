@@ -24,8 +24,8 @@ from .. import db
 def changes(con: duckdb.DuckDBPyConnection) -> dict[str, dict[str, str]]:
     """The latest status and category per template, keyed ``name:language`` (``name``
     when Meta named no language): ``{"avviso:it": {"status": "PAUSED", "at": ...}}``."""
-    found = con.execute("SELECT count(*) FROM information_schema.tables "
-                        "WHERE table_name = 'template_state'").fetchone()[0]
+    found = db.count(con.execute("SELECT count(*) FROM information_schema.tables "
+                                 "WHERE table_name = 'template_state'"))
     if not found:  # a database from before migration 0007_templates (read-only: as it is)
         return {}
     out: dict[str, dict[str, str]] = {}

@@ -96,7 +96,8 @@ class Catalogue:
         """The template ``name`` in ``language`` (any language when there is only one)."""
         same = [tpl for tpl in self.templates if tpl.name == name]
         exact = [tpl for tpl in same if tpl.language == language]
-        return (exact or (same if len(same) == 1 or language is None else []) or [None])[0]
+        found = exact or (same if len(same) == 1 or language is None else [])
+        return found[0] if found else None
 
 
 # --- the committed file ----------------------------------------------------------------
@@ -215,7 +216,8 @@ def sync_catalogue(settings: Settings, session: requests.Session | None = None,
     url = (f"{settings.whatsapp_api_base.rstrip('/')}/{settings.whatsapp_api_version}/"
            f"{settings.whatsapp_waba_id}/message_templates")
     headers = {"Authorization": f"Bearer {settings.whatsapp_token.get_secret_value()}"}
-    params = {"fields": "name,language,status,category,components", "limit": PAGE_SIZE}
+    params: dict[str, str | int] = {"fields": "name,language,status,category,components",
+                                    "limit": PAGE_SIZE}
     own = session is None
     session = session or requests.Session()
     templates: list[Template] = []
@@ -254,6 +256,6 @@ def updated(catalogue: Catalogue, changes: dict[str, dict[str, str]]) -> Catalog
     out = []
     for tpl in catalogue.templates:
         change = changes.get(f"{tpl.name}:{tpl.language}") or changes.get(tpl.name) or {}
-        fields = {k: v for k, v in change.items() if k in ("status", "category") and v}
-        out.append(replace(tpl, **fields))
+        out.append(replace(tpl, status=change.get("status") or tpl.status,
+                           category=change.get("category") or tpl.category))
     return replace(catalogue, templates=out)

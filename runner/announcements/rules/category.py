@@ -3,13 +3,21 @@
 from __future__ import annotations
 
 import difflib
+from typing import TYPE_CHECKING
 
 from ...messages import t
 from .registry import problem, rule
 
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from ..model import Announcement
+    from ..problems import Problem
+    from .context import Context
+
 
 @rule("category", needs=("category",))
-def category_known(ann, ctx):
+def category_known(ann: Announcement, ctx: Context) -> Iterator[Problem]:
     allowed = ctx.settings.categories
     if ann.category not in allowed:
         close = difflib.get_close_matches(ann.category, allowed, n=1, cutoff=0.6)
@@ -19,7 +27,7 @@ def category_known(ann, ctx):
 
 
 @rule("emergency-category", needs=("category", "urgency"))
-def emergency_only_where_allowed(ann, ctx):
+def emergency_only_where_allowed(ann: Announcement, ctx: Context) -> Iterator[Problem]:
     allowed = ctx.settings.emergency_categories
     if ann.urgency == "emergency" and ann.category not in allowed:
         yield problem(ann, "emergency-category", "emergency-category", "urgency",

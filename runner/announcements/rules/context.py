@@ -9,7 +9,7 @@ for the whole repository (:meth:`Context.build`) once every file is read.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 
 @dataclass
 class Context:
-    settings: object
+    settings: Settings
     root: Path
     announcements: list[Announcement] = field(default_factory=list)  # the whole repo
     rendered: dict[str, Rendered | RenderError] = field(default_factory=dict)
@@ -44,7 +44,8 @@ class Context:
 
     @classmethod
     def build(cls, settings: Settings, announcements: list[Announcement], root: Path | None = None,
-              newcomers: set[str] = frozenset(), broken: set[str] = frozenset()):
+              newcomers: Collection[str] = frozenset(),
+              broken: Collection[str] = frozenset()) -> Context:
         """``newcomers``: files under review; they take the weekly budget last, so a
         pull request is told when its file does not fit in an already full week.
         ``broken``: files with errors, never sent: after everyone else, not in the totals."""

@@ -18,19 +18,27 @@ withdrawal) and about drills.
 from __future__ import annotations
 
 import difflib
+from typing import TYPE_CHECKING
 
 from ...messages import t
 from ..counts_file import read_counts
 from ..render import applicable_labels, repeated_label
 from .registry import problem, rule
 
+if TYPE_CHECKING:
+    from collections.abc import Iterator
 
-def _key(ann) -> str:
+    from ..model import Announcement
+    from ..problems import Problem
+    from .context import Context
+
+
+def _key(ann: Announcement) -> str:
     return "updates" if ann.updates else "cancels"
 
 
 @rule("lifecycle-reference", scope="repo", needs=("updates", "cancels"))
-def reference_exists(ann, ctx):
+def reference_exists(ann: Announcement, ctx: Context) -> Iterator[Problem]:
     if ann.updates and ann.cancels:
         yield problem(ann, "lifecycle-reference", "lifecycle-both", "cancels")
         return
@@ -46,7 +54,7 @@ def reference_exists(ann, ctx):
 
 
 @rule("lifecycle-withdrawn", scope="repo", needs=("updates", "cancels"))
-def reference_not_withdrawn(ann, ctx):
+def reference_not_withdrawn(ann: Announcement, ctx: Context) -> Iterator[Problem]:
     ref = ann.references
     if ref is None:
         return
@@ -61,7 +69,7 @@ def reference_not_withdrawn(ann, ctx):
 
 @rule("lifecycle-category", scope="repo",
       needs=("updates", "cancels", "category"))
-def keeps_category(ann, ctx):
+def keeps_category(ann: Announcement, ctx: Context) -> Iterator[Problem]:
     original = ctx.by_id.get(ann.references) if ann.references else None
     if original is not None and original.category != ann.category:
         yield problem(ann, "lifecycle-category", "lifecycle-category", "category",
@@ -69,14 +77,14 @@ def keeps_category(ann, ctx):
 
 
 @rule("exercise-recipients", needs=("status",))
-def drill_has_recipients(ann, ctx):
+def drill_has_recipients(ann: Announcement, ctx: Context) -> Iterator[Problem]:
     if ann.is_drill and not ctx.settings.test_recipients:
         yield problem(ann, "exercise-recipients", "exercise-recipients", "status",
                       status=ann.status)
 
 
 @rule("title-label", needs=("title", "status", "updates", "cancels"))
-def title_repeats_label(ann, ctx):
+def title_repeats_label(ann: Announcement, ctx: Context) -> Iterator[Problem]:
     found = repeated_label(ann, ctx.settings).strip(" :-–—·.")
     if found:
         kind, label = next(iter(applicable_labels(ann, ctx.settings).items()))
@@ -85,7 +93,7 @@ def title_repeats_label(ann, ctx):
 
 
 @rule("already-sent", scope="review")
-def edited_after_sending(ann, ctx):
+def edited_after_sending(ann: Announcement, ctx: Context) -> Iterator[Problem]:
     """An edit to an announcement citizens already received reaches none of them."""
     count = read_counts(ctx.settings).sent.get(ann.id, 0)
     if count:

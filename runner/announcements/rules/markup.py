@@ -8,10 +8,18 @@ would pass through as literal text (``| a | b |``, ``<b>``) is found at its line
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
 
 from markdown_it import MarkdownIt
 
 from .registry import problem, rule
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from ..model import Announcement
+    from ..problems import Problem
+    from .context import Context
 
 # Headings of level 1 and 2 become one bold line; a third level would look the same,
 # so the structure the writer meant is lost.
@@ -21,7 +29,7 @@ _TAG = re.compile(r"</?([A-Za-z][A-Za-z0-9-]*)")
 
 
 @rule("markup", scope="content")
-def whatsapp_markup(ann, ctx):
+def whatsapp_markup(ann: Announcement, ctx: Context) -> Iterator[Problem]:
     tokens = _PARSER.parse(ann.body)
     for tok in tokens:
         line = ann.body_line + (tok.map[0] if tok.map else 0)

@@ -3,11 +3,19 @@ file in the repository of a kind, size and format WhatsApp takes."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from ..render import MEDIA_MAX_BYTES, MEDIA_TYPES, resolve_media
 from .registry import problem, rule
 from .text import domain_allowed
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from ..model import Announcement
+    from ..problems import Problem
+    from .context import Context
 
 _SIGNATURES = {
     "image/png": (b"\x89PNG\r\n\x1a\n",),
@@ -17,7 +25,7 @@ _SIGNATURES = {
 
 
 @rule("media", needs=("media",))
-def media_file(ann, ctx):
+def media_file(ann: Announcement, ctx: Context) -> Iterator[Problem]:
     media = resolve_media(ann.media, ctx.root)
     if media is None:
         return
@@ -33,6 +41,7 @@ def media_file(ann, ctx):
             yield problem(ann, "media", "media-type", where, name=media.source,
                           allowed=_allowed_types())
         return
+    assert media.path is not None  # a Media without a URL is a file (resolve_media)
     path = media.path.resolve()
     if not path.is_relative_to(ctx.root):
         yield problem(ann, "media", "media-outside-repo", where, name=media.source)
@@ -53,7 +62,7 @@ def media_file(ann, ctx):
         return
     with path.open("rb") as fh:
         head = fh.read(32)
-    if not head.startswith(_SIGNATURES.get(media.mime, (b"",))):
+    if not head.startswith(_SIGNATURES.get(media.mime or "", (b"",))):
         yield problem(ann, "media", "media-content", where, name=media.source, mime=media.mime)
     elif media.mime == "image/png" and not (head[24] == 8 and head[25] in (2, 6)):
         # WhatsApp takes 8-bit RGB or RGBA PNGs; palette or 16-bit images are refused.

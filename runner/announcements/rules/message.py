@@ -3,14 +3,23 @@ the template expects, and the lengths WhatsApp allows."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from ..model import Announcement
 from ..render import HEADER_TEXT_LIMIT, Rendered, RenderError
 from .registry import problem, rule
 from .template import body_with_fixed_text
 
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from ..model import Announcement
+    from ..problems import Problem
+    from .context import Context
+
 
 @rule("template", needs=("template",))
-def template_usable(ann, ctx):
+def template_usable(ann: Announcement, ctx: Context) -> Iterator[Problem]:
     rendered = ctx.rendered.get(ann.file)
     if isinstance(rendered, RenderError):
         yield problem(ann, "template", "render-failed", "template", detail=rendered.message())
@@ -24,25 +33,26 @@ def template_usable(ann, ctx):
 
 
 @rule("template-header", needs=("template", "media"))
-def template_header(ann, ctx):
+def template_header(ann: Announcement, ctx: Context) -> Iterator[Problem]:
     rendered = ctx.rendered.get(ann.file)
     if not isinstance(rendered, Rendered) or rendered.template is None:
         return
     expected = ctx.settings.templates[rendered.template].header
     media = rendered.header
     name = rendered.template
-    if expected in ("none", "text") and media is not None:
-        yield problem(ann, "template-header", "header-unused", "media", template=name)
-    elif expected not in ("none", "text") and media is None:
+    if expected in ("none", "text"):
+        if media is not None:
+            yield problem(ann, "template-header", "header-unused", "media", template=name)
+    elif media is None:
         yield problem(ann, "template-header", "header-missing", "template",
                       template=name, kind=expected)
-    elif expected not in ("none", "text") and media.kind and media.kind != expected:
+    elif media.kind and media.kind != expected:
         yield problem(ann, "template-header", "header-kind", "media",
                       template=name, kind=expected, found=media.kind)
 
 
 @rule("length", needs=("template",))
-def whatsapp_lengths(ann, ctx):
+def whatsapp_lengths(ann: Announcement, ctx: Context) -> Iterator[Problem]:
     """One problem per part that is too long: the header, and the body (its parameters,
     all of them together and, where the catalogue knows the template, with its fixed
     text: one long body is one problem, saying how much to cut)."""

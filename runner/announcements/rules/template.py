@@ -14,6 +14,7 @@ text and parameters together.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from ...messages import t
 from ..bubble import make_bubble
@@ -21,27 +22,50 @@ from ..catalogue import known_templates, template_changes
 from ..render import HEADER_TEXT_LIMIT, Limit, Rendered
 from .registry import problem, rule
 
+if TYPE_CHECKING:
+    from collections.abc import Iterator
 
-def _rendered_template(ann, ctx):
+    from ...config import Settings
+    from ...whatsapp.templates import Template
+    from ..model import Announcement
+    from ..problems import Problem
+    from .context import Context
+
+
+def _rendered_template(ann: Announcement,
+                       ctx: Context) -> tuple[Rendered, str, Template | None] | None:
+    """A template message's rendering, its template's name, and the template as the
+    catalogue has it (None: not there); None for a text message or none rendered."""
     rendered = ctx.rendered.get(ann.file)
     if not isinstance(rendered, Rendered) or rendered.template is None:
-        return None, None
-    return rendered, known_templates(ctx.settings).get(rendered.template, rendered.language)
+        return None
+    name = rendered.template
+    return rendered, name, known_templates(ctx.settings).get(name, rendered.language)
+
+
+def _catalogued(ann: Announcement, ctx: Context) -> tuple[Rendered, str, Template] | None:
+    """:func:`_rendered_template` when the catalogue has the template."""
+    found = _rendered_template(ann, ctx)
+    if found is None:
+        return None
+    rendered, name, tpl = found
+    return (rendered, name, tpl) if tpl is not None else None
 
 
 @rule("template-required", needs=("template",))
-def template_required(ann, ctx):
+def template_required(ann: Announcement, ctx: Context) -> Iterator[Problem]:
     rendered = ctx.rendered.get(ann.file)
     if isinstance(rendered, Rendered) and rendered.template is None:
         yield problem(ann, "template-required", "template-required", "template")
 
 
 @rule("template-approved", needs=("template",))
-def template_known_and_approved(ann, ctx):
-    rendered, tpl = _rendered_template(ann, ctx)
-    if rendered is None:
+def template_known_and_approved(ann: Announcement, ctx: Context) -> Iterator[Problem]:
+    found = _rendered_template(ann, ctx)
+    if found is None:
         return
-    name, file = rendered.template, ctx.settings.templates_file
+    rendered, name, tpl = found
+    file = ctx.settings.templates_file
     if tpl is None:
         yield problem(ann, "template-approved", "template-not-in-catalogue", "template",
                       name=name, language=rendered.language, file=file)
@@ -58,7 +82,7 @@ def template_known_and_approved(ann, ctx):
                       severity="warning", name=name)
 
 
-def _announced(settings, tpl) -> str | None:
+def _announced(settings: Settings, tpl: Template) -> str | None:
     """When Meta announced ``tpl``'s status by webhook (synced), as staff read a date;
     None when the status is the catalogue's own."""
     changes = template_changes(settings)
@@ -70,11 +94,11 @@ def _announced(settings, tpl) -> str | None:
 
 
 @rule("template-text", needs=("template",))
-def template_matches_settings(ann, ctx):
-    rendered, tpl = _rendered_template(ann, ctx)
-    if tpl is None:
+def template_matches_settings(ann: Announcement, ctx: Context) -> Iterator[Problem]:
+    found = _catalogued(ann, ctx)
+    if found is None:
         return
-    name = rendered.template
+    rendered, name, tpl = found
     config = ctx.settings.templates[name]
     wanted = tpl.body_placeholders()
     if len(wanted) != len(rendered.parameters):
@@ -93,7 +117,7 @@ def template_matches_settings(ann, ctx):
                       footer=tpl.footer or "-", keyword=(keywords or ["?"])[0])
 
 
-def expected_header(tpl) -> str:
+def expected_header(tpl: Template) -> str:
     """The settings' ``header`` that fits the template: a text header with nothing to
     fill ("JESI INFORMA") is fixed text, as good as none."""
     if tpl.header == "TEXT":
@@ -101,23 +125,25 @@ def expected_header(tpl) -> str:
     return tpl.header.lower()
 
 
-def body_with_fixed_text(ann, ctx) -> Limit | None:
+def body_with_fixed_text(ann: Announcement, ctx: Context) -> Limit | None:
     """The body's length with the template's fixed text, when the catalogue knows it."""
-    rendered, tpl = _rendered_template(ann, ctx)
-    if tpl is None:
+    found = _catalogued(ann, ctx)
+    if found is None:
         return None
+    rendered, _, tpl = found
     return next((lim for lim in make_bubble(rendered, tpl).limits
                  if lim.label == t("bubble.limit-body")), None)
 
 
 @rule("template-length", needs=("template",))
-def template_lengths(ann, ctx):
+def template_lengths(ann: Announcement, ctx: Context) -> Iterator[Problem]:
     """Fixed text and parameters together, against the limits of a template message.
     When the parameters themselves are too long, the `length` rule's one problem
     already counts the fixed text in: the body is not reported twice."""
-    rendered, tpl = _rendered_template(ann, ctx)
-    if tpl is None:
+    found = _catalogued(ann, ctx)
+    if found is None:
         return
+    rendered, _, tpl = found
     own = rendered.limits()  # each parameter's own limit is the `length` rule's
     params_over = any(not lim.ok and lim.limit != HEADER_TEXT_LIMIT for lim in own)
     body = body_with_fixed_text(ann, ctx)

@@ -4,11 +4,19 @@
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from ..model import Announcement
 from ..personal_data import EMAIL, find_codici_fiscali, find_ibans, find_phones, national_number
 from .registry import problem, rule
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from ..model import Announcement
+    from ..problems import Problem
+    from .context import Context
 
 # --- links -----------------------------------------------------------------------------
 _URL = re.compile(r"(?i)\b(?:https?://|www\.)[^\s<>()\[\]\"'`]+")
@@ -28,7 +36,7 @@ def domain_allowed(host: str, domains: list[str]) -> bool:
 
 
 @rule("link-domain", scope="content")
-def links_allowed(ann, ctx):
+def links_allowed(ann: Announcement, ctx: Context) -> Iterator[Problem]:
     domains = ctx.settings.link_domains()
     for text, base in _texts(ann):
         for start, url in _links(text):
@@ -45,9 +53,9 @@ def links_allowed(ann, ctx):
                 yield problem(ann, "link-domain", "link-relative", line, col, href=href)
 
 
-def _links(text: str):
+def _links(text: str) -> Iterator[tuple[int, str]]:
     """(offset, address) of every link in the text: full, www. and bare domains."""
-    taken = []
+    taken: list[tuple[int, int]] = []
     for match in _URL.finditer(text):
         taken.append(match.span())
         yield match.start(), match.group(0).rstrip(_TRAILING)
@@ -56,7 +64,7 @@ def _links(text: str):
             yield match.start(), match.group(0).rstrip(_TRAILING)
 
 
-def _texts(ann: Announcement):
+def _texts(ann: Announcement) -> Iterator[tuple[str, int]]:
     """The texts a citizen reads, with the line where each starts."""
     yield ann.title, ann.line("title")
     yield ann.body, ann.body_line
@@ -70,7 +78,7 @@ def _position(text: str, offset: int, base_line: int) -> tuple[int, int]:
 
 # --- personal data ---------------------------------------------------------------------
 @rule("personal-data", scope="content")
-def personal_data(ann, ctx):
+def personal_data(ann: Announcement, ctx: Context) -> Iterator[Problem]:
     settings = ctx.settings
     allowed_numbers = {national_number(n) for n in settings.allowed_phone_numbers}
     domains = settings.link_domains()

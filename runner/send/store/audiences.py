@@ -14,7 +14,7 @@ from collections.abc import Sequence
 
 import duckdb
 
-from ...db import temp_table
+from ...db import count, temp_table
 from ...vocabulary import ACTIVE, ANNOUNCEMENT, CALLBACK_PREFIX, FAILED, REACHED, sql
 from .fragments import unreachable
 
@@ -97,7 +97,7 @@ def forget(con: duckdb.DuckDBPyConnection) -> None:
 
 def active_count(con: duckdb.DuckDBPyConnection) -> int:
     """The active subscribers: every figure of "how many subscribers" reads this."""
-    return con.execute(f"SELECT count(*) FROM ({ACTIVE_SUBSCRIBERS})").fetchone()[0]
+    return count(con.execute(f"SELECT count(*) FROM ({ACTIVE_SUBSCRIBERS})"))
 
 
 def active_sample(con: duckdb.DuckDBPyConnection, size: int) -> list[str]:

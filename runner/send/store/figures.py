@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import duckdb
 
+from ...db import count
 from ...vocabulary import (
     ACTIVE,
     ANNOUNCEMENT,
@@ -31,8 +32,7 @@ from .fragments import URGENT, drill
 
 def in_flight(con: duckdb.DuckDBPyConnection) -> int:
     """Deliveries left ``sending``: their request went out, the answer is not known."""
-    return con.execute(f"SELECT count(*) FROM deliveries WHERE state = '{SENDING}'"
-                       ).fetchone()[0]
+    return count(con.execute(f"SELECT count(*) FROM deliveries WHERE state = '{SENDING}'"))
 
 
 def queued_per_announcement(con: duckdb.DuckDBPyConnection) -> dict[str, int]:

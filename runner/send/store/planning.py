@@ -10,6 +10,7 @@ from datetime import datetime
 
 import duckdb
 
+from ...db import count
 from ...vocabulary import ANNOUNCEMENT, QUEUED
 from .audiences import Audience
 
@@ -61,7 +62,7 @@ def create_deliveries(con: duckdb.DuckDBPyConnection, announcement_id: str, who:
     """
     source, params = who
     upper = "AND citizen_id < $hi" if hi is not None else ""
-    return con.execute(
+    return count(con.execute(
         f"""
         INSERT INTO deliveries (delivery_id, kind, announcement_id, citizen_id, state,
                                 created_at, updated_at, reply_to)
@@ -76,7 +77,7 @@ def create_deliveries(con: duckdb.DuckDBPyConnection, announcement_id: str, who:
         """,
         {"ann": announcement_id, "lo": lo, "now": now, **params,
          **({"hi": hi} if hi is not None else {})},
-    ).fetchone()[0]
+    ))
 
 
 def record_reach(con: duckdb.DuckDBPyConnection, announcement_id: str, members: int,

@@ -15,6 +15,7 @@ from datetime import datetime
 
 import duckdb
 
+from ...db import count
 from ...vocabulary import ANNOUNCEMENT, QUEUED, REPLY_KINDS, WELCOME, sql
 from .fragments import URGENT, address
 
@@ -63,18 +64,18 @@ def forget(con: duckdb.DuckDBPyConnection) -> None:
 
 def queued_replies(con: duckdb.DuckDBPyConnection) -> int:
     """Queued replies, of every kind."""
-    return con.execute(f"SELECT count(*) FROM deliveries WHERE state = '{QUEUED}' "
-                       f"AND kind IN {_REPLY_KINDS}").fetchone()[0]
+    return count(con.execute(f"SELECT count(*) FROM deliveries WHERE state = '{QUEUED}' "
+                             f"AND kind IN {_REPLY_KINDS}"))
 
 
 def queued_sendable(con: duckdb.DuckDBPyConnection) -> int:
     """Queued replies and queued deliveries of the sendable announcements."""
-    return con.execute(
+    return count(con.execute(
         f"""
         SELECT count(*) FROM deliveries
         WHERE state = '{QUEUED}' AND (kind IN {_REPLY_KINDS}
               OR announcement_id IN (SELECT announcement_id FROM sendable))
-        """).fetchone()[0]
+        """))
 
 
 def stop_kind(con: duckdb.DuckDBPyConnection, kind: str) -> None:

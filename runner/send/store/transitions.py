@@ -24,7 +24,7 @@ from datetime import datetime
 
 import duckdb
 
-from ...db import transaction
+from ...db import count, transaction
 from ...vocabulary import (
     ACTIVE,
     ANNOUNCEMENT,
@@ -93,7 +93,7 @@ def fold_journal(con: duckdb.DuckDBPyConnection, rows: list[tuple], log_id: str,
             {"ids": list(cols[0]), "states": list(cols[1]), "wamids": list(cols[2]),
              "codes": list(cols[3]), "titles": list(cols[4]), "tries": list(cols[5]),
              "at": list(cols[6])})
-        changed = con.execute(_APPLY_JOURNAL).fetchone()[0]
+        changed = count(con.execute(_APPLY_JOURNAL))
         con.execute("DELETE FROM send_journal")
         con.execute("INSERT OR REPLACE INTO send_log_folded VALUES (?, ?, now())", [log_id, end])
     return changed
@@ -104,7 +104,7 @@ def fold_leftover(con: duckdb.DuckDBPyConnection) -> int:
     if not con.execute("SELECT 1 FROM send_journal LIMIT 1").fetchone():
         return 0
     with transaction(con):
-        changed = con.execute(_APPLY_JOURNAL).fetchone()[0]
+        changed = count(con.execute(_APPLY_JOURNAL))
         con.execute("DELETE FROM send_journal")
     return changed
 
@@ -135,8 +135,8 @@ def settle_from_statuses(con: duckdb.DuckDBPyConnection, now: datetime) -> int:
     Only the statuses that move a delivery forward are aggregated: the join comes first,
     on a 64-bit hash of the id (a collision only adds a candidate that the outer join on
     the id itself drops). Aggregating every status of a year before joining took far
-    more memory (docs/send-measurements.md)."""
-    return con.execute(
+    more memory (docs/measurements.md)."""
+    return count(con.execute(
         f"""
         UPDATE deliveries SET state = s.status, wamid = s.wamid,
                error_code = coalesce(s.error_code, deliveries.error_code),
@@ -159,13 +159,13 @@ def settle_from_statuses(con: duckdb.DuckDBPyConnection, now: datetime) -> int:
           AND {_rank("s.status")} > {_rank("deliveries.state")}
         """,
         {"now": now},
-    ).fetchone()[0]
+    ))
 
 
 def settle_from_outbox(con: duckdb.DuckDBPyConnection, now: datetime) -> int:
     """Queued or sending deliveries the outbox holds (``outbox_delivered``, loaded by
     :func:`runner.whatsapp.outbox.load_callbacks`) went out: sent."""
-    return con.execute(
+    return count(con.execute(
         f"""
         UPDATE deliveries SET state = '{SENT}', sent_at = coalesce(sent_at, $now),
                updated_at = $now
@@ -173,7 +173,7 @@ def settle_from_outbox(con: duckdb.DuckDBPyConnection, now: datetime) -> int:
           AND delivery_id IN (SELECT delivery_id FROM outbox_delivered)
         """,
         {"now": now},
-    ).fetchone()[0]
+    ))
 
 
 def requeue_ambiguous(con: duckdb.DuckDBPyConnection, now: datetime, *, at_once: bool,
@@ -181,7 +181,7 @@ def requeue_ambiguous(con: duckdb.DuckDBPyConnection, now: datetime, *, at_once:
     """``sending`` deliveries back in the queue: all of them ``at_once``; else those Meta
     refused (an error code not in ``no_answer``), those last touched at ``patience`` or
     before, and emergencies."""
-    return con.execute(
+    return count(con.execute(
         f"""
         UPDATE deliveries SET state = '{QUEUED}', updated_at = $now
         WHERE state = '{SENDING}' AND ($at_once
@@ -191,7 +191,7 @@ def requeue_ambiguous(con: duckdb.DuckDBPyConnection, now: datetime, *, at_once:
                 SELECT announcement_id FROM announcements WHERE urgency = '{EMERGENCY}')))
         """,
         {"now": now, "at_once": at_once, "no_answer": sorted(no_answer), "patience": patience},
-    ).fetchone()[0]
+    ))
 
 
 # --- back to the queue ---------------------------------------------------------------------
@@ -200,7 +200,7 @@ def requeue_failed(con: duckdb.DuckDBPyConnection, now: datetime, *, codes: Coll
                    later_codes: Collection[int], later_cutoff: datetime) -> int:
     """Failed deliveries back in the queue: those failed with one of ``codes``, and those
     with one of ``later_codes`` last touched at ``later_cutoff`` or before."""
-    return con.execute(
+    return count(con.execute(
         f"""
         UPDATE deliveries SET state = '{QUEUED}', updated_at = $now
         WHERE state = '{FAILED}' AND (
@@ -209,14 +209,14 @@ def requeue_failed(con: duckdb.DuckDBPyConnection, now: datetime, *, codes: Coll
         """,
         {"now": now, "later": sorted(later_codes), "cutoff": later_cutoff,
          "transient": sorted(codes)},
-    ).fetchone()[0]
+    ))
 
 
 def requeue_held_back(con: duckdb.DuckDBPyConnection, now: datetime) -> int:
     """Announcement deliveries an older version skipped behind a welcome that could not
     go, or for want of a number where the citizen is now reachable: back in the queue,
     if the announcement is still current."""
-    return con.execute(
+    return count(con.execute(
         f"""
         UPDATE deliveries SET state = '{QUEUED}', error_title = NULL, updated_at = $now
         WHERE kind = '{ANNOUNCEMENT}' AND state = '{SKIPPED}'
@@ -228,7 +228,7 @@ def requeue_held_back(con: duckdb.DuckDBPyConnection, now: datetime) -> int:
                 AND (expires_at IS NULL OR expires_at > $now))
         """,
         {"now": now, "lost": WELCOME_NOT_DELIVERED, "no_address": NO_PHONE_NUMBER},
-    ).fetchone()[0]
+    ))
 
 
 def drop_refused_quotes(con: duckdb.DuckDBPyConnection, now: datetime,
@@ -237,7 +237,7 @@ def drop_refused_quotes(con: duckdb.DuckDBPyConnection, now: datetime,
     of which went out: its queued deliveries lose the quote, and the refused ones are
     queued again without it."""
     refused = f"state = '{FAILED}' AND list_contains($codes::INTEGER[], error_code)"
-    return con.execute(
+    return count(con.execute(
         f"""
         UPDATE deliveries SET reply_to = NULL, updated_at = $now,
                state = CASE WHEN state = '{FAILED}' THEN '{QUEUED}' ELSE state END
@@ -251,7 +251,7 @@ def drop_refused_quotes(con: duckdb.DuckDBPyConnection, now: datetime,
                  AND count_if(state IN {sql((SENDING, *REACHED))}) = 0)
         """,
         {"now": now, "codes": sorted(codes)},
-    ).fetchone()[0]
+    ))
 
 
 # --- off the queue, with the reason --------------------------------------------------------
@@ -259,7 +259,7 @@ def drop_refused_quotes(con: duckdb.DuckDBPyConnection, now: datetime,
 def close_left(con: duckdb.DuckDBPyConnection, now: datetime) -> int:
     """Queued announcements to a citizen no longer active, skipped (not subscribed, or
     paused); a drill goes to the staff test group, subscribed or not."""
-    return con.execute(
+    return count(con.execute(
         f"""
         UPDATE deliveries SET state = '{SKIPPED}', updated_at = $now,
                error_title = CASE WHEN s.state = $paused THEN $pause_reason ELSE $reason END
@@ -271,12 +271,12 @@ def close_left(con: duckdb.DuckDBPyConnection, now: datetime) -> int:
         """,
         {"now": now, "reason": NOT_SUBSCRIBED, "paused": PAUSED,
          "pause_reason": CITIZEN_PAUSED},
-    ).fetchone()[0]
+    ))
 
 
 def _close(con: duckdb.DuckDBPyConnection, state: str, condition: str, now: datetime,
            reason: str | None) -> int:
-    return con.execute(
+    return count(con.execute(
         f"""
         UPDATE deliveries SET state = '{state}', error_title = $reason, updated_at = $now
         FROM announcements a
@@ -284,7 +284,7 @@ def _close(con: duckdb.DuckDBPyConnection, state: str, condition: str, now: date
           AND deliveries.state = '{QUEUED}' AND ({condition})
         """,
         {"now": now, "reason": reason},
-    ).fetchone()[0]
+    ))
 
 
 def close_cancelled(con: duckdb.DuckDBPyConnection, now: datetime) -> int:

@@ -51,7 +51,7 @@ def load_decisions(path: Path) -> list[Decision]:
             ts = datetime.fromisoformat(m.group(1)) if m else None
         except ValueError:
             ts = None
-        if ts is None or ts.tzinfo is None:
+        if m is None or ts is None or ts.tzinfo is None:
             raise BanditoreError(t("subscribers.decision-bad-line", path=path, line=number))
         decisions.append(Decision(ts, m.group(2), m.group(3), number))
     return decisions

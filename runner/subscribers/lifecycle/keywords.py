@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
@@ -111,16 +112,19 @@ class KeywordError(ValueError):
 class Classifier:
     """Classifies texts against one town's keywords."""
 
-    def __init__(self, subscribe: list[str], unsubscribe: list[str], capture_name: bool = False,
-                 topics: dict[str, str] | None = None, menu: list[str] | tuple = (),
-                 pause: list[str] | tuple = (), resume: list[str] | tuple = ()):
+    def __init__(self, subscribe: Sequence[str], unsubscribe: Sequence[str],
+                 capture_name: bool = False, topics: dict[str, str] | None = None,
+                 menu: Sequence[str] = (), pause: Sequence[str] = (),
+                 resume: Sequence[str] = ()) -> None:
         """``topics``: what may follow a keyword to name a topic -> the topic's id;
         ``menu``: the keywords that ask for the topic menu; ``pause``/``resume``: the
         keywords that suspend and restore deliveries."""
         self.capture_name = capture_name
         self._exact: dict[str, Match] = {}  # compact folded keyword -> match
         self._tokens: list[tuple[tuple[str, ...], Match]] = []
-        for kind, words in (("subscribe", subscribe), ("unsubscribe", unsubscribe)):
+        joining: list[tuple[Kind, Sequence[str]]] = [("subscribe", subscribe),
+                                                     ("unsubscribe", unsubscribe)]
+        for kind, words in joining:
             for keyword in words:
                 folded = fold(keyword)
                 if not folded:
@@ -145,7 +149,8 @@ class Classifier:
         self._topics: dict[str, str] = {}
         if topics and not capture_name:
             self._add_topics(topics)
-        exact_only = [("topics", menu), ("pause", pause), ("resume", resume)]
+        exact_only: list[tuple[Kind, Sequence[str]]] = [("topics", menu), ("pause", pause),
+                                                        ("resume", resume)]
         for kind, words in exact_only:
             for keyword in words:
                 if fold(keyword):
@@ -229,7 +234,7 @@ class Classifier:
         """A near miss when ``compact`` is within an edit or two of a keyword, or (given
         its ``tokens``) when a word shows the intent to join or leave."""
         if any(abs(len(compact) - n) <= 2 for n in self._lengths):
-            close = {}
+            close: dict[int, set[str | None]] = {}
             for key, match in self._plain.items():
                 limit = 1 if len(key) < 8 else 2
                 if abs(len(compact) - len(key)) <= limit:

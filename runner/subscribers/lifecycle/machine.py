@@ -43,7 +43,10 @@ from datetime import datetime
 
 from ...vocabulary import IMPORT, REPLY_PREFIX, SUBSCRIBED
 from .decisions import Decision
-from .topics import Topics
+from .topics import Action, Topics
+
+# What a topic event does to the choice: a menu pick, or a keyword naming a topic.
+_TOPIC_ACTIONS: dict[str, Action] = {"topic": "pick", "subscribe": "add", "unsubscribe": "remove"}
 
 
 @dataclass(frozen=True)
@@ -117,7 +120,7 @@ class _Replay:
         self.before_block: tuple[str | None, str | None] = (None, None)
         self.welcomed_under: str | None = None  # the notice of the last welcome or rejoin
 
-    def move(self, ts, to: str, cause: str, pending: str | None = None) -> None:
+    def move(self, ts: datetime, to: str, cause: str, pending: str | None = None) -> None:
         o = self.o
         o.transitions.append((ts, o.state, to, cause))
         o.state, o.pending_action, o.since = to, pending, ts
@@ -126,7 +129,7 @@ class _Replay:
         if to == "active" and o.subscribed_at is None:
             o.subscribed_at = ts
 
-    def join(self, ts, request: Event, cause: str) -> None:
+    def join(self, ts: datetime, request: Event, cause: str) -> None:
         """A subscription takes effect: the welcome, or for a citizen welcomed before
         under the same privacy notice, the short reply."""
         self.move(ts, "active", cause)
@@ -229,12 +232,15 @@ class _Replay:
         if e.kind == "topics":
             o.replies.append(_reply(e, "topics"))
             return
-        action = {"topic": "pick", "subscribe": "add", "unsubscribe": "remove"}[e.kind]
-        o.topics, ack = self.topics.choose(o.topics, action, e.topic)
+        # A pick always names its topic (inbound stages only known rows), and a keyword
+        # comes here only when it names one (apply).
+        assert e.topic is not None
+        o.topics, ack = self.topics.choose(o.topics, _TOPIC_ACTIONS[e.kind], e.topic)
         o.replies.append(_reply(e, "topics", ack))
 
 
-def _reply(e: Event, kind: str, payload: str | None = None):
+def _reply(e: Event, kind: str,
+           payload: str | None = None) -> tuple[str, str, datetime, str | None]:
     """(delivery id, kind, ts, payload): a menu headed by a change is "t:<wamid>"."""
     prefix = "t" if payload else REPLY_PREFIX[kind]
     return (f"{prefix}:{e.wamid}", kind, e.ts, payload)

@@ -23,6 +23,8 @@ from ...vocabulary import REPLY_KINDS, sql
 from ..store import notices as store
 
 if TYPE_CHECKING:
+    import duckdb
+
     from ...config import Settings
     from .topics import Topics
 
@@ -80,7 +82,7 @@ def menu_text(settings: Settings, topics: Topics, key: str) -> str:
     return f"{head}\n\n{menu}" if menu else head
 
 
-def _topic_format(settings: Settings, text: str, **values) -> str:
+def _topic_format(settings: Settings, text: str, **values: object) -> str:
     return text.format(button=settings.topic_texts.button,
                        keyword=(settings.topics_keywords or [""])[0], **values)
 
@@ -95,7 +97,7 @@ def notice_version(settings: Settings) -> str:
     return "sha256:" + hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
-def record_notice(con, settings: Settings) -> str:
+def record_notice(con: duckdb.DuckDBPyConnection, settings: Settings) -> str:
     """Date the notice in force in ``notices`` if it is new: ``privacy_notice_date``,
     else the first one ever covers all history (imported consents included) and a
     later one starts now. Returns its version."""
@@ -109,13 +111,13 @@ def record_notice(con, settings: Settings) -> str:
     return version
 
 
-def queue_notices(con, settings: Settings, version: str) -> int:
+def queue_notices(con: duckdb.DuckDBPyConnection, settings: Settings, version: str) -> int:
     """A 'notice' reply to each active subscriber whose latest consent was given under
     another notice, once per version (the delivery id names it)."""
     return store.queue_notices(con, version, settings.current_time())
 
 
-def queue_hints(con, settings: Settings) -> int:
+def queue_hints(con: duckdb.DuckDBPyConnection, settings: Settings) -> int:
     """With ``near_miss_hint``: a 'hint' reply to the first near miss of a citizen in 24
     hours, while the window it opened is still open, unless a keyword followed or the
     citizen is blocked. Earlier near misses could only be answered by a template."""

@@ -27,6 +27,8 @@ from .notices import notice_version
 from .topics import Topics
 
 if TYPE_CHECKING:
+    import duckdb
+
     from ...config import Settings
 
 # Whom to replay: these citizens, those a sync's steps marked affected, or everyone.
@@ -41,7 +43,7 @@ class Recomputed:
     replies: dict[str, int] = field(default_factory=dict)  # replies newly queued, by kind
 
 
-def recompute(con, settings: Settings, citizens: Scope,
+def recompute(con: duckdb.DuckDBPyConnection, settings: Settings, citizens: Scope,
               decisions: Sequence[Decision]) -> Recomputed:
     """Replay and store the state of some citizens (see :data:`Scope`), given every
     staff decision."""
@@ -60,8 +62,8 @@ def recompute(con, settings: Settings, citizens: Scope,
     return done
 
 
-def _replay_in_python(con, settings: Settings, decided: dict[str, list[Decision]],
-                      version: str) -> None:
+def _replay_in_python(con: duckdb.DuckDBPyConnection, settings: Settings,
+                      decided: dict[str, list[Decision]], version: str) -> None:
     subs, events, consents, replies = [], [], [], []
     topics = Topics(settings)
     for cid, group in groupby(store.histories(con, version), key=lambda r: r[0]):

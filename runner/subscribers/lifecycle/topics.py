@@ -18,6 +18,7 @@ with the menu again, headed by what changed (the ``ack`` payload key).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
@@ -26,6 +27,8 @@ from ...messages import t
 from ..store import citizens
 
 if TYPE_CHECKING:
+    import duckdb
+
     from ...config import Settings
 
 # What the menu's rows answer (interactive.list_reply.id): the prefix and a topic id,
@@ -136,7 +139,7 @@ class Topics:
             ack = "added"
         return self.normal(chosen), f"topics-{ack}-{topic}"
 
-    def normal(self, chosen) -> Choice:
+    def normal(self, chosen: Iterable[str]) -> Choice:
         """A set of topic ids as stored: None when it is every topic, else sorted."""
         kept = sorted(set(chosen) & set(self.ids))
         return None if set(kept) == set(self.ids) else kept
@@ -166,7 +169,7 @@ class Counts:
         return self.every + (self.chose or {}).get(topic_id, 0)
 
 
-def counts(con) -> Counts:
+def counts(con: duckdb.DuckDBPyConnection) -> Counts:
     """How the active subscribers chose, from subscribers.topics."""
     return Counts(*citizens.topic_choices(con))
 

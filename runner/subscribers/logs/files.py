@@ -23,6 +23,7 @@ costs one line, not a slow path for the block.
 from __future__ import annotations
 
 import glob
+import io
 import os
 import zlib
 from collections.abc import Iterator
@@ -189,7 +190,8 @@ def _utf8(body: bytes, first: int, problems: list[tuple[int, str, str]]) -> byte
     window's string stays small (decoding a whole block at once made one string of
     it, four bytes a character when one emoji is in it, and that string was most of
     the cost)."""
-    view, pieces = memoryview(body), []
+    view = memoryview(body)
+    pieces: list[bytes | memoryview] = []
     pos = counted = 0
     number = first
     reported = len(problems)
@@ -214,7 +216,7 @@ def _utf8(body: bytes, first: int, problems: list[tuple[int, str, str]]) -> byte
     return body if len(problems) == reported else b"".join(pieces)
 
 
-def _open(path: str):
+def _open(path: str) -> io.BufferedReader:
     """Open for reading, refusing a symbolic link (one swapped in after the listing)."""
     return os.fdopen(os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC), "rb")
 

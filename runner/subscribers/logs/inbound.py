@@ -64,8 +64,8 @@ def classify(con: duckdb.DuckDBPyConnection, settings: Settings) -> None:
               for text, m in zip(texts, matches, strict=True)])
     # A tap on a row of our topic menu is a pick (kind 'topic'), whatever its title says.
     topics = Topics(settings)
-    picks = [(i, topics.picked(i)) for i in store.reply_ids(con)]
-    picks = [(i, topic) for i, topic in picks if topic is not None]
+    picked = [(i, topics.picked(i)) for i in store.reply_ids(con)]
+    picks = [(i, topic) for i, topic in picked if topic is not None]
     store.stage_picks(con, [i for i, _ in picks], [topic for _, topic in picks])
 
 

@@ -15,11 +15,14 @@ from __future__ import annotations
 import os
 import queue
 import threading
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from ... import db
 from ..store import staging
 from . import files, template_updates
+
+if TYPE_CHECKING:
+    import duckdb
 
 PARSE_WORKERS = max(1, min(4, os.cpu_count() or 1))
 
@@ -31,7 +34,7 @@ class Staged(NamedTuple):
     lines: int
 
 
-def stage(con, reads: list[files.FileRead]) -> Staged:
+def stage(con: duckdb.DuckDBPyConnection, reads: list[files.FileRead]) -> Staged:
     """Parse the new lines of ``reads`` into the stage. :func:`unstage` drops it."""
     staging.attach(con)
     blocks: queue.Queue = queue.Queue(maxsize=PARSE_WORKERS + 1)
@@ -65,12 +68,12 @@ def stage(con, reads: list[files.FileRead]) -> Staged:
     return Staged(read, lines)
 
 
-def unstage(con) -> None:
+def unstage(con: duckdb.DuckDBPyConnection) -> None:
     """Drop the stage (outside any transaction)."""
     staging.detach(con)
 
 
-def _work(con, blocks: queue.Queue, errors: list[BaseException]) -> None:
+def _work(con: duckdb.DuckDBPyConnection, blocks: queue.Queue, errors: list[BaseException]) -> None:
     """A parsing thread: blocks from the queue into the stage, until None."""
     cur = con.cursor()
     # One transaction per worker, not one per block: committing an append to
@@ -92,6 +95,6 @@ def _work(con, blocks: queue.Queue, errors: list[BaseException]) -> None:
         cur.close()
 
 
-def _parse(cur, block: files.Block) -> None:
+def _parse(cur: duckdb.DuckDBPyConnection, block: files.Block) -> None:
     staging.parse_block(cur, block.path, block.first_line, block.data)
     template_updates.stage_block(cur, block.data)

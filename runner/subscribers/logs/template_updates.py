@@ -13,12 +13,17 @@ request's check, which has no database) and the reports.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from ..store import templates
+
+if TYPE_CHECKING:
+    import duckdb
 
 _NEEDLE = b"template_"
 
 
-def stage_block(cur, data: bytes) -> None:
+def stage_block(cur: duckdb.DuckDBPyConnection, data: bytes) -> None:
     """Parse the lines of one block (its bytes, lines joined by newlines) that
     mention a template, if any: one byte search over the block first, then the
     block is split only when it holds one."""

@@ -12,7 +12,9 @@ text only as its masked form) and :func:`export`, the copy handed to the citizen
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
 
 from ... import db
 from ...messages import t
@@ -32,10 +34,10 @@ if TYPE_CHECKING:
 def record(settings: Settings, cid: str) -> dict:
     """Everything held about one citizen, as plain values (times in the town's zone)."""
     with db.reading(settings.database) as con:
-        out = store.record(con, cid, settings.timezone)
-    citizen = out.pop("citizen")
-    out = {"citizen_id": cid, **(citizen[0] if citizen else {"number": None}),
-           "subscription": (out.pop("subscription") or [None])[0], **out}
+        held = store.record(con, cid, settings.timezone)
+    citizen, subscription = held.pop("citizen"), held.pop("subscription")
+    out: dict[str, Any] = {"citizen_id": cid, **(citizen[0] if citizen else {"number": None}),
+                           "subscription": subscription[0] if subscription else None, **held}
     for delivery in out["deliveries"]:
         if delivery["state"] == SKIPPED:  # why it was not made: the reason's words
             delivery["reason"] = skip_meaning(delivery["error_title"])
@@ -66,11 +68,11 @@ def show(settings: Settings, who: str) -> str:
     return _text(settings, record(settings, locate(settings, who)), masked=True)
 
 
-def _iso(value) -> str:
+def _iso(value: Any) -> str:
     return value.isoformat() if hasattr(value, "isoformat") else str(value)
 
 
-def _when(value) -> str:
+def _when(value: datetime | None) -> str:
     return value.strftime("%d/%m/%Y %H:%M") if value is not None else "-"
 
 
@@ -121,7 +123,7 @@ def _why(delivery: dict) -> str:
     return ""
 
 
-def _said(row: dict, masked: bool, known) -> str:
+def _said(row: dict, masked: bool, known: Callable[[str], bool]) -> str:
     """What the citizen wrote, as it may be printed here. A keyword (or consent) shows
     as the keyword, with «…» for a name after it; other text as its masked form."""
     text = row.get("text")

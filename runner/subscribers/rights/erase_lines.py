@@ -26,7 +26,7 @@ import json
 import os
 import re
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -77,7 +77,7 @@ def identities_in(line: bytes) -> set[bytes]:
 
 
 def find_identities(paths: list[str], cid: str, key: bytes | None,
-                    known: set[str] = frozenset()) -> set[bytes]:
+                    known: Collection[str] = frozenset()) -> set[bytes]:
     """The citizen's identities: ``known`` ones plus any in the files whose pseudonym is ``cid``
     (each distinct identity is hashed once)."""
     found = {k.encode() for k in known if k}
@@ -176,7 +176,7 @@ def erase_lines(paths: list[str], identities: set[bytes], *,
 
 
 def erase_everywhere(webhook_logs: str, outbox: Path, cid: str, key: bytes | None,
-                     known: set[str] = frozenset()) -> tuple[Erased, Erased]:
+                     known: Collection[str] = frozenset()) -> tuple[Erased, Erased]:
     """The citizen's lines out of every local webhook log and the outbox:
     (logs, outbox)."""
     paths = logs.log_files(webhook_logs).files

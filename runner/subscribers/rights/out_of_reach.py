@@ -74,9 +74,9 @@ def elsewhere(settings: Settings, cid: str, environ: Mapping[str, str]) -> list[
     """The copies out of reach, each with its commands, as lines to print."""
     source = environ.get("BANDITORE_LOGS_SOURCE", "")
     steps = [("receiver", receiver(cid, environ))]
-    for kind, commands in (("s3", bucket), ("git", repository)):
+    for kind, commands_for in (("s3", bucket), ("git", repository)):
         if source in ("", kind):
-            steps.append((kind, commands(cid, environ)))
+            steps.append((kind, commands_for(cid, environ)))
     steps.append(("ci", _CI))
     lines = [t("rights.copies.header")]
     for kind, commands in steps:

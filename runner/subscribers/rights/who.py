@@ -19,6 +19,8 @@ from ..privacy import mask_number, pseudonym_key
 from ..store import citizens
 
 if TYPE_CHECKING:
+    import duckdb
+
     from ...config import Settings
 
 _ID = re.compile(r"c_[0-9a-f]{16}")
@@ -50,7 +52,7 @@ def shown(typed: str) -> str:
     return mask_number(typed) if re.search(r"\d{3}", typed) else typed
 
 
-def key_matches(con, settings: Settings) -> bool | None:
+def key_matches(con: duckdb.DuckDBPyConnection, settings: Settings) -> bool | None:
     """Whether the database's ids were made with this BANDITORE_PSEUDONYM_KEY (None: no
     citizen with a number to tell). Numbers are found by their id, so with another
     key (or none, where CI has one) no number is ever found."""
@@ -63,7 +65,8 @@ def _key_error(settings: Settings) -> DecisionError:
     return DecisionError(t(key, database=settings.database))
 
 
-def find(con, settings: Settings, who: str, *, known_only: bool = False) -> list[str]:
+def find(con: duckdb.DuckDBPyConnection, settings: Settings, who: str, *,
+         known_only: bool = False) -> list[str]:
     """The citizen ids ``who`` names: an id or a number (one, even if unknown, unless
     ``known_only``), or every citizen whose captured name holds all the typed words."""
     who = who.strip()
@@ -82,7 +85,8 @@ def find(con, settings: Settings, who: str, *, known_only: bool = False) -> list
                    if words <= set(fold(name).split())})
 
 
-def one(con, settings: Settings, who: str, *, known_only: bool = True) -> str:
+def one(con: duckdb.DuckDBPyConnection, settings: Settings, who: str, *,
+        known_only: bool = True) -> str:
     """Exactly one citizen, or an error that echoes what was typed (masked) and, when
     several match, lists them so staff can choose by id."""
     found = find(con, settings, who, known_only=known_only)
@@ -95,7 +99,7 @@ def one(con, settings: Settings, who: str, *, known_only: bool = True) -> str:
     return found[0]
 
 
-def _summary_line(con, cid: str) -> str:
+def _summary_line(con: duckdb.DuckDBPyConnection, cid: str) -> str:
     number, state, name = citizens.brief(con, cid)
     return f"{cid}  {mask_number(number) if number else '-':16s}  {state or '-':12s}  " \
            f"{name or '-'}"

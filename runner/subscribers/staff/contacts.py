@@ -37,12 +37,18 @@ import io
 import quopri
 import re
 import unicodedata
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, TypeVar
 
 from ...errors import BanditoreError
 from ...messages import t
 from .numbers import read_number
+
+if TYPE_CHECKING:
+    from _csv import Reader as _CsvReader
+
+T = TypeVar("T")
 
 VCARD, CSV = "vcard", "csv"
 # Problems of an entry before its number: none at all, a value that cannot be decoded,
@@ -140,12 +146,12 @@ def _vcard(text: str) -> Contacts:
     depth, card, tels = 0, 0, 0
     for number, line in _logical(_lines(text)):
         match = _NAME.match(line)
-        name = match.group(1).upper() if match else ""
-        if name == "BEGIN" and line[match.end():].strip().upper() == ":VCARD":
+        name, rest = (match.group(1).upper(), line[match.end():]) if match else ("", "")
+        if name == "BEGIN" and rest.strip().upper() == ":VCARD":
             depth += 1
             if depth == 1:
                 card, tels = number, 0
-        elif name == "END" and line[match.end():].strip().upper() == ":VCARD" and depth:
+        elif name == "END" and rest.strip().upper() == ":VCARD" and depth:
             depth -= 1
             if depth == 0:
                 out.contacts += 1
@@ -153,7 +159,7 @@ def _vcard(text: str) -> Contacts:
                     out.entries.append(Entry(card, None, NO_NUMBER))
         elif name == "TEL":
             tels += 1
-            out.entries.append(_tel(number, line[match.end():]))
+            out.entries.append(_tel(number, rest))
     if depth:  # the last card was never closed: still a card
         out.contacts += 1
         if not tels:
@@ -235,7 +241,7 @@ def _csv(text: str, first: str, name: str, column: str | None) -> Contacts:
     return out
 
 
-def _rows(reader) -> Iterator[tuple[int, list[str]]]:
+def _rows(reader: _CsvReader) -> Iterator[tuple[int, list[str]]]:
     """Each record with the line it starts on (a quoted cell may span lines)."""
     end = 0
     for row in reader:
@@ -243,7 +249,7 @@ def _rows(reader) -> Iterator[tuple[int, list[str]]]:
         end = reader.line_num
 
 
-def _chain(first, rest):
+def _chain(first: T, rest: Iterable[T]) -> Iterator[T]:
     yield first
     yield from rest
 

@@ -26,6 +26,8 @@ from ..rights.who import one
 from ..store import citizens, erasure, reads
 
 if TYPE_CHECKING:
+    import duckdb
+
     from ...config import Settings
 
 
@@ -59,7 +61,7 @@ class DecisionResult:
 
 
 # The states each decision may be made in (None: a citizen with no state yet).
-_ALLOWED = {
+_ALLOWED: dict[str, set[str | None]] = {
     "approve": {PENDING},
     "reject": {PENDING},
     "block": {None, *SUBSCRIBER_STATES} - {BLOCKED},
@@ -112,7 +114,8 @@ def decide(settings: Settings, action: str, who: str,
     return result
 
 
-def _forget_question(settings: Settings, cid: str, state: str | None, identities) -> str:
+def _forget_question(settings: Settings, cid: str, state: str | None,
+                     identities: tuple[str | None, str | None] | None) -> str:
     number = next((i for i in identities or () if i and i[:1].isdigit()), None)
     return t("subscribers.confirm-forget", citizen_id=cid,
              number=mask_number(number) if number else t("subscribers.no-number"),
@@ -122,8 +125,8 @@ def _forget_question(settings: Settings, cid: str, state: str | None, identities
              decisions=shown(decisions_path(settings)))
 
 
-def _erase_files(con, settings: Settings, result: DecisionResult, known: set[str],
-                 environ: Mapping[str, str]) -> None:
+def _erase_files(con: duckdb.DuckDBPyConnection, settings: Settings, result: DecisionResult,
+                 known: set[str | None], environ: Mapping[str, str]) -> None:
     """After the database: the lines in the local logs and outbox of the database's
     repository (the decision is recorded, so sync never reads them back in meanwhile),
     then what is out of reach."""

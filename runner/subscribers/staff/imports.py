@@ -150,10 +150,12 @@ def import_file(settings: Settings, path: str | Path, consented_on: str, *,
                       migration_template=settings.migration_template)
     numbers: dict[str, int] = {}  # in the file's order
     for entry in contacts.entries:
-        reading = read_number(entry.text) if entry.problem is None else None
+        reading = (read_number(entry.text)
+                   if entry.problem is None and entry.text is not None else None)
         if reading is None or reading.number is None:
-            result.problems.append((entry.line, entry.problem or reading.problem,
-                                    reading.digits if reading else 0))
+            why = entry.problem or (reading.problem if reading else None)
+            assert why is not None  # an entry, or a reading, without a number says why
+            result.problems.append((entry.line, why, reading.digits if reading else 0))
         elif reading.number in numbers:
             result.duplicates += 1
         else:

@@ -41,7 +41,7 @@ def near_misses(settings: Settings, since: str | date | None = None) -> list[Gro
     return [Group(*row) for row in rows]
 
 
-def _day(value) -> date | None:
+def _day(value: str | date | None) -> date | None:
     if value is None or isinstance(value, date):
         return value
     try:
@@ -50,7 +50,7 @@ def _day(value) -> date | None:
         raise BanditoreError(t("rights.near-misses.bad-date", value=value)) from None
 
 
-def report(settings: Settings, since=None, fmt: str = "table") -> str:
+def report(settings: Settings, since: str | date | None = None, fmt: str = "table") -> str:
     groups = near_misses(settings, since)
     if fmt == "json":
         return json.dumps([{**asdict(g), "last": g.last.isoformat()} for g in groups],

@@ -4,7 +4,12 @@ hands the citizen."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from ...vocabulary import CALLBACK_PREFIX
+
+if TYPE_CHECKING:
+    import duckdb
 
 _QUERIES = {
     "citizen": """SELECT citizen_id, wa_id AS number, user_id, profile_name, last_inbound_at
@@ -46,13 +51,13 @@ _QUERIES = {
 }
 
 
-def record(con, citizen_id: str, timezone: str) -> dict[str, list[dict]]:
+def record(con: duckdb.DuckDBPyConnection, citizen_id: str, timezone: str) -> dict[str, list[dict]]:
     """Each section's rows (column name -> value), times in ``timezone``."""
     con.execute(f"SET TimeZone = '{timezone}'")
     return {name: _rows(con, sql, citizen_id) for name, sql in _QUERIES.items()}
 
 
-def _rows(con, sql: str, citizen_id: str) -> list[dict]:
+def _rows(con: duckdb.DuckDBPyConnection, sql: str, citizen_id: str) -> list[dict]:
     cur = con.execute(sql, [citizen_id])
     names = [d[0] for d in cur.description]
     return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]

@@ -10,30 +10,34 @@ wamid's row after the merge), dropped by the merge itself.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from ...db import temp_table
 from .erasure import Forget, drop_forgotten
 
+if TYPE_CHECKING:
+    import duckdb
 
-def staged_count(con) -> int:
+
+def staged_count(con: duckdb.DuckDBPyConnection) -> int:
     """The usable status webhooks staged, repetitions included."""
     return con.execute("SELECT count(*) FROM stage_statuses").fetchall()[0][0]
 
 
-def recipients(con) -> list[str]:
+def recipients(con: duckdb.DuckDBPyConnection) -> list[str]:
     """The distinct recipients of the staged statuses."""
     return [r[0] for r in con.execute(
         "SELECT DISTINCT recipient_id FROM stage_statuses "
         "WHERE recipient_id IS NOT NULL").fetchall()]
 
 
-def merge(con) -> None:
+def merge(con: duckdb.DuckDBPyConnection) -> None:
     """Merge every staged status into ``statuses``."""
     con.execute(_MERGE_STATUSES.format(source="stage_statuses"))
 
 
-def merge_kept(con, recipients: Sequence[str], citizen_ids: Sequence[str],
-               forgotten: Sequence[Forget]) -> None:
+def merge_kept(con: duckdb.DuckDBPyConnection, recipients: Sequence[str],
+               citizen_ids: Sequence[str], forgotten: Sequence[Forget]) -> None:
     """Merge the staged statuses into ``statuses``, but those of forgotten citizens (the
     recipients' ``citizen_ids``) up to their erasure."""
     temp_table(con, "rids", recipient_id=("VARCHAR", recipients),

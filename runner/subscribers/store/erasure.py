@@ -12,9 +12,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from ...db import temp_table
+
+if TYPE_CHECKING:
+    import duckdb
 
 
 class Forget(Protocol):
@@ -27,7 +30,8 @@ class Forget(Protocol):
     def ts(self) -> datetime: ...
 
 
-def erase(con, citizen_id: str, before=None) -> int:
+def erase(con: duckdb.DuckDBPyConnection, citizen_id: str,
+          before: datetime | None = None) -> int:
     """Remove a citizen's number and events from the database: all of them, or those
     up to ``before`` (a forget decision: what the citizen wrote later stays).
     Returns how many rows went."""
@@ -60,7 +64,7 @@ def erase(con, citizen_id: str, before=None) -> int:
     return gone
 
 
-def drop_forgotten(con, table: str, forgotten: Sequence[Forget]) -> None:
+def drop_forgotten(con: duckdb.DuckDBPyConnection, table: str, forgotten: Sequence[Forget]) -> None:
     """Delete from a staged ``table`` (columns citizen_id, ts: one of the store's own
     stage tables) what forgotten citizens sent up to their erasure."""
     if forgotten:

@@ -12,10 +12,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from ...db import temp_table
 from ...vocabulary import IMPORT_PREFIX, IMPORT_RECORD
 from .erasure import Forget, drop_forgotten
+
+if TYPE_CHECKING:
+    import duckdb
 
 # A record's number and file hash as sync checks them (and the command's own reader,
 # :func:`runner.subscribers.staff.imports.parse_record`).
@@ -23,7 +27,7 @@ WA_ID = re.compile(r"[1-9][0-9]{7,14}")
 SHA256 = re.compile(r"[0-9a-f]{64}")
 
 
-def read_records(con, timezone: str) -> None:
+def read_records(con: duckdb.DuckDBPyConnection, timezone: str) -> None:
     """``stage_records``: the staged import lines, read and checked; a line that is not
     a valid record is malformed, like a webhook's. DuckDB reads the lines (a Python
     json.loads of each cost more than the rest of the step)."""
@@ -33,14 +37,14 @@ def read_records(con, timezone: str) -> None:
                 "or file_sha256' FROM stage_records WHERE NOT valid")
 
 
-def unknown_numbers(con) -> list[str]:
+def unknown_numbers(con: duckdb.DuckDBPyConnection) -> list[str]:
     """The numbers of valid records that no citizen has."""
     return [row[0] for row in con.execute(
         "SELECT DISTINCT wa_id FROM stage_records WHERE valid AND wa_id NOT IN "
         "(SELECT wa_id FROM citizens WHERE wa_id IS NOT NULL)").fetchall()]
 
 
-def insert(con, numbers: Sequence[str], citizen_ids: Sequence[str],
+def insert(con: duckdb.DuckDBPyConnection, numbers: Sequence[str], citizen_ids: Sequence[str],
            forgotten: Sequence[Forget]) -> int:
     """The valid records' consents not stored before into ``imports`` (``numbers`` new,
     with their ``citizen_ids``), their citizens into ``citizens`` and

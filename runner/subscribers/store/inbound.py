@@ -22,16 +22,20 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from ...db import temp_table
 from ...vocabulary import IGNORED, REPLAYED_KINDS, TOPIC
 from .erasure import Forget, drop_forgotten
 
+if TYPE_CHECKING:
+    import duckdb
+
 # Message types whose text is classified (keywords); any other is ignored.
 CLASSIFIED_TYPES = ("text", "button", "interactive")
 
 
-def link_identities(con) -> None:
+def link_identities(con: duckdb.DuckDBPyConnection) -> None:
     """Each staged message's identity: the number when Meta sends it, else the number
     learnt from a message carrying both, else the business-scoped id."""
     con.execute("""
@@ -49,14 +53,15 @@ def link_identities(con) -> None:
         FROM stage_messages m LEFT JOIN stage_links l USING (user_id)""")
 
 
-def unknown_identities(con) -> list[str]:
+def unknown_identities(con: duckdb.DuckDBPyConnection) -> list[str]:
     """The identities of staged messages the database has no citizen for."""
     return [r[0] for r in con.execute("""
         SELECT DISTINCT identity FROM stage_identities WHERE identity NOT IN (
             SELECT coalesce(wa_id, user_id) FROM citizens)""").fetchall()]
 
 
-def stage_ids(con, identities: Sequence[str], citizen_ids: Sequence[str]) -> None:
+def stage_ids(con: duckdb.DuckDBPyConnection, identities: Sequence[str],
+              citizen_ids: Sequence[str]) -> None:
     """Every staged identity's citizen id: the known ones, and these new ones."""
     temp_table(con, "new_ids", identity=("VARCHAR", identities),
                citizen_id=("VARCHAR", citizen_ids))
@@ -66,7 +71,7 @@ def stage_ids(con, identities: Sequence[str], citizen_ids: Sequence[str]) -> Non
         UNION ALL SELECT identity, citizen_id FROM new_ids""")
 
 
-def orphans(con) -> list[tuple[str, str]]:
+def orphans(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str]]:
     """(citizen id, number) of citizens first seen only by their business-scoped id
     whose number is now known."""
     return con.execute("""
@@ -74,7 +79,7 @@ def orphans(con) -> list[tuple[str, str]]:
         WHERE c.wa_id IS NULL""").fetchall()
 
 
-def rekey(con, old: str, new: str, wa_id: str) -> None:
+def rekey(con: duckdb.DuckDBPyConnection, old: str, new: str, wa_id: str) -> None:
     """Move a citizen known by ``old`` (a business-scoped id's pseudonym) to ``new`` (their
     number's): messages and deliveries follow, their state is replayed under ``new``."""
     row = con.execute("SELECT user_id, profile_name, last_inbound_at FROM citizens "
@@ -91,38 +96,40 @@ def rekey(con, old: str, new: str, wa_id: str) -> None:
     con.execute("INSERT INTO stage_affected VALUES (?)", [new])
 
 
-def texts(con) -> list[str]:
+def texts(con: duckdb.DuckDBPyConnection) -> list[str]:
     """The distinct texts of the staged messages whose type is classified."""
     return [r[0] for r in con.execute(
         f"SELECT DISTINCT text FROM stage_messages WHERE type IN {CLASSIFIED_TYPES} "
         "AND text IS NOT NULL").fetchall()]
 
 
-def stage_verdicts(con, texts: Sequence[str], **columns: Sequence[str | None]) -> None:
+def stage_verdicts(con: duckdb.DuckDBPyConnection, texts: Sequence[str],
+                   **columns: Sequence[str | None]) -> None:
     """What each text is: ``kind``, ``keyword``, ``captured_name``, ``topic``, ``form``
     (lists in the order of ``texts``)."""
     temp_table(con, "stage_verdicts", text=("VARCHAR", texts),
                **{name: ("VARCHAR", values) for name, values in columns.items()})
 
 
-def reply_ids(con) -> list[str]:
+def reply_ids(con: duckdb.DuckDBPyConnection) -> list[str]:
     """The distinct ids of the rows and buttons tapped in the staged messages."""
     return [r[0] for r in con.execute(
         "SELECT DISTINCT reply_id FROM stage_messages WHERE reply_id IS NOT NULL").fetchall()]
 
 
-def stage_picks(con, reply_ids: Sequence[str], topics: Sequence[str]) -> None:
+def stage_picks(con: duckdb.DuckDBPyConnection, reply_ids: Sequence[str],
+                topics: Sequence[str]) -> None:
     """The reply ids that are picks in the topic menu, and the topic each picks."""
     temp_table(con, "stage_picks", reply_id=("VARCHAR", reply_ids),
                topic=("VARCHAR", topics))
 
 
-def staged_count(con) -> int:
+def staged_count(con: duckdb.DuckDBPyConnection) -> int:
     """The usable messages staged, repetitions included."""
     return con.execute("SELECT count(*) FROM stage_messages").fetchall()[0][0]
 
 
-def new_messages(con, forgotten: Sequence[Forget]) -> None:
+def new_messages(con: duckdb.DuckDBPyConnection, forgotten: Sequence[Forget]) -> None:
     """``stage_new``: one row per wamid (Meta retries) not stored before, at the first
     place it appears in the logs, with its sender and verdict; a message already stored
     keeps the first place it appears in, whatever the reading order. What forgotten
@@ -151,7 +158,7 @@ def new_messages(con, forgotten: Sequence[Forget]) -> None:
     drop_forgotten(con, "stage_new", forgotten)
 
 
-def insert_new(con, cutoff: datetime) -> int:
+def insert_new(con: duckdb.DuckDBPyConnection, cutoff: datetime) -> int:
     """Store the new messages; a text past retention (``cutoff``: an old log read again)
     is never stored, unless the message is replayed (a keyword's text is the consent
     record). Returns how many."""
@@ -163,13 +170,13 @@ def insert_new(con, cutoff: datetime) -> int:
         FROM stage_new""", {"cutoff": cutoff}).fetchall()[0][0]
 
 
-def new_by_kind(con) -> dict[str, int]:
+def new_by_kind(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
     """The new messages by kind."""
     return dict(con.execute(
         f"SELECT coalesce(kind, '{IGNORED}'), count(*) FROM stage_new GROUP BY ALL").fetchall())
 
 
-def update_senders(con) -> None:
+def update_senders(con: duckdb.DuckDBPyConnection) -> None:
     """The senders of the new messages into ``citizens``: their identities, their latest
     profile name and when they last wrote."""
     con.execute("""
@@ -190,7 +197,7 @@ def update_senders(con) -> None:
         WHERE citizen_id NOT IN (SELECT citizen_id FROM citizens)""")
 
 
-def affect_replayed(con) -> int:
+def affect_replayed(con: duckdb.DuckDBPyConnection) -> int:
     """The citizens who sent a replayed message into ``stage_affected``; how many."""
     return con.execute(f"""
         INSERT INTO stage_affected
@@ -198,7 +205,7 @@ def affect_replayed(con) -> int:
         """).fetchall()[0][0]
 
 
-def forget(con) -> None:
+def forget(con: duckdb.DuckDBPyConnection) -> None:
     """Drop this step's tables."""
     for table in ("stage_links", "new_ids", "stage_ids", "stage_verdicts", "stage_picks",
                   "stage_new", "stage_citizens"):
@@ -206,7 +213,7 @@ def forget(con) -> None:
     con.execute("DROP VIEW IF EXISTS stage_identities")
 
 
-def drop_old_texts(con, cutoff: datetime) -> int:
+def drop_old_texts(con: duckdb.DuckDBPyConnection, cutoff: datetime) -> int:
     """Forget the text of messages older than ``cutoff`` that are not replayed (a
     keyword's text is the consent record). Returns how many were dropped."""
     return con.execute(f"""

@@ -5,8 +5,12 @@ replies a keyword earns are the state machine's: :mod:`.subscriber_states` store
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from ...vocabulary import KEYWORDS, NEAR_MISS, sql
+
+if TYPE_CHECKING:
+    import duckdb
 
 # The version in force at a consent's time (SQL, ``ts`` being the consent's column; the
 # parameter is the version in force now, for a time before any).
@@ -14,23 +18,23 @@ VERSION_AT = """coalesce((SELECT arg_max(n.version, n.in_force_from) FROM notice
                           WHERE n.in_force_from <= {ts}), ?)"""
 
 
-def any_notice(con) -> bool:
+def any_notice(con: duckdb.DuckDBPyConnection) -> bool:
     """Whether a notice was ever dated."""
     return bool(con.execute("SELECT count(*) FROM notices").fetchall()[0][0])
 
 
-def first_event(con) -> datetime | None:
+def first_event(con: duckdb.DuckDBPyConnection) -> datetime | None:
     """When the first message or imported consent is dated, if any."""
     return con.execute("SELECT min(ts) FROM (SELECT ts FROM inbound UNION ALL "
                        "SELECT ts FROM imports)").fetchall()[0][0]
 
 
-def date_notice(con, version: str, start: datetime) -> None:
+def date_notice(con: duckdb.DuckDBPyConnection, version: str, start: datetime) -> None:
     """Record that ``version`` is in force from ``start``, unless it was dated before."""
     con.execute("INSERT OR IGNORE INTO notices VALUES (?, ?)", [version, start])
 
 
-def queue_notices(con, version: str, now: datetime) -> int:
+def queue_notices(con: duckdb.DuckDBPyConnection, version: str, now: datetime) -> int:
     """A 'notice' reply to each active subscriber whose latest consent was given under
     another notice than ``version``, once per version (the delivery id names it)."""
     return con.execute("""
@@ -44,7 +48,7 @@ def queue_notices(con, version: str, now: datetime) -> int:
         """, {"version": version, "now": now}).fetchall()[0][0]
 
 
-def queue_hints(con, since: datetime, still_open: datetime) -> int:
+def queue_hints(con: duckdb.DuckDBPyConnection, since: datetime, still_open: datetime) -> int:
     """A 'hint' reply to each near miss from ``still_open`` on that is a citizen's first in
     24 hours (looking back to ``since``), unless a keyword followed or the citizen is
     blocked."""

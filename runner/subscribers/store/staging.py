@@ -19,7 +19,12 @@ prints the time of each step of a sync, parsing included.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from ...vocabulary import IMPORT_RECORD, STATUS_VALUES
+
+if TYPE_CHECKING:
+    import duckdb
 
 # Stands for a line that is not UTF-8 (the reader reported it already): the parse
 # statement skips it.
@@ -72,32 +77,32 @@ def _moment(field: str) -> str:
     return f"CASE WHEN {seconds} BETWEEN 0 AND {LAST_SECOND} THEN to_timestamp({seconds}) END"
 
 
-def attach(con) -> None:
+def attach(con: duckdb.DuckDBPyConnection) -> None:
     """Make the stage: the attached database and its two tables, empty."""
     con.execute("ATTACH IF NOT EXISTS ':memory:' AS stage")
     con.execute(_STAGE_TABLES)
 
 
-def detach(con) -> None:
+def detach(con: duckdb.DuckDBPyConnection) -> None:
     """Drop the stage, its tables and the views over them (outside any transaction)."""
     con.execute("DROP VIEW IF EXISTS stage_messages")
     con.execute("DROP VIEW IF EXISTS stage_statuses")
     con.execute("DETACH DATABASE IF EXISTS stage")
 
 
-def parse_block(cur, path: str, first_line: int, data: bytes) -> None:
+def parse_block(cur: duckdb.DuckDBPyConnection, path: str, first_line: int, data: bytes) -> None:
     """One block of lines (their bytes, joined by newlines) into ``stage.stage_items``.
     One bytes object per block: DuckDB decodes and splits it without the GIL (a list
     of a million Python strings took the GIL for their conversion)."""
     cur.execute(_PARSE_BLOCK, {"file": path, "first": first_line, "block": data})
 
 
-def flatten_complex(con) -> None:
+def flatten_complex(con: duckdb.DuckDBPyConnection) -> None:
     """The lines kept whole as ``complex``, once after the blocks: one row per item."""
     con.execute(_COMPLEX)
 
 
-def split(con) -> None:
+def split(con: duckdb.DuckDBPyConnection) -> None:
     """The views the next steps read: ``stage_messages`` and ``stage_statuses``."""
     con.execute(_SPLIT_STAGE)
 

@@ -27,10 +27,14 @@ Temporary tables:
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from ...db import insert_rows, temp_table
 from ...vocabulary import CALLBACK_PREFIX, IMPORT, KEYWORDS, REPLAYED_KINDS, REPLY_PREFIX, sql
 from .notices import VERSION_AT
+
+if TYPE_CHECKING:
+    import duckdb
 
 # The replies the state machine derives from keywords (withdrawn here when the history
 # changes; a hint or a notice is queued once and stays).
@@ -42,23 +46,23 @@ _TABLES = ("rc_given", "rc_decided", "rc_scope", "rc_plain", "rc_imports", "rc_t
            "rc_subs", "rc_events", "rc_consents", "rc_replies", "rc_replies_new", "rc_other")
 
 
-def start_affected(con) -> None:
+def start_affected(con: duckdb.DuckDBPyConnection) -> None:
     """``stage_affected``, empty: no citizen's state needs replaying yet."""
     con.execute("CREATE OR REPLACE TEMP TABLE stage_affected (citizen_id VARCHAR)")
 
 
-def affect(con, citizen_ids: Sequence[str]) -> None:
+def affect(con: duckdb.DuckDBPyConnection, citizen_ids: Sequence[str]) -> None:
     """These citizens' states need replaying."""
     temp_table(con, "ids", citizen_id=("VARCHAR", citizen_ids))
     con.execute("INSERT INTO stage_affected SELECT citizen_id FROM ids")
     con.execute("DROP TABLE ids")
 
 
-def drop_affected(con) -> None:
+def drop_affected(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("DROP TABLE IF EXISTS stage_affected")
 
 
-def scope(con, given: Sequence[str] | None, *, affected: bool,
+def scope(con: duckdb.DuckDBPyConnection, given: Sequence[str] | None, *, affected: bool,
           decided: Sequence[str]) -> None:
     """``rc_scope``: the ``given`` citizens; else, with ``affected``, those in
     ``stage_affected``; else everyone with a replayed message, an imported consent or a
@@ -75,7 +79,7 @@ def scope(con, given: Sequence[str] | None, *, affected: bool,
         SELECT DISTINCT citizen_id FROM {source}""")
 
 
-def split_plain(con, moderated: bool) -> None:
+def split_plain(con: duckdb.DuckDBPyConnection, moderated: bool) -> None:
     """``rc_plain``: the citizens in scope the SQL pass replays. Whoever named a topic
     (or asked for the menu), paused or resumed goes through Python, and so does everyone
     where the town moderates, or a staff decision names them."""
@@ -89,7 +93,7 @@ def split_plain(con, moderated: bool) -> None:
                                     OR topic IS NOT NULL)""")
 
 
-def replay_plain(con, version: str) -> None:
+def replay_plain(con: duckdb.DuckDBPyConnection, version: str) -> None:
     """The outcome tables, with the outcome of the citizens in ``rc_plain``
     (``version``: the privacy notice in force)."""
     con.execute(_OUTCOME_TABLES)
@@ -98,7 +102,7 @@ def replay_plain(con, version: str) -> None:
     con.execute(_PLAIN_OUTCOME)
 
 
-def histories(con, version: str) -> list[tuple]:
+def histories(con: duckdb.DuckDBPyConnection, version: str) -> list[tuple]:
     """(citizen_id, ts, wamid, kind, keyword, captured_name, topic, notice in force) of
     every replayed message and first imported consent of the citizens in scope the SQL
     pass does not replay, in time order; one row of NULLs for a citizen without any."""
@@ -114,8 +118,9 @@ def histories(con, version: str) -> list[tuple]:
         ORDER BY s.citizen_id, i.ts, i.wamid""", [version]).fetchall()
 
 
-def add_outcomes(con, subscribers: Sequence[tuple], events: Sequence[tuple],
-                 consents: Sequence[tuple], replies: Sequence[tuple]) -> None:
+def add_outcomes(con: duckdb.DuckDBPyConnection, subscribers: Sequence[tuple],
+                 events: Sequence[tuple], consents: Sequence[tuple],
+                 replies: Sequence[tuple]) -> None:
     """The outcome of the histories replayed in Python, as rows of ``rc_subs``,
     ``rc_events``, ``rc_consents`` and ``rc_replies``."""
     for table, rows in (("rc_subs", subscribers), ("rc_events", events),
@@ -123,7 +128,7 @@ def add_outcomes(con, subscribers: Sequence[tuple], events: Sequence[tuple],
         insert_rows(con, table, rows)
 
 
-def store_outcome(con, version: str) -> dict[str, int]:
+def store_outcome(con: duckdb.DuckDBPyConnection, version: str) -> dict[str, int]:
     """Replace the stored state of the citizens in scope by the outcome; returns the
     replies newly queued, by kind."""
     in_scope = "citizen_id IN (SELECT citizen_id FROM rc_scope)"
@@ -162,18 +167,18 @@ def store_outcome(con, version: str) -> dict[str, int]:
                 .fetchall())
 
 
-def scope_size(con) -> int:
+def scope_size(con: duckdb.DuckDBPyConnection) -> int:
     """How many citizens were in scope."""
     return con.execute("SELECT count(*) FROM rc_scope").fetchall()[0][0]
 
 
-def forget(con) -> None:
+def forget(con: duckdb.DuckDBPyConnection) -> None:
     """Drop the replay's tables (``rc_*``)."""
     for table in _TABLES:
         con.execute(f"DROP TABLE IF EXISTS {table}")
 
 
-def state_counts(con) -> dict[str, int]:
+def state_counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
     """Subscribers by state."""
     return dict(con.execute(
         "SELECT state, count(*) FROM subscribers GROUP BY ALL").fetchall())
@@ -183,7 +188,7 @@ def state_counts(con) -> dict[str, int]:
 _ANSWERS = {"welcome": REPLY_PREFIX["rejoined"], "rejoined": REPLY_PREFIX["welcome"]}
 
 
-def _answer_once(con) -> None:
+def _answer_once(con: duckdb.DuckDBPyConnection) -> None:
     """Drop a new welcome or short reply for a subscription the other already answers:
     a database (or, once it was lost, the status webhooks) from before returners got
     the short reply holds their welcome, which must not be followed by a second one."""

@@ -7,7 +7,12 @@ the parsing worker's own cursor, and goes with it.
 
 from __future__ import annotations
 
-from ...db import temp_table
+from typing import TYPE_CHECKING
+
+from ...db import count, temp_table
+
+if TYPE_CHECKING:
+    import duckdb
 
 FIELDS = ("message_template_status_update", "template_category_update")
 _TYPE = ('{"entry":[{"time":"BIGINT","changes":[{"field":"VARCHAR","value":{'
@@ -16,7 +21,7 @@ _TYPE = ('{"entry":[{"time":"BIGINT","changes":[{"field":"VARCHAR","value":{'
          '"previous_category":"VARCHAR","new_category":"VARCHAR"}}]}]}')
 
 
-def stage_lines(cur, lines: list[bytes]) -> None:
+def stage_lines(cur: duckdb.DuckDBPyConnection, lines: list[bytes]) -> None:
     """Lines that mention a template (raw bytes) into ``stage.template_items``: each
     change of a template's status or category they announce."""
     temp_table(cur, "template_lines", raw=("BLOB", lines))
@@ -33,13 +38,13 @@ def stage_lines(cur, lines: list[bytes]) -> None:
           AND e.time IS NOT NULL""")
 
 
-def merge(con) -> int:
+def merge(con: duckdb.DuckDBPyConnection) -> int:
     """New template changes into ``template_updates``; a change seen again is ignored."""
-    return con.execute("""
+    return count(con.execute("""
         INSERT INTO template_updates
         SELECT DISTINCT * FROM stage.template_items s
         WHERE NOT EXISTS (
             SELECT 1 FROM template_updates u
             WHERE u.ts = s.ts AND u.field = s.field AND u.name = s.name
               AND u.language = s.language AND u.status IS NOT DISTINCT FROM s.status
-              AND u.category IS NOT DISTINCT FROM s.category)""").fetchone()[0]
+              AND u.category IS NOT DISTINCT FROM s.category)"""))
