@@ -33,7 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from validate import generate  # noqa: E402 (bench/validate.py)
 
 from runner.announcements.validate import check  # noqa: E402
-from runner.channels.publish import publish  # noqa: E402
+from runner.channels.site_build import publish  # noqa: E402
 from runner.config import load_settings  # noqa: E402
 
 AFTER_ALL = "2100-01-01T00:00:00+01:00"
