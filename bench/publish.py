@@ -14,14 +14,22 @@ every 20th). In the same run, alternating, it times:
   checked), the part of publish that validate already is.
 
 Prints the medians and the ratio publish / validate. Target: <= 2.
+
+``--against DIR`` compares the site build with another checkout (``git worktree add
+DIR <commit>``) instead: each round builds the site in a fresh process from this
+checkout's code and then from DIR's (alternating which goes first), on the same
+generated repository, and prints both medians and their ratio (a change that only
+moves code should print about 1.00).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -45,16 +53,68 @@ def timed(action) -> tuple[float, object]:
     return time.perf_counter() - began, result
 
 
+HERE = Path(__file__).resolve().parent.parent
+# One build in a fresh process, as `publish` runs: the code is whichever checkout
+# PYTHONPATH names (the generated repository, the working directory, has no runner/).
+MEASURE = """
+import json, shutil, sys, time
+from pathlib import Path
+from runner.config import load_settings
+try:
+    from runner.channels.site_build import publish
+except ImportError:  # a checkout from before the module was named for the site build
+    from runner.channels.publish import publish
+
+site = Path(sys.argv[1])
+shutil.rmtree(site, ignore_errors=True)
+settings = load_settings(now=sys.argv[2], istat_code="042021",
+                         site_url="https://comune.bench.it/avvisi/")
+began = time.perf_counter()
+built = publish(settings, site)
+print(json.dumps({"wall": time.perf_counter() - began, "pages": built.pages,
+                  "alerts": built.alerts, "feeds": built.feeds}))
+"""
+
+
+def side_by_side(root: Path, against: Path, repeat: int) -> None:
+    """This checkout's site build and ``against``'s, alternating, in fresh processes."""
+    sides = {"this": HERE, "against": against.resolve()}
+    runs: dict[str, list[dict]] = {name: [] for name in sides}
+    for round_ in range(repeat):
+        order = list(sides) if round_ % 2 == 0 else list(sides)[::-1]
+        for name in order:
+            env = {**os.environ, "PYTHONPATH": str(sides[name])}
+            done = subprocess.run([sys.executable, "-c", MEASURE, str(root / f"site-{name}"),
+                                   AFTER_ALL], cwd=root, env=env, capture_output=True,
+                                  text=True, check=True)
+            runs[name].append(json.loads(done.stdout.strip().splitlines()[-1]))
+            print(f"round {round_ + 1} {name:8} publish {runs[name][-1]['wall']:.2f} s",
+                  flush=True)
+    for name, path in sides.items():
+        first = runs[name][0]
+        median = statistics.median(r["wall"] for r in runs[name])
+        print(f"{name:8} {path}: {first['pages']} pages, {first['alerts']} alerts, "
+              f"{first['feeds']} feeds; median {median:.2f} s over {repeat} runs")
+    ratio = (statistics.median(r["wall"] for r in runs["this"])
+             / max(statistics.median(r["wall"] for r in runs["against"]), 1e-9))
+    print(f"this / against: publish {ratio:.2f} (load average {os.getloadavg()[0]:.1f})")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--count", type=int, default=10_000)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--dir", help="where the repository and the site are made (default: "
                         "the temporary folder; /dev/shm keeps the disk out of the figures)")
+    parser.add_argument("--against", type=Path, metavar="DIR",
+                        help="another checkout to compare the site build with, side by side")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="banditore-bench-", dir=args.dir) as tmp:
         root = Path(tmp)
         generate(root, args.count)
+        if args.against:
+            side_by_side(root, args.against, args.repeat)
+            return 0
         os.chdir(root)
         baseline = load_settings()  # the clock of bench/validate.py: before every file
         later = load_settings(now=AFTER_ALL, istat_code="042021",
