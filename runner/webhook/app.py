@@ -244,7 +244,8 @@ def create_app(settings: Settings | None = None) -> Callable:
     _check_writable(folder, settings.language)
     dispatcher = None
     if settings.github_repository or settings.github_dispatch_token is not None:
-        # Imported only then: its HTTPS client and tenacity cost a worker 4 MB.
+        # Imported only then: its HTTPS client and tenacity cost every worker memory
+        # (docs/whatsapp-webhook-measurements.md).
         from .dispatch import dispatcher_for
 
         dispatcher = dispatcher_for(settings, folder)

@@ -2,8 +2,9 @@
 held at once, and in time.
 
 The signature can only be checked on the whole body, so up to 3 MB (Meta's
-maximum) of an unauthenticated body is read first. Unbounded, 20 clients each
-sending 3 MB slowly took the receiver from 36 to 96 MB. So, per process:
+maximum) of an unauthenticated body is read first. Unbounded, a few clients each
+sending 3 MB slowly hold the receiver's memory several times over
+(docs/whatsapp-webhook-measurements.md). So, per process:
 
 - a body announcing more than :data:`MAX_BODY` is refused (413) unread;
 - the large bodies being read (over :data:`SMALL_BODY`) may hold

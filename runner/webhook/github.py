@@ -17,8 +17,9 @@ any other refusal says what to fix and is not retried at once. Errors carry the
 call and the status, never the token.
 
 The standard library's client, as for the rest of the receiver: ``requests``
-would add 10 MB to every worker for four calls. Redirects are not followed (the
-token would go along).
+would add megabytes to every worker for four calls
+(docs/whatsapp-webhook-measurements.md). Redirects are not followed (the token
+would go along).
 """
 
 from __future__ import annotations

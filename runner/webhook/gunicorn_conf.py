@@ -3,9 +3,10 @@
 Event-loop workers (gevent), not threads: a connection costs a greenlet, not a
 thread, while it sends its headers and body, so clients that send slowly (a
 flaky mobile network, or someone holding connections open on purpose) cannot
-occupy every worker. With ``gthread`` and 2 x 32 threads, 80 slow clients
-stopped every normal POST; with these settings normal POSTs keep their p99
-under a second with 1,000 slow clients open (bench/receiver.py --slow 1000).
+occupy every worker: with ``gthread``, a few dozen slow clients stopped every
+normal POST; with these settings normal POSTs stay fast with a thousand slow
+clients open (``bench/receiver.py --slow``; the figures:
+docs/whatsapp-webhook-measurements.md).
 
 gevent makes the log writer's thread and its waits cooperative; fsync still
 blocks a worker's loop for the time of one disk flush, shared by the whole

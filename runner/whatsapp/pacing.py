@@ -42,8 +42,9 @@ CITIZEN_GAP_S = 6.0
 # The API latency the concurrency is sized for: the rate must hold at 200 ms per answer.
 DESIGN_LATENCY_S = 0.2
 # Sends are woken together on a 25 ms grid, at most 4 at once: at 80 msg/s a
-# thread woken from an idle CPU costs about twice a busy one, and pairs of
-# wake-ups measured 10 % less CPU per message than one every 12.5 ms.
+# thread woken from an idle CPU costs more than a busy one, and pairs of wake-ups
+# cost less CPU per message than one every 12.5 ms
+# (docs/whatsapp-webhook-measurements.md).
 WAKE_GRID_S = 0.025
 WAKE_TOGETHER = 4
 
