@@ -18,8 +18,10 @@ Prints the medians and the ratio publish / validate. Target: <= 2.
 ``--against DIR`` compares the site build with another checkout (``git worktree add
 DIR <commit>``) instead: each round builds the site in a fresh process from this
 checkout's code and then from DIR's (alternating which goes first), on the same
-generated repository, and prints both medians and their ratio (a change that only
-moves code should print about 1.00).
+generated repository, and prints the wall-clock and CPU medians of both and their
+ratios (a change that only moves code should print about 1.00; on a loaded machine
+the CPU ratio is the steadier one). Use an even ``--repeat``: each side then goes
+first as often.
 """
 
 from __future__ import annotations
@@ -56,8 +58,9 @@ def timed(action) -> tuple[float, object]:
 HERE = Path(__file__).resolve().parent.parent
 # One build in a fresh process, as `publish` runs: the code is whichever checkout
 # PYTHONPATH names (the generated repository, the working directory, has no runner/).
+# CPU counts the forked workers that write the pages.
 MEASURE = """
-import json, shutil, sys, time
+import json, resource, sys, time
 from pathlib import Path
 from runner.config import load_settings
 try:
@@ -65,15 +68,19 @@ try:
 except ImportError:  # a checkout from before the module was named for the site build
     from runner.channels.publish import publish
 
-site = Path(sys.argv[1])
-shutil.rmtree(site, ignore_errors=True)
+def cpu():
+    own, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(
+        resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
+
 settings = load_settings(now=sys.argv[2], istat_code="042021",
                          site_url="https://comune.bench.it/avvisi/")
-began = time.perf_counter()
-built = publish(settings, site)
-print(json.dumps({"wall": time.perf_counter() - began, "pages": built.pages,
-                  "alerts": built.alerts, "feeds": built.feeds}))
+began, began_cpu = time.perf_counter(), cpu()
+built = publish(settings, Path(sys.argv[1]))
+print(json.dumps({"wall": time.perf_counter() - began, "CPU": cpu() - began_cpu,
+                  "pages": built.pages, "alerts": built.alerts, "feeds": built.feeds}))
 """
+KEYS = ("wall", "CPU")
 
 
 def side_by_side(root: Path, against: Path, repeat: int) -> None:
@@ -84,20 +91,31 @@ def side_by_side(root: Path, against: Path, repeat: int) -> None:
         order = list(sides) if round_ % 2 == 0 else list(sides)[::-1]
         for name in order:
             env = {**os.environ, "PYTHONPATH": str(sides[name])}
-            done = subprocess.run([sys.executable, "-c", MEASURE, str(root / f"site-{name}"),
-                                   AFTER_ALL], cwd=root, env=env, capture_output=True,
-                                  text=True, check=True)
+            site = root / f"site-{name}"
+            done = subprocess.run([sys.executable, "-c", MEASURE, str(site), AFTER_ALL],
+                                  cwd=root, env=env, capture_output=True, text=True,
+                                  check=True)
+            shutil.rmtree(site)  # here, not in the next build's time
             runs[name].append(json.loads(done.stdout.strip().splitlines()[-1]))
-            print(f"round {round_ + 1} {name:8} publish {runs[name][-1]['wall']:.2f} s",
-                  flush=True)
+            print(f"round {round_ + 1} {name:8} publish " + ", ".join(
+                f"{key} {runs[name][-1][key]:.2f} s" for key in KEYS), flush=True)
+    median = {name: {key: statistics.median(r[key] for r in runs[name]) for key in KEYS}
+              for name in sides}
     for name, path in sides.items():
         first = runs[name][0]
-        median = statistics.median(r["wall"] for r in runs[name])
         print(f"{name:8} {path}: {first['pages']} pages, {first['alerts']} alerts, "
-              f"{first['feeds']} feeds; median {median:.2f} s over {repeat} runs")
-    ratio = (statistics.median(r["wall"] for r in runs["this"])
-             / max(statistics.median(r["wall"] for r in runs["against"]), 1e-9))
-    print(f"this / against: publish {ratio:.2f} (load average {os.getloadavg()[0]:.1f})")
+              f"{first['feeds']} feeds; medians over {repeat} runs: " + ", ".join(
+                  f"{key} {median[name][key]:.2f} s" for key in KEYS))
+    print("this / against, medians: publish " + ", ".join(
+        f"{key} {median['this'][key] / max(median['against'][key], 1e-9):.2f}"
+        for key in KEYS) + f" (load average {os.getloadavg()[0]:.1f})")
+    # The two runs of a round are next to each other in time: their ratio cancels most
+    # of a shared machine's load drifting over the whole run (with an even --repeat,
+    # each side goes first as often).
+    pairs = list(zip(runs["this"], runs["against"], strict=True))
+    print("this / against, median of each round's pair: publish " + ", ".join(
+        f"{key} {statistics.median(t[key] / max(a[key], 1e-9) for t, a in pairs):.2f}"
+        for key in KEYS))
 
 
 def main() -> int:
