@@ -14,14 +14,24 @@ every 20th). In the same run, alternating, it times:
   checked), the part of publish that validate already is.
 
 Prints the medians and the ratio publish / validate. Target: <= 2.
+
+``--against DIR`` compares the site build with another checkout (``git worktree add
+DIR <commit>``) instead: each round builds the site in a fresh process from this
+checkout's code and then from DIR's (alternating which goes first), on the same
+generated repository, and prints the wall-clock and CPU medians of both and their
+ratios (a change that only moves code should print about 1.00; on a loaded machine
+the CPU ratio is the steadier one). Use an even ``--repeat``: each side then goes
+first as often.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -33,7 +43,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from validate import generate  # noqa: E402 (bench/validate.py)
 
 from runner.announcements.validate import check  # noqa: E402
-from runner.channels.publish import publish  # noqa: E402
+from runner.channels.site_build import publish  # noqa: E402
 from runner.config import load_settings  # noqa: E402
 
 AFTER_ALL = "2100-01-01T00:00:00+01:00"
@@ -45,16 +55,84 @@ def timed(action) -> tuple[float, object]:
     return time.perf_counter() - began, result
 
 
+HERE = Path(__file__).resolve().parent.parent
+# One build in a fresh process, as `publish` runs: the code is whichever checkout
+# PYTHONPATH names (the generated repository, the working directory, has no runner/).
+# CPU counts the forked workers that write the pages.
+MEASURE = """
+import json, resource, sys, time
+from pathlib import Path
+from runner.config import load_settings
+try:
+    from runner.channels.site_build import publish
+except ImportError:  # a checkout from before the module was named for the site build
+    from runner.channels.publish import publish
+
+def cpu():
+    own, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(
+        resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
+
+settings = load_settings(now=sys.argv[2], istat_code="042021",
+                         site_url="https://comune.bench.it/avvisi/")
+began, began_cpu = time.perf_counter(), cpu()
+built = publish(settings, Path(sys.argv[1]))
+print(json.dumps({"wall": time.perf_counter() - began, "CPU": cpu() - began_cpu,
+                  "pages": built.pages, "alerts": built.alerts, "feeds": built.feeds}))
+"""
+KEYS = ("wall", "CPU")
+
+
+def side_by_side(root: Path, against: Path, repeat: int) -> None:
+    """This checkout's site build and ``against``'s, alternating, in fresh processes."""
+    sides = {"this": HERE, "against": against.resolve()}
+    runs: dict[str, list[dict]] = {name: [] for name in sides}
+    for round_ in range(repeat):
+        order = list(sides) if round_ % 2 == 0 else list(sides)[::-1]
+        for name in order:
+            env = {**os.environ, "PYTHONPATH": str(sides[name])}
+            site = root / f"site-{name}"
+            done = subprocess.run([sys.executable, "-c", MEASURE, str(site), AFTER_ALL],
+                                  cwd=root, env=env, capture_output=True, text=True,
+                                  check=True)
+            shutil.rmtree(site)  # here, not in the next build's time
+            runs[name].append(json.loads(done.stdout.strip().splitlines()[-1]))
+            print(f"round {round_ + 1} {name:8} publish " + ", ".join(
+                f"{key} {runs[name][-1][key]:.2f} s" for key in KEYS), flush=True)
+    median = {name: {key: statistics.median(r[key] for r in runs[name]) for key in KEYS}
+              for name in sides}
+    for name, path in sides.items():
+        first = runs[name][0]
+        print(f"{name:8} {path}: {first['pages']} pages, {first['alerts']} alerts, "
+              f"{first['feeds']} feeds; medians over {repeat} runs: " + ", ".join(
+                  f"{key} {median[name][key]:.2f} s" for key in KEYS))
+    print("this / against, medians: publish " + ", ".join(
+        f"{key} {median['this'][key] / max(median['against'][key], 1e-9):.2f}"
+        for key in KEYS) + f" (load average {os.getloadavg()[0]:.1f})")
+    # The two runs of a round are next to each other in time: their ratio cancels most
+    # of a shared machine's load drifting over the whole run (with an even --repeat,
+    # each side goes first as often).
+    pairs = list(zip(runs["this"], runs["against"], strict=True))
+    print("this / against, median of each round's pair: publish " + ", ".join(
+        f"{key} {statistics.median(t[key] / max(a[key], 1e-9) for t, a in pairs):.2f}"
+        for key in KEYS))
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--count", type=int, default=10_000)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--dir", help="where the repository and the site are made (default: "
                         "the temporary folder; /dev/shm keeps the disk out of the figures)")
+    parser.add_argument("--against", type=Path, metavar="DIR",
+                        help="another checkout to compare the site build with, side by side")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="banditore-bench-", dir=args.dir) as tmp:
         root = Path(tmp)
         generate(root, args.count)
+        if args.against:
+            side_by_side(root, args.against, args.repeat)
+            return 0
         os.chdir(root)
         baseline = load_settings()  # the clock of bench/validate.py: before every file
         later = load_settings(now=AFTER_ALL, istat_code="042021",

@@ -1,17 +1,30 @@
 """Benchmark: render both reports on a town-sized database with 1,000,000 deliveries.
 
     .venv/bin/python bench/report.py [--deliveries 1000000] [--keep DIR]
+        [--against DIR [--repeat 4]]
 
 Builds the database with SQL (a year of a 20,000-subscriber town: 50
 announcements, every status webhook, welcome replies, keyword messages,
 moderation, consents), then times ``render_reports`` end to end: two kernels
 started, every query, every chart, the HTML export. Prints the figures; it
 asserts nothing (a benchmark is not a test).
+
+``--against DIR`` compares with another checkout (``git worktree add DIR <commit>``)
+on the same database: each round runs, in a fresh process from this checkout's code
+and then from DIR's (alternating which goes first), every figure the notebooks ask
+for (the queries and the frames, without kernels), then ``render_reports`` end to end
+with that checkout's notebooks; it prints the wall-clock and CPU medians of both and
+their ratios (a change that only moves code should print about 1.00; on a loaded
+machine the CPU ratio is the steadier one).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
+import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -153,26 +166,113 @@ def build(path: Path, deliveries: int) -> None:
     con.close()
 
 
+HERE = Path(__file__).resolve().parent.parent
+# One round in a fresh process, on whichever checkout PYTHONPATH names: every figure the
+# two notebooks ask for, then both reports rendered (from that checkout's notebooks:
+# the working directory has none). CPU counts DuckDB's threads and the kernels.
+MEASURE = """
+import json, resource, sys, time
+from runner.config import load_settings
+from runner.reports import costs, data, deliveries, lifecycle, reasons, render_reports
+from runner.reports import subscriptions
+
+def cpu():
+    own, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(
+        resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
+
+database, out = sys.argv[1], sys.argv[2]
+settings = load_settings(database=database, now="2025-01-01T00:00:00+01:00")
+began, began_cpu = time.perf_counter(), cpu()
+con = data.open_db(database, settings.timezone)
+period = data.resolve_period(con, None, None, settings.timezone, settings.current_time())
+prices = {"utility": 0.03, "marketing": 0.06}
+for figure in (subscriptions.headline, subscriptions.active_over_time,
+               subscriptions.daily_changes, subscriptions.moderation,
+               subscriptions.moderation_queue, subscriptions.keyword_spellings,
+               subscriptions.near_misses, subscriptions.consents_by_notice,
+               costs.why_empty, deliveries.headline, deliveries.announcements,
+               lifecycle.chains, lifecycle.time_to_alert, deliveries.failure_reasons,
+               deliveries.webhook_errors, deliveries.template_changes, reasons.skip_reasons,
+               deliveries.reach_times, deliveries.read_rate_by_category,
+               deliveries.daily_reach, deliveries.reach_tier):
+    figure(con, period)
+subscriptions.unreadable_log_lines(con)
+lifecycle.topics(con)
+deliveries.unsubscriptions_after(con, period, hours=48)
+deliveries.weekly_cap_use(con, period, 10)
+for cost in (costs.total_cost, costs.cost_by_announcement, costs.cost_by_month):
+    cost(con, period, prices)
+con.close()
+figures, figures_cpu = time.perf_counter() - began, cpu() - began_cpu
+began, began_cpu = time.perf_counter(), cpu()
+render_reports(settings, out, progress=lambda line: None)
+print(json.dumps({"figures": figures, "figures CPU": figures_cpu,
+                  "render": time.perf_counter() - began, "render CPU": cpu() - began_cpu}))
+"""
+KEYS = ("figures", "figures CPU", "render", "render CPU")
+
+
+def side_by_side(database: Path, against: Path, repeat: int) -> None:
+    """This checkout's figures and reports and ``against``'s, alternating, in fresh
+    processes, on the same database."""
+    sides = {"this": HERE, "against": against.resolve()}
+    runs: dict[str, list[dict]] = {name: [] for name in sides}
+    for round_ in range(repeat):
+        order = list(sides) if round_ % 2 == 0 else list(sides)[::-1]
+        for name in order:
+            env = {**os.environ, "PYTHONPATH": str(sides[name])}
+            with tempfile.TemporaryDirectory() as work:
+                done = subprocess.run([sys.executable, "-c", MEASURE, str(database),
+                                       str(Path(work) / "reports")], cwd=work, env=env,
+                                      capture_output=True, text=True, check=True)
+            runs[name].append(json.loads(done.stdout.strip().splitlines()[-1]))
+            print(f"round {round_ + 1} {name:8} " + ", ".join(
+                f"{key} {runs[name][-1][key]:.2f} s" for key in KEYS), flush=True)
+    median = {name: {key: statistics.median(r[key] for r in runs[name]) for key in KEYS}
+              for name in sides}
+    for name, path in sides.items():
+        print(f"{name:8} {path}, medians over {repeat} runs: " + ", ".join(
+            f"{key} {median[name][key]:.2f} s" for key in KEYS))
+    print("this / against, medians: " + ", ".join(
+        f"{key} {median['this'][key] / max(median['against'][key], 1e-9):.2f}"
+        for key in KEYS) + f" (load average {os.getloadavg()[0]:.1f})")
+    # The two runs of a round are next to each other in time: their ratio cancels most
+    # of a shared machine's load drifting over the whole run (with an even --repeat,
+    # each side goes first as often).
+    pairs = list(zip(runs["this"], runs["against"], strict=True))
+    print("this / against, median of each round's pair: " + ", ".join(
+        f"{key} {statistics.median(t[key] / max(a[key], 1e-9) for t, a in pairs):.2f}"
+        for key in KEYS))
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--deliveries", type=int, default=1_000_000)
     parser.add_argument("--keep", type=Path, help="build and render into this folder")
+    parser.add_argument("--against", type=Path, metavar="DIR",
+                        help="another checkout to compare with, side by side")
+    parser.add_argument("--repeat", type=int, default=4,
+                        help="rounds with --against (even: each side goes first as often)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         where = args.keep or Path(tmp)
         where.mkdir(parents=True, exist_ok=True)
-        db = where / "bench.duckdb"
-        db.unlink(missing_ok=True)
+        database = where / "bench.duckdb"
+        database.unlink(missing_ok=True)
         started = time.perf_counter()
-        build(db, args.deliveries)
+        build(database, args.deliveries)
         built = time.perf_counter() - started
-        con = db.connect(db, read_only=True)
+        con = db.connect(database, read_only=True)
         counts = {table: con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
                   for table in ("deliveries", "statuses", "subscriber_events", "inbound")}
         con.close()
-        print(f"database: {db.stat().st_size / 1e6:.0f} MB in {built:.1f} s; "
+        print(f"database: {database.stat().st_size / 1e6:.0f} MB in {built:.1f} s; "
               + ", ".join(f"{k} {v:,}" for k, v in counts.items()))
-        settings = load_settings(database=db, now="2025-01-01T00:00:00+01:00")
+        if args.against:
+            side_by_side(database, args.against, args.repeat)
+            return 0
+        settings = load_settings(database=database, now="2025-01-01T00:00:00+01:00")
         started = time.perf_counter()
         written = render_reports(settings, where / "reports", progress=print)
         took = time.perf_counter() - started

@@ -157,16 +157,6 @@ def test_the_subscribers_rooms_import_down_type_only_imports_included():
     assert wrong == []
 
 
-def test_only_the_subscribers_store_runs_sql():
-    runs = sorted(name for name, path in MODULES.items()
-                  if name.startswith("runner.subscribers.")
-                  and not name.startswith("runner.subscribers.store")
-                  and any(isinstance(node, ast.Attribute) and node.attr in ("execute",
-                                                                             "executemany")
-                          for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))))
-    assert runs == []
-
-
 @pytest.mark.parametrize("name", sorted(MODULES))
 def test_small_modules_and_classes(name):
     source = MODULES[name].read_text(encoding="utf-8")
@@ -200,3 +190,36 @@ def test_the_send_job_and_the_receiver_need_no_reports_stack():
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           cwd=RUNNER.parent, check=True)
     assert done.stdout.strip() == "[]"
+
+
+# Where SQL runs (issue 21): db/ (connections, transactions, migrations) and one store
+# per stage, each query named there; whatsapp/'s store is its reader of the template
+# states. A reader who asks "where does a delivery's state change?" opens one file.
+STORES = ("runner.db", "runner.subscribers.store", "runner.send.store", "runner.reports.store",
+          "runner.channels.store", "runner.whatsapp.template_state")
+
+
+def _in(name: str, packages: tuple[str, ...]) -> bool:
+    return any(name == top or name.startswith(top + ".") for top in packages)
+
+
+def runs_sql(name: str) -> bool:
+    """Whether the module calls ``.execute`` or ``.executemany`` on anything."""
+    tree = ast.parse(MODULES[name].read_text(encoding="utf-8"))
+    return any(isinstance(node, ast.Attribute) and node.attr in ("execute", "executemany")
+               for node in ast.walk(tree))
+
+
+def test_only_db_and_the_stores_run_sql():
+    assert sorted(name for name in MODULES if runs_sql(name) and not _in(name, STORES)) == []
+
+
+def test_a_deliverys_state_changes_in_one_file():
+    """Every UPDATE of deliveries is in the send store's transitions, but the one that
+    moves a citizen's rows to the id a business-scoped id turned out to be."""
+    updates = sorted(name for name, path in MODULES.items()
+                     if "UPDATE deliveries" in path.read_text(encoding="utf-8"))
+    assert updates == ["runner.send.store.transitions", "runner.subscribers.store.inbound"]
+    inbound = MODULES["runner.subscribers.store.inbound"].read_text(encoding="utf-8")
+    assert inbound.count("UPDATE deliveries") == 1
+    assert "UPDATE deliveries SET citizen_id = ? WHERE citizen_id = ?" in inbound

@@ -33,7 +33,7 @@ from lxml import etree
 from ..errors import ConfigError
 from ..messages import t
 from .atom import Links
-from .markup import plain_text
+from .bubble_text import plain_text
 from .selection import Entry
 from .site import media_file, page_path
 

@@ -35,7 +35,7 @@ from .. import db
 from ..announcements.validate import check
 from ..errors import BanditoreError
 from ..messages import t
-from .markup import Texts, telegram_html
+from .bubble_text import BubbleTexts, telegram_html
 from .selection import Entry, select
 from .site import media_file
 from .store import PostJournal, records_of
@@ -87,9 +87,9 @@ class Part:
     photo: Path | str | None = None  # a Path in the repository or an https URL
 
 
-def parts(entry: Entry, texts: Texts) -> list[Part]:
+def parts(entry: Entry, texts: BubbleTexts) -> list[Part]:
     """What one announcement becomes on Telegram, in order."""
-    text = telegram_html(texts.received(entry))
+    text = telegram_html(texts.of(entry))
     media = entry.media()
     photo = None
     if media is not None and media.kind == "image":
@@ -145,7 +145,7 @@ class _Poster:
         self.settings, self.journal, self.api, self.sleep = settings, journal, api, sleep
         self.now = now
         self.summary = MirrorSummary()
-        self.texts = Texts(settings)
+        self.texts = BubbleTexts(settings)
 
     def run(self, entries: list[Entry]) -> MirrorSummary:
         states = self.journal.states()

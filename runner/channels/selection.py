@@ -15,7 +15,7 @@ what passed ``validate``), and drills (``status: exercise|test``: the staff test
 group's only).
 
 Every channel reads the same :class:`Entry`: the text as citizens received it
-(:mod:`.markup`, from the bubble staff previewed), its media, and
+(:mod:`.bubble_text`, from the bubble staff previewed), its media, and
 what CAP calls its status, message type and references.
 """
 

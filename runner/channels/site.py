@@ -8,7 +8,7 @@ Every page says how to join (:mod:`.join`), and, when the site was built without
 send stage's records, that it lists what was due rather than what went out.
 Category names are the settings' labels. Every link is relative, so the same folder
 works on GitHub Pages under a sub-path, on any web server, or opened from disk.
-Templates are Jinja2's, autoescaped; the body's HTML comes from :mod:`.markup`.
+Templates are Jinja2's, autoescaped; the body's HTML comes from :mod:`.bubble_text`.
 """
 
 from __future__ import annotations
@@ -24,8 +24,8 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
 
 from ..messages import t
+from .bubble_text import BubbleTexts, page_html
 from .join import QR_FILE, join
-from .markup import Texts, page_html
 from .selection import Entry
 
 if TYPE_CHECKING:
@@ -88,7 +88,7 @@ class Site:
         self.common = {"lang": self.lang, "town": settings.town, "text": self.text,
                        "join": self.join, "join_lines": self._join_lines(),
                        "qr": QR_FILE, "due_only": due_only}
-        self.texts = Texts(settings)
+        self.texts = BubbleTexts(settings)
 
     def _join_lines(self) -> dict[str, str]:
         found = self.join
@@ -106,7 +106,7 @@ class Site:
 
     def page(self, entry: Entry, body: str | None = None) -> str:
         """One announcement's page (``body``: its text as HTML, when already made)."""
-        body = page_html(self.texts.received(entry)) if body is None else body
+        body = page_html(self.texts.of(entry)) if body is None else body
         related = [self.by_id[i] for i in entry.updated_by if i in self.by_id]
         refers = [{"id": ref, "title": self.by_id[ref].title,
                    "label": self.text_for("cancels" if entry.msg_type == "Cancel" else "updates")}

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 import yaml
 
-from ..channels.publish import PublishResult, publish
+from ..channels.site_build import PublishResult, publish
 from ..errors import ConfigError
 from ..messages import t
 from .config import CONFIG_PATH, HEADER, build_config

@@ -7,17 +7,18 @@ creates the file) and :func:`transaction`; :func:`compact` rewrites the file
 so that erased rows leave no bytes behind. Generic helpers for the stages' stores:
 lists into tables (:func:`temp_table`, :func:`insert_rows`), tables emptied fast
 (:func:`empty`), settings for the length of a job (:func:`configured`, :func:`kept`),
-the number a statement answers with (:func:`count`).
+the one row or number a statement answers with (:func:`one`, :func:`count`).
 """
 
 from .columns import insert_rows, temp_table
 from .compact import compact
 from .connection import connect, reading, require
-from .counts import count
 from .migrations import applied_migrations, migrate
+from .results import count, one
 from .session import configured, kept
 from .tables import empty
 from .transactions import transaction
 
 __all__ = ["applied_migrations", "compact", "configured", "connect", "count", "empty",
-           "insert_rows", "kept", "migrate", "reading", "require", "temp_table", "transaction"]
+           "insert_rows", "kept", "migrate", "one", "reading", "require", "temp_table",
+           "transaction"]

@@ -1,10 +1,12 @@
 """Reports for administrators: notebooks in notebooks/ executed against the
 database and written as HTML.
 
-The figures live here, importable and tested: :mod:`.subscriptions` and
-:mod:`.deliveries` turn the database into data frames, :mod:`.charts` into
-figures, :mod:`.show` into what a notebook displays, and :mod:`.notebooks` runs
-the notebooks. The notebooks only call these.
+The figures live here, importable and tested: :mod:`.store` holds every query (the
+only SQL of reports/); :mod:`.subscriptions`, :mod:`.deliveries`, :mod:`.lifecycle`,
+:mod:`.costs` and :mod:`.reasons` turn what it reads into data frames,
+:mod:`.charts` into figures, :mod:`.show` into what a notebook displays;
+:mod:`.data` opens the database and resolves the :mod:`.period`, and
+:mod:`.notebooks` runs the notebooks. The notebooks only call these.
 """
 
 from .notebooks import ReportError, render_reports

@@ -2,7 +2,7 @@
 axes, dates along the x axis, and «no data yet» with the reason (``why``)
 instead of an empty frame.
 
-Each function takes a data frame from :mod:`.subscribers` or :mod:`.deliveries`
+Each function takes a data frame from :mod:`.subscriptions` or :mod:`.deliveries`
 and returns a :class:`matplotlib.figure.Figure`. Figures are built without
 pyplot (no global state, nothing kept alive between charts) and render with
 Agg, so they work the same in a kernel, a test or a headless CI job.

@@ -10,43 +10,18 @@ status webhook: the outbox, or logs not fetched) is counted apart, never guessed
 
 from __future__ import annotations
 
+import duckdb
 import pandas as pd
 
 from ..messages import t
-from ..whatsapp.bodies import callback_delivery_id_sql
-from .data import Period, execute, frame
-
-_COLUMNS = ["delivery_id", "kind", "announcement_id", "title", "month", "category", "billable"]
+from .period import Period
+from .store import pricing
 
 
-def priced_messages(con, period: Period) -> pd.DataFrame:
+def priced_messages(con: duckdb.DuckDBPyConnection, period: Period) -> pd.DataFrame:
     """One row per message of the period with pricing: delivery_id, kind,
     announcement_id, title, month (its first day), category, billable."""
-    have = {r[0] for r in con.execute(
-        "SELECT column_name FROM information_schema.columns WHERE table_name = 'statuses'"
-    ).fetchall()}
-    if not {"pricing_type", "billable"} <= have:  # a database synced before pricing was kept
-        return pd.DataFrame(columns=_COLUMNS)
-    return frame(con, f"""
-        WITH priced AS (
-            SELECT coalesce({callback_delivery_id_sql("s.callback")}, d.delivery_id, s.wamid)
-                       AS delivery_id,
-                   max(lower(s.pricing_category)) AS category,
-                   bool_or(CASE WHEN s.pricing_type IS NOT NULL THEN s.pricing_type = 'regular'
-                                ELSE s.billable END) AS billable,
-                   min(coalesce(s.sent_at, s.ts)) AS sent_at
-            FROM statuses s LEFT JOIN deliveries d ON d.wamid = s.wamid
-            WHERE s.pricing_category IS NOT NULL OR s.pricing_type IS NOT NULL
-               OR s.billable IS NOT NULL
-            GROUP BY 1)
-        SELECT p.delivery_id, coalesce(d.kind, 'announcement') AS kind, d.announcement_id,
-               coalesce(a.title, d.announcement_id) AS title,
-               date_trunc('month', p.sent_at)::DATE AS month, p.category,
-               coalesce(p.billable, false) AS billable
-        FROM priced p LEFT JOIN deliveries d USING (delivery_id)
-        LEFT JOIN announcements a USING (announcement_id)
-        WHERE p.sent_at >= $start AND p.sent_at < $end
-    """, period)
+    return pricing.priced_messages(con, period)
 
 
 def _priced(df: pd.DataFrame, prices: dict[str, float]) -> pd.DataFrame:
@@ -92,18 +67,8 @@ def why_empty(con, period: Period) -> dict[str, str]:
     """For each kind of empty chart, the reason in the reader's language: no
     announcement sent in the period, or sent with no status webhook back yet.
     (Counts on each table apart: no join of deliveries to statuses.)"""
-    sent, failed = execute(con, """
-        SELECT count(DISTINCT announcement_id) FILTER (kind = 'announcement'),
-               count(*) FILTER (state = 'failed')
-        FROM deliveries
-        WHERE state NOT IN ('queued', 'skipped', 'cancelled')
-          AND coalesce(sent_at, created_at) >= $start AND coalesce(sent_at, created_at) < $end
-    """, period).fetchone()
-    with_status, failed_status = execute(con, f"""
-        SELECT count(*) FILTER (starts_with({callback_delivery_id_sql("callback")}, 'a:')),
-               count(*) FILTER (status = 'failed')
-        FROM statuses WHERE ts >= $start AND ts < $end
-    """, period).fetchone()
+    sent, failed = pricing.sent_and_failed(con, period)
+    with_status, failed_status = pricing.statuses_back(con, period)
     nothing_sent = t("reports.why.nothing-sent")
     no_status = nothing_sent if not sent else t("reports.why.no-status") if not with_status \
         else t("reports.why.not-yet")

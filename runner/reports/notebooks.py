@@ -150,14 +150,17 @@ def kernel_manager_class():
 def render_notebook(path: Path, parameters: dict, *, timeout: int = 600) -> str:
     """Execute one notebook with ``parameters`` and return its HTML (no code cells)."""
     import nbformat
-    from nbclient import NotebookClient
+
+    # nbclient's function around NotebookClient(...).execute(), kernel in the current
+    # directory (the town's repository): the same run, and a ``.execute`` in runner/
+    # is then only ever SQL, which is how a reader finds the stores.
+    from nbclient.client import execute as execute_notebook
     from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
 
     nb = inject_parameters(nbformat.read(path, as_version=4), parameters)
-    client = NotebookClient(nb, kernel_name="python3", kernel_manager_class=kernel_manager_class(),
-                            timeout=timeout, resources={"metadata": {"path": str(Path.cwd())}})
     try:
-        client.execute()
+        execute_notebook(nb, cwd=str(Path.cwd()), kernel_name="python3",
+                         kernel_manager_class=kernel_manager_class(), timeout=timeout)
     except (CellExecutionError, CellTimeoutError, DeadKernelError) as exc:
         raise ReportError(_explain(path, nb, exc)) from None
     return to_html(nb, title=_title(path), language=parameters.get("language", "it"))

@@ -6,25 +6,19 @@ a citizen silently: the report shows each one. Counts only, never a citizen.
 
 from __future__ import annotations
 
+import duckdb
 import pandas as pd
 
 from ..messages import MissingMessage, t
-from ..vocabulary import SKIPPED
 from ..whatsapp.answers import skip_meaning
-from .data import Period, frame
+from .period import Period
+from .store import outcomes
 
 
-def skip_reasons(con, period: Period) -> pd.DataFrame:
+def skip_reasons(con: duckdb.DuckDBPyConnection, period: Period) -> pd.DataFrame:
     """message (the kind, in words), reason (the word), meaning, skipped, announcements:
     deliveries skipped in the period (when the run skipped them), most first."""
-    df = frame(con, f"""
-        SELECT kind, error_title AS reason, count(*) AS skipped,
-               count(DISTINCT announcement_id) AS announcements
-        FROM deliveries
-        WHERE state = '{SKIPPED}' AND coalesce(updated_at, created_at) >= $start
-          AND coalesce(updated_at, created_at) < $end
-        GROUP BY ALL ORDER BY skipped DESC, kind, reason
-    """, period)
+    df = outcomes.skipped(con, period)
     df.insert(0, "message", [_kind(kind) for kind in df["kind"]])
     df.insert(3, "meaning", [skip_meaning(reason) for reason in df["reason"]])
     return df.drop(columns="kind")

@@ -14,7 +14,7 @@ import pandas as pd
 from IPython.display import HTML, Image
 
 from ..messages import t
-from .data import Period
+from .period import Period
 
 _STYLE = """
 <style>

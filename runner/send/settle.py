@@ -17,7 +17,6 @@ from pathlib import Path
 
 import duckdb
 
-from ..whatsapp import outbox
 from ..whatsapp.answers import NO_ANSWER_CODES
 from .results import Settled
 from .store import figures, transitions
@@ -43,8 +42,8 @@ def settle(con: duckdb.DuckDBPyConnection, now: datetime, outbox_path: Path | No
     result = Settled()
     result.ambiguous = figures.in_flight(con)
     result.from_statuses = transitions.settle_from_statuses(con, now)
-    if outbox_path is not None and outbox.load_callbacks(con, outbox_path) > 0:
-        result.from_outbox = transitions.settle_from_outbox(con, now)
+    if outbox_path is not None:
+        result.from_outbox = transitions.settle_from_outbox(con, now, outbox_path)
     result.requeued = transitions.requeue_ambiguous(
         con, now, at_once=at_once, no_answer=NO_ANSWER_CODES, patience=now - AMBIGUOUS_WAIT)
     result.awaiting = figures.in_flight(con)

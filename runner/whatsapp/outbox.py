@@ -12,9 +12,6 @@ import hashlib
 import os
 from pathlib import Path
 
-import duckdb
-
-from ..db import count
 from ..files import ends_mid_line
 from ..vocabulary import CALLBACK_PREFIX
 from .answers import Result
@@ -53,27 +50,26 @@ class OutboxTransport:
             self._fh.close()
 
 
-def load_callbacks(con: duckdb.DuckDBPyConnection, path: Path,
-                   table: str = "outbox_delivered") -> int:
-    """Put the delivery ids found in the outbox into temp table ``table(delivery_id)``.
-
-    DuckDB reads the file (it can hold millions of lines); a line cut short by
-    a crash is not valid JSON and is ignored, like a request never sent.
-    """
-    con.execute(f"CREATE OR REPLACE TEMP TABLE {table} (delivery_id VARCHAR)")
+def has_bodies(path: Path) -> bool:
+    """Whether the outbox at ``path`` holds anything (a fresh run has no file yet)."""
     path = Path(path)
-    if not path.exists() or path.stat().st_size == 0:
-        return 0
-    # Read as one text column: a control character JSON never holds raw is the delimiter.
+    return path.exists() and path.stat().st_size > 0
+
+
+def delivered_ids_sql(path_param: str = "outbox") -> str:
+    """SQL: the distinct delivery ids of the bodies in the outbox file named by the query
+    parameter ``$<path_param>``, one column ``delivery_id``.
+
+    The outbox's format, for the store that settles from it: DuckDB reads the file
+    (it can hold millions of lines) as one text column, a control character JSON never
+    holds raw being the delimiter; a line cut short by a crash is not valid JSON and is
+    ignored, like a request never sent.
+    """
     pattern = f'"biz_opaque_callback_data":"{CALLBACK_PREFIX}([^"]*)"'
-    con.execute(
-        f"""
-        INSERT INTO {table}
-        SELECT DISTINCT regexp_extract(line, '{pattern}', 1)
-        FROM read_csv(?, columns={{'line': 'VARCHAR'}}, delim='{chr(1)}', quote='', escape='',
-                      header=false, auto_detect=false, ignore_errors=true)
+    return f"""
+        SELECT DISTINCT regexp_extract(line, '{pattern}', 1) AS delivery_id
+        FROM read_csv(${path_param}, columns={{'line': 'VARCHAR'}}, delim='{chr(1)}',
+                      quote='', escape='', header=false, auto_detect=false,
+                      ignore_errors=true)
         WHERE json_valid(line)
-        """,
-        [str(path)],
-    )
-    return count(con.execute(f"SELECT count(*) FROM {table}"))
+        """

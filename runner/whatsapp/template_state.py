@@ -9,6 +9,12 @@ and they apply on top of the committed catalogue (:func:`.templates.updated`).
 They are read here from the database when there is one, opened read-only and
 never created; a pull request's check has none, and reads the same changes from
 the counts file the last run published (:mod:`runner.announcements.counts_file`).
+
+This is whatsapp/'s store, its one module that runs SQL. The reader lives at the
+lowest layer that knows what a template is, because the stages that read it sit on
+both sides of the one that writes it: validate (announcements) comes before the
+subscribers' store, send after it. db/ holds connections, transactions and the
+schema, no stage's data.
 """
 
 from __future__ import annotations

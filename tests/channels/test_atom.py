@@ -5,7 +5,7 @@ from __future__ import annotations
 import feedparser
 import pytest
 
-from runner.channels.publish import publish
+from runner.channels.site_build import publish
 from tests.channels.town import PUBLISHED, SENT, WARNED, make_town
 
 

@@ -12,8 +12,8 @@ from lxml import etree
 from runner.announcements.validate import check
 from runner.channels import cap
 from runner.channels.atom import Links
-from runner.channels.publish import publish
 from runner.channels.selection import Entry, lifecycle
+from runner.channels.site_build import publish
 from runner.config import load_settings
 from runner.errors import ConfigError
 from tests.channels.town import WARNED, make_town

@@ -13,7 +13,7 @@ from pydantic import SecretStr
 
 from runner.announcements.validate import check
 from runner.channels.mirror import mirror
-from runner.channels.publish import publish
+from runner.channels.site_build import publish
 from runner.send import send
 from tests.channels.test_cap import NS, assert_valid, text
 from tests.channels.test_telegram import CHAT, TOKEN

@@ -7,7 +7,7 @@ import pytest
 
 from runner.announcements.validate import check
 from runner.channels.join import join, qr_svg
-from runner.channels.publish import MARKER, publish
+from runner.channels.site_build import MARKER, publish
 from runner.channels.store import send_records
 from runner.cli import main
 from runner.errors import ConfigError

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from runner.channels.publish import publish
+from runner.channels.site_build import publish
 from tests.browser import CHROMIUM, launch
 from tests.channels.town import PUBLISHED, make_town
 

@@ -39,9 +39,10 @@ Temporary tables. They live on the connection a send opens and closes
   the snapshot of the emergencies' deliveries before the run changes anything, made
   by :func:`.figures.watch_emergencies`, read by :func:`.figures.left_out_rows`,
   dropped by :func:`.figures.forget_watched` once read.
-- ``outbox_delivered`` (delivery_id) is the outbox's, not the store's:
-  :func:`runner.whatsapp.outbox.load_callbacks` makes it and
-  :func:`.transitions.settle_from_outbox` reads it.
+- ``outbox_delivered`` (delivery_id): the delivery ids of the bodies in the outbox
+  file, read with the query of the outbox's format
+  (:func:`runner.whatsapp.outbox.delivered_ids_sql`); made, read and dropped by
+  :func:`.transitions.settle_from_outbox`.
 
 ``send_journal`` and ``send_log_folded`` are tables of the schema, not temporary: the
 journal's rows on their way into ``deliveries``, and how far each journal was folded.

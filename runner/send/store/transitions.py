@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from datetime import datetime
+from pathlib import Path
 
 import duckdb
 
@@ -48,6 +49,7 @@ from ...vocabulary import (
     WELCOME_NOT_DELIVERED,
     sql,
 )
+from ...whatsapp import outbox
 from ...whatsapp.bodies import callback_delivery_id_sql
 from .fragments import EMERGENCY, address, drill, unreachable
 
@@ -162,18 +164,25 @@ def settle_from_statuses(con: duckdb.DuckDBPyConnection, now: datetime) -> int:
     ))
 
 
-def settle_from_outbox(con: duckdb.DuckDBPyConnection, now: datetime) -> int:
-    """Queued or sending deliveries the outbox holds (``outbox_delivered``, loaded by
-    :func:`runner.whatsapp.outbox.load_callbacks`) went out: sent."""
-    return count(con.execute(
-        f"""
-        UPDATE deliveries SET state = '{SENT}', sent_at = coalesce(sent_at, $now),
-               updated_at = $now
-        WHERE state IN {sql(OPEN)}
-          AND delivery_id IN (SELECT delivery_id FROM outbox_delivered)
-        """,
-        {"now": now},
-    ))
+def settle_from_outbox(con: duckdb.DuckDBPyConnection, now: datetime, path: Path) -> int:
+    """Queued or sending deliveries whose bodies the outbox at ``path`` holds went out:
+    sent. The file is read by the query of its own format (``outbox_delivered``)."""
+    if not outbox.has_bodies(path):
+        return 0
+    con.execute(f"CREATE OR REPLACE TEMP TABLE outbox_delivered AS {outbox.delivered_ids_sql()}",
+                {"outbox": str(path)})
+    try:
+        return count(con.execute(
+            f"""
+            UPDATE deliveries SET state = '{SENT}', sent_at = coalesce(sent_at, $now),
+                   updated_at = $now
+            WHERE state IN {sql(OPEN)}
+              AND delivery_id IN (SELECT delivery_id FROM outbox_delivered)
+            """,
+            {"now": now},
+        ))
+    finally:
+        con.execute("DROP TABLE IF EXISTS outbox_delivered")
 
 
 def requeue_ambiguous(con: duckdb.DuckDBPyConnection, now: datetime, *, at_once: bool,

@@ -1,5 +1,6 @@
-"""What citizens received, for the channels: the bubble's text, as HTML for the archive's
-pages and in the tags Telegram accepts; and the announcement as plain text, for CAP.
+"""The bubble's text: what citizens' WhatsApp showed them (:class:`BubbleText`), as
+HTML for the archive's pages and in the tags Telegram accepts; and the announcement
+as plain text, for CAP.
 
 The text is :mod:`runner.announcements.bubble`'s: for a template, its fixed text
 with the parameters filled in (as flat as WhatsApp made them), its text header and
@@ -32,8 +33,9 @@ _QUOTE_OPEN, _QUOTE_CLOSE = '<span class="wa-quote">', "</span>"
 
 
 @dataclass(frozen=True)
-class Received:
-    """The message as the citizen's WhatsApp showed it, in WhatsApp markup."""
+class BubbleText:
+    """The text of the message as the citizen's WhatsApp showed it (the chat bubble),
+    in WhatsApp markup."""
 
     body: str
     header: str = ""  # a template's text header, filled in
@@ -45,44 +47,44 @@ class Received:
         return "\n\n".join(part for part in (self.header, self.body, self.footer) if part)
 
 
-class Texts:
-    """Renders each entry's :class:`Received` (the catalogue is read once)."""
+class BubbleTexts:
+    """Each entry's :class:`BubbleText`, for one town (its catalogue read once)."""
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.catalogue = known_templates(settings)
 
-    def received(self, entry: Entry) -> Received:
+    def of(self, entry: Entry) -> BubbleText:
         try:
             rendered = render(entry.ann, self.settings)
         except RenderError:  # a template removed since: the text is still the body's
-            return Received("\n\n".join(markdown_blocks(entry.ann.body)), title=entry.title)
+            return BubbleText("\n\n".join(markdown_blocks(entry.ann.body)), title=entry.title)
         if rendered.template is not None:
             bubble = make_bubble(rendered, self.catalogue.get(rendered.template,
                                                               rendered.language))
             if bubble.text_known:
                 header = bubble.header if bubble.header_kind == "text" else ""
-                return Received(bubble.body, header, bubble.footer)
+                return BubbleText(bubble.body, header, bubble.footer)
         # A text message (the title is the page's heading), or a template whose text
         # the catalogue lacks: its parameters are flat, the paragraphs read better.
-        return Received("\n\n".join(rendered.blocks), title=entry.title)
+        return BubbleText("\n\n".join(rendered.blocks), title=entry.title)
 
 
-def page_html(received: Received) -> str:
+def page_html(text: BubbleText) -> str:
     """Paragraphs of the bubble's HTML, the header bold before them, the footer after."""
-    out = [f"<p><strong>{whatsapp_html(received.header)}</strong></p>"] if received.header else []
-    out += [f"<p>{whatsapp_html(part)}</p>" for part in received.body.split("\n\n") if part]
-    if received.footer:
-        out.append(f'<p class="footer">{whatsapp_html(received.footer)}</p>')
+    out = [f"<p><strong>{whatsapp_html(text.header)}</strong></p>"] if text.header else []
+    out += [f"<p>{whatsapp_html(part)}</p>" for part in text.body.split("\n\n") if part]
+    if text.footer:
+        out.append(f'<p class="footer">{whatsapp_html(text.footer)}</p>')
     return "\n".join(out)
 
 
-def telegram_html(received: Received) -> str:
+def telegram_html(text: BubbleText) -> str:
     """The message for Telegram (parse_mode=HTML), as WhatsApp showed it: the title in
     bold unless the template's text carries it, line breaks as newlines, quotes as
     Telegram's blockquote."""
-    parts = [f"<b>{whatsapp_html(received.title)}</b>"] if received.title else []
-    parts += [_telegram(p) for p in (received.header, received.body, received.footer) if p]
+    parts = [f"<b>{whatsapp_html(text.title)}</b>"] if text.title else []
+    parts += [_telegram(p) for p in (text.header, text.body, text.footer) if p]
     return "\n\n".join(parts)
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from runner.announcements.reading import load_all
-from runner.channels.markup import Received, Texts, page_html, telegram_html
+from runner.channels.bubble_text import BubbleText, BubbleTexts, page_html, telegram_html
 from runner.channels.selection import Entry
 from tests.announcement_repo import Repo
 from tests.channels.town import CATALOGUE
@@ -22,11 +22,11 @@ def repo(tmp_path, monkeypatch):
     return repo
 
 
-def received(repo, **overrides) -> Received:
+def received(repo, **overrides) -> BubbleText:
     repo.add("2024-04-05-avviso", title="Strada chiusa", body=BODY)
     settings = repo.settings(**overrides)
     ann = load_all(settings)[0]
-    return Texts(settings).received(Entry(ann=ann, published=ann.effective_publish_at,
+    return BubbleTexts(settings).of(Entry(ann=ann, published=ann.effective_publish_at,
                                           expires=None))
 
 
@@ -50,8 +50,8 @@ def test_a_template_shows_its_text_with_the_parameters_as_whatsapp_made_them(rep
 
 def test_a_text_message_keeps_its_paragraphs_lists_and_quotes(repo):
     got = received(repo, default_template=None)
-    assert got == Received("Via *Roma* chiusa <subito>.\n\n- deviazione: via Manzoni\n\n"
-                           "> Ci scusiamo.", title="Strada chiusa")
+    assert got == BubbleText("Via *Roma* chiusa <subito>.\n\n- deviazione: via Manzoni\n\n"
+                             "> Ci scusiamo.", title="Strada chiusa")
     assert page_html(got).split("\n") == [
         "<p>Via <strong>Roma</strong> chiusa &lt;subito&gt;.</p>",
         "<p>- deviazione: via Manzoni</p>",

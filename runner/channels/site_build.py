@@ -1,4 +1,5 @@
-"""``publish``: the static site of everything that has gone out, built in one pass.
+"""The site build (the ``publish`` command): the static site of everything that has
+gone out, built in one pass.
 
 Only announcements that pass ``validate`` are considered (a file with problems
 was never sent), and of those only what has gone out
@@ -10,8 +11,8 @@ form (``admin/``, which ``make cms-site`` puts there and every publish carries
 over), or not exist: ``--out .`` can never wipe the repository.
 
 Cost: one page and one alert per announcement, written by worker processes for
-large archives, as ``validate`` reads them (measured by ``bench/publish.py``
-against ``validate`` on the same 10,000 files).
+large archives, as ``validate`` reads them (``bench/publish.py`` measures the build
+against ``validate`` on the same files).
 """
 
 from __future__ import annotations
@@ -28,8 +29,8 @@ from ..announcements.validate import PARALLEL_FROM, check
 from ..errors import ConfigError
 from ..messages import t
 from . import atom, cap
+from .bubble_text import page_html
 from .join import QR_FILE, qr_svg
-from .markup import page_html
 from .selection import Entry, select
 from .site import Site, media_file, page_path
 from .store import send_records
@@ -173,8 +174,7 @@ def _write_range(bounds: tuple[int, int]) -> tuple[int, int, dict[str, str]]:
     assert job is not None
     alerts, bodies = 0, {}
     for entry in job.entries[bounds[0]:bounds[1]]:
-        received = job.site.texts.received(entry)
-        body = page_html(received)
+        body = page_html(job.site.texts.of(entry))
         if entry.id in job.in_feeds:
             bodies[entry.id] = body
         _write(job.root / page_path(entry.id), job.site.page(entry, body).encode())
