@@ -26,6 +26,8 @@ from ..announcements.catalogue import known_templates
 from ..announcements.render import MARKDOWN, RenderError, markdown_blocks, render
 
 if TYPE_CHECKING:
+    from markdown_it.token import Token
+
     from ..config import Settings
     from .selection import Entry
 
@@ -121,7 +123,7 @@ def plain_text(source: str) -> str:
     return "\n\n".join(b for b in blocks if b.strip())
 
 
-def _plain_inline(children) -> str:
+def _plain_inline(children: list[Token]) -> str:
     out: list[str] = []
     links: list[tuple[int, str]] = []
     for tok in children:

@@ -91,7 +91,7 @@ def reference(settings: Settings, original_id: str, sent: datetime) -> str:
     return f"{sender(settings)},{identifier(settings, original_id)},{cap_time(sent)}"
 
 
-def _sub(parent, name: str, text: str | None = None):
+def _sub(parent: etree._Element, name: str, text: str | None = None) -> etree._Element:
     node = etree.SubElement(parent, f"{{{NS}}}{name}")
     if text is not None:
         node.text = text
@@ -140,7 +140,7 @@ def alert(settings: Settings, entry: Entry, links: Links, category: str | None =
     return etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
 
 
-def _resource(info, entry: Entry, links: Links) -> None:
+def _resource(info: etree._Element, entry: Entry, links: Links) -> None:
     """The announcement's media, with its size and SHA-1 digest (CAP's) when it is a
     file of the repository."""
     media = entry.media()

@@ -29,7 +29,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from tenacity import Retrying, retry_if_exception, stop_after_attempt
+from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
 
 from .. import db
 from ..announcements.validate import check
@@ -189,7 +189,8 @@ class _Poster:
                                   error=_words(exc))
                 raise
 
-        def wait(state) -> float:
+        def wait(state: RetryCallState) -> float:
+            assert state.outcome is not None  # tenacity waits only after an attempt
             exc = state.outcome.exception()
             seconds = float(getattr(exc, "retry_after", None) or 2 ** state.attempt_number)
             self.summary.waits.append(seconds)

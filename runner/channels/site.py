@@ -20,7 +20,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from jinja2 import Environment, PackageLoader, select_autoescape
+from jinja2 import Environment, PackageLoader, Template, select_autoescape
 from markupsafe import Markup
 
 from ..messages import t
@@ -101,7 +101,7 @@ class Site:
                             number=found.number)}
 
     @cached_property
-    def _page(self):
+    def _page(self) -> Template:
         return self.env.get_template("announcement.html")
 
     def page(self, entry: Entry, body: str | None = None) -> str:

@@ -15,9 +15,12 @@ import matplotlib
 matplotlib.use("Agg")  # before anything imports pyplot: no display in CI or kernels
 
 import textwrap  # noqa: E402
+from collections.abc import Sequence  # noqa: E402
+from datetime import datetime  # noqa: E402
 
 import matplotlib.dates as mdates  # noqa: E402
 import pandas as pd  # noqa: E402
+from matplotlib.artist import Artist  # noqa: E402
 from matplotlib.axes import Axes  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.patches import Patch  # noqa: E402
@@ -44,7 +47,7 @@ def _figure(title: str, height: float = 3.6) -> tuple[Figure, Axes]:
     return fig, ax
 
 
-def _no_data(fig: Figure, ax, why: str | None = None) -> Figure:
+def _no_data(fig: Figure, ax: Axes, why: str | None = None) -> Figure:
     """«No data yet», and why, so an empty chart is never a puzzle."""
     ax.set_xticks([])
     ax.set_yticks([])
@@ -57,7 +60,8 @@ def _no_data(fig: Figure, ax, why: str | None = None) -> Figure:
     return fig
 
 
-def _date_axis(ax, days: list, label: str | None = None, locator=None) -> None:
+def _date_axis(ax: Axes, days: list[datetime], label: str | None = None,
+               locator: mdates.DateLocator | None = None) -> None:
     """Day/month ticks evenly spaced from the first day (never two labels side by side
     where a month begins), the year once in the axis label."""
     first, last = min(days), max(days)
@@ -76,15 +80,17 @@ def _date_axis(ax, days: list, label: str | None = None, locator=None) -> None:
                   else label or t("reports.axis.date"))
 
 
-def _legend(fig: Figure, ax, ncols: int = 4, handles=None) -> None:
+def _legend(fig: Figure, ax: Axes, ncols: int = 4,
+            handles: Sequence[Artist] | None = None) -> None:
     """Below the chart, where it never covers a bar or a line."""
-    handles, labels = (handles, [h.get_label() for h in handles]) if handles else \
+    # an artist's label is typed object (anything str() can print); ours are text
+    handles, labels = (handles, [str(h.get_label()) for h in handles]) if handles else \
         ax.get_legend_handles_labels()
     fig.legend(handles, labels, loc="outside lower center", ncols=min(ncols, len(handles)),
                frameon=False, fontsize=9)
 
 
-def _thousands(value, _pos=None) -> str:
+def _thousands(value: float, _pos: float | None = None) -> str:
     return f"{int(value):,}".replace(",", t("reports.thousands-separator"))
 
 
@@ -98,7 +104,7 @@ def _short(text: str, width: int = 38) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
-def _count_axis(ax, label: str, axis: str = "y") -> None:
+def _count_axis(ax: Axes, label: str, axis: str = "y") -> None:
     getattr(ax, f"{axis}axis").set_major_locator(MaxNLocator(integer=True))
     getattr(ax, f"{axis}axis").set_major_formatter(_thousands)
     getattr(ax, f"set_{axis}label")(label)
@@ -109,7 +115,10 @@ def _bar_days(span_days: int) -> float:
     return max(0.7, span_days / 150)
 
 
-def _days(series: pd.Series):
+# The days as Python datetimes, for a date axis. matplotlib's date converter takes
+# them, but its stubs type data as numpy's ArrayLike, which has no room for dates
+# (matplotlib/matplotlib#27140): each call that plots them ignores that one arg-type.
+def _days(series: pd.Series) -> list[datetime]:
     return list(pd.to_datetime(series).dt.to_pydatetime())
 
 
@@ -126,9 +135,10 @@ def active_subscribers(df: pd.DataFrame, why: str | None = None) -> Figure:
     if paused.any():
         lines.append(("paused", paused, COLORS["third"]))
     for name, values, color in lines:
-        ax.plot(days, values, color=color, linewidth=2.2, label=t(f"reports.legend.{name}"),
+        ax.plot(days,  # type: ignore[arg-type]  # dates: see _days
+                values, color=color, linewidth=2.2, label=t(f"reports.legend.{name}"),
                 marker="o" if len(df) <= 45 else None, markersize=3)
-        ax.fill_between(days, values, color=color, alpha=0.08)
+        ax.fill_between(days, values, color=color, alpha=0.08)  # type: ignore[arg-type]  # dates: see _days
         last = int(values.iloc[-1])
         ax.annotate(f"{last}", (days[-1], last), textcoords="offset points", xytext=(6, 0),
                     va="center", fontweight="bold", color=color)
@@ -147,8 +157,9 @@ def daily_changes(df: pd.DataFrame, why: str | None = None) -> Figure:
     if df.empty or not (df["subscribed"].any() or df["unsubscribed"].any()):
         return _no_data(fig, ax, why)
     days = _days(df["day"])
-    ax.bar(days, df["subscribed"], color=COLORS["main"], label=t("reports.legend.subscribed"))
-    ax.bar(days, -df["unsubscribed"], color=COLORS["second"],
+    ax.bar(days, df["subscribed"],  # type: ignore[arg-type]  # dates: see _days
+           color=COLORS["main"], label=t("reports.legend.subscribed"))
+    ax.bar(days, -df["unsubscribed"], color=COLORS["second"],  # type: ignore[arg-type]  # dates: see _days
            label=t("reports.legend.unsubscribed"))
     ax.axhline(0, color="#444444", linewidth=0.8)
     _count_axis(ax, t("reports.axis.per-day"))
@@ -255,7 +266,7 @@ def failure_reasons(df: pd.DataFrame, why: str | None = None) -> Figure:
     return fig
 
 
-def _code(code) -> str:
+def _code(code: float | None) -> str:
     return "—" if code is None or pd.isna(code) else str(int(code))
 
 
@@ -334,9 +345,9 @@ def weekly_cap(df: pd.DataFrame, why: str | None = None) -> Figure:
     if df.empty or not (df["regular"].any() or df["emergency"].any()):
         return _no_data(fig, ax, why)
     weeks, cap = _days(df["week"]), int(df["cap"].iloc[0])
-    ax.bar(weeks, df["regular"], width=6, align="edge", color=COLORS["main"],
+    ax.bar(weeks, df["regular"], width=6, align="edge", color=COLORS["main"],  # type: ignore[arg-type]  # dates: see _days
            label=t("reports.legend.regular"))
-    ax.bar(weeks, df["emergency"], width=6, align="edge", bottom=df["regular"],
+    ax.bar(weeks, df["emergency"], width=6, align="edge", bottom=df["regular"],  # type: ignore[arg-type]  # dates: see _days
            color=COLORS["second"], label=t("reports.legend.emergency"))
     ax.axhline(cap, color=COLORS["limit"], linestyle="--", label=t("reports.legend.cap", cap=cap))
     _count_axis(ax, t("reports.axis.announcements"))
@@ -358,7 +369,7 @@ def daily_reach(df: pd.DataFrame, tiers: pd.DataFrame, why: str | None = None) -
     if df.empty or not (df["citizens"].any() or audience):
         return _no_data(fig, ax, why)
     days = _days(df["day"])
-    ax.bar(days, df["citizens"], width=_bar_days(len(days)), color=COLORS["main"],
+    ax.bar(days, df["citizens"], width=_bar_days(len(days)), color=COLORS["main"],  # type: ignore[arg-type]  # dates: see _days
            label=t("reports.legend.reached"))
     ax.axhline(max(audience, 1), color=COLORS["read"], linewidth=2,
                label=t("reports.legend.audience", count=_thousands(audience)))

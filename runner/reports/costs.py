@@ -32,7 +32,8 @@ def _priced(df: pd.DataFrame, prices: dict[str, float]) -> pd.DataFrame:
     return df
 
 
-def cost_by_announcement(con, period: Period, prices: dict[str, float]) -> pd.DataFrame:
+def cost_by_announcement(con: duckdb.DuckDBPyConnection, period: Period,
+                         prices: dict[str, float]) -> pd.DataFrame:
     """title, messages (with pricing), billable, cost per announcement; cost is empty
     when a billable category has no price in ``prices``."""
     df = _priced(priced_messages(con, period), prices)
@@ -44,7 +45,8 @@ def cost_by_announcement(con, period: Period, prices: dict[str, float]) -> pd.Da
         cost=("cost", lambda c: c.sum(min_count=len(c)))).sort_values("title")
 
 
-def cost_by_month(con, period: Period, prices: dict[str, float]) -> pd.DataFrame:
+def cost_by_month(con: duckdb.DuckDBPyConnection, period: Period,
+                  prices: dict[str, float]) -> pd.DataFrame:
     """month, messages, billable, cost: announcements and replies together."""
     df = _priced(priced_messages(con, period), prices)
     if df.empty:
@@ -54,7 +56,8 @@ def cost_by_month(con, period: Period, prices: dict[str, float]) -> pd.DataFrame
         cost=("cost", lambda c: c.sum(min_count=len(c)))).sort_values("month")
 
 
-def total_cost(con, period: Period, prices: dict[str, float]):
+def total_cost(con: duckdb.DuckDBPyConnection, period: Period,
+               prices: dict[str, float]) -> float | None:
     """The period's cost, or None when unknown (no prices, or a category without one)."""
     months = cost_by_month(con, period, prices)
     if months.empty:
@@ -63,7 +66,7 @@ def total_cost(con, period: Period, prices: dict[str, float]):
     return None if pd.isna(total) or not prices else float(total)
 
 
-def why_empty(con, period: Period) -> dict[str, str]:
+def why_empty(con: duckdb.DuckDBPyConnection, period: Period) -> dict[str, str]:
     """For each kind of empty chart, the reason in the reader's language: no
     announcement sent in the period, or sent with no status webhook back yet.
     (Counts on each table apart: no join of deliveries to statuses.)"""

@@ -4,12 +4,11 @@ period its figures cover (:class:`~runner.reports.period.Period`).
 
 from __future__ import annotations
 
-from datetime import datetime
 from pathlib import Path
 
 import duckdb
 
-from .period import Period, resolve
+from .period import DayAsked, MomentAsked, Period, resolve
 from .store import connection
 
 __all__ = ["Period", "open_db", "resolve_period"]
@@ -21,8 +20,8 @@ def open_db(path: str | Path, timezone: str = "Europe/Rome") -> duckdb.DuckDBPyC
     return connection.open_read_only(path, timezone)
 
 
-def resolve_period(con: duckdb.DuckDBPyConnection, since=None, until=None,
-                   timezone: str = "Europe/Rome",
-                   now: datetime | str | None = None) -> Period:
+def resolve_period(con: duckdb.DuckDBPyConnection, since: DayAsked = None,
+                   until: DayAsked = None, timezone: str = "Europe/Rome",
+                   now: MomentAsked = None) -> Period:
     """The period asked for; a missing bound defaults to the first or last day with data."""
     return resolve(connection.data_bounds(con), since, until, timezone, now)

@@ -11,15 +11,21 @@ from __future__ import annotations
 import os
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypedDict
 
 from ..errors import BanditoreError
 from ..messages import MissingMessage, t
 from . import data
+from .period import DayAsked
 
 if TYPE_CHECKING:
+    # For the annotations only: the functions import these where they run.
+    from jupyter_client.kernelspec import KernelSpecManager
+    from jupyter_client.manager import AsyncKernelManager
+    from nbformat import NotebookNode
+
     from ..config import Settings
 
 
@@ -40,6 +46,21 @@ _TEMPLATE = """{%- extends 'lab/index.html.j2' -%}
 """
 
 
+class ReportParameters(TypedDict):
+    """What the notebooks' ``parameters`` cell receives: the same names, real values."""
+
+    database: str
+    since: str  # the period's first day, "YYYY-MM-DD"
+    until: str  # its last day
+    now: str  # when the report is made, ISO time
+    timezone: str
+    language: str
+    town: str
+    weekly_cap: int
+    prices: dict[str, float]
+    price_currency: str
+
+
 class ReportError(BanditoreError):
     """A notebook failed while running; the message names the notebook and the cell."""
 
@@ -52,7 +73,8 @@ def default_notebooks_dir() -> Path:
     return here if here.is_dir() else Path(__file__).resolve().parents[2] / "notebooks"
 
 
-def render_reports(settings: Settings, out_dir: str | Path = "reports", *, since=None, until=None,
+def render_reports(settings: Settings, out_dir: str | Path = "reports", *,
+                   since: DayAsked = None, until: DayAsked = None,
                    notebooks_dir: str | Path | None = None,
                    progress: Callable[[str], None] = print, timeout: int = 600) -> list[Path]:
     """Run every ``*.ipynb`` in ``notebooks_dir`` against ``settings.database`` and
@@ -83,7 +105,8 @@ def render_reports(settings: Settings, out_dir: str | Path = "reports", *, since
     return written
 
 
-def report_parameters(settings: Settings, *, since=None, until=None) -> dict:
+def report_parameters(settings: Settings, *, since: DayAsked = None,
+                      until: DayAsked = None) -> ReportParameters:
     """What the notebooks' ``parameters`` cell receives. The period is resolved
     here, so both reports cover the same days and a missing or unready database
     is reported once, before any kernel starts."""
@@ -108,7 +131,7 @@ def report_parameters(settings: Settings, *, since=None, until=None) -> dict:
     }
 
 
-def inject_parameters(nb, parameters: dict):
+def inject_parameters(nb: NotebookNode, parameters: Mapping[str, object]) -> NotebookNode:
     """Insert the ``injected-parameters`` cell after the ``parameters`` cell
     (or first, if the notebook has none), replacing an earlier injection."""
     import nbformat
@@ -122,7 +145,7 @@ def inject_parameters(nb, parameters: dict):
     return nb
 
 
-def kernel_manager_class():
+def kernel_manager_class() -> type[AsyncKernelManager]:
     """The kernel manager the reports run with: this very Python, over local sockets.
 
     The kernelspec search is limited to ipykernel's built-in spec, whose command
@@ -137,17 +160,17 @@ def kernel_manager_class():
 
     class ThisPython(AsyncKernelManager):
         @default("kernel_spec_manager")
-        def _only_the_native_kernel(self):
+        def _only_the_native_kernel(self) -> KernelSpecManager:
             return KernelSpecManager(kernel_dirs=[], ensure_native_kernel=True)
 
-        def __init__(self, **kwargs):
+        def __init__(self, **kwargs: object) -> None:
             kwargs.setdefault("transport", "tcp" if sys.platform == "win32" else "ipc")
             super().__init__(**kwargs)
 
     return ThisPython
 
 
-def render_notebook(path: Path, parameters: dict, *, timeout: int = 600) -> str:
+def render_notebook(path: Path, parameters: ReportParameters, *, timeout: int = 600) -> str:
     """Execute one notebook with ``parameters`` and return its HTML (no code cells)."""
     import nbformat
 
@@ -173,7 +196,7 @@ def _title(path: Path) -> str:
         return path.stem
 
 
-def _explain(path: Path, nb, exc: Exception) -> str:
+def _explain(path: Path, nb: NotebookNode, exc: Exception) -> str:
     """Which cell failed (its number in the notebook as committed, and its first
     line) and with what error."""
     number, cell = 0, None
@@ -192,7 +215,7 @@ def _explain(path: Path, nb, exc: Exception) -> str:
              error=f"{error.get('ename')}: {error.get('evalue')}")
 
 
-def to_html(nb, title: str, language: str = "it") -> str:
+def to_html(nb: NotebookNode, title: str, language: str = "it") -> str:
     """Self-contained HTML: outputs only, charts inline, no scripts from the web."""
     import jinja2
     from nbconvert import HTMLExporter

@@ -14,6 +14,12 @@ from zoneinfo import ZoneInfo
 from ..errors import ConfigError, StoreError
 from ..messages import t
 
+# A day asked for: a date, or its ISO text as the command line and the notebooks'
+# parameters give it ("YYYY-MM-DD"); None or "" for the data's own first or last day.
+DayAsked = date | str | None
+# When the report is made: a time, or its ISO text; None for the real clock.
+MomentAsked = datetime | str | None
+
 
 @dataclass(frozen=True)
 class Period:
@@ -37,14 +43,15 @@ class Period:
     def as_of(self) -> datetime:
         return min(self.now, self.end) if self.now else self.end
 
-    def params(self) -> dict:
+    def params(self) -> dict[str, datetime | date]:
         """Named query parameters: $start, $end, $as_of (timestamps), $first, $last (dates)."""
         return {"start": self.start, "end": self.end, "as_of": self.as_of,
                 "first": self.first_day, "last": self.last_day}
 
 
-def resolve(bounds: tuple[date | None, date | None], since=None, until=None,
-            timezone: str = "Europe/Rome", now: datetime | str | None = None) -> Period:
+def resolve(bounds: tuple[date | None, date | None], since: DayAsked = None,
+            until: DayAsked = None, timezone: str = "Europe/Rome",
+            now: MomentAsked = None) -> Period:
     """The period asked for; a missing bound defaults to the first or last day of
     ``bounds`` (the data's), and neither goes past today."""
     first, last = bounds
@@ -57,7 +64,7 @@ def resolve(bounds: tuple[date | None, date | None], since=None, until=None,
     return Period(first_day, last_day, timezone, _as_datetime(now, timezone))
 
 
-def _as_date(value) -> date | None:
+def _as_date(value: DayAsked) -> date | None:
     if value is None or value == "":
         return None
     if isinstance(value, datetime):
@@ -70,7 +77,7 @@ def _as_date(value) -> date | None:
         raise ConfigError(t("reports.bad-date", value=value)) from None
 
 
-def _as_datetime(value, timezone: str) -> datetime | None:
+def _as_datetime(value: MomentAsked, timezone: str) -> datetime | None:
     if value is None or value == "":
         return None
     moment = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))

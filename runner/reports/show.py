@@ -7,14 +7,28 @@ from __future__ import annotations
 import html
 import io
 import math
+from collections.abc import Callable
 from datetime import date, datetime
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
+import numpy as np
 import pandas as pd
 from IPython.display import HTML, Image
+from pandas.api.typing import NaTType, NAType
 
 from ..messages import t
 from .period import Period
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+# What a data frame's cell holds, as pandas hands it over: a number (Python's or
+# numpy's), a day or a time (a Timestamp is a datetime), text; missing as None, NaN,
+# NaT or pd.NA.
+Number = float | np.integer | np.floating | NAType | None
+Moment = date | NaTType | None
+Cell = Number | Moment | str
 
 _STYLE = """
 <style>
@@ -34,7 +48,7 @@ table.bnd td.n{text-align:right;padding:3px 10px;border-bottom:1px solid #eaeef2
 """
 
 
-def number(value, decimals: int = 0) -> str:
+def number(value: Number, decimals: int = 0) -> str:
     """1234.5 -> «1.234,5» in Italian, «1,234.5» in English; missing -> «—»."""
     if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA:
         return "—"
@@ -43,13 +57,13 @@ def number(value, decimals: int = 0) -> str:
     return "".join(marks.get(char, char) for char in text)
 
 
-def percent(value) -> str:
+def percent(value: Number) -> str:
     if value is None or pd.isna(value):
         return "—"
     return number(value * 100, 1 if 0 < value * 100 < 10 else 0) + "%"
 
 
-def minutes(value) -> str:
+def minutes(value: Number) -> str:
     """Minutes as «45 s», «12 min», «2 h 5 min», «3 g 4 h»."""
     if value is None or pd.isna(value):
         return t("reports.duration.never")
@@ -66,11 +80,11 @@ def minutes(value) -> str:
     return t("reports.duration.minutes", m=mins)
 
 
-def hours(value) -> str:
+def hours(value: Number) -> str:
     return minutes(None if value is None or pd.isna(value) else value * 60)
 
 
-def moment(value) -> str:
+def moment(value: Moment) -> str:
     if value is None or pd.isna(value):
         return "—"
     if isinstance(value, datetime | pd.Timestamp):
@@ -80,14 +94,14 @@ def moment(value) -> str:
     return str(value)
 
 
-def day(value) -> str:
+def day(value: Moment) -> str:
     """A date, without the midnight a data frame gives it."""
     if value is None or pd.isna(value):
         return "—"
     return value.strftime("%d/%m/%Y")
 
 
-def month(value) -> str:
+def month(value: Moment) -> str:
     return "—" if value is None or pd.isna(value) else value.strftime("%m/%Y")
 
 
@@ -100,23 +114,23 @@ def set_currency(code: str) -> None:
     _currency = code
 
 
-def money(value) -> str:
+def money(value: Number) -> str:
     """12.3456 -> «12,35 EUR»; unknown -> «—»."""
     if value is None or pd.isna(value):
         return "—"
     return f"{number(value, 2)} {_currency}"
 
 
-def _code(value) -> str:
+def _code(value: Number) -> str:
     return "—" if value is None or pd.isna(value) else str(int(value))
 
 
-def tier(value) -> str:
+def tier(value: Number) -> str:
     return t("reports.tier.unlimited") if value is None or pd.isna(value) else number(value)
 
 
 # How each kind of value is written; a column or metric's name says its kind.
-def _formatter(name: str):
+def _formatter(name: str) -> Callable[[Number], str] | Callable[[Moment], str] | None:
     if name == "error_code":
         return _code
     if name.endswith("rate"):
@@ -138,10 +152,12 @@ def _formatter(name: str):
     return None
 
 
-def _cell(name: str, value) -> tuple[str, bool]:
+def _cell(name: str, value: Cell) -> tuple[str, bool]:
     fmt = _formatter(name)
     if fmt:
-        return fmt(value), fmt not in (moment, day, month, _code)
+        # The column's name says which kind its cells are (the query's promise, which
+        # no type can carry through a data frame: pandas types a cell as Any).
+        return fmt(value), fmt not in (moment, day, month, _code)  # type: ignore[arg-type]
     if isinstance(value, int | float) and not isinstance(value, bool):
         return number(value), True
     if name == "outcome":
@@ -165,11 +181,11 @@ def title(report: str, period: Period, town: str = "") -> HTML:
                 f"<p class='bnd-sub'>{html.escape(sub)}</p>")
 
 
-def heading(key: str, **values) -> HTML:
+def heading(key: str, **values: object) -> HTML:
     return HTML(f"<h2>{html.escape(t(key, **values))}</h2>")
 
 
-def note(key: str, **values) -> HTML:
+def note(key: str, **values: object) -> HTML:
     return HTML(f"<p class='bnd-note'>{html.escape(t(key, **values))}</p>")
 
 
@@ -207,7 +223,7 @@ def table(df: pd.DataFrame, columns: list[str] | None = None, limit: int = 50,
                 f"<tbody>{''.join(body)}</tbody></table>{more}")
 
 
-def figure(fig) -> Image:
+def figure(fig: Figure) -> Image:
     """The chart as an embedded PNG (the HTML export then carries it inline)."""
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=110)

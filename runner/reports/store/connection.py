@@ -21,6 +21,10 @@ from ...errors import StoreError
 from ...messages import t
 from ..period import Period
 
+# A value a query binds to one of its $names besides the period's (a table's name, a
+# number of hours).
+Param = str | int | date
+
 # The tables the reports read (migration 0001_core).
 TABLES = frozenset({
     "citizens", "inbound", "subscribers", "subscriber_events", "consents",
@@ -76,19 +80,19 @@ SELECT min(lo)::DATE, max(hi)::DATE FROM (
 
 
 def execute(con: duckdb.DuckDBPyConnection, sql: str, period: Period | None = None,
-            **params) -> duckdb.DuckDBPyConnection:
+            **params: Param) -> duckdb.DuckDBPyConnection:
     """Run a query with the period's parameters (plus ``params``) that it uses."""
     values = {**(period.params() if period else {}), **params}
     return con.execute(sql, {k: v for k, v in values.items() if f"${k}" in sql})
 
 
 def frame(con: duckdb.DuckDBPyConnection, sql: str, period: Period | None = None,
-          **params) -> pd.DataFrame:
+          **params: Param) -> pd.DataFrame:
     """Run a query (see :func:`execute`) and return a data frame."""
     return execute(con, sql, period, **params).df()
 
 
 def count(con: duckdb.DuckDBPyConnection, sql: str, period: Period | None = None,
-          **params) -> int:
+          **params: Param) -> int:
     """Run a query of one number (see :func:`execute`) and return it."""
     return db.count(execute(con, sql, period, **params))
