@@ -106,7 +106,7 @@ def test_policy_settings(town):
 def test_a_town_runs_on_its_configuration_alone(town, tmp_path):
     """Sync real webhook lines with nothing but the copied configuration."""
     from runner.subscribers.sync import sync
-    from tests.subscribers.test_sync import T0, message, write
+    from tests.support.webhooks import T0, message, write
 
     name, settings = town
     subscribe, unsubscribe, others = CASES[name]

@@ -21,8 +21,8 @@ from runner.announcements.reading import load_all
 from runner.announcements.render import render
 from runner.config import load_settings
 from runner.whatsapp.templates import Template
-from tests.announcement_repo import PNG_RGB, Repo
-from tests.browser import CHROMIUM, launch
+from tests.support.announcement_repo import PNG_RGB, Repo
+from tests.support.browser import CHROMIUM, launch
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -8,7 +8,7 @@ import pytest
 from runner import messages
 from runner.announcements.model import FRONT_MATTER_KEYS, Announcement
 from runner.announcements.reading import load_all, parse
-from tests.announcement_repo import Repo, announcement
+from tests.support.announcement_repo import Repo, announcement
 
 ROME = ZoneInfo("Europe/Rome")
 

@@ -7,7 +7,7 @@ import pytest
 from runner.announcements.personal_data import find_phones
 from runner.announcements.rules.registry import rule_ids
 from runner.announcements.validate import check
-from tests.announcement_repo import CATALOGUE, PNG_RGB, Repo, announcement, png
+from tests.support.announcement_repo import CATALOGUE, PNG_RGB, Repo, announcement, png
 
 TARGET = "announcements/2024/2024-04-03-prova.md"
 

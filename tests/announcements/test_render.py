@@ -21,7 +21,7 @@ from runner.announcements.render import (
 )
 from runner.config import LifecycleLabels
 from runner.whatsapp.templates import Template
-from tests.announcement_repo import Repo
+from tests.support.announcement_repo import Repo
 
 
 def whatsapp(markdown: str) -> str:

@@ -13,7 +13,7 @@ from runner.announcements.review import human_duration
 from runner.announcements.summaries import step_summary
 from runner.announcements.validate import check
 from runner.cli import main
-from tests.announcement_repo import Repo, announcement
+from tests.support.announcement_repo import Repo, announcement
 
 COUNTS = {"generated_at": "2024-03-31T10:00:00+02:00", "active": 1200,
           "sent": {"2024-04-02-gia-inviato": 37}, "templates": {}}

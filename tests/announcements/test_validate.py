@@ -12,7 +12,7 @@ from runner import messages
 from runner.announcements.formats import format_github, format_text
 from runner.announcements.problems import Problem
 from runner.cli import main
-from tests.announcement_repo import PNG_RGB, Repo
+from tests.support.announcement_repo import PNG_RGB, Repo
 
 ROOT = Path(__file__).resolve().parents[2]
 GOOD = "announcements/2024/2024-04-03-buono.md"

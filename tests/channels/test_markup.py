@@ -8,8 +8,8 @@ import pytest
 from runner.announcements.reading import load_all
 from runner.channels.markup import Received, Texts, page_html, telegram_html
 from runner.channels.selection import Entry
-from tests.announcement_repo import Repo
-from tests.channels.town import CATALOGUE
+from tests.support.announcement_repo import Repo
+from tests.support.sent_town import CATALOGUE
 
 BODY = "Via **Roma** chiusa <subito>.\n\n- deviazione: via Manzoni\n\n> Ci scusiamo."
 

@@ -20,8 +20,8 @@ import pytest
 from runner.announcements.validate import check
 from runner.cms.server import DECAP_DIST, DECAP_SERVER
 from runner.config import load_settings
-from tests.browser import CHROMIUM
-from tests.cms.conftest import git
+from tests.support.browser import CHROMIUM
+from tests.support.towns import git
 
 ROOT = Path(__file__).resolve().parents[2]
 TITLE = "Allerta: vento forte domani"

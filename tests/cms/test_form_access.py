@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 
 from runner.cms.server import DECAP_DIST, DECAP_SERVER
-from tests.browser import AXE, CHROMIUM, NARROW, axe_violations, overflow
-from tests.cms.conftest import git
+from tests.support.browser import AXE, CHROMIUM, NARROW, axe_violations, overflow
+from tests.support.towns import git
 
 ROOT = Path(__file__).resolve().parents[2]
 missing = [str(p) for p in (Path(CHROMIUM), ROOT / DECAP_DIST, ROOT / DECAP_SERVER, AXE)

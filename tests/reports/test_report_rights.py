@@ -13,7 +13,8 @@ from runner.reports import charts, costs, data, deliveries
 from runner.reports import notebooks as report_notebooks
 from runner.subscribers.privacy import citizen_id
 from runner.subscribers.sync import sync
-from tests.subscribers.test_sync import T0, envelope, message, write
+from tests.support.towns import SERVIZIO_INFO
+from tests.support.webhooks import T0, envelope, message, write
 
 PERSONAL = ["Mario", "Rossi", "mario.rossi@example.com", "RSSMRA80A01H501U", "Anna", "Verdi",
             "Garibaldi", "347 1234567", "Paolo", "Bianchi"]
@@ -27,20 +28,17 @@ def priced(wamid: str, state: str, ts: int, number: str, callback: str, kind: st
                                    "pricing": pricing}]})
 
 
+# Cerveno-like: names after the keyword, not moderated.
+pytestmark = pytest.mark.town(**SERVIZIO_INFO, now="2024-04-03T10:00:00+02:00",
+                              prices={"UTILITY": 0.0300, "MARKETING": 0.0700})
+
+
 @pytest.fixture
-def town(tmp_path, monkeypatch):
-    """Cerveno-like (names after the keyword), with near misses full of personal data
-    and two announcements whose statuses carry pricing."""
-    monkeypatch.chdir(tmp_path)
-    (tmp_path / "logs").mkdir()
-    for name, value in {"WEBHOOK_LOGS": str(tmp_path / "logs"),
-                        "SUBSCRIBE_KEYWORDS": '["Servizio Info ON"]',
-                        "UNSUBSCRIBE_KEYWORDS": '["Servizio Info OFF"]', "CAPTURE_NAME": "true",
-                        "NOW": "2024-04-03T10:00:00+02:00",
-                        "PRICES": '{"UTILITY": 0.0300, "MARKETING": 0.0700}'}.items():
-        monkeypatch.setenv(f"BANDITORE_{name}", value)
+def town(town):
+    """Near misses full of personal data, and two announcements whose statuses carry
+    pricing."""
     numbers = [f"39333000{i:04d}" for i in range(1, 5)]
-    write(tmp_path / "logs" / "a.jsonl", [
+    write(town / "logs" / "a.jsonl", [
         message(numbers[0], "wamid.1", T0, "Servizio Info ON Paolo Bianchi"),
         message(numbers[1], "wamid.2", T0, "Servizio Info ON"),
         message(numbers[2], "wamid.3", T0 + 60,
@@ -49,7 +47,7 @@ def town(tmp_path, monkeypatch):
                                                 "vorrei iscrivermi, 347 1234567"),
     ])
     sync(load_settings())
-    con = connect(tmp_path / "subscribers.duckdb")
+    con = connect(town / "subscribers.duckdb")
     lines = []
     for n, (ann, day) in enumerate([("2024-03-25-a", 4), ("2024-04-01-b", 11)]):
         con.execute("INSERT INTO announcements (announcement_id, path, title, category, "
@@ -65,9 +63,9 @@ def town(tmp_path, monkeypatch):
             lines += [priced(f"wamid.o{n}{k}", s, T0 + day * 86400 + 5, number,
                              f"banditore:{delivery}", kind) for s in ("sent", "delivered")]
     con.close()
-    write(tmp_path / "logs" / "b.jsonl", lines)
+    write(town / "logs" / "b.jsonl", lines)
     sync(load_settings())
-    return tmp_path
+    return town
 
 
 def test_a_report_from_logs_full_of_personal_data_contains_none(town):

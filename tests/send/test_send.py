@@ -8,133 +8,45 @@ import os
 import signal
 import subprocess
 import sys
-import threading
 import time
 from collections import Counter
-from datetime import datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from pydantic import SecretStr
 
-from runner.announcements.reading import load_all
 from runner.config import Settings, TemplateConfig
 from runner.db import connect
-from runner.send import fold_log, report, send
+from runner.send import fold_log, report
 from runner.send.journal import log_path
 from runner.whatsapp.pacing import workers_for
-from tests.cloud_api_server import DROP, DROP_AFTER, HTTP_503, CloudApiServer
+from tests.support.announcement_repo import write_announcement
+from tests.support.clock import NOW, FakeClock
+from tests.support.cloud_api_server import DROP, DROP_AFTER, HTTP_503, CloudApiServer
+from tests.support.sending import (
+    TOKEN,
+    add_citizens,
+    cloud,
+    delivery,
+    engine_settings,
+    number,
+    run,
+    send_env,
+    states,
+)
 
-NOW = datetime.fromisoformat("2024-04-03T10:00:00+02:00")
 REPO = Path(__file__).resolve().parents[2]
-TOKEN = "test-token"
-
-
-def number(i: int) -> str:
-    """Obviously invented numbers: 39 333 000 xxxx."""
-    return f"39333000{i:04d}"
-
-
-def write_announcement(root: Path, slug: str, *, title: str = "Chiusura di via Roma",
-                       category: str = "viabilita", urgency: str = "normal",
-                       publish_at: str = "2024-04-03T09:00:00+02:00", extra: str = "",
-                       body: str = "Via Roma resta chiusa per lavori fino a venerdì.") -> Path:
-    path = root / "2024" / f"{slug}.md"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(f"---\ntitle: {title}\ncategory: {category}\nurgency: {urgency}\n"
-                    f"publish_at: {publish_at}\n{extra}---\n{body}\n", encoding="utf-8")
-    return path
-
-
-def add_citizens(db: Path, n: int, *, start: int = 0, state: str = "active",
-                 last_inbound: datetime | None = None) -> None:
-    """Citizens c_<i> with number 39 333 000 <i>, subscribed three days ago (one SQL step:
-    DuckDB inserts row by row slowly)."""
-    con = connect(db)
-    params = {"start": start, "end": start + n, "state": state, "inbound": last_inbound,
-              "since": NOW - timedelta(days=3)}
-    con.execute("""
-        INSERT INTO citizens (citizen_id, wa_id, last_inbound_at)
-        SELECT 'c_' || lpad(i::VARCHAR, 5, '0'), '39333000' || lpad(i::VARCHAR, 4, '0'),
-               $inbound::TIMESTAMPTZ
-        FROM range($start, $end) t(i)""",
-                {k: v for k, v in params.items() if k not in ("state", "since")})
-    con.execute("""
-        INSERT INTO subscribers (citizen_id, state, keyword, since, subscribed_at)
-        SELECT 'c_' || lpad(i::VARCHAR, 5, '0'), $state, 'MI ISCRIVO', $since, $since
-        FROM range($start, $end) t(i)
-    """, {k: v for k, v in params.items() if k != "inbound"})
-    con.close()
-
-
-class FakeClock:
-    """A clock that only moves when someone sleeps; thread-safe; records every sleep
-    (and apart, those of worker threads: only the pacer's next slot may hold them)."""
-
-    def __init__(self) -> None:
-        self.t = 1000.0
-        self.sleeps: list[float] = []
-        self.worker_sleeps: list[float] = []
-        self._lock = threading.Lock()
-
-    def clock(self) -> float:
-        return self.t
-
-    def sleep(self, seconds: float) -> None:
-        with self._lock:
-            self.sleeps.append(round(seconds, 6))
-            if threading.current_thread() is not threading.main_thread():
-                self.worker_sleeps.append(seconds)
-            self.t += max(0.0, seconds)
 
 
 @pytest.fixture
 def town(tmp_path):
     """A town with 5 active subscribers and one announcement due now."""
-    ann = tmp_path / "announcements"
-    write_announcement(ann, "2024-04-03-via-roma")
-    settings = Settings(database=tmp_path / "db.duckdb", outbox=tmp_path / "outbox.jsonl",
-                        announcements_dir=ann, now=NOW, rate_per_second=200,
-                        templates={}, default_template=None)
+    settings = engine_settings(tmp_path, rate_per_second=200, templates={},
+                               default_template=None)
+    write_announcement(settings.announcements_dir, "2024-04-03-via-roma")
     add_citizens(settings.database, 5)
     return settings
-
-
-@pytest.fixture
-def api():
-    with CloudApiServer() as server:
-        yield server
-
-
-def cloud(settings: Settings, api: CloudApiServer, **more) -> Settings:
-    return settings.model_copy(update={"whatsapp_token": SecretStr(TOKEN),
-                                       "whatsapp_phone_number_id": "1234",
-                                       "whatsapp_api_base": api.base, **more})
-
-
-def run(settings, **kw):
-    fake = kw.pop("fake", None) or FakeClock()
-    return send(settings, announcements=load_all(settings), clock=fake.clock, sleep=fake.sleep,
-                **kw)
-
-
-def states(settings) -> Counter:
-    con = connect(settings.database)
-    try:
-        return Counter(dict(con.execute(
-            "SELECT state, count(*) FROM deliveries GROUP BY ALL").fetchall()))
-    finally:
-        con.close()
-
-
-def delivery(settings, i: int, ann: str = "2024-04-03-via-roma") -> tuple:
-    con = connect(settings.database)
-    try:
-        return con.execute(
-            "SELECT state, error_code, error_title, wamid, attempts FROM deliveries "
-            "WHERE delivery_id = ?", [f"a:{ann}:c_{i:05d}"]).fetchone()
-    finally:
-        con.close()
 
 
 # --- the outbox ---------------------------------------------------------------------
@@ -474,26 +386,10 @@ def test_output_and_step_summary_never_show_a_number(town, api, tmp_path, monkey
 
 
 # --- kill -9 in the middle of a send, then resume ------------------------------------
-def _env(settings: Settings, api: CloudApiServer) -> dict:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("BANDITORE_")}
-    env.update({
-        "BANDITORE_DATABASE": str(settings.database),
-        "BANDITORE_OUTBOX": str(settings.outbox),
-        "BANDITORE_ANNOUNCEMENTS_DIR": str(settings.announcements_dir),
-        "BANDITORE_NOW": NOW.isoformat(),
-        "BANDITORE_WHATSAPP_TOKEN": TOKEN,
-        "BANDITORE_WHATSAPP_PHONE_NUMBER_ID": "1234",
-        "BANDITORE_WHATSAPP_API_BASE": api.base,
-        "BANDITORE_RATE_PER_SECOND": "100",
-        "CI": "true",
-    })
-    return env
-
-
 def _kill_9_mid_send(settings: Settings, api: CloudApiServer, n: int) -> tuple[dict, int]:
     """Start `send`, kill -9 it after 150 of ``n`` were accepted, fold its journal as the
     next start does: (its environment, deliveries left ambiguous)."""
-    env = _env(settings, api)
+    env = send_env(settings, api)
     proc = subprocess.Popen([sys.executable, "-m", "runner", "send"], cwd=REPO, env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 30

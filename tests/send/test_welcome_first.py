@@ -18,9 +18,10 @@ from runner.db import connect
 from runner.send import send
 from runner.subscribers.staff.decide import decide
 from runner.subscribers.sync import sync
-from tests.cloud_api_server import CloudApiServer
-from tests.send.test_send import FakeClock, write_announcement
-from tests.subscribers.test_sync import message, write
+from tests.support.announcement_repo import write_announcement
+from tests.support.clock import FakeClock
+from tests.support.cloud_api_server import CloudApiServer
+from tests.support.webhooks import message, write
 
 REQUEST = datetime.fromisoformat("2024-04-01T09:00:00+02:00")
 APPROVAL = REQUEST + timedelta(days=2)

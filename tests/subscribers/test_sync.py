@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import gzip
-import json
 import shutil
 from pathlib import Path
 
@@ -17,90 +16,13 @@ from runner.config import load_settings
 from runner.subscribers.lifecycle.notices import notice_version
 from runner.subscribers.privacy import citizen_id
 from runner.subscribers.sync import sync
+from tests.support.database import query, state
+from tests.support.towns import SYNONYMS
+from tests.support.webhooks import T0, message, status, write
 
 SAMPLES = Path(__file__).resolve().parents[2] / "samples" / "logs"
-T0 = 1711000000  # 2024-03-21
-META = {"display_phone_number": "390000000000", "phone_number_id": "109876543210987"}
-
-# --- webhook builders in Meta's shapes ------------------------------------------------
-
-
-def envelope(value: dict) -> str:
-    return json.dumps({"object": "whatsapp_business_account", "entry": [{
-        "id": "102345678901234", "changes": [{"field": "messages", "value": {
-            "messaging_product": "whatsapp", "metadata": META, **value}}]}]})
-
-
-def message(number: str | None, wamid: str, ts: int, body: str | None = None, *,
-            kind: str = "text", user_id: str | None = None, extra: dict | None = None) -> str:
-    m = {"id": wamid, "timestamp": str(ts), "type": kind}
-    contact = {"profile": {"name": "Cittadino"}}
-    if number:
-        m["from"] = contact["wa_id"] = number
-    if user_id:
-        m["from_user_id"] = contact["user_id"] = user_id
-    if kind == "text":
-        m["text"] = {"body": body}
-    m.update(extra or {})
-    return envelope({"contacts": [contact], "messages": [m]})
-
-
-def status(wamid: str, state: str, ts: int, number: str = "393330000001",
-           callback: str | None = "banditore:a:x:c_1", code: int | None = None) -> str:
-    s = {"id": wamid, "status": state, "timestamp": str(ts), "recipient_id": number}
-    if callback:
-        s["biz_opaque_callback_data"] = callback
-    if code:
-        s["errors"] = [{"code": code, "title": f"error {code}", "message": f"error {code}"}]
-    return envelope({"statuses": [s]})
-
-
-# --- fixtures ------------------------------------------------------------------------
-
-
-def make_town(tmp_path, monkeypatch, subscribe: list[str], unsubscribe: list[str]) -> Path:
-    """A town's working directory: logs folder, database and decisions file under tmp_path."""
-    monkeypatch.chdir(tmp_path)
-    (tmp_path / "logs").mkdir()
-    monkeypatch.setenv("BANDITORE_WEBHOOK_LOGS", str(tmp_path / "logs"))
-    monkeypatch.setenv("BANDITORE_SUBSCRIBE_KEYWORDS", json.dumps(subscribe))
-    monkeypatch.setenv("BANDITORE_UNSUBSCRIBE_KEYWORDS", json.dumps(unsubscribe))
-    return tmp_path
-
-
-@pytest.fixture
-def town(tmp_path, monkeypatch):
-    return make_town(tmp_path, monkeypatch, ["MI ISCRIVO", "ISCRIVIMI"],
-                     ["MI CANCELLO", "CANCELLAMI"])
-
-
-def write(path: Path, lines: list[str], mode: str = "w") -> None:
-    with path.open(mode, encoding="utf-8") as f:
-        f.write("".join(line + "\n" for line in lines))
-
-
-def query(db: Path | str, sql: str) -> list[tuple]:
-    con = duckdb.connect(str(db), read_only=True)
-    try:
-        return con.execute(sql).fetchall()
-    finally:
-        con.close()
-
-
-STATE_QUERIES = {
-    "citizens": "SELECT * FROM citizens ORDER BY ALL",
-    "inbound": "SELECT * EXCLUDE (file, line) FROM inbound ORDER BY wamid",
-    "subscribers": "SELECT * FROM subscribers ORDER BY citizen_id",
-    "events": "SELECT * FROM subscriber_events ORDER BY ALL",
-    "consents": "SELECT * FROM consents ORDER BY wamid",
-    "statuses": "SELECT * FROM statuses ORDER BY wamid",
-    "deliveries": "SELECT delivery_id, kind, citizen_id, state, created_at, payload "
-                  "FROM deliveries ORDER BY delivery_id",
-}
-
-
-def state(db) -> dict[str, list[tuple]]:
-    return {name: query(db, sql) for name, sql in STATE_QUERIES.items()}
+# sync's own town knows two words for each way
+pytestmark = pytest.mark.town(**SYNONYMS)
 
 
 # --- the shipped sample -----------------------------------------------------------------

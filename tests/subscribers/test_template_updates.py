@@ -12,17 +12,10 @@ from runner.announcements.validate import check
 from runner.db import connect
 from runner.send.counts import write_counts
 from runner.subscribers.sync import sync
-from tests.announcement_repo import Repo
-from tests.subscribers.test_sync import message, write
+from tests.support.announcement_repo import Repo
+from tests.support.webhooks import message, template_change, write
 
 T = 1712100000  # 2024-04-03
-
-
-def template_change(field: str, name: str, ts: int, **value) -> str:
-    return json.dumps({"object": "whatsapp_business_account", "entry": [{
-        "id": "102345678901234", "time": ts, "changes": [{"field": field, "value": {
-            "message_template_id": 987654321, "message_template_name": name,
-            "message_template_language": "it", **value}}]}]})
 
 
 @pytest.fixture
