@@ -34,6 +34,7 @@ from tests.support.sending import (
     run,
     send_env,
     states,
+    statuses_arrive,
 )
 
 REPO = Path(__file__).resolve().parents[2]
@@ -357,10 +358,7 @@ def test_rebuild_from_logs_then_send_sends_nothing_twice(town, api):
     # the status webhooks that echo each send's biz_opaque_callback_data.
     settings.database.unlink()
     add_citizens(settings.database, 5)
-    con = connect(settings.database)
-    con.executemany("INSERT INTO statuses (wamid, status, ts, callback) VALUES (?, ?, ?, ?)",
-                    [(a.wamid, "delivered", NOW, a.callback) for a in accepted])
-    con.close()
+    statuses_arrive(settings, accepted, "delivered")
     summary = run(settings)
     assert summary.sent == 0 and summary.settled.from_statuses == 5
     assert len(api.accepted) == 5
@@ -407,13 +405,6 @@ def _kill_9_mid_send(settings: Settings, api: CloudApiServer, n: int) -> tuple[d
     return env, in_flight
 
 
-def _add_statuses(settings: Settings, accepted) -> None:
-    con = connect(settings.database)
-    con.executemany("INSERT INTO statuses (wamid, status, ts, callback) VALUES (?, ?, ?, ?)",
-                    [(a.wamid, "sent", NOW, a.callback) for a in accepted])
-    con.close()
-
-
 def test_kill_9_then_resume_settles_the_ambiguous_from_statuses_never_blindly(town):
     n = 400
     add_citizens(town.database, n - 5, start=5)
@@ -426,7 +417,7 @@ def test_kill_9_then_resume_settles_the_ambiguous_from_statuses_never_blindly(to
         # The webhook logs bring back the statuses of what Meta accepted, except the
         # last few whose webhooks have not arrived yet.
         late = before[-3:]
-        _add_statuses(town, before[:-3])
+        statuses_arrive(town, before[:-3], "sent")
         cmd = [sys.executable, "-m", "runner", "send"]
         done = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True,
                               timeout=60)
@@ -440,7 +431,7 @@ def test_kill_9_then_resume_settles_the_ambiguous_from_statuses_never_blindly(to
         if waiting:
             assert "webhook" in done.stdout
         # Their statuses arrive: the next run settles them, and nobody got it twice.
-        _add_statuses(town, late)
+        statuses_arrive(town, late, "sent")
         again = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True,
                                timeout=60)
         assert again.returncode == 0, again.stderr

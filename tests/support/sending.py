@@ -15,8 +15,10 @@ from runner.announcements.reading import load_all
 from runner.config import Settings, load_settings
 from runner.db import connect
 from runner.send import send
+from runner.subscribers.sync import sync
 from tests.support.clock import NOW, FakeClock
 from tests.support.cloud_api_server import CloudApiServer
+from tests.support.webhooks import status, write
 
 TOKEN = "test-token"  # the loopback Cloud API's (tests.support.cloud_api_server)
 TOWNS = Path(__file__).resolve().parents[2] / "runner" / "towns"  # the reference towns
@@ -28,11 +30,12 @@ def number(i: int) -> str:
 
 
 def engine_settings(root: Path, **more) -> Settings:
-    """The send engine's settings with its database, outbox and announcements in
+    """The send engine's settings with its database, outbox, announcements and logs in
     ``root``, at the tests' NOW; the rest as ``Settings()`` finds it (run from the
     repository: its own pyproject.toml, the sample town) unless given in ``more``."""
-    return Settings(database=root / "db.duckdb", outbox=root / "outbox.jsonl",
-                    announcements_dir=root / "announcements", now=NOW, **more)
+    return Settings(**{"database": root / "db.duckdb", "outbox": root / "outbox.jsonl",
+                       "announcements_dir": root / "announcements",
+                       "webhook_logs": str(root / "logs"), "now": NOW, **more})
 
 
 def town_settings(root: Path, api: CloudApiServer, name: str | None = None, *,
@@ -117,6 +120,17 @@ def send_env(settings: Settings, api: CloudApiServer) -> dict:
         "CI": "true",
     })
     return env
+
+
+def statuses_arrive(settings: Settings, accepted, state: str, at: datetime = NOW) -> None:
+    """What the receiver logs next: a ``state`` status for each message the loopback API
+    ``accepted``, echoing its callback as Meta does; then sync reads them in."""
+    logs = Path(settings.webhook_logs)
+    logs.mkdir(exist_ok=True)
+    write(logs / "statuses.jsonl", [status(a.wamid, state, int(at.timestamp()),
+                                           a.to.lstrip("+"), a.callback) for a in accepted],
+          mode="a")
+    sync(settings)
 
 
 def run(settings, **kw):
