@@ -41,11 +41,13 @@ CASES = {
 }
 
 
+pytestmark = pytest.mark.town(logs=False)  # the configuration alone, nothing from outside
+
+
 @pytest.fixture(params=sorted(CASES))
-def town(request, tmp_path, monkeypatch):
+def town(town, request):
     """A town's repository whose pyproject.toml is the reference configuration, copied."""
-    shutil.copy(TOWNS / f"{request.param}.toml", tmp_path / "pyproject.toml")
-    monkeypatch.chdir(tmp_path)
+    shutil.copy(TOWNS / f"{request.param}.toml", town / "pyproject.toml")
     return request.param, load_settings()
 
 

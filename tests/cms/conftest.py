@@ -16,7 +16,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
-def town(tmp_path):
+def repository(tmp_path):
     """The sample's announcements in a fresh git repository on the configured branch."""
     settings = load_settings()
     # the town's settings and templates with its announcements
@@ -28,10 +28,10 @@ def town(tmp_path):
 
 
 @pytest.fixture
-def page(town):
+def page(repository):
     from playwright.sync_api import sync_playwright
 
-    repo, settings = town
+    repo, settings = repository
     app = start(settings, repo, ROOT)
     try:
         with sync_playwright() as pw:

@@ -52,10 +52,10 @@ def select(page, field: str, label: str) -> list[str]:
     return offered
 
 
-def test_a_first_announcement_through_the_form(page, town, tmp_path, monkeypatch):
+def test_a_first_announcement_through_the_form(page, repository, tmp_path, monkeypatch):
     from playwright.sync_api import expect
 
-    repo, settings = town
+    repo, settings = repository
     image = tmp_path / "vento.png"  # a new file: the one in the sample is already there
     shutil.copy(SAMPLE_IMAGE, image)
     page.get_by_role("button", name="Accedi").wait_for()  # Italian interface

@@ -68,7 +68,7 @@ class Receiver:
 
 
 @pytest.fixture
-def town(tmp_path, monkeypatch):
+def deployed(tmp_path, monkeypatch):
     """The sample town's repository (working copy for the build, bare one on "GitHub")."""
     work = sample_repository(tmp_path / "town", ("announcements", "admin", "pyproject.toml",
                                                  "templates.toml"), branch="main",
@@ -96,10 +96,10 @@ def town(tmp_path, monkeypatch):
             static.stop()
 
 
-def test_the_form_logs_in_through_the_receiver_and_saves_a_draft(town):
+def test_the_form_logs_in_through_the_receiver_and_saves_a_draft(deployed):
     from playwright.sync_api import expect, sync_playwright
 
-    settings, site_folder, static, github, bare, receiver = town
+    settings, site_folder, static, github, bare, receiver = deployed
     publish_site(settings, site_folder, form=True)
     deployed = (site_folder / "admin" / "config.yml").read_text()
     assert f"base_url: {receiver.base}" in deployed and "local_backend" not in deployed
@@ -143,8 +143,8 @@ def test_the_form_logs_in_through_the_receiver_and_saves_a_draft(town):
     assert check(settings, [str(review / changed[0])]).problems == []
 
 
-def test_the_endpoints_alone(town):
-    settings, _, static, github, _, receiver = town
+def test_the_endpoints_alone(deployed):
+    settings, _, static, github, _, receiver = deployed
     browser = requests.Session()
     start = browser.get(receiver.base + "/auth?provider=github&scope=repo",
                         allow_redirects=False, timeout=10)

@@ -39,13 +39,21 @@ def env_value(value) -> str:
     return str(value)
 
 
-def make_town(root: Path, monkeypatch, **settings) -> Path:
+def make_town(root: Path, monkeypatch, *, logs: bool = True, pyproject: str | None = None,
+              **settings) -> Path:
     """A town's working directory at ``root``: the current directory, with a ``logs``
     folder the receiver writes into (BANDITORE_WEBHOOK_LOGS) and each of ``settings``
-    as its BANDITORE_* variable. ``monkeypatch`` undoes all of it after the test."""
+    as its BANDITORE_* variable. ``monkeypatch`` undoes all of it after the test.
+
+    ``logs=False``: no folder and no variable, as before CI fetched any (the settings
+    then look in the default ``webhook-logs``); ``pyproject``: the text of the town's
+    pyproject.toml, where a town keeps the settings it commits."""
     monkeypatch.chdir(root)
-    (root / "logs").mkdir()
-    monkeypatch.setenv("BANDITORE_WEBHOOK_LOGS", str(root / "logs"))
+    if pyproject is not None:
+        (root / "pyproject.toml").write_text(pyproject, encoding="utf-8")
+    if logs:
+        (root / "logs").mkdir()
+        monkeypatch.setenv("BANDITORE_WEBHOOK_LOGS", str(root / "logs"))
     for name, value in settings.items():
         monkeypatch.setenv(f"BANDITORE_{name.upper()}", env_value(value))
     return root
