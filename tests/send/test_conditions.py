@@ -38,9 +38,10 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
-def town(tmp_path) -> Settings:
-    """A town with one announcement due now and no subscribers yet."""
-    settings = engine_settings(tmp_path, templates={}, default_template=None)
+def town(town) -> Settings:
+    """The town with one announcement due now and no subscribers yet: the engine's
+    settings."""
+    settings = engine_settings(town, templates={}, default_template=None)
     write_announcement(settings.announcements_dir, "2024-04-03-via-roma")
     return settings
 

@@ -125,10 +125,9 @@ def test_rebuild_equals_incremental_with_topics_and_nothing_is_sent_twice(
 
 
 @pytest.fixture
-def town(tmp_path, monkeypatch, api):
+def town(town, api):
     """Five subscribers (every topic) and the original announcement, sent."""
-    monkeypatch.chdir(tmp_path)
-    settings = town_settings(tmp_path, api)
+    settings = town_settings(town, api)
     add_citizens(settings.database, 5)
     announce(settings.announcements_dir, "2024-04-03-allerta", category="allerta-meteo",
              title="Allerta gialla per temporali", urgency="emergency",

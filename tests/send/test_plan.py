@@ -17,8 +17,10 @@ from tests.support.sending import add_citizens, engine_settings
 
 
 @pytest.fixture
-def town(tmp_path):
-    settings = engine_settings(tmp_path)
+def town(town):
+    """The town with one announcement due now, four active subscribers, two who left and
+    one blocked: the engine's settings and a connection to its database."""
+    settings = engine_settings(town)
     write_announcement(settings.announcements_dir, "2024-04-03-via-roma")
     add_citizens(settings.database, 4)
     add_citizens(settings.database, 2, start=10, state="unsubscribed")

@@ -41,9 +41,10 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
-def town(tmp_path):
-    """A town with 5 active subscribers and one announcement due now."""
-    settings = engine_settings(tmp_path, rate_per_second=200, templates={},
+def town(town):
+    """The town with 5 active subscribers and one announcement due now: the engine's
+    settings."""
+    settings = engine_settings(town, rate_per_second=200, templates={},
                                default_template=None)
     write_announcement(settings.announcements_dir, "2024-04-03-via-roma")
     add_citizens(settings.database, 5)

@@ -21,8 +21,8 @@ CITIZENS = 21_000  # more than twice the outbox chunk (10,000): the sampled boun
 
 
 @pytest.fixture
-def big_town(tmp_path):
-    settings = engine_settings(tmp_path, rate_per_second=80, templates={},
+def big_town(town):
+    settings = engine_settings(town, rate_per_second=80, templates={},
                                default_template=None)
     ann = settings.announcements_dir
     write_announcement(ann, "2024-04-03-via-roma")

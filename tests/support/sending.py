@@ -18,6 +18,7 @@ from runner.send import send
 from runner.subscribers.sync import sync
 from tests.support.clock import NOW, FakeClock
 from tests.support.cloud_api_server import CloudApiServer
+from tests.support.towns import sample_repository
 from tests.support.webhooks import status, write
 
 TOKEN = "test-token"  # the loopback Cloud API's (tests.support.cloud_api_server)
@@ -31,8 +32,10 @@ def number(i: int) -> str:
 
 def engine_settings(root: Path, **more) -> Settings:
     """The send engine's settings with its database, outbox, announcements and logs in
-    ``root``, at the tests' NOW; the rest as ``Settings()`` finds it (run from the
-    repository: its own pyproject.toml, the sample town) unless given in ``more``."""
+    ``root``, at the tests' NOW; the rest is the sample town's (this repository's
+    pyproject.toml and templates.toml, copied into ``root``) as ``Settings()`` reads it
+    from the current directory, unless given in ``more``."""
+    sample_repository(root, ("pyproject.toml", "templates.toml"))
     return Settings(**{"database": root / "db.duckdb", "outbox": root / "outbox.jsonl",
                        "announcements_dir": root / "announcements",
                        "webhook_logs": str(root / "logs"), "now": NOW, **more})
