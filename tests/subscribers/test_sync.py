@@ -6,7 +6,6 @@ import gzip
 import shutil
 from pathlib import Path
 
-import duckdb
 import pytest
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hsettings
@@ -16,7 +15,9 @@ from runner.config import load_settings
 from runner.subscribers.lifecycle.notices import notice_version
 from runner.subscribers.privacy import citizen_id
 from runner.subscribers.sync import sync
+from tests.support.announcement_repo import write_announcement
 from tests.support.database import query, state
+from tests.support.sending import run
 from tests.support.towns import SYNONYMS
 from tests.support.webhooks import T0, message, status, write
 
@@ -359,18 +360,19 @@ def test_missing_logs_say_where_they_were_looked_for(town, monkeypatch):
     assert s.no_logs and str(town / "nowhere") in s.lines_text()[0]
 
 
-def test_rebuild_keeps_the_send_engines_records(town):
+def test_rebuild_keeps_the_send_engines_records(town, monkeypatch):
     write(town / "logs" / "a.jsonl", [message("393330000001", "wamid.1", T0, "MI ISCRIVO")])
     sync(load_settings())
-    con = duckdb.connect(str(town / "subscribers.duckdb"))
-    con.execute("INSERT INTO deliveries (delivery_id, kind, announcement_id, citizen_id, state, "
-                "created_at) VALUES ('a:x:c_1', 'announcement', 'x', 'c_1', 'sent', now())")
-    con.close()
+    # A send run that morning: the welcome goes, an announcement is planned for the citizen.
+    monkeypatch.setenv("BANDITORE_NOW", "2024-03-21T10:00:00+01:00")
+    write_announcement(town / "announcements", "2024-03-21-x",
+                       publish_at="2024-03-21T09:00:00+01:00")
+    run(load_settings())
     s = sync(load_settings(), rebuild=True)
     assert s.rebuilt and s.states == {"active": 1}
     db = town / "subscribers.duckdb"
     assert query(db, "SELECT delivery_id FROM deliveries ORDER BY 1") == [
-        ("a:x:c_1",), ("w:wamid.1",)]
+        (f"a:2024-03-21-x:{citizen_id('393330000001')}",), ("w:wamid.1",)]
     # the emptied tables kept their keys
     assert query(db, "SELECT count(*) FROM duckdb_constraints() WHERE table_name = 'inbound' "
                      "AND constraint_type = 'PRIMARY KEY'") == [(1,)]
