@@ -4,6 +4,8 @@ announcement for the 48-hour chart."""
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import pytest
 
 from runner.config import load_settings
@@ -13,7 +15,9 @@ from runner.reports import charts, costs, data, deliveries
 from runner.reports import notebooks as report_notebooks
 from runner.subscribers.privacy import citizen_id
 from runner.subscribers.sync import sync
-from tests.support.towns import SERVIZIO_INFO
+from tests.support.announcement_repo import write_announcement
+from tests.support.sending import run
+from tests.support.towns import SERVIZIO_INFO, make_town
 from tests.support.webhooks import T0, envelope, message, write
 
 PERSONAL = ["Mario", "Rossi", "mario.rossi@example.com", "RSSMRA80A01H501U", "Anna", "Verdi",
@@ -110,13 +114,17 @@ def test_an_empty_chart_says_why(town):
     con.close()
 
 
-def test_sent_without_statuses_is_explained(tmp_path):
-    con = connect(tmp_path / "db.duckdb")
-    con.execute("INSERT INTO deliveries (delivery_id, kind, announcement_id, citizen_id, state,"
-                " created_at, sent_at) VALUES ('a:x:c_1', 'announcement', 'x', 'c_1', 'sent', "
-                "TIMESTAMPTZ '2024-04-03 09:00+02', TIMESTAMPTZ '2024-04-03 09:00+02')")
-    con.close()
-    con = data.open_db(tmp_path / "db.duckdb")
+def test_sent_without_statuses_is_explained(tmp_path, monkeypatch):
+    # A citizen subscribed at 8; at 10 the 9 o'clock announcement went out through the
+    # outbox, and no status webhook has come back yet.
+    make_town(tmp_path, monkeypatch, now="2024-04-03T10:00:00+02:00")
+    eight = int(datetime.fromisoformat("2024-04-03T08:00:00+02:00").timestamp())
+    write(tmp_path / "logs" / "a.jsonl", [message("393330000001", "wamid.1", eight, "MI ISCRIVO")])
+    sync(load_settings())
+    write_announcement(tmp_path / "announcements", "2024-04-03-x")
+    run(load_settings())
+    run(load_settings())  # an announcement may wait for its citizen's welcome
+    con = data.open_db(tmp_path / "subscribers.duckdb")
     period = data.resolve_period(con, now="2024-04-03T10:00:00+02:00")
     assert costs.why_empty(con, period)["statuses"] == t("reports.why.no-status")
     con.close()
