@@ -4,19 +4,17 @@ announcement for the 48-hour chart."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 
 import pytest
 
 from runner.config import load_settings
-from runner.db import connect
 from runner.messages import t
 from runner.reports import charts, costs, data, deliveries
 from runner.reports import notebooks as report_notebooks
-from runner.subscribers.privacy import citizen_id
 from runner.subscribers.sync import sync
 from tests.support.announcement_repo import write_announcement
-from tests.support.sending import run
+from tests.support.sending import TOKEN, run
 from tests.support.towns import SERVIZIO_INFO, make_town
 from tests.support.webhooks import T0, envelope, message, write
 
@@ -38,9 +36,10 @@ pytestmark = pytest.mark.town(**SERVIZIO_INFO, now="2024-04-03T10:00:00+02:00",
 
 
 @pytest.fixture
-def town(town):
+def town(town, api, monkeypatch):
     """Near misses full of personal data, and two announcements whose statuses carry
-    pricing."""
+    pricing: sent to Paolo and the second citizen (Mario left before them) through the
+    loopback Cloud API, each send's statuses logged as Meta posts them, then synced."""
     numbers = [f"39333000{i:04d}" for i in range(1, 5)]
     write(town / "logs" / "a.jsonl", [
         message(numbers[0], "wamid.1", T0, "Servizio Info ON Paolo Bianchi"),
@@ -49,27 +48,32 @@ def town(town):
                 "SERVIZIO INFO ON - Mario Rossi mario.rossi@example.com RSSMRA80A01H501U"),
         message(numbers[3], "wamid.4", T0 + 90, "Buongiorno sono Anna Verdi di via Garibaldi, "
                                                 "vorrei iscrivermi, 347 1234567"),
+        message(numbers[2], "wamid.5", T0 + 120, "Servizio Info OFF"),
     ])
     sync(load_settings())
-    con = connect(town / "subscribers.duckdb")
-    lines = []
+    for name, value in {"WHATSAPP_TOKEN": TOKEN, "WHATSAPP_PHONE_NUMBER_ID": "1234",
+                        "WHATSAPP_API_BASE": api.base}.items():
+        monkeypatch.setenv(f"BANDITORE_{name}", value)
     for n, (ann, day) in enumerate([("2024-03-25-a", 4), ("2024-04-01-b", 11)]):
-        con.execute("INSERT INTO announcements (announcement_id, path, title, category, "
-                    "urgency, publish_at) VALUES (?, ?, ?, 'eventi', 'normal', "
-                    "to_timestamp(?))", [ann, f"{ann}.md", f"Avviso {ann}", T0 + day * 86400])
-        for k, number in enumerate(numbers[:2]):
-            delivery = f"a:{ann}:{citizen_id(number)}"
-            con.execute("INSERT INTO deliveries (delivery_id, kind, announcement_id, citizen_id,"
-                        " state, wamid, created_at) VALUES (?, 'announcement', ?, ?, 'sent', ?,"
-                        " to_timestamp(?))", [delivery, ann, citizen_id(number),
-                                              f"wamid.o{n}{k}", T0 + day * 86400])
-            kind = "regular" if k == 0 or n == 1 else "free_customer_service"
-            lines += [priced(f"wamid.o{n}{k}", s, T0 + day * 86400 + 5, number,
-                             f"banditore:{delivery}", kind) for s in ("sent", "delivered")]
-    con.close()
-    write(town / "logs" / "b.jsonl", lines)
-    sync(load_settings())
+        publish = T0 + day * 86400
+        write_announcement(town / "announcements", ann, title=f"Avviso {ann}",
+                           category="eventi", publish_at=_iso(publish))
+        already = len(api.accepted)
+        run(load_settings(now=_iso(publish + 3 * 3600)))  # that morning's send run
+        lines = []
+        for a in api.accepted[already:]:
+            if a.callback.startswith("banditore:a:"):
+                k = numbers.index(a.to.lstrip("+"))
+                kind = "regular" if k == 0 or n == 1 else "free_customer_service"
+                lines += [priced(a.wamid, s, publish + 3 * 3600 + 5, numbers[k], a.callback,
+                                 kind) for s in ("sent", "delivered")]
+        write(town / "logs" / f"b{n}.jsonl", lines)
+        sync(load_settings())
     return town
+
+
+def _iso(ts: int) -> str:
+    return datetime.fromtimestamp(ts, UTC).isoformat()
 
 
 def test_a_report_from_logs_full_of_personal_data_contains_none(town):
