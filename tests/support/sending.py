@@ -66,12 +66,12 @@ def add_citizens(db: Path, n: int, *, start: int = 0, state: str = "active",
     """Citizens c_<i> with number 39 333 000 <i>, subscribed three days ago (one SQL step:
     DuckDB inserts row by row slowly).
 
-    The one seeding that does not come through the logs: the send engine's tests need
-    an audience of a known size (up to 60,000), with ids they can name and nothing
-    else queued. Subscribing through log lines -> sync would queue a welcome for each
-    citizen, which the engine then sends first, and give pseudonymous ids; the
-    lifecycle from the logs is tested end to end in tests/send/test_lifecycle.py,
-    test_pause.py and test_reach.py."""
+    Not through the logs (nor is report_data.py): the send engine's tests need an
+    audience of a known size (up to 60,000), with ids they can name and nothing else
+    queued. Subscribing through log lines -> sync would queue a welcome for each
+    citizen, which the engine then sends first, and give pseudonymous ids; the way
+    from the logs is tested end to end in tests/send/test_reach.py, test_pause.py and
+    test_lifecycle.py."""
     con = connect(db)
     params = {"start": start, "end": start + n, "state": state, "inbound": last_inbound,
               "since": NOW - timedelta(days=3)}
