@@ -5,7 +5,8 @@ tests/conftest.py).
 A town's data arrives the way it does in production, and the tests seed it so:
 webhook log lines (webhooks.py) -> ``sync`` -> ``send`` to a loopback fake.
 
-- fixtures.py: ``town``, ``api`` (the Cloud API fake), ``github`` (the GitHub fake);
+- fixtures.py: ``town``, ``repo`` (an announcements repository), ``api`` (the Cloud API
+  fake), ``github`` (the GitHub fake);
 - towns.py: a town's working directory and the ways towns differ; the sample's
   repository for the staff form;
 - webhooks.py: Meta's webhooks and the receiver's log files;
