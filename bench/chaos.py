@@ -3,7 +3,7 @@
     .venv/bin/python bench/chaos.py             # about 7 minutes
     .venv/bin/python bench/chaos.py --quick     # about 3 minutes: one run each, 20 s outage
 
-Against the loopback Cloud API (tests/cloud_api_server.py, in this process, answering
+Against the loopback Cloud API (tests/support/cloud_api_server.py, in this process, answering
 after 100-150 ms like Meta, with Meta's error bodies and codes), each condition of
 the table below sends one announcement to its subscribers with ``runner.send`` in a
 child process; then the same send without the trouble (the clean run). Printed per
@@ -151,7 +151,7 @@ class Town:
 
 
 def server(**conditions):
-    from tests.cloud_api_server import CloudApiServer, Conditions
+    from tests.support.cloud_api_server import CloudApiServer, Conditions
 
     return CloudApiServer(latency=LATENCY, conditions=Conditions(**conditions))
 

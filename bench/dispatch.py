@@ -3,7 +3,7 @@
 Everything on loopback, each in its own process: the real receiver
 (``python -m runner webhook serve``, configured from the environment as
 docs/town-setup.md says), the fake GitHub API of the tests
-(tests/github_api_server.py), and this client. For each run a fresh receiver and
+(tests/support/github/), and this client. For each run a fresh receiver and
 logs folder (so no coalescing window is open), one signed keyword webhook:
 
 - **keyword -> dispatch**: from sending the POST to the fake GitHub receiving
@@ -46,7 +46,7 @@ sys.path.insert(0, str(ROOT))
 from runner.webhook.app import sign  # noqa: E402
 from runner.webhook.coalesce import WINDOW  # noqa: E402
 from runner.webhook.github import GitHubActions  # noqa: E402
-from tests.github_api_server import REPOSITORY, TOKEN  # noqa: E402
+from tests.support.github import REPOSITORY, TOKEN  # noqa: E402
 
 SECRET = "bench-app-secret"
 
@@ -73,7 +73,7 @@ class GitHub:
     with this client's for one interpreter while the answers are timed."""
 
     def __init__(self):
-        self.proc = subprocess.Popen([sys.executable, str(ROOT / "tests" / "github_api_server.py")],
+        self.proc = subprocess.Popen([sys.executable, "-m", "tests.support.github"], cwd=ROOT,
                                      stdout=subprocess.PIPE, text=True,
                                      env={**os.environ, "PYTHONPATH": str(ROOT)})
         self.base = self.proc.stdout.readline().strip()

@@ -8,7 +8,7 @@ Each run is a fresh town in a child process, made as its data arrives
 (bench/town_logs.py): the webhook logs of 16,000 citizens who subscribed four months
 ago, and no welcome template, so every welcome is outside the 24-hour window. The
 child syncs the logs (the first sync) and sends the emergency, as ``run`` does,
-against the loopback Cloud API (tests/cloud_api_server.py, 150 ms latency, in its
+against the loopback Cloud API (tests/support/cloud_api_server.py, 150 ms latency, in its
 own process). The baseline, side by side: the same send with no welcome rows in the
 way (the same citizens, whose welcomes went out when they subscribed: their status
 webhooks are in the logs). Runs of the two cases are interleaved.
@@ -110,7 +110,7 @@ def main() -> None:
         print(json.dumps(child(args)))
         return
     server = subprocess.Popen(
-        [sys.executable, str(ROOT / "tests" / "cloud_api_server.py"), "--latency",
+        [sys.executable, str(ROOT / "tests" / "support" / "cloud_api_server.py"), "--latency",
          str(args.latency)], stdout=subprocess.PIPE, text=True)
     base = server.stdout.readline().strip()
     runs: dict[str, list[dict]] = {"baseline": [], "first-run": []}

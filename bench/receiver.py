@@ -266,7 +266,7 @@ def lines_on_disk(logs: Path) -> int:
 
 def slow_clients(count: int) -> None:
     """Normal POSTs while ``count`` slow clients hold connections, per deployment."""
-    from tests.webhook.slow_clients import DOCUMENTED, GTHREAD, SlowClients, start_gunicorn, stop
+    from tests.support.slow_clients import DOCUMENTED, GTHREAD, SlowClients, start_gunicorn, stop
 
     print(f"\nnormal POSTs at 40/s for 10 s with {count} slow-header clients open:")
     for label, settings in (("gthread 2 x 32 (old README)", GTHREAD),

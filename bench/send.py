@@ -262,7 +262,8 @@ def run_child(kind: str, **kw) -> dict:
 
 def start_server(latency: float):
     proc = subprocess.Popen(
-        [sys.executable, str(ROOT / "tests" / "cloud_api_server.py"), "--latency", str(latency)],
+        [sys.executable, str(ROOT / "tests" / "support" / "cloud_api_server.py"),
+         "--latency", str(latency)],
         stdout=subprocess.PIPE, text=True)
     return proc, proc.stdout.readline().strip()
 

@@ -17,7 +17,7 @@ process would inherit its peak). Scenarios, each with one announcement due now:
   announcements, read or sent, with their status webhooks): a town after a year.
 
 Transports: the outbox (no token) sends everything; the cloud transport sends
-for a 10 s window at rate 1,000 to ``tests/cloud_api_server.py`` (150 ms
+for a 10 s window at rate 1,000 to ``tests/support/cloud_api_server.py`` (150 ms
 latency) run as its own process. Target: flat memory up to 1,000,000
 queued, <= 500 MB. Prints a markdown table.
 
@@ -157,8 +157,8 @@ def main() -> None:
         transports = [args.only] if args.only else ["outbox", "cloud"]
         if "cloud" in transports:
             server = subprocess.Popen(
-                [sys.executable, str(ROOT / "tests" / "cloud_api_server.py"), "--latency",
-                 "0.15"], stdout=subprocess.PIPE, text=True)
+                [sys.executable, str(ROOT / "tests" / "support" / "cloud_api_server.py"),
+                 "--latency", "0.15"], stdout=subprocess.PIPE, text=True)
             base = server.stdout.readline().strip()
         for name, (subscribers, finished) in SCENARIOS.items():
             template = work / f"template-{subscribers}-{finished}"

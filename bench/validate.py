@@ -31,7 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from runner.announcements.validate import check  # noqa: E402
 from runner.config import DEFAULT_CATEGORIES, DEFAULT_EMERGENCY_CATEGORIES, load_settings  # noqa: E402
-from tests.announcement_repo import image_and_text_catalogue  # noqa: E402
+from tests.support.announcement_repo import image_and_text_catalogue  # noqa: E402
 
 PYPROJECT = """\
 [tool.banditore]

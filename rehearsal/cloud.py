@@ -1,7 +1,7 @@
 """The loopback Cloud API, and Meta's side of delivery: status webhooks back to the receiver.
 
 Sends are answered by the project's own loopback Cloud API
-(``tests/cloud_api_server.py``: Meta's bodies, codes and throttling). For every
+(``tests/support/cloud_api_server.py``: Meta's bodies, codes and throttling). For every
 message it accepts, this module then plays Meta: ``sent`` at once, ``delivered``
 and, for most citizens, ``read`` a moment later, each as a webhook POSTed to the
 receiver signed with the app secret as Meta signs (``X-Hub-Signature-256``,
@@ -22,7 +22,7 @@ from collections.abc import Callable
 from urllib.parse import urlsplit
 
 from runner.webhook.app import sign
-from tests.cloud_api_server import CloudApiServer
+from tests.support.cloud_api_server import CloudApiServer
 
 META = {"display_phone_number": "390000000000", "phone_number_id": "109876543210987"}
 

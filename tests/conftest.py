@@ -1,8 +1,11 @@
-"""Shared fixtures. Each test runs with no BANDITORE_* variables (nor CI) from the shell."""
+"""Shared fixtures: the helpers' (tests/support/fixtures.py: town, api, github), and
+each test runs with no BANDITORE_* variables (nor CI) from the shell."""
 
 import os
 
 import pytest
+
+pytest_plugins = ["tests.support.fixtures"]
 
 
 @pytest.fixture(autouse=True)

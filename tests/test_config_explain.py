@@ -17,11 +17,8 @@ ROOT = Path(__file__).resolve().parent.parent
 TOWNS = ROOT / "runner" / "towns"
 
 
-@pytest.fixture
-def town(tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    (tmp_path / "pyproject.toml").write_text('[tool.banditore]\nlanguage = "it"\n')
-    return tmp_path
+# A town whose only settings are those its pyproject.toml commits.
+pytestmark = pytest.mark.town(logs=False, pyproject='[tool.banditore]\nlanguage = "it"\n')
 
 
 def error_of(capsys, *argv: str) -> str:

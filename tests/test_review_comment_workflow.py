@@ -1,5 +1,6 @@
-"""review-comment.yml's shell, run for real: the real ``gh`` against a loopback GitHub API
-(tests/github_pulls_server.py), the real ``python -m runner review-pr``.
+"""review-comment.yml's shell, run for real: the real ``gh`` against the fake GitHub on
+loopback (tests/support/github/), with the token the job's ``permissions:`` grant, and
+the real ``python -m runner review-pr``.
 
 The pull request's own run (validate.yml) is the pull request's to write, so its
 artifact may carry any review.md. The trusted workflow must take only the number
@@ -18,8 +19,8 @@ import pytest
 import yaml
 
 from runner.announcements.summaries import COMMENT_MARKER
-from tests.announcement_repo import Repo, announcement
-from tests.github_pulls_server import GitHubAPI, PullRequest
+from tests.support.announcement_repo import Repo, announcement
+from tests.support.github import FakeGitHub, PullRequest
 
 ROOT = Path(__file__).resolve().parents[1]
 WORKFLOW = ROOT / ".github" / "workflows" / "review-comment.yml"
@@ -57,6 +58,14 @@ def workspace(tmp_path):
     return tmp_path
 
 
+def github(pull: PullRequest) -> FakeGitHub:
+    """GitHub holding the pull request; the run's token has what the job's
+    ``permissions:`` grant, no more."""
+    workflow = yaml.safe_load(WORKFLOW.read_text(encoding="utf-8"))
+    return FakeGitHub("comune/avvisi", pulls=[pull], tokens={
+        "token-of-the-run": workflow["jobs"]["comment"]["permissions"]})
+
+
 def pull_request(heads=(HEAD,)) -> PullRequest:
     pull = PullRequest(7, list(heads))
     body = announcement(title=f'"{TITLE}"', body="Chiama il 347.123.45.67 per informazioni.")
@@ -68,7 +77,7 @@ def pull_request(heads=(HEAD,)) -> PullRequest:
     return pull
 
 
-def run_job(workspace: Path, api: GitHubAPI, home: Path) -> subprocess.CompletedProcess | None:
+def run_job(workspace: Path, api: FakeGitHub, home: Path) -> subprocess.CompletedProcess | None:
     """The steps in order, as the runner would, each stopping the job when it fails."""
     bin_dir = home / "bin"
     bin_dir.mkdir(parents=True, exist_ok=True)
@@ -99,10 +108,10 @@ def run_job(workspace: Path, api: GitHubAPI, home: Path) -> subprocess.Completed
 
 
 def test_a_forged_review_is_never_posted_the_comment_is_computed(workspace, tmp_path):
-    with GitHubAPI(pull_request()) as api:
+    with github(pull_request()) as api:
         done = run_job(workspace, api, tmp_path / "home")
     assert done.returncode == 0, done.stdout + done.stderr
-    [(method, path, body)] = api.pull.posted
+    [(method, path, body)] = api.pull(7).posted
     assert (method, path) == ("POST", "/repos/comune/avvisi/issues/7/comments")
     assert body.startswith(COMMENT_MARKER)
     assert "approva pure" not in body and "| Destinatari | 0 |" not in body
@@ -114,29 +123,29 @@ def test_a_forged_review_is_never_posted_the_comment_is_computed(workspace, tmp_
     assert "@octocat" not in heading and "<img" not in heading and "https://" not in heading
     assert "\\[clicca\\]" in heading  # a literal bracket, not a link
     # The pull request was never checked out: its files were asked for at the checked head.
-    assert f"GET /repos/comune/avvisi/contents/{NEW}" in api.pull.calls
+    assert f"GET /repos/comune/avvisi/contents/{NEW}" in api.requests()
 
 
 def test_an_artifact_naming_another_commit_gets_no_comment(workspace, tmp_path):
     (workspace / "untrusted" / "head-sha.txt").write_text("b" * 40)
-    with GitHubAPI(pull_request()) as api:
+    with github(pull_request()) as api:
         done = run_job(workspace, api, tmp_path / "home")
     assert done.returncode == 1 and "no comment" in done.stdout
-    assert api.pull.posted == []
+    assert api.pull(7).posted == []
 
 
 def test_a_pull_request_that_is_not_at_the_run_commit_gets_no_comment(workspace, tmp_path):
-    with GitHubAPI(pull_request(heads=("c" * 40,))) as api:
+    with github(pull_request(heads=("c" * 40,))) as api:
         done = run_job(workspace, api, tmp_path / "home")
     assert done.returncode == 1 and "is not at" in done.stdout
-    assert api.pull.posted == [] and not any("/contents/" in c for c in api.pull.calls)
+    assert api.pull(7).posted == [] and not any("/contents/" in c for c in api.requests())
 
 
 def test_a_push_while_fetching_leaves_the_comment_to_the_newer_run(workspace, tmp_path):
-    with GitHubAPI(pull_request(heads=(HEAD, "d" * 40))) as api:
+    with github(pull_request(heads=(HEAD, "d" * 40))) as api:
         done = run_job(workspace, api, tmp_path / "home")
     assert done.returncode == 1 and "moved on" in done.stdout
-    assert api.pull.posted == []
+    assert api.pull(7).posted == []
 
 
 def test_the_bots_comment_is_updated_in_place(workspace, tmp_path):
@@ -144,8 +153,8 @@ def test_the_bots_comment_is_updated_in_place(workspace, tmp_path):
     pull.comments = [{"id": 55, "user": {"login": "someone"}, "body": COMMENT_MARKER + " fake"},
                      {"id": 99, "user": {"login": "github-actions[bot]"},
                       "body": COMMENT_MARKER + "\nold"}]
-    with GitHubAPI(pull) as api:
+    with github(pull) as api:
         done = run_job(workspace, api, tmp_path / "home")
     assert done.returncode == 0, done.stderr
-    [(method, path, _)] = api.pull.posted
+    [(method, path, _)] = api.pull(7).posted
     assert (method, path) == ("PATCH", "/repos/comune/avvisi/issues/comments/99")

@@ -5,17 +5,11 @@ import pytest
 from runner.config import load_settings
 from runner.errors import ConfigError
 
-
-@pytest.fixture
-def town(tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    (tmp_path / "pyproject.toml").write_text(
-        '[tool.banditore]\ntown = "Comune di Jesi"\nweekly_cap = 5\n'
-        'subscribe_keywords = ["JESI ON"]\n'
-        '[tool.banditore.templates.avviso]\nlanguage = "it"\nbody = ["title", "body"]\n',
-        encoding="utf-8",
-    )
-    return tmp_path
+# A town whose only settings are those its pyproject.toml commits.
+pytestmark = pytest.mark.town(logs=False, pyproject=(
+    '[tool.banditore]\ntown = "Comune di Jesi"\nweekly_cap = 5\n'
+    'subscribe_keywords = ["JESI ON"]\n'
+    '[tool.banditore.templates.avviso]\nlanguage = "it"\nbody = ["title", "body"]\n'))
 
 
 def test_defaults_without_any_file(tmp_path, monkeypatch):

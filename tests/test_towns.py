@@ -41,11 +41,13 @@ CASES = {
 }
 
 
+pytestmark = pytest.mark.town(logs=False)  # the configuration alone, nothing from outside
+
+
 @pytest.fixture(params=sorted(CASES))
-def town(request, tmp_path, monkeypatch):
+def town(town, request):
     """A town's repository whose pyproject.toml is the reference configuration, copied."""
-    shutil.copy(TOWNS / f"{request.param}.toml", tmp_path / "pyproject.toml")
-    monkeypatch.chdir(tmp_path)
+    shutil.copy(TOWNS / f"{request.param}.toml", town / "pyproject.toml")
     return request.param, load_settings()
 
 
@@ -106,7 +108,7 @@ def test_policy_settings(town):
 def test_a_town_runs_on_its_configuration_alone(town, tmp_path):
     """Sync real webhook lines with nothing but the copied configuration."""
     from runner.subscribers.sync import sync
-    from tests.subscribers.test_sync import T0, message, write
+    from tests.support.webhooks import T0, message, write
 
     name, settings = town
     subscribe, unsubscribe, others = CASES[name]

@@ -8,16 +8,15 @@ import pytest
 from runner import messages
 from runner.announcements.model import FRONT_MATTER_KEYS, Announcement
 from runner.announcements.reading import load_all, parse
-from tests.announcement_repo import Repo, announcement
+from tests.support.announcement_repo import announcement
 
 ROME = ZoneInfo("Europe/Rome")
 
 
 @pytest.fixture
-def repo(tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
+def repo(repo):
     messages.set_language("it")
-    yield Repo(tmp_path)
+    yield repo
     messages.set_language("it")
 
 

@@ -9,7 +9,7 @@ import pytest
 
 from runner.announcements.personal_data import find_personal, find_phones, national_number
 from runner.announcements.validate import check
-from tests.announcement_repo import Repo, announcement
+from tests.support.announcement_repo import Repo, announcement
 
 NBSP, NNBSP, NBH, NDASH, MDASH, MINUS = "\u00a0", "\u202f", "\u2011", "\u2013", "\u2014", "\u2212"
 

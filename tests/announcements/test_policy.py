@@ -7,15 +7,9 @@ import pytest
 from runner.announcements.personal_data import find_phones
 from runner.announcements.rules.registry import rule_ids
 from runner.announcements.validate import check
-from tests.announcement_repo import CATALOGUE, PNG_RGB, Repo, announcement, png
+from tests.support.announcement_repo import CATALOGUE, PNG_RGB, announcement, png
 
 TARGET = "announcements/2024/2024-04-03-prova.md"
-
-
-@pytest.fixture
-def repo(tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    return Repo(tmp_path)
 
 
 def problems_for(repo, fields):

@@ -9,7 +9,7 @@ import pytest
 from runner.announcements.pull_request import comment, read_listing
 from runner.cli import main
 from runner.errors import ConfigError
-from tests.announcement_repo import Repo, announcement
+from tests.support.announcement_repo import Repo, announcement
 
 
 @pytest.fixture
@@ -53,7 +53,7 @@ def test_a_moved_file_is_not_its_own_duplicate(repo, tmp_path):
 
 
 def test_media_added_by_the_pull_request_is_found(repo, tmp_path):
-    from tests.announcement_repo import PNG_RGB
+    from tests.support.announcement_repo import PNG_RGB
 
     entries = fetch(tmp_path, {
         "announcements/media/nuova.png": PNG_RGB,

@@ -21,7 +21,6 @@ from runner.announcements.render import (
 )
 from runner.config import LifecycleLabels
 from runner.whatsapp.templates import Template
-from tests.announcement_repo import Repo
 
 
 def whatsapp(markdown: str) -> str:
@@ -98,12 +97,6 @@ def test_parameters_never_hold_what_meta_rejects(text):
 
 
 # --- whole announcements ------------------------------------------------------------
-@pytest.fixture
-def repo(tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    return Repo(tmp_path)
-
-
 def rendered(repo, name="2024-04-03-prova", overrides=None, **fields):
     path = repo.add(name, **fields)
     settings = repo.settings(**(overrides or {}))

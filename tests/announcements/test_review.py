@@ -13,18 +13,16 @@ from runner.announcements.review import human_duration
 from runner.announcements.summaries import step_summary
 from runner.announcements.validate import check
 from runner.cli import main
-from tests.announcement_repo import Repo, announcement
+from tests.support.announcement_repo import announcement
 
 COUNTS = {"generated_at": "2024-03-31T10:00:00+02:00", "active": 1200,
           "sent": {"2024-04-02-gia-inviato": 37}, "templates": {}}
 
 
 @pytest.fixture
-def repo(tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    r = Repo(tmp_path)
-    r.write("banditore-counts.json", json.dumps(COUNTS))
-    return r
+def repo(repo):
+    repo.write("banditore-counts.json", json.dumps(COUNTS))
+    return repo
 
 
 def summary_for(repo, *paths, fmt="text") -> str:

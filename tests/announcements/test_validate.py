@@ -12,7 +12,7 @@ from runner import messages
 from runner.announcements.formats import format_github, format_text
 from runner.announcements.problems import Problem
 from runner.cli import main
-from tests.announcement_repo import PNG_RGB, Repo
+from tests.support.announcement_repo import PNG_RGB
 
 ROOT = Path(__file__).resolve().parents[2]
 GOOD = "announcements/2024/2024-04-03-buono.md"
@@ -20,14 +20,12 @@ BAD = "announcements/2024/2024-04-04-cattivo.md"
 
 
 @pytest.fixture
-def repo(tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
+def repo(repo):
     messages.set_language("it")
-    r = Repo(tmp_path)
-    r.write("announcements/media/foto.png", PNG_RGB)
-    r.add("2024-04-03-buono", title="Strada chiusa", body="Via **Roma** chiusa.\n\nDettagli.",
-          template="foto", media="announcements/media/foto.png")
-    yield r
+    repo.write("announcements/media/foto.png", PNG_RGB)
+    repo.add("2024-04-03-buono", title="Strada chiusa", body="Via **Roma** chiusa.\n\nDettagli.",
+             template="foto", media="announcements/media/foto.png")
+    yield repo
     messages.set_language("it")
 
 

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from runner.cli import main
-from tests.browser import AXE, CHROMIUM, NARROW, axe_violations, launch, overflow
+from tests.support.browser import AXE, CHROMIUM, NARROW, axe_violations, launch, overflow
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.skipif(not (Path(CHROMIUM).exists() and AXE.exists()),

@@ -6,7 +6,7 @@ import feedparser
 import pytest
 
 from runner.channels.site_build import publish
-from tests.channels.town import PUBLISHED, SENT, WARNED, make_town
+from tests.support.sent_town import PUBLISHED, SENT, WARNED, sent_town
 
 
 @pytest.fixture(scope="module")
@@ -14,7 +14,7 @@ def site(tmp_path_factory):
     root = tmp_path_factory.mktemp("town")
     with pytest.MonkeyPatch.context() as mp:
         mp.chdir(root)
-        settings = make_town(root, site_url="https://comune-prova.github.io/sito")
+        settings = sent_town(root, site_url="https://comune-prova.github.io/sito")
         publish(settings, root / "site")
     return root / "site"
 
@@ -72,7 +72,7 @@ def test_the_cap_index_links_each_alert_as_cap_xml(site):
 
 def test_a_feed_holds_the_latest_n(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    settings = make_town(tmp_path, site_feed_entries=2, site_url="", istat_code="")
+    settings = sent_town(tmp_path, site_feed_entries=2, site_url="", istat_code="")
     publish(settings, tmp_path / "site")
     feed = parse(tmp_path / "site" / "feed.xml")
     # The newest two: the fair (09:30, withdrawn since) and the water (09:00)...

@@ -8,17 +8,14 @@ import pytest
 from runner.announcements.reading import load_all
 from runner.channels.bubble_text import BubbleText, BubbleTexts, page_html, telegram_html
 from runner.channels.selection import Entry
-from tests.announcement_repo import Repo
-from tests.channels.town import CATALOGUE
+from tests.support.sent_town import CATALOGUE
 
 BODY = "Via **Roma** chiusa <subito>.\n\n- deviazione: via Manzoni\n\n> Ci scusiamo."
 
 
 @pytest.fixture
-def repo(tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    repo = Repo(tmp_path)
-    (tmp_path / "templates.toml").write_text(CATALOGUE, encoding="utf-8")
+def repo(repo):
+    repo.write("templates.toml", CATALOGUE)  # the channels' town's catalogue
     return repo
 
 

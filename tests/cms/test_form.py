@@ -20,8 +20,8 @@ import pytest
 from runner.announcements.validate import check
 from runner.cms.server import DECAP_DIST, DECAP_SERVER
 from runner.config import load_settings
-from tests.browser import CHROMIUM
-from tests.cms.conftest import git
+from tests.support.browser import CHROMIUM
+from tests.support.towns import git
 
 ROOT = Path(__file__).resolve().parents[2]
 TITLE = "Allerta: vento forte domani"
@@ -52,10 +52,10 @@ def select(page, field: str, label: str) -> list[str]:
     return offered
 
 
-def test_a_first_announcement_through_the_form(page, town, tmp_path, monkeypatch):
+def test_a_first_announcement_through_the_form(page, repository, tmp_path, monkeypatch):
     from playwright.sync_api import expect
 
-    repo, settings = town
+    repo, settings = repository
     image = tmp_path / "vento.png"  # a new file: the one in the sample is already there
     shutil.copy(SAMPLE_IMAGE, image)
     page.get_by_role("button", name="Accedi").wait_for()  # Italian interface

@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 
 from runner.cms.server import DECAP_DIST, DECAP_SERVER
-from tests.browser import AXE, CHROMIUM, NARROW, axe_violations, overflow
-from tests.cms.conftest import git
+from tests.support.browser import AXE, CHROMIUM, NARROW, axe_violations, overflow
+from tests.support.towns import git
 
 ROOT = Path(__file__).resolve().parents[2]
 missing = [str(p) for p in (Path(CHROMIUM), ROOT / DECAP_DIST, ROOT / DECAP_SERVER, AXE)
@@ -45,8 +45,8 @@ def test_axe_finds_no_serious_or_critical_violation_on_the_form(page):
     assert axe_violations(page) == [], "the editor"
 
 
-def test_the_form_works_from_the_keyboard_alone(page, town):
-    repo, settings = town
+def test_the_form_works_from_the_keyboard_alone(page, repository):
+    repo, settings = repository
     tab_to(page, "el.tagName === 'BUTTON' && el.textContent.includes('Accedi')")
     page.keyboard.press("Enter")
     page.get_by_text("Avvisi").first.wait_for()

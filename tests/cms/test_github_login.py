@@ -10,8 +10,6 @@ site's origin only, the settings refused half set up.
 from __future__ import annotations
 
 import functools
-import shutil
-import subprocess
 import threading
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -26,19 +24,15 @@ from runner.config import load_settings
 from runner.errors import ConfigError
 from runner.webhook import create_app
 from runner.webhook.server import make_server
-from tests.browser import CHROMIUM, launch
-from tests.github_server import CLIENT_ID, CLIENT_SECRET, GitHubServer
+from tests.support.browser import CHROMIUM, launch
+from tests.support.github import CLIENT_ID, CLIENT_SECRET, FakeGitHub
+from tests.support.towns import git, sample_repository
 
 ROOT = Path(__file__).resolve().parents[2]
 REPO = "comune-di-esempio/avvisi"
 TITLE = "Chiusura di via Manzoni"
 pytestmark = pytest.mark.skipif(not (Path(CHROMIUM).exists() and (ROOT / DECAP_DIST).exists()),
                                 reason="make test installs chromium and the npm packages")
-
-
-def git(repo: Path, *args: str) -> str:
-    return subprocess.run(["git", "-C", str(repo), *args], check=True, capture_output=True,
-                          text=True).stdout
 
 
 class Static:
@@ -74,18 +68,11 @@ class Receiver:
 
 
 @pytest.fixture
-def town(tmp_path, monkeypatch):
+def deployed(tmp_path, monkeypatch):
     """The sample town's repository (working copy for the build, bare one on "GitHub")."""
-    work = tmp_path / "town"
-    shutil.copytree(ROOT / "announcements", work / "announcements")
-    shutil.copytree(ROOT / "admin", work / "admin")
-    for name in ("pyproject.toml", "templates.toml"):
-        shutil.copy(ROOT / name, work / name)
-    (work / "node_modules").symlink_to(ROOT / "node_modules")
-    git(tmp_path, "init", "--quiet", "-b", "main", str(work))
-    git(work, "-c", "user.name=t", "-c", "user.email=t@localhost", "add", "announcements",
-        "admin", "pyproject.toml", "templates.toml")
-    git(work, "-c", "user.name=t", "-c", "user.email=t@localhost", "commit", "-qm", "town")
+    work = sample_repository(tmp_path / "town", ("announcements", "admin", "pyproject.toml",
+                                                 "templates.toml"), branch="main",
+                             node_modules=True)
     bare = tmp_path / "github.git"
     git(tmp_path, "clone", "--quiet", "--bare", str(work), str(bare))
     monkeypatch.chdir(work)
@@ -93,7 +80,7 @@ def town(tmp_path, monkeypatch):
     site_folder = tmp_path / "site"
     site_folder.mkdir()
     static = Static(site_folder)
-    with GitHubServer(bare, REPO, callback="") as github:
+    with FakeGitHub(REPO, repo=bare, tokens={}) as github:  # tokens: the logins' only
         settings = load_settings(
             whatsapp_app_secret=SecretStr("app-secret"),
             whatsapp_verify_token=SecretStr("verify"), webhook_logs=str(tmp_path / "logs"),
@@ -109,10 +96,10 @@ def town(tmp_path, monkeypatch):
             static.stop()
 
 
-def test_the_form_logs_in_through_the_receiver_and_saves_a_draft(town):
+def test_the_form_logs_in_through_the_receiver_and_saves_a_draft(deployed):
     from playwright.sync_api import expect, sync_playwright
 
-    settings, site_folder, static, github, bare, receiver = town
+    settings, site_folder, static, github, bare, receiver = deployed
     publish_site(settings, site_folder, form=True)
     deployed = (site_folder / "admin" / "config.yml").read_text()
     assert f"base_url: {receiver.base}" in deployed and "local_backend" not in deployed
@@ -143,7 +130,7 @@ def test_the_form_logs_in_through_the_receiver_and_saves_a_draft(town):
     # The draft: a branch on "GitHub" and a pull request into main, labelled a draft.
     branches = git(bare, "branch", "--list", "cms/*").split()
     assert len(branches) == 1 and branches[0].startswith("cms/announcements/")
-    [pull] = github.pulls
+    [pull] = [p.json(github) for p in github.pulls]
     assert pull["base"]["ref"] == "main" and pull["head"]["ref"] == branches[0]
     assert [label["name"] for label in pull["labels"]] == ["decap-cms/draft"]
     changed = git(bare, "diff", "--name-only", "main", branches[0]).split()
@@ -156,8 +143,8 @@ def test_the_form_logs_in_through_the_receiver_and_saves_a_draft(town):
     assert check(settings, [str(review / changed[0])]).problems == []
 
 
-def test_the_endpoints_alone(town):
-    settings, _, static, github, _, receiver = town
+def test_the_endpoints_alone(deployed):
+    settings, _, static, github, _, receiver = deployed
     browser = requests.Session()
     start = browser.get(receiver.base + "/auth?provider=github&scope=repo",
                         allow_redirects=False, timeout=10)

@@ -21,6 +21,7 @@ import requests
 from runner.cms.guard import Guard, Refused, content_length
 from runner.cms.server import DECAP_SERVER, start
 from runner.config import load_settings
+from tests.support.towns import sample_repository
 
 ROOT = Path(__file__).resolve().parents[2]
 IMAGE = ROOT / "announcements" / "media" / "allerta-vento.png"
@@ -31,19 +32,11 @@ needs_decap = pytest.mark.skipif(not (ROOT / DECAP_SERVER).exists(),
                                  reason="make test runs npm ci")
 
 
-def git(repo: Path, *args: str) -> str:
-    return subprocess.run(["git", "-C", str(repo), *args], check=True,
-                          capture_output=True, text=True).stdout
-
-
 @pytest.fixture(scope="module")
 def app(tmp_path_factory):
     settings = load_settings(now="2024-04-01T00:00:00+02:00")
-    repo = tmp_path_factory.mktemp("town") / "repo"
-    shutil.copytree(ROOT / "announcements", repo / "announcements")
-    git(repo.parent, "init", "--quiet", "-b", settings.cms_branch, str(repo))
-    git(repo, "-c", "user.name=t", "-c", "user.email=t@localhost", "add", ".")
-    git(repo, "-c", "user.name=t", "-c", "user.email=t@localhost", "commit", "-qm", "town")
+    repo = sample_repository(tmp_path_factory.mktemp("town") / "repo", ("announcements",),
+                             branch=settings.cms_branch)
     app = start(settings, repo, ROOT)
     try:
         yield app, repo

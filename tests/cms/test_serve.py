@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import signal
 import subprocess
 import sys
@@ -14,23 +13,17 @@ import pytest
 import requests
 
 from runner.cms.server import DECAP_SERVER
-from tests.cms.conftest import git
+from tests.support.towns import git, sample_repository
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.mark.skipif(not (ROOT / DECAP_SERVER).exists(), reason="make test runs npm ci")
 def test_serve_works_on_a_scratch_clone_and_leaves_the_working_copy_alone(tmp_path):
-    town = tmp_path / "town"
-    for name in ("admin", "announcements"):
-        shutil.copytree(ROOT / name, town / name)
-    for name in ("pyproject.toml", "templates.toml"):
-        shutil.copy(ROOT / name, town)
-    (town / "node_modules").symlink_to(ROOT / "node_modules")
-    git(tmp_path, "init", "--quiet", "-b", "work", str(town))
-    git(town, "-c", "user.name=t", "-c", "user.email=t@localhost", "add", "admin",
-        "announcements", "pyproject.toml")
-    git(town, "-c", "user.name=t", "-c", "user.email=t@localhost", "commit", "-qm", "town")
+    town = sample_repository(tmp_path / "town", ("admin", "announcements", "pyproject.toml",
+                                                 "templates.toml"), branch="work",
+                             commit=("admin", "announcements", "pyproject.toml"),
+                             node_modules=True)
     env = {k: v for k, v in os.environ.items() if not k.startswith("BANDITORE_")}
     # SIGINT restored in the child: a suite run in the background (no job control)
     # starts its children with SIGINT ignored, and Ctrl-C would never reach it.

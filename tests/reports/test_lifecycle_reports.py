@@ -9,7 +9,7 @@ import pytest
 
 from runner.db import connect
 from runner.reports import data, lifecycle, show
-from tests.reports.test_reports import C, _insert_status, at, build_db
+from tests.support.report_data import C, at, build_db, insert_status
 
 ALERT = "2024-03-28-allerta-meteo"
 
@@ -37,7 +37,7 @@ def db_path(tmp_path_factory):
                         " state, wamid, created_at, reply_to) VALUES (?, 'announcement', ?, ?, "
                         "?, ?, ?, ?)", [delivery, announcement_id, C[i], status, wamid,
                                         at(publish), f"wamid.{ALERT}.{i}"])
-            _insert_status(con, wamid, f"banditore:{delivery}", at(publish), status, delivered,
+            insert_status(con, wamid, f"banditore:{delivery}", at(publish), status, delivered,
                            read, 131026 if status == "failed" else None)
     # Merged half an hour before its publish_at; the TARI notice two minutes after it.
     con.execute("UPDATE announcements SET planned_at = publish_at - INTERVAL 30 MINUTE "

@@ -12,10 +12,10 @@ import pandas as pd
 import pytest
 
 from runner.config import load_settings
-from runner.messages import set_language, t
+from runner.messages import t
 from runner.reports import charts, data, subscriptions
 from runner.subscribers.sync import sync
-from tests.subscribers.test_sync import message, write
+from tests.support.webhooks import message, write
 
 ROME = ZoneInfo("Europe/Rome")
 
@@ -37,21 +37,13 @@ NOW = "2024-03-22T18:00:00+01:00"
 
 
 @pytest.fixture
-def db(tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    (tmp_path / "logs").mkdir()
-    write(tmp_path / "logs" / "a.jsonl", [message(number, f"wamid.{n}", ts(day), text)
-                                          for n, (number, day, text) in enumerate(HISTORY)])
-    sync(load_settings(webhook_logs=str(tmp_path / "logs"), now=NOW))
-    return tmp_path / "subscribers.duckdb"
-
-
-@pytest.fixture
-def con(db):
-    set_language("it")
-    connection = data.open_db(db)
-    yield connection
-    connection.close()
+def db_path(town):
+    """The town's database after its logs of the HISTORY above (tests/reports/conftest.py
+    opens it as ``con``)."""
+    write(town / "logs" / "a.jsonl", [message(number, f"wamid.{n}", ts(day), text)
+                                      for n, (number, day, text) in enumerate(HISTORY)])
+    sync(load_settings(webhook_logs=str(town / "logs"), now=NOW))
+    return town / "subscribers.duckdb"
 
 
 @pytest.fixture
@@ -86,14 +78,14 @@ def test_the_active_chart_shows_the_paused_as_a_second_line(con, period):
     assert len(alone.axes[0].get_lines()) == 1 and not alone.legends
 
 
-def test_the_subscribers_report_shows_the_paused(db, tmp_path):
+def test_the_subscribers_report_shows_the_paused(db_path, tmp_path):
     """The notebook as the report command runs it: a card, the second line, a note."""
     from runner.reports import notebooks as report_notebooks
 
     (tmp_path / "nb").mkdir()
     shutil.copy(report_notebooks.default_notebooks_dir() / "subscribers.ipynb", tmp_path / "nb")
     [page] = report_notebooks.render_reports(
-        load_settings(database=db, language="it", now=NOW), tmp_path / "html",
+        load_settings(database=db_path, language="it", now=NOW), tmp_path / "html",
         notebooks_dir=tmp_path / "nb", progress=lambda _: None)
     html = page.read_text("utf-8")
     assert re.search(r"<div class=.v.>1</div><div class=.l.>in pausa</div>", html)

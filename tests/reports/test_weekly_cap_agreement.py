@@ -8,17 +8,16 @@ from datetime import date, timedelta
 
 from runner.announcements.reading import load_all
 from runner.announcements.weekly_cap import weekly_counts
-from runner.config import Settings
 from runner.reports import data, deliveries
-from tests.send.test_send import NOW, add_citizens, run
-from tests.send.test_send import write_announcement as announce
+from tests.support.announcement_repo import write_announcement as announce
+from tests.support.clock import NOW
+from tests.support.sending import add_citizens, engine_settings, run
 
 
 def test_validate_and_the_cap_chart_count_a_week_alike(tmp_path):
-    folder = tmp_path / "announcements"
-    settings = Settings(database=tmp_path / "db.duckdb", outbox=tmp_path / "outbox.jsonl",
-                        announcements_dir=folder, now=NOW, rate_per_second=200,
-                        templates={}, default_template=None, weekly_cap=3)
+    settings = engine_settings(tmp_path, rate_per_second=200, templates={},
+                               default_template=None, weekly_cap=3)
+    folder = settings.announcements_dir
     add_citizens(settings.database, 3)
     for slug, publish in (("2024-04-01-uno", "2024-04-01T09:00:00+02:00"),
                           ("2024-04-02-due", "2024-04-02T09:00:00+02:00"),

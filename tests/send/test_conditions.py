@@ -1,5 +1,5 @@
 """Sending under real-world conditions, each against the loopback Cloud API making that
-trouble (tests/cloud_api_server.py's Conditions, seeded), with the clock injected into
+trouble (tests/support/cloud_api_server.py's Conditions, seeded), with the clock injected into
 both the runner and the server: throttling noise, a real ceiling below the configured
 rate, 5xx answers, dropped connections, an outage, 131049, Ctrl-C and SIGTERM.
 
@@ -15,33 +15,35 @@ import sys
 import time
 from collections import Counter
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 
 from runner.config import Settings
-from tests.cloud_api_server import CloudApiServer, Conditions
-from tests.send.test_send import (
-    NOW,
-    REPO,
-    FakeClock,
-    _env,
+from tests.support.announcement_repo import write_announcement
+from tests.support.clock import NOW, FakeClock
+from tests.support.cloud_api_server import CloudApiServer, Conditions
+from tests.support.sending import (
     add_citizens,
     cloud,
     delivery,
+    engine_settings,
     number,
     run,
+    send_env,
     states,
-    write_announcement,
 )
+
+REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
-def town(tmp_path) -> Settings:
-    """A town with one announcement due now and no subscribers yet."""
-    ann = tmp_path / "announcements"
-    write_announcement(ann, "2024-04-03-via-roma")
-    return Settings(database=tmp_path / "db.duckdb", outbox=tmp_path / "outbox.jsonl",
-                    announcements_dir=ann, now=NOW, templates={}, default_template=None)
+def town(town) -> Settings:
+    """The town with one announcement due now and no subscribers yet: the engine's
+    settings."""
+    settings = engine_settings(town, templates={}, default_template=None)
+    write_announcement(settings.announcements_dir, "2024-04-03-via-roma")
+    return settings
 
 
 def send_under(town: Settings, conditions: Conditions, *, n: int, rate: float,
@@ -142,7 +144,7 @@ def test_a_stopped_send_lets_no_request_leave_after_its_final_record(town, stop)
     n = 400
     add_citizens(town.database, n)
     with CloudApiServer(latency=0.05) as api:
-        env = _env(town, api)
+        env = send_env(town, api)
         cmd = [sys.executable, "-m", "runner", "send"]
         # (SIGINT restored in the child: a suite run in the background starts its
         # children with SIGINT ignored, and Python would then never hear Ctrl-C.)

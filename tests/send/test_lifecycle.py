@@ -1,31 +1,27 @@
 """Topics and the alert lifecycle, end to end: webhook logs -> sync -> send to the loopback
-Cloud API (tests/cloud_api_server.py), for the five reference towns as configured."""
+Cloud API (tests/support/cloud_api_server.py), for the five reference towns as configured."""
 
 from __future__ import annotations
 
 import json
-import shutil
 from collections import defaultdict
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
-from pydantic import SecretStr
 
 from runner.announcements.reading import load_all
-from runner.config import load_settings
 from runner.db import connect
 from runner.send.counts import write_counts
 from runner.send.plan import plan
 from runner.subscribers.lifecycle.topics import EVERY_TOPIC, PICK_PREFIX, Topics
 from runner.subscribers.privacy import citizen_id
 from runner.subscribers.sync import sync
-from tests.cloud_api_server import CloudApiServer
-from tests.send.test_send import NOW, TOKEN, FakeClock, add_citizens, number, run, states
-from tests.send.test_send import write_announcement as announce
-from tests.subscribers.test_sync import message, write
+from tests.support.announcement_repo import write_announcement as announce
+from tests.support.clock import NOW, FakeClock
+from tests.support.cloud_api_server import CloudApiServer
+from tests.support.sending import TOWNS, add_citizens, number, run, states, town_settings
+from tests.support.webhooks import message, write
 
-TOWNS = Path(__file__).resolve().parents[2] / "runner" / "towns"
 T = int((NOW - timedelta(hours=2)).timestamp())  # inside the 24-hour window at NOW
 
 
@@ -33,25 +29,6 @@ def pick(topic: str) -> dict:
     """A tap on a row of our topic menu, as Meta posts it."""
     return {"interactive": {"type": "list_reply", "list_reply": {
         "id": PICK_PREFIX + topic, "title": topic}}}
-
-
-@pytest.fixture
-def api():
-    with CloudApiServer() as server:
-        yield server
-
-
-def town_settings(root: Path, api: CloudApiServer, town: str | None = None, **more):
-    """Settings of a reference town (or the defaults) in ``root``, sending to ``api``."""
-    if town:
-        shutil.copy(TOWNS / f"{town}.toml", root / "pyproject.toml")
-    (root / "logs").mkdir(exist_ok=True)
-    return load_settings(
-        database=root / "db.duckdb", announcements_dir=root / "announcements",
-        outbox=root / "outbox.jsonl", webhook_logs=str(root / "logs"),
-        decisions_file=root / "decisions.txt", now=NOW, rate_per_second=200,
-        templates={}, default_template=None, whatsapp_token=SecretStr(TOKEN),
-        whatsapp_phone_number_id="1234", whatsapp_api_base=api.base, **more)
 
 
 def received(api: CloudApiServer) -> dict[str, set[str]]:
@@ -71,7 +48,8 @@ def received(api: CloudApiServer) -> dict[str, set[str]]:
 def test_each_town_sends_by_topic_and_mandatory_categories_reach_everyone(
         town, tmp_path, monkeypatch, api):
     monkeypatch.chdir(tmp_path)
-    settings = town_settings(tmp_path, api, town)
+    settings = town_settings(tmp_path, api, town, catalogue=False, templates={},
+                             default_template=None)
     topics = Topics(settings)
     a, b = topics.topics[0], topics.topics[1]
     join, leave = settings.subscribe_keywords[0], settings.unsubscribe_keywords[0]
@@ -121,7 +99,8 @@ def test_each_town_sends_by_topic_and_mandatory_categories_reach_everyone(
 def test_rebuild_equals_incremental_with_topics_and_nothing_is_sent_twice(
         tmp_path, monkeypatch, api):
     monkeypatch.chdir(tmp_path)
-    settings = town_settings(tmp_path, api, "jesi")
+    settings = town_settings(tmp_path, api, "jesi", catalogue=False, templates={},
+                             default_template=None)
     write(tmp_path / "logs" / "a.jsonl", [
         message(number(1), "wamid.1", T, "JESI ON EVENTI"),
         message(number(2), "wamid.2", T, "JESI ON"),
@@ -146,10 +125,9 @@ def test_rebuild_equals_incremental_with_topics_and_nothing_is_sent_twice(
 
 
 @pytest.fixture
-def town(tmp_path, monkeypatch, api):
+def town(town, api):
     """Five subscribers (every topic) and the original announcement, sent."""
-    monkeypatch.chdir(tmp_path)
-    settings = town_settings(tmp_path, api)
+    settings = town_settings(town, api)
     add_citizens(settings.database, 5)
     announce(settings.announcements_dir, "2024-04-03-allerta", category="allerta-meteo",
              title="Allerta gialla per temporali", urgency="emergency",

@@ -1,5 +1,5 @@
 """Pause, resume and the returner end to end, as a town's data arrives: webhook log lines
--> sync -> send to the loopback Cloud API (tests/cloud_api_server.py)."""
+-> sync -> send to the loopback Cloud API (tests/support/cloud_api_server.py)."""
 
 from __future__ import annotations
 
@@ -8,19 +8,18 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from pydantic import SecretStr
 
-from runner.config import TemplateConfig, load_settings
+from runner.config import TemplateConfig
 from runner.db import connect
 from runner.subscribers.privacy import citizen_id
 from runner.subscribers.staff.decide import decide
 from runner.subscribers.sync import sync
-from tests.cloud_api_server import CloudApiServer
-from tests.send.test_send import NOW, TOKEN, run
-from tests.send.test_send import write_announcement as announce
-from tests.subscribers.test_sync import message, write
+from tests.support.announcement_repo import write_announcement as announce
+from tests.support.clock import NOW
+from tests.support.cloud_api_server import CloudApiServer
+from tests.support.sending import TOWNS, run, town_settings
+from tests.support.webhooks import message, write
 
-TOWNS = Path(__file__).resolve().parents[2] / "runner" / "towns"
 ANNA, BRUNO = "393330000001", "393330000002"
 HOUR = 3600
 
@@ -28,29 +27,6 @@ HOUR = 3600
 def at(when) -> int:
     """A webhook timestamp: seconds since the epoch."""
     return int(when.timestamp())
-
-
-@pytest.fixture
-def api():
-    with CloudApiServer() as server:
-        yield server
-
-
-def town(root: Path, api: CloudApiServer, name: str | None = None, **more):
-    """A town's settings in ``root`` (a reference town's configuration copied, or the
-    defaults), sending to the loopback API."""
-    if name:
-        shutil.copy(TOWNS / f"{name}.toml", root / "pyproject.toml")
-        shutil.copy(TOWNS / "templates" / f"{name}.toml", root / "templates.toml")
-    (root / "logs").mkdir(exist_ok=True)
-    defaults = {"now": NOW} if name else {"now": NOW, "templates": {},
-                                          "default_template": None}
-    return load_settings(
-        database=root / "db.duckdb", announcements_dir=root / "announcements",
-        outbox=root / "outbox.jsonl", webhook_logs=str(root / "logs"),
-        decisions_file=root / "decisions.txt", templates_file=root / "templates.toml",
-        rate_per_second=200, whatsapp_token=SecretStr(TOKEN), whatsapp_phone_number_id="1234",
-        whatsapp_api_base=api.base, **{**defaults, **more})
 
 
 def later(settings, **delta):
@@ -88,7 +64,7 @@ def delivery_states(settings, kind: str = "announcement") -> dict:
 
 def test_a_paused_citizen_receives_no_emergency_until_they_resume(tmp_path, monkeypatch, api):
     monkeypatch.chdir(tmp_path)
-    settings = town(tmp_path, api, "aymavilles")
+    settings = town_settings(tmp_path, api, "aymavilles")
     log(settings, message(ANNA, "wamid.a1", at(NOW) - 3 * HOUR, "MI ISCRIVO"),
         message(BRUNO, "wamid.b1", at(NOW) - 3 * HOUR, "MI ISCRIVO"),
         message(ANNA, "wamid.a2", at(NOW) - 2 * HOUR, "Pausa"))
@@ -123,7 +99,7 @@ def test_a_paused_citizen_receives_no_emergency_until_they_resume(tmp_path, monk
 def test_queued_announcements_stop_when_the_citizen_pauses(tmp_path, monkeypatch, api):
     monkeypatch.chdir(tmp_path)
     night = NOW.replace(hour=23)  # quiet hours: the normal announcement waits, queued
-    settings = town(tmp_path, api, now=night)
+    settings = town_settings(tmp_path, api, now=night)
     log(settings, message(ANNA, "wamid.a1", at(night) - HOUR, "MI ISCRIVO"),
         message(BRUNO, "wamid.b1", at(night) - HOUR, "MI ISCRIVO"))
     sync(settings)
@@ -152,7 +128,7 @@ PAUSES = [  # (wamid, minutes before NOW, text): paused, then paused again and r
 def test_pauses_and_resumes_in_any_order_and_repeated_reach_the_same_end(
         order, tmp_path, monkeypatch, api):
     monkeypatch.chdir(tmp_path)
-    settings = town(tmp_path, api)
+    settings = town_settings(tmp_path, api)
     lines = [message(ANNA, wamid, at(NOW) - 60 * minutes, text)
              for wamid, minutes, text in PAUSES]
     if order == "one per sync":
@@ -179,7 +155,7 @@ def test_pauses_and_resumes_in_any_order_and_repeated_reach_the_same_end(
 def test_back_under_the_same_notice_a_short_reply_under_a_new_one_the_welcome(
         tmp_path, monkeypatch, api):
     monkeypatch.chdir(tmp_path)
-    first = town(tmp_path, api, privacy_notice_date="2024-03-01",
+    first = town_settings(tmp_path, api, privacy_notice_date="2024-03-01",
                  now=NOW - timedelta(days=1))
     log(first, message(ANNA, "wamid.a1", at(first.now) - 3 * HOUR, "MI ISCRIVO"),
         message(ANNA, "wamid.a2", at(first.now) - 2 * HOUR, "MI CANCELLO"),
@@ -194,7 +170,7 @@ def test_back_under_the_same_notice_a_short_reply_under_a_new_one_the_welcome(
     assert "informativa" not in short.lower()
 
     # The town publishes a new privacy notice today; Bruno comes back under it.
-    settings = town(tmp_path, api, privacy_notice_date=NOW.date().isoformat())
+    settings = town_settings(tmp_path, api, privacy_notice_date=NOW.date().isoformat())
     log(settings, message(BRUNO, "wamid.b3", at(NOW) - HOUR, "MI ISCRIVO"))
     announce(settings.announcements_dir, "2024-04-03-allerta", category="allerta-meteo",
              urgency="emergency")
@@ -212,13 +188,13 @@ def test_a_returner_outside_the_window_is_skipped_with_its_reason_and_holds_noth
         tmp_path, monkeypatch, api):
     monkeypatch.chdir(tmp_path)
     back = NOW - timedelta(hours=30)  # came back; the runner was down for more than a day
-    early = town(tmp_path, api, now=back - timedelta(hours=2))
+    early = town_settings(tmp_path, api, now=back - timedelta(hours=2))
     log(early, message(ANNA, "wamid.a1", at(back) - 3 * HOUR, "MI ISCRIVO"),
         message(ANNA, "wamid.a2", at(back) - 2 * HOUR - 600, "MI CANCELLO"))
     sync(early)
     run(early)
     assert sent(api, ANNA) == ["g:wamid.a2", "w:wamid.a1"]
-    settings = town(tmp_path, api)
+    settings = town_settings(tmp_path, api)
     log(settings, message(ANNA, "wamid.a3", at(back), "MI ISCRIVO"))
     announce(settings.announcements_dir, "2024-04-03-allerta", category="allerta-meteo",
              urgency="emergency")
@@ -241,12 +217,12 @@ def test_outside_the_window_the_short_reply_goes_as_its_template_or_the_welcomes
     templates = {"templates": {"benvenuto": TemplateConfig(body=["town"]),
                                "di_nuovo": TemplateConfig(body=["town"])},
                  "welcome_template": "benvenuto", "rejoined_template": own}
-    early = town(tmp_path, api, now=back - timedelta(hours=2), **templates)
+    early = town_settings(tmp_path, api, now=back - timedelta(hours=2), **templates)
     log(early, message(ANNA, "wamid.a1", at(back) - 3 * HOUR, "MI ISCRIVO"),
         message(ANNA, "wamid.a2", at(back) - 2 * HOUR - 600, "MI CANCELLO"))
     sync(early)
     run(early)
-    settings = town(tmp_path, api, **templates)
+    settings = town_settings(tmp_path, api, **templates)
     log(settings, message(ANNA, "wamid.a3", at(back), "MI ISCRIVO"))
     sync(settings)
     run(settings)
@@ -261,7 +237,7 @@ def test_cerveno_approves_a_returner_with_the_short_template_and_pauses_without_
         tmp_path, monkeypatch, api):
     monkeypatch.chdir(tmp_path)
     start = NOW - timedelta(days=3)
-    cerveno = town(tmp_path, api, "cerveno", now=start)
+    cerveno = town_settings(tmp_path, api, "cerveno", now=start)
     shutil.copy(TOWNS / "templates" / "cerveno.toml", tmp_path / "templates.toml")
     join, leave = "Servizio Info ON Anna Verdi", "Servizio Info OFF"
     log(cerveno, message(ANNA, "wamid.a1", at(start) - 600, join))
@@ -292,10 +268,10 @@ def test_cerveno_approves_a_returner_with_the_short_template_and_pauses_without_
     # PAUSA takes effect at once, without staff: no emergency reaches her.
     mark = len(api.accepted)
     log(cerveno, message(ANNA, "wamid.a4", at(NOW) - 600, "PAUSA"))
-    sync(town(tmp_path, api, "cerveno"))
+    sync(town_settings(tmp_path, api, "cerveno"))
     announce(cerveno.announcements_dir, "2024-04-03-allerta", category="protezione-civile",
              urgency="emergency")
-    run(town(tmp_path, api, "cerveno"))
+    run(town_settings(tmp_path, api, "cerveno"))
     assert sent(api, ANNA, mark) == ["p:wamid.a4"]
     con = connect(cerveno.database)
     assert con.execute("SELECT state, name FROM subscribers").fetchall() == [

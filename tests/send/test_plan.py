@@ -11,15 +11,17 @@ from runner.db import connect
 from runner.send.plan import in_quiet_hours, plan
 from runner.send.settle import settle
 from runner.whatsapp.answers import CONNECTION_ERROR
-from tests.send.test_send import NOW, add_citizens, write_announcement
+from tests.support.announcement_repo import write_announcement
+from tests.support.clock import NOW
+from tests.support.sending import add_citizens, engine_settings
 
 
 @pytest.fixture
-def town(tmp_path):
-    ann = tmp_path / "announcements"
-    write_announcement(ann, "2024-04-03-via-roma")
-    settings = Settings(database=tmp_path / "db.duckdb", announcements_dir=ann, now=NOW,
-                        outbox=tmp_path / "outbox.jsonl")
+def town(town):
+    """The town with one announcement due now, four active subscribers, two who left and
+    one blocked: the engine's settings and a connection to its database."""
+    settings = engine_settings(town)
+    write_announcement(settings.announcements_dir, "2024-04-03-via-roma")
     add_citizens(settings.database, 4)
     add_citizens(settings.database, 2, start=10, state="unsubscribed")
     add_citizens(settings.database, 1, start=20, state="blocked")

@@ -21,12 +21,12 @@ import pytest
 from runner.cli import main
 from runner.reports import data
 from runner.reports.reasons import skip_reasons
-from tests.cloud_api_server import CloudApiServer
-from tests.send.test_send import write_announcement
-from tests.subscribers.test_sync import message, write
+from tests.support.announcement_repo import write_announcement
+from tests.support.clock import NOW
+from tests.support.cloud_api_server import CloudApiServer
+from tests.support.webhooks import message, write
 
 REPO = Path(__file__).resolve().parents[2]
-NOW = datetime.fromisoformat("2024-04-03T10:00:00+02:00")
 DAY = 86400
 
 
@@ -38,20 +38,20 @@ def number(i: int) -> str:
     return f"39347000{i:04d}"  # invented
 
 
+# The town's environment as CI sets it.
+pytestmark = pytest.mark.town(now=NOW.isoformat(), pseudonym_key="test-only-key")
+
+
 @pytest.fixture
-def town(tmp_path, monkeypatch):
-    """The shipped settings (pyproject.toml, templates.toml) in a scratch folder, the
-    town's environment as CI sets it; no announcements, an empty logs folder."""
+def town(town, monkeypatch):
+    """The shipped settings (pyproject.toml, templates.toml) in the town's folder; no
+    announcements, an empty logs folder."""
     for name in ("pyproject.toml", "templates.toml"):
-        shutil.copy(REPO / name, tmp_path / name)
-    (tmp_path / "announcements" / "2024").mkdir(parents=True)
-    (tmp_path / "logs").mkdir()
-    monkeypatch.chdir(tmp_path)
-    for key, value in {"WEBHOOK_LOGS": "logs", "NOW": NOW.isoformat(),
-                       "PSEUDONYM_KEY": "test-only-key"}.items():
-        monkeypatch.setenv(f"BANDITORE_{key}", value)
-    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(tmp_path / "step-summary.md"))
-    return tmp_path
+        shutil.copy(REPO / name, town / name)
+    (town / "announcements" / "2024").mkdir(parents=True)
+    monkeypatch.setenv("BANDITORE_WEBHOOK_LOGS", "logs")  # relative, as the workflow's
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(town / "step-summary.md"))
+    return town
 
 
 def cli(capsys, *argv: str) -> tuple[int, str]:
@@ -79,12 +79,6 @@ def cloud(monkeypatch, api: CloudApiServer) -> None:
     for key, value in {"WHATSAPP_TOKEN": "test-token", "WHATSAPP_PHONE_NUMBER_ID": "1234",
                        "WHATSAPP_API_BASE": api.base, "RATE_PER_SECOND": "1000"}.items():
         monkeypatch.setenv(f"BANDITORE_{key}", value)
-
-
-@pytest.fixture
-def api():
-    with CloudApiServer() as server:
-        yield server
 
 
 def accepted_for(api: CloudApiServer, announcement: str) -> list[str]:

@@ -6,18 +6,18 @@ from __future__ import annotations
 import io
 import json
 
+import pytest
+
 from runner.config import TemplateConfig, load_settings
 from runner.send import send
 from runner.subscribers.sync import sync
-from tests.subscribers.test_sync import T0, make_town, message, write
+from tests.support.webhooks import T0, message, write
 
 
-def test_hint_inside_the_window_and_notice_as_a_template(tmp_path, monkeypatch):
-    make_town(tmp_path, monkeypatch, ["MI ISCRIVO"], ["MI CANCELLO"])
-    monkeypatch.setenv("BANDITORE_NEAR_MISS_HINT", "true")
-    monkeypatch.setenv("BANDITORE_PRIVACY_NOTICE_DATE", "2024-01-01")
-    monkeypatch.setenv("BANDITORE_NOW", "2024-03-21T09:00:00+01:00")
-    write(tmp_path / "logs" / "a.jsonl", [
+@pytest.mark.town(near_miss_hint=True, privacy_notice_date="2024-01-01",
+                  now="2024-03-21T09:00:00+01:00")
+def test_hint_inside_the_window_and_notice_as_a_template(town, monkeypatch):
+    write(town / "logs" / "a.jsonl", [
         message("393330000001", "wamid.1", T0 - 5 * 86400, "MI ISCRIVO"),  # window closed
         message("393330000002", "wamid.2", T0, "Buongiorno, vorrei iscrivermi"),
     ])
@@ -27,7 +27,7 @@ def test_hint_inside_the_window_and_notice_as_a_template(tmp_path, monkeypatch):
     settings = load_settings(notice_template="informativa",
                              templates={"informativa": TemplateConfig(body=["town", "body"])})
     summary = send(settings, [], out=io.StringIO(), environ={})
-    text = (tmp_path / "outbox" / "outbox.jsonl").read_text()
+    text = (town / "outbox" / "outbox.jsonl").read_text()
     bodies = [json.loads(line) for line in text.splitlines()]
     by_kind = {b["biz_opaque_callback_data"].split(":")[1]: b for b in bodies}
     hint, notice = by_kind["h"], by_kind["n"]

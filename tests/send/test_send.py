@@ -8,133 +8,47 @@ import os
 import signal
 import subprocess
 import sys
-import threading
 import time
 from collections import Counter
-from datetime import datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from pydantic import SecretStr
 
-from runner.announcements.reading import load_all
 from runner.config import Settings, TemplateConfig
 from runner.db import connect
-from runner.send import fold_log, report, send
+from runner.send import fold_log, report
 from runner.send.journal import log_path
 from runner.whatsapp.pacing import workers_for
-from tests.cloud_api_server import DROP, DROP_AFTER, HTTP_503, CloudApiServer
+from tests.support.announcement_repo import write_announcement
+from tests.support.clock import NOW, FakeClock
+from tests.support.cloud_api_server import DROP, DROP_AFTER, HTTP_503, CloudApiServer
+from tests.support.sending import (
+    TOKEN,
+    add_citizens,
+    cloud,
+    delivery,
+    engine_settings,
+    number,
+    run,
+    send_env,
+    states,
+    statuses_arrive,
+)
 
-NOW = datetime.fromisoformat("2024-04-03T10:00:00+02:00")
 REPO = Path(__file__).resolve().parents[2]
-TOKEN = "test-token"
-
-
-def number(i: int) -> str:
-    """Obviously invented numbers: 39 333 000 xxxx."""
-    return f"39333000{i:04d}"
-
-
-def write_announcement(root: Path, slug: str, *, title: str = "Chiusura di via Roma",
-                       category: str = "viabilita", urgency: str = "normal",
-                       publish_at: str = "2024-04-03T09:00:00+02:00", extra: str = "",
-                       body: str = "Via Roma resta chiusa per lavori fino a venerdì.") -> Path:
-    path = root / "2024" / f"{slug}.md"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(f"---\ntitle: {title}\ncategory: {category}\nurgency: {urgency}\n"
-                    f"publish_at: {publish_at}\n{extra}---\n{body}\n", encoding="utf-8")
-    return path
-
-
-def add_citizens(db: Path, n: int, *, start: int = 0, state: str = "active",
-                 last_inbound: datetime | None = None) -> None:
-    """Citizens c_<i> with number 39 333 000 <i>, subscribed three days ago (one SQL step:
-    DuckDB inserts row by row slowly)."""
-    con = connect(db)
-    params = {"start": start, "end": start + n, "state": state, "inbound": last_inbound,
-              "since": NOW - timedelta(days=3)}
-    con.execute("""
-        INSERT INTO citizens (citizen_id, wa_id, last_inbound_at)
-        SELECT 'c_' || lpad(i::VARCHAR, 5, '0'), '39333000' || lpad(i::VARCHAR, 4, '0'),
-               $inbound::TIMESTAMPTZ
-        FROM range($start, $end) t(i)""",
-                {k: v for k, v in params.items() if k not in ("state", "since")})
-    con.execute("""
-        INSERT INTO subscribers (citizen_id, state, keyword, since, subscribed_at)
-        SELECT 'c_' || lpad(i::VARCHAR, 5, '0'), $state, 'MI ISCRIVO', $since, $since
-        FROM range($start, $end) t(i)
-    """, {k: v for k, v in params.items() if k != "inbound"})
-    con.close()
-
-
-class FakeClock:
-    """A clock that only moves when someone sleeps; thread-safe; records every sleep
-    (and apart, those of worker threads: only the pacer's next slot may hold them)."""
-
-    def __init__(self) -> None:
-        self.t = 1000.0
-        self.sleeps: list[float] = []
-        self.worker_sleeps: list[float] = []
-        self._lock = threading.Lock()
-
-    def clock(self) -> float:
-        return self.t
-
-    def sleep(self, seconds: float) -> None:
-        with self._lock:
-            self.sleeps.append(round(seconds, 6))
-            if threading.current_thread() is not threading.main_thread():
-                self.worker_sleeps.append(seconds)
-            self.t += max(0.0, seconds)
 
 
 @pytest.fixture
-def town(tmp_path):
-    """A town with 5 active subscribers and one announcement due now."""
-    ann = tmp_path / "announcements"
-    write_announcement(ann, "2024-04-03-via-roma")
-    settings = Settings(database=tmp_path / "db.duckdb", outbox=tmp_path / "outbox.jsonl",
-                        announcements_dir=ann, now=NOW, rate_per_second=200,
-                        templates={}, default_template=None)
+def town(town):
+    """The town with 5 active subscribers and one announcement due now: the engine's
+    settings."""
+    settings = engine_settings(town, rate_per_second=200, templates={},
+                               default_template=None)
+    write_announcement(settings.announcements_dir, "2024-04-03-via-roma")
     add_citizens(settings.database, 5)
     return settings
-
-
-@pytest.fixture
-def api():
-    with CloudApiServer() as server:
-        yield server
-
-
-def cloud(settings: Settings, api: CloudApiServer, **more) -> Settings:
-    return settings.model_copy(update={"whatsapp_token": SecretStr(TOKEN),
-                                       "whatsapp_phone_number_id": "1234",
-                                       "whatsapp_api_base": api.base, **more})
-
-
-def run(settings, **kw):
-    fake = kw.pop("fake", None) or FakeClock()
-    return send(settings, announcements=load_all(settings), clock=fake.clock, sleep=fake.sleep,
-                **kw)
-
-
-def states(settings) -> Counter:
-    con = connect(settings.database)
-    try:
-        return Counter(dict(con.execute(
-            "SELECT state, count(*) FROM deliveries GROUP BY ALL").fetchall()))
-    finally:
-        con.close()
-
-
-def delivery(settings, i: int, ann: str = "2024-04-03-via-roma") -> tuple:
-    con = connect(settings.database)
-    try:
-        return con.execute(
-            "SELECT state, error_code, error_title, wamid, attempts FROM deliveries "
-            "WHERE delivery_id = ?", [f"a:{ann}:c_{i:05d}"]).fetchone()
-    finally:
-        con.close()
 
 
 # --- the outbox ---------------------------------------------------------------------
@@ -445,10 +359,7 @@ def test_rebuild_from_logs_then_send_sends_nothing_twice(town, api):
     # the status webhooks that echo each send's biz_opaque_callback_data.
     settings.database.unlink()
     add_citizens(settings.database, 5)
-    con = connect(settings.database)
-    con.executemany("INSERT INTO statuses (wamid, status, ts, callback) VALUES (?, ?, ?, ?)",
-                    [(a.wamid, "delivered", NOW, a.callback) for a in accepted])
-    con.close()
+    statuses_arrive(settings, accepted, "delivered")
     summary = run(settings)
     assert summary.sent == 0 and summary.settled.from_statuses == 5
     assert len(api.accepted) == 5
@@ -474,26 +385,10 @@ def test_output_and_step_summary_never_show_a_number(town, api, tmp_path, monkey
 
 
 # --- kill -9 in the middle of a send, then resume ------------------------------------
-def _env(settings: Settings, api: CloudApiServer) -> dict:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("BANDITORE_")}
-    env.update({
-        "BANDITORE_DATABASE": str(settings.database),
-        "BANDITORE_OUTBOX": str(settings.outbox),
-        "BANDITORE_ANNOUNCEMENTS_DIR": str(settings.announcements_dir),
-        "BANDITORE_NOW": NOW.isoformat(),
-        "BANDITORE_WHATSAPP_TOKEN": TOKEN,
-        "BANDITORE_WHATSAPP_PHONE_NUMBER_ID": "1234",
-        "BANDITORE_WHATSAPP_API_BASE": api.base,
-        "BANDITORE_RATE_PER_SECOND": "100",
-        "CI": "true",
-    })
-    return env
-
-
 def _kill_9_mid_send(settings: Settings, api: CloudApiServer, n: int) -> tuple[dict, int]:
     """Start `send`, kill -9 it after 150 of ``n`` were accepted, fold its journal as the
     next start does: (its environment, deliveries left ambiguous)."""
-    env = _env(settings, api)
+    env = send_env(settings, api)
     proc = subprocess.Popen([sys.executable, "-m", "runner", "send"], cwd=REPO, env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 30
@@ -511,13 +406,6 @@ def _kill_9_mid_send(settings: Settings, api: CloudApiServer, n: int) -> tuple[d
     return env, in_flight
 
 
-def _add_statuses(settings: Settings, accepted) -> None:
-    con = connect(settings.database)
-    con.executemany("INSERT INTO statuses (wamid, status, ts, callback) VALUES (?, ?, ?, ?)",
-                    [(a.wamid, "sent", NOW, a.callback) for a in accepted])
-    con.close()
-
-
 def test_kill_9_then_resume_settles_the_ambiguous_from_statuses_never_blindly(town):
     n = 400
     add_citizens(town.database, n - 5, start=5)
@@ -530,7 +418,7 @@ def test_kill_9_then_resume_settles_the_ambiguous_from_statuses_never_blindly(to
         # The webhook logs bring back the statuses of what Meta accepted, except the
         # last few whose webhooks have not arrived yet.
         late = before[-3:]
-        _add_statuses(town, before[:-3])
+        statuses_arrive(town, before[:-3], "sent")
         cmd = [sys.executable, "-m", "runner", "send"]
         done = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True,
                               timeout=60)
@@ -544,7 +432,7 @@ def test_kill_9_then_resume_settles_the_ambiguous_from_statuses_never_blindly(to
         if waiting:
             assert "webhook" in done.stdout
         # Their statuses arrive: the next run settles them, and nobody got it twice.
-        _add_statuses(town, late)
+        statuses_arrive(town, late, "sent")
         again = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True,
                                timeout=60)
         assert again.returncode == 0, again.stderr

@@ -14,20 +14,20 @@ from runner.config import Settings
 from runner.db import connect
 from runner.errors import BanditoreError
 from runner.send import send
-from tests.send.test_send import NOW, add_citizens, run, write_announcement
+from tests.support.announcement_repo import write_announcement
+from tests.support.sending import add_citizens, engine_settings, run
 
 CITIZENS = 21_000  # more than twice the outbox chunk (10,000): the sampled bound
 
 
 @pytest.fixture
-def big_town(tmp_path):
-    ann = tmp_path / "announcements"
+def big_town(town):
+    settings = engine_settings(town, rate_per_second=80, templates={},
+                               default_template=None)
+    ann = settings.announcements_dir
     write_announcement(ann, "2024-04-03-via-roma")
     write_announcement(ann, "2024-04-03-allerta", category="allerta-meteo", urgency="emergency",
                        publish_at="2024-04-03T09:30:00+02:00")
-    settings = Settings(database=tmp_path / "db.duckdb", outbox=tmp_path / "outbox.jsonl",
-                        announcements_dir=ann, now=NOW, rate_per_second=80,
-                        templates={}, default_template=None)
     add_citizens(settings.database, CITIZENS)
     return settings
 

@@ -6,7 +6,6 @@ send; and `sync` then `validate` say the same thing."""
 
 from __future__ import annotations
 
-import json
 from datetime import datetime, timedelta
 
 import pytest
@@ -16,11 +15,11 @@ from runner.cli import main
 from runner.db import connect
 from runner.send import report, send
 from runner.subscribers.sync import sync
-from tests.announcement_repo import Repo
-from tests.cloud_api_server import CloudApiServer
-from tests.subscribers.test_sync import message, write
+from tests.support.announcement_repo import Repo
+from tests.support.clock import NOW
+from tests.support.cloud_api_server import CloudApiServer
+from tests.support.webhooks import message, template_change, write
 
-NOW = datetime.fromisoformat("2024-04-03T10:00:00+02:00")
 SUBSCRIBED = int((NOW - timedelta(hours=2)).timestamp())
 NUMBERS = [f"39333000{i:04d}" for i in range(3)]
 ANN = "2024-04-03-chiusura-scuole"
@@ -28,31 +27,26 @@ ANN = "2024-04-03-chiusura-scuole"
 
 def template_status(name: str, event: str, at: datetime) -> str:
     """A message_template_status_update webhook, as Meta posts it."""
-    return json.dumps({"object": "whatsapp_business_account", "entry": [{
-        "id": "102345678901234", "time": int(at.timestamp()), "changes": [{
-            "field": "message_template_status_update", "value": {
-                "event": event, "message_template_id": 987654321,
-                "message_template_name": name, "message_template_language": "it",
-                "reason": "NONE" if event != "PAUSED" else "Quality rating dropped"}}]}]})
+    return template_change("message_template_status_update", name, int(at.timestamp()),
+                           event=event,
+                           reason="NONE" if event != "PAUSED" else "Quality rating dropped")
+
+
+pytestmark = pytest.mark.town(now=NOW.isoformat(), whatsapp_token="test-token",
+                              whatsapp_phone_number_id="1234", rate_per_second=200)
 
 
 @pytest.fixture
-def town(tmp_path, monkeypatch):
+def town(town, api, monkeypatch):
     """Three citizens who subscribed two hours ago; an announcement due now, as the
     template ``avviso``, which Meta paused an hour ago: all of it already logged."""
-    monkeypatch.chdir(tmp_path)
-    repo = Repo(tmp_path)
+    repo = Repo(town)
     repo.add(ANN, title="Scuole chiuse domani", publish_at=NOW.isoformat())
-    (tmp_path / "logs").mkdir()
-    write(tmp_path / "logs" / "a.jsonl", [
+    write(town / "logs" / "a.jsonl", [
         *(message(n, f"wamid.s{i}", SUBSCRIBED, "MI ISCRIVO") for i, n in enumerate(NUMBERS)),
         template_status("avviso", "PAUSED", NOW - timedelta(hours=1))])
-    with CloudApiServer() as api:
-        for name, value in {"WEBHOOK_LOGS": str(tmp_path / "logs"), "NOW": NOW.isoformat(),
-                            "WHATSAPP_TOKEN": "test-token", "WHATSAPP_PHONE_NUMBER_ID": "1234",
-                            "WHATSAPP_API_BASE": api.base, "RATE_PER_SECOND": "200"}.items():
-            monkeypatch.setenv(f"BANDITORE_{name}", value)
-        yield repo, api
+    monkeypatch.setenv("BANDITORE_WHATSAPP_API_BASE", api.base)
+    return repo, api
 
 
 def templated(api) -> list[str]:

@@ -10,42 +10,44 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
-from pydantic import SecretStr
 
 from runner.announcements.reading import load_all
-from runner.config import Settings, TemplateConfig
+from runner.config import load_settings
 from runner.db import connect
 from runner.send import send
 from runner.subscribers.staff.decide import decide
 from runner.subscribers.sync import sync
-from tests.cloud_api_server import CloudApiServer
-from tests.send.test_send import FakeClock, write_announcement
-from tests.subscribers.test_sync import message, write
+from tests.support.announcement_repo import write_announcement
+from tests.support.clock import FakeClock
+from tests.support.cloud_api_server import CloudApiServer
+from tests.support.towns import CERVENO_MODERATED
+from tests.support.webhooks import message, write
 
 REQUEST = datetime.fromisoformat("2024-04-01T09:00:00+02:00")
 APPROVAL = REQUEST + timedelta(days=2)
 NUMBER = "393330000001"
 
 
+# Cerveno: staff approve, and the welcome is a template.
+pytestmark = pytest.mark.town(**CERVENO_MODERATED, templates={"benvenuto": {"body": ["town"]}},
+                              rate_per_second=200, whatsapp_token="test-token",
+                              whatsapp_phone_number_id="1")
+
+
 @pytest.fixture
-def cerveno(tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    (tmp_path / "logs").mkdir()
-    write(tmp_path / "logs" / "a.jsonl", [
+def cerveno(town):
+    """Paolo asked to subscribe; an announcement is due when staff approve him. Yields
+    the settings of the request's run and the loopback API, on a fake clock."""
+    write(town / "logs" / "a.jsonl", [
         message(NUMBER, "wamid.req", int(REQUEST.timestamp()), "Servizio Info ON Paolo Rossi")])
-    write_announcement(tmp_path / "announcements", "2024-04-03-via-roma",
+    write_announcement(town / "announcements", "2024-04-03-via-roma",
                        publish_at=APPROVAL.isoformat())
     fake = FakeClock()  # the server's clock too: the 6 s between two messages shows
     with CloudApiServer(clock=fake.clock) as api:
         api.fake = fake
-        yield Settings(
-            database=tmp_path / "db.duckdb", announcements_dir=tmp_path / "announcements",
-            webhook_logs=str(tmp_path / "logs"), decisions_file=tmp_path / "decisions.txt",
-            subscribe_keywords=["Servizio Info ON"], unsubscribe_keywords=["Servizio Info OFF"],
-            capture_name=True, moderate_subscribe=True, moderate_unsubscribe=True,
-            welcome_template="benvenuto", default_template=None, rate_per_second=200,
-            templates={"benvenuto": TemplateConfig(body=["town"])},
-            whatsapp_token=SecretStr("test-token"), whatsapp_phone_number_id="1",
+        yield load_settings(
+            database=town / "db.duckdb", announcements_dir=town / "announcements",
+            decisions_file=town / "decisions.txt", default_template=None,
             whatsapp_api_base=api.base, now=REQUEST + timedelta(minutes=5)), api
 
 

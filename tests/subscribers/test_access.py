@@ -14,21 +14,19 @@ from runner.subscribers.privacy import citizen_id
 from runner.subscribers.rights.access import export, show
 from runner.subscribers.staff.decide import decide
 from runner.subscribers.sync import sync
-from tests.subscribers.test_sync import T0, make_town, message, status, write
+from tests.support.towns import CERVENO_MODERATED, make_town
+from tests.support.webhooks import T0, message, status, write
 
 PAOLO = citizen_id("393330000001")
+# Cerveno: names captured, subscriptions moderated.
+pytestmark = pytest.mark.town(**CERVENO_MODERATED, now="2024-03-22T10:00:00+01:00",
+                              privacy_notice_date="2024-01-15")
 
 
 @pytest.fixture
-def town(tmp_path, monkeypatch):
-    """Cerveno: names captured, subscriptions moderated."""
-    make_town(tmp_path, monkeypatch, ["Servizio Info ON"], ["Servizio Info OFF"])
-    for name in ("CAPTURE_NAME", "MODERATE_SUBSCRIBE", "MODERATE_UNSUBSCRIBE"):
-        monkeypatch.setenv(f"BANDITORE_{name}", "true")
-    monkeypatch.setenv("BANDITORE_WELCOME_TEMPLATE", "benvenuto")
-    monkeypatch.setenv("BANDITORE_NOW", "2024-03-22T10:00:00+01:00")
-    monkeypatch.setenv("BANDITORE_PRIVACY_NOTICE_DATE", "2024-01-15")
-    write(tmp_path / "logs" / "a.jsonl", [
+def town(town):
+    """Paolo (approved; his welcome failed), Anna and Carla (waiting) asked to subscribe."""
+    write(town / "logs" / "a.jsonl", [
         message("393330000001", "wamid.1", T0, "Servizio Info ON Paolo Rossi"),
         message("393330000001", "wamid.1b", T0 + 60,
                 "Buongiorno, vorrei iscrivermi, sono Paolo, via Roma 3"),
@@ -37,11 +35,11 @@ def town(tmp_path, monkeypatch):
     ])
     sync(load_settings())
     decide(load_settings(), "approve", PAOLO)
-    write(tmp_path / "logs" / "a.jsonl", [
+    write(town / "logs" / "a.jsonl", [
         status("wamid.out1", "failed", T0 + 3600, number="393330000001",
                callback="banditore:w:wamid.1", code=131026)], mode="a")
     sync(load_settings())
-    return tmp_path
+    return town
 
 
 @pytest.mark.parametrize("who", [
@@ -113,7 +111,7 @@ def test_cli_show_and_export(town, capsys):
 
 
 def test_a_number_without_prefix_and_a_pre_emptive_block(tmp_path, monkeypatch):
-    make_town(tmp_path, monkeypatch, ["MI ISCRIVO"], ["MI CANCELLO"])
+    make_town(tmp_path, monkeypatch)  # a town that moderates nothing
     write(tmp_path / "logs" / "a.jsonl", [message("393330000001", "wamid.1", T0, "MI ISCRIVO")])
     sync(load_settings())
     assert decide(load_settings(), "block", "333 000 0001").citizen_id == PAOLO
@@ -123,7 +121,7 @@ def test_a_number_without_prefix_and_a_pre_emptive_block(tmp_path, monkeypatch):
 
 
 def test_export_and_show_name_the_topics_chosen(tmp_path, monkeypatch):
-    make_town(tmp_path, monkeypatch, ["MI ISCRIVO"], ["MI CANCELLO"])
+    make_town(tmp_path, monkeypatch)  # a town that moderates nothing
     write(tmp_path / "logs" / "a.jsonl", [
         message("393330000001", "wamid.1", T0, "MI ISCRIVO EVENTI"),
         message("393330000002", "wamid.2", T0, "MI ISCRIVO")])

@@ -7,7 +7,7 @@ import pytest
 
 from runner.subscribers.staff.contacts import CSV, VCARD, UnreadableFile, read_contacts
 from runner.subscribers.staff.numbers import read_number
-from tests.contact_lists import EXCEL_CSV, MESSY_VCARD, NAMES
+from tests.support.contact_lists import EXCEL_CSV, MESSY_VCARD, NAMES
 
 
 @pytest.mark.parametrize(("written", "number"), [

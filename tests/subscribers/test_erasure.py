@@ -18,10 +18,12 @@ from runner.subscribers.rights.erase_lines import erase_file
 from runner.subscribers.staff.decide import decide
 from runner.subscribers.sync import sync
 from runner.webhook.logwriter import LogWriter
-from tests.subscribers.test_sync import T0, envelope, make_town, message, query, status, write
+from tests.support.database import query
+from tests.support.webhooks import T0, envelope, message, status, write
 
 GONE, STAYS = "393471112233", "393330000002"
 GONE_ID = citizen_id(GONE)
+pytestmark = pytest.mark.town(now="2024-03-22T10:00:00+01:00")
 
 
 def outbox_line(number: str, delivery: str) -> str:
@@ -41,10 +43,11 @@ def batched(first: str, second: str) -> str:
 
 
 @pytest.fixture
-def town(tmp_path, monkeypatch):
-    make_town(tmp_path, monkeypatch, ["MI ISCRIVO"], ["MI CANCELLO"])
-    monkeypatch.setenv("BANDITORE_NOW", "2024-03-22T10:00:00+01:00")
-    write(tmp_path / "logs" / "a.jsonl", [
+def town(town):
+    """Two citizens subscribed, their welcomes' statuses, one POST with two people's
+    messages, a broken line, older logs rotated and gzipped, and the outbox: every
+    place the one who leaves (GONE) is written."""
+    write(town / "logs" / "a.jsonl", [
         message(GONE, "wamid.1", T0, "MI ISCRIVO Mario Rossi"),
         message(STAYS, "wamid.2", T0 + 1, "MI ISCRIVO"),
         status("wamid.out1", "delivered", T0 + 60, number=GONE, callback="banditore:w:wamid.1"),
@@ -54,14 +57,14 @@ def town(tmp_path, monkeypatch):
     ])
     older = [message(GONE, "wamid.0", T0 - 86400, "MI ISCRIVO"),
              message("393330000004", "wamid.4", T0 - 86400, "MI ISCRIVO")]
-    (tmp_path / "logs" / "b.jsonl.gz").write_bytes(
+    (town / "logs" / "b.jsonl.gz").write_bytes(
         gzip.compress("".join(line + "\n" for line in older).encode()))
-    (tmp_path / "outbox").mkdir()
-    write(tmp_path / "outbox" / "outbox.jsonl", [
+    (town / "outbox").mkdir()
+    write(town / "outbox" / "outbox.jsonl", [
         outbox_line(GONE, "w:wamid.1"), outbox_line(STAYS, "w:wamid.2"),
         outbox_line(GONE, "a:2024-03-21-x:" + GONE_ID)])
     sync(load_settings())
-    return tmp_path
+    return town
 
 
 def lines(path) -> list[bytes]:

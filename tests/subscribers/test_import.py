@@ -23,9 +23,10 @@ from runner.config import load_settings
 from runner.subscribers.privacy import citizen_id
 from runner.subscribers.staff.imports import import_file
 from runner.subscribers.sync import sync
-from tests.cloud_api_server import CloudApiServer
-from tests.contact_lists import EXCEL_CSV, MESSY_VCARD, NAMES
-from tests.subscribers.test_sync import message, query, state, write
+from tests.support.cloud_api_server import CloudApiServer
+from tests.support.contact_lists import EXCEL_CSV, MESSY_VCARD, NAMES
+from tests.support.database import query, state
+from tests.support.webhooks import message, write
 
 # runner.pipeline is imported at collection, not first inside a test: send() binds its
 # default `out` to the sys.stderr of its first import, which a test's capture closes.
@@ -40,6 +41,7 @@ IMPORTED = ["393330000001", "39061234567", "393330000002", "393330000003", "4179
             "390212345678", "442079460958", "393330000004", "393330000005", "41797654321"]
 LEFT = "393330000004"  # imported, then wrote MI CANCELLO to the new number
 NEW = "393330000006"  # subscribed by keyword this morning, never on the old list
+pytestmark = pytest.mark.town(pseudonym_key=KEY, now=BEFORE)
 
 
 def _seconds(iso: str) -> int:
@@ -47,11 +49,10 @@ def _seconds(iso: str) -> int:
 
 
 @pytest.fixture
-def town(tmp_path, monkeypatch):
+def town(town, monkeypatch):
     """A town's repository (settings with a migration template, the template catalogue,
     one emergency), its logs folder with two citizens' messages, and the two lists."""
-    monkeypatch.chdir(tmp_path)
-    (tmp_path / "pyproject.toml").write_text("""
+    (town / "pyproject.toml").write_text("""
 [tool.banditore]
 town = "Comune di Esempio"
 town_site = "comune.esempio.it"
@@ -65,7 +66,7 @@ templates.avviso_comune = { language = "it", body = ["title", "body"] }
 templates.trasloco = { language = "it", body = ["body"] }
 """, encoding="utf-8")
     catalogue = (REPO / "templates.toml").read_text(encoding="utf-8")
-    (tmp_path / "templates.toml").write_text(catalogue + """
+    (town / "templates.toml").write_text(catalogue + """
 [[template]]
 name = "trasloco"
 language = "it"
@@ -74,7 +75,7 @@ category = "UTILITY"
 header = "NONE"
 body = "Comunicazione del Comune di Esempio: {{1}}"
 """, encoding="utf-8")
-    ann = tmp_path / "announcements" / "2024"
+    ann = town / "announcements" / "2024"
     ann.mkdir(parents=True)
     (ann / "2024-04-03-scuole-chiuse.md").write_text(f"""---
 title: Scuole chiuse domani per vento forte
@@ -84,17 +85,14 @@ publish_at: {EMERGENCY}
 ---
 Domani restano chiuse tutte le scuole del territorio comunale per il vento forte previsto.
 """, encoding="utf-8")
-    (tmp_path / "logs").mkdir()
-    write(tmp_path / "logs" / "2024-03-20.jsonl", [
+    write(town / "logs" / "2024-03-20.jsonl", [
         message(LEFT, "wamid.left", _seconds("2024-03-20T18:00:00+01:00"), "MI CANCELLO"),
         message(NEW, "wamid.new", _seconds("2024-04-03T09:00:00+02:00"), "MI ISCRIVO")])
-    (tmp_path / "rubrica.vcf").write_bytes(MESSY_VCARD)
-    (tmp_path / "iscritti.csv").write_bytes(EXCEL_CSV)
-    for name, value in {"WEBHOOK_LOGS": str(tmp_path / "logs"), "PSEUDONYM_KEY": KEY,
-                        "DATABASE": str(tmp_path / "db.duckdb"),
-                        "OUTBOX": str(tmp_path / "outbox.jsonl"), "NOW": BEFORE}.items():
-        monkeypatch.setenv(f"BANDITORE_{name}", value)
-    return tmp_path
+    (town / "rubrica.vcf").write_bytes(MESSY_VCARD)
+    (town / "iscritti.csv").write_bytes(EXCEL_CSV)
+    monkeypatch.setenv("BANDITORE_DATABASE", str(town / "db.duckdb"))
+    monkeypatch.setenv("BANDITORE_OUTBOX", str(town / "outbox.jsonl"))
+    return town
 
 
 class Cli:

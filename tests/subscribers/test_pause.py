@@ -18,7 +18,8 @@ from runner.subscribers.lifecycle.topics import Topics
 from runner.subscribers.privacy import citizen_id
 from runner.subscribers.staff.listing import listing
 from runner.subscribers.sync import sync
-from tests.subscribers.test_sync import T0, make_town, message, query, state, status, write
+from tests.support.database import query, state
+from tests.support.webhooks import T0, message, status, write
 
 FREE = {"moderate_subscribe": False, "moderate_unsubscribe": False}
 MODERATED = {"moderate_subscribe": True, "moderate_unsubscribe": True}
@@ -190,12 +191,6 @@ def test_a_pause_keyword_that_also_subscribes_is_refused():
 
 
 # --- sync -------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def town(tmp_path, monkeypatch):
-    make_town(tmp_path, monkeypatch, ["MI ISCRIVO"], ["MI CANCELLO"])
-    return tmp_path
 
 
 PAOLA, LUCA = "393330000001", "393330000002"

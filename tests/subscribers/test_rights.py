@@ -11,7 +11,8 @@ from runner.subscribers.lifecycle.keywords import Classifier
 from runner.subscribers.privacy import masked_form
 from runner.subscribers.staff.decide import decide
 from runner.subscribers.sync import sync
-from tests.subscribers.test_sync import T0, make_town, message, query, write
+from tests.support.database import query
+from tests.support.webhooks import T0, message, write
 
 DAY = 86400
 CLASSIFIER = Classifier(["MI ISCRIVO", "Servizio Info ON"], ["MI CANCELLO", "Servizio Info OFF"])
@@ -36,11 +37,6 @@ def test_masked_form_is_cut_after_eight_words():
     form = masked_form("vorrei vorrei vorrei vorrei vorrei vorrei vorrei vorrei vorrei Mario",
                        CLASSIFIER.known_word)
     assert form == " ".join(["vorrei"] * 8 + ["…"])
-
-
-@pytest.fixture
-def town(tmp_path, monkeypatch):
-    return make_town(tmp_path, monkeypatch, ["MI ISCRIVO"], ["MI CANCELLO"])
 
 
 PERSONAL = "MI ISCRIVO Mario Rossi mario.rossi@example.com RSSMRA80A01H501U"

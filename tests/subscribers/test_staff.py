@@ -17,9 +17,15 @@ from runner.subscribers.lifecycle.machine import Event, replay
 from runner.subscribers.privacy import citizen_id
 from runner.subscribers.staff.decide import decide
 from runner.subscribers.sync import sync
-from tests.subscribers.test_sync import T0, make_town, message, query, state, status, write
+from tests.support.database import query, state
+from tests.support.towns import CERVENO_MODERATED
+from tests.support.webhooks import T0, message, status, write
 
 UTC = UTC
+
+# Cerveno, moderated, with its welcome template.
+pytestmark = pytest.mark.town(**CERVENO_MODERATED, templates={"benvenuto": {"body": ["town"]}},
+                              now="2024-03-22T10:00:00+01:00")
 
 
 def at(minutes: int) -> datetime:
@@ -111,21 +117,15 @@ def test_forget_drops_the_history_before_it():
 
 
 @pytest.fixture
-def town(tmp_path, monkeypatch):
-    make_town(tmp_path, monkeypatch, ["Servizio Info ON"], ["Servizio Info OFF"])
-    monkeypatch.setenv("BANDITORE_CAPTURE_NAME", "true")
-    monkeypatch.setenv("BANDITORE_MODERATE_SUBSCRIBE", "true")
-    monkeypatch.setenv("BANDITORE_MODERATE_UNSUBSCRIBE", "true")
-    monkeypatch.setenv("BANDITORE_WELCOME_TEMPLATE", "benvenuto")
-    monkeypatch.setenv("BANDITORE_TEMPLATES", '{"benvenuto": {"body": ["town"]}}')
-    monkeypatch.setenv("BANDITORE_NOW", "2024-03-22T10:00:00+01:00")
-    write(tmp_path / "logs" / "a.jsonl", [
+def town(town):
+    """Paolo and Anna asked to subscribe; nobody has decided yet."""
+    write(town / "logs" / "a.jsonl", [
         message("393330000001", "wamid.1", T0, "Servizio Info ON Paolo Rossi"),
         message("393330000002", "wamid.2", T0, "Servizio Info ON Anna Bianchi"),
         status("wamid.out", "read", T0 + 99, number="393330000001"),
     ])
     sync(load_settings())
-    return tmp_path
+    return town
 
 
 PAOLO = citizen_id("393330000001")

@@ -14,7 +14,9 @@ from runner.cli import main
 from runner.config import load_settings
 from runner.subscribers.privacy import citizen_id
 from runner.subscribers.sync import sync
-from tests.subscribers.test_sync import T0, make_town, message, query, write
+from tests.support.database import query
+from tests.support.towns import make_town
+from tests.support.webhooks import T0, message, write
 
 GONE, STAYS = "393471112233", "393330000002"
 GONE_ID = citizen_id(GONE)
@@ -26,7 +28,7 @@ def repo(tmp_path, monkeypatch):
     root = tmp_path / "comune"
     root.mkdir()
     subprocess.run(["git", "init", "-q"], cwd=root, check=True)
-    make_town(root, monkeypatch, ["MI ISCRIVO"], ["MI CANCELLO"])
+    make_town(root, monkeypatch)
     monkeypatch.setenv("BANDITORE_WEBHOOK_LOGS", "logs")  # as a town writes it
     monkeypatch.setenv("BANDITORE_NOW", "2024-03-22T10:00:00+01:00")
     write(root / "logs" / "a.jsonl", [message(GONE, "wamid.1", T0, "MI ISCRIVO"),

@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import gzip
-import json
 import shutil
 from pathlib import Path
 
-import duckdb
 import pytest
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hsettings
@@ -17,90 +15,15 @@ from runner.config import load_settings
 from runner.subscribers.lifecycle.notices import notice_version
 from runner.subscribers.privacy import citizen_id
 from runner.subscribers.sync import sync
+from tests.support.announcement_repo import write_announcement
+from tests.support.database import query, state
+from tests.support.sending import run
+from tests.support.towns import SYNONYMS
+from tests.support.webhooks import T0, message, status, write
 
 SAMPLES = Path(__file__).resolve().parents[2] / "samples" / "logs"
-T0 = 1711000000  # 2024-03-21
-META = {"display_phone_number": "390000000000", "phone_number_id": "109876543210987"}
-
-# --- webhook builders in Meta's shapes ------------------------------------------------
-
-
-def envelope(value: dict) -> str:
-    return json.dumps({"object": "whatsapp_business_account", "entry": [{
-        "id": "102345678901234", "changes": [{"field": "messages", "value": {
-            "messaging_product": "whatsapp", "metadata": META, **value}}]}]})
-
-
-def message(number: str | None, wamid: str, ts: int, body: str | None = None, *,
-            kind: str = "text", user_id: str | None = None, extra: dict | None = None) -> str:
-    m = {"id": wamid, "timestamp": str(ts), "type": kind}
-    contact = {"profile": {"name": "Cittadino"}}
-    if number:
-        m["from"] = contact["wa_id"] = number
-    if user_id:
-        m["from_user_id"] = contact["user_id"] = user_id
-    if kind == "text":
-        m["text"] = {"body": body}
-    m.update(extra or {})
-    return envelope({"contacts": [contact], "messages": [m]})
-
-
-def status(wamid: str, state: str, ts: int, number: str = "393330000001",
-           callback: str | None = "banditore:a:x:c_1", code: int | None = None) -> str:
-    s = {"id": wamid, "status": state, "timestamp": str(ts), "recipient_id": number}
-    if callback:
-        s["biz_opaque_callback_data"] = callback
-    if code:
-        s["errors"] = [{"code": code, "title": f"error {code}", "message": f"error {code}"}]
-    return envelope({"statuses": [s]})
-
-
-# --- fixtures ------------------------------------------------------------------------
-
-
-def make_town(tmp_path, monkeypatch, subscribe: list[str], unsubscribe: list[str]) -> Path:
-    """A town's working directory: logs folder, database and decisions file under tmp_path."""
-    monkeypatch.chdir(tmp_path)
-    (tmp_path / "logs").mkdir()
-    monkeypatch.setenv("BANDITORE_WEBHOOK_LOGS", str(tmp_path / "logs"))
-    monkeypatch.setenv("BANDITORE_SUBSCRIBE_KEYWORDS", json.dumps(subscribe))
-    monkeypatch.setenv("BANDITORE_UNSUBSCRIBE_KEYWORDS", json.dumps(unsubscribe))
-    return tmp_path
-
-
-@pytest.fixture
-def town(tmp_path, monkeypatch):
-    return make_town(tmp_path, monkeypatch, ["MI ISCRIVO", "ISCRIVIMI"],
-                     ["MI CANCELLO", "CANCELLAMI"])
-
-
-def write(path: Path, lines: list[str], mode: str = "w") -> None:
-    with path.open(mode, encoding="utf-8") as f:
-        f.write("".join(line + "\n" for line in lines))
-
-
-def query(db: Path | str, sql: str) -> list[tuple]:
-    con = duckdb.connect(str(db), read_only=True)
-    try:
-        return con.execute(sql).fetchall()
-    finally:
-        con.close()
-
-
-STATE_QUERIES = {
-    "citizens": "SELECT * FROM citizens ORDER BY ALL",
-    "inbound": "SELECT * EXCLUDE (file, line) FROM inbound ORDER BY wamid",
-    "subscribers": "SELECT * FROM subscribers ORDER BY citizen_id",
-    "events": "SELECT * FROM subscriber_events ORDER BY ALL",
-    "consents": "SELECT * FROM consents ORDER BY wamid",
-    "statuses": "SELECT * FROM statuses ORDER BY wamid",
-    "deliveries": "SELECT delivery_id, kind, citizen_id, state, created_at, payload "
-                  "FROM deliveries ORDER BY delivery_id",
-}
-
-
-def state(db) -> dict[str, list[tuple]]:
-    return {name: query(db, sql) for name, sql in STATE_QUERIES.items()}
+# sync's own town knows two words for each way
+pytestmark = pytest.mark.town(**SYNONYMS)
 
 
 # --- the shipped sample -----------------------------------------------------------------
@@ -437,18 +360,19 @@ def test_missing_logs_say_where_they_were_looked_for(town, monkeypatch):
     assert s.no_logs and str(town / "nowhere") in s.lines_text()[0]
 
 
-def test_rebuild_keeps_the_send_engines_records(town):
+def test_rebuild_keeps_the_send_engines_records(town, monkeypatch):
     write(town / "logs" / "a.jsonl", [message("393330000001", "wamid.1", T0, "MI ISCRIVO")])
     sync(load_settings())
-    con = duckdb.connect(str(town / "subscribers.duckdb"))
-    con.execute("INSERT INTO deliveries (delivery_id, kind, announcement_id, citizen_id, state, "
-                "created_at) VALUES ('a:x:c_1', 'announcement', 'x', 'c_1', 'sent', now())")
-    con.close()
+    # A send run that morning: the welcome goes, an announcement is planned for the citizen.
+    monkeypatch.setenv("BANDITORE_NOW", "2024-03-21T10:00:00+01:00")
+    write_announcement(town / "announcements", "2024-03-21-x",
+                       publish_at="2024-03-21T09:00:00+01:00")
+    run(load_settings())
     s = sync(load_settings(), rebuild=True)
     assert s.rebuilt and s.states == {"active": 1}
     db = town / "subscribers.duckdb"
     assert query(db, "SELECT delivery_id FROM deliveries ORDER BY 1") == [
-        ("a:x:c_1",), ("w:wamid.1",)]
+        (f"a:2024-03-21-x:{citizen_id('393330000001')}",), ("w:wamid.1",)]
     # the emptied tables kept their keys
     assert query(db, "SELECT count(*) FROM duckdb_constraints() WHERE table_name = 'inbound' "
                      "AND constraint_type = 'PRIMARY KEY'") == [(1,)]

@@ -18,12 +18,14 @@ KEYWORD = json.dumps({"object": "whatsapp_business_account", "entry": [{"id": "1
          "type": "text", "text": {"body": "MI ISCRIVO"}}]}}]}]})
 
 
+pytestmark = pytest.mark.town(pseudonym_key="a-key-for-tests")
+
+
 @pytest.fixture
-def town(tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("BANDITORE_WEBHOOK_LOGS", str(tmp_path / "webhook-logs"))
-    monkeypatch.setenv("BANDITORE_PSEUDONYM_KEY", "a-key-for-tests")
-    return tmp_path
+def town(town, monkeypatch):
+    """No logs fetched: the folder the workflow's fetch step fills is not there."""
+    monkeypatch.setenv("BANDITORE_WEBHOOK_LOGS", str(town / "webhook-logs"))
+    return town
 
 
 @pytest.mark.parametrize("folder", ["missing", "empty"])

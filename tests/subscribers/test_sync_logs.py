@@ -16,14 +16,11 @@ from runner.config import load_settings
 from runner.subscribers.logs import files as logs
 from runner.subscribers.logs.staging import stage
 from runner.subscribers.sync import sync
+from tests.support.database import query
+from tests.support.towns import SYNONYMS
+from tests.support.webhooks import T0, envelope, message, status, write
 
-from .test_sync import T0, envelope, make_town, message, query, status, write
-
-
-@pytest.fixture
-def town(tmp_path, monkeypatch):
-    return make_town(tmp_path, monkeypatch, ["MI ISCRIVO", "ISCRIVIMI"],
-                     ["MI CANCELLO", "CANCELLAMI"])
+pytestmark = pytest.mark.town(**SYNONYMS)
 
 
 def malformed(town: Path) -> list[tuple]:

@@ -12,25 +12,16 @@ from runner.announcements.validate import check
 from runner.db import connect
 from runner.send.counts import write_counts
 from runner.subscribers.sync import sync
-from tests.announcement_repo import Repo
-from tests.subscribers.test_sync import message, write
+from tests.support.webhooks import message, template_change, write
 
 T = 1712100000  # 2024-04-03
 
 
-def template_change(field: str, name: str, ts: int, **value) -> str:
-    return json.dumps({"object": "whatsapp_business_account", "entry": [{
-        "id": "102345678901234", "time": ts, "changes": [{"field": field, "value": {
-            "message_template_id": 987654321, "message_template_name": name,
-            "message_template_language": "it", **value}}]}]})
-
-
 @pytest.fixture
-def repo(tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    r = Repo(tmp_path)
-    (tmp_path / "webhook-logs").mkdir()
-    write(tmp_path / "webhook-logs" / "a.jsonl", [
+def repo(repo):
+    """Its logs (the default folder): a subscription and three template changes."""
+    (repo.root / "webhook-logs").mkdir()
+    write(repo.root / "webhook-logs" / "a.jsonl", [
         message("393330000001", "wamid.1", T - 100, "MI ISCRIVO"),
         template_change("template_category_update", "avviso", T,
                         previous_category="UTILITY", new_category="MARKETING"),
@@ -39,7 +30,7 @@ def repo(tmp_path, monkeypatch):
         template_change("message_template_status_update", "foto", T + 60, event="PAUSED",
                         reason="Quality rating dropped"),
     ])
-    return r
+    return repo
 
 
 def test_changes_are_synced_once_and_survive_a_rebuild(repo):

@@ -16,9 +16,11 @@ from runner.subscribers.lifecycle.topics import EVERY_TOPIC, Topics
 from runner.subscribers.privacy import citizen_id
 from runner.subscribers.staff.listing import listing
 from runner.subscribers.sync import sync
-from tests.subscribers.test_sync import T0, make_town, message, query, write
+from tests.support.database import query
+from tests.support.webhooks import T0, message, write
 
 FREE = {"moderate_subscribe": False, "moderate_unsubscribe": False}
+pytestmark = pytest.mark.town(topics_menu=True)  # the town of the sync tests offers the menu
 TOPICS = Topics(Settings(topics_menu=True))  # the default categories: 5 topics, 3 for all
 
 
@@ -164,13 +166,6 @@ def test_topic_events_of_anyone_not_subscribed_change_nothing():
 
 
 # --- sync -------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def town(tmp_path, monkeypatch):
-    make_town(tmp_path, monkeypatch, ["MI ISCRIVO"], ["MI CANCELLO"])
-    monkeypatch.setenv("BANDITORE_TOPICS_MENU", "true")
-    return tmp_path
 
 
 def test_sync_stores_topics_consents_and_menu_answers(town):

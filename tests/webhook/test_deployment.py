@@ -11,7 +11,16 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from .slow_clients import (
+from tests.support.receiver import (
+    MISFRAMED,
+    SECRET,
+    TOKEN,
+    log_lines,
+    meta_body,
+    post,
+    post_framed,
+)
+from tests.support.slow_clients import (
     DOCUMENTED,
     SlowClients,
     gunicorn_command,
@@ -19,7 +28,6 @@ from .slow_clients import (
     start_gunicorn,
     stop,
 )
-from .test_webhook import MISFRAMED, SECRET, TOKEN, log_lines, meta_body, post, post_framed
 
 pytest.importorskip("gevent", reason="the receiver extra is not installed")
 

@@ -1,5 +1,5 @@
 """The receiver asks GitHub for a send run: real HTTP on loopback, from signed
-webhooks to a fake GitHub API (tests/github_api_server.py).
+webhooks to the fake GitHub (tests/support/github/).
 
 Where time matters the dispatcher runs on a fake clock that the test moves
 (a burst of 100 keywords "in 10 s", the window, a day of silence); waits on real
@@ -38,7 +38,7 @@ from runner.webhook.dispatch import Dispatcher, carries_message
 from runner.webhook.github import GitHubActions
 from runner.webhook.logwriter import LogWriter
 from runner.webhook.server import make_server
-from tests.github_api_server import REPOSITORY, TOKEN, GitHubApiServer
+from tests.support.github import REPOSITORY, TOKEN, FakeGitHub
 
 SECRET = "app-secret-for-dispatch-tests"
 VERIFY = "verify-token-for-dispatch-tests"
@@ -102,12 +102,6 @@ class FakeClock:
 
 
 @pytest.fixture
-def github():
-    with GitHubApiServer() as server:
-        yield server
-
-
-@pytest.fixture
 def served(tmp_path, github):
     """The receiver (built-in server, in a thread) with a dispatcher on a fake
     clock: yields (url, dispatcher, clock, logs folder)."""
@@ -154,7 +148,7 @@ def settled(seconds: float = 0.5) -> None:
 # --- the Done-when lines, on loopback ----------------------------------------------
 
 
-def receiver_process(logs: Path, github: GitHubApiServer) -> tuple[subprocess.Popen, str]:
+def receiver_process(logs: Path, github: FakeGitHub) -> tuple[subprocess.Popen, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("BANDITORE_")}
     env.update(PYTHONPATH=str(ROOT), BANDITORE_WHATSAPP_APP_SECRET=SECRET,
                BANDITORE_WHATSAPP_VERIFY_TOKEN=VERIFY, BANDITORE_WEBHOOK_LOGS=str(logs),
@@ -225,17 +219,17 @@ def test_a_status_webhook_starts_none(served, github):
 
 def test_a_workflow_disabled_for_inactivity_is_enabled_before_the_dispatch(served, github):
     url, dispatcher, clock, logs = served
-    github.state = "disabled_inactivity"
+    github.workflows["send.yml"] = "disabled_inactivity"
     assert post(url, keyword(1)) == 200
     assert len(github.wait_for(1, seconds=PATIENCE)) == 1
     kinds = github.kinds()
     assert kinds.index("state") < kinds.index("enable") < kinds.index("dispatch")
-    assert github.state == "active"
+    assert github.workflows["send.yml"] == "active"
 
 
 def test_a_workflow_disabled_by_hand_is_left_alone(served, github, caplog):
     url, dispatcher, clock, logs = served
-    github.state = "disabled_manually"
+    github.workflows["send.yml"] = "disabled_manually"
     with caplog.at_level(logging.INFO, logger="banditore.webhook.dispatch"):
         assert post(url, keyword(1)) == 200
         deadline = time.monotonic() + 5
@@ -248,7 +242,7 @@ def test_a_workflow_disabled_by_hand_is_left_alone(served, github, caplog):
 
 def test_the_daily_heartbeat_enables_and_dispatches_when_nobody_writes(served, github):
     url, dispatcher, clock, logs = served
-    github.state = "disabled_inactivity"
+    github.workflows["send.yml"] = "disabled_inactivity"
     clock.advance(23 * 3600)
     settled()
     assert github.kinds() == []
@@ -318,7 +312,7 @@ def test_the_documented_gunicorn_deployment_coalesces_across_its_workers(tmp_pat
     """gunicorn, gevent, two workers: 100 keywords at once start one dispatch (the
     next may come only when the window ends, a minute later)."""
     pytest.importorskip("gevent", reason="the receiver extra is not installed")
-    from .slow_clients import start_gunicorn, stop
+    from tests.support.slow_clients import start_gunicorn, stop
 
     logs = tmp_path / "webhook-logs"
     logs.mkdir()

@@ -10,6 +10,7 @@ import shutil
 import subprocess
 import sys
 import threading
+from pathlib import Path
 
 import pytest
 
@@ -17,22 +18,18 @@ from runner.webhook import logwriter
 from runner.webhook.app import create_app
 from runner.webhook.logwriter import LogWriter
 from runner.webhook.server import make_server
-
-from .test_webhook import (
+from tests.support.receiver import (
     MISFRAMED,
-    ROOT,
     SECRET,
     TOKEN,
-    env,
     log_lines,
     meta_body,
     post,
     post_framed,
-    receiver,
     request,
 )
 
-__all__ = ["env", "receiver"]  # fixtures shared with test_webhook
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture

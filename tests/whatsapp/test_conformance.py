@@ -1,6 +1,6 @@
 """Every request body the runner builds conforms to Meta's OpenAPI description of the
 Cloud API's send-message request (facebook/openapi, business-messaging-api_v23.0.yaml,
-vendored in tests/openapi/ and read by tests/cloud_api_spec.py).
+vendored in tests/openapi/ and read by tests/support/cloud_api_spec.py).
 
 Two ways in, both through the runner's own code:
 
@@ -32,11 +32,12 @@ from runner.config import Settings, load_settings
 from runner.send.payloads import reply_bodies
 from runner.towns import names as town_names
 from runner.whatsapp.bodies import QuotingPayload, announcement_message, compile_payload
-from tests.announcement_repo import announcement
-from tests.cloud_api_server import CloudApiServer
-from tests.cloud_api_spec import as_meant, literally, load, parse, refusals
 from tests.openapi.extract import cut
-from tests.subscribers.test_sync import message, write
+from tests.support.announcement_repo import announcement
+from tests.support.clock import NOW
+from tests.support.cloud_api_spec import as_meant, literally, load, parse, refusals
+from tests.support.towns import make_town
+from tests.support.webhooks import message, write
 
 REPO = Path(__file__).resolve().parents[2]
 WA_ID = "393330000001"
@@ -145,17 +146,16 @@ def test_a_citizen_known_only_by_a_business_scoped_id_may_be_sent_to():
 
 
 # --- the bytes the loopback Cloud API received --------------------------------------
-NOW = datetime.fromisoformat("2024-04-03T10:00:00+02:00")
 
 
 @pytest.fixture
-def api(monkeypatch):
-    with CloudApiServer() as server:
-        for name, value in {"WHATSAPP_TOKEN": "test-token", "WHATSAPP_PHONE_NUMBER_ID": "1234",
-                            "WHATSAPP_API_BASE": server.base, "RATE_PER_SECOND": "200",
-                            "NOW": NOW.isoformat()}.items():
-            monkeypatch.setenv(f"BANDITORE_{name}", value)
-        yield server
+def api(api, monkeypatch):
+    """The loopback Cloud API, and the environment that sends to it."""
+    for name, value in {"WHATSAPP_TOKEN": "test-token", "WHATSAPP_PHONE_NUMBER_ID": "1234",
+                        "WHATSAPP_API_BASE": api.base, "RATE_PER_SECOND": "200",
+                        "NOW": NOW.isoformat()}.items():
+        monkeypatch.setenv(f"BANDITORE_{name}", value)
+    return api
 
 
 def wire(api) -> list[bytes]:
@@ -176,11 +176,9 @@ def test_the_shipped_sample_sends_only_conforming_bodies(api, tmp_path, monkeypa
 
 
 def _town(root: Path, town: str, monkeypatch) -> Path:
-    """A town's repository set up as staff would: ``init --town``, then its logs."""
-    monkeypatch.chdir(root)
+    """A town's repository set up as staff would: ``init --town``, beside its logs."""
+    make_town(root, monkeypatch)
     assert main(["init", "--town", town]) == 0
-    (root / "logs").mkdir()
-    monkeypatch.setenv("BANDITORE_WEBHOOK_LOGS", str(root / "logs"))
     return root
 
 
@@ -252,16 +250,14 @@ footer = "Per cancellarti scrivi MI CANCELLO"
 
 
 def test_named_parameters_and_a_text_header(api, tmp_path, monkeypatch):
-    from tests.announcement_repo import Repo
+    from tests.support.announcement_repo import Repo
 
-    monkeypatch.chdir(tmp_path)
+    make_town(tmp_path, monkeypatch)
     repo = Repo(tmp_path)
     with (tmp_path / "pyproject.toml").open("a") as f:
         f.write(NAMED)
     with (tmp_path / "templates.toml").open("a") as f:
         f.write(NAMED_CATALOGUE)
-    (tmp_path / "logs").mkdir()
-    monkeypatch.setenv("BANDITORE_WEBHOOK_LOGS", str(tmp_path / "logs"))
     write(tmp_path / "logs" / "a.jsonl", [
         message("393330000001", "wamid.1", _at(NOW - timedelta(hours=1)), "MI ISCRIVO")])
     due = (NOW - timedelta(minutes=5)).isoformat()

@@ -24,7 +24,6 @@ import pytest
 from runner.whatsapp import http1
 from runner.whatsapp.bodies import compile_payload, text_message
 from runner.whatsapp.client import CloudTransport
-from tests.cloud_api_server import CloudApiServer
 
 PATH = "/v21.0/1234/messages"
 
@@ -417,12 +416,6 @@ def test_connection_given_back_after_close_is_closed(server, connect):
 
 TO = "393330000001"
 BODY = compile_payload(text_message("Avviso di prova")).body(TO, "a:prova:c1")
-
-
-@pytest.fixture
-def api():
-    with CloudApiServer() as server:
-        yield server
 
 
 def transport(api) -> CloudTransport:

@@ -10,7 +10,6 @@ from runner.cli import main
 from runner.config import Settings
 from runner.errors import BanditoreError, ConfigError
 from runner.whatsapp.templates import Template, read_catalogue, sync_catalogue, updated
-from tests.cloud_api_server import CloudApiServer
 
 
 def meta_template(name: str, status: str = "APPROVED", category: str = "UTILITY",
@@ -26,12 +25,6 @@ def meta_template(name: str, status: str = "APPROVED", category: str = "UTILITY"
     ]
     return {"name": name, "language": "it", "status": status, "category": category,
             "id": f"{abs(hash(name)) % 10**15}", "components": components}
-
-
-@pytest.fixture
-def api():
-    with CloudApiServer() as server:
-        yield server
 
 
 def settings_for(api, tmp_path, **more) -> Settings:

@@ -14,10 +14,10 @@ from runner.announcements.validate import check
 from runner.config import Settings, load_settings
 from runner.send import send
 from runner.subscribers.sync import sync
-from tests.announcement_repo import PNG_RGB, image_and_text_catalogue
-from tests.cloud_api_server import CloudApiServer
-from tests.send.test_send import NOW, FakeClock, write_announcement
-from tests.subscribers.test_sync import message, status, write
+from tests.support.announcement_repo import PNG_RGB, image_and_text_catalogue, write_announcement
+from tests.support.clock import NOW, FakeClock
+from tests.support.cloud_api_server import CloudApiServer
+from tests.support.webhooks import message, status, write
 
 AFTER = NOW + timedelta(hours=1)  # when the site is published
 
@@ -94,7 +94,7 @@ def delivered(settings: Settings, api: CloudApiServer) -> None:
     sync(settings)
 
 
-def make_town(root: Path, **overrides) -> Settings:
+def sent_town(root: Path, **overrides) -> Settings:
     """Announcements sent at NOW to three citizens through the outbox, then:
     one cancelled after it went out (withdrawn), one cancelled before (left out),
     one merged after the send run (not sent yet), one in the future, one broken."""
@@ -112,7 +112,7 @@ def make_town(root: Path, **overrides) -> Settings:
                        publish_at="2024-04-20T09:00:00+02:00")
     (root / "pyproject.toml").write_text(PYPROJECT, encoding="utf-8")
     (root / "templates.toml").write_text(CATALOGUE, encoding="utf-8")
-    assert Path.cwd() == root, "make_town reads its pyproject.toml: chdir to it first"
+    assert Path.cwd() == root, "sent_town reads its pyproject.toml: chdir to it first"
     logs_of(root).mkdir()
     with CloudApiServer() as api:
         settings = load_settings(now=NOW, webhook_logs=str(logs_of(root)),

@@ -1,7 +1,7 @@
 """A real HTTP server on 127.0.0.1 that answers like the WhatsApp Cloud API.
 
 Used by the tests (in a thread), by bench/chaos.py (in a thread) and by
-bench/send.py (as a process: ``python tests/cloud_api_server.py --latency 0.15``
+bench/send.py (as a process: ``python tests/support/cloud_api_server.py --latency 0.15``
 prints its base URL, and its counts as JSON when stopped).
 
 - ``POST /<version>/<phone_number_id>/messages``: Meta's success body, or an
@@ -22,7 +22,7 @@ prints its base URL, and its counts as JSON when stopped).
 - ``refuse_quotes``: every body quoting a message (``context``) is refused with 131009,
   as Meta might where a quote is not allowed (undocumented for templates).
 - Every body is held to Meta's OpenAPI description of the send-message request
-  (:mod:`tests.cloud_api_spec`) while messages are recorded: one it refuses is
+  (:mod:`tests.support.cloud_api_spec`) while messages are recorded: one it refuses is
   answered with code 100 (invalid parameter) and kept in ``nonconforming``, so any
   test that sends through this server checks what the runner builds.
 - Every accepted message is recorded, with the exact bytes received (unless
@@ -120,8 +120,8 @@ def _shape(body: dict) -> str:
 def check_body(raw: bytes) -> list[str]:
     """What Meta's description of the send-message body refuses in ``raw`` ([]: none)."""
     try:
-        from tests.cloud_api_spec import refusals
-    except ModuleNotFoundError:  # run as a script: tests/ is the path's first entry
+        from tests.support.cloud_api_spec import refusals
+    except ModuleNotFoundError:  # run as a script: tests/support/ is the path's first entry
         from cloud_api_spec import refusals
     return refusals(raw)
 

@@ -30,7 +30,8 @@ from jsonschema.exceptions import best_match
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
-SPEC = Path(__file__).with_name("openapi") / "business-messaging-api_v23.0.messages.yaml"
+SPEC = (Path(__file__).resolve().parents[1] / "openapi"
+        / "business-messaging-api_v23.0.messages.yaml")
 URI = "urn:facebook-openapi:business-messaging-api_v23.0"
 OPERATION = ("/{Version}/{Phone-Number-ID}/messages", "post")
 SCHEMAS = "#/components/schemas/"

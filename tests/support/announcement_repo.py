@@ -1,4 +1,6 @@
-"""A town repository in tmp_path for announcement tests: pyproject.toml + announcements/."""
+"""Announcements as staff write them: a town repository in tmp_path for the
+announcement tests (pyproject.toml + announcements/), and one announcement written
+into any announcements folder for the send and channel tests."""
 
 from __future__ import annotations
 
@@ -105,6 +107,18 @@ def announcement(title="Avviso di prova", category="info-comune", body="Testo de
     lines = ["---", f"title: {title}", f"category: {category}"]
     lines += [f"{key}: {value}" for key, value in keys.items()]
     return "\n".join([*lines, "---", textwrap.dedent(body).strip(), ""])
+
+
+def write_announcement(root: Path, slug: str, *, title: str = "Chiusura di via Roma",
+                       category: str = "viabilita", urgency: str = "normal",
+                       publish_at: str = "2024-04-03T09:00:00+02:00", extra: str = "",
+                       body: str = "Via Roma resta chiusa per lavori fino a venerdì.") -> Path:
+    """``root``/2024/<slug>.md, due an hour before the tests' NOW unless told."""
+    path = root / "2024" / f"{slug}.md"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(f"---\ntitle: {title}\ncategory: {category}\nurgency: {urgency}\n"
+                    f"publish_at: {publish_at}\n{extra}---\n{body}\n", encoding="utf-8")
+    return path
 
 
 class Repo:

@@ -27,6 +27,8 @@ from html.parser import HTMLParser
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs
 
+TOKEN = "123:test-token"  # the bot's
+CHAT = "@comuneprova"  # the town's channel
 HANG = "hang"
 DROP = "drop"
 TELEGRAM_TAGS = {"b", "strong", "i", "em", "u", "ins", "s", "strike", "del", "a", "code",
@@ -35,8 +37,8 @@ TELEGRAM_TAGS = {"b", "strong", "i", "em", "u", "ins", "s", "strike", "del", "a"
 
 @dataclass
 class State:
-    token: str = "123:test-token"
-    chats: set[str] = field(default_factory=lambda: {"@comuneprova"})
+    token: str = TOKEN
+    chats: set[str] = field(default_factory=lambda: {CHAT})
     script: deque = field(default_factory=deque)
     posted: list[dict] = field(default_factory=list)
     requests: list[str] = field(default_factory=list)  # method of every request

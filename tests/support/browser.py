@@ -20,7 +20,7 @@ def launch(playwright):
 
 
 # axe-core (npm, package.json): the accessibility engine the checks below run in the page.
-AXE = Path(__file__).resolve().parents[1] / "node_modules" / "axe-core" / "axe.min.js"
+AXE = Path(__file__).resolve().parents[2] / "node_modules" / "axe-core" / "axe.min.js"
 SERIOUS = ("serious", "critical")
 
 # Where a page's content goes past its width: what the reader at 390 px or at 200 %
