@@ -3,7 +3,7 @@
 Matched by name, whatever follows the ``@`` (a tag or a pinned commit SHA).
 An action missing from :data:`MAPPINGS` stops the rehearsal with the file, job
 and step that use it (:func:`rehearsal.workflows.check`); the repository's own
-``./`` composite actions are not mapped, they run as written.
+composite actions (``uses: ./path`` or ``$/path``) are not mapped, they run as written.
 
 - ``actions/checkout``: ``git fetch`` of the run's commit (or ``ref:``) from the bare
   repository standing in for GitHub's, ``fetch-depth`` honoured (1 by default, 0 for

@@ -5,7 +5,9 @@ environment variables and files (``GITHUB_ENV``, ``GITHUB_OUTPUT``,
 ``GITHUB_PATH``, ``GITHUB_STEP_SUMMARY``, ``GITHUB_EVENT_PATH``...). ``run:``
 steps go to bash exactly as written (GitHub's default ``bash -e {0}``, or
 ``bash --noprofile --norc -eo pipefail {0}`` for ``shell: bash``); the
-repository's composite actions run their own steps; other actions go to their
+repository's composite actions run their own steps, read from the job's
+checkout for ``uses: ./path`` and from the repository at the run's commit for
+``uses: $/path`` (:func:`.workflows.in_repository`); other actions go to their
 mapping in :mod:`.actions`. ``if:``, ``continue-on-error``, ``needs:``, job
 outputs and step outputs behave as on GitHub.
 
@@ -30,7 +32,15 @@ from typing import Protocol
 from . import actions
 from .expressions import Evaluator, ExpressionError, condition, interpolate, to_string
 from .jobenv import JobState, parse_env_file
-from .workflows import Job, Workflow, WorkflowError, action_name, load_action, local_action
+from .workflows import (
+    Job,
+    Workflow,
+    WorkflowError,
+    action_file,
+    action_name,
+    in_repository,
+    load_action,
+)
 
 SHELL = {None: ["bash", "-e", "{0}"], "bash": ["bash", "--noprofile", "--norc", "-eo",
                                               "pipefail", "{0}"], "sh": ["sh", "-e", "{0}"]}
@@ -94,7 +104,7 @@ class StepFailed(Exception):
 
 class JobRunner:
     """Runs the jobs of one :class:`Run` in ``needs`` order; with ``workflow``, those of a
-    reusable workflow a job calls (``jobs.<id>.uses: ./.github/workflows/x.yml``), given
+    reusable workflow a job calls (``jobs.<id>.uses: $/.github/workflows/x.yml``), given
     its ``inputs`` and, unless ``secrets: inherit``, only the ``secrets`` passed to it."""
 
     def __init__(self, host: Host, run: Run, scratch: Path, workflow: Workflow | None = None,
@@ -294,11 +304,17 @@ class JobRunner:
             script = self._evaluate({"run": step["run"]}, state, where, context, inputs)["run"]
             return self._shell(str(script), step, state, step_env, action_dir)
         uses = step["uses"]
-        path = local_action(state.workspace, uses)
-        if uses.startswith("./"):
-            if path is None:
-                raise StepFailed(f"no action.yml at {uses} in the checkout ({where})")
-            return self._composite(path, with_, state, where, step_env)
+        try:
+            target = in_repository(uses)
+        except WorkflowError as exc:
+            raise WorkflowError(f"{where}: {exc}") from None
+        if target is not None:
+            path = action_file(target.base(self.workflow.root, state.workspace) / target.path)
+            if path is None:  # ./ before a checkout, as on GitHub
+                raise StepFailed(f"no action.yml at {uses} in " + (
+                    f"the repository at {self.run.sha[:12]}" if target.at_commit
+                    else "the job's workspace (no checkout?)"))
+            return self._composite(path, target.path, with_, state, where, step_env)
         mapping = actions.MAPPINGS.get(action_name(uses))
         if mapping is None:
             raise WorkflowError(f"{where}: the action {action_name(uses)} has no local mapping")
@@ -311,7 +327,7 @@ class JobRunner:
         except actions.ActionFailed as exc:
             raise StepFailed(str(exc)) from None
 
-    def _composite(self, path: Path, with_: dict, state: JobState, where: str,
+    def _composite(self, path: Path, name: str, with_: dict, state: JobState, where: str,
                    step_env: dict) -> dict:
         action = load_action(path)
         inputs = {}
@@ -326,7 +342,7 @@ class JobRunner:
         status_before = state.status
         try:
             self._steps(action["runs"].get("steps") or [], state,
-                        f"{path.parent.relative_to(state.workspace)}/action.yml (from {where})",
+                        f"{name}/{path.name} (from {where})",
                         inner, inputs, path.parent)
         finally:
             state.step_env_stack = saved

@@ -14,6 +14,7 @@ from __future__ import annotations
 import io
 import subprocess
 import tarfile
+import threading
 from collections import deque
 from dataclasses import dataclass
 
@@ -42,16 +43,23 @@ class Scheduler:
         self.town = town
         self.queue: deque[Pending] = deque()
         self.runs: list[Run] = []
+        self.lock = threading.RLock()
 
     def workflows(self, sha: str) -> dict[str, Workflow]:
-        """The workflow files as they are at ``sha`` (GitHub reads them from the event's commit)."""
-        folder = self.town.scratch / "workflows-at" / sha
-        if not folder.exists():
-            folder.mkdir(parents=True)
-            archive = subprocess.run(["git", "archive", "--format=tar", sha, ".github"],
-                                     cwd=self.town.remote.bare, capture_output=True, check=True)
-            with tarfile.open(fileobj=io.BytesIO(archive.stdout)) as tar:
-                tar.extractall(folder, filter="data")
+        """The workflow files as they are at ``sha`` (GitHub reads them from the event's
+        commit), read from the whole repository at that commit: what ``uses: $/path``
+        names is found there (:attr:`rehearsal.workflows.Workflow.root`)."""
+        folder = self.town.scratch / "repository-at" / sha
+        with self.lock:  # a dispatch may ask from the fake API's thread
+            if not folder.exists():
+                partial = folder.with_name(f"{sha}.partial")
+                partial.mkdir(parents=True)
+                archive = subprocess.run(["git", "archive", "--format=tar", sha],
+                                         cwd=self.town.remote.bare, capture_output=True,
+                                         check=True)
+                with tarfile.open(fileobj=io.BytesIO(archive.stdout)) as tar:
+                    tar.extractall(partial, filter="data")
+                partial.rename(folder)
         return load_all(folder)
 
     def _want(self, workflow: Workflow, event_name: str, event: dict, ref: str, sha: str,

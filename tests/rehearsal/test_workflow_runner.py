@@ -80,6 +80,37 @@ def test_a_composite_action_is_read_as_written(tmp_path):
     assert ".github/actions/mine/action.yml" in problem and "actions/not-mapped" in problem
 
 
+def test_the_self_repository_form_is_read_as_the_relative_one(tmp_path):
+    """``$/path`` (GitHub's self-repository form) names the same files as ``./path``:
+    a composite action's steps are checked, and an unknown form stays an error."""
+    action = tmp_path / ".github" / "actions" / "mine" / "action.yml"
+    action.parent.mkdir(parents=True)
+    action.write_text("runs:\n  using: composite\n  steps:\n"
+                      "    - uses: actions/not-mapped@v1\n")
+    write(tmp_path, "w.yml", """\
+        on: push
+        jobs:
+          a:
+            steps:
+              - uses: $/.github/actions/mine
+              - name: Outside
+                uses: $/../elsewhere
+              - name: Missing
+                uses: $/.github/actions/nowhere
+              - name: Container
+                uses: docker://alpine:3.21
+        """)
+    problems = check(tmp_path, set(MAPPINGS))
+    assert len(problems) == 4, problems
+    assert ".github/actions/mine/action.yml" in problems[0]
+    assert "actions/not-mapped" in problems[0]
+    assert problems[1] == (".github/workflows/w.yml, job a, step 'Outside': "
+                           "uses $/../elsewhere: a path outside the repository")
+    assert problems[2].startswith(".github/workflows/w.yml, job a, step 'Missing': no action.yml")
+    assert problems[3].startswith(".github/workflows/w.yml, job a, step 'Container': "
+                                  "the action docker://alpine:3.21 has no local mapping")
+
+
 def test_jobs_follow_needs_and_a_cycle_is_refused(tmp_path):
     path = write(tmp_path, "n.yml", """\
         on: push
@@ -211,8 +242,42 @@ def test_a_run_as_github_runs_it(tmp_path):
         "success", "success", "success", "failure", "success", "failure", "success"]
 
 
+def test_a_self_repository_action_runs_from_the_commit_without_a_checkout(tmp_path):
+    """``uses: $/path`` is read from the repository at the run's commit (the folder the
+    workflow was read from), not from the job's workspace, which here stays empty;
+    ``uses: ./path`` in the same job still needs a checkout, as on GitHub."""
+    (tmp_path / ".github" / "actions" / "greet").mkdir(parents=True)
+    (tmp_path / ".github" / "actions" / "greet" / "action.yml").write_text(COMPOSITE)
+    path = write(tmp_path, "w.yml", """\
+        on: push
+        jobs:
+          a:
+            outputs: {greeting: "${{ steps.greet.outputs.said }}"}
+            steps:
+              - run: test -z "$(ls -A)"
+              - id: greet
+                uses: $/.github/actions/greet
+                with: {who: "${{ vars.WHERE }}"}
+          b:
+            steps:
+              - uses: ./.github/actions/greet
+                with: {who: x}
+        """)
+    (tmp_path / "runs").mkdir()
+    run = Run(1, load(path), "push", {}, "refs/heads/main", "abc")
+    host = Host()
+    JobRunner(host, run, tmp_path / "runs").go()
+    assert run.jobs["a"] == {"result": "success", "outputs": {"greeting": "hello here"},
+                             "workspace": run.jobs["a"]["workspace"]}
+    assert [t.step for t in run.times if t.job == "a"] == [
+        'test -z "$(ls -A)"', "say", "greet"]  # the action's step, then the action
+    assert run.jobs["b"]["result"] == "failure"
+    assert any("no action.yml at ./.github/actions/greet in the job's workspace" in line
+               for line in host.lines)
+
+
 def test_a_reusable_workflow_of_the_repository_runs_its_jobs(tmp_path):
-    """How the site could be built from send.yml: a job calling ./.github/workflows/x.yml."""
+    """How the site is built from send.yml: a job calling $/.github/workflows/x.yml."""
     write(tmp_path, "site.yml", """\
         on:
           workflow_call:
@@ -234,7 +299,7 @@ def test_a_reusable_workflow_of_the_repository_runs_its_jobs(tmp_path):
           send: {steps: [{run: "true"}]}
           site:
             needs: send
-            uses: ./.github/workflows/site.yml
+            uses: $/.github/workflows/site.yml
             with: {sha: "${{ github.sha }}"}
             secrets: inherit
           after:
@@ -257,3 +322,14 @@ def test_a_reusable_workflow_of_another_repository_is_refused(tmp_path):
                              "x.yml@0123456789abcdef0123456789abcdef01234567\n")
     [problem] = check(tmp_path, set(MAPPINGS))
     assert ".github/workflows/w.yml, job a" in problem and "only a reusable workflow" in problem
+
+
+def test_a_called_workflow_must_exist_and_be_callable(tmp_path):
+    write(tmp_path, "pushed.yml", "on: push\njobs:\n  x: {steps: [{run: 'true'}]}\n")
+    write(tmp_path, "w.yml", "on: push\njobs:\n  a:\n    uses: $/.github/workflows/gone.yml\n"
+                             "  b:\n    uses: ./.github/workflows/pushed.yml\n")
+    gone, pushed = check(tmp_path, set(MAPPINGS))
+    assert gone == (".github/workflows/w.yml, job a: uses $/.github/workflows/gone.yml: "
+                    "no such file in the repository")
+    assert pushed.startswith(".github/workflows/w.yml, job b: uses ./.github/workflows/pushed")
+    assert "no workflow_call trigger" in pushed
