@@ -372,6 +372,9 @@ class JobRunner:
         if action_dir is not None:
             env["GITHUB_ACTION_PATH"] = str(action_dir)
         cwd = state.workspace / str(step.get("working-directory") or ".")
+        if not cwd.is_dir():  # GitHub's runner cannot start the shell there: the step fails
+            raise StepFailed(f"working-directory {step.get('working-directory')}: "
+                             "no such folder in the workspace")
         command = [part.replace("{0}", str(script_path)) for part in SHELL[shell]]
         timeout = 60 * float(step.get("timeout-minutes")
                              or state.job.spec.get("timeout-minutes") or 360)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import posixpath
 import re
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -180,8 +181,11 @@ def load_action(path: Path) -> dict:
     return yaml.safe_load(path.read_text(encoding="utf-8"))
 
 
-def check(root: Path, mapped: set[str]) -> list[str]:
-    """Every problem that would stop the rehearsal from running the files as written."""
+def check(root: Path, mapped: Mapping[str, Collection[str]]) -> list[str]:
+    """Every problem that would stop the rehearsal from running the files as written.
+
+    ``mapped``: each action the rehearsal maps, with the inputs its mapping reads
+    (:data:`rehearsal.actions.INPUTS`)."""
     problems: list[str] = []
     for workflow in load_all(root).values():
         problems += _expressions(workflow.doc, workflow.where())
@@ -223,7 +227,8 @@ def _called(root: Path, uses: str, where: str) -> list[str]:
     return []
 
 
-def _step(root: Path, step: dict, where: str, mapped: set[str], seen: set[Path]) -> list[str]:
+def _step(root: Path, step: dict, where: str, mapped: Mapping[str, Collection[str]],
+          seen: set[Path]) -> list[str]:
     uses, problems = step.get("uses"), []
     if uses is None:
         shell = step.get("shell", "bash")
@@ -250,9 +255,13 @@ def _step(root: Path, step: dict, where: str, mapped: set[str], seen: set[Path])
             problems += _step(root, inner, f"{path.relative_to(root)}, step "
                               f"{step_label(inner, index)} (from {where})", mapped, seen | {path})
         return problems
-    if action_name(uses) not in mapped:
-        problems.append(f"{where}: the action {action_name(uses)} has no local mapping "
-                        "(rehearsal/actions.py)")
+    name = action_name(uses)
+    if name not in mapped:
+        return [f"{where}: the action {name} has no local mapping (rehearsal/actions.py)"]
+    unread = sorted(set(step.get("with") or {}) - set(mapped[name]))
+    if unread:
+        problems.append(f"{where}: {name} is given {', '.join(unread)}, which its local "
+                        "mapping does not read (rehearsal/actions.py)")
     return problems
 
 
