@@ -231,5 +231,12 @@ INPUTS: dict[str, frozenset[str]] = {
     "actions/deploy-pages": frozenset({"artifact_name"}),
 }
 
-# Steps counted as package installation, outside the step-time targets.
+# Steps counted as package installation, outside the step-time targets (as the issue
+# asks): these actions, and run: steps that install packages.
 INSTALLATION = frozenset({"actions/setup-python"})
+INSTALL_COMMANDS = ("pip install", "npm ci", "npm install")
+
+
+def is_installation(step: dict) -> bool:
+    return (step.get("uses", "").split("@", 1)[0] in INSTALLATION
+            or any(command in (step.get("run") or "") for command in INSTALL_COMMANDS))

@@ -19,9 +19,6 @@ printed once at the start of a rehearsal.
 
 from __future__ import annotations
 
-import json
-import os
-import shutil
 import subprocess
 import tempfile
 import time
@@ -31,7 +28,7 @@ from typing import Protocol
 
 from . import actions
 from .expressions import Evaluator, ExpressionError, condition, interpolate, to_string
-from .jobenv import JobState, parse_env_file
+from .jobenv import JobState, github_env, parse_env_file, stop_gpg_agent
 from .workflows import (
     Job,
     Workflow,
@@ -182,7 +179,8 @@ class JobRunner:
         if "permissions" in job.spec:
             permissions = dict(job.spec["permissions"] or {})
         token = self.host.new_token(permissions)
-        env = self._base_env(job, workspace, temp, home / "home")
+        env = github_env(self.host, self.run, self.workflow, job, workspace, temp,
+                         home / "home")
         try:
             secrets = self.host.secrets(job.environment, run.ref, where) \
                 if self.passed_secrets is None else self.passed_secrets
@@ -198,41 +196,12 @@ class JobRunner:
                 state.job_env[name] = to_string(value)
             self._steps(job.steps, state, where, contexts["steps"])
         finally:
-            _stop_gpg_agent(home / "home")
+            stop_gpg_agent(home / "home")
         outputs = {}
         evaluator = self._evaluator(state)
         for name, text in (job.spec.get("outputs") or {}).items():
             outputs[name] = to_string(interpolate(str(text), evaluator))
         return {"result": state.status, "outputs": outputs, "workspace": str(workspace)}
-
-    def _base_env(self, job: Job, workspace: Path, temp: Path, home: Path) -> dict[str, str]:
-        run = self.run
-        event_path = temp / "event.json"
-        event_path.write_text(json.dumps(run.event), encoding="utf-8")
-        env = {k: v for k, v in os.environ.items()
-               if not k.startswith(("BANDITORE_", "GITHUB_", "RUNNER_", "PYTHON", "VIRTUAL_ENV",
-                                    "GH_", "AWS_", "PIP_"))}
-        env.update(self.host.machine_env())
-        env.update({
-            "CI": "true", "GITHUB_ACTIONS": "true", "HOME": str(home),
-            "GITHUB_WORKSPACE": str(workspace), "RUNNER_TEMP": str(temp),
-            "RUNNER_OS": "Linux", "RUNNER_ARCH": "X64", "RUNNER_NAME": "rehearsal",
-            "RUNNER_TOOL_CACHE": str(temp / "toolcache"),
-            "GITHUB_REPOSITORY": self.host.repository,
-            "GITHUB_REPOSITORY_OWNER": self.host.repository.split("/")[0],
-            "GITHUB_REF": run.ref, "GITHUB_REF_NAME": run.head_branch,
-            "GITHUB_SHA": run.sha, "GITHUB_EVENT_NAME": run.event_name,
-            "GITHUB_EVENT_PATH": str(event_path), "GITHUB_RUN_ID": str(run.id),
-            "GITHUB_RUN_NUMBER": str(run.id), "GITHUB_RUN_ATTEMPT": str(run.attempt),
-            "GITHUB_WORKFLOW": self.workflow.name, "GITHUB_JOB": job.id,
-            "GITHUB_ACTOR": "rehearsal", "GITHUB_SERVER_URL": "https://github.localhost",
-            "GITHUB_API_URL": "http://api.github.localhost",
-            "GITHUB_BASE_REF": (run.event.get("pull_request") or {}).get("base", {})
-            .get("ref", ""),
-            "GITHUB_HEAD_REF": (run.event.get("pull_request") or {}).get("head", {})
-            .get("ref", ""),
-        })
-        return env
 
     # --- steps ---------------------------------------------------------------------------
 
@@ -281,7 +250,7 @@ class JobRunner:
                 outcome = "failure"
                 self.host.log(f"    step {label}: FAILED {exc}")
             seconds = time.monotonic() - started
-            install = _is_install(step)
+            install = actions.is_installation(step)
             self.run.times.append(StepTime(self.workflow.file, self.prefix + state.job.id,
                                            label.strip("'"), seconds, install, outcome, started))
             self.host.log(f"    step {label}: {outcome}, {seconds:.1f} s"
@@ -401,17 +370,3 @@ class JobRunner:
             if line.startswith(("::error", "::warning")):
                 self.run.annotations.append(line)
                 self.host.log("      " + line[:300])
-
-
-def _is_install(step: dict) -> bool:
-    """Package installation, left out of the step-time targets (as the issue asks)."""
-    uses = action_name(step.get("uses", ""))
-    return uses in actions.INSTALLATION or "pip install" in (step.get("run") or "")
-
-
-def _stop_gpg_agent(home: Path) -> None:
-    """gpg starts an agent per GNUPGHOME (here the job's HOME): stop it with the job."""
-    gnupg = home / ".gnupg"
-    if gnupg.exists() and shutil.which("gpgconf"):
-        subprocess.run(["gpgconf", "--kill", "gpg-agent"], capture_output=True,
-                       env={**os.environ, "GNUPGHOME": str(gnupg)}, timeout=30)
