@@ -81,7 +81,8 @@ class JobState:
         self.exported: dict[str, str] = {}  # GITHUB_ENV
         self.path_add: list[str] = []  # GITHUB_PATH, newest first
         self.step_env_stack: dict[str, str] = {}  # a composite action's caller's step env
-        self.status = "success"
+        self.status = "success"  # the job's (job.status)
+        self.action_status: str | None = None  # inside a composite action: the action's
 
     @staticmethod
     def workflow_env(workflow: Workflow) -> dict[str, str]:

@@ -215,7 +215,8 @@ class JobRunner:
             contexts["steps"] = steps
         if inputs is not None:
             contexts["inputs"] = inputs
-        return Evaluator(contexts, status=state.status, workspace=state.workspace)
+        return Evaluator(contexts, status=state.action_status or state.status,
+                         workspace=state.workspace)
 
     def _evaluate(self, mapping: dict, state: JobState, where: str, steps=None, inputs=None):
         evaluator = self._evaluator(state, steps, inputs)
@@ -263,7 +264,10 @@ class JobRunner:
                 context[step["id"]] = {"outputs": outputs, "outcome": outcome,
                                        "conclusion": conclusion}
             if conclusion == "failure":
-                state.status = "failure"
+                if state.action_status is None:
+                    state.status = "failure"
+                else:  # the action's step fails with it, and so the job (or its caller)
+                    state.action_status = "failure"
 
     def _step(self, step: dict, state: JobState, where: str, context: dict,
               inputs: dict | None, action_dir: Path | None) -> dict:
@@ -296,8 +300,12 @@ class JobRunner:
         except actions.ActionFailed as exc:
             raise StepFailed(str(exc)) from None
 
-    def _composite(self, path: Path, name: str, with_: dict, state: JobState, where: str,
+    def _composite(self, path: Path, shown: str, with_: dict, state: JobState, where: str,
                    step_env: dict) -> dict:
+        """A composite action's steps. Their ``success()`` and ``failure()`` read the
+        action's own status, which starts as success, not the job's (the runner's
+        ``action_status``, src/Runner.Worker/Expressions/SuccessFunction.cs): called
+        with ``if: always()`` after a failed step, its steps without an ``if:`` run."""
         action = load_action(path)
         inputs = {}
         for name, spec in (action.get("inputs") or {}).items():
@@ -308,15 +316,15 @@ class JobRunner:
         inner: dict = {}
         saved = dict(state.step_env_stack)
         state.step_env_stack.update({k: to_string(v) for k, v in step_env.items()})
-        status_before = state.status
+        caller_action_status, state.action_status = state.action_status, "success"
         try:
             self._steps(action["runs"].get("steps") or [], state,
-                        f"{name}/{path.name} (from {where})",
+                        f"{shown}/{path.name} (from {where})",
                         inner, inputs, path.parent)
+            failed = state.action_status == "failure"
         finally:
             state.step_env_stack = saved
-        failed = state.status == "failure" and status_before != "failure"
-        state.status = status_before
+            state.action_status = caller_action_status
         if failed:
             raise StepFailed(f"a step of {path.parent.name} failed")
         evaluator = self._evaluator(state, inner, inputs)

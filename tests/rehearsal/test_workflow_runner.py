@@ -369,3 +369,50 @@ def test_a_missing_working_directory_fails_the_step_not_the_rehearsal(tmp_path):
     assert run.jobs["a"]["result"] == "failure"
     assert "## failed as on GitHub\n" in run.summary
     assert any("working-directory trusted: no such folder" in line for line in host.lines)
+
+
+SAVE = """\
+runs:
+  using: composite
+  steps:
+    - shell: bash
+      run: echo saved > "$RUNNER_TEMP/../saved"
+    - if: failure()
+      shell: bash
+      run: echo "never, no step of this action failed" > "$RUNNER_TEMP/../wrong"
+    - shell: bash
+      run: test "$FAIL" != yes
+"""
+
+
+def test_a_composite_action_s_steps_read_the_action_s_status_not_the_job_s(tmp_path):
+    """As GitHub's runner: after a failed step, `if: always()` on a composite action runs
+    its steps that have no `if:` (success() is the action's own status); and a step of
+    it that fails still fails the action, though the job had failed already."""
+    (tmp_path / ".github" / "actions" / "save").mkdir(parents=True)
+    (tmp_path / ".github" / "actions" / "save" / "action.yml").write_text(SAVE)
+    path = write(tmp_path, "w.yml", """\
+        on: push
+        jobs:
+          a:
+            steps:
+              - run: exit 1
+              - id: save
+                if: always()
+                uses: $/.github/actions/save
+              - id: again
+                if: always()
+                uses: $/.github/actions/save
+                env: {FAIL: "yes"}
+              - if: always()
+                env: {SAVED: "${{ steps.save.outcome }}", AGAIN: "${{ steps.again.outcome }}"}
+                run: echo "$SAVED $AGAIN" > "$RUNNER_TEMP/../outcomes"
+        """)
+    (tmp_path / "runs").mkdir()
+    run = Run(1, load(path), "push", {}, "refs/heads/main", "abc")
+    JobRunner(Host(), run, tmp_path / "runs").go()
+    [job] = list(tmp_path.glob("runs/job-a-*"))
+    assert (job / "saved").read_text() == "saved\n"
+    assert not (job / "wrong").exists()
+    assert (job / "outcomes").read_text() == "success failure\n"
+    assert run.jobs["a"]["result"] == "failure"
