@@ -87,6 +87,7 @@ class Run:
     output: list[str] = field(default_factory=list)  # every line the steps printed
     annotations: list[str] = field(default_factory=list)  # ::error / ::warning lines
     scripts: list[str] = field(default_factory=list)  # every run: script, as executed
+    queued: float = 0.0  # time.monotonic(): when the event asked for the run
     started: float = 0.0
     ended: float = 0.0
 
