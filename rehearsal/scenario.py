@@ -345,6 +345,11 @@ class Week:
             workspace = next(iter(sends[-1].jobs.values())).get("workspace")
             database = Path(workspace) / "subscribers.duckdb"
         outcome = check(town, self.sent, self.run_times, self.sending_runs, database)
+        # What citizens read on the web: send.yml's pages job deployed every merged one.
+        unpublished = [a for a, _ in self.merges
+                       if not (town.pages_dir / "avvisi" / f"{a}.html").is_file()]
+        self.expect(not unpublished, "the site deployed to Pages has every announcement"
+                    + (f" (missing: {', '.join(unpublished)})" if unpublished else ""))
         lines = ["", "=== What happened", *step_table(runs), ""]
         for ann_id, merged in self.merges:
             firsts = [m.at for m in town.cloud.accepted

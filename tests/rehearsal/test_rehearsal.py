@@ -31,7 +31,8 @@ def test_a_short_week_loses_no_one_and_messages_no_one_twice(capsys):
                  "ok: the receiver restarted while webhooks arrived",
                  "ok: the run failed with the log source down",
                  "ok: disabled for inactivity, send.yml's schedule starts no run",
-                 "ok: the receiver enabled send.yml, disabled for inactivity, then dispatched"):
+                 "ok: the receiver enabled send.yml, disabled for inactivity, then dispatched",
+                 "ok: the site deployed to Pages has every announcement"):
         assert line in out, tail
     assert "GITHUB API ENDPOINT MISSING" not in out
     # The receiver's dispatch started the runs that welcomed citizens: measured, not assumed.
