@@ -77,8 +77,9 @@ chromium:
 # A town's week on loopback with the real pieces (docs/town-setup.md, "Rehearse before
 # going live"): the workflows run step by step, the receiver under gunicorn, every log
 # source. Prints what happened and how long each step took; exits 1 on any loss.
-# `python -m rehearsal --short` is the version the test suite runs.
-rehearsal: $(TEST_STAMP) rehearsal-tools
+# `python -m rehearsal --short` is the version the test suite runs. Installation runs
+# offline, from this venv and npm's cache (node_modules' npm ci fills it).
+rehearsal: $(TEST_STAMP) $(NODE_STAMP) rehearsal-tools
 	$(BIN)/python -m rehearsal
 
 # What the rehearsal runs besides Python packages, as GitHub's runners and a receiver

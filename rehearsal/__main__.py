@@ -24,7 +24,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     os.chdir(ROOT)  # the town's settings are its pyproject.toml and environment
     sys.path.insert(0, str(ROOT))
-    from .actions import MAPPINGS
+    from .actions import INPUTS
     from .scenario import Options, Week
     from .town import Town
     from .workflows import check
@@ -43,10 +43,7 @@ def main(argv: list[str] | None = None) -> int:
                       else (8 if args.short else 40))
     ok = False
     try:
-        from .actions import MAPPINGS
-        from .workflows import check
-
-        problems = check(ROOT, set(MAPPINGS))
+        problems = check(ROOT, INPUTS)
         for problem in problems:
             log(f"CANNOT RUN: {problem}")
         if problems:

@@ -1,22 +1,28 @@
 """The actions the workflows use, each mapped to its local equivalent: the one place.
 
 Matched by name, whatever follows the ``@`` (a tag or a pinned commit SHA).
-An action missing from :data:`MAPPINGS` stops the rehearsal with the file, job
-and step that use it (:func:`rehearsal.workflows.check`); the repository's own
-``./`` composite actions are not mapped, they run as written.
+An action missing from :data:`MAPPINGS`, or given an input its mapping does not
+read (:data:`INPUTS`), stops the rehearsal with the file, job and step that use
+it (:func:`rehearsal.workflows.check`): an input silently ignored would be a
+step played otherwise than written; the repository's own
+composite actions (``uses: ./path`` or ``$/path``) are not mapped, they run as written.
 
 - ``actions/checkout``: ``git fetch`` of the run's commit (or ``ref:``) from the bare
-  repository standing in for GitHub's, ``fetch-depth`` honoured (1 by default, 0 for
-  all); a branch ref is checked out as that branch.
+  repository standing in for GitHub's into the workspace (or ``path:`` under it),
+  ``fetch-depth`` honoured (1 by default, 0 for all); a branch ref is checked out as
+  that branch. ``persist-credentials`` holds trivially: the bare repository needs
+  none, so none is written into ``.git/config``.
 - ``actions/setup-python``: the rehearsal's Python first on ``PATH`` (a throwaway
   virtualenv layered on the one running the rehearsal, :mod:`.toolcache`);
   ``pip install`` then installs into it offline, from what that environment has.
-  Counted as installation, as the workflow's ``pip install`` steps are.
+  Counted as installation, as the workflow's ``pip install`` steps are. ``cache``
+  and ``cache-dependency-path`` (pip's download cache) change nothing offline.
 - ``actions/cache/restore``, ``actions/cache/save``: :class:`rehearsal.storage.CacheStore`
   (exact key, else the newest entry matching ``restore-keys``; scoped by branch;
   outputs ``cache-hit``, ``cache-matched-key``, ``cache-primary-key``).
 - ``actions/upload-artifact``: :class:`rehearsal.storage.ArtifactStore`, files relative to
-  the deepest folder they share; ``if-no-files-found`` warn, error or ignore.
+  the deepest folder they share; ``if-no-files-found`` warn, error or ignore;
+  ``retention-days`` outlasts the rehearsal whatever its value.
 - ``actions/download-artifact``: by ``name`` from this run, or from ``run-id`` with
   ``github-token``; a missing artifact fails the step.
 - ``actions/configure-pages``: the ``base_url`` of a stand-in Pages site.
@@ -27,6 +33,7 @@ and step that use it (:func:`rehearsal.workflows.check`); the repository's own
 
 from __future__ import annotations
 
+import dataclasses
 import glob
 import os
 import shutil
@@ -68,6 +75,11 @@ def _git(ctx: StepContext, *args: str) -> str:
 def checkout(ctx: StepContext, with_: dict) -> dict:
     ref = str(with_.get("ref") or "") or ctx.run.sha
     depth = int(with_.get("fetch-depth", 1) or 0)
+    folder = (ctx.workspace / str(with_.get("path") or ".")).resolve()
+    if not folder.is_relative_to(ctx.workspace.resolve()):
+        raise ActionFailed(f"Repository path '{folder}' is not under '{ctx.workspace}'")
+    folder.mkdir(parents=True, exist_ok=True)
+    ctx = dataclasses.replace(ctx, workspace=folder)  # git runs in the checkout's folder
     _git(ctx, "init", "-q", ".")
     _git(ctx, "remote", "add", "origin", ctx.host.remote.bare.as_uri())
     depth_args = [f"--depth={depth}"] if depth else []
@@ -205,5 +217,26 @@ MAPPINGS: dict[str, Callable[[StepContext, dict], dict]] = {
     "actions/deploy-pages": deploy_pages,
 }
 
-# Steps counted as package installation, outside the step-time targets.
+# The inputs each mapping reads (the same names as MAPPINGS): any other is refused.
+INPUTS: dict[str, frozenset[str]] = {
+    "actions/checkout": frozenset({"ref", "fetch-depth", "path", "persist-credentials"}),
+    "actions/setup-python": frozenset({"python-version", "cache", "cache-dependency-path"}),
+    "actions/cache/restore": frozenset({"key", "path", "restore-keys"}),
+    "actions/cache/save": frozenset({"key", "path"}),
+    "actions/upload-artifact": frozenset({"name", "path", "if-no-files-found",
+                                          "retention-days"}),
+    "actions/download-artifact": frozenset({"name", "path", "run-id", "github-token"}),
+    "actions/configure-pages": frozenset(),
+    "actions/upload-pages-artifact": frozenset({"name", "path"}),
+    "actions/deploy-pages": frozenset({"artifact_name"}),
+}
+
+# Steps counted as package installation, outside the step-time targets (as the issue
+# asks): these actions, and run: steps that install packages.
 INSTALLATION = frozenset({"actions/setup-python"})
+INSTALL_COMMANDS = ("pip install", "npm ci", "npm install")
+
+
+def is_installation(step: dict) -> bool:
+    return (step.get("uses", "").split("@", 1)[0] in INSTALLATION
+            or any(command in (step.get("run") or "") for command in INSTALL_COMMANDS))

@@ -6,13 +6,17 @@ announcement, the citizens who should get it are those eligible (subscribed,
 not paused, of its topic or an emergency) when a send run that had it due
 started. Then:
 
-- **missing**: should have got it and never did (a citizen whose phone cannot
-  receive counts as recorded, not missing, when the database records why);
+- **missing**: should have got it and never did. A citizen whose phone cannot
+  receive is no exception: welcome first is an order, not a gate, so the
+  announcement is sent (accepted by the API) and Meta's ``failed`` comes later;
 - **duplicates**: the same delivery, or the same announcement to the same
   citizen, accepted more than once;
-- **unexpected**: accepted for someone who should not get it (left, paused,
-  another topic);
-- every citizen who subscribed got a reply; final states match what they did;
+- **unexpected**: each announcement send is held against the run that made it
+  (the one running when the API accepted it): the citizen must have been
+  eligible when that run started, so nothing reaches someone who had left or
+  paused, or chose another topic;
+- every keyword that changed a citizen's state got its reply (a subscription its
+  welcome, a pause or resume its acknowledgement...); final states match;
 - no phone number in any step's output, step summary or review comment.
 """
 
@@ -29,7 +33,7 @@ from pathlib import Path
 
 import duckdb
 
-from runner.vocabulary import CALLBACK_PREFIX
+from runner.vocabulary import ACTIVE, CALLBACK_PREFIX, FAILED, PAUSED, SKIPPED, SUBSCRIBED, sql
 
 
 @dataclass
@@ -50,6 +54,7 @@ class Outcome:
     recorded: Counter = field(default_factory=Counter)  # (state, reason) of unmade deliveries
     states_wrong: list[str] = field(default_factory=list)
     numbers_leaked: list[str] = field(default_factory=list)
+    replies: Counter = field(default_factory=Counter)  # keyword kind -> replies accepted
     welcomes: int = 0
 
     @property
@@ -80,36 +85,55 @@ def check(town, sent: list[Sent], run_times: dict[int, str], sending_runs: set[i
                               if parse(m.callback)[0] == "a")
     for ann in sent:
         expected: set[str] = set()
-        for run_id, states in citizens.snapshots:
+        for run_id, states in citizens.snapshots.items():
             at = run_times.get(run_id, "")
             if run_id in sending_runs and ann.due_from <= at < ann.due_until:
                 expected |= citizens.eligible(states, ann.category)
         got = {n for (n, a) in to_announcement if a == ann.id}
         out.expected += len(expected)
         out.reached += len(expected & got)
-        for number in sorted(expected - got):
-            if not people[number].unreachable:
-                out.missing.append(f"{people[number].label} never got {ann.id}")
-        for number in sorted(got - expected):
-            label = people[number].label if number in people else "someone unknown"
-            out.unexpected.append(f"{label} got {ann.id}")
+        out.missing += [f"{people[n].label} never got {ann.id}" for n in sorted(expected - got)]
         out.duplicates += [f"{people[n].label} got {a} {k} times"
                            for (n, a), k in to_announcement.items() if a == ann.id and k > 1]
-    # A reply's delivery id is its kind's prefix and the wamid of the message it
-    # answers: whatever the kind (welcome, "di nuovo iscritto"...), each subscription
-    # must be answered.
-    answered = {parse(m.callback)[1] for m in accepted if parse(m.callback)[0] != "a"}
+    out.unexpected = _unexpected(town, sent, people)
+    # A reply's delivery id is its kind's prefix and the wamid of the message it answers.
+    answered = {(parse(m.callback)[0], parse(m.callback)[1]) for m in accepted
+                if parse(m.callback)[0] != "a"}
     for c in citizens.people:
-        for wamid in c.keyword_wamids:
-            if wamid in answered:
-                out.welcomes += 1
+        for asked in c.asked:
+            if any((prefix, asked.wamid) in answered for prefix in asked.prefixes):
+                out.replies[asked.what] += 1
             else:
-                out.missing.append(f"{c.label} subscribed and got no welcome")
+                out.missing.append(f"{c.label} wrote a {asked.what} keyword and got no reply")
+    out.welcomes = out.replies["subscribe"]
     if database is not None and database.exists():
         out.recorded = _unmade(database)
         out.states_wrong = _states(town, database)
     out.numbers_leaked = _leaks(town)
     return out
+
+
+def _unexpected(town, sent: list[Sent], people) -> list[str]:
+    """Each announcement send against the citizen's state when the run that made it started."""
+    category = {ann.id: ann.category for ann in sent}
+    runs = town.scheduler.runs
+    found = []
+    for m in town.cloud.accepted:
+        kind, ann_id = parse(m.callback)
+        if kind != "a":
+            continue
+        number = m.to.lstrip("+")
+        label = people[number].label if number in people else "someone unknown"
+        run = next((r for r in runs if r.started <= m.at <= r.ended), None)
+        if run is None or run.id not in town.citizens.snapshots:
+            found.append(f"{label} got {ann_id} outside any send run")
+            continue
+        why = town.citizens.why_not(town.citizens.snapshots[run.id], number,
+                                    category.get(ann_id, ""))
+        if ann_id not in category or why is not None:
+            found.append(f"{label} got {ann_id} in run {run.id}, "
+                         f"{why or 'an announcement nobody merged'}")
+    return found
 
 
 def _who(people, callback, accepted) -> str:
@@ -123,7 +147,7 @@ def _unmade(database: Path) -> Counter:
     con = duckdb.connect(str(database), read_only=True)
     try:
         rows = con.execute("SELECT kind, state, coalesce(error_title, ''), count(*) "
-                           "FROM deliveries WHERE state IN ('failed', 'skipped') "
+                           f"FROM deliveries WHERE state IN {sql((FAILED, SKIPPED))} "
                            "GROUP BY ALL").fetchall()
     finally:
         con.close()
@@ -145,10 +169,11 @@ def _states(town, database: Path) -> list[str]:
     for c in town.citizens.people:
         row = listed.get(c.number)
         state = row["state"] if row else None
-        if c.active and state != "active":
-            wrong.append(f"{c.label}: {state}, should be active")
-        if not c.active and state == "active":
-            wrong.append(f"{c.label}: active, should not be")
+        should = (PAUSED if c.paused else ACTIVE) if c.active else None
+        if should and state != should:
+            wrong.append(f"{c.label}: {state}, should be {should}")
+        if not should and state in SUBSCRIBED:
+            wrong.append(f"{c.label}: {state}, should not be subscribed")
         if c.active and row and c.topics != row.get("topics"):
             wrong.append(f"{c.label}: topics {row.get('topics')}, should be {c.topics}")
     return wrong

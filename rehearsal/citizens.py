@@ -2,11 +2,11 @@
 
 Each citizen writes through Meta to the receiver (a signed ``messages``
 webhook, Meta's shape) and keeps, by the town's own keywords, the state they
-expect: subscribed or not, to which topics, paused or not. Typos and chatter
-change nothing (never answered). The expected audience of an announcement is
-read from these states as they stood when each send run started
-(:meth:`Citizens.snapshot`). Numbers are invented (+39 333 0..), never printed:
-the report names citizens by their label.
+expect: subscribed or not, to which topics, paused or not, and each keyword
+that changes it expects its reply (:class:`Asked`). Typos and chatter change
+nothing. Who should receive an announcement is read from these states as they
+stood when each send run started (:meth:`Citizens.snapshot`). Numbers are
+invented (+39 333 0..), never printed: the report names citizens by their label.
 """
 
 from __future__ import annotations
@@ -16,8 +16,26 @@ import time
 from dataclasses import dataclass, field
 
 from runner.config import Settings
+from runner.vocabulary import REPLY_PREFIX
 
 from .cloud import Poster, envelope
+
+
+@dataclass(frozen=True)
+class Asked:
+    """A keyword that changed the citizen's state, and the replies that may answer it
+    (delivery id prefixes, :data:`runner.vocabulary.REPLY_PREFIX`)."""
+
+    what: str  # subscribe, unsubscribe, pause, resume, topics
+    wamid: str  # the citizen's message: a reply's delivery id ends with it
+    at: float  # time.monotonic() when it was written
+    prefixes: tuple[str, ...]
+
+
+# What answers each keyword: a subscription a welcome (or, for a returner under the
+# same privacy notice, "di nuovo iscritto"), and so on.
+ANSWERS = {"subscribe": ("welcome", "rejoined"), "unsubscribe": ("goodbye",),
+           "pause": ("pause",), "resume": ("resume",), "topics": ("topics",)}
 
 
 @dataclass
@@ -30,15 +48,24 @@ class Citizen:
     topics: list[str] | None = None  # None: every topic
     paused: bool = False
     subscribed: int = 0  # times they joined (each earns one welcome)
-    keyword_at: list[float] = field(default_factory=list)  # monotonic time of each subscribe
-    keyword_wamids: list[str] = field(default_factory=list)  # the messages a welcome answers
+    asked: list[Asked] = field(default_factory=list)  # keywords that expect a reply
+
+    def why_not(self, category: str, everyone: frozenset[str],
+                topic_of: dict[str, str]) -> str | None:
+        """None when an announcement of ``category`` is theirs; else why not."""
+        if not self.active:
+            return "not subscribed"
+        if self.paused:
+            return "paused"
+        if category in everyone or self.topics is None:
+            return None
+        return None if topic_of.get(category, category) in self.topics else "another topic"
 
     def receives(self, category: str, everyone: frozenset[str], topic_of: dict[str, str]) -> bool:
-        if not self.active or self.paused:
-            return False
-        if category in everyone or self.topics is None:
-            return True
-        return topic_of.get(category, category) in self.topics
+        return self.why_not(category, everyone, topic_of) is None
+
+    def subscriptions(self) -> list[Asked]:
+        return [a for a in self.asked if a.what == "subscribe"]
 
 
 class Citizens:
@@ -53,8 +80,9 @@ class Citizens:
             settings.mandatory_categories)
         self.topic_of = {c: label for label, members in settings.topic_groups.items()
                          for c in members}
-        self.pause, self.resume = pause_keywords(settings)
-        self.snapshots: list[tuple[int, dict[str, tuple]]] = []
+        self.pause = (settings.pause_keywords or [None])[0]
+        self.resume = (settings.resume_keywords or [None])[0]
+        self.snapshots: dict[int, dict[str, tuple]] = {}  # run id -> states at its start
         self.written = 0
 
     def new(self, label: str, **kw) -> Citizen:
@@ -78,26 +106,43 @@ class Citizens:
         self._apply(citizen, text, time.monotonic(), wamid)
 
     def _apply(self, citizen: Citizen, text: str, at: float, wamid: str) -> None:
+        """The state the town's keywords give (runner/subscribers/replay.py, as
+        documented there), and the reply each change earns."""
         words = text.strip().upper()
         subscribe = [k.upper() for k in self.settings.subscribe_keywords]
         unsubscribe = [k.upper() for k in self.settings.unsubscribe_keywords]
+        # Without the topic menu (topics_menu), its keyword is chatter like any other.
+        menu = [k.upper() for k in self.settings.topics_keywords] \
+            if self.settings.topics_menu else []
+
+        def answer(what: str) -> None:
+            prefixes = tuple(REPLY_PREFIX[kind] for kind in ANSWERS[what])
+            citizen.asked.append(Asked(what, wamid, at, prefixes))
+
         if words in subscribe or any(words == f"{k} {t.upper()}" for k in subscribe
                                      for t in self.topic_ids()):
             topic = words.split()[-1].lower() if words not in subscribe else None
             if not citizen.active:
                 citizen.subscribed += 1
-                citizen.keyword_at.append(at)
-                citizen.keyword_wamids.append(wamid)
+                answer("subscribe")
                 citizen.active, citizen.topics = True, None
+            citizen.paused = False  # the subscribe keyword resumes too
             if topic:
                 citizen.topics = sorted({*(citizen.topics or []), topic}) \
                     if citizen.topics is not None and citizen.subscribed > 1 else [topic]
         elif words in unsubscribe:
+            if citizen.active:
+                answer("unsubscribe")
             citizen.active, citizen.paused = False, False
-        elif self.pause and words == self.pause.upper() and citizen.active:
+        elif self.pause and words == self.pause.upper() and citizen.active \
+                and not citizen.paused:
             citizen.paused = True
-        elif self.resume and words == self.resume.upper():
+            answer("pause")
+        elif self.resume and words == self.resume.upper() and citizen.paused:
             citizen.paused = False
+            answer("resume")
+        elif words in menu and citizen.active:
+            answer("topics")
 
     def topic_ids(self) -> list[str]:
         groups = set(self.settings.topic_groups)
@@ -107,32 +152,17 @@ class Citizens:
 
     def snapshot(self, run_id: int) -> None:
         """Who would receive what as a send run starts."""
-        self.snapshots.append((run_id, {c.number: (c.active, c.paused, c.topics)
-                                        for c in self.people}))
+        self.snapshots[run_id] = {c.number: (c.active, c.paused, c.topics)
+                                  for c in self.people}
+
+    def why_not(self, states: dict[str, tuple], number: str, category: str) -> str | None:
+        """For a run's ``states``: None when ``number`` should get ``category``; else why not."""
+        active, paused, topics = states.get(number, (False, False, None))
+        probe = Citizen("", number, active=active, paused=paused, topics=topics)
+        return probe.why_not(category, self.everyone, self.topic_of)
 
     def eligible(self, states: dict[str, tuple], category: str) -> set[str]:
-        out = set()
-        for c in self.people:
-            active, paused, topics = states.get(c.number, (False, False, None))
-            probe = Citizen(c.label, c.number, active=active, paused=paused, topics=topics)
-            if probe.receives(category, self.everyone, self.topic_of):
-                out.add(c.number)
-        return out
+        return {c.number for c in self.people if self.why_not(states, c.number, category) is None}
 
     def by_number(self) -> dict[str, Citizen]:
         return {c.number: c for c in self.people}
-
-
-def pause_keywords(settings: Settings) -> tuple[str | None, str | None]:
-    """The town's pause and resume keywords, where this version has them (wave/lifecycle).
-
-    Found by the settings' names, so the rehearsal runs with or without them.
-    """
-    found = {}
-    for name, field_info in Settings.model_fields.items():
-        for word in ("pause", "resume"):
-            if word in name and name.endswith("keywords"):
-                value = getattr(settings, name, None) or field_info.default
-                if isinstance(value, list) and value:
-                    found[word] = value[0]
-    return found.get("pause"), found.get("resume")

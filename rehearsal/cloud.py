@@ -59,22 +59,31 @@ class Poster:
         self.delivered = 0
         self.retries = 0
         self.last_refusal = ""  # the receiver's last answer other than 200, for the report
+        self.posts: list[tuple[float, int]] = []  # (time.monotonic() sent, status; 0: none)
         self.lock = threading.Condition()
 
     def post_now(self, body: bytes) -> int:
         parts = urlsplit(self.receiver())
         connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=10)
+        at, status = time.monotonic(), 0
         try:
             connection.request("POST", parts.path or "/", body, {
                 "Content-Type": "application/json",
                 "X-Hub-Signature-256": sign(body, self.app_secret)})
             answer = connection.getresponse()
             answer.read()
-            return answer.status
+            status = answer.status
         except OSError:
-            return 0
+            pass
         finally:
             connection.close()
+            self.posts.append((at, status))
+        return status
+
+    def during(self, start: float, end: float) -> tuple[int, int]:
+        """Webhooks posted between ``start`` and ``end``: (answered 200, not)."""
+        inside = [status for at, status in self.posts if start <= at <= end]
+        return inside.count(200), len(inside) - inside.count(200)
 
     def send(self, body: bytes, after: float = 0.0) -> None:
         with self.lock:

@@ -96,7 +96,8 @@ class GitHub:
         self.comments: dict[int, list[dict]] = {}
         self.requests: list[tuple[str, str, int]] = []
         self.dispatches: list[tuple[str, str, dict]] = []  # (file, ref, inputs), in order
-        self.on_dispatch: Callable[[str, str, dict], None] | None = None
+        # Actions' side of a dispatch: queue the run, or say why not (answered 422).
+        self.on_dispatch: Callable[[str, str, dict], str | None] | None = None
         self.lock = threading.Lock()
         self._ids = itertools.count(1001)
 
@@ -251,9 +252,11 @@ def dispatch_workflow(gh: GitHub, m, r: Request) -> Answer:
                                        f"workflow ({w.state})"})
     if "ref" not in r.body:
         return Answer(422, {"message": "Invalid request: ref is required"})
-    gh.dispatches.append((w.file, str(r.body["ref"]), dict(r.body.get("inputs") or {})))
-    if gh.on_dispatch:
-        gh.on_dispatch(w.file, str(r.body["ref"]), dict(r.body.get("inputs") or {}))
+    ref, inputs = str(r.body["ref"]), dict(r.body.get("inputs") or {})
+    refused = gh.on_dispatch(w.file, ref, inputs) if gh.on_dispatch else None
+    if refused:
+        return Answer(422, {"message": refused})
+    gh.dispatches.append((w.file, ref, inputs))
     return Answer(204)
 
 

@@ -5,7 +5,9 @@ environment variables and files (``GITHUB_ENV``, ``GITHUB_OUTPUT``,
 ``GITHUB_PATH``, ``GITHUB_STEP_SUMMARY``, ``GITHUB_EVENT_PATH``...). ``run:``
 steps go to bash exactly as written (GitHub's default ``bash -e {0}``, or
 ``bash --noprofile --norc -eo pipefail {0}`` for ``shell: bash``); the
-repository's composite actions run their own steps; other actions go to their
+repository's composite actions run their own steps, read from the job's
+checkout for ``uses: ./path`` and from the repository at the run's commit for
+``uses: $/path`` (:func:`.workflows.in_repository`); other actions go to their
 mapping in :mod:`.actions`. ``if:``, ``continue-on-error``, ``needs:``, job
 outputs and step outputs behave as on GitHub.
 
@@ -17,9 +19,6 @@ printed once at the start of a rehearsal.
 
 from __future__ import annotations
 
-import json
-import os
-import shutil
 import subprocess
 import tempfile
 import time
@@ -29,8 +28,16 @@ from typing import Protocol
 
 from . import actions
 from .expressions import Evaluator, ExpressionError, condition, interpolate, to_string
-from .jobenv import JobState, parse_env_file
-from .workflows import Job, Workflow, WorkflowError, action_name, load_action, local_action
+from .jobenv import JobState, github_env, parse_env_file, stop_gpg_agent
+from .workflows import (
+    Job,
+    Workflow,
+    WorkflowError,
+    action_file,
+    action_name,
+    in_repository,
+    load_action,
+)
 
 SHELL = {None: ["bash", "-e", "{0}"], "bash": ["bash", "--noprofile", "--norc", "-eo",
                                               "pipefail", "{0}"], "sh": ["sh", "-e", "{0}"]}
@@ -80,6 +87,7 @@ class Run:
     output: list[str] = field(default_factory=list)  # every line the steps printed
     annotations: list[str] = field(default_factory=list)  # ::error / ::warning lines
     scripts: list[str] = field(default_factory=list)  # every run: script, as executed
+    queued: float = 0.0  # time.monotonic(): when the event asked for the run
     started: float = 0.0
     ended: float = 0.0
 
@@ -94,7 +102,7 @@ class StepFailed(Exception):
 
 class JobRunner:
     """Runs the jobs of one :class:`Run` in ``needs`` order; with ``workflow``, those of a
-    reusable workflow a job calls (``jobs.<id>.uses: ./.github/workflows/x.yml``), given
+    reusable workflow a job calls (``jobs.<id>.uses: $/.github/workflows/x.yml``), given
     its ``inputs`` and, unless ``secrets: inherit``, only the ``secrets`` passed to it."""
 
     def __init__(self, host: Host, run: Run, scratch: Path, workflow: Workflow | None = None,
@@ -172,7 +180,8 @@ class JobRunner:
         if "permissions" in job.spec:
             permissions = dict(job.spec["permissions"] or {})
         token = self.host.new_token(permissions)
-        env = self._base_env(job, workspace, temp, home / "home")
+        env = github_env(self.host, self.run, self.workflow, job, workspace, temp,
+                         home / "home")
         try:
             secrets = self.host.secrets(job.environment, run.ref, where) \
                 if self.passed_secrets is None else self.passed_secrets
@@ -188,41 +197,12 @@ class JobRunner:
                 state.job_env[name] = to_string(value)
             self._steps(job.steps, state, where, contexts["steps"])
         finally:
-            _stop_gpg_agent(home / "home")
+            stop_gpg_agent(home / "home")
         outputs = {}
         evaluator = self._evaluator(state)
         for name, text in (job.spec.get("outputs") or {}).items():
             outputs[name] = to_string(interpolate(str(text), evaluator))
         return {"result": state.status, "outputs": outputs, "workspace": str(workspace)}
-
-    def _base_env(self, job: Job, workspace: Path, temp: Path, home: Path) -> dict[str, str]:
-        run = self.run
-        event_path = temp / "event.json"
-        event_path.write_text(json.dumps(run.event), encoding="utf-8")
-        env = {k: v for k, v in os.environ.items()
-               if not k.startswith(("BANDITORE_", "GITHUB_", "RUNNER_", "PYTHON", "VIRTUAL_ENV",
-                                    "GH_", "AWS_", "PIP_"))}
-        env.update(self.host.machine_env())
-        env.update({
-            "CI": "true", "GITHUB_ACTIONS": "true", "HOME": str(home),
-            "GITHUB_WORKSPACE": str(workspace), "RUNNER_TEMP": str(temp),
-            "RUNNER_OS": "Linux", "RUNNER_ARCH": "X64", "RUNNER_NAME": "rehearsal",
-            "RUNNER_TOOL_CACHE": str(temp / "toolcache"),
-            "GITHUB_REPOSITORY": self.host.repository,
-            "GITHUB_REPOSITORY_OWNER": self.host.repository.split("/")[0],
-            "GITHUB_REF": run.ref, "GITHUB_REF_NAME": run.head_branch,
-            "GITHUB_SHA": run.sha, "GITHUB_EVENT_NAME": run.event_name,
-            "GITHUB_EVENT_PATH": str(event_path), "GITHUB_RUN_ID": str(run.id),
-            "GITHUB_RUN_NUMBER": str(run.id), "GITHUB_RUN_ATTEMPT": str(run.attempt),
-            "GITHUB_WORKFLOW": self.workflow.name, "GITHUB_JOB": job.id,
-            "GITHUB_ACTOR": "rehearsal", "GITHUB_SERVER_URL": "https://github.localhost",
-            "GITHUB_API_URL": "http://api.github.localhost",
-            "GITHUB_BASE_REF": (run.event.get("pull_request") or {}).get("base", {})
-            .get("ref", ""),
-            "GITHUB_HEAD_REF": (run.event.get("pull_request") or {}).get("head", {})
-            .get("ref", ""),
-        })
-        return env
 
     # --- steps ---------------------------------------------------------------------------
 
@@ -236,7 +216,8 @@ class JobRunner:
             contexts["steps"] = steps
         if inputs is not None:
             contexts["inputs"] = inputs
-        return Evaluator(contexts, status=state.status, workspace=state.workspace)
+        return Evaluator(contexts, status=state.action_status or state.status,
+                         workspace=state.workspace)
 
     def _evaluate(self, mapping: dict, state: JobState, where: str, steps=None, inputs=None):
         evaluator = self._evaluator(state, steps, inputs)
@@ -271,7 +252,7 @@ class JobRunner:
                 outcome = "failure"
                 self.host.log(f"    step {label}: FAILED {exc}")
             seconds = time.monotonic() - started
-            install = _is_install(step)
+            install = actions.is_installation(step)
             self.run.times.append(StepTime(self.workflow.file, self.prefix + state.job.id,
                                            label.strip("'"), seconds, install, outcome, started))
             self.host.log(f"    step {label}: {outcome}, {seconds:.1f} s"
@@ -284,7 +265,10 @@ class JobRunner:
                 context[step["id"]] = {"outputs": outputs, "outcome": outcome,
                                        "conclusion": conclusion}
             if conclusion == "failure":
-                state.status = "failure"
+                if state.action_status is None:
+                    state.status = "failure"
+                else:  # the action's step fails with it, and so the job (or its caller)
+                    state.action_status = "failure"
 
     def _step(self, step: dict, state: JobState, where: str, context: dict,
               inputs: dict | None, action_dir: Path | None) -> dict:
@@ -294,11 +278,17 @@ class JobRunner:
             script = self._evaluate({"run": step["run"]}, state, where, context, inputs)["run"]
             return self._shell(str(script), step, state, step_env, action_dir)
         uses = step["uses"]
-        path = local_action(state.workspace, uses)
-        if uses.startswith("./"):
-            if path is None:
-                raise StepFailed(f"no action.yml at {uses} in the checkout ({where})")
-            return self._composite(path, with_, state, where, step_env)
+        try:
+            target = in_repository(uses)
+        except WorkflowError as exc:
+            raise WorkflowError(f"{where}: {exc}") from None
+        if target is not None:
+            path = action_file(target.base(self.workflow.root, state.workspace) / target.path)
+            if path is None:  # ./ before a checkout, as on GitHub
+                raise StepFailed(f"no action.yml at {uses} in " + (
+                    f"the repository at {self.run.sha[:12]}" if target.at_commit
+                    else "the job's workspace (no checkout?)"))
+            return self._composite(path, target.path, with_, state, where, step_env)
         mapping = actions.MAPPINGS.get(action_name(uses))
         if mapping is None:
             raise WorkflowError(f"{where}: the action {action_name(uses)} has no local mapping")
@@ -311,8 +301,12 @@ class JobRunner:
         except actions.ActionFailed as exc:
             raise StepFailed(str(exc)) from None
 
-    def _composite(self, path: Path, with_: dict, state: JobState, where: str,
+    def _composite(self, path: Path, shown: str, with_: dict, state: JobState, where: str,
                    step_env: dict) -> dict:
+        """A composite action's steps. Their ``success()`` and ``failure()`` read the
+        action's own status, which starts as success, not the job's (the runner's
+        ``action_status``, src/Runner.Worker/Expressions/SuccessFunction.cs): called
+        with ``if: always()`` after a failed step, its steps without an ``if:`` run."""
         action = load_action(path)
         inputs = {}
         for name, spec in (action.get("inputs") or {}).items():
@@ -323,15 +317,15 @@ class JobRunner:
         inner: dict = {}
         saved = dict(state.step_env_stack)
         state.step_env_stack.update({k: to_string(v) for k, v in step_env.items()})
-        status_before = state.status
+        caller_action_status, state.action_status = state.action_status, "success"
         try:
             self._steps(action["runs"].get("steps") or [], state,
-                        f"{path.parent.relative_to(state.workspace)}/action.yml (from {where})",
+                        f"{shown}/{path.name} (from {where})",
                         inner, inputs, path.parent)
+            failed = state.action_status == "failure"
         finally:
             state.step_env_stack = saved
-        failed = state.status == "failure" and status_before != "failure"
-        state.status = status_before
+            state.action_status = caller_action_status
         if failed:
             raise StepFailed(f"a step of {path.parent.name} failed")
         evaluator = self._evaluator(state, inner, inputs)
@@ -356,6 +350,9 @@ class JobRunner:
         if action_dir is not None:
             env["GITHUB_ACTION_PATH"] = str(action_dir)
         cwd = state.workspace / str(step.get("working-directory") or ".")
+        if not cwd.is_dir():  # GitHub's runner cannot start the shell there: the step fails
+            raise StepFailed(f"working-directory {step.get('working-directory')}: "
+                             "no such folder in the workspace")
         command = [part.replace("{0}", str(script_path)) for part in SHELL[shell]]
         timeout = 60 * float(step.get("timeout-minutes")
                              or state.job.spec.get("timeout-minutes") or 360)
@@ -382,17 +379,3 @@ class JobRunner:
             if line.startswith(("::error", "::warning")):
                 self.run.annotations.append(line)
                 self.host.log("      " + line[:300])
-
-
-def _is_install(step: dict) -> bool:
-    """Package installation, left out of the step-time targets (as the issue asks)."""
-    uses = action_name(step.get("uses", ""))
-    return uses in actions.INSTALLATION or "pip install" in (step.get("run") or "")
-
-
-def _stop_gpg_agent(home: Path) -> None:
-    """gpg starts an agent per GNUPGHOME (here the job's HOME): stop it with the job."""
-    gnupg = home / ".gnupg"
-    if gnupg.exists() and shutil.which("gpgconf"):
-        subprocess.run(["gpgconf", "--kill", "gpg-agent"], capture_output=True,
-                       env={**os.environ, "GNUPGHOME": str(gnupg)}, timeout=30)

@@ -2,10 +2,9 @@
 
 ``gunicorn -c python:runner.webhook.gunicorn_conf 'runner.webhook:create_app()'``,
 on a fixed loopback port so that a restart comes back at the same address
-(Meta's webhooks keep one URL). Where the code under rehearsal has the dispatch
-to GitHub (issue 22: ``BANDITORE_GITHUB_REPOSITORY`` and its token), the
-receiver is given the fake GitHub API's address and a token that may start
-and enable workflows and nothing else.
+(Meta's webhooks keep one URL). Its dispatch to GitHub (issue 22:
+``BANDITORE_GITHUB_REPOSITORY``, ``_DISPATCH_TOKEN``, ``_API_BASE``) goes to the
+fake GitHub API, with a token that may start and enable workflows and nothing else.
 """
 
 from __future__ import annotations
@@ -19,14 +18,7 @@ import time
 import urllib.request
 from pathlib import Path
 
-from runner.config import Settings
-
-DISPATCH_SETTINGS = ("github_repository", "github_dispatch_token", "github_api_base")
-
-
-def dispatch_supported() -> bool:
-    """Whether this version of the receiver dispatches the send workflow (issue 22)."""
-    return all(name in Settings.model_fields for name in DISPATCH_SETTINGS)
+from runner.webhook.coalesce import SharedLedger
 
 
 def free_port() -> int:
@@ -84,10 +76,22 @@ class Receiver:
                 self.proc.wait()
         self.proc = None
 
-    def restart(self) -> None:
+    def restart(self) -> tuple[float, float]:
+        """Stop (gracefully) and start again: when it began and when it answered again."""
+        began = time.monotonic()
         self.stop()
         self.restarts += 1
         self.start()
+        return began, time.monotonic()
+
+    def dispatch_settled(self, messages: int) -> bool:
+        """Whether the receiver has recorded ``messages`` citizens' messages and a
+        dispatch covers them all: nothing left for it to ask GitHub. Read from the
+        ledger its processes share (runner.webhook.coalesce), as they read it."""
+        if not self.logs.is_dir():
+            return messages == 0
+        with SharedLedger(self.logs).locked(time.time()) as ledger:
+            return ledger.seen >= messages and ledger.covered >= ledger.seen
 
     def lines(self) -> int:
         return sum(p.read_bytes().count(b"\n") for p in self.logs.glob("*.jsonl"))

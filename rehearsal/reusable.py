@@ -1,28 +1,25 @@
-"""A job that calls a reusable workflow of the repository (``jobs.<id>.uses:``).
+"""A job that calls a reusable workflow of the repository (``jobs.<id>.uses:``,
+``./.github/workflows/x.yml`` or ``$/.github/workflows/x.yml``).
 
-The called file is read from the same commit as its caller; its jobs run in
-``needs`` order with the ``inputs`` its ``with:`` gives (defaults from
+The called file is read from the same commit as its caller, in either form. Its
+jobs run in ``needs`` order with the ``inputs`` its ``with:`` gives (defaults from
 ``on.workflow_call.inputs``) and either the caller's secrets (``secrets: inherit``)
-or only those it names; the calling job succeeds when they all do, and its
-outputs are ``on.workflow_call.outputs`` read over the called jobs. A reusable
-workflow of another repository is an error, never skipped.
+or only those it names. As on GitHub, a called job that names an environment gets
+that environment's secrets only with ``secrets: inherit``; without it they read
+as empty strings, whatever the documentation suggests (actions/runner#4453 and
+#1490; cli/cli#13522 found the same). The calling job succeeds when the called
+jobs all do, and its outputs are ``on.workflow_call.outputs`` read over them. A
+reusable workflow of another repository is an error, never skipped.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from .expressions import Evaluator, ExpressionError, interpolate, to_string
-from .workflows import Job, WorkflowError, load
+from .workflows import Job, WorkflowError, called_workflow, load
 
 
 def call(runner, job: Job, probe: Evaluator, where: str) -> dict:
-    uses = str(job.spec["uses"])
-    path = runner.workflow.path.parent / Path(uses).name
-    if not uses.startswith("./.github/workflows/") or not path.is_file():
-        raise WorkflowError(f"{where}: uses {uses}: only a reusable workflow of the "
-                            "repository (./.github/workflows/...) is run")
-    called = load(path)
+    called = load(called_workflow(runner.workflow.root, str(job.spec["uses"]), where))
     spec = called.on.get("workflow_call") or {}
     try:
         inputs = {name: (d or {}).get("default") for name, d in

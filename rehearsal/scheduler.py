@@ -14,6 +14,8 @@ from __future__ import annotations
 import io
 import subprocess
 import tarfile
+import threading
+import time
 from collections import deque
 from dataclasses import dataclass
 
@@ -35,6 +37,7 @@ class Pending:
     ref: str
     sha: str
     inputs: dict
+    queued: float = 0.0  # time.monotonic() when GitHub was asked for the run
 
 
 class Scheduler:
@@ -42,28 +45,38 @@ class Scheduler:
         self.town = town
         self.queue: deque[Pending] = deque()
         self.runs: list[Run] = []
+        self.lock = threading.RLock()
 
     def workflows(self, sha: str) -> dict[str, Workflow]:
-        """The workflow files as they are at ``sha`` (GitHub reads them from the event's commit)."""
-        folder = self.town.scratch / "workflows-at" / sha
-        if not folder.exists():
-            folder.mkdir(parents=True)
-            archive = subprocess.run(["git", "archive", "--format=tar", sha, ".github"],
-                                     cwd=self.town.remote.bare, capture_output=True, check=True)
-            with tarfile.open(fileobj=io.BytesIO(archive.stdout)) as tar:
-                tar.extractall(folder, filter="data")
+        """The workflow files as they are at ``sha`` (GitHub reads them from the event's
+        commit), read from the whole repository at that commit: what ``uses: $/path``
+        names is found there (:attr:`rehearsal.workflows.Workflow.root`)."""
+        folder = self.town.scratch / "repository-at" / sha
+        with self.lock:  # a dispatch may ask from the fake API's thread
+            if not folder.exists():
+                partial = folder.with_name(f"{sha}.partial")
+                partial.mkdir(parents=True)
+                archive = subprocess.run(["git", "archive", "--format=tar", sha],
+                                         cwd=self.town.remote.bare, capture_output=True,
+                                         check=True)
+                with tarfile.open(fileobj=io.BytesIO(archive.stdout)) as tar:
+                    tar.extractall(partial, filter="data")
+                partial.rename(folder)
         return load_all(folder)
 
     def _want(self, workflow: Workflow, event_name: str, event: dict, ref: str, sha: str,
-              inputs: dict | None = None) -> None:
+              inputs: dict | None = None) -> bool:
         if workflow.file in SKIPPED_WORKFLOWS:
             self.town.log(f"  ({workflow.file} not played: {SKIPPED_WORKFLOWS[workflow.file]})")
-            return
+            return False
         record = self.town.github.workflows.get(workflow.file)
+        # The API refuses a dispatch of a disabled workflow before it gets here.
         if record and record.state != "active" and event_name != "workflow_dispatch":
             self.town.log(f"  {workflow.file}: not run, the workflow is {record.state}")
-            return
-        self.queue.append(Pending(workflow, event_name, event, ref, sha, inputs or {}))
+            return False
+        self.queue.append(Pending(workflow, event_name, event, ref, sha, inputs or {},
+                                  time.monotonic()))
+        return True
 
     # --- events ---------------------------------------------------------------------------
 
@@ -85,26 +98,34 @@ class Scheduler:
             if triggered(w, "pull_request", branch="main", files=pr.files):
                 self._want(w, "pull_request", event, f"refs/pull/{pr.number}/merge", pr.merge)
 
-    def dispatch(self, file: str, ref: str, inputs: dict | None = None) -> None:
+    def dispatch(self, file: str, ref: str, inputs: dict | None = None) -> str | None:
+        """A ``workflow_dispatch`` (by hand, or the fake API's on a POST .../dispatches):
+        the run is queued; or why not, as GitHub's 422 says it."""
         branch = ref.removeprefix("refs/heads/")
-        sha = self.town.remote.sha(branch)
+        try:
+            sha = self.town.remote.sha(f"refs/heads/{branch}")
+        except RuntimeError:
+            return f"No ref found for: {branch}"
         workflow = self.workflows(sha).get(file)
         if workflow is None or not triggered(workflow, "workflow_dispatch"):
-            raise RuntimeError(f"{file} has no workflow_dispatch trigger at {branch}")
+            return "Workflow does not have 'workflow_dispatch' trigger"
         event = {"ref": f"refs/heads/{branch}", "inputs": inputs or {},
                  "workflow": f".github/workflows/{file}",
                  "repository": self.town.repository_json()}
         self._want(workflow, "workflow_dispatch", event, f"refs/heads/{branch}", sha, inputs)
+        return None
 
-    def schedule(self, file: str) -> None:
+    def schedule(self, file: str) -> bool:
+        """The scheduled time comes; False when GitHub starts no run (the workflow is
+        disabled)."""
         sha = self.town.remote.sha("main")
         workflow = self.workflows(sha).get(file)
         if workflow is None or "schedule" not in workflow.on:
             raise RuntimeError(f"{file} has no schedule on main")
         cron = workflow.on["schedule"][0]["cron"]
-        self._want(workflow, "schedule", {"schedule": cron,
-                                          "repository": self.town.repository_json()},
-                   "refs/heads/main", sha)
+        return self._want(workflow, "schedule", {"schedule": cron,
+                                                 "repository": self.town.repository_json()},
+                          "refs/heads/main", sha)
 
     def _completed(self, run: Run) -> None:
         sha = self.town.remote.sha("main")
@@ -137,7 +158,7 @@ class Scheduler:
                            pending.sha, status="in_progress")
         github.runs[record.id] = record
         run = Run(record.id, pending.workflow, pending.event_name, pending.event, pending.ref,
-                  pending.sha, inputs=pending.inputs)
+                  pending.sha, inputs=pending.inputs, queued=pending.queued)
         self.town.log(f"run {record.id}: {pending.workflow.file} on {pending.event_name} "
                       f"({pending.ref}, {pending.sha[:8]})")
         scratch = self.town.scratch / "runs" / str(record.id)

@@ -31,7 +31,7 @@ from .github_api import GitHub, GitHubServer
 from .gitside import Remote
 from .jobs import Run
 from .logsources import SOURCES, Unavailable
-from .receiver import Receiver, dispatch_supported
+from .receiver import Receiver
 from .scheduler import Scheduler
 from .storage import ArtifactStore, CacheStore
 from .toolcache import ToolCache
@@ -89,6 +89,7 @@ class Town:
         self.github = GitHub(REPOSITORY, self.remote, self.artifacts)
         self.scheduler = Scheduler(self)
         self.on_run_start = []  # callables(run)
+        self.dispatched: list[float] = []  # time.monotonic() of each dispatch GitHub took
         self._stack = []
 
     # --- start and stop -----------------------------------------------------------------------
@@ -112,17 +113,14 @@ class Town:
                 self.environments["production"] = {"branches": ["main"], "secrets": {}}
         self.api = GitHubServer(self.github)
         self._enter(self.api)
-        self.github.on_dispatch = lambda file, ref, inputs: self.dispatched.append(
-            (time.monotonic(), file, ref))
-        self.dispatched: list[tuple[float, str, str]] = []
+        self.github.on_dispatch = self._dispatched
         self.api_proxy = self.api.base
-        dispatch = None
-        if dispatch_supported():
-            token = random_secrets.token_urlsafe(16)
-            self.github.tokens[token] = {"actions": "write"}
-            dispatch = {"BANDITORE_GITHUB_REPOSITORY": REPOSITORY,
-                        "BANDITORE_GITHUB_DISPATCH_TOKEN": token,
-                        "BANDITORE_GITHUB_API_BASE": self.api.base}
+        # The receiver's token: Actions read and write on the one repository (issue 22).
+        token = random_secrets.token_urlsafe(16)
+        self.github.tokens[token] = {"actions": "write"}
+        dispatch = {"BANDITORE_GITHUB_REPOSITORY": REPOSITORY,
+                    "BANDITORE_GITHUB_DISPATCH_TOKEN": token,
+                    "BANDITORE_GITHUB_API_BASE": self.api.base}
         self.receiver = Receiver(self.scratch / "receiver-host", self.source, self.app_secret,
                                  random_secrets.token_urlsafe(16), dispatch)
         self.receiver.start()
@@ -141,6 +139,16 @@ class Town:
                 self.sources[name] = source
             except Unavailable as exc:
                 self.unavailable[name] = str(exc)
+
+    def _dispatched(self, file: str, ref: str, inputs: dict) -> str | None:
+        """GitHub's Actions on a ``workflow_dispatch`` from the API: the run is queued
+        (the scenario's thread runs the queue, one run at a time, as the state's
+        concurrency group would)."""
+        refused = self.scheduler.dispatch(file, ref, inputs)
+        if refused is None:
+            self.dispatched.append(time.monotonic())
+            self.log(f"  GitHub: {file} dispatched on {ref} by the API: a run is queued")
+        return refused
 
     def _enter(self, thing) -> None:
         thing.__enter__()

@@ -3,15 +3,18 @@ actions, read generically, and checked before anything runs.
 
 Nothing here knows Banditore's workflows by name: triggers come from ``on:``,
 the order of jobs from ``needs:``, actions from ``uses:`` (mapped by name in
-:mod:`.actions`, whatever the ``@ref``: a tag or a commit SHA). :func:`check`
-refuses, naming the file, the job and the step, any action without a mapping,
-any expression the evaluator cannot parse, and any shell it cannot run: the
+:mod:`.actions`, whatever the ``@ref``: a tag or a commit SHA; or, for a path in
+the repository, read as written: :func:`in_repository`). :func:`check` refuses,
+naming the file, the job and the step, any action without a mapping, any
+expression the evaluator cannot parse, and any shell it cannot run: the
 rehearsal never skips what it cannot do.
 """
 
 from __future__ import annotations
 
+import posixpath
 import re
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -55,6 +58,12 @@ class Workflow:
     @property
     def file(self) -> str:
         return self.path.name
+
+    @property
+    def root(self) -> Path:
+        """The repository this file was read from, as it is at the run's commit
+        (``.github/workflows/<file>`` in it): where ``$/path`` is found."""
+        return self.path.parents[2]
 
     @property
     def name(self) -> str:
@@ -127,11 +136,41 @@ def action_name(uses: str) -> str:
     return uses.split("@", 1)[0]
 
 
-def local_action(root: Path, uses: str) -> Path | None:
-    """The action.yml of a ``./path`` action in the repository, or None."""
-    if not uses.startswith("./"):
-        return None
-    folder = root / uses[2:]
+@dataclass(frozen=True)
+class InRepository:
+    """A ``uses:`` that names a path in the workflow's own repository."""
+
+    uses: str
+    path: str  # relative to the repository's root, normalised
+    at_commit: bool  # ``$/``: the repository at the run's commit; ``./``: the job's workspace
+
+    def base(self, root: Path, workspace: Path) -> Path:
+        """The folder ``path`` is read from: ``root`` (the repository at the run's
+        commit) for ``$/``, the job's checkout for ``./``."""
+        return root if self.at_commit else workspace
+
+
+def in_repository(uses: str) -> InRepository | None:
+    """Whether ``uses`` names a path in the repository, and which: the one test of it.
+
+    ``./path`` is relative to the job's workspace, so it needs a checkout;
+    ``$/path`` is GitHub's self-repository form, the repository at the commit
+    that is running, no checkout needed (github.blog changelog, 2026-07-30).
+    Both work for steps, for a composite action's steps and for a job calling a
+    reusable workflow. None for anything else (``owner/repo@ref``,
+    ``docker://``...); a path that leaves the repository is a :class:`WorkflowError`.
+    """
+    for prefix, at_commit in (("./", False), ("$/", True)):
+        if uses.startswith(prefix):
+            path = posixpath.normpath(uses[len(prefix):] or ".")
+            if path == ".." or path.startswith(("../", "/")):
+                raise WorkflowError(f"uses {uses}: a path outside the repository")
+            return InRepository(uses, path, at_commit)
+    return None
+
+
+def action_file(folder: Path) -> Path | None:
+    """The ``action.yml`` (or ``action.yaml``) of an action's folder, or None."""
     for name in ("action.yml", "action.yaml"):
         if (folder / name).is_file():
             return folder / name
@@ -142,32 +181,67 @@ def load_action(path: Path) -> dict:
     return yaml.safe_load(path.read_text(encoding="utf-8"))
 
 
-def check(root: Path, mapped: set[str]) -> list[str]:
-    """Every problem that would stop the rehearsal from running the files as written."""
+def check(root: Path, mapped: Mapping[str, Collection[str]]) -> list[str]:
+    """Every problem that would stop the rehearsal from running the files as written.
+
+    ``mapped``: each action the rehearsal maps, with the inputs its mapping reads
+    (:data:`rehearsal.actions.INPUTS`)."""
     problems: list[str] = []
     for workflow in load_all(root).values():
         problems += _expressions(workflow.doc, workflow.where())
         for job in workflow.jobs:
-            uses = job.spec.get("uses")
-            if uses and not (str(uses).startswith("./.github/workflows/")
-                             and (root / str(uses)[2:]).is_file()):
-                problems.append(f"{workflow.where(job.id)}: uses {uses}: only a reusable "
-                                "workflow of the repository is run")
+            if job.spec.get("uses"):
+                problems += _called(root, str(job.spec["uses"]), workflow.where(job.id))
             for index, step in enumerate(job.steps):
                 where = workflow.where(job.id, step, index)
                 problems += _step(root, step, where, mapped, set())
     return problems
 
 
-def _step(root: Path, step: dict, where: str, mapped: set[str], seen: set[Path]) -> list[str]:
+def called_workflow(root: Path, uses: str, where: str) -> Path:
+    """The file a job's ``uses:`` calls: a reusable workflow of the repository
+    (``./.github/workflows/x.yml`` or ``$/.github/workflows/x.yml``, both read at the
+    caller's commit), or a :class:`WorkflowError` naming ``where``."""
+    try:
+        target = in_repository(uses)
+    except WorkflowError as exc:
+        raise WorkflowError(f"{where}: {exc}") from None
+    if target is None or posixpath.dirname(target.path) != ".github/workflows":
+        raise WorkflowError(f"{where}: uses {uses}: only a reusable workflow of the "
+                            "repository (./.github/workflows/... or $/.github/workflows/...) "
+                            "is run")
+    path = root / target.path
+    if not path.is_file():
+        raise WorkflowError(f"{where}: uses {uses}: no such file in the repository")
+    if "workflow_call" not in load(path).on:
+        raise WorkflowError(f"{where}: uses {uses}: that workflow has no workflow_call "
+                            "trigger, GitHub refuses to call it")
+    return path
+
+
+def _called(root: Path, uses: str, where: str) -> list[str]:
+    try:
+        called_workflow(root, uses, where)
+    except WorkflowError as exc:
+        return [str(exc)]
+    return []
+
+
+def _step(root: Path, step: dict, where: str, mapped: Mapping[str, Collection[str]],
+          seen: set[Path]) -> list[str]:
     uses, problems = step.get("uses"), []
     if uses is None:
         shell = step.get("shell", "bash")
         if shell not in SHELLS:
             problems.append(f"{where}: shell {shell!r} is not run by the rehearsal")
         return problems
-    path = local_action(root, uses)
-    if uses.startswith("./"):
+    try:
+        target = in_repository(uses)
+    except WorkflowError as exc:
+        return [f"{where}: {exc}"]
+    if target is not None:
+        # ./ is read from the checkout and $/ from the commit: here both are ``root``.
+        path = action_file(root / target.path)
         if path is None:
             return [f"{where}: no action.yml at {uses}"]
         if path in seen:
@@ -181,9 +255,13 @@ def _step(root: Path, step: dict, where: str, mapped: set[str], seen: set[Path])
             problems += _step(root, inner, f"{path.relative_to(root)}, step "
                               f"{step_label(inner, index)} (from {where})", mapped, seen | {path})
         return problems
-    if action_name(uses) not in mapped:
-        problems.append(f"{where}: the action {action_name(uses)} has no local mapping "
-                        "(rehearsal/actions.py)")
+    name = action_name(uses)
+    if name not in mapped:
+        return [f"{where}: the action {name} has no local mapping (rehearsal/actions.py)"]
+    unread = sorted(set(step.get("with") or {}) - set(mapped[name]))
+    if unread:
+        problems.append(f"{where}: {name} is given {', '.join(unread)}, which its local "
+                        "mapping does not read (rehearsal/actions.py)")
     return problems
 
 

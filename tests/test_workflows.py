@@ -259,6 +259,19 @@ def test_every_job_has_a_timeout(path):
         assert job.get("timeout-minutes") or job.get("uses", "").startswith("$/"), name
 
 
+@pytest.mark.parametrize("path", WORKFLOW_FILES, ids=lambda p: p.name)
+def test_a_called_workflow_in_an_environment_inherits_the_secrets(path):
+    """A called job's `environment:` alone leaves that environment's secrets empty
+    (actions/runner#4453, #1490): without `secrets: inherit` pages.yml's build had no
+    passphrase and the site was never built (found by the rehearsal)."""
+    for name, job in load(path)["jobs"].items():
+        if not job.get("uses", "").startswith("$/"):
+            continue
+        called = load(ROOT / job["uses"].removeprefix("$/"))
+        if any(j.get("environment") for j in called["jobs"].values()):
+            assert job.get("secrets") == "inherit", f"{path.name}: {name}"
+
+
 # --- each workflow -----------------------------------------------------------------
 
 

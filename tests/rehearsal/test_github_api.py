@@ -114,3 +114,18 @@ def test_a_workflow_disabled_for_inactivity_must_be_enabled_before_a_dispatch(gi
     assert call(server, "POST", path + "/dispatches", "dispatch", {"ref": "main"}) == 204
     assert call(server, "POST", path + "/dispatches", "nobody", {"ref": "main"}) == 401
     assert gh_state.dispatches == [("send.yml", "main", {})]
+
+
+def test_a_dispatch_starts_a_run_or_is_refused_as_github_refuses_it(github):
+    """GitHub's Actions take the dispatch (the rehearsal queues send.yml's run) or say
+    why not with a 422; only a dispatch taken is counted."""
+    gh_state, server, _ = github
+    gh_state.tokens["dispatch"] = {"actions": "write"}
+    queued = []
+    gh_state.on_dispatch = lambda file, ref, inputs: (
+        "No ref found for: gone" if ref == "gone" else queued.append((file, ref)))
+    path = f"/repos/{REPO}/actions/workflows/send.yml/dispatches"
+    assert call(server, "POST", path, "dispatch", {"ref": "gone"}) == 422
+    assert call(server, "POST", path, "dispatch", {"ref": "main"}) == 204
+    assert queued == [("send.yml", "main")]
+    assert gh_state.dispatches == [("send.yml", "main", {})]

@@ -29,9 +29,19 @@ def test_a_short_week_loses_no_one_and_messages_no_one_twice(capsys):
     for line in ("ok: one review comment on pull request #1",
                  "ok: Meta throttled mid-broadcast (130429)",
                  "ok: the receiver restarted while webhooks arrived",
-                 "ok: the run failed with the log source down"):
+                 "ok: the run failed with the log source down",
+                 "ok: disabled for inactivity, send.yml's schedule starts no run",
+                 "ok: the receiver enabled send.yml, disabled for inactivity, then dispatched",
+                 "ok: the site deployed to Pages has every announcement"):
         assert line in out, tail
     assert "GITHUB API ENDPOINT MISSING" not in out
+    # The receiver's dispatch started the runs that welcomed citizens: measured, not assumed.
+    [taken, started] = re.findall(r"dispatch exercised: (\d+) dispatches taken by GitHub's "
+                                  r"API \(0 refused\), (\d+) send.yml runs started", out)[0]
+    assert int(taken) >= 4 and int(started) == int(taken), tail
+    assert re.search(r"keyword -> welcome accepted with the dispatch: median [\d.]+ s", out), tail
+    # Paused and resumed, and every keyword answered (pause and resume acknowledged).
+    assert re.search(r"by the keyword they answer: .*pause 1, resume 1", out), tail
     [sources] = re.findall(r"log sources: (.*)", out)
     assert {"git", "s3"} <= set(sources.split(", ")), tail
     if "ssh" not in sources:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from rehearsal.actions import MAPPINGS
+from rehearsal.actions import INPUTS, MAPPINGS
 from rehearsal.jobenv import parse_env_file
 from rehearsal.jobs import JobRunner, Run
 from rehearsal.workflows import WorkflowError, check, load, load_all, triggered
@@ -25,7 +25,7 @@ def write(root: Path, name: str, text: str) -> Path:
 
 
 def test_the_repository_workflows_can_be_run_as_written():
-    assert check(ROOT, set(MAPPINGS)) == []
+    assert check(ROOT, INPUTS) == []
 
 
 def test_an_unknown_action_is_an_error_naming_file_job_and_step(tmp_path):
@@ -38,9 +38,25 @@ def test_an_unknown_action_is_an_error_naming_file_job_and_step(tmp_path):
               - name: Script
                 uses: actions/github-script@0123456789abcdef0123456789abcdef01234567
         """)
-    [problem] = check(tmp_path, set(MAPPINGS))
+    [problem] = check(tmp_path, INPUTS)
     assert ".github/workflows/bad.yml, job build, step 'Script'" in problem
     assert "actions/github-script has no local mapping" in problem
+
+
+def test_every_mapping_says_which_inputs_it_reads(tmp_path):
+    assert INPUTS.keys() == MAPPINGS.keys()
+    write(tmp_path, "w.yml", """\
+        on: push
+        jobs:
+          a:
+            steps:
+              - name: Sparse
+                uses: actions/checkout@v5
+                with: {path: here, sparse-checkout: docs}
+        """)
+    assert check(tmp_path, INPUTS) == [
+        ".github/workflows/w.yml, job a, step 'Sparse': actions/checkout is given "
+        "sparse-checkout, which its local mapping does not read (rehearsal/actions.py)"]
 
 
 def test_a_pinned_sha_or_a_tag_map_alike(tmp_path):
@@ -52,7 +68,7 @@ def test_a_pinned_sha_or_a_tag_map_alike(tmp_path):
               - uses: actions/checkout@08c6903cd8c0fde910a37f88322edcfb5dd907a8 # v5
               - uses: actions/setup-python@v6
         """)
-    assert check(tmp_path, set(MAPPINGS)) == []
+    assert check(tmp_path, INPUTS) == []
 
 
 def test_an_unsupported_expression_is_an_error_naming_the_file(tmp_path):
@@ -64,7 +80,7 @@ def test_an_unsupported_expression_is_an_error_naming_the_file(tmp_path):
             steps:
               - run: echo "${{ hashFiles('x') }} ${{ nope() }}"
         """)
-    problems = check(tmp_path, set(MAPPINGS))
+    problems = check(tmp_path, INPUTS)
     assert len(problems) == 2
     assert all(p.startswith(".github/workflows/expr.yml") for p in problems)
 
@@ -76,8 +92,39 @@ def test_a_composite_action_is_read_as_written(tmp_path):
                       "    - uses: actions/not-mapped@v1\n")
     write(tmp_path, "w.yml", "on: push\njobs:\n  a:\n    steps:\n"
                              "      - uses: ./.github/actions/mine\n")
-    [problem] = check(tmp_path, set(MAPPINGS))
+    [problem] = check(tmp_path, INPUTS)
     assert ".github/actions/mine/action.yml" in problem and "actions/not-mapped" in problem
+
+
+def test_the_self_repository_form_is_read_as_the_relative_one(tmp_path):
+    """``$/path`` (GitHub's self-repository form) names the same files as ``./path``:
+    a composite action's steps are checked, and an unknown form stays an error."""
+    action = tmp_path / ".github" / "actions" / "mine" / "action.yml"
+    action.parent.mkdir(parents=True)
+    action.write_text("runs:\n  using: composite\n  steps:\n"
+                      "    - uses: actions/not-mapped@v1\n")
+    write(tmp_path, "w.yml", """\
+        on: push
+        jobs:
+          a:
+            steps:
+              - uses: $/.github/actions/mine
+              - name: Outside
+                uses: $/../elsewhere
+              - name: Missing
+                uses: $/.github/actions/nowhere
+              - name: Container
+                uses: docker://alpine:3.21
+        """)
+    problems = check(tmp_path, INPUTS)
+    assert len(problems) == 4, problems
+    assert ".github/actions/mine/action.yml" in problems[0]
+    assert "actions/not-mapped" in problems[0]
+    assert problems[1] == (".github/workflows/w.yml, job a, step 'Outside': "
+                           "uses $/../elsewhere: a path outside the repository")
+    assert problems[2].startswith(".github/workflows/w.yml, job a, step 'Missing': no action.yml")
+    assert problems[3].startswith(".github/workflows/w.yml, job a, step 'Container': "
+                                  "the action docker://alpine:3.21 has no local mapping")
 
 
 def test_jobs_follow_needs_and_a_cycle_is_refused(tmp_path):
@@ -211,8 +258,42 @@ def test_a_run_as_github_runs_it(tmp_path):
         "success", "success", "success", "failure", "success", "failure", "success"]
 
 
+def test_a_self_repository_action_runs_from_the_commit_without_a_checkout(tmp_path):
+    """``uses: $/path`` is read from the repository at the run's commit (the folder the
+    workflow was read from), not from the job's workspace, which here stays empty;
+    ``uses: ./path`` in the same job still needs a checkout, as on GitHub."""
+    (tmp_path / ".github" / "actions" / "greet").mkdir(parents=True)
+    (tmp_path / ".github" / "actions" / "greet" / "action.yml").write_text(COMPOSITE)
+    path = write(tmp_path, "w.yml", """\
+        on: push
+        jobs:
+          a:
+            outputs: {greeting: "${{ steps.greet.outputs.said }}"}
+            steps:
+              - run: test -z "$(ls -A)"
+              - id: greet
+                uses: $/.github/actions/greet
+                with: {who: "${{ vars.WHERE }}"}
+          b:
+            steps:
+              - uses: ./.github/actions/greet
+                with: {who: x}
+        """)
+    (tmp_path / "runs").mkdir()
+    run = Run(1, load(path), "push", {}, "refs/heads/main", "abc")
+    host = Host()
+    JobRunner(host, run, tmp_path / "runs").go()
+    assert run.jobs["a"] == {"result": "success", "outputs": {"greeting": "hello here"},
+                             "workspace": run.jobs["a"]["workspace"]}
+    assert [t.step for t in run.times if t.job == "a"] == [
+        'test -z "$(ls -A)"', "say", "greet"]  # the action's step, then the action
+    assert run.jobs["b"]["result"] == "failure"
+    assert any("no action.yml at ./.github/actions/greet in the job's workspace" in line
+               for line in host.lines)
+
+
 def test_a_reusable_workflow_of_the_repository_runs_its_jobs(tmp_path):
-    """How the site could be built from send.yml: a job calling ./.github/workflows/x.yml."""
+    """How the site is built from send.yml: a job calling $/.github/workflows/x.yml."""
     write(tmp_path, "site.yml", """\
         on:
           workflow_call:
@@ -234,7 +315,7 @@ def test_a_reusable_workflow_of_the_repository_runs_its_jobs(tmp_path):
           send: {steps: [{run: "true"}]}
           site:
             needs: send
-            uses: ./.github/workflows/site.yml
+            uses: $/.github/workflows/site.yml
             with: {sha: "${{ github.sha }}"}
             secrets: inherit
           after:
@@ -243,7 +324,7 @@ def test_a_reusable_workflow_of_the_repository_runs_its_jobs(tmp_path):
               - env: {URL: "${{ needs.site.outputs.url }}"}
                 run: test "$URL" = "site-abc-plain"
         """)
-    assert check(tmp_path, set(MAPPINGS)) == []
+    assert check(tmp_path, INPUTS) == []
     (tmp_path / "runs").mkdir()
     run = Run(1, load(path), "push", {}, "refs/heads/main", "abc")
     JobRunner(Host(), run, tmp_path / "runs").go()
@@ -255,5 +336,83 @@ def test_a_reusable_workflow_of_the_repository_runs_its_jobs(tmp_path):
 def test_a_reusable_workflow_of_another_repository_is_refused(tmp_path):
     write(tmp_path, "w.yml", "on: push\njobs:\n  a:\n    uses: someone/else/.github/workflows/"
                              "x.yml@0123456789abcdef0123456789abcdef01234567\n")
-    [problem] = check(tmp_path, set(MAPPINGS))
+    [problem] = check(tmp_path, INPUTS)
     assert ".github/workflows/w.yml, job a" in problem and "only a reusable workflow" in problem
+
+
+def test_a_called_workflow_must_exist_and_be_callable(tmp_path):
+    write(tmp_path, "pushed.yml", "on: push\njobs:\n  x: {steps: [{run: 'true'}]}\n")
+    write(tmp_path, "w.yml", "on: push\njobs:\n  a:\n    uses: $/.github/workflows/gone.yml\n"
+                             "  b:\n    uses: ./.github/workflows/pushed.yml\n")
+    gone, pushed = check(tmp_path, INPUTS)
+    assert gone == (".github/workflows/w.yml, job a: uses $/.github/workflows/gone.yml: "
+                    "no such file in the repository")
+    assert pushed.startswith(".github/workflows/w.yml, job b: uses ./.github/workflows/pushed")
+    assert "no workflow_call trigger" in pushed
+
+
+def test_a_missing_working_directory_fails_the_step_not_the_rehearsal(tmp_path):
+    path = write(tmp_path, "w.yml", """\
+        on: push
+        jobs:
+          a:
+            steps:
+              - run: "true"
+                working-directory: trusted
+              - if: failure()
+                run: echo "## failed as on GitHub" >> "$GITHUB_STEP_SUMMARY"
+        """)
+    (tmp_path / "runs").mkdir()
+    run = Run(1, load(path), "push", {}, "refs/heads/main", "abc")
+    host = Host()
+    JobRunner(host, run, tmp_path / "runs").go()
+    assert run.jobs["a"]["result"] == "failure"
+    assert "## failed as on GitHub\n" in run.summary
+    assert any("working-directory trusted: no such folder" in line for line in host.lines)
+
+
+SAVE = """\
+runs:
+  using: composite
+  steps:
+    - shell: bash
+      run: echo saved > "$RUNNER_TEMP/../saved"
+    - if: failure()
+      shell: bash
+      run: echo "never, no step of this action failed" > "$RUNNER_TEMP/../wrong"
+    - shell: bash
+      run: test "$FAIL" != yes
+"""
+
+
+def test_a_composite_action_s_steps_read_the_action_s_status_not_the_job_s(tmp_path):
+    """As GitHub's runner: after a failed step, `if: always()` on a composite action runs
+    its steps that have no `if:` (success() is the action's own status); and a step of
+    it that fails still fails the action, though the job had failed already."""
+    (tmp_path / ".github" / "actions" / "save").mkdir(parents=True)
+    (tmp_path / ".github" / "actions" / "save" / "action.yml").write_text(SAVE)
+    path = write(tmp_path, "w.yml", """\
+        on: push
+        jobs:
+          a:
+            steps:
+              - run: exit 1
+              - id: save
+                if: always()
+                uses: $/.github/actions/save
+              - id: again
+                if: always()
+                uses: $/.github/actions/save
+                env: {FAIL: "yes"}
+              - if: always()
+                env: {SAVED: "${{ steps.save.outcome }}", AGAIN: "${{ steps.again.outcome }}"}
+                run: echo "$SAVED $AGAIN" > "$RUNNER_TEMP/../outcomes"
+        """)
+    (tmp_path / "runs").mkdir()
+    run = Run(1, load(path), "push", {}, "refs/heads/main", "abc")
+    JobRunner(Host(), run, tmp_path / "runs").go()
+    [job] = list(tmp_path.glob("runs/job-a-*"))
+    assert (job / "saved").read_text() == "saved\n"
+    assert not (job / "wrong").exists()
+    assert (job / "outcomes").read_text() == "success failure\n"
+    assert run.jobs["a"]["result"] == "failure"
