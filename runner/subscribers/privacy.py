@@ -72,8 +72,9 @@ def masked_form(text: str | None, known: Callable[[str], bool],
     """
     if not text:
         return ""
-    # Imported on first use: importing the announcements package costs 60 ms, an
-    # eighth of a sync that finds nothing new (which never masks a text).
+    # Imported on first use: importing the announcements package costs an eighth
+    # of a sync that finds nothing new, which never masks a text
+    # (docs/measurements.md).
     from ..announcements.personal_data import find_personal
 
     tokens: list[str] = []

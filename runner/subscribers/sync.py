@@ -173,8 +173,8 @@ class _Sync:
             s.hints = queue_hints(con, self.settings)
         # Deleted rows stay in the file's free blocks until it is rewritten: at once
         # after an erasure, at most daily for texts past retention. (Not after a
-        # rebuild: it reinserts only what may be kept, and rewriting 1,000,000 events'
-        # tables measured 6.8 s on top of its 12.)
+        # rebuild: it reinserts only what may be kept, and the rewrite would add half
+        # again to its time; docs/measurements.md.)
         now = self.settings.current_time()
         last = meta.get("compacted_at")
         s.compact = bool(erased) or bool(s.texts_dropped) and (

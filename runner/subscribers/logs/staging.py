@@ -41,8 +41,8 @@ def stage(con: duckdb.DuckDBPyConnection, reads: list[files.FileRead]) -> Staged
     errors: list[BaseException] = []
     read = lines = 0
     # Each worker's statement runs on its own thread alone: DuckDB's own threads
-    # added 0.4-0.6 s CPU to the stage (scheduling) and no speed, the workers
-    # already keeping every core busy. The setting is the instance's: restored after.
+    # added CPU (scheduling) and no speed, the workers already keeping every core
+    # busy (docs/measurements.md). The setting is the instance's: restored after.
     with db.kept(con, "threads", 1):
         workers = [threading.Thread(target=_work, args=(con, blocks, errors), daemon=True)
                    for _ in range(PARSE_WORKERS)]
@@ -78,7 +78,7 @@ def _work(con: duckdb.DuckDBPyConnection, blocks: queue.Queue, errors: list[Base
     cur = con.cursor()
     # One transaction per worker, not one per block: committing an append to
     # the stage cost more than parsing the block whenever it completed a row
-    # group (0.3-0.45 s every other 32 MB block), and nothing here needs to
+    # group (docs/measurements.md), and nothing here needs to
     # be visible before the workers are done. Rolled back if any worker failed.
     try:
         with db.transaction(cur, commit=lambda: not errors):
