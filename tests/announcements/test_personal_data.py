@@ -202,3 +202,14 @@ def test_validate_refuses_a_private_mobile_in_any_spelling(tmp_path, monkeypatch
     [problem] = check(repo.settings(), [path]).problems
     assert problem.rule == "personal-data" and "cellulare" in problem.message
     assert problem.col == len("Chiama il signor Rossi al ") + 1
+
+
+def test_the_instruction_is_checked_like_the_body(tmp_path, monkeypatch):
+    # The instruction is published in the CAP feed, which anyone can read.
+    monkeypatch.chdir(tmp_path)
+    repo = Repo(tmp_path)
+    path = repo.write("announcements/2024/2024-04-03-prova.md",
+                      announcement(instruction="Per un passaggio chiamate Mario al 347 1234567"))
+    [problem] = check(repo.settings(), [path]).problems
+    assert problem.rule == "personal-data" and "cellulare" in problem.message
+    assert (problem.line, problem.col) == (4, len("Per un passaggio chiamate Mario al ") + 1)

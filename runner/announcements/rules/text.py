@@ -65,8 +65,11 @@ def _links(text: str) -> Iterator[tuple[int, str]]:
 
 
 def _texts(ann: Announcement) -> Iterator[tuple[str, int]]:
-    """The texts a citizen reads, with the line where each starts."""
+    """The texts anyone reads, with the line where each starts: the instruction
+    too, which the public CAP feed carries."""
     yield ann.title, ann.line("title")
+    if ann.instruction:
+        yield ann.instruction, ann.line("instruction")
     yield ann.body, ann.body_line
 
 
