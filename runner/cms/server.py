@@ -25,15 +25,14 @@ import subprocess
 import threading
 import time
 from collections.abc import Callable
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import parse_qs, urlsplit
 
 import yaml
 
-from ..webhook.app import length_lines_ok
-from ..webhook.server import _HeadLines
+from ..webhook.framing import StrictLength
 from .config import CONFIG_PATH
 from .guard import TOKEN_PARAM, Guard, Refused, content_length
 from .preview import MEDIA_MAX_BYTES, preview_draft
@@ -72,28 +71,13 @@ def served_config(config_path: Path, origin: str) -> str:
     return yaml.safe_dump(config, allow_unicode=True, sort_keys=False)
 
 
-class Handler(BaseHTTPRequestHandler):
+class Handler(StrictLength):
     """The admin server's requests; ``app`` is bound by :func:`_handler`."""
 
     app: AdminApp
 
     def log_message(self, *args: object) -> None:  # quiet: the terminal shows only the address
         pass
-
-    def parse_request(self) -> bool:
-        # The header parser strips a value's spaces (" 5" would read as 5): the
-        # raw lines decide, as the webhook receiver's do.
-        self.rfile = head = _HeadLines(self.rfile)  # type: ignore[assignment]  # as webhook's
-        try:
-            if not super().parse_request():
-                return False
-        finally:
-            self.rfile = head.rfile
-        if not length_lines_ok(head.lines):
-            self.close_connection = True
-            self.send_error(400, "bad Content-Length")
-            return False
-        return True
 
     def do_GET(self) -> None:
         url = urlsplit(self.path)

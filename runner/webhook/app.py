@@ -6,7 +6,7 @@ documented one::
     gunicorn -c python:runner.webhook.gunicorn_conf 'runner.webhook:create_app()'
 
 or, for a small deployment, ``python -m runner webhook serve`` (:mod:`.server`).
-Both servers check the raw ``Content-Length`` lines with :func:`length_lines_ok`.
+Both servers check the raw ``Content-Length`` lines (:mod:`.framing`).
 
 - ``GET`` answers Meta's verification handshake: ``hub.mode=subscribe`` and the
   right ``hub.verify_token`` get ``200`` with ``hub.challenge`` as the body;
@@ -45,7 +45,6 @@ import hashlib
 import hmac
 import json
 import logging
-import re
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -169,35 +168,6 @@ class _ThenPoke:
         self._dispatcher.poke()
 
 
-_LENGTH_LINE = re.compile(rb"content-length: ?[0-9]+", re.IGNORECASE)
-
-
-def length_lines_ok(lines: Iterable[bytes]) -> bool:
-    """Whether a request's raw header lines (without their CRLF) frame its body
-    one way only: at most one ``Content-Length`` line, spelt ``Content-Length:``,
-    at most one space, ASCII digits and nothing after (no line folded onto it),
-    and no bare CR in any line (some parsers end a line there, hiding a length
-    from others).
-
-    RFC 9112 lets a server strip the whitespace around a value, and both
-    servers do (gunicorn on both sides, the built-in one before it), so the value the
-    application gets cannot show it: they call this on the raw lines. One
-    spelling of a length, the same on both servers, leaves a proxy in front
-    nothing to read differently from us about where a body ends.
-    """
-    seen, is_length = 0, False
-    for line in lines:
-        if b"\r" in line or (is_length and line[:1] in (b" ", b"\t")):
-            return False
-        name, colon, _ = line.partition(b":")
-        is_length = bool(colon) and name.rstrip(b" \t").lower() == b"content-length"
-        if is_length:
-            seen += 1
-            if seen > 1 or not _LENGTH_LINE.fullmatch(line):
-                return False
-    return True
-
-
 def _no_constants(name: str) -> None:
     raise ValueError(f"{name} is not JSON")
 
@@ -281,4 +251,4 @@ def sign(body: bytes, app_secret: str | bytes) -> str:
 
 
 __all__ = ["MAX_BODY", "RESERIALISED_KEY", "WebhookApp", "content_length", "create_app",
-           "length_lines_ok", "log_line", "sign"]
+           "log_line", "sign"]

@@ -4,7 +4,7 @@ gunicorn strips spaces and tabs around every header value before the
 application sees it (RFC 9112 allows a server to), so ``Content-Length:  2 ``
 or ``Content-Length:<TAB>2`` reached the receiver as ``2``. We refuse them
 instead: the receiver accepts exactly one spelling of a length, the same under
-gunicorn and ``webhook serve`` (:func:`.app.length_lines_ok` decides for both),
+gunicorn and ``webhook serve`` (:func:`.framing.length_lines_ok` decides for both),
 and a proxy in front cannot disagree with us about where a body ends.
 
 gunicorn has no setting nor hook that sees raw header lines; its parser makes
@@ -22,7 +22,7 @@ from gunicorn.http.message import Request
 from gunicorn.http.parser import RequestParser
 from gunicorn.workers.base import Worker
 
-from .app import length_lines_ok
+from .framing import length_lines_ok
 
 
 class StrictLengthRequest(Request):

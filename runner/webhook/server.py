@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import logging
 import signal
 import socketserver
@@ -14,8 +13,9 @@ from wsgiref.simple_server import WSGIRequestHandler, WSGIServer
 from wsgiref.types import WSGIApplication
 
 from ..config import Settings
-from .app import MAX_BODY, create_app, length_lines_ok
+from .app import MAX_BODY, create_app
 from .body import BODY_SECONDS
+from .framing import StrictLength, length_lines_ok
 
 log = logging.getLogger("banditore.webhook")
 
@@ -32,7 +32,7 @@ class ThreadingServer(socketserver.ThreadingMixIn, WSGIServer):
     allow_reuse_address = True
 
 
-class QuietHandler(WSGIRequestHandler):
+class QuietHandler(StrictLength, WSGIRequestHandler):
     """An access log without query strings, client addresses or bodies."""
 
     # A stalled client must not hold a thread for ever: each read of its headers
@@ -43,27 +43,9 @@ class QuietHandler(WSGIRequestHandler):
     # before sending. wsgiref still serves one request per connection.
     protocol_version = "HTTP/1.1"
 
-    def parse_request(self) -> bool:
-        # The base class hands the header lines to the email parser, which
-        # strips a value's leading whitespace and also ends a line at a bare
-        # CR: keep the raw lines, which decide (length_lines_ok).
-        # The parser calls only readline, which _HeadLines has; typeshed wants a
-        # whole BufferedIOBase.
-        self.rfile = self._head = _HeadLines(self.rfile)  # type: ignore[assignment]
-        try:
-            if not super().parse_request():
-                return False
-        finally:
-            self.rfile = self._head.rfile
-        if not length_lines_ok(self._head.lines):
-            self.close_connection = True
-            self.send_error(400, "bad Content-Length")
-            return False
-        return True
-
     def handle_expect_100(self) -> bool:
         # Called by the base class's parse_request, before the check above.
-        if (not length_lines_ok(self._head.lines)
+        if (not length_lines_ok(self.head_lines)
                 or int(self.headers.get("Content-Length", "0")) > MAX_BODY):
             # No "100 Continue": the final answer (400, 413) comes at once.
             return True
@@ -78,19 +60,6 @@ class QuietHandler(WSGIRequestHandler):
         # The base class puts the raw request line (token included) in the message.
         code = args[0] if args and isinstance(args[0], int) else "-"
         log.warning("request refused by the HTTP layer: %s", code)
-
-
-class _HeadLines:
-    """The connection's reader while the headers are read: keeps their raw lines."""
-
-    def __init__(self, rfile: io.BufferedIOBase) -> None:
-        self.rfile = rfile
-        self.lines: list[bytes] = []
-
-    def readline(self, limit: int = -1) -> bytes:
-        line = self.rfile.readline(limit)
-        self.lines.append(line.removesuffix(b"\n").removesuffix(b"\r"))
-        return line
 
 
 def make_server(app: WSGIApplication, host: str, port: int) -> ThreadingServer:
