@@ -19,6 +19,11 @@ def day(value: date) -> str:
     return t("date.day", d=value.day, month=_month(value.month), year=value.year)
 
 
+def day_month(value: date) -> str:
+    """«3 aprile» / «3 April»: a day whose year the reader already has."""
+    return t("date.day-month", d=value.day, month=_month(value.month))
+
+
 def moment(value: datetime, tz: ZoneInfo | None = None) -> str:
     """«3 aprile 2024 alle 10:00» / «3 April 2024 at 10:00» (in ``tz`` when given)."""
     local = value.astimezone(tz) if tz is not None else value
@@ -34,7 +39,7 @@ def week(iso: str) -> str:
     if first.year != last.year:
         start = day(first)
     elif first.month != last.month:
-        start = t("date.day-month", d=first.day, month=_month(first.month))
+        start = day_month(first)
     else:
         start = str(first.day)
     return t("date.week", first=start, last=day(last))

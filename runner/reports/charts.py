@@ -3,7 +3,8 @@ axes, dates along the x axis, and «no data yet» with the reason (``why``)
 instead of an empty frame.
 
 Each function takes a data frame from :mod:`.subscriptions` or :mod:`.deliveries`
-and returns a :class:`matplotlib.figure.Figure`. Figures are built without
+and returns a :class:`~.figure.Chart`, a matplotlib figure that also says in
+words what it shows (:mod:`.alt_text`). Figures are built without
 pyplot (no global state, nothing kept alive between charts) and render with
 Agg, so they work the same in a kernel, a test or a headless CI job.
 """
@@ -22,11 +23,12 @@ import matplotlib.dates as mdates  # noqa: E402
 import pandas as pd  # noqa: E402
 from matplotlib.artist import Artist  # noqa: E402
 from matplotlib.axes import Axes  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.patches import Patch  # noqa: E402
 from matplotlib.ticker import MaxNLocator, PercentFormatter  # noqa: E402
 
 from ..messages import t  # noqa: E402
+from . import alt_text, show  # noqa: E402
+from .figure import Chart, described  # noqa: E402
 
 WIDTH = 9.0
 COLORS = {
@@ -39,16 +41,17 @@ _MAX_TICKS = 8
 MAX_BARS = 20
 
 
-def _figure(title: str, height: float = 3.6) -> tuple[Figure, Axes]:
-    fig = Figure(figsize=(WIDTH, height), layout="constrained")
+def _figure(title: str, height: float = 3.6) -> tuple[Chart, Axes]:
+    fig = Chart(figsize=(WIDTH, height), layout="constrained")
     ax = fig.subplots()
     ax.set_title(title, loc="left", fontsize=13, fontweight="bold")
     ax.spines[["top", "right"]].set_visible(False)
     return fig, ax
 
 
-def _no_data(fig: Figure, ax: Axes, why: str | None = None) -> Figure:
+def _no_data(fig: Chart, ax: Axes, why: str | None = None) -> Chart:
     """«No data yet», and why, so an empty chart is never a puzzle."""
+    fig.alt = alt_text.no_data(why)
     ax.set_xticks([])
     ax.set_yticks([])
     ax.spines[["left", "bottom"]].set_visible(False)
@@ -80,7 +83,7 @@ def _date_axis(ax: Axes, days: list[datetime], label: str | None = None,
                   else label or t("reports.axis.date"))
 
 
-def _legend(fig: Figure, ax: Axes, ncols: int = 4,
+def _legend(fig: Chart, ax: Axes, ncols: int = 4,
             handles: Sequence[Artist] | None = None) -> None:
     """Below the chart, where it never covers a bar or a line."""
     # an artist's label is typed object (anything str() can print); ours are text
@@ -124,7 +127,8 @@ def _days(series: pd.Series) -> list[datetime]:
 
 # --- subscribers -------------------------------------------------------------
 
-def active_subscribers(df: pd.DataFrame, why: str | None = None) -> Figure:
+@described(alt_text.active_subscribers)
+def active_subscribers(df: pd.DataFrame, why: str | None = None) -> Chart:
     """Active subscribers at the end of each day, and those paused where any were."""
     fig, ax = _figure(t("reports.chart.active"))
     paused = df["paused"] if "paused" in df else pd.Series(0, index=df.index)
@@ -151,7 +155,8 @@ def active_subscribers(df: pd.DataFrame, why: str | None = None) -> Figure:
     return fig
 
 
-def daily_changes(df: pd.DataFrame, why: str | None = None) -> Figure:
+@described(alt_text.daily_changes)
+def daily_changes(df: pd.DataFrame, why: str | None = None) -> Chart:
     """Subscriptions above the line, unsubscriptions below, per day."""
     fig, ax = _figure(t("reports.chart.daily-changes"))
     if df.empty or not (df["subscribed"].any() or df["unsubscribed"].any()):
@@ -173,7 +178,8 @@ def daily_changes(df: pd.DataFrame, why: str | None = None) -> Figure:
 WAIT_BUCKETS = [(0, 1), (1, 6), (6, 24), (24, 48), (48, None)]
 
 
-def moderation_waits(df: pd.DataFrame, why: str | None = None) -> Figure:
+@described(alt_text.moderation_waits)
+def moderation_waits(df: pd.DataFrame, why: str | None = None) -> Chart:
     """How long requests waited for staff, decided ones and those still waiting."""
     fig, ax = _figure(t("reports.chart.waits"), height=3.2)
     if df.empty:
@@ -196,7 +202,8 @@ def moderation_waits(df: pd.DataFrame, why: str | None = None) -> Figure:
     return fig
 
 
-def keyword_spellings(df: pd.DataFrame, why: str | None = None) -> Figure:
+@described(alt_text.keyword_spellings)
+def keyword_spellings(df: pd.DataFrame, why: str | None = None) -> Chart:
     """Messages per spelling of each keyword, the most used on top."""
     rows = df.head(MAX_BARS).iloc[::-1]
     fig, ax = _figure(t("reports.chart.spellings"), height=max(2.6, 0.9 + 0.32 * len(rows)))
@@ -217,7 +224,8 @@ def keyword_spellings(df: pd.DataFrame, why: str | None = None) -> Figure:
 
 # --- deliveries ----------------------------------------------------------------
 
-def announcement_outcomes(df: pd.DataFrame, why: str | None = None) -> Figure:
+@described(alt_text.announcement_outcomes)
+def announcement_outcomes(df: pd.DataFrame, why: str | None = None) -> Chart:
     """For each announcement, what share of its audience read it, had it delivered
     (unread), was still waiting for delivery, or failed: one bar each for the
     latest twenty, newest on top."""
@@ -250,13 +258,14 @@ def announcement_outcomes(df: pd.DataFrame, why: str | None = None) -> Figure:
     return fig
 
 
-def failure_reasons(df: pd.DataFrame, why: str | None = None) -> Figure:
+@described(alt_text.failure_reasons)
+def failure_reasons(df: pd.DataFrame, why: str | None = None) -> Chart:
     """Failed messages by Cloud API error code, labelled with what the code means."""
     rows = df.head(10).iloc[::-1]
     fig, ax = _figure(t("reports.chart.failures"), height=max(2.4, 1.0 + 0.4 * len(rows)))
     if rows.empty:
         return _no_data(fig, ax, why)
-    labels = [f"{_code(code)}: {_short(meaning, 44)}"
+    labels = [f"{show.error_code(code)}: {_short(meaning, 44)}"
               for code, meaning in zip(rows["error_code"], rows["meaning"], strict=True)]
     ax.barh(range(len(rows)), rows["failures"], color=COLORS["failed"])
     ax.set_yticks(range(len(rows)), labels, fontsize=9)
@@ -266,11 +275,8 @@ def failure_reasons(df: pd.DataFrame, why: str | None = None) -> Figure:
     return fig
 
 
-def _code(code: float | None) -> str:
-    return "—" if code is None or pd.isna(code) else str(int(code))
-
-
-def reach_times(df: pd.DataFrame, why: str | None = None) -> Figure:
+@described(alt_text.reach_times)
+def reach_times(df: pd.DataFrame, why: str | None = None) -> Chart:
     """Minutes until 50%, 95% and all of each announcement's audience had it."""
     rows = df.tail(MAX_BARS)  # oldest first: the newest ends up on top
     fig, ax = _figure(_latest(t("reports.chart.reach-times"), df),
@@ -299,7 +305,8 @@ def reach_times(df: pd.DataFrame, why: str | None = None) -> Figure:
     return fig
 
 
-def read_rate_by_category(df: pd.DataFrame, why: str | None = None) -> Figure:
+@described(alt_text.read_rate_by_category)
+def read_rate_by_category(df: pd.DataFrame, why: str | None = None) -> Chart:
     """Share of delivered messages that were read, per category."""
     rows = df.dropna(subset=["read_rate"]).iloc[::-1]
     fig, ax = _figure(t("reports.chart.read-rate"), height=max(2.4, 1.0 + 0.4 * len(rows)))
@@ -315,7 +322,8 @@ def read_rate_by_category(df: pd.DataFrame, why: str | None = None) -> Figure:
     return fig
 
 
-def unsubscriptions_after(df: pd.DataFrame, hours: int = 48, why: str | None = None) -> Figure:
+@described(alt_text.unsubscriptions_after)
+def unsubscriptions_after(df: pd.DataFrame, hours: int = 48, why: str | None = None) -> Chart:
     """Share of each announcement's recipients who left within ``hours``: one bar per
     announcement (the latest twenty, newest on top), the count of those who left at
     its end. Announcements are events, not a time series: a date axis put a day's
@@ -338,7 +346,8 @@ def unsubscriptions_after(df: pd.DataFrame, hours: int = 48, why: str | None = N
     return fig
 
 
-def weekly_cap(df: pd.DataFrame, why: str | None = None) -> Figure:
+@described(alt_text.weekly_cap)
+def weekly_cap(df: pd.DataFrame, why: str | None = None) -> Chart:
     """Announcements per week against the weekly cap (emergencies do not count).
     One bar per ISO week, starting on its Monday."""
     fig, ax = _figure(t("reports.chart.weekly-cap"), height=3.2)
@@ -359,7 +368,8 @@ def weekly_cap(df: pd.DataFrame, why: str | None = None) -> Figure:
     return fig
 
 
-def daily_reach(df: pd.DataFrame, tiers: pd.DataFrame, why: str | None = None) -> Figure:
+@described(alt_text.daily_reach)
+def daily_reach(df: pd.DataFrame, tiers: pd.DataFrame, why: str | None = None) -> Chart:
     """Citizens reached per day against the audience and Meta's messaging-limit tiers
     (the one the town has at least, and the one reaching everyone needs). A log
     scale, so a town of 300 and the 100,000 tier fit on one chart."""

@@ -39,10 +39,26 @@ INJECTED_TAG = "injected-parameters"
 
 # The lab template minus the scripts it loads from CDNs (require.js, MathJax,
 # Mermaid): reports must open offline and must not tell a third party who reads them.
+# Its PNG block writes no alt, and nbconvert then fills in «No description has been
+# provided for this image», in English, for every chart (WCAG 1.1.1): ours writes
+# the output's ``alt`` metadata (what show.figure gives IPython's Image), "" marking
+# an image as decorative. An image without it keeps nbconvert's placeholder, which
+# the reports' tests refuse. Charts are embedded PNGs, never files beside the page.
 _TEMPLATE = """{%- extends 'lab/index.html.j2' -%}
 {%- block html_head_js -%}{%- endblock html_head_js -%}
 {%- block html_head_js_mathjax -%}{%- endblock html_head_js_mathjax -%}
 {%- block html_head_js_mermaidjs -%}{%- endblock html_head_js_mermaidjs -%}
+{%- block data_png scoped -%}
+{%- set alt = output | get_metadata('alt', 'image/png') -%}
+{%- set width = output | get_metadata('width', 'image/png') -%}
+{%- set height = output | get_metadata('height', 'image/png') -%}
+<div class="jp-RenderedImage jp-OutputArea-output {{ extra_class }}">
+<img src="data:image/png;base64,{{ output.data['image/png'] | escape_html }}"
+{%- if alt is not none %} alt="{{ alt | escape_html }}"{% endif %}
+{%- if width is not none %} width="{{ width | escape_html }}"{% endif %}
+{%- if height is not none %} height="{{ height | escape_html }}"{% endif %}>
+</div>
+{%- endblock data_png -%}
 """
 
 

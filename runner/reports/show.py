@@ -21,7 +21,7 @@ from ..messages import t
 from .period import Period
 
 if TYPE_CHECKING:
-    from matplotlib.figure import Figure
+    from .figure import Chart
 
 # What a data frame's cell holds, as pandas hands it over: a number (Python's or
 # numpy's), a day or a time (a Timestamp is a datetime), text; missing as None, NaN,
@@ -121,7 +121,8 @@ def money(value: Number) -> str:
     return f"{number(value, 2)} {_currency}"
 
 
-def _code(value: Number) -> str:
+def error_code(value: Number) -> str:
+    """A Cloud API error code as a whole number; none -> «—»."""
     return "—" if value is None or pd.isna(value) else str(int(value))
 
 
@@ -132,7 +133,7 @@ def tier(value: Number) -> str:
 # How each kind of value is written; a column or metric's name says its kind.
 def _formatter(name: str) -> Callable[[Number], str] | Callable[[Moment], str] | None:
     if name == "error_code":
-        return _code
+        return error_code
     if name.endswith("rate"):
         return percent
     if name.startswith("tier_"):
@@ -157,7 +158,7 @@ def _cell(name: str, value: Cell) -> tuple[str, bool]:
     if fmt:
         # The column's name says which kind its cells are (the query's promise, which
         # no type can carry through a data frame: pandas types a cell as Any).
-        return fmt(value), fmt not in (moment, day, month, _code)  # type: ignore[arg-type]
+        return fmt(value), fmt not in (moment, day, month, error_code)  # type: ignore[arg-type]
     if isinstance(value, int | float) and not isinstance(value, bool):
         return number(value), True
     if name == "outcome":
@@ -223,8 +224,9 @@ def table(df: pd.DataFrame, columns: list[str] | None = None, limit: int = 50,
                 f"<tbody>{''.join(body)}</tbody></table>{more}")
 
 
-def figure(fig: Figure) -> Image:
-    """The chart as an embedded PNG (the HTML export then carries it inline)."""
+def figure(fig: Chart) -> Image:
+    """The chart as an embedded PNG (the HTML export then carries it inline), with
+    its alt text in the output's metadata, where the report's template finds it."""
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=110)
-    return Image(data=buffer.getvalue(), format="png")
+    return Image(data=buffer.getvalue(), format="png", alt=fig.alt)
