@@ -135,8 +135,9 @@ def test_per_announcement_counts(con, period):
     columns = ["audience", "sent", "delivered", "read", "failed", "pending"]
     assert df.loc["2024-03-25-servizio-whatsapp", columns].tolist() == [6, 6, 5, 3, 1, 0]
     assert df.loc["2024-03-28-allerta-meteo", columns].tolist() == [6, 6, 6, 5, 0, 0]
-    assert df.loc["2024-04-02-scadenza-tari", columns].tolist() == [5, 3, 2, 1, 1, 2]
-    assert df["skipped"].tolist() == [0, 0, 1]  # never sent: the skip reasons say why
+    # the skipped one is in the audience, not reached: never sent, the skip reasons say why
+    assert df.loc["2024-04-02-scadenza-tari", columns].tolist() == [6, 3, 2, 1, 1, 2]
+    assert df["skipped"].tolist() == [0, 0, 1]
 
 
 def test_announcements_outside_the_period_are_left_out(con):
@@ -239,8 +240,9 @@ def test_tier_for(users, tier):
 
 def test_deliveries_headline(con, period):
     values = _values(deliveries.headline(con, period))
-    assert values["announcements"] == 3 and values["messages"] == 17
-    assert values["delivered_rate"] == pytest.approx(13 / 17)
+    assert values["announcements"] == 3 and values["messages"] == 18
+    assert values["delivered_rate"] == pytest.approx(13 / 18)
+    assert values["unreached"] == 1
     assert values["read_rate"] == pytest.approx(9 / 13)
     # every failed message, as the failures chart below counts them: 2 announcements
     # and the welcome to citizen 9
@@ -403,8 +405,9 @@ def test_subscribers_html_shows_the_known_figures(rendered):
 
 def test_deliveries_html_shows_the_known_figures(rendered):
     page = rendered[2]["deliveries"]
-    for value, metric in [("3", "announcements"), ("17", "messages"), ("76%", "delivered_rate"),
-                          ("69%", "read_rate"), ("3", "failed"), ("9", "replies")]:
+    for value, metric in [("3", "announcements"), ("18", "messages"), ("72%", "delivered_rate"),
+                          ("1", "unreached"), ("69%", "read_rate"), ("3", "failed"),
+                          ("9", "replies")]:
         assert _card(page, value, metric), metric
     assert "Allerta meteo arancione" in page
     assert "131026" in page and t("reports.error.131026", "it") in page
