@@ -29,10 +29,9 @@ from matplotlib.ticker import MaxNLocator, PercentFormatter  # noqa: E402
 from ..messages import t  # noqa: E402
 
 WIDTH = 9.0
-COLORS = {
-    "read": "#1b7837", "delivered": "#7fbf7b", "pending": "#d9d9d9", "failed": "#d6604d",
-    "main": "#2166ac", "second": "#d6604d", "third": "#f4a582", "limit": "#762a83",
-}
+COLORS = {"read": "#1b7837", "delivered": "#7fbf7b", "pending": "#d9d9d9", "failed": "#d6604d",
+          "skipped": "#8073ac", "main": "#2166ac", "second": "#d6604d", "third": "#f4a582",
+          "limit": "#762a83"}
 # Numeric day/month labels read the same in Italian and English; the year goes
 # once in the axis label. At most this many, so they never overlap.
 _MAX_TICKS = 8
@@ -219,8 +218,8 @@ def keyword_spellings(df: pd.DataFrame, why: str | None = None) -> Figure:
 
 def announcement_outcomes(df: pd.DataFrame, why: str | None = None) -> Figure:
     """For each announcement, what share of its audience read it, had it delivered
-    (unread), was still waiting for delivery, or failed: one bar each for the
-    latest twenty, newest on top."""
+    (unread), was still waiting for delivery, failed, or was not reached (skipped:
+    :func:`unreached` says why): one bar each for the latest twenty, newest on top."""
     rows = df.tail(MAX_BARS)  # oldest first: bar 0 is drawn at the bottom
     fig, ax = _figure(_latest(t("reports.chart.outcomes"), df),
                       height=max(2.8, 1.3 + 0.36 * len(rows)))
@@ -232,6 +231,7 @@ def announcement_outcomes(df: pd.DataFrame, why: str | None = None) -> Figure:
         ("delivered", rows["delivered"] - rows["read"]),
         ("pending", rows["pending"].clip(lower=0)),
         ("failed", rows["failed"]),
+        ("skipped", rows.get("skipped", pd.Series(0, index=rows.index))),
     ]
     y = range(len(rows))
     left = pd.Series(0.0, index=rows.index)
@@ -253,21 +253,32 @@ def announcement_outcomes(df: pd.DataFrame, why: str | None = None) -> Figure:
 def failure_reasons(df: pd.DataFrame, why: str | None = None) -> Figure:
     """Failed messages by Cloud API error code, labelled with what the code means."""
     rows = df.head(10).iloc[::-1]
-    fig, ax = _figure(t("reports.chart.failures"), height=max(2.4, 1.0 + 0.4 * len(rows)))
-    if rows.empty:
-        return _no_data(fig, ax, why)
-    labels = [f"{_code(code)}: {_short(meaning, 44)}"
+    labels = [f"{'—' if pd.isna(code) else int(code)}: {_short(meaning, 44)}"
               for code, meaning in zip(rows["error_code"], rows["meaning"], strict=True)]
-    ax.barh(range(len(rows)), rows["failures"], color=COLORS["failed"])
-    ax.set_yticks(range(len(rows)), labels, fontsize=9)
-    for y, value in enumerate(rows["failures"]):
+    return _reason_bars(t("reports.chart.failures"), rows["failures"], COLORS["failed"], labels,
+                        t("reports.axis.messages"), why)
+
+
+def unreached(df: pd.DataFrame, why: str | None = None) -> Figure:
+    """Who of the audiences was not reached (reasons.unreached), by reason in words."""
+    rows = df.groupby("meaning")["citizens"].sum().sort_values().tail(10)
+    return _reason_bars(t("reports.chart.unreached"), rows, COLORS["skipped"],
+                        [textwrap.fill(meaning, 46) for meaning in rows.index],
+                        t("reports.axis.citizens"), why or t("reports.why.none-unreached"))
+
+
+def _reason_bars(title: str, counts: pd.Series, color: str, labels: list[str], axis: str,
+                 why: str | None) -> Figure:
+    """One bar per reason, its count at its end; the first is drawn at the bottom."""
+    fig, ax = _figure(title, height=max(2.4, 1.0 + 0.55 * len(labels)))
+    if counts.empty:
+        return _no_data(fig, ax, why)
+    ax.barh(range(len(counts)), counts, color=color)
+    ax.set_yticks(range(len(counts)), labels, fontsize=9)
+    for y, value in enumerate(counts):
         ax.text(value, y, f" {_thousands(value)}", va="center", fontsize=9)
-    _count_axis(ax, t("reports.axis.messages"), axis="x")
+    _count_axis(ax, axis, axis="x")
     return fig
-
-
-def _code(code: float | None) -> str:
-    return "—" if code is None or pd.isna(code) else str(int(code))
 
 
 def reach_times(df: pd.DataFrame, why: str | None = None) -> Figure:

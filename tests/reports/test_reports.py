@@ -17,7 +17,7 @@ from runner.config import load_settings
 from runner.db import connect
 from runner.errors import StoreError
 from runner.messages import set_language, t
-from runner.reports import ReportError, charts, data, deliveries, show, subscriptions
+from runner.reports import ReportError, charts, data, deliveries, reasons, show, subscriptions
 from runner.reports import notebooks as report_notebooks
 from runner.whatsapp.answers import meaning
 from tests.support.report_data import C, at, build_db, number
@@ -272,6 +272,7 @@ def test_every_figure_works_on_an_empty_database(empty):
         charts.keyword_spellings(subscriptions.keyword_spellings(con, period)),
         charts.announcement_outcomes(deliveries.announcements(con, period)),
         charts.failure_reasons(deliveries.failure_reasons(con, period)),
+        charts.unreached(reasons.unreached(con, period)),
         charts.reach_times(deliveries.reach_times(con, period)),
         charts.read_rate_by_category(deliveries.read_rate_by_category(con, period)),
         charts.unsubscriptions_after(deliveries.unsubscriptions_after(con, period)),
@@ -413,7 +414,7 @@ def test_deliveries_html_shows_the_known_figures(rendered):
     assert "131026" in page and t("reports.error.131026", "it") in page
     assert "3 min" in page and "6 min" in page
     assert "130429" in page and t("reports.error.130429", "it") in page
-    assert page.count("data:image/png;base64,") >= 7
+    assert page.count("data:image/png;base64,") >= 8
 
 
 def test_html_is_self_contained_without_code(rendered):
