@@ -82,7 +82,8 @@ def announcement_outcomes(df: pd.DataFrame, why: str | None = None) -> str:
              audience=number(audience), read=percent(latest["read"] / audience),
              delivered=percent((latest["delivered"] - latest["read"]) / audience),
              pending=percent(max(0, latest["pending"]) / audience),
-             failed=percent(latest["failed"] / audience))
+             failed=percent(latest["failed"] / audience),
+             skipped=percent(latest.get("skipped", 0) / audience))
 
 
 def failure_reasons(df: pd.DataFrame, why: str | None = None) -> str:
@@ -90,6 +91,12 @@ def failure_reasons(df: pd.DataFrame, why: str | None = None) -> str:
     return t("reports.alt.failures", total=number(df["failures"].sum()),
              code=error_code(top["error_code"]), meaning=top["meaning"],
              count=number(top["failures"]))
+
+
+def unreached(df: pd.DataFrame, why: str | None = None) -> str:
+    by_reason = df.groupby("meaning")["citizens"].sum().sort_values()
+    return t("reports.alt.unreached", total=number(by_reason.sum()), meaning=by_reason.index[-1],
+             count=number(by_reason.iloc[-1]))
 
 
 def reach_times(df: pd.DataFrame, why: str | None = None) -> str:

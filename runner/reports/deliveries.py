@@ -27,9 +27,10 @@ REACH_TIERS = (250, 2_000, 10_000, 100_000, None)
 
 def announcements(con: duckdb.DuckDBPyConnection, period: Period) -> pd.DataFrame:
     """Per announcement: announcement_id, title, category, urgency, publish_at,
-    started_at, audience, sent, delivered, read, failed, pending (neither
-    delivered nor failed yet), skipped (never sent: reasons.skip_reasons says why),
-    oldest first."""
+    started_at, audience (every citizen it was planned for, reached or not:
+    :data:`.store.outcomes.IN_AUDIENCE`), sent, delivered, read, failed, pending
+    (neither delivered nor failed yet), skipped (in the audience but not reached, never
+    sent: :func:`.reasons.unreached` says why), oldest first."""
     return outcomes.per_announcement(con, period)
 
 
@@ -115,7 +116,8 @@ def tier_for(users: int) -> int | None:
 
 
 def reach_tier(con: duckdb.DuckDBPyConnection, period: Period) -> pd.DataFrame:
-    """metric, value: audience (active subscribers at the report's date), peak_24h
+    """metric, value: audience (active subscribers at the report's date: whom an
+    announcement to everyone would be planned for, not one announcement's), peak_24h
     (most citizens reached within 24 hours), tier_seen (the smallest tier that
     allows that peak: the town has at least this one) and tier_needed (to reach
     the whole audience at once). ``None`` is the unlimited tier."""
@@ -128,8 +130,10 @@ def reach_tier(con: duckdb.DuckDBPyConnection, period: Period) -> pd.DataFrame:
 
 
 def headline(con: duckdb.DuckDBPyConnection, period: Period) -> pd.DataFrame:
-    """metric, value: announcements, messages, delivered_rate, read_rate, failed (every
-    failed message of the period, as in :func:`failure_reasons`), replies."""
+    """metric, value: announcements, messages (their audiences), delivered_rate (of the
+    audiences), unreached (of the audiences, skipped: never sent, the reasons in
+    :func:`.reasons.unreached`), read_rate, failed (every failed message of the period,
+    as in :func:`failure_reasons`), replies."""
     df = announcements(con, period)
     replies = outcomes.replies_sent(con, period)
     audience, delivered = int(df["audience"].sum()), int(df["delivered"].sum())
@@ -137,10 +141,10 @@ def headline(con: duckdb.DuckDBPyConnection, period: Period) -> pd.DataFrame:
     # period that failed, announcements and replies alike.
     failed = int(failure_reasons(con, period)["failures"].sum())
     return pd.DataFrame({
-        "metric": ["announcements", "messages", "delivered_rate", "read_rate", "failed",
-                   "replies"],
+        "metric": ["announcements", "messages", "delivered_rate", "unreached", "read_rate",
+                   "failed", "replies"],
         "value": [len(df), audience,
-                  delivered / audience if audience else None,
+                  delivered / audience if audience else None, int(df["skipped"].sum()),
                   int(df["read"].sum()) / delivered if delivered else None,
                   failed, replies],
     }, dtype=object)

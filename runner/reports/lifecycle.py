@@ -37,9 +37,11 @@ def topics(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
 
 def chains(con: duckdb.DuckDBPyConnection, period: Period) -> pd.DataFrame:
     """chain (the original's id), step (alert, update, cancel), announcement_id, title,
-    publish_at, audience, sent, delivered, read: each original that was corrected or
-    withdrawn, then its corrections and withdrawal, in order; reach from the
-    deliveries and the status webhooks. Chains whose original is in the period."""
+    publish_at, audience, sent, delivered, read, skipped: each original that was
+    corrected or withdrawn, then its corrections and withdrawal, in order; reach from
+    the deliveries and the status webhooks, the audience counted as in the deliveries
+    report (those not reached, skipped, included). Chains whose original is in the
+    period."""
     return announcements.chains(con, period)
 
 

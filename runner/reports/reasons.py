@@ -1,7 +1,8 @@
 """Why deliveries were not made: every skipped delivery of the period, by message kind
 and reason (runner.vocabulary's words, said in words), beside
-:func:`.deliveries.failure_reasons` (the failed ones, by Meta's code). Nothing drops
-a citizen silently: the report shows each one. Counts only, never a citizen.
+:func:`.deliveries.failure_reasons` (the failed ones, by Meta's code); and who of each
+announcement's audience was not reached, and why. Nothing drops a citizen silently:
+the report shows each one. Counts only, never a citizen.
 """
 
 from __future__ import annotations
@@ -29,3 +30,14 @@ def _kind(kind: str) -> str:
         return t(f"reports.delivery-kind.{kind}")
     except MissingMessage:  # a kind newer than this catalogue: its own name
         return kind
+
+
+def unreached(con: duckdb.DuckDBPyConnection, period: Period) -> pd.DataFrame:
+    """announcement_id, title, reason (the word), meaning, citizens: who of each
+    announcement's audience in the period was not reached (their delivery skipped), by
+    reason, oldest announcement first. They are in its audience all the same
+    (:func:`.deliveries.announcements` counts them there, as ``skipped``)."""
+    df = outcomes.unreached(con, period)
+    df.insert(3, "meaning", pd.Series([skip_meaning(reason) for reason in df["reason"]],
+                                      index=df.index, dtype=object))
+    return df

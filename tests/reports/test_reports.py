@@ -17,7 +17,7 @@ from runner.config import load_settings
 from runner.db import connect
 from runner.errors import StoreError
 from runner.messages import set_language, t
-from runner.reports import ReportError, charts, data, deliveries, show, subscriptions
+from runner.reports import ReportError, charts, data, deliveries, reasons, show, subscriptions
 from runner.reports import notebooks as report_notebooks
 from runner.whatsapp.answers import meaning
 from tests.support.report_data import C, at, build_db, number
@@ -135,8 +135,9 @@ def test_per_announcement_counts(con, period):
     columns = ["audience", "sent", "delivered", "read", "failed", "pending"]
     assert df.loc["2024-03-25-servizio-whatsapp", columns].tolist() == [6, 6, 5, 3, 1, 0]
     assert df.loc["2024-03-28-allerta-meteo", columns].tolist() == [6, 6, 6, 5, 0, 0]
-    assert df.loc["2024-04-02-scadenza-tari", columns].tolist() == [5, 3, 2, 1, 1, 2]
-    assert df["skipped"].tolist() == [0, 0, 1]  # never sent: the skip reasons say why
+    # the skipped one is in the audience, not reached: never sent, the skip reasons say why
+    assert df.loc["2024-04-02-scadenza-tari", columns].tolist() == [6, 3, 2, 1, 1, 2]
+    assert df["skipped"].tolist() == [0, 0, 1]
 
 
 def test_announcements_outside_the_period_are_left_out(con):
@@ -239,8 +240,9 @@ def test_tier_for(users, tier):
 
 def test_deliveries_headline(con, period):
     values = _values(deliveries.headline(con, period))
-    assert values["announcements"] == 3 and values["messages"] == 17
-    assert values["delivered_rate"] == pytest.approx(13 / 17)
+    assert values["announcements"] == 3 and values["messages"] == 18
+    assert values["delivered_rate"] == pytest.approx(13 / 18)
+    assert values["unreached"] == 1
     assert values["read_rate"] == pytest.approx(9 / 13)
     # every failed message, as the failures chart below counts them: 2 announcements
     # and the welcome to citizen 9
@@ -270,6 +272,7 @@ def test_every_figure_works_on_an_empty_database(empty):
         charts.keyword_spellings(subscriptions.keyword_spellings(con, period)),
         charts.announcement_outcomes(deliveries.announcements(con, period)),
         charts.failure_reasons(deliveries.failure_reasons(con, period)),
+        charts.unreached(reasons.unreached(con, period)),
         charts.reach_times(deliveries.reach_times(con, period)),
         charts.read_rate_by_category(deliveries.read_rate_by_category(con, period)),
         charts.unsubscriptions_after(deliveries.unsubscriptions_after(con, period)),
@@ -403,14 +406,15 @@ def test_subscribers_html_shows_the_known_figures(rendered):
 
 def test_deliveries_html_shows_the_known_figures(rendered):
     page = rendered[2]["deliveries"]
-    for value, metric in [("3", "announcements"), ("17", "messages"), ("76%", "delivered_rate"),
-                          ("69%", "read_rate"), ("3", "failed"), ("9", "replies")]:
+    for value, metric in [("3", "announcements"), ("18", "messages"), ("72%", "delivered_rate"),
+                          ("1", "unreached"), ("69%", "read_rate"), ("3", "failed"),
+                          ("9", "replies")]:
         assert _card(page, value, metric), metric
     assert "Allerta meteo arancione" in page
     assert "131026" in page and t("reports.error.131026", "it") in page
     assert "3 min" in page and "6 min" in page
     assert "130429" in page and t("reports.error.130429", "it") in page
-    assert page.count("data:image/png;base64,") >= 7
+    assert page.count("data:image/png;base64,") >= 8
 
 
 def test_html_is_self_contained_without_code(rendered):

@@ -109,7 +109,7 @@ OUTCOMES = {
         4: ("failed", None),                    # refused at send time, no webhook
         5: ("sent", ("sent", None, None, None)),
         6: ("queued", None),
-        7: ("skipped", None),                   # not in the audience
+        7: ("skipped", None),                   # in the audience, not reached
     },
 }
 

@@ -13,12 +13,13 @@ import pandas as pd
 
 from ..period import Period
 from .connection import execute, frame
-from .outcomes import OUTCOMES, ensure
+from .outcomes import FIGURES, OUTCOMES, ensure
 
 
 def chains(con: duckdb.DuckDBPyConnection, period: Period) -> pd.DataFrame:
     """Each original of the period that was corrected or withdrawn, then its corrections
-    and withdrawal, in order, with its step and its reach."""
+    and withdrawal, in order, with its step and its reach (the audience as the
+    deliveries report counts it, :data:`.outcomes.FIGURES`: skipped included)."""
     ensure(con)
     return frame(con, f"""
         WITH RECURSIVE chain(announcement_id, root, depth) AS (
@@ -32,18 +33,16 @@ def chains(con: duckdb.DuckDBPyConnection, period: Period) -> pd.DataFrame:
             SELECT * FROM chain WHERE root IN (SELECT root FROM chain WHERE depth > 0)
         ),
         reach AS (
-            SELECT announcement_id, count(*) FILTER (in_audience) AS audience,
-                   count(*) FILTER (in_audience AND accepted) AS sent,
-                   count(delivered_at) FILTER (in_audience) AS delivered,
-                   count(read_at) FILTER (in_audience) AS read
-            FROM {OUTCOMES} WHERE kind = 'announcement' GROUP BY announcement_id
+            SELECT announcement_id,{FIGURES}
+            FROM {OUTCOMES} o WHERE kind = 'announcement' GROUP BY announcement_id
         )
         SELECT l.root AS chain,
                CASE WHEN a.cancels IS NOT NULL THEN 'cancel'
                     WHEN a.updates IS NOT NULL THEN 'update' ELSE 'alert' END AS step,
                l.announcement_id, a.title, a.publish_at::TIMESTAMP AS publish_at,
                coalesce(r.audience, 0) AS audience, coalesce(r.sent, 0) AS sent,
-               coalesce(r.delivered, 0) AS delivered, coalesce(r.read, 0) AS read
+               coalesce(r.delivered, 0) AS delivered, coalesce(r.read, 0) AS read,
+               coalesce(r.skipped, 0) AS skipped
         FROM linked l JOIN announcements a USING (announcement_id)
         LEFT JOIN reach r USING (announcement_id)
         WHERE l.root IN (SELECT announcement_id FROM announcements

@@ -14,8 +14,9 @@ One row per delivery, with its best known outcome:
 
 - ``delivery_id``, ``kind``, ``announcement_id``, ``citizen_id``, ``created_at``:
   the delivery's own;
-- ``in_audience``: not skipped or cancelled (runner.vocabulary's NOT_MADE);
-  ``skipped``: skipped, with its reason in ``deliveries``;
+- ``in_audience``: in the announcement's audience (:data:`IN_AUDIENCE`: every
+  delivery but a cancelled one); ``skipped``: in it but not reached, never sent, and
+  ``reason`` why (runner.vocabulary's SKIP_REASONS; NULL for any other delivery);
 - ``accepted``: Meta took it (a status webhook, a wamid, or a REACHED state);
 - ``sent_at``, ``delivered_at``, ``read_at``: the first of each, from the status
   webhooks when there are any (read implies delivered: Meta may skip that webhook),
@@ -32,12 +33,25 @@ from __future__ import annotations
 import duckdb
 import pandas as pd
 
-from ...vocabulary import ARRIVED, NOT_MADE, PLAYED, REACHED, READ, SKIPPED, sql
+from ...vocabulary import ARRIVED, CANCELLED, PLAYED, REACHED, READ, SKIPPED, sql
 from ...whatsapp.bodies import callback_delivery_id_sql
 from ..period import Period
 from .connection import count, frame
 
 OUTCOMES = "report_outcomes"
+
+# An announcement's audience, the one definition of the reports (on ``deliveries d``):
+# every citizen it was planned for, a delivery made for each, reached or not. A skipped
+# delivery stays in it: that citizen was owed the announcement and did not get it
+# (left or paused after planning, no number, expired before it went out); the report
+# counts them as not reached and says why, never shrinks the audience to hide them.
+# A cancelled one is the exception. Only close_cancelled (runner.send.store.transitions)
+# writes that state, on the still-queued deliveries of an announcement that was itself
+# cancelled (``cancelled: true``) or withdrawn (another announcement ``cancels`` it):
+# nobody is owed it any more, so they are no longer its audience, and no citizen is
+# missing from it. (``announcements.audience`` is another figure: the audience as the
+# latest planning saw it, before some left and after others joined.)
+IN_AUDIENCE = f"d.state <> '{CANCELLED}'"
 
 _CREATE_OUTCOMES = f"""
 CREATE TEMP TABLE {OUTCOMES} AS
@@ -62,8 +76,9 @@ by_delivery AS (  -- a delivery sent twice (a timeout, then a retry) has two wam
     FROM tagged WHERE delivery_id IS NOT NULL GROUP BY delivery_id
 )
 SELECT d.delivery_id, d.kind, d.announcement_id, d.citizen_id, d.created_at,
-    d.state NOT IN {sql(NOT_MADE)} AS in_audience,
+    {IN_AUDIENCE} AS in_audience,
     d.state = '{SKIPPED}' AS skipped,
+    CASE WHEN d.state = '{SKIPPED}' THEN d.error_title END AS reason,
     (s.delivery_id IS NOT NULL OR d.wamid IS NOT NULL
         OR d.state IN {sql(REACHED)}) AS accepted,
     coalesce(s.sent_at, d.sent_at) AS sent_at,
@@ -83,6 +98,18 @@ SELECT d.delivery_id, d.kind, d.announcement_id, d.citizen_id, d.created_at,
 FROM deliveries d LEFT JOIN by_delivery s USING (delivery_id)
 """
 
+# An announcement's figures over its rows of report_outcomes ``o``, grouped by
+# announcement: its audience, and of it who was sent it, had it delivered, read it, for
+# whom it failed and who was not reached (skipped). Every query that speaks of an
+# announcement's reach uses these.
+FIGURES = """
+        count(*) FILTER (o.in_audience) AS audience,
+        count(*) FILTER (o.in_audience AND o.accepted) AS sent,
+        count(o.delivered_at) FILTER (o.in_audience) AS delivered,
+        count(o.read_at) FILTER (o.in_audience) AS read,
+        count(*) FILTER (o.in_audience AND o.failed) AS failed,
+        count(*) FILTER (o.in_audience AND o.skipped) AS skipped"""
+
 # The announcements in the period, with their audience and outcome counts: a CTE the
 # per-announcement queries share. An announcement belongs to the period its
 # publication date (or first send) is in.
@@ -93,13 +120,7 @@ selected AS (
         coalesce(any_value(a.category), '?') AS category,
         coalesce(any_value(a.urgency), 'normal') AS urgency,
         any_value(a.publish_at) AS publish_at,
-        min(o.sent_at) AS started_at,
-        count(*) FILTER (o.in_audience) AS audience,
-        count(*) FILTER (o.in_audience AND o.accepted) AS sent,
-        count(o.delivered_at) FILTER (o.in_audience) AS delivered,
-        count(o.read_at) FILTER (o.in_audience) AS read,
-        count(*) FILTER (o.in_audience AND o.failed) AS failed,
-        count(*) FILTER (o.skipped) AS skipped
+        min(o.sent_at) AS started_at,{FIGURES}
     FROM {OUTCOMES} o LEFT JOIN announcements a USING (announcement_id)
     WHERE o.kind = 'announcement'
     GROUP BY o.announcement_id
@@ -118,15 +139,32 @@ def ensure(con: duckdb.DuckDBPyConnection) -> str:
 
 
 def per_announcement(con: duckdb.DuckDBPyConnection, period: Period) -> pd.DataFrame:
-    """Each announcement of the period with its audience and outcome counts, oldest first."""
+    """Each announcement of the period with its audience and outcome counts, oldest first:
+    pending is the audience neither delivered, failed nor skipped (not reached)."""
     ensure(con)
     return frame(con, f"""
         WITH {SELECTED}
         SELECT announcement_id, title, category, urgency,
                publish_at::TIMESTAMP AS publish_at, started_at::TIMESTAMP AS started_at,
                audience, sent, delivered, read, failed,
-               audience - delivered - failed AS pending, skipped
+               audience - delivered - failed - skipped AS pending, skipped
         FROM selected ORDER BY coalesce(publish_at, started_at), announcement_id
+    """, period)
+
+
+def unreached(con: duckdb.DuckDBPyConnection, period: Period) -> pd.DataFrame:
+    """announcement_id, title, reason, citizens: who of each announcement's audience in
+    the period was not reached (skipped), by reason, oldest announcement first."""
+    ensure(con)
+    return frame(con, f"""
+        WITH {SELECTED}
+        SELECT o.announcement_id, any_value(s.title) AS title, o.reason,
+               count(*) AS citizens
+        FROM {OUTCOMES} o JOIN selected s USING (announcement_id)
+        WHERE o.kind = 'announcement' AND o.in_audience AND o.skipped
+        GROUP BY o.announcement_id, o.reason
+        ORDER BY any_value(coalesce(s.publish_at, s.started_at)), o.announcement_id,
+                 citizens DESC, o.reason
     """, period)
 
 
