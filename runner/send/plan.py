@@ -73,10 +73,12 @@ def plan(con: duckdb.DuckDBPyConnection, settings: Settings,
             summary.reach[a.id] = figures = reach(con, who)
             planning.record_reach(con, a.id, figures.members, figures.reachable)
         audiences.forget(con)
+    # A withdrawn announcement is owed to nobody: cancelled first, whatever its audience
+    # did meanwhile (or the reports would count a citizen who paused as not reached).
+    summary.cancelled = transitions.close_cancelled(con, now)
     # Sending stops at once for a citizen who is no longer active: one who left, asked
     # staff to leave (a moderated unsubscription, pending), was blocked, or paused.
     summary.left = transitions.close_left(con, now)
-    summary.cancelled = transitions.close_cancelled(con, now)
     summary.expired = transitions.close_expired(con, now)
     return summary
 
