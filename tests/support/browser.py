@@ -44,6 +44,11 @@ _CUT = """() => {
 
 def axe_violations(page, impacts=SERIOUS) -> list[str]:
     """axe-core's violations of ``impacts`` on the page as it stands: 'rule: element'."""
+    # A colour still fading in (a CSS transition) reads as low contrast: let every
+    # animation that ends end first (a spinner's never does).
+    page.evaluate("() => Promise.all(document.getAnimations().filter(a => "
+                  "a.effect && a.effect.getComputedTiming().endTime !== Infinity)"
+                  ".map(a => a.finished.catch(() => null)))")
     page.add_script_tag(path=str(AXE))
     found = page.evaluate("async () => (await axe.run(document)).violations.map(v => "
                           "({id: v.id, impact: v.impact, nodes: v.nodes.map(n => "
