@@ -1,12 +1,15 @@
 """Durable file operations the stages share: a new file name made durable, a file
-replaced atomically (a reader sees the old content or the new, never half), the
-check that an append-only file was left mid-line by a killed writer, and the
+replaced atomically (a reader sees the old content or the new, never half), a file
+locked as it is now (not as it was before a replacement), the check that an
+append-only file was left mid-line by a killed writer, and the
 folder the webhook logs are written into (by the receiver, and by
 ``subscribers import``)."""
 
 from __future__ import annotations
 
+import fcntl
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 
@@ -44,6 +47,33 @@ def replace_durably(path: Path, data: bytes, mode: int = 0o600) -> None:
         os.close(fd)
     os.replace(temporary, path)
     fsync_dir(path.parent)
+
+
+def open_locked(path: Path, flags: int, mode: int = 0o600,
+                opener: Callable[[Path, int, int], int] = os.open) -> int:
+    """``path`` opened and under its exclusive ``flock``, as the file it names now.
+
+    The receiver appends and an erasure rewrites a log under that lock, and an
+    erasure replaces the file (:func:`replace_durably`): a descriptor opened before
+    the replacement holds the old file, whose lock guards nothing and whose lines
+    nobody will read. So it is opened again, as often as the file was replaced
+    meanwhile; each time is someone else's finished erasure. Without ``O_CREAT`` a
+    file gone meanwhile raises ``FileNotFoundError``.
+    """
+    while True:
+        fd = opener(path, flags, mode)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            try:
+                current = os.stat(path).st_ino
+            except FileNotFoundError:
+                current = None
+            if current == os.fstat(fd).st_ino:
+                return fd
+        except BaseException:
+            os.close(fd)
+            raise
+        os.close(fd)
 
 
 _GLOB_CHARS = frozenset("*?[")

@@ -28,7 +28,6 @@ to the next, good line.
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import logging
 import os
 import threading
@@ -37,7 +36,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
-from ..files import fsync_dir
+from ..files import fsync_dir, open_locked
 
 # Re-exported (the "as" says so): the receiver's app and its tests import it from here.
 from ..files import logs_folder as logs_folder
@@ -170,35 +169,13 @@ class LogWriter:
             for entry in entries:
                 entry.done.set()
 
-    def _open_locked(self, path: Path) -> int:
-        """The file open for appending, under its exclusive lock. An erasure
-        (``subscribers forget``) replaces a file under that same lock: a descriptor
-        opened before the replacement points at the old file, so it is opened again
-        (a few times at most: one erasure replaces a file once)."""
-        attempts = 0
-        while True:
-            # The logs hold phone numbers: readable by the receiver's user only.
-            fd = self._open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o600)
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX)
-                try:
-                    current = os.stat(path).st_ino
-                except FileNotFoundError:
-                    current = None
-                opened = os.fstat(fd).st_ino
-            except BaseException:
-                os.close(fd)
-                raise
-            attempts += 1
-            if current in (None, opened) or attempts > 3:
-                return fd
-            os.close(fd)
-
     def _write(self, path: Path, data: bytes) -> None:
         created = not path.exists()
         if created:
             self.folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-        fd = self._open_locked(path)
+        # The logs hold phone numbers: readable by the receiver's user only.
+        fd = open_locked(path, os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o600,
+                         self._open)
         try:
             size = os.fstat(fd).st_size
             if size and os.pread(fd, 1, size - 1) != b"\n":

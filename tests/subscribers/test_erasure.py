@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import os
 import threading
 
 import duckdb
@@ -13,6 +14,7 @@ import pytest
 
 from runner.cli import main
 from runner.config import load_settings
+from runner.files import replace_durably
 from runner.subscribers.privacy import citizen_id
 from runner.subscribers.rights.erase_lines import erase_file
 from runner.subscribers.staff.decide import decide
@@ -164,6 +166,25 @@ def test_receiver_appends_are_never_lost_to_an_erasure(tmp_path):
     assert len(kept) == 300 and erasures > 0
     assert [json.loads(x)["entry"][0]["changes"][0]["value"]["messages"][0]["id"]
             for x in kept] == [f"wamid.{n}" for n in range(300)]
+
+
+def test_a_log_replaced_while_the_receiver_waits_is_opened_again_each_time(tmp_path):
+    """Erasures may finish one after another while the receiver waits for the lock:
+    however many, its line goes into the file that stays, never into one replaced."""
+    erasures = []
+
+    def open_then_erased(path, flags, mode):
+        fd = os.open(path, flags, mode)
+        if len(erasures) < 6:  # an erasure finishes between our open and our lock
+            replace_durably(path, path.read_bytes())
+            erasures.append(path)
+        return fd
+
+    writer = LogWriter(tmp_path, open_file=open_then_erased)
+    path = writer.append(message(STAYS, "wamid.1", T0, "ciao").encode() + b"\n")
+    assert len(erasures) == 6
+    assert [json.loads(line)["entry"][0]["changes"][0]["value"]["messages"][0]["id"]
+            for line in path.read_text().splitlines()] == ["wamid.1"]
 
 
 def test_forget_by_id_is_exit_1_when_a_file_cannot_be_rewritten(town, capsys):

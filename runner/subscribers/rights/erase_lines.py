@@ -20,7 +20,6 @@ same command works on a copy where there is no database (the receiver's server).
 
 from __future__ import annotations
 
-import fcntl
 import gzip
 import json
 import os
@@ -32,7 +31,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ...errors import BanditoreError
-from ...files import replace_durably
+from ...files import open_locked, replace_durably
 from ...messages import t
 from ..lifecycle.decisions import DecisionError
 from ..logs import files as logs
@@ -148,11 +147,13 @@ def erase_file(path: Path, identities: set[bytes], *, whole_lines: bool = False)
     """Rewrite one file (plain or gzip) without the citizen's lines, atomically."""
     result = Erased()
     try:
-        fd = os.open(path, os.O_RDWR | os.O_CLOEXEC)
+        fd = open_locked(path, os.O_RDWR | os.O_CLOEXEC)  # the receiver appends under it
     except FileNotFoundError:
         return result
+    except OSError as exc:
+        result.failed.append(f"{path}: {exc}")
+        return result
     try:
-        fcntl.flock(fd, fcntl.LOCK_EX)  # the receiver appends under the same lock
         raw = _read(path)
         new, result.removed, result.rewritten = scrub(raw, identities, whole_lines=whole_lines)
         if result.removed or result.rewritten:
