@@ -27,11 +27,9 @@ first as often.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -40,6 +38,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from side_by_side import CPU, alternate, measure  # noqa: E402 (bench/side_by_side.py)
 from validate import generate  # noqa: E402 (bench/validate.py)
 
 from runner.announcements.validate import check  # noqa: E402
@@ -55,23 +54,16 @@ def timed(action) -> tuple[float, object]:
     return time.perf_counter() - began, result
 
 
-HERE = Path(__file__).resolve().parent.parent
-# One build in a fresh process, as `publish` runs: the code is whichever checkout
-# PYTHONPATH names (the generated repository, the working directory, has no runner/).
-# CPU counts the forked workers that write the pages.
-MEASURE = """
-import json, resource, sys, time
+# One build in a fresh process, as `publish` runs, on whichever checkout PYTHONPATH
+# names. CPU counts the forked workers that write the pages.
+MEASURE = CPU + """
+import json, sys, time
 from pathlib import Path
 from runner.config import load_settings
 try:
     from runner.channels.site_build import publish
 except ImportError:  # a checkout from before the module was named for the site build
     from runner.channels.publish import publish
-
-def cpu():
-    own, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(
-        resource.RUSAGE_CHILDREN)
-    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
 
 settings = load_settings(now=sys.argv[2], istat_code="042021",
                          site_url="https://comune.bench.it/avvisi/")
@@ -85,37 +77,16 @@ KEYS = ("wall", "CPU")
 
 def side_by_side(root: Path, against: Path, repeat: int) -> None:
     """This checkout's site build and ``against``'s, alternating, in fresh processes."""
-    sides = {"this": HERE, "against": against.resolve()}
-    runs: dict[str, list[dict]] = {name: [] for name in sides}
-    for round_ in range(repeat):
-        order = list(sides) if round_ % 2 == 0 else list(sides)[::-1]
-        for name in order:
-            env = {**os.environ, "PYTHONPATH": str(sides[name])}
-            site = root / f"site-{name}"
-            done = subprocess.run([sys.executable, "-c", MEASURE, str(site), AFTER_ALL],
-                                  cwd=root, env=env, capture_output=True, text=True,
-                                  check=True)
-            shutil.rmtree(site)  # here, not in the next build's time
-            runs[name].append(json.loads(done.stdout.strip().splitlines()[-1]))
-            print(f"round {round_ + 1} {name:8} publish " + ", ".join(
-                f"{key} {runs[name][-1][key]:.2f} s" for key in KEYS), flush=True)
-    median = {name: {key: statistics.median(r[key] for r in runs[name]) for key in KEYS}
-              for name in sides}
-    for name, path in sides.items():
-        first = runs[name][0]
-        print(f"{name:8} {path}: {first['pages']} pages, {first['alerts']} alerts, "
-              f"{first['feeds']} feeds; medians over {repeat} runs: " + ", ".join(
-                  f"{key} {median[name][key]:.2f} s" for key in KEYS))
-    print("this / against, medians: publish " + ", ".join(
-        f"{key} {median['this'][key] / max(median['against'][key], 1e-9):.2f}"
-        for key in KEYS) + f" (load average {os.getloadavg()[0]:.1f})")
-    # The two runs of a round are next to each other in time: their ratio cancels most
-    # of a shared machine's load drifting over the whole run (with an even --repeat,
-    # each side goes first as often).
-    pairs = list(zip(runs["this"], runs["against"], strict=True))
-    print("this / against, median of each round's pair: publish " + ", ".join(
-        f"{key} {statistics.median(t[key] / max(a[key], 1e-9) for t, a in pairs):.2f}"
-        for key in KEYS))
+
+    def build(name: str, env: dict[str, str]) -> dict:
+        site = root / f"site-{name}"
+        built = measure(MEASURE, str(site), AFTER_ALL, cwd=root, env=env)
+        shutil.rmtree(site)  # here, not in the next build's time
+        return built
+
+    alternate(against, repeat, KEYS, build, label="publish").print_summary(
+        lambda first: f"{first['pages']} pages, {first['alerts']} alerts, "
+                      f"{first['feeds']} feeds")
 
 
 def main() -> int:

@@ -21,16 +21,15 @@ machine the CPU ratio is the steadier one).
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import statistics
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from side_by_side import CPU, alternate, measure  # noqa: E402 (bench/side_by_side.py)
 
 from runner import db  # noqa: E402
 from runner.config import load_settings  # noqa: E402
@@ -166,20 +165,14 @@ def build(path: Path, deliveries: int) -> None:
     con.close()
 
 
-HERE = Path(__file__).resolve().parent.parent
 # One round in a fresh process, on whichever checkout PYTHONPATH names: every figure the
 # two notebooks ask for, then both reports rendered (from that checkout's notebooks:
 # the working directory has none). CPU counts DuckDB's threads and the kernels.
-MEASURE = """
-import json, resource, sys, time
+MEASURE = CPU + """
+import json, sys, time
 from runner.config import load_settings
 from runner.reports import costs, data, deliveries, lifecycle, reasons, render_reports
 from runner.reports import subscriptions
-
-def cpu():
-    own, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(
-        resource.RUSAGE_CHILDREN)
-    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
 
 database, out = sys.argv[1], sys.argv[2]
 settings = load_settings(database=database, now="2025-01-01T00:00:00+01:00")
@@ -216,34 +209,13 @@ KEYS = ("figures", "figures CPU", "render", "render CPU")
 def side_by_side(database: Path, against: Path, repeat: int) -> None:
     """This checkout's figures and reports and ``against``'s, alternating, in fresh
     processes, on the same database."""
-    sides = {"this": HERE, "against": against.resolve()}
-    runs: dict[str, list[dict]] = {name: [] for name in sides}
-    for round_ in range(repeat):
-        order = list(sides) if round_ % 2 == 0 else list(sides)[::-1]
-        for name in order:
-            env = {**os.environ, "PYTHONPATH": str(sides[name])}
-            with tempfile.TemporaryDirectory() as work:
-                done = subprocess.run([sys.executable, "-c", MEASURE, str(database),
-                                       str(Path(work) / "reports")], cwd=work, env=env,
-                                      capture_output=True, text=True, check=True)
-            runs[name].append(json.loads(done.stdout.strip().splitlines()[-1]))
-            print(f"round {round_ + 1} {name:8} " + ", ".join(
-                f"{key} {runs[name][-1][key]:.2f} s" for key in KEYS), flush=True)
-    median = {name: {key: statistics.median(r[key] for r in runs[name]) for key in KEYS}
-              for name in sides}
-    for name, path in sides.items():
-        print(f"{name:8} {path}, medians over {repeat} runs: " + ", ".join(
-            f"{key} {median[name][key]:.2f} s" for key in KEYS))
-    print("this / against, medians: " + ", ".join(
-        f"{key} {median['this'][key] / max(median['against'][key], 1e-9):.2f}"
-        for key in KEYS) + f" (load average {os.getloadavg()[0]:.1f})")
-    # The two runs of a round are next to each other in time: their ratio cancels most
-    # of a shared machine's load drifting over the whole run (with an even --repeat,
-    # each side goes first as often).
-    pairs = list(zip(runs["this"], runs["against"], strict=True))
-    print("this / against, median of each round's pair: " + ", ".join(
-        f"{key} {statistics.median(t[key] / max(a[key], 1e-9) for t, a in pairs):.2f}"
-        for key in KEYS))
+
+    def render(name: str, env: dict[str, str]) -> dict:
+        with tempfile.TemporaryDirectory() as work:
+            return measure(MEASURE, str(database), str(Path(work) / "reports"), cwd=work,
+                           env=env)
+
+    alternate(against, repeat, KEYS, render).print_summary()
 
 
 def main() -> int:

@@ -16,11 +16,8 @@ medians and their ratio (a change that only moves code should print about 1.00).
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import resource
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -28,6 +25,9 @@ from datetime import date, timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from side_by_side import CPU, alternate, cpu, measure  # noqa: E402 (bench/side_by_side.py)
 
 from runner.announcements.validate import check  # noqa: E402
 from runner.config import DEFAULT_CATEGORIES, DEFAULT_EMERGENCY_CATEGORIES, load_settings  # noqa: E402
@@ -84,59 +84,33 @@ def generate(root: Path, count: int) -> None:
         (folder / f"{day.isoformat()}-avviso-{n}.md").write_text(text, encoding="utf-8")
 
 
-def _cpu_seconds() -> float:
-    """User + system time of this process and its finished workers: the work done,
-    whatever else the (shared) machine is busy with."""
-    own, workers = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(
-        resource.RUSAGE_CHILDREN)
-    return own.ru_utime + own.ru_stime + workers.ru_utime + workers.ru_stime
-
-
-HERE = Path(__file__).resolve().parent.parent
-# One check in a fresh process, as `validate` runs: the code is whichever checkout
-# PYTHONPATH names (the generated repository, the working directory, has no runner/).
-MEASURE = """
-import json, resource, time
+# One check in a fresh process, as `validate` runs, on whichever checkout PYTHONPATH names.
+MEASURE = CPU + """
+import json, time
 from runner.announcements.validate import check
 from runner.config import load_settings
-
-def cpu():
-    own, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(
-        resource.RUSAGE_CHILDREN)
-    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
 
 settings = load_settings()
 began, began_cpu = time.perf_counter(), cpu()
 result = check(settings)
-print(json.dumps({"wall": time.perf_counter() - began, "cpu": cpu() - began_cpu,
+print(json.dumps({"wall": time.perf_counter() - began, "CPU": cpu() - began_cpu,
                   "files": len(result.files), "valid": len(result.valid),
                   "problems": len(result.problems)}))
 """
+KEYS = ("wall", "CPU")
 
 
 def side_by_side(root: Path, against: Path, repeat: int) -> None:
     """This checkout's check and ``against``'s, alternating, in fresh processes."""
-    sides = {"this": HERE, "against": against.resolve()}
-    runs: dict[str, list[dict]] = {name: [] for name in sides}
-    for round_ in range(repeat):
-        order = list(sides) if round_ % 2 == 0 else list(sides)[::-1]
-        for name in order:
-            env = {**os.environ, "PYTHONPATH": str(sides[name])}
-            done = subprocess.run([sys.executable, "-c", MEASURE], cwd=root, env=env,
-                                  capture_output=True, text=True, check=True)
-            runs[name].append(json.loads(done.stdout.strip().splitlines()[-1]))
-            print(f"round {round_ + 1} {name:8} wall {runs[name][-1]['wall']:.2f} s, "
-                  f"CPU {runs[name][-1]['cpu']:.2f} s", flush=True)
-    for name, path in sides.items():
-        first = runs[name][0]
+    rounds = alternate(against, repeat, KEYS,
+                       lambda name, env: measure(MEASURE, cwd=root, env=env))
+    for name, path in rounds.sides.items():
+        first, median = rounds.runs[name][0], rounds.median(name)
         print(f"{name:8} {path}: {first['files']} files ({first['valid']} valid, "
-              f"{first['problems']} problems); wall median "
-              f"{statistics.median(r['wall'] for r in runs[name]):.2f} s, CPU median "
-              f"{statistics.median(r['cpu'] for r in runs[name]):.2f} s over {repeat} runs")
-    ratio = {key: statistics.median(r[key] for r in runs["this"])
-             / max(statistics.median(r[key] for r in runs["against"]), 1e-9)
-             for key in ("wall", "cpu")}
-    print(f"this / against: wall {ratio['wall']:.2f}, CPU {ratio['cpu']:.2f} "
+              f"{first['problems']} problems); wall median {median['wall']:.2f} s, "
+              f"CPU median {median['CPU']:.2f} s over {repeat} runs")
+    ratio = rounds.ratio_of_medians()
+    print(f"this / against: wall {ratio['wall']:.2f}, CPU {ratio['CPU']:.2f} "
           f"(load average {os.getloadavg()[0]:.1f})")
 
 
@@ -155,18 +129,18 @@ def main() -> int:
             return 0
         os.chdir(root)
         settings = load_settings()
-        times, cpu = [], []
+        times, cpu_times = [], []
         for _ in range(args.repeat):
-            began, began_cpu = time.perf_counter(), _cpu_seconds()
+            began, began_cpu = time.perf_counter(), cpu()
             result = check(settings)
             times.append(time.perf_counter() - began)
-            cpu.append(_cpu_seconds() - began_cpu)
+            cpu_times.append(cpu() - began_cpu)
         assert len(result.files) == args.count, len(result.files)
         print(f"validated {len(result.files)} announcements "
               f"({len(result.valid)} valid, {len(result.problems)} problems) "
               f"on {os.cpu_count()} CPUs: best {min(times):.2f} s, "
               f"median {statistics.median(times):.2f} s over {args.repeat} runs; "
-              f"CPU time (all processes) median {statistics.median(cpu):.2f} s; "
+              f"CPU time (all processes) median {statistics.median(cpu_times):.2f} s; "
               f"load average {os.getloadavg()[0]:.1f}")
         if result.problems:
             print("first problem:", result.problems[0])
