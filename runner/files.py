@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import stat
 from collections.abc import Callable
 from pathlib import Path
 
@@ -64,11 +65,14 @@ def open_locked(path: Path, flags: int, mode: int = 0o600,
         fd = opener(path, flags, mode)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)
+            opened = os.fstat(fd)
+            if not stat.S_ISREG(opened.st_mode):
+                return fd  # a device (/dev/full in the tests): nothing replaces it
             try:
                 current = os.stat(path).st_ino
             except FileNotFoundError:
                 current = None
-            if current == os.fstat(fd).st_ino:
+            if current == opened.st_ino:
                 return fd
         except BaseException:
             os.close(fd)
