@@ -114,13 +114,12 @@ class _Run:
             progress: Progress | None) -> SendSummary:
         summary, queue = self.summary, self.queue
         summary.dry_run = dry_run
-        outbox_path = Path(self.settings.outbox)
         watch(self.con, announcements, self.now)  # before anything changes
         fold_log(self.con, self.log, discard=True)  # what a killed run journaled, first
         at_once = summary.transport == "outbox"  # the outbox is the whole truth
         # ... and, with the Cloud API, no truth at all: a line a trial run wrote there
         # (a delivery id is the same in any database) reached nobody.
-        outbox_path = outbox_path if at_once else None
+        outbox_path = Path(self.settings.outbox) if at_once else None
         # A dry run plans and counts in a transaction it rolls back: it changes nothing.
         with db.transaction(self.con, commit=False) if dry_run else nullcontext():
             summary.settled = settle(self.con, self.now, outbox_path, at_once=at_once)
