@@ -31,7 +31,6 @@ import argparse
 import http.client
 import json
 import os
-import re
 import statistics
 import subprocess
 import sys
@@ -47,20 +46,16 @@ from runner.webhook.app import sign  # noqa: E402
 from runner.webhook.coalesce import WINDOW  # noqa: E402
 from runner.webhook.github import GitHubActions  # noqa: E402
 from tests.support.github import REPOSITORY, TOKEN  # noqa: E402
+from tests.support.webhooks import message  # noqa: E402
 
-SECRET = "bench-app-secret"
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from receiver import SECRET  # noqa: E402 (bench/receiver.py)
+from receiver import start_receiver as serve  # noqa: E402
 
 
 def keyword(i: int) -> bytes:
-    number = f"3933300{i % 100000:05d}"  # invented
-    return json.dumps({"object": "whatsapp_business_account", "entry": [{
-        "id": "111", "changes": [{"field": "messages", "value": {
-            "messaging_product": "whatsapp",
-            "metadata": {"display_phone_number": "390000000000", "phone_number_id": "999"},
-            "contacts": [{"profile": {"name": "Prova"}, "wa_id": number}],
-            "messages": [{"from": number, "id": f"wamid.bench{i}", "timestamp": "1711960000",
-                          "type": "text", "text": {"body": "MI ISCRIVO"}}]}}]}]},
-        separators=(",", ":")).encode()
+    return message(f"3933300{i % 100000:05d}", f"wamid.bench{i}", 1711960000,  # invented
+                   "MI ISCRIVO").encode()
 
 
 def warm_up(address: str) -> None:
@@ -102,20 +97,12 @@ class GitHub:
 
 
 def start_receiver(logs: Path, github: GitHub | None) -> tuple[subprocess.Popen, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("BANDITORE_")}
-    env.update(PYTHONPATH=str(ROOT), BANDITORE_WHATSAPP_APP_SECRET=SECRET,
-               BANDITORE_WHATSAPP_VERIFY_TOKEN="bench", BANDITORE_WEBHOOK_LOGS=str(logs))
-    if github:
-        env.update(BANDITORE_GITHUB_REPOSITORY=REPOSITORY,
-                   BANDITORE_GITHUB_DISPATCH_TOKEN=TOKEN, BANDITORE_GITHUB_API_BASE=github.base)
-    proc = subprocess.Popen([sys.executable, "-m", "runner", "webhook", "serve", "--port", "0"],
-                            cwd=logs.parent, env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.DEVNULL, text=True)
-    match = re.search(r"http://([\d.]+):(\d+)/", proc.stdout.readline())
-    if not match:
-        proc.kill()
-        raise SystemExit("the receiver did not start")
-    return proc, f"{match.group(1)}:{match.group(2)}"
+    """bench/receiver.py's receiver, dispatching to ``github`` when given."""
+    settings = {} if github is None else {
+        "BANDITORE_GITHUB_REPOSITORY": REPOSITORY, "BANDITORE_GITHUB_DISPATCH_TOKEN": TOKEN,
+        "BANDITORE_GITHUB_API_BASE": github.base}
+    proc, host, port = serve(logs, 0, settings=settings)
+    return proc, f"{host}:{port}"
 
 
 def post(address: str, body: bytes) -> float:

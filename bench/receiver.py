@@ -163,11 +163,14 @@ def big_bodies(count: int) -> None:
             print(f"  growth capped / uncapped: {(peak - before) / grown:.2f}")
 
 
-def start_receiver(logs: Path, fsync_ms: float,
-                   command: list[str] | None = None) -> tuple[subprocess.Popen, str, int]:
+def start_receiver(logs: Path, fsync_ms: float, command: list[str] | None = None,
+                   settings: dict[str, str] | None = None) -> tuple[subprocess.Popen, str, int]:
+    """``webhook serve`` (or ``command``) on a free port of 127.0.0.1, writing into
+    ``logs``, with ``settings`` (more environment) beside the bench's secret."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("BANDITORE_")}
     env.update(PYTHONPATH=str(ROOT), BANDITORE_WHATSAPP_APP_SECRET=SECRET,
-               BANDITORE_WHATSAPP_VERIFY_TOKEN="bench", BANDITORE_WEBHOOK_LOGS=str(logs))
+               BANDITORE_WHATSAPP_VERIFY_TOKEN="bench", BANDITORE_WEBHOOK_LOGS=str(logs),
+               **(settings or {}))
     command = command or [sys.executable, "-m", "runner", "webhook", "serve", "--host",
                           "127.0.0.1", "--port", "0"]
     if fsync_ms:

@@ -87,30 +87,29 @@ def test_time_to_alert_runs_from_publication_and_the_jobs_delay_is_its_own(con, 
 def test_a_late_send_job_is_not_hidden(db_path, tmp_path, period):
     """Due an hour before the send job took it up, first delivered a minute after: an
     hour for citizens (the old figure started at the job and said a minute)."""
-    copy = shutil.copy(db_path, tmp_path / "late.duckdb")
-    rw = connect(copy)
-    rw.execute("UPDATE announcements SET planned_at = publish_at, "
-               "publish_at = publish_at - INTERVAL 1 HOUR WHERE announcement_id = ?", [ALERT])
-    rw.close()
-    con = data.open_db(copy)
-    try:
-        df = lifecycle.time_to_alert(con, period).set_index("announcement_id")
-    finally:
-        con.close()
+    df = _time_to_alert_after(db_path, tmp_path / "late.duckdb", period,
+                              "planned_at = publish_at, publish_at = publish_at - INTERVAL 1 HOUR")
     assert df.loc[ALERT, "minutes_to_alert"] == 61.0
     assert df.loc[ALERT, "job_delay_minutes"] == 60.0
 
 
-def test_a_first_delivery_before_the_start_is_no_measurement(db_path, tmp_path, period):
-    copy = shutil.copy(db_path, tmp_path / "rebuilt.duckdb")
-    rw = connect(copy)  # the database was rebuilt a month later: planned_at is then
-    rw.execute("UPDATE announcements SET planned_at = TIMESTAMPTZ '2024-05-01 00:00:00+02' "
-               "WHERE announcement_id = ?", [ALERT])
+def _time_to_alert_after(db_path, copy, period, change: str):
+    """time_to_alert on a copy of the town's database where the alert's row has ``change``
+    (SQL assignments): moments of a run the logs cannot replay."""
+    shutil.copy(db_path, copy)
+    rw = connect(copy)
+    rw.execute(f"UPDATE announcements SET {change} WHERE announcement_id = ?", [ALERT])
     rw.close()
     con = data.open_db(copy)
     try:
-        df = lifecycle.time_to_alert(con, period).set_index("announcement_id")
+        return lifecycle.time_to_alert(con, period).set_index("announcement_id")
     finally:
         con.close()
+
+
+def test_a_first_delivery_before_the_start_is_no_measurement(db_path, tmp_path, period):
+    # The database was rebuilt a month later: planned_at is then.
+    df = _time_to_alert_after(db_path, tmp_path / "rebuilt.duckdb", period,
+                              "planned_at = TIMESTAMPTZ '2024-05-01 00:00:00+02'")
     assert df["job_delay_minutes"].isna()[ALERT]  # planned after it went out: no figure
     assert df.loc[ALERT, "minutes_to_alert"] == 1.0  # publication to delivery still holds

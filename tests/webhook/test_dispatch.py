@@ -39,6 +39,7 @@ from runner.webhook.github import GitHubActions
 from runner.webhook.logwriter import LogWriter
 from runner.webhook.server import make_server
 from tests.support.github import REPOSITORY, TOKEN, FakeGitHub
+from tests.support.webhooks import message
 
 SECRET = "app-secret-for-dispatch-tests"
 VERIFY = "verify-token-for-dispatch-tests"
@@ -47,16 +48,8 @@ START = 1_800_000_000.0  # the fake clock's start (wall time, seconds)
 
 
 def keyword(i: int, text: str = "MI ISCRIVO") -> bytes:
-    """A citizen's message as Meta sends it (compact JSON), with an invented number."""
-    number = f"3933300{i % 100000:05d}"
-    return json.dumps({"object": "whatsapp_business_account", "entry": [{
-        "id": "111", "changes": [{"field": "messages", "value": {
-            "messaging_product": "whatsapp",
-            "metadata": {"display_phone_number": "390000000000", "phone_number_id": "999"},
-            "contacts": [{"profile": {"name": "Prova"}, "wa_id": number}],
-            "messages": [{"from": number, "id": f"wamid.kw{i}", "timestamp": "1711960000",
-                          "type": "text", "text": {"body": text}}]}}]}]},
-        separators=(",", ":")).encode()
+    """A citizen's message as Meta sends it, with an invented number."""
+    return message(f"3933300{i % 100000:05d}", f"wamid.kw{i}", 1711960000, text).encode()
 
 
 def status(i: int) -> bytes:
